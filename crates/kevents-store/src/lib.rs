@@ -1,0 +1,422 @@
+//! Durable event storage for kevents.
+//!
+//! Writes go through one writer thread that group-commits them to a CRC-framed write-ahead log
+//! (`log`), then applies them to the in-memory head (`head`) and publishes them on a change
+//! feed that watches follow. Reads are served from the head under a shared lock.
+#![warn(missing_docs)]
+
+mod entry;
+mod frame;
+mod head;
+mod log;
+mod writer;
+
+pub use entry::{Change, ChangeType, StoredEvent};
+pub use log::LogConfig;
+
+use head::Head;
+use kevents_model::{EventKey, EventRecord, Micros};
+use parking_lot::RwLock;
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// Errors of store operations.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum StoreError {
+    /// A create named an event that exists.
+    #[error("event {0:?} already exists")]
+    AlreadyExists(EventKey),
+    /// The event does not exist.
+    #[error("event {0:?} not found")]
+    NotFound(EventKey),
+    /// A precondition (resourceVersion or uid) did not hold.
+    #[error("event {0:?} was modified concurrently")]
+    Conflict(EventKey),
+    /// The disk failed; nothing of the request was stored.
+    #[error("{context}: {message}")]
+    Io {
+        /// What the store was doing.
+        context: &'static str,
+        /// The operating system's error.
+        message: String,
+        /// True when the disk is full.
+        no_space: bool,
+    },
+    /// The data on disk is damaged beyond a torn tail.
+    #[error("store data is corrupt: {0}")]
+    Corrupt(String),
+    /// The data directory is in use by another process.
+    #[error("data directory {0} is locked by another kevents process")]
+    Locked(String),
+    /// The store is shutting down.
+    #[error("the store is closed")]
+    Closed,
+    /// An expiry found the event already changed; nothing was done.
+    #[error("skipped")]
+    Skipped,
+}
+
+impl StoreError {
+    fn io(context: &'static str, error: std::io::Error) -> StoreError {
+        StoreError::Io {
+            context,
+            no_space: error.kind() == std::io::ErrorKind::StorageFull,
+            message: error.to_string(),
+        }
+    }
+}
+
+/// A write to the store.
+#[derive(Debug, Clone)]
+pub enum Mutation {
+    /// Create an event; fails with `AlreadyExists` if the key is taken.
+    Create(EventRecord),
+    /// Replace an event.
+    Update {
+        /// The new content; uid and creationTimestamp of an existing event are kept.
+        record: EventRecord,
+        /// Fail with `Conflict` unless the stored version is this one.
+        expected_rv: Option<u64>,
+        /// Create the event when it does not exist (and no version is expected).
+        allow_create: bool,
+    },
+    /// Delete an event.
+    Delete {
+        /// Which event.
+        key: EventKey,
+        /// Fail with `Conflict` unless the stored version is this one.
+        expected_rv: Option<u64>,
+        /// Fail with `Conflict` unless the stored uid is this one.
+        expected_uid: Option<String>,
+    },
+    /// Delete an event whose TTL ran out, unless it was written since.
+    Expire {
+        /// Which event.
+        key: EventKey,
+        /// The version the expiry was computed for.
+        expected_rv: u64,
+    },
+}
+
+impl Mutation {
+    fn key(&self) -> EventKey {
+        match self {
+            Mutation::Create(record) | Mutation::Update { record, .. } => record.key(),
+            Mutation::Delete { key, .. } | Mutation::Expire { key, .. } => key.clone(),
+        }
+    }
+}
+
+/// The result of a committed write.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    /// The event as stored (for deletes: its last state).
+    pub object: Arc<StoredEvent>,
+    /// True when the write created the event.
+    pub created: bool,
+}
+
+/// Store settings.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// Where the data lives.
+    pub data_dir: PathBuf,
+    /// Events expire this long after their last write (microseconds).
+    pub ttl_micros: i64,
+    /// Most changes kept in memory for watch resume.
+    pub history_limit: usize,
+    /// Log tuning.
+    pub log: LogConfig,
+}
+
+impl StoreConfig {
+    /// Defaults for a data directory: 168h TTL, 200,000 changes of watch history.
+    pub fn new(data_dir: impl Into<PathBuf>) -> StoreConfig {
+        StoreConfig {
+            data_dir: data_dir.into(),
+            ttl_micros: 168 * 3600 * 1_000_000,
+            history_limit: 200_000,
+            log: LogConfig::default(),
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    head: RwLock<Head>,
+    feed: broadcast::Sender<Arc<Change>>,
+    config: StoreConfig,
+    disk_bytes: AtomicU64,
+}
+
+/// A handle to the store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    shared: Arc<Shared>,
+    requests: mpsc::Sender<writer::Request>,
+    writer: Arc<parking_lot::Mutex<Option<std::thread::JoinHandle<()>>>>,
+    _lock: Arc<File>,
+}
+
+/// A page of a list.
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    /// Matching events, in (namespace, name) order.
+    pub items: Vec<Arc<StoredEvent>>,
+    /// The store's version when the page was read.
+    pub resource_version: u64,
+    /// The key of the last item when more may follow.
+    pub continue_after: Option<EventKey>,
+    /// Matching events after this page, when more follow.
+    pub remaining: u64,
+}
+
+/// Where a watch starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchFrom {
+    /// Send the current state of every event first, then changes.
+    InitialState,
+    /// Send only changes committed after this version.
+    After(u64),
+}
+
+/// The start of a watch: what to send first, then the live feed.
+pub struct Subscription {
+    /// For `InitialState`: the current events in the namespace (all if `None`).
+    pub initial: Vec<Arc<StoredEvent>>,
+    /// Retained changes after the requested version.
+    pub backlog: Vec<Arc<Change>>,
+    /// Changes committed after the subscription was made.
+    pub live: broadcast::Receiver<Arc<Change>>,
+    /// The store's version when the subscription was made.
+    pub resource_version: u64,
+}
+
+/// The requested version is older than the retained history.
+#[derive(Debug, Clone, Copy, thiserror::Error, PartialEq, Eq)]
+#[error("too old resource version: {requested} ({oldest})")]
+pub struct TooOld {
+    /// What the client asked for.
+    pub requested: u64,
+    /// The oldest version a watch can start after.
+    pub oldest: u64,
+}
+
+/// Counters for observability.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreStats {
+    /// Live events.
+    pub events: usize,
+    /// Current resourceVersion.
+    pub resource_version: u64,
+    /// Bytes of log and checkpoints on disk.
+    pub disk_bytes: u64,
+    /// Changes kept for watch resume.
+    pub history: usize,
+}
+
+/// How many slow-watcher changes the feed buffers before a watcher is cut off.
+const FEED_CAPACITY: usize = 16 * 1024;
+
+impl Store {
+    /// Opens the store in `config.data_dir`, recovering from the log.
+    pub fn open(config: StoreConfig) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| StoreError::io("creating the data directory", e))?;
+        let lock = File::create(config.data_dir.join("LOCK"))
+            .map_err(|e| StoreError::io("creating the lock file", e))?;
+        if lock.try_lock().is_err() {
+            return Err(StoreError::Locked(config.data_dir.display().to_string()));
+        }
+        let recovered = log::Log::recover(
+            &config.data_dir.join("wal"),
+            config.log.clone(),
+            config.ttl_micros,
+            config.history_limit,
+        )?;
+        tracing::info!(
+            events = recovered.head.events.len(),
+            resource_version = recovered.head.resource_version,
+            replayed = recovered.replayed,
+            truncated_bytes = recovered.truncated_bytes,
+            "store recovered"
+        );
+        let (feed, _) = broadcast::channel(FEED_CAPACITY);
+        let disk_bytes = recovered.log.disk_bytes();
+        let shared = Arc::new(Shared {
+            head: RwLock::new(recovered.head),
+            feed,
+            config,
+            disk_bytes: AtomicU64::new(disk_bytes),
+        });
+        let (requests, receiver) = mpsc::channel(8192);
+        let writer = writer::Writer {
+            shared: shared.clone(),
+            log: recovered.log,
+            requests: receiver,
+        };
+        let handle = std::thread::Builder::new()
+            .name("kevents-store-writer".into())
+            .spawn(move || writer.run())
+            .map_err(|e| StoreError::io("starting the writer thread", e))?;
+        Ok(Store {
+            shared,
+            requests,
+            writer: Arc::new(parking_lot::Mutex::new(Some(handle))),
+            _lock: Arc::new(lock),
+        })
+    }
+
+    /// Commits a mutation durably and returns the stored result.
+    pub async fn write(&self, mutation: Mutation) -> Result<Committed, StoreError> {
+        let (reply, response) = oneshot::channel();
+        self.requests
+            .send(writer::Request::Mutate(mutation, reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        response.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// The current version of an event.
+    pub fn get(&self, key: &EventKey) -> Option<Arc<StoredEvent>> {
+        self.shared.head.read().events.get(key).cloned()
+    }
+
+    /// Lists events in key order after `start_after`, keeping those `filter` accepts.
+    pub fn list(
+        &self,
+        namespace: Option<&str>,
+        start_after: Option<&EventKey>,
+        limit: Option<usize>,
+        filter: impl Fn(&EventRecord) -> bool,
+    ) -> ListPage {
+        let head = self.shared.head.read();
+        let mut items = Vec::new();
+        let mut continue_after = None;
+        let mut remaining = 0;
+        let mut matching = head
+            .range(namespace, start_after)
+            .filter(|e| filter(&e.record));
+        for event in matching.by_ref() {
+            items.push(event.clone());
+            if limit.is_some_and(|l| items.len() >= l) {
+                break;
+            }
+        }
+        if limit.is_some_and(|l| items.len() >= l) {
+            remaining = matching.count() as u64;
+            if remaining > 0 {
+                continue_after = items.last().map(|e| e.record.key());
+            }
+        }
+        ListPage {
+            items,
+            resource_version: head.resource_version,
+            continue_after,
+            remaining,
+        }
+    }
+
+    /// Starts a watch. Fails when `from` is older than the retained history.
+    pub fn subscribe(&self, from: WatchFrom, namespace: Option<&str>) -> Result<Subscription, TooOld> {
+        let head = self.shared.head.read();
+        let live = self.shared.feed.subscribe();
+        let (initial, backlog) = match from {
+            WatchFrom::InitialState => (head.range(namespace, None).cloned().collect(), Vec::new()),
+            WatchFrom::After(rv) => {
+                let backlog = head.changes_after(rv).ok_or(TooOld {
+                    requested: rv,
+                    oldest: head.compacted_rv,
+                })?;
+                (Vec::new(), backlog)
+            }
+        };
+        Ok(Subscription {
+            initial,
+            backlog,
+            live,
+            resource_version: head.resource_version,
+        })
+    }
+
+    /// The version of the last committed change.
+    pub fn resource_version(&self) -> u64 {
+        self.shared.head.read().resource_version
+    }
+
+    /// Counters for metrics.
+    pub fn stats(&self) -> StoreStats {
+        let head = self.shared.head.read();
+        StoreStats {
+            events: head.events.len(),
+            resource_version: head.resource_version,
+            disk_bytes: self.shared.disk_bytes.load(Ordering::Relaxed),
+            history: head.history.len(),
+        }
+    }
+
+    /// Commits several mutations; they are queued together so the writer can batch them.
+    pub async fn write_many(&self, mutations: Vec<Mutation>) -> Vec<Result<Committed, StoreError>> {
+        let mut responses = Vec::with_capacity(mutations.len());
+        for mutation in mutations {
+            let (reply, response) = oneshot::channel();
+            let sent = self
+                .requests
+                .send(writer::Request::Mutate(mutation, reply))
+                .await;
+            responses.push(sent.ok().map(|_| response));
+        }
+        let mut results = Vec::with_capacity(responses.len());
+        for response in responses {
+            results.push(match response {
+                Some(response) => response.await.unwrap_or(Err(StoreError::Closed)),
+                None => Err(StoreError::Closed),
+            });
+        }
+        results
+    }
+
+    /// Deletes every event whose TTL has passed at `now`; returns how many were deleted.
+    pub async fn expire(&self, now: Micros) -> Result<usize, StoreError> {
+        const CHUNK: usize = 4096;
+        let mut deleted = 0;
+        loop {
+            let expired = self.shared.head.read().expired(now, CHUNK);
+            let chunk = expired.len();
+            let mutations = expired
+                .into_iter()
+                .map(|(key, expected_rv)| Mutation::Expire { key, expected_rv })
+                .collect();
+            for result in self.write_many(mutations).await {
+                match result {
+                    Ok(_) => deleted += 1,
+                    Err(StoreError::Skipped) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if chunk < CHUNK {
+                return Ok(deleted);
+            }
+        }
+    }
+
+    /// The TTL applied to events, in microseconds.
+    pub fn ttl_micros(&self) -> i64 {
+        self.shared.config.ttl_micros
+    }
+
+    /// Stops the writer once everything sent before this call is committed; later writes
+    /// fail with `Closed`.
+    pub async fn close(&self) {
+        let (reply, done) = oneshot::channel();
+        if self.requests.send(writer::Request::Shutdown(reply)).await.is_ok() {
+            let _ = done.await;
+        }
+        let handle = self.writer.lock().take();
+        if let Some(handle) = handle {
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+    }
+}

@@ -1,0 +1,419 @@
+//! The write-ahead log on disk: segment files of CRC-framed entries and periodic checkpoints.
+//!
+//! Layout under `<data-dir>/wal/`: `<first-rv>.log` segments (20-digit, zero-padded) and
+//! `checkpoint-<rv>.ckpt` files holding every live event as of `rv`. Recovery loads the newest
+//! checkpoint and replays the segments after it; a torn tail of the last segment is truncated.
+
+use crate::entry::{Change, ChangeType, LogEntry, LogOp, StoredEvent};
+use crate::frame::{encode_frame, write_durably, FrameRead, FrameReader};
+use crate::head::Head;
+use crate::StoreError;
+use kevents_model::Micros;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const SEGMENT_SUFFIX: &str = ".log";
+const CHECKPOINT_PREFIX: &str = "checkpoint-";
+const CHECKPOINT_SUFFIX: &str = ".ckpt";
+
+/// Tuning of the log.
+#[derive(Clone, Debug)]
+pub struct LogConfig {
+    /// A segment is closed and a new one started past this size.
+    pub segment_bytes: u64,
+    /// A checkpoint is written once this many log bytes (and twice the last checkpoint) accrue.
+    pub checkpoint_min_bytes: u64,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            segment_bytes: 64 * 1024 * 1024,
+            checkpoint_min_bytes: 128 * 1024 * 1024,
+        }
+    }
+}
+
+/// The open log: appends go to the active segment.
+pub struct Log {
+    dir: PathBuf,
+    config: LogConfig,
+    active: File,
+    active_len: u64,
+    bytes_since_checkpoint: u64,
+    last_checkpoint_bytes: u64,
+}
+
+fn segment_path(dir: &Path, first_rv: u64) -> PathBuf {
+    dir.join(format!("{first_rv:020}{SEGMENT_SUFFIX}"))
+}
+
+fn checkpoint_path(dir: &Path, rv: u64) -> PathBuf {
+    dir.join(format!("{CHECKPOINT_PREFIX}{rv:020}{CHECKPOINT_SUFFIX}"))
+}
+
+fn parse_number(name: &str, prefix: &str, suffix: &str) -> Option<u64> {
+    name.strip_prefix(prefix)?.strip_suffix(suffix)?.parse().ok()
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Files found in the log directory, each list sorted by version.
+struct Listing {
+    segments: Vec<(u64, PathBuf)>,
+    checkpoints: Vec<(u64, PathBuf)>,
+}
+
+fn list_dir(dir: &Path) -> Result<Listing, StoreError> {
+    let mut listing = Listing {
+        segments: Vec::new(),
+        checkpoints: Vec::new(),
+    };
+    for entry in fs::read_dir(dir).map_err(|e| StoreError::io("reading the log directory", e))? {
+        let entry = entry.map_err(|e| StoreError::io("reading the log directory", e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(rv) = parse_number(&name, "", SEGMENT_SUFFIX) {
+            listing.segments.push((rv, entry.path()));
+        } else if let Some(rv) = parse_number(&name, CHECKPOINT_PREFIX, CHECKPOINT_SUFFIX) {
+            listing.checkpoints.push((rv, entry.path()));
+        } else if name.ends_with(".tmp") {
+            // An interrupted checkpoint: never renamed into place, so never relied on.
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+    listing.segments.sort();
+    listing.checkpoints.sort();
+    Ok(listing)
+}
+
+fn decode_entry(payload: &[u8], path: &Path) -> Result<LogEntry, StoreError> {
+    serde_json::from_slice(payload).map_err(|e| {
+        StoreError::Corrupt(format!("{}: undecodable entry: {e}", path.display()))
+    })
+}
+
+fn load_checkpoint(path: &Path, head: &mut Head, ttl_micros: i64) -> Result<u64, StoreError> {
+    let file = File::open(path).map_err(|e| StoreError::io("opening a checkpoint", e))?;
+    let mut reader = FrameReader::new(BufReader::new(file));
+    let mut checkpoint_rv = None;
+    loop {
+        let frame = reader
+            .next_frame()
+            .map_err(|e| StoreError::io("reading a checkpoint", e))?;
+        let payload = match frame {
+            FrameRead::Frame(payload) => payload,
+            FrameRead::End => break,
+            FrameRead::Bad(why) => {
+                return Err(StoreError::Corrupt(format!("{}: {why}", path.display())))
+            }
+        };
+        let entry = decode_entry(&payload, path)?;
+        match entry.op {
+            LogOp::Checkpoint => checkpoint_rv = Some(entry.rv),
+            LogOp::Put(record) => {
+                let stored = Arc::new(StoredEvent {
+                    record,
+                    updated_at: entry.at,
+                });
+                let key = stored.record.key();
+                head.expiry
+                    .insert((crate::head::expires_at(&stored, ttl_micros), key.clone()));
+                head.events.insert(key, stored);
+            }
+            LogOp::Delete(_) => {
+                return Err(StoreError::Corrupt(format!(
+                    "{}: delete entry in a checkpoint",
+                    path.display()
+                )))
+            }
+        }
+    }
+    let rv = checkpoint_rv
+        .ok_or_else(|| StoreError::Corrupt(format!("{}: no checkpoint header", path.display())))?;
+    head.resource_version = rv;
+    head.compacted_rv = rv;
+    Ok(rv)
+}
+
+/// Turns a replayed or newly committed entry into the change it makes to `head`.
+pub fn change_for(head: &Head, entry: LogEntry) -> Option<Change> {
+    match entry.op {
+        LogOp::Put(record) => {
+            let previous = head.events.get(&record.key()).cloned();
+            let change_type = if previous.is_some() {
+                ChangeType::Modified
+            } else {
+                ChangeType::Added
+            };
+            Some(Change {
+                resource_version: entry.rv,
+                change_type,
+                object: Arc::new(StoredEvent {
+                    record,
+                    updated_at: entry.at,
+                }),
+                previous,
+                committed_at: entry.at,
+            })
+        }
+        LogOp::Delete(key) => {
+            let previous = head.events.get(&key).cloned()?;
+            let mut last = (*previous).clone();
+            last.record.resource_version = entry.rv;
+            Some(Change {
+                resource_version: entry.rv,
+                change_type: ChangeType::Deleted,
+                object: Arc::new(last),
+                previous: Some(previous),
+                committed_at: entry.at,
+            })
+        }
+        LogOp::Checkpoint => None,
+    }
+}
+
+/// What recovery found.
+pub struct Recovered {
+    /// The rebuilt head.
+    pub head: Head,
+    /// The log, open for appends.
+    pub log: Log,
+    /// Bytes cut from a torn tail, if any.
+    pub truncated_bytes: u64,
+    /// Entries replayed from segments.
+    pub replayed: u64,
+}
+
+impl Log {
+    /// Opens (or creates) the log in `dir` and rebuilds the head from it.
+    pub fn recover(
+        dir: &Path,
+        config: LogConfig,
+        ttl_micros: i64,
+        history_limit: usize,
+    ) -> Result<Recovered, StoreError> {
+        fs::create_dir_all(dir).map_err(|e| StoreError::io("creating the log directory", e))?;
+        let listing = list_dir(dir)?;
+        let mut head = Head::default();
+        let mut checkpoint_rv = 0;
+        let mut last_checkpoint_bytes = 0;
+        if let Some((_, path)) = listing.checkpoints.last() {
+            checkpoint_rv = load_checkpoint(path, &mut head, ttl_micros)?;
+            last_checkpoint_bytes = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        }
+        let mut truncated_bytes = 0;
+        let mut replayed = 0;
+        let mut bytes_since_checkpoint = 0;
+        let segment_count = listing.segments.len();
+        for (index, (_, path)) in listing.segments.iter().enumerate() {
+            let is_last = index + 1 == segment_count;
+            let file = File::open(path).map_err(|e| StoreError::io("opening a log segment", e))?;
+            let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let mut reader = FrameReader::new(BufReader::new(file));
+            loop {
+                let frame = reader
+                    .next_frame()
+                    .map_err(|e| StoreError::io("reading a log segment", e))?;
+                let payload = match frame {
+                    FrameRead::Frame(payload) => payload,
+                    FrameRead::End => break,
+                    FrameRead::Bad(why) if is_last => {
+                        // A write that never completed: it was never acknowledged.
+                        truncated_bytes = file_len - reader.offset;
+                        tracing::warn!(
+                            segment = %path.display(),
+                            offset = reader.offset,
+                            bytes = truncated_bytes,
+                            reason = why,
+                            "truncating torn tail of the log"
+                        );
+                        let file = OpenOptions::new()
+                            .write(true)
+                            .open(path)
+                            .map_err(|e| StoreError::io("truncating the log", e))?;
+                        file.set_len(reader.offset)
+                            .and_then(|_| file.sync_all())
+                            .map_err(|e| StoreError::io("truncating the log", e))?;
+                        break;
+                    }
+                    FrameRead::Bad(why) => {
+                        return Err(StoreError::Corrupt(format!(
+                            "{} at offset {}: {why}",
+                            path.display(),
+                            reader.offset
+                        )))
+                    }
+                };
+                let entry = decode_entry(&payload, path)?;
+                if entry.rv <= checkpoint_rv {
+                    continue;
+                }
+                if entry.rv <= head.resource_version {
+                    return Err(StoreError::Corrupt(format!(
+                        "{}: resourceVersion {} does not follow {}",
+                        path.display(),
+                        entry.rv,
+                        head.resource_version
+                    )));
+                }
+                bytes_since_checkpoint += payload.len() as u64 + 8;
+                let rv = entry.rv;
+                match change_for(&head, entry) {
+                    Some(change) => head.apply(Arc::new(change), ttl_micros),
+                    None => head.resource_version = rv,
+                }
+                replayed += 1;
+                if head.history.len() > history_limit {
+                    head.trim_history(history_limit, Micros(i64::MIN));
+                }
+            }
+        }
+        let next_rv = head.resource_version + 1;
+        let (active_path, fresh) = match listing.segments.last() {
+            Some((_, path)) => (path.clone(), false),
+            None => (segment_path(dir, next_rv), true),
+        };
+        let active = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&active_path)
+            .map_err(|e| StoreError::io("opening the active log segment", e))?;
+        if fresh {
+            sync_dir(dir).map_err(|e| StoreError::io("syncing the log directory", e))?;
+        }
+        let active_len = active.metadata().map(|m| m.len()).unwrap_or(0);
+        Ok(Recovered {
+            head,
+            log: Log {
+                dir: dir.to_path_buf(),
+                config,
+                active,
+                active_len,
+                bytes_since_checkpoint,
+                last_checkpoint_bytes,
+            },
+            truncated_bytes,
+            replayed,
+        })
+    }
+
+    /// Appends a batch of encoded frames and fsyncs. On failure the segment is cut back so a
+    /// later append does not follow a partial batch.
+    pub fn append(&mut self, frames: &[u8]) -> Result<(), StoreError> {
+        match write_durably(&mut self.active, frames) {
+            Ok(()) => {
+                self.active_len += frames.len() as u64;
+                self.bytes_since_checkpoint += frames.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                if let Err(cut) = self
+                    .active
+                    .set_len(self.active_len)
+                    .and_then(|_| self.active.sync_data())
+                {
+                    tracing::error!(error = %cut, "could not cut back a failed log append");
+                }
+                Err(StoreError::io("appending to the log", e))
+            }
+        }
+    }
+
+    /// True when the active segment is full.
+    pub fn wants_rotation(&self) -> bool {
+        self.active_len >= self.config.segment_bytes
+    }
+
+    /// True when enough log has accrued since the last checkpoint to make one worthwhile.
+    pub fn wants_checkpoint(&self) -> bool {
+        self.bytes_since_checkpoint
+            >= self
+                .config
+                .checkpoint_min_bytes
+                .max(2 * self.last_checkpoint_bytes)
+    }
+
+    /// Closes the active segment and starts one whose first entry will be `next_rv`.
+    pub fn rotate(&mut self, next_rv: u64) -> Result<(), StoreError> {
+        let path = segment_path(&self.dir, next_rv);
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| StoreError::io("starting a log segment", e))?;
+        sync_dir(&self.dir).map_err(|e| StoreError::io("syncing the log directory", e))?;
+        self.active = file;
+        self.active_len = 0;
+        Ok(())
+    }
+
+    /// Writes a checkpoint of `head` (complete as of `head.resource_version`), then removes
+    /// the segments and checkpoints it makes redundant.
+    pub fn checkpoint(&mut self, head: &Head) -> Result<(), StoreError> {
+        let rv = head.resource_version;
+        self.rotate(rv + 1)?;
+        let final_path = checkpoint_path(&self.dir, rv);
+        let tmp_path = final_path.with_extension("tmp");
+        let io = |e| StoreError::io("writing a checkpoint", e);
+        let file = File::create(&tmp_path).map_err(io)?;
+        let mut out = BufWriter::new(file);
+        let mut frame = Vec::new();
+        let mut write_entry = |entry: &LogEntry, out: &mut BufWriter<File>| {
+            frame.clear();
+            let payload = serde_json::to_vec(entry).expect("log entries always serialize");
+            encode_frame(&payload, &mut frame);
+            out.write_all(&frame)
+        };
+        let header = LogEntry {
+            rv,
+            at: Micros::now(),
+            op: LogOp::Checkpoint,
+        };
+        write_entry(&header, &mut out).map_err(io)?;
+        for event in head.events.values() {
+            let entry = LogEntry {
+                rv: event.record.resource_version,
+                at: event.updated_at,
+                op: LogOp::Put(event.record.clone()),
+            };
+            write_entry(&entry, &mut out).map_err(io)?;
+        }
+        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        let written = file.metadata().map(|m| m.len()).unwrap_or(0);
+        drop(file);
+        fs::rename(&tmp_path, &final_path).map_err(io)?;
+        sync_dir(&self.dir).map_err(io)?;
+        let listing = list_dir(&self.dir)?;
+        for (first_rv, path) in listing.segments {
+            if first_rv <= rv {
+                let _ = fs::remove_file(path);
+            }
+        }
+        for (checkpoint_rv, path) in listing.checkpoints {
+            if checkpoint_rv < rv {
+                let _ = fs::remove_file(path);
+            }
+        }
+        self.bytes_since_checkpoint = 0;
+        self.last_checkpoint_bytes = written;
+        tracing::info!(resource_version = rv, bytes = written, "wrote checkpoint");
+        Ok(())
+    }
+
+    /// Bytes of log and checkpoint files on disk.
+    pub fn disk_bytes(&self) -> u64 {
+        fs::read_dir(&self.dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok()?.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+}

@@ -1,0 +1,236 @@
+//! The single writer: batches mutations, checks them against the head, appends them to the log
+//! with one fsync per batch (group commit), then publishes them. Nothing is acknowledged before
+//! its batch is durable.
+
+use crate::entry::{LogEntry, LogOp, StoredEvent};
+use crate::frame::encode_frame;
+use crate::log::{change_for, Log};
+use crate::{Committed, Mutation, Shared, StoreError};
+use kevents_model::{EventKey, Micros};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most mutations committed by one fsync.
+const MAX_BATCH: usize = 4096;
+
+pub(crate) enum Request {
+    Mutate(Mutation, oneshot::Sender<Result<Committed, StoreError>>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+pub(crate) struct Writer {
+    pub shared: Arc<Shared>,
+    pub log: Log,
+    pub requests: mpsc::Receiver<Request>,
+}
+
+type PendingWrite = (Mutation, oneshot::Sender<Result<Committed, StoreError>>);
+
+/// A mutation that passed its checks, waiting for its batch to be durable.
+struct Staged {
+    entry: LogEntry,
+    reply: Option<oneshot::Sender<Result<Committed, StoreError>>>,
+}
+
+impl Writer {
+    pub fn run(mut self) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut shutdown = None;
+        while shutdown.is_none() {
+            let Some(first) = self.requests.blocking_recv() else {
+                break;
+            };
+            let mut next = Some(first);
+            while let Some(request) = next.take() {
+                match request {
+                    Request::Mutate(mutation, reply) => batch.push((mutation, reply)),
+                    Request::Shutdown(reply) => {
+                        shutdown = Some(reply);
+                        break;
+                    }
+                }
+                if batch.len() < MAX_BATCH {
+                    next = self.requests.try_recv().ok();
+                }
+            }
+            if !batch.is_empty() {
+                self.commit(&mut batch);
+                self.maintain();
+            }
+        }
+        self.requests.close();
+        tracing::debug!("store writer stopped");
+        if let Some(reply) = shutdown {
+            let _ = reply.send(());
+        }
+    }
+
+    fn commit(&mut self, batch: &mut Vec<PendingWrite>) {
+        let now = Micros::now();
+        let mut staged: Vec<Staged> = Vec::with_capacity(batch.len());
+        let mut rejected = Vec::new();
+        {
+            let head = self.shared.head.read();
+            // Versions of keys touched earlier in this batch: None = deleted in this batch.
+            let mut overlay: HashMap<EventKey, Option<(u64, Arc<StoredEvent>)>> = HashMap::new();
+            let mut next_rv = head.resource_version;
+            for (mutation, reply) in batch.drain(..) {
+                let key = mutation.key();
+                let current = match overlay.get(&key) {
+                    Some(state) => state.as_ref().map(|(_, e)| e.clone()),
+                    None => head.events.get(&key).cloned(),
+                };
+                match check(mutation, current.as_deref(), now) {
+                    Ok(Some(op)) => {
+                        next_rv += 1;
+                        let op = match op {
+                            LogOp::Put(mut record) => {
+                                record.resource_version = next_rv;
+                                let stored = Arc::new(StoredEvent {
+                                    record: record.clone(),
+                                    updated_at: now,
+                                });
+                                overlay.insert(key, Some((next_rv, stored)));
+                                LogOp::Put(record)
+                            }
+                            other => {
+                                overlay.insert(key, None);
+                                other
+                            }
+                        };
+                        staged.push(Staged {
+                            entry: LogEntry {
+                                rv: next_rv,
+                                at: now,
+                                op,
+                            },
+                            reply: Some(reply),
+                        });
+                    }
+                    // An expiry that lost a race with an update: nothing to do.
+                    Ok(None) => rejected.push((reply, Err(StoreError::Skipped))),
+                    Err(e) => rejected.push((reply, Err(e))),
+                }
+            }
+        }
+        let mut frames = Vec::new();
+        for item in &staged {
+            let payload = serde_json::to_vec(&item.entry).expect("log entries always serialize");
+            encode_frame(&payload, &mut frames);
+        }
+        if !frames.is_empty() {
+            if let Err(e) = self.log.append(&frames) {
+                tracing::error!(error = %e, "log append failed; batch rejected");
+                for item in staged {
+                    if let Some(reply) = item.reply {
+                        let _ = reply.send(Err(e.clone()));
+                    }
+                }
+                for (reply, result) in rejected {
+                    let _ = reply.send(result);
+                }
+                return;
+            }
+        }
+        let mut replies = Vec::with_capacity(staged.len());
+        {
+            let mut head = self.shared.head.write();
+            for item in staged {
+                let Some(change) = change_for(&head, item.entry) else {
+                    continue;
+                };
+                let change = Arc::new(change);
+                head.apply(change.clone(), self.shared.config.ttl_micros);
+                // Sent under the lock so a watcher subscribing under the read lock sees no gap.
+                let _ = self.shared.feed.send(change.clone());
+                if let Some(reply) = item.reply {
+                    replies.push((reply, change));
+                }
+            }
+            let oldest = Micros(now.0.saturating_sub(self.shared.config.ttl_micros));
+            head.trim_history(self.shared.config.history_limit, oldest);
+        }
+        for (reply, change) in replies {
+            let _ = reply.send(Ok(Committed {
+                created: change.previous.is_none(),
+                object: change.object.clone(),
+            }));
+        }
+        for (reply, result) in rejected {
+            let _ = reply.send(result);
+        }
+    }
+
+    fn maintain(&mut self) {
+        let result = if self.log.wants_checkpoint() {
+            let head = self.shared.head.read();
+            self.log.checkpoint(&head)
+        } else if self.log.wants_rotation() {
+            let next = self.shared.head.read().resource_version + 1;
+            self.log.rotate(next)
+        } else {
+            Ok(())
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "log maintenance failed; will retry after the next batch");
+        }
+        self.shared
+            .disk_bytes
+            .store(self.log.disk_bytes(), std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Checks a mutation against the current state of its key; returns the log op to commit.
+fn check(
+    mutation: Mutation,
+    current: Option<&StoredEvent>,
+    _now: Micros,
+) -> Result<Option<LogOp>, StoreError> {
+    match mutation {
+        Mutation::Create(record) => match current {
+            Some(_) => Err(StoreError::AlreadyExists(record.key())),
+            None => Ok(Some(LogOp::Put(record))),
+        },
+        Mutation::Update {
+            mut record,
+            expected_rv,
+            allow_create,
+        } => match current {
+            None if allow_create && expected_rv.is_none() => Ok(Some(LogOp::Put(record))),
+            None => Err(StoreError::NotFound(record.key())),
+            Some(existing) => {
+                if let Some(expected) = expected_rv {
+                    if expected != existing.record.resource_version {
+                        return Err(StoreError::Conflict(record.key()));
+                    }
+                }
+                // Server-owned identity never changes on update.
+                record.uid = existing.record.uid.clone();
+                record.creation_timestamp = existing.record.creation_timestamp;
+                Ok(Some(LogOp::Put(record)))
+            }
+        },
+        Mutation::Delete {
+            key,
+            expected_rv,
+            expected_uid,
+        } => match current {
+            None => Err(StoreError::NotFound(key)),
+            Some(existing) => {
+                let rv_mismatch = expected_rv.is_some_and(|rv| rv != existing.record.resource_version);
+                let uid_mismatch = expected_uid.is_some_and(|uid| uid != existing.record.uid);
+                if rv_mismatch || uid_mismatch {
+                    return Err(StoreError::Conflict(key));
+                }
+                Ok(Some(LogOp::Delete(key)))
+            }
+        },
+        Mutation::Expire { key, expected_rv } => match current {
+            Some(existing) if existing.record.resource_version == expected_rv => {
+                Ok(Some(LogOp::Delete(key)))
+            }
+            _ => Ok(None),
+        },
+    }
+}

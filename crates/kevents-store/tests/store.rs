@@ -1,0 +1,238 @@
+//! Behaviour of the store through its public API, including restarts and a torn log tail.
+
+use kevents_model::{EventKey, EventRecord, Micros};
+use kevents_store::{ChangeType, Mutation, Store, StoreConfig, StoreError, WatchFrom};
+use std::io::Write;
+
+fn record(namespace: &str, name: &str, message: &str) -> EventRecord {
+    EventRecord {
+        namespace: namespace.into(),
+        name: name.into(),
+        uid: format!("uid-{name}"),
+        message: message.into(),
+        ..Default::default()
+    }
+}
+
+async fn create(store: &Store, namespace: &str, name: &str) -> u64 {
+    store
+        .write(Mutation::Create(record(namespace, name, "m")))
+        .await
+        .expect("create")
+        .object
+        .record
+        .resource_version
+}
+
+#[tokio::test]
+async fn create_update_delete_follow_kubernetes_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    let rv1 = create(&store, "a", "e1").await;
+    assert_eq!(rv1, 1);
+    let dup = store.write(Mutation::Create(record("a", "e1", "x"))).await;
+    assert!(matches!(dup, Err(StoreError::AlreadyExists(_))));
+
+    let stale = store
+        .write(Mutation::Update {
+            record: record("a", "e1", "new"),
+            expected_rv: Some(99),
+            allow_create: false,
+        })
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))));
+    let mut changed = record("a", "e1", "new");
+    changed.uid = "client-tried-to-change".into();
+    let updated = store
+        .write(Mutation::Update {
+            record: changed,
+            expected_rv: Some(rv1),
+            allow_create: false,
+        })
+        .await
+        .unwrap();
+    assert!(!updated.created);
+    assert_eq!(updated.object.record.uid, "uid-e1", "uid is server-owned");
+    assert_eq!(updated.object.record.resource_version, 2);
+
+    let deleted = store
+        .write(Mutation::Delete {
+            key: EventKey::new("a", "e1"),
+            expected_rv: None,
+            expected_uid: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(deleted.object.record.resource_version, 3);
+    assert!(store.get(&EventKey::new("a", "e1")).is_none());
+    store.close().await;
+    assert!(matches!(
+        store.write(Mutation::Create(record("a", "late", "m"))).await,
+        Err(StoreError::Closed)
+    ));
+}
+
+#[tokio::test]
+async fn restart_keeps_events_and_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+        for i in 0..50 {
+            create(&store, "ns", &format!("e{i:02}")).await;
+        }
+        store
+            .write(Mutation::Delete {
+                key: EventKey::new("ns", "e00"),
+                expected_rv: None,
+                expected_uid: None,
+            })
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    assert_eq!(store.resource_version(), 51);
+    assert_eq!(store.list(None, None, None, |_| true).items.len(), 49);
+    assert_eq!(create(&store, "ns", "after").await, 52);
+    // History survives too: a watch can resume from before the restart.
+    let sub = store.subscribe(WatchFrom::After(49), None).unwrap();
+    let kinds: Vec<_> = sub.backlog.iter().map(|c| c.change_type).collect();
+    assert_eq!(kinds, vec![ChangeType::Added, ChangeType::Deleted, ChangeType::Added]);
+}
+
+#[tokio::test]
+async fn torn_tail_is_truncated_and_earlier_writes_survive() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+        for i in 0..10 {
+            create(&store, "ns", &format!("e{i}")).await;
+        }
+        store.close().await;
+    }
+    let wal = dir.path().join("wal");
+    let segment = std::fs::read_dir(&wal)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "log"))
+        .unwrap();
+    let good_len = std::fs::metadata(&segment).unwrap().len();
+    let mut file = std::fs::OpenOptions::new().append(true).open(&segment).unwrap();
+    file.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, b'{', b'"']).unwrap();
+    drop(file);
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    assert_eq!(store.list(None, None, None, |_| true).items.len(), 10);
+    assert_eq!(std::fs::metadata(&segment).unwrap().len(), good_len);
+    assert_eq!(create(&store, "ns", "next").await, 11);
+}
+
+#[tokio::test]
+async fn corruption_before_the_tail_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = StoreConfig::new(dir.path());
+    config.log.segment_bytes = 256;
+    {
+        let store = Store::open(config.clone()).unwrap();
+        for i in 0..20 {
+            create(&store, "ns", &format!("e{i}")).await;
+        }
+        store.close().await;
+    }
+    let mut segments: Vec<_> = std::fs::read_dir(dir.path().join("wal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    segments.sort();
+    assert!(segments.len() > 2, "small segments rotate");
+    let mut bytes = std::fs::read(&segments[0]).unwrap();
+    bytes[20] ^= 0xff;
+    std::fs::write(&segments[0], bytes).unwrap();
+    match Store::open(config) {
+        Err(StoreError::Corrupt(message)) => assert!(message.contains("checksum"), "{message}"),
+        other => panic!("expected corruption error, got {:?}", other.err()),
+    }
+}
+
+#[tokio::test]
+async fn checkpoint_compacts_the_log_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = StoreConfig::new(dir.path());
+    config.log.segment_bytes = 4096;
+    config.log.checkpoint_min_bytes = 16 * 1024;
+    {
+        let store = Store::open(config.clone()).unwrap();
+        for round in 0..20 {
+            for i in 0..20 {
+                let r = record("ns", &format!("e{i}"), &format!("round {round}"));
+                store
+                    .write(Mutation::Update {
+                        record: r,
+                        expected_rv: None,
+                        allow_create: true,
+                    })
+                    .await
+                    .unwrap();
+            }
+        }
+        store.close().await;
+    }
+    let files = std::fs::read_dir(dir.path().join("wal")).unwrap().count();
+    assert!(files < 10, "old segments were removed, found {files} files");
+    let store = Store::open(config).unwrap();
+    let page = store.list(None, None, None, |_| true);
+    assert_eq!(page.items.len(), 20);
+    assert!(page.items.iter().all(|e| e.record.message == "round 19"));
+    assert_eq!(store.resource_version(), 400);
+}
+
+#[tokio::test]
+async fn ttl_expiry_deletes_from_list_and_feeds_watch() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = StoreConfig::new(dir.path());
+    config.ttl_micros = 1_000_000;
+    let store = Store::open(config).unwrap();
+    create(&store, "ns", "old").await;
+    let mut sub = store.subscribe(WatchFrom::After(store.resource_version()), None).unwrap();
+    assert_eq!(store.expire(Micros::now()).await.unwrap(), 0);
+    let later = Micros(Micros::now().0 + 2_000_000);
+    assert_eq!(store.expire(later).await.unwrap(), 1);
+    assert!(store.list(None, None, None, |_| true).items.is_empty());
+    let change = sub.live.recv().await.unwrap();
+    assert_eq!(change.change_type, ChangeType::Deleted);
+    assert_eq!(change.object.record.name, "old");
+}
+
+#[tokio::test]
+async fn paging_visits_every_match_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    for ns in ["a", "b"] {
+        for i in 0..7 {
+            create(&store, ns, &format!("e{i}")).await;
+        }
+    }
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.list(Some("b"), cursor.as_ref(), Some(3), |_| true);
+        seen.extend(page.items.iter().map(|e| e.record.name.clone()));
+        match page.continue_after {
+            Some(key) => cursor = Some(key),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (0..7).map(|i| format!("e{i}")).collect::<Vec<_>>());
+    let first = store.list(None, None, Some(5), |_| true);
+    assert_eq!(first.remaining, 9);
+}
+
+#[tokio::test]
+async fn second_process_cannot_open_the_same_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let _store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    assert!(matches!(
+        Store::open(StoreConfig::new(dir.path())),
+        Err(StoreError::Locked(_))
+    ));
+}
