@@ -1,0 +1,194 @@
+//! The Kubernetes-compatible Events API of kevents: discovery, OpenAPI, list/get/watch,
+//! create/update/patch/delete for `events` in `v1` and `events.k8s.io/v1`, Table printing,
+//! and `Status` errors. [`router`] builds the axum router over a [`kevents_store::Store`].
+#![warn(missing_docs)]
+
+mod discovery;
+mod error;
+mod negotiate;
+#[path = "openapi_stub.rs"]
+mod openapi;
+mod patch;
+mod query;
+mod read;
+mod respond;
+mod table;
+mod watch;
+mod write;
+
+pub use error::{ApiError, ApiResult};
+
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::{get, MethodRouter};
+use axum::Router;
+use kevents_model::ApiGroup;
+use kevents_store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Settings of the API layer.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// Largest accepted request body (the apiserver's default is 3 MiB).
+    pub max_body_bytes: usize,
+    /// How often a watch that allows bookmarks gets one.
+    pub bookmark_interval: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            max_body_bytes: 3 * 1024 * 1024,
+            bookmark_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The event store.
+    pub store: Store,
+    /// API settings.
+    pub config: Arc<ApiConfig>,
+    /// Becomes `true` when the server shuts down; open watches end.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+/// The target of a request: API group, namespace and name from the path.
+#[derive(Clone, Debug)]
+pub(crate) struct Target {
+    pub group: ApiGroup,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Builds the HTTP router.
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route("/version", get(discovery::version))
+        .route("/api", get(discovery::core_versions))
+        .route("/apis", get(discovery::groups))
+        .route("/api/v1", get(discovery::core_resources))
+        .route("/apis/{group}", get(discovery::group))
+        .route("/apis/{group}/{version}", get(discovery::group_resources))
+        .route("/openapi/v3", get(discovery::openapi_index))
+        .route("/openapi/v3/api/v1", get(discovery::openapi_core))
+        .route("/openapi/v3/apis/events.k8s.io/v1", get(discovery::openapi_events))
+        .route("/healthz", get(discovery::healthy))
+        .route("/livez", get(discovery::healthy))
+        .route("/readyz", get(discovery::ready));
+    for group in [ApiGroup::Core, ApiGroup::Events] {
+        let prefix = match group {
+            ApiGroup::Core => "/api/v1",
+            ApiGroup::Events => "/apis/events.k8s.io/v1",
+        };
+        router = router
+            .route(&format!("{prefix}/events"), all_namespaces(group, false))
+            .route(&format!("{prefix}/watch/events"), all_namespaces(group, true))
+            .route(&format!("{prefix}/namespaces/{{namespace}}/events"), collection(group, false))
+            .route(&format!("{prefix}/watch/namespaces/{{namespace}}/events"), collection(group, true))
+            .route(&format!("{prefix}/namespaces/{{namespace}}/events/{{name}}"), item(group, false))
+            .route(&format!("{prefix}/watch/namespaces/{{namespace}}/events/{{name}}"), item(group, true));
+    }
+    router
+        .fallback(|| async { ApiError::unknown_path() })
+        .with_state(state)
+}
+
+fn not_allowed() -> impl Fn() -> std::future::Ready<ApiError> + Clone {
+    || std::future::ready(ApiError::method_not_allowed())
+}
+
+fn all_namespaces(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
+    let target = Target {
+        group,
+        namespace: None,
+        name: None,
+    };
+    get(move |State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap| {
+        read::list_or_watch(state, target, query, headers, watch_path)
+    })
+    .fallback(not_allowed())
+}
+
+fn collection(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
+    let target = move |namespace: String| Target {
+        group,
+        namespace: Some(namespace),
+        name: None,
+    };
+    let list = get(
+        move |State(state): State<AppState>,
+              Path(namespace): Path<String>,
+              RawQuery(query): RawQuery,
+              headers: HeaderMap| {
+            read::list_or_watch(state, target(namespace), query, headers, watch_path)
+        },
+    );
+    if watch_path {
+        return list.fallback(not_allowed());
+    }
+    list.post(
+        move |State(state): State<AppState>,
+              Path(namespace): Path<String>,
+              RawQuery(query): RawQuery,
+              request: Request| { write::create(state, target(namespace), query, request) },
+    )
+    .delete(
+        move |State(state): State<AppState>,
+              Path(namespace): Path<String>,
+              RawQuery(query): RawQuery,
+              request: Request| {
+            write::delete_collection(state, target(namespace), query, request)
+        },
+    )
+    .fallback(not_allowed())
+}
+
+fn item(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
+    let target = move |(namespace, name): (String, String)| Target {
+        group,
+        namespace: Some(namespace),
+        name: Some(name),
+    };
+    let read = get(
+        move |State(state): State<AppState>,
+              Path(path): Path<(String, String)>,
+              RawQuery(query): RawQuery,
+              headers: HeaderMap| async move {
+            if watch_path {
+                read::list_or_watch(state, target(path), query, headers, true).await
+            } else {
+                read::get_one(state, target(path), query, headers).await
+            }
+        },
+    );
+    if watch_path {
+        return read.fallback(not_allowed());
+    }
+    read.put(
+        move |State(state): State<AppState>,
+              Path(path): Path<(String, String)>,
+              RawQuery(query): RawQuery,
+              request: Request| { write::update(state, target(path), query, request) },
+    )
+    .patch(
+        move |State(state): State<AppState>,
+              Path(path): Path<(String, String)>,
+              RawQuery(query): RawQuery,
+              request: Request| { write::patch(state, target(path), query, request) },
+    )
+    .delete(
+        move |State(state): State<AppState>,
+              Path(path): Path<(String, String)>,
+              RawQuery(query): RawQuery,
+              request: Request| { write::delete(state, target(path), query, request) },
+    )
+    .fallback(not_allowed())
+}
+
+/// A response or a Status error.
+pub(crate) type Reply = Result<Response, ApiError>;

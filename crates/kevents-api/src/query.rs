@@ -1,0 +1,243 @@
+//! Query parameters of list, watch and write requests, parsed once at the edge.
+
+use crate::error::{ApiError, ApiResult};
+use base64::Engine;
+use kevents_model::{ApiGroup, EventKey, FieldSelector, LabelSelector};
+use serde_json::json;
+use std::collections::HashMap;
+
+/// `resourceVersionMatch`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VersionMatch {
+    /// `NotOlderThan`.
+    NotOlderThan,
+    /// `Exact`.
+    Exact,
+}
+
+/// Options of a list or watch.
+#[derive(Debug, Default)]
+pub struct ListOptions {
+    /// `fieldSelector`.
+    pub fields: FieldSelector,
+    /// `labelSelector`.
+    pub labels: LabelSelector,
+    /// `limit` (0 = none).
+    pub limit: Option<usize>,
+    /// Decoded `continue` token.
+    pub continue_from: Option<ContinueToken>,
+    /// `resourceVersion` as sent ("" when absent).
+    pub resource_version: String,
+    /// Parsed `resourceVersion`, when set and not "".
+    pub resource_version_number: Option<u64>,
+    /// `resourceVersionMatch`.
+    pub version_match: Option<VersionMatch>,
+    /// `watch=true`.
+    pub watch: bool,
+    /// `allowWatchBookmarks=true`.
+    pub allow_bookmarks: bool,
+    /// `sendInitialEvents`.
+    pub send_initial_events: Option<bool>,
+    /// `timeoutSeconds`.
+    pub timeout_seconds: Option<u64>,
+    /// `includeObject` for Table responses.
+    pub include_object: IncludeObject,
+}
+
+/// What a Table row carries in `object`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IncludeObject {
+    /// Nothing.
+    None,
+    /// `PartialObjectMetadata` (the default).
+    #[default]
+    Metadata,
+    /// The full object.
+    Object,
+}
+
+/// Position of a paged list: the version of its first page and the last key returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContinueToken {
+    /// The list's resourceVersion.
+    pub resource_version: u64,
+    /// The last key of the previous page.
+    pub after: EventKey,
+}
+
+impl ContinueToken {
+    /// Encodes like the apiserver: unpadded URL-safe base64 of a small JSON document.
+    pub fn encode(&self) -> String {
+        let start = format!("{}/{}\u{0}", self.after.namespace, self.after.name);
+        let doc = json!({"v": "meta.k8s.io/v1", "rv": self.resource_version, "start": start});
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(doc.to_string())
+    }
+
+    /// Decodes a token made by [`ContinueToken::encode`].
+    pub fn decode(token: &str) -> Result<ContinueToken, String> {
+        let invalid = |why: String| format!("continue key is not valid: {why}");
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token.trim_end_matches('='))
+            .map_err(|e| invalid(e.to_string()))?;
+        let doc: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+        if doc["v"] != "meta.k8s.io/v1" {
+            return Err(invalid(format!(
+                "server does not recognize this encoded version {}",
+                doc["v"]
+            )));
+        }
+        let resource_version = doc["rv"]
+            .as_u64()
+            .filter(|rv| *rv > 0)
+            .ok_or_else(|| {
+                invalid("incorrect encoded start resourceVersion (version meta.k8s.io/v1)".into())
+            })?;
+        let start = doc["start"].as_str().unwrap_or("");
+        let start = start.strip_suffix('\u{0}').unwrap_or(start);
+        let (namespace, name) = start.split_once('/').ok_or_else(|| {
+            invalid("encoded start key empty (version meta.k8s.io/v1)".into())
+        })?;
+        Ok(ContinueToken {
+            resource_version,
+            after: EventKey::new(namespace, name),
+        })
+    }
+}
+
+/// Parses a raw query string into key/value pairs (last value wins).
+pub fn parse_query(raw: Option<&str>) -> ApiResult<HashMap<String, String>> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))?;
+    Ok(pairs.into_iter().collect())
+}
+
+fn flag(query: &HashMap<String, String>, name: &str) -> ApiResult<Option<bool>> {
+    match query.get(name).map(String::as_str) {
+        None | Some("") => Ok(None),
+        Some("true") | Some("1") => Ok(Some(true)),
+        Some("false") | Some("0") => Ok(Some(false)),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "{name}: invalid value {other:?}: must be true or false"
+        ))),
+    }
+}
+
+fn number(query: &HashMap<String, String>, name: &str) -> ApiResult<Option<u64>> {
+    match query.get(name).map(String::as_str) {
+        None | Some("") => Ok(None),
+        Some(text) => text.parse::<i64>().map(|n| Some(n.max(0) as u64)).map_err(|_| {
+            ApiError::bad_request(format!("{name}: invalid value {text:?}: must be an integer"))
+        }),
+    }
+}
+
+/// Parses a resourceVersion, as the apiserver words the failure.
+pub fn parse_resource_version(text: &str) -> ApiResult<u64> {
+    text.parse::<u64>().map_err(|_| {
+        ApiError::bad_request(format!(
+            "invalid resource version: resourceVersion: Invalid value: {text:?}: \
+             strconv.ParseUint: parsing {text:?}: invalid syntax"
+        ))
+    })
+}
+
+impl ListOptions {
+    /// Parses list/watch options for `group`.
+    pub fn parse(query: &HashMap<String, String>, group: ApiGroup) -> ApiResult<ListOptions> {
+        let mut options = ListOptions {
+            watch: flag(query, "watch")?.unwrap_or(false),
+            allow_bookmarks: flag(query, "allowWatchBookmarks")?.unwrap_or(false),
+            send_initial_events: flag(query, "sendInitialEvents")?,
+            timeout_seconds: number(query, "timeoutSeconds")?,
+            limit: number(query, "limit")?.filter(|l| *l > 0).map(|l| l as usize),
+            ..ListOptions::default()
+        };
+        if let Some(text) = query.get("fieldSelector") {
+            options.fields = FieldSelector::parse(text, group)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        }
+        if let Some(text) = query.get("labelSelector") {
+            options.labels =
+                LabelSelector::parse(text).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        }
+        options.resource_version = query.get("resourceVersion").cloned().unwrap_or_default();
+        if !options.resource_version.is_empty() {
+            options.resource_version_number = Some(parse_resource_version(&options.resource_version)?);
+        }
+        options.version_match = match query.get("resourceVersionMatch").map(String::as_str) {
+            None | Some("") => None,
+            Some("NotOlderThan") => Some(VersionMatch::NotOlderThan),
+            Some("Exact") => Some(VersionMatch::Exact),
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "resourceVersionMatch: Unsupported value: {other:?}: supported values: \"Exact\", \"NotOlderThan\", \"\""
+                )))
+            }
+        };
+        if options.version_match.is_some() && options.resource_version.is_empty() && !options.watch {
+            return Err(ApiError::invalid_list_options(
+                "resourceVersionMatch",
+                "resourceVersionMatch is forbidden unless resourceVersion is provided",
+            ));
+        }
+        if let Some(token) = query.get("continue").filter(|t| !t.is_empty()) {
+            if options.resource_version_number.is_some_and(|rv| rv != 0) {
+                return Err(ApiError::bad_request(
+                    "specifying resource version is not allowed when using continue",
+                ));
+            }
+            options.continue_from = Some(ContinueToken::decode(token).map_err(|e| {
+                ApiError::bad_request(format!("invalid continue token: {e}"))
+            })?);
+        }
+        options.include_object = match query.get("includeObject").map(String::as_str) {
+            None | Some("") | Some("Metadata") => IncludeObject::Metadata,
+            Some("Object") => IncludeObject::Object,
+            Some("None") => IncludeObject::None,
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "unrecognized includeObject value: {other:?}"
+                )))
+            }
+        };
+        Ok(options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continue_tokens_round_trip_and_reject_garbage() {
+        let token = ContinueToken {
+            resource_version: 42,
+            after: EventKey::new("kube-system", "node-1.17a"),
+        };
+        assert_eq!(ContinueToken::decode(&token.encode()), Ok(token));
+        assert!(ContinueToken::decode("garbage").is_err());
+        assert!(ContinueToken::decode("!!!").is_err());
+    }
+
+    #[test]
+    fn bad_parameters_are_bad_requests() {
+        let parse = |pairs: &[(&str, &str)]| {
+            let query = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            ListOptions::parse(&query, ApiGroup::Core)
+        };
+        assert_eq!(parse(&[("resourceVersion", "abc")]).unwrap_err().code, 400);
+        assert_eq!(parse(&[("continue", "abc")]).unwrap_err().code, 400);
+        assert_eq!(parse(&[("fieldSelector", "spec.x=1")]).unwrap_err().code, 400);
+        assert_eq!(parse(&[("labelSelector", "a in (")]).unwrap_err().code, 400);
+        assert_eq!(parse(&[("limit", "x")]).unwrap_err().code, 400);
+        assert_eq!(parse(&[("resourceVersionMatch", "Exact")]).unwrap_err().code, 422);
+        let ok = parse(&[("limit", "500"), ("resourceVersion", "0"), ("watch", "true")]).unwrap();
+        assert_eq!(ok.limit, Some(500));
+        assert_eq!(ok.resource_version_number, Some(0));
+        assert!(ok.watch);
+    }
+}

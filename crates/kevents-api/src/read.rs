@@ -1,0 +1,127 @@
+//! GET of one event, and list (which hands off to watch when asked).
+
+use crate::error::ApiError;
+use crate::negotiate::representation;
+use crate::query::{parse_query, ContinueToken, ListOptions, VersionMatch};
+use crate::respond::{list_response, object_response};
+use crate::{watch, AppState, Reply, Target};
+use axum::http::{HeaderMap, StatusCode};
+use kevents_model::{EventField, EventKey, EventRecord};
+use serde_json::{json, Map, Value};
+
+/// `GET …/namespaces/{ns}/events/{name}`.
+pub async fn get_one(state: AppState, target: Target, query: Option<String>, headers: HeaderMap) -> Reply {
+    let representation = representation(&headers)?;
+    let query = parse_query(query.as_deref())?;
+    let options = ListOptions::parse(&query, target.group)?;
+    let namespace = target.namespace.unwrap_or_default();
+    let name = target.name.unwrap_or_default();
+    let stored = state
+        .store
+        .get(&EventKey::new(namespace, name.clone()))
+        .ok_or_else(|| ApiError::not_found(target.group, &name))?;
+    object_response(
+        StatusCode::OK,
+        &stored.record,
+        target.group,
+        representation,
+        options.include_object,
+    )
+}
+
+/// The filter a list or watch applies: path namespace/name plus selectors.
+pub(crate) struct Filter {
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub options: ListOptions,
+}
+
+impl Filter {
+    pub fn new(target: &Target, options: ListOptions) -> Filter {
+        Filter {
+            namespace: target.namespace.clone(),
+            name: target.name.clone(),
+            options,
+        }
+    }
+
+    /// The namespace range to scan: the path's, else one pinned by the field selector.
+    pub fn scan_namespace(&self) -> Option<String> {
+        self.namespace.clone().or_else(|| {
+            self.options
+                .fields
+                .exact(EventField::Namespace)
+                .map(str::to_string)
+        })
+    }
+
+    pub fn matches(&self, event: &EventRecord) -> bool {
+        self.namespace.as_ref().is_none_or(|ns| &event.namespace == ns)
+            && self.name.as_ref().is_none_or(|name| &event.name == name)
+            && self.options.fields.matches(event)
+            && self.options.labels.matches(&event.labels)
+    }
+}
+
+/// `GET …/events` (list), or a watch when `watch=true` or on a `/watch/` path.
+pub async fn list_or_watch(
+    state: AppState,
+    target: Target,
+    query: Option<String>,
+    headers: HeaderMap,
+    watch_path: bool,
+) -> Reply {
+    let representation = representation(&headers)?;
+    let query = parse_query(query.as_deref())?;
+    let options = ListOptions::parse(&query, target.group)?;
+    if options.watch || watch_path {
+        return watch::start(state, target.group, Filter::new(&target, options), representation);
+    }
+    let current = state.store.resource_version();
+    if let Some(requested) = options.resource_version_number.filter(|rv| *rv > 0) {
+        match options.version_match {
+            Some(VersionMatch::Exact) if requested != current => {
+                return Err(ApiError::expired(
+                    "The resourceVersion for the provided list is too old.",
+                ))
+            }
+            Some(VersionMatch::NotOlderThan) | Some(VersionMatch::Exact) | None
+                if requested > current =>
+            {
+                return Err(ApiError::too_large_resource_version(requested, current))
+            }
+            _ => {}
+        }
+    }
+    let group = target.group;
+    let include = options.include_object;
+    let limit = options.limit;
+    let continue_from = options.continue_from.clone();
+    let selective = !options.fields.is_empty() || !options.labels.is_empty();
+    let filter = Filter::new(&target, options);
+    let scan_namespace = filter.scan_namespace();
+    let page = state.store.list(
+        scan_namespace.as_deref(),
+        continue_from.as_ref().map(|c| &c.after),
+        limit,
+        |event| filter.matches(event),
+    );
+    // Every page of a paged list reports the version of its first page.
+    let list_rv = continue_from
+        .as_ref()
+        .map_or(page.resource_version, |c| c.resource_version);
+    let mut metadata = Map::new();
+    metadata.insert("resourceVersion".into(), json!(list_rv.to_string()));
+    if let Some(after) = page.continue_after {
+        let token = ContinueToken {
+            resource_version: list_rv,
+            after,
+        };
+        metadata.insert("continue".into(), json!(token.encode()));
+        if !selective {
+            metadata.insert("remainingItemCount".into(), json!(page.remaining));
+        }
+    }
+    let items: Vec<&EventRecord> = page.items.iter().map(|e| &e.record).collect();
+    list_response(&items, group, Value::Object(metadata), representation, include)
+}

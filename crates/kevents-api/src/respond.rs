@@ -1,0 +1,114 @@
+//! Building responses: JSON bodies, lists and single objects in the negotiated representation.
+
+use crate::error::ApiError;
+use crate::negotiate::Representation;
+use crate::query::IncludeObject;
+use crate::table::{Row, Table};
+use axum::body::Body;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use kevents_model::wire::EventView;
+use kevents_model::{ApiGroup, EventRecord, Micros};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::Value;
+
+/// A JSON response with `code`.
+pub fn json_response(code: StatusCode, body: &impl Serialize) -> Result<Response, ApiError> {
+    let bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = code;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}
+
+/// One event, as JSON or as a one-row Table.
+pub fn object_response(
+    code: StatusCode,
+    event: &EventRecord,
+    group: ApiGroup,
+    representation: Representation,
+    include: IncludeObject,
+) -> Result<Response, ApiError> {
+    match representation {
+        Representation::Json => json_response(code, &EventView::new(event, group)),
+        Representation::Table => json_response(
+            code,
+            &Table {
+                rows: vec![Row {
+                    event,
+                    group,
+                    include,
+                    now: Micros::now(),
+                }],
+                metadata: serde_json::json!({"resourceVersion": event.resource_version.to_string()}),
+                with_columns: true,
+            },
+        ),
+    }
+}
+
+struct EventList<'a> {
+    group: ApiGroup,
+    metadata: Value,
+    items: &'a [&'a EventRecord],
+}
+
+impl Serialize for EventList<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(4))?;
+        map.serialize_entry("kind", "EventList")?;
+        map.serialize_entry("apiVersion", self.group.api_version())?;
+        map.serialize_entry("metadata", &self.metadata)?;
+        let items: Vec<EventView<'_>> = self
+            .items
+            .iter()
+            .map(|e| EventView::list_item(e, self.group))
+            .collect();
+        map.serialize_entry("items", &items)?;
+        map.end()
+    }
+}
+
+/// A list, as an `EventList` or a Table.
+pub fn list_response(
+    items: &[&EventRecord],
+    group: ApiGroup,
+    metadata: Value,
+    representation: Representation,
+    include: IncludeObject,
+) -> Result<Response, ApiError> {
+    match representation {
+        Representation::Json => json_response(
+            StatusCode::OK,
+            &EventList {
+                group,
+                metadata,
+                items,
+            },
+        ),
+        Representation::Table => {
+            let now = Micros::now();
+            let rows = items
+                .iter()
+                .map(|event| Row {
+                    event,
+                    group,
+                    include,
+                    now,
+                })
+                .collect();
+            json_response(
+                StatusCode::OK,
+                &Table {
+                    rows,
+                    metadata,
+                    with_columns: true,
+                },
+            )
+        }
+    }
+}

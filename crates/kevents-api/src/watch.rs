@@ -1,0 +1,230 @@
+//! Watch streams: newline-delimited JSON events, from a version or from the current state,
+//! with selector transitions, bookmarks, timeouts, and a clean end on shutdown.
+
+use crate::error::ApiError;
+use crate::negotiate::Representation;
+use crate::query::IncludeObject;
+use crate::read::Filter;
+use crate::table::{Row, Table};
+use crate::{AppState, Reply};
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
+use kevents_model::wire::EventView;
+use kevents_model::{ApiGroup, EventRecord, Micros};
+use kevents_store::{Change, ChangeType, WatchFrom};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+
+/// Frames buffered per watcher before the sender waits on a slow client.
+const STREAM_BUFFER: usize = 256;
+
+/// One line of a watch stream.
+#[derive(serde::Serialize)]
+struct WatchEvent<'a, T> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    object: T,
+}
+
+struct Encoder {
+    group: ApiGroup,
+    representation: Representation,
+    include: IncludeObject,
+    columns_sent: bool,
+}
+
+impl Encoder {
+    fn event(&mut self, kind: &str, event: &EventRecord) -> Bytes {
+        let mut line = match self.representation {
+            Representation::Json => serde_json::to_vec(&WatchEvent {
+                kind,
+                object: EventView::new(event, self.group),
+            }),
+            Representation::Table => {
+                let table = Table {
+                    rows: vec![Row {
+                        event,
+                        group: self.group,
+                        include: self.include,
+                        now: Micros::now(),
+                    }],
+                    metadata: json!({"resourceVersion": event.resource_version.to_string()}),
+                    with_columns: !self.columns_sent,
+                };
+                self.columns_sent = true;
+                serde_json::to_vec(&WatchEvent {
+                    kind,
+                    object: table,
+                })
+            }
+        }
+        .expect("watch events always serialize");
+        line.push(b'\n');
+        Bytes::from(line)
+    }
+
+    fn bookmark(&self, resource_version: u64, initial_events_end: bool) -> Bytes {
+        let mut metadata = json!({"resourceVersion": resource_version.to_string()});
+        if initial_events_end {
+            metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+        }
+        let line = json!({
+            "type": "BOOKMARK",
+            "object": {"kind": "Event", "apiVersion": self.group.api_version(), "metadata": metadata},
+        });
+        let mut bytes = serde_json::to_vec(&line).expect("bookmarks always serialize");
+        bytes.push(b'\n');
+        Bytes::from(bytes)
+    }
+}
+
+fn error_line(error: &ApiError) -> Bytes {
+    let mut bytes = serde_json::to_vec(&json!({"type": "ERROR", "object": error.to_status()}))
+        .expect("Status always serializes");
+    bytes.push(b'\n');
+    Bytes::from(bytes)
+}
+
+/// How a change looks to a watcher with a filter: selector transitions become ADDED/DELETED.
+fn visible(change: &Change, filter: &Filter) -> Option<(&'static str, Arc<kevents_store::StoredEvent>)> {
+    let now_matches = filter.matches(&change.object.record);
+    let was_matching = change
+        .previous
+        .as_ref()
+        .is_some_and(|p| filter.matches(&p.record));
+    match change.change_type {
+        ChangeType::Added if now_matches => Some(("ADDED", change.object.clone())),
+        ChangeType::Deleted if was_matching => Some(("DELETED", change.object.clone())),
+        ChangeType::Modified => match (was_matching, now_matches) {
+            (true, true) => Some(("MODIFIED", change.object.clone())),
+            (false, true) => Some(("ADDED", change.object.clone())),
+            (true, false) => Some(("DELETED", change.object.clone())),
+            (false, false) => None,
+        },
+        _ => None,
+    }
+}
+
+/// Resolves when the server starts shutting down (never, if the signal's sender is gone).
+async fn stopping(mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    if shutdown.wait_for(|stopping| *stopping).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Starts a watch response.
+pub fn start(state: AppState, group: ApiGroup, filter: Filter, representation: Representation) -> Reply {
+    let options = &filter.options;
+    let send_initial = options.send_initial_events.unwrap_or(matches!(
+        options.resource_version_number,
+        None | Some(0)
+    ));
+    let from = match (send_initial, options.resource_version_number) {
+        (true, _) => WatchFrom::InitialState,
+        (false, Some(rv)) => WatchFrom::After(rv),
+        (false, None) => WatchFrom::After(state.store.resource_version()),
+    };
+    let mut encoder = Encoder {
+        group,
+        representation,
+        include: options.include_object,
+        columns_sent: false,
+    };
+    let (sender, receiver) = mpsc::channel::<Bytes>(STREAM_BUFFER);
+    match state.store.subscribe(from, filter.scan_namespace().as_deref()) {
+        Err(too_old) => {
+            // Like the apiserver: a 200 stream whose only event is a 410 Expired error.
+            let line = error_line(&ApiError::expired(too_old.to_string()));
+            tokio::spawn(async move {
+                let _ = sender.send(line).await;
+            });
+        }
+        Ok(subscription) => {
+            let bookmarks = options.allow_bookmarks;
+            let initial_end_bookmark = bookmarks && options.send_initial_events == Some(true);
+            let timeout = options.timeout_seconds.map(Duration::from_secs);
+            let interval = state.config.bookmark_interval;
+            let shutdown = state.shutdown.clone();
+            tokio::spawn(async move {
+                let mut last_rv = subscription.resource_version;
+                for event in &subscription.initial {
+                    if filter.matches(&event.record)
+                        && sender.send(encoder.event("ADDED", &event.record)).await.is_err()
+                    {
+                        return;
+                    }
+                }
+                if initial_end_bookmark
+                    && sender.send(encoder.bookmark(last_rv, true)).await.is_err()
+                {
+                    return;
+                }
+                for change in &subscription.backlog {
+                    last_rv = change.resource_version;
+                    if let Some((kind, object)) = visible(change, &filter) {
+                        if sender.send(encoder.event(kind, &object.record)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                let mut live = subscription.live;
+                let deadline = async move {
+                    match timeout {
+                        Some(t) => tokio::time::sleep(t).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let stop = stopping(shutdown);
+                tokio::pin!(deadline, stop);
+                let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+                loop {
+                    tokio::select! {
+                        received = live.recv() => match received {
+                            Ok(change) => {
+                                if change.resource_version <= last_rv {
+                                    continue;
+                                }
+                                last_rv = change.resource_version;
+                                if let Some((kind, object)) = visible(&change, &filter) {
+                                    if sender.send(encoder.event(kind, &object.record)).await.is_err() {
+                                        return;
+                                    }
+                                }
+                            }
+                            // Too slow to keep up: end the stream; the client resumes from
+                            // the last version it saw, which the history still holds.
+                            Err(broadcast::error::RecvError::Lagged(_)) => {
+                                tracing::debug!("dropping a watcher that fell behind");
+                                return;
+                            }
+                            Err(broadcast::error::RecvError::Closed) => return,
+                        },
+                        _ = ticker.tick(), if bookmarks => {
+                            if sender.send(encoder.bookmark(last_rv, false)).await.is_err() {
+                                return;
+                            }
+                        }
+                        _ = &mut deadline => return,
+                        _ = &mut stop => return,
+                        _ = sender.closed() => return,
+                    }
+                }
+            });
+        }
+    }
+    let stream = ReceiverStream::new(receiver);
+    let body = Body::from_stream(futures::StreamExt::map(stream, Ok::<Bytes, std::io::Error>));
+    let mut response = Response::new(body);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    Ok(response)
+}

@@ -1,0 +1,496 @@
+//! Writes: create, update (PUT), patch, delete and deletecollection, with the apiserver's
+//! preconditions, validation and Status errors.
+
+use crate::error::{ApiError, ApiResult};
+use crate::negotiate::{check_json_body, patch_kind, representation, PatchKind, Representation};
+use crate::query::{parse_query, parse_resource_version, IncludeObject, ListOptions};
+use crate::read::Filter;
+use crate::respond::{json_response, object_response};
+use crate::{patch, AppState, Reply, Target};
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use bytes::Bytes;
+use kevents_model::validation::{validate_create, validate_update};
+use kevents_model::wire::{decode_event, synthesized_event_time, DecodeError, DecodedEvent, EventView};
+use kevents_model::{ApiGroup, EventKey, EventRecord, Micros};
+use kevents_store::{Mutation, StoredEvent};
+use rand::Rng;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+/// `fieldValidation`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FieldValidation {
+    Ignore,
+    Warn,
+    Strict,
+}
+
+struct WriteOptions {
+    dry_run: bool,
+    field_validation: FieldValidation,
+}
+
+impl WriteOptions {
+    fn parse(query: &HashMap<String, String>) -> ApiResult<WriteOptions> {
+        let dry_run = match query.get("dryRun").map(String::as_str) {
+            None | Some("") => false,
+            Some("All") => true,
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "dryRun: Unsupported value: {other:?}: supported values: \"All\""
+                )))
+            }
+        };
+        let field_validation = match query.get("fieldValidation").map(String::as_str) {
+            None | Some("") | Some("Warn") => FieldValidation::Warn,
+            Some("Ignore") => FieldValidation::Ignore,
+            Some("Strict") => FieldValidation::Strict,
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "fieldValidation: Unsupported value: {other:?}: supported values: \"Ignore\", \"Strict\", \"Warn\""
+                )))
+            }
+        };
+        Ok(WriteOptions {
+            dry_run,
+            field_validation,
+        })
+    }
+}
+
+async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> ApiResult<Bytes> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(ApiError::too_large(limit));
+    }
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::too_large(limit))
+}
+
+/// Decodes a body as an Event of `group`, enforcing `fieldValidation`; returns warnings.
+fn decode_body(
+    bytes: &[u8],
+    group: ApiGroup,
+    validation: FieldValidation,
+) -> ApiResult<(DecodedEvent, Vec<String>)> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+    })?;
+    decode_value(value, group, validation)
+}
+
+fn decode_value(
+    value: Value,
+    group: ApiGroup,
+    validation: FieldValidation,
+) -> ApiResult<(DecodedEvent, Vec<String>)> {
+    let decoded = decode_event(group, value).map_err(|e| match e {
+        DecodeError::Malformed(m) | DecodeError::WrongType(m) => ApiError::bad_request(m),
+    })?;
+    let unknown: Vec<String> = decoded
+        .unknown_fields
+        .iter()
+        .map(|f| format!("unknown field {f:?}"))
+        .collect();
+    match validation {
+        FieldValidation::Strict if !unknown.is_empty() => Err(ApiError::bad_request(format!(
+            "Event in version {:?} cannot be handled as a Event: strict decoding error: {}",
+            group.version_string(),
+            unknown.join(", ")
+        ))),
+        FieldValidation::Warn => Ok((decoded, unknown)),
+        _ => Ok((decoded, Vec::new())),
+    }
+}
+
+fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
+    for warning in warnings {
+        let text = format!("299 - {:?}", warning);
+        if let Ok(value) = HeaderValue::from_str(&text) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+    response
+}
+
+/// The body's namespace must be empty or match the URL's.
+fn settle_namespace(record: &mut EventRecord, namespace: &str) -> ApiResult<()> {
+    if record.namespace.is_empty() {
+        record.namespace = namespace.to_string();
+    } else if record.namespace != namespace {
+        return Err(ApiError::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        ));
+    }
+    Ok(())
+}
+
+fn check_name(record: &EventRecord, name: &str) -> ApiResult<()> {
+    if record.name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({}) does not match the name on the URL ({name})",
+            record.name
+        )));
+    }
+    Ok(())
+}
+
+/// Server-owned fields of a new event.
+fn stamp_new(record: &mut EventRecord) {
+    record.uid = uuid::Uuid::new_v4().to_string();
+    record.creation_timestamp = Some(Micros::now().truncate_to_seconds());
+    record.resource_version = 0;
+}
+
+/// A legacy event read through events.k8s.io shows a synthesized eventTime; when it comes back
+/// unchanged it is still unset.
+fn unsynthesize_event_time(record: &mut EventRecord, old: &EventRecord, group: ApiGroup) {
+    if group == ApiGroup::Events
+        && old.event_time.is_none()
+        && record.event_time.is_some()
+        && record.event_time == synthesized_event_time(old)
+    {
+        record.event_time = None;
+    }
+}
+
+const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+const GENERATE_NAME_ATTEMPTS: usize = 8;
+
+fn generated_name(prefix: &str) -> String {
+    let mut cut = prefix.len().min(58);
+    while !prefix.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut rng = rand::rng();
+    let suffix: String = (0..5)
+        .map(|_| NAME_ALPHABET[rng.random_range(0..NAME_ALPHABET.len())] as char)
+        .collect();
+    format!("{}{suffix}", &prefix[..cut])
+}
+
+fn created_response(
+    code: StatusCode,
+    record: &EventRecord,
+    group: ApiGroup,
+    representation: Representation,
+    warnings: &[String],
+) -> Reply {
+    let response = object_response(code, record, group, representation, IncludeObject::Metadata)?;
+    Ok(with_warnings(response, warnings))
+}
+
+/// `POST …/namespaces/{ns}/events`.
+pub async fn create(state: AppState, target: Target, query: Option<String>, request: Request) -> Reply {
+    let (parts, body) = request.into_parts();
+    let representation = representation(&parts.headers)?;
+    check_json_body(&parts.headers)?;
+    let options = WriteOptions::parse(&parse_query(query.as_deref())?)?;
+    let bytes = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
+    let (decoded, warnings) = decode_body(&bytes, target.group, options.field_validation)?;
+    let mut record = decoded.record;
+    settle_namespace(&mut record, target.namespace.as_deref().unwrap_or_default())?;
+    stamp_new(&mut record);
+    let generate = record.name.is_empty() && !record.generate_name.is_empty();
+    let errors = validate_create(&record, target.group);
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(&record.name, &errors));
+    }
+    if options.dry_run {
+        if generate {
+            record.name = generated_name(&record.generate_name);
+        }
+        return created_response(StatusCode::CREATED, &record, target.group, representation, &warnings);
+    }
+    for _ in 0..GENERATE_NAME_ATTEMPTS {
+        if generate {
+            record.name = generated_name(&record.generate_name);
+        }
+        match state.store.write(Mutation::Create(record.clone())).await {
+            Ok(committed) => {
+                return created_response(
+                    StatusCode::CREATED,
+                    &committed.object.record,
+                    target.group,
+                    representation,
+                    &warnings,
+                )
+            }
+            Err(kevents_store::StoreError::AlreadyExists(_)) if generate => continue,
+            Err(e) => return Err(ApiError::from_store(e, target.group, &record.name)),
+        }
+    }
+    Err(ApiError {
+        message: format!(
+            "{} {:?} already exists, the server was not able to generate a unique name for the object",
+            target.group.qualified_resource(),
+            record.name
+        ),
+        ..ApiError::already_exists(target.group, &record.name)
+    })
+}
+
+fn expected_version(decoded: &DecodedEvent) -> ApiResult<Option<u64>> {
+    decoded
+        .resource_version
+        .as_deref()
+        .map(parse_resource_version)
+        .transpose()
+}
+
+/// Validates and commits a replacement of `current` (or a create when there is none).
+async fn replace(
+    state: &AppState,
+    group: ApiGroup,
+    mut record: EventRecord,
+    current: Option<&StoredEvent>,
+    expected_rv: Option<u64>,
+    dry_run: bool,
+) -> ApiResult<(EventRecord, bool)> {
+    let mutation = match current {
+        Some(old) => {
+            unsynthesize_event_time(&mut record, &old.record, group);
+            record.uid = old.record.uid.clone();
+            record.creation_timestamp = old.record.creation_timestamp;
+            if expected_rv.is_some_and(|rv| rv != old.record.resource_version) {
+                return Err(ApiError::conflict(group, &record.name));
+            }
+            let errors = validate_update(&record, &old.record, group);
+            if !errors.is_empty() {
+                return Err(ApiError::invalid(&record.name, &errors));
+            }
+            Mutation::Update {
+                record,
+                expected_rv: Some(expected_rv.unwrap_or(old.record.resource_version)),
+                allow_create: false,
+            }
+        }
+        None => {
+            stamp_new(&mut record);
+            let errors = validate_create(&record, group);
+            if !errors.is_empty() {
+                return Err(ApiError::invalid(&record.name, &errors));
+            }
+            Mutation::Create(record)
+        }
+    };
+    if dry_run {
+        return Ok(match mutation {
+            Mutation::Update { record, .. } => (record, false),
+            Mutation::Create(record) => (record, true),
+            _ => unreachable!("only updates and creates are built above"),
+        });
+    }
+    let name = match &mutation {
+        Mutation::Update { record, .. } | Mutation::Create(record) => record.name.clone(),
+        _ => String::new(),
+    };
+    let committed = state
+        .store
+        .write(mutation)
+        .await
+        .map_err(|e| ApiError::from_store(e, group, &name))?;
+    Ok((committed.object.record.clone(), committed.created))
+}
+
+/// `PUT …/namespaces/{ns}/events/{name}`.
+pub async fn update(state: AppState, target: Target, query: Option<String>, request: Request) -> Reply {
+    let (parts, body) = request.into_parts();
+    let representation = representation(&parts.headers)?;
+    check_json_body(&parts.headers)?;
+    let options = WriteOptions::parse(&parse_query(query.as_deref())?)?;
+    let bytes = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
+    let (decoded, warnings) = decode_body(&bytes, target.group, options.field_validation)?;
+    let name = target.name.clone().unwrap_or_default();
+    let namespace = target.namespace.clone().unwrap_or_default();
+    let expected_rv = expected_version(&decoded)?;
+    let mut record = decoded.record;
+    check_name(&record, &name)?;
+    settle_namespace(&mut record, &namespace)?;
+    let current = state.store.get(&EventKey::new(namespace, name));
+    let (stored, created) = replace(
+        &state,
+        target.group,
+        record,
+        current.as_deref(),
+        expected_rv,
+        options.dry_run,
+    )
+    .await?;
+    let code = if created { StatusCode::CREATED } else { StatusCode::OK };
+    created_response(code, &stored, target.group, representation, &warnings)
+}
+
+/// Retries of a patch that lost a race with another writer.
+const PATCH_ATTEMPTS: usize = 5;
+
+/// `PATCH …/namespaces/{ns}/events/{name}`.
+pub async fn patch(state: AppState, target: Target, query: Option<String>, request: Request) -> Reply {
+    let (parts, body) = request.into_parts();
+    let representation = representation(&parts.headers)?;
+    let kind = patch_kind(&parts.headers)?;
+    let options = WriteOptions::parse(&parse_query(query.as_deref())?)?;
+    let bytes = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
+    let group = target.group;
+    let name = target.name.clone().unwrap_or_default();
+    let namespace = target.namespace.clone().unwrap_or_default();
+    let key = EventKey::new(namespace.clone(), name.clone());
+    for _ in 0..PATCH_ATTEMPTS {
+        let current = state.store.get(&key);
+        let mut document = match (&current, kind) {
+            (Some(current), _) => serde_json::to_value(EventView::new(&current.record, group))
+                .map_err(ApiError::internal)?,
+            // Server-side apply creates what does not exist.
+            (None, PatchKind::Apply) => json!({"metadata": {"name": name, "namespace": namespace}}),
+            (None, _) => return Err(ApiError::not_found(group, &name)),
+        };
+        let base_rv = document["metadata"]["resourceVersion"].clone();
+        patch::apply(kind, &mut document, &bytes)?;
+        let user_precondition = document["metadata"]["resourceVersion"] != base_rv;
+        if let Value::Object(metadata) = &mut document["metadata"] {
+            if !user_precondition {
+                metadata.remove("resourceVersion");
+            }
+        }
+        let (decoded, warnings) = decode_value(document, group, options.field_validation)?;
+        let expected_rv = expected_version(&decoded)?;
+        let mut record = decoded.record;
+        check_name(&record, &name)?;
+        settle_namespace(&mut record, &namespace)?;
+        match replace(&state, group, record, current.as_deref(), expected_rv, options.dry_run).await {
+            Ok((stored, created)) => {
+                let code = if created { StatusCode::CREATED } else { StatusCode::OK };
+                return created_response(code, &stored, group, representation, &warnings);
+            }
+            // Someone else wrote first: patch the newer version, unless the client pinned one.
+            Err(e) if e.reason == "Conflict" && expected_rv.is_none() => continue,
+            Err(e) if e.reason == "AlreadyExists" && kind == PatchKind::Apply => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ApiError::conflict(group, &name))
+}
+
+fn parse_delete_options(bytes: &[u8]) -> ApiResult<(Option<u64>, Option<String>, bool)> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok((None, None, false));
+    }
+    let options: Map<String, Value> = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(format!("error decoding DeleteOptions: {e}"))
+    })?;
+    let preconditions = options.get("preconditions").cloned().unwrap_or(Value::Null);
+    let expected_rv = preconditions["resourceVersion"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(parse_resource_version)
+        .transpose()?;
+    let expected_uid = preconditions["uid"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let dry_run = options
+        .get("dryRun")
+        .and_then(Value::as_array)
+        .is_some_and(|values| values.iter().any(|v| v == "All"));
+    Ok((expected_rv, expected_uid, dry_run))
+}
+
+/// `DELETE …/namespaces/{ns}/events/{name}`: 200 with a Success Status.
+pub async fn delete(state: AppState, target: Target, query: Option<String>, request: Request) -> Reply {
+    let (parts, body) = request.into_parts();
+    let options = WriteOptions::parse(&parse_query(query.as_deref())?)?;
+    let bytes = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
+    let (expected_rv, expected_uid, body_dry_run) = parse_delete_options(&bytes)?;
+    let group = target.group;
+    let name = target.name.clone().unwrap_or_default();
+    let key = EventKey::new(target.namespace.clone().unwrap_or_default(), name.clone());
+    let uid = if options.dry_run || body_dry_run {
+        let current = state
+            .store
+            .get(&key)
+            .ok_or_else(|| ApiError::not_found(group, &name))?;
+        current.record.uid.clone()
+    } else {
+        let committed = state
+            .store
+            .write(Mutation::Delete {
+                key,
+                expected_rv,
+                expected_uid,
+            })
+            .await
+            .map_err(|e| ApiError::from_store(e, group, &name))?;
+        committed.object.record.uid.clone()
+    };
+    let mut details = json!({"name": name, "kind": "events", "uid": uid});
+    if group == ApiGroup::Events {
+        details["group"] = json!("events.k8s.io");
+    }
+    json_response(
+        StatusCode::OK,
+        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}),
+    )
+}
+
+/// `DELETE …/namespaces/{ns}/events` with selectors: returns the deleted events as a list.
+pub async fn delete_collection(
+    state: AppState,
+    target: Target,
+    query: Option<String>,
+    request: Request,
+) -> Reply {
+    let (parts, body) = request.into_parts();
+    let query = parse_query(query.as_deref())?;
+    let write_options = WriteOptions::parse(&query)?;
+    let list_options = ListOptions::parse(&query, target.group)?;
+    let bytes = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
+    let (_, _, body_dry_run) = parse_delete_options(&bytes)?;
+    let filter = Filter::new(&target, list_options);
+    let page = state
+        .store
+        .list(filter.scan_namespace().as_deref(), None, None, |e| filter.matches(e));
+    let mut deleted = Vec::new();
+    if write_options.dry_run || body_dry_run {
+        deleted = page.items;
+    } else {
+        let mutations = page
+            .items
+            .iter()
+            .map(|e| Mutation::Delete {
+                key: e.record.key(),
+                expected_rv: None,
+                expected_uid: Some(e.record.uid.clone()),
+            })
+            .collect();
+        for result in state.store.write_many(mutations).await {
+            match result {
+                Ok(committed) => deleted.push(committed.object),
+                // Deleted or replaced meanwhile: not ours to report.
+                Err(kevents_store::StoreError::NotFound(_))
+                | Err(kevents_store::StoreError::Conflict(_)) => {}
+                Err(e) => return Err(ApiError::from_store(e, target.group, "")),
+            }
+        }
+    }
+    let items: Vec<Value> = deleted
+        .iter()
+        .map(|e| serde_json::to_value(EventView::new(&e.record, target.group)))
+        .collect::<Result<_, _>>()
+        .map_err(ApiError::internal)?;
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "kind": "EventList",
+            "apiVersion": target.group.api_version(),
+            "metadata": {"resourceVersion": state.store.resource_version().to_string()},
+            "items": items,
+        }),
+    )
+}

@@ -1,0 +1,153 @@
+//! `kevents serve`: wires the store and the API together and runs them until a signal.
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use kevents_api::{ApiConfig, AppState};
+use kevents_model::{parse_go_duration, Micros};
+use kevents_store::{Store, StoreConfig};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Flags of `kevents serve`; each also reads `KEVENTS_<NAME>` from the environment.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "KEVENTS_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Directory holding the event store.
+    #[arg(long, env = "KEVENTS_DATA_DIR", default_value = "./kevents-data")]
+    data_dir: PathBuf,
+    /// How long an event is kept after its last update (Go duration, like the apiserver's flag).
+    #[arg(long, env = "KEVENTS_EVENT_TTL", default_value = "168h", value_parser = duration_micros)]
+    event_ttl: i64,
+    /// Log format.
+    #[arg(long, env = "KEVENTS_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// Interval between bookmarks on watches that allow them (Go duration).
+    #[arg(long, env = "KEVENTS_WATCH_BOOKMARK_INTERVAL", default_value = "1m", value_parser = duration_micros)]
+    watch_bookmark_interval: i64,
+    /// Largest accepted request body in bytes.
+    #[arg(long, env = "KEVENTS_MAX_REQUEST_BODY_BYTES", default_value_t = 3 * 1024 * 1024)]
+    max_request_body_bytes: usize,
+}
+
+fn duration_micros(text: &str) -> Result<i64, String> {
+    let micros = parse_go_duration(text)?;
+    if micros <= 0 {
+        return Err(format!("duration must be positive: {text:?}"));
+    }
+    Ok(micros)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Runs the hub until SIGINT or SIGTERM.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut store_config = StoreConfig::new(&args.data_dir);
+    store_config.ttl_micros = args.event_ttl;
+    let store = Store::open(store_config)
+        .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
+    let (shutdown_sender, shutdown) = tokio::sync::watch::channel(false);
+    let state = AppState {
+        store: store.clone(),
+        config: Arc::new(ApiConfig {
+            max_body_bytes: args.max_request_body_bytes,
+            bookmark_interval: Duration::from_micros(args.watch_bookmark_interval as u64),
+        }),
+        shutdown: shutdown.clone(),
+    };
+    let expiry = tokio::spawn(expire_periodically(store.clone(), shutdown.clone()));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        data_dir = %args.data_dir.display(),
+        event_ttl = %kevents_model::human_duration(args.event_ttl),
+        "kevents is serving the Kubernetes Events API"
+    );
+    let app = kevents_api::router(state);
+    let mut stop = shutdown.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down: finishing requests, ending watches");
+            let _ = shutdown_sender.send(true);
+            let _ = stop.changed().await;
+        })
+        .await
+        .context("serving HTTP")?;
+    let _ = expiry.await;
+    store.close().await;
+    tracing::info!("store closed; bye");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Deletes events past their TTL once a second, until shutdown.
+async fn expire_periodically(store: Store, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                match store.expire(Micros::now()).await {
+                    Ok(0) => {}
+                    Ok(deleted) => tracing::debug!(deleted, "expired events"),
+                    Err(e) => tracing::warn!(error = %e, "expiring events failed"),
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
