@@ -6,7 +6,6 @@
 mod discovery;
 mod error;
 mod negotiate;
-#[path = "openapi_stub.rs"]
 mod openapi;
 mod patch;
 mod query;
