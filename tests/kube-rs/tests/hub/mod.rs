@@ -54,7 +54,10 @@ impl Hub {
     pub async fn start() -> Result<Hub> {
         let bin = binary();
         if !bin.exists() {
-            bail!("kevents binary not found at {} (build it or set KEVENTS_BIN)", bin.display());
+            bail!(
+                "kevents binary not found at {} (build it or set KEVENTS_BIN)",
+                bin.display()
+            );
         }
         let dir = unique_temp_dir()?;
         let port = free_port()?;
@@ -139,8 +142,10 @@ pub fn pod_ref(namespace: &str, name: &str) -> ObjectReference {
 }
 
 fn meta(namespace: &str, name: &str, labels: &[(&str, &str)]) -> ObjectMeta {
-    let labels: BTreeMap<String, String> =
-        labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let labels: BTreeMap<String, String> = labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     ObjectMeta {
         name: Some(name.into()),
         namespace: Some(namespace.into()),
