@@ -1,9 +1,9 @@
 //! Discovery (legacy and aggregated), `/version`, OpenAPI, and health endpoints.
 
+use crate::error::ApiError;
 use crate::respond::json_response;
 use crate::{openapi, AppState, Reply};
 use axum::body::Body;
-use crate::error::ApiError;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -103,24 +103,144 @@ const fn kind(
 const REFERENCED_KINDS: &[ReferencedKind] = &[
     kind("", "v1", "pods", "pod", "Pod", true, &["po"]),
     kind("", "v1", "nodes", "node", "Node", false, &["no"]),
-    kind("", "v1", "namespaces", "namespace", "Namespace", false, &["ns"]),
+    kind(
+        "",
+        "v1",
+        "namespaces",
+        "namespace",
+        "Namespace",
+        false,
+        &["ns"],
+    ),
     kind("", "v1", "services", "service", "Service", true, &["svc"]),
-    kind("", "v1", "endpoints", "endpoints", "Endpoints", true, &["ep"]),
-    kind("", "v1", "configmaps", "configmap", "ConfigMap", true, &["cm"]),
+    kind(
+        "",
+        "v1",
+        "endpoints",
+        "endpoints",
+        "Endpoints",
+        true,
+        &["ep"],
+    ),
+    kind(
+        "",
+        "v1",
+        "configmaps",
+        "configmap",
+        "ConfigMap",
+        true,
+        &["cm"],
+    ),
     kind("", "v1", "secrets", "secret", "Secret", true, &[]),
-    kind("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, &["sa"]),
-    kind("", "v1", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", true, &["pvc"]),
-    kind("", "v1", "persistentvolumes", "persistentvolume", "PersistentVolume", false, &["pv"]),
-    kind("", "v1", "replicationcontrollers", "replicationcontroller", "ReplicationController", true, &["rc"]),
-    kind("apps", "v1", "deployments", "deployment", "Deployment", true, &["deploy"]),
-    kind("apps", "v1", "replicasets", "replicaset", "ReplicaSet", true, &["rs"]),
-    kind("apps", "v1", "statefulsets", "statefulset", "StatefulSet", true, &["sts"]),
-    kind("apps", "v1", "daemonsets", "daemonset", "DaemonSet", true, &["ds"]),
+    kind(
+        "",
+        "v1",
+        "serviceaccounts",
+        "serviceaccount",
+        "ServiceAccount",
+        true,
+        &["sa"],
+    ),
+    kind(
+        "",
+        "v1",
+        "persistentvolumeclaims",
+        "persistentvolumeclaim",
+        "PersistentVolumeClaim",
+        true,
+        &["pvc"],
+    ),
+    kind(
+        "",
+        "v1",
+        "persistentvolumes",
+        "persistentvolume",
+        "PersistentVolume",
+        false,
+        &["pv"],
+    ),
+    kind(
+        "",
+        "v1",
+        "replicationcontrollers",
+        "replicationcontroller",
+        "ReplicationController",
+        true,
+        &["rc"],
+    ),
+    kind(
+        "apps",
+        "v1",
+        "deployments",
+        "deployment",
+        "Deployment",
+        true,
+        &["deploy"],
+    ),
+    kind(
+        "apps",
+        "v1",
+        "replicasets",
+        "replicaset",
+        "ReplicaSet",
+        true,
+        &["rs"],
+    ),
+    kind(
+        "apps",
+        "v1",
+        "statefulsets",
+        "statefulset",
+        "StatefulSet",
+        true,
+        &["sts"],
+    ),
+    kind(
+        "apps",
+        "v1",
+        "daemonsets",
+        "daemonset",
+        "DaemonSet",
+        true,
+        &["ds"],
+    ),
     kind("batch", "v1", "jobs", "job", "Job", true, &[]),
-    kind("batch", "v1", "cronjobs", "cronjob", "CronJob", true, &["cj"]),
-    kind("autoscaling", "v2", "horizontalpodautoscalers", "horizontalpodautoscaler", "HorizontalPodAutoscaler", true, &["hpa"]),
-    kind("policy", "v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", true, &["pdb"]),
-    kind("networking.k8s.io", "v1", "ingresses", "ingress", "Ingress", true, &["ing"]),
+    kind(
+        "batch",
+        "v1",
+        "cronjobs",
+        "cronjob",
+        "CronJob",
+        true,
+        &["cj"],
+    ),
+    kind(
+        "autoscaling",
+        "v2",
+        "horizontalpodautoscalers",
+        "horizontalpodautoscaler",
+        "HorizontalPodAutoscaler",
+        true,
+        &["hpa"],
+    ),
+    kind(
+        "policy",
+        "v1",
+        "poddisruptionbudgets",
+        "poddisruptionbudget",
+        "PodDisruptionBudget",
+        true,
+        &["pdb"],
+    ),
+    kind(
+        "networking.k8s.io",
+        "v1",
+        "ingresses",
+        "ingress",
+        "Ingress",
+        true,
+        &["ing"],
+    ),
 ];
 
 /// The non-core groups served or listed, in discovery order.
@@ -135,7 +255,11 @@ const GROUPS: &[(&str, &str)] = &[
 
 fn events_resource(group: &str) -> ReferencedKind {
     kind(
-        if group.is_empty() { "" } else { "events.k8s.io" },
+        if group.is_empty() {
+            ""
+        } else {
+            "events.k8s.io"
+        },
         "v1",
         "events",
         "event",
@@ -155,7 +279,17 @@ fn resources_of(group: &str, version: &str) -> Vec<ReferencedKind> {
         REFERENCED_KINDS
             .iter()
             .filter(|k| k.group == group && k.version == version)
-            .map(|k| kind(k.group, k.version, k.resource, k.singular, k.kind, k.namespaced, k.short_names)),
+            .map(|k| {
+                kind(
+                    k.group,
+                    k.version,
+                    k.resource,
+                    k.singular,
+                    k.kind,
+                    k.namespaced,
+                    k.short_names,
+                )
+            }),
     );
     resources
 }
@@ -215,7 +349,10 @@ fn server_address(headers: &HeaderMap) -> String {
 /// `/api`.
 pub async fn core_versions(headers: HeaderMap) -> Reply {
     if let Some(version) = aggregated_version(&headers) {
-        return discovery_response(version, aggregated_list(version, vec![aggregated_group("", "v1")]));
+        return discovery_response(
+            version,
+            aggregated_list(version, vec![aggregated_group("", "v1")]),
+        );
     }
     json_response(
         StatusCode::OK,

@@ -248,9 +248,10 @@ impl IntoResponse for ApiError {
             HeaderValue::from_static("application/json"),
         );
         if self.code == StatusCode::TOO_MANY_REQUESTS || self.code == StatusCode::GATEWAY_TIMEOUT {
-            response
-                .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                HeaderValue::from_static("1"),
+            );
         }
         response
     }

@@ -75,7 +75,10 @@ pub fn router(state: AppState) -> Router {
         .route("/apis/{group}/{version}", get(discovery::group_resources))
         .route("/openapi/v3", get(discovery::openapi_index))
         .route("/openapi/v3/api/v1", get(discovery::openapi_core))
-        .route("/openapi/v3/apis/events.k8s.io/v1", get(discovery::openapi_events))
+        .route(
+            "/openapi/v3/apis/events.k8s.io/v1",
+            get(discovery::openapi_events),
+        )
         .route("/healthz", get(discovery::healthy))
         .route("/livez", get(discovery::healthy))
         .route("/readyz", get(discovery::ready));
@@ -86,11 +89,26 @@ pub fn router(state: AppState) -> Router {
         };
         router = router
             .route(&format!("{prefix}/events"), all_namespaces(group, false))
-            .route(&format!("{prefix}/watch/events"), all_namespaces(group, true))
-            .route(&format!("{prefix}/namespaces/{{namespace}}/events"), collection(group, false))
-            .route(&format!("{prefix}/watch/namespaces/{{namespace}}/events"), collection(group, true))
-            .route(&format!("{prefix}/namespaces/{{namespace}}/events/{{name}}"), item(group, false))
-            .route(&format!("{prefix}/watch/namespaces/{{namespace}}/events/{{name}}"), item(group, true));
+            .route(
+                &format!("{prefix}/watch/events"),
+                all_namespaces(group, true),
+            )
+            .route(
+                &format!("{prefix}/namespaces/{{namespace}}/events"),
+                collection(group, false),
+            )
+            .route(
+                &format!("{prefix}/watch/namespaces/{{namespace}}/events"),
+                collection(group, true),
+            )
+            .route(
+                &format!("{prefix}/namespaces/{{namespace}}/events/{{name}}"),
+                item(group, false),
+            )
+            .route(
+                &format!("{prefix}/watch/namespaces/{{namespace}}/events/{{name}}"),
+                item(group, true),
+            );
     }
     router
         .fallback(|| async { ApiError::unknown_path() })
@@ -107,9 +125,11 @@ fn all_namespaces(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
         namespace: None,
         name: None,
     };
-    get(move |State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap| {
-        read::list_or_watch(state, target, query, headers, watch_path)
-    })
+    get(
+        move |State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap| {
+            read::list_or_watch(state, target, query, headers, watch_path)
+        },
+    )
     .fallback(not_allowed())
 }
 

@@ -128,23 +128,37 @@ mod tests {
     #[test]
     fn kubectl_table_header_selects_table() {
         let kubectl = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
-        assert_eq!(representation(&accept(kubectl)).unwrap(), Representation::Table);
+        assert_eq!(
+            representation(&accept(kubectl)).unwrap(),
+            Representation::Table
+        );
     }
 
     #[test]
     fn protobuf_first_falls_back_to_json() {
         let describe = "application/vnd.kubernetes.protobuf,application/json";
-        assert_eq!(representation(&accept(describe)).unwrap(), Representation::Json);
-        assert_eq!(representation(&HeaderMap::new()).unwrap(), Representation::Json);
-        assert_eq!(representation(&accept("*/*")).unwrap(), Representation::Json);
+        assert_eq!(
+            representation(&accept(describe)).unwrap(),
+            Representation::Json
+        );
+        assert_eq!(
+            representation(&HeaderMap::new()).unwrap(),
+            Representation::Json
+        );
+        assert_eq!(
+            representation(&accept("*/*")).unwrap(),
+            Representation::Json
+        );
     }
 
     #[test]
     fn protobuf_only_is_not_acceptable() {
         let err = representation(&accept("application/vnd.kubernetes.protobuf")).unwrap_err();
         assert_eq!(err.code, 406);
-        let err = representation(&accept("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"))
-            .unwrap_err();
+        let err = representation(&accept(
+            "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+        ))
+        .unwrap_err();
         assert_eq!(err.reason, "NotAcceptable");
     }
 }

@@ -17,13 +17,13 @@ pub fn apply(kind: PatchKind, target: &mut Value, patch: &[u8]) -> ApiResult<()>
         PatchKind::Json => {
             let operations: json_patch::Patch = serde_json::from_value(patch_doc)
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            json_patch::patch(target, &operations).map_err(|e| {
-                ApiError {
-                    code: axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                    reason: "Invalid",
-                    message: format!("the server rejected our request due to an error in our request: {e}"),
-                    details: None,
-                }
+            json_patch::patch(target, &operations).map_err(|e| ApiError {
+                code: axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                reason: "Invalid",
+                message: format!(
+                    "the server rejected our request due to an error in our request: {e}"
+                ),
+                details: None,
             })
         }
         PatchKind::Merge | PatchKind::Apply => {
@@ -47,7 +47,9 @@ fn require_object(doc: &Value) -> ApiResult<()> {
     if doc.is_object() {
         Ok(())
     } else {
-        Err(ApiError::bad_request("error decoding patch: the patch must be a JSON object"))
+        Err(ApiError::bad_request(
+            "error decoding patch: the patch must be a JSON object",
+        ))
     }
 }
 
@@ -116,7 +118,10 @@ mod tests {
             json!({"count": 2, "lastTimestamp": "t2", "source": {"host": "n"}, "$setElementOrder/x": []}),
         )
         .unwrap();
-        assert_eq!(out, json!({"count": 2, "message": "a", "lastTimestamp": "t2", "source": {"component": "k", "host": "n"}}));
+        assert_eq!(
+            out,
+            json!({"count": 2, "message": "a", "lastTimestamp": "t2", "source": {"component": "k", "host": "n"}})
+        );
     }
 
     #[test]
@@ -133,7 +138,12 @@ mod tests {
 
     #[test]
     fn merge_and_json_patch() {
-        let out = patched(PatchKind::Merge, json!({"a": 1, "b": 2}), json!({"b": null, "c": 3})).unwrap();
+        let out = patched(
+            PatchKind::Merge,
+            json!({"a": 1, "b": 2}),
+            json!({"b": null, "c": 3}),
+        )
+        .unwrap();
         assert_eq!(out, json!({"a": 1, "c": 3}));
         let out = patched(
             PatchKind::Json,

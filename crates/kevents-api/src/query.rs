@@ -87,17 +87,14 @@ impl ContinueToken {
                 doc["v"]
             )));
         }
-        let resource_version = doc["rv"]
-            .as_u64()
-            .filter(|rv| *rv > 0)
-            .ok_or_else(|| {
-                invalid("incorrect encoded start resourceVersion (version meta.k8s.io/v1)".into())
-            })?;
+        let resource_version = doc["rv"].as_u64().filter(|rv| *rv > 0).ok_or_else(|| {
+            invalid("incorrect encoded start resourceVersion (version meta.k8s.io/v1)".into())
+        })?;
         let start = doc["start"].as_str().unwrap_or("");
         let start = start.strip_suffix('\u{0}').unwrap_or(start);
-        let (namespace, name) = start.split_once('/').ok_or_else(|| {
-            invalid("encoded start key empty (version meta.k8s.io/v1)".into())
-        })?;
+        let (namespace, name) = start
+            .split_once('/')
+            .ok_or_else(|| invalid("encoded start key empty (version meta.k8s.io/v1)".into()))?;
         Ok(ContinueToken {
             resource_version,
             after: EventKey::new(namespace, name),
@@ -126,9 +123,14 @@ fn flag(query: &HashMap<String, String>, name: &str) -> ApiResult<Option<bool>> 
 fn number(query: &HashMap<String, String>, name: &str) -> ApiResult<Option<u64>> {
     match query.get(name).map(String::as_str) {
         None | Some("") => Ok(None),
-        Some(text) => text.parse::<i64>().map(|n| Some(n.max(0) as u64)).map_err(|_| {
-            ApiError::bad_request(format!("{name}: invalid value {text:?}: must be an integer"))
-        }),
+        Some(text) => text
+            .parse::<i64>()
+            .map(|n| Some(n.max(0) as u64))
+            .map_err(|_| {
+                ApiError::bad_request(format!(
+                    "{name}: invalid value {text:?}: must be an integer"
+                ))
+            }),
     }
 }
 
@@ -150,7 +152,9 @@ impl ListOptions {
             allow_bookmarks: flag(query, "allowWatchBookmarks")?.unwrap_or(false),
             send_initial_events: flag(query, "sendInitialEvents")?,
             timeout_seconds: number(query, "timeoutSeconds")?,
-            limit: number(query, "limit")?.filter(|l| *l > 0).map(|l| l as usize),
+            limit: number(query, "limit")?
+                .filter(|l| *l > 0)
+                .map(|l| l as usize),
             ..ListOptions::default()
         };
         if let Some(text) = query.get("fieldSelector") {
@@ -163,7 +167,8 @@ impl ListOptions {
         }
         options.resource_version = query.get("resourceVersion").cloned().unwrap_or_default();
         if !options.resource_version.is_empty() {
-            options.resource_version_number = Some(parse_resource_version(&options.resource_version)?);
+            options.resource_version_number =
+                Some(parse_resource_version(&options.resource_version)?);
         }
         options.version_match = match query.get("resourceVersionMatch").map(String::as_str) {
             None | Some("") => None,
@@ -175,7 +180,8 @@ impl ListOptions {
                 )))
             }
         };
-        if options.version_match.is_some() && options.resource_version.is_empty() && !options.watch {
+        if options.version_match.is_some() && options.resource_version.is_empty() && !options.watch
+        {
             return Err(ApiError::invalid_list_options(
                 "resourceVersionMatch",
                 "resourceVersionMatch is forbidden unless resourceVersion is provided",
@@ -187,9 +193,10 @@ impl ListOptions {
                     "specifying resource version is not allowed when using continue",
                 ));
             }
-            options.continue_from = Some(ContinueToken::decode(token).map_err(|e| {
-                ApiError::bad_request(format!("invalid continue token: {e}"))
-            })?);
+            options.continue_from = Some(
+                ContinueToken::decode(token)
+                    .map_err(|e| ApiError::bad_request(format!("invalid continue token: {e}")))?,
+            );
         }
         options.include_object = match query.get("includeObject").map(String::as_str) {
             None | Some("") | Some("Metadata") => IncludeObject::Metadata,
@@ -231,11 +238,24 @@ mod tests {
         };
         assert_eq!(parse(&[("resourceVersion", "abc")]).unwrap_err().code, 400);
         assert_eq!(parse(&[("continue", "abc")]).unwrap_err().code, 400);
-        assert_eq!(parse(&[("fieldSelector", "spec.x=1")]).unwrap_err().code, 400);
+        assert_eq!(
+            parse(&[("fieldSelector", "spec.x=1")]).unwrap_err().code,
+            400
+        );
         assert_eq!(parse(&[("labelSelector", "a in (")]).unwrap_err().code, 400);
         assert_eq!(parse(&[("limit", "x")]).unwrap_err().code, 400);
-        assert_eq!(parse(&[("resourceVersionMatch", "Exact")]).unwrap_err().code, 422);
-        let ok = parse(&[("limit", "500"), ("resourceVersion", "0"), ("watch", "true")]).unwrap();
+        assert_eq!(
+            parse(&[("resourceVersionMatch", "Exact")])
+                .unwrap_err()
+                .code,
+            422
+        );
+        let ok = parse(&[
+            ("limit", "500"),
+            ("resourceVersion", "0"),
+            ("watch", "true"),
+        ])
+        .unwrap();
         assert_eq!(ok.limit, Some(500));
         assert_eq!(ok.resource_version_number, Some(0));
         assert!(ok.watch);

@@ -7,10 +7,16 @@ use crate::respond::{list_response, object_response};
 use crate::{watch, AppState, Reply, Target};
 use axum::http::{HeaderMap, StatusCode};
 use kevents_model::{EventField, EventKey, EventRecord};
+use kevents_store::ListQuery;
 use serde_json::{json, Map, Value};
 
 /// `GET …/namespaces/{ns}/events/{name}`.
-pub async fn get_one(state: AppState, target: Target, query: Option<String>, headers: HeaderMap) -> Reply {
+pub async fn get_one(
+    state: AppState,
+    target: Target,
+    query: Option<String>,
+    headers: HeaderMap,
+) -> Reply {
     let representation = representation(&headers)?;
     let query = parse_query(query.as_deref())?;
     let options = ListOptions::parse(&query, target.group)?;
@@ -56,7 +62,9 @@ impl Filter {
     }
 
     pub fn matches(&self, event: &EventRecord) -> bool {
-        self.namespace.as_ref().is_none_or(|ns| &event.namespace == ns)
+        self.namespace
+            .as_ref()
+            .is_none_or(|ns| &event.namespace == ns)
             && self.name.as_ref().is_none_or(|name| &event.name == name)
             && self.options.fields.matches(event)
             && self.options.labels.matches(&event.labels)
@@ -75,7 +83,12 @@ pub async fn list_or_watch(
     let query = parse_query(query.as_deref())?;
     let options = ListOptions::parse(&query, target.group)?;
     if options.watch || watch_path {
-        return watch::start(state, target.group, Filter::new(&target, options), representation);
+        return watch::start(
+            state,
+            target.group,
+            Filter::new(&target, options),
+            representation,
+        );
     }
     let current = state.store.resource_version();
     if let Some(requested) = options.resource_version_number.filter(|rv| *rv > 0) {
@@ -101,9 +114,12 @@ pub async fn list_or_watch(
     let filter = Filter::new(&target, options);
     let scan_namespace = filter.scan_namespace();
     let page = state.store.list(
-        scan_namespace.as_deref(),
-        continue_from.as_ref().map(|c| &c.after),
-        limit,
+        ListQuery {
+            namespace: scan_namespace.as_deref(),
+            start_after: continue_from.as_ref().map(|c| &c.after),
+            limit,
+            count_remaining: !selective,
+        },
         |event| filter.matches(event),
     );
     // Every page of a paged list reports the version of its first page.
@@ -123,5 +139,11 @@ pub async fn list_or_watch(
         }
     }
     let items: Vec<&EventRecord> = page.items.iter().map(|e| &e.record).collect();
-    list_response(&items, group, Value::Object(metadata), representation, include)
+    list_response(
+        &items,
+        group,
+        Value::Object(metadata),
+        representation,
+        include,
+    )
 }

@@ -9,9 +9,7 @@ use serde_json::{json, Value};
 
 /// The column definitions, as `printers.go` declares them for Event.
 pub fn column_definitions() -> Value {
-    let column = |name: &str, priority: u8, format: &str, description: &str| {
-        json!({"name": name, "type": "string", "format": format, "description": description, "priority": priority})
-    };
+    let column = |name: &str, priority: u8, format: &str, description: &str| json!({"name": name, "type": "string", "format": format, "description": description, "priority": priority});
     json!([
         column("Last Seen", 0, "", "The time at which the most recent occurrence of this event was recorded."),
         column("Type", 0, "", "Type of this event (Normal, Warning), new types could be added in the future"),
@@ -165,10 +163,23 @@ mod tests {
         event.involved_object.field_path = "spec.containers{web}".into();
         assert_eq!(
             cells(&event, now),
-            json!(["5m", "Warning", "BackOff", "pod/web-0", "spec.containers{web}", "kubelet, node-1",
-                   "Back-off restarting", "10m", 3, "web-0.1"])
+            json!([
+                "5m",
+                "Warning",
+                "BackOff",
+                "pod/web-0",
+                "spec.containers{web}",
+                "kubelet, node-1",
+                "Back-off restarting",
+                "10m",
+                3,
+                "web-0.1"
+            ])
         );
-        event.series = Some(Series { count: 7, last_observed: Some(Micros(now.0 - MINUTE)) });
+        event.series = Some(Series {
+            count: 7,
+            last_observed: Some(Micros(now.0 - MINUTE)),
+        });
         let row = cells(&event, now);
         assert_eq!(row[0], "60s");
         assert_eq!(row[8], 7);

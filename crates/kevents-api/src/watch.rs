@@ -90,7 +90,10 @@ fn error_line(error: &ApiError) -> Bytes {
 }
 
 /// How a change looks to a watcher with a filter: selector transitions become ADDED/DELETED.
-fn visible(change: &Change, filter: &Filter) -> Option<(&'static str, Arc<kevents_store::StoredEvent>)> {
+fn visible(
+    change: &Change,
+    filter: &Filter,
+) -> Option<(&'static str, Arc<kevents_store::StoredEvent>)> {
     let now_matches = filter.matches(&change.object.record);
     let was_matching = change
         .previous
@@ -117,12 +120,16 @@ async fn stopping(mut shutdown: tokio::sync::watch::Receiver<bool>) {
 }
 
 /// Starts a watch response.
-pub fn start(state: AppState, group: ApiGroup, filter: Filter, representation: Representation) -> Reply {
+pub fn start(
+    state: AppState,
+    group: ApiGroup,
+    filter: Filter,
+    representation: Representation,
+) -> Reply {
     let options = &filter.options;
-    let send_initial = options.send_initial_events.unwrap_or(matches!(
-        options.resource_version_number,
-        None | Some(0)
-    ));
+    let send_initial = options
+        .send_initial_events
+        .unwrap_or(matches!(options.resource_version_number, None | Some(0)));
     let from = match (send_initial, options.resource_version_number) {
         (true, _) => WatchFrom::InitialState,
         (false, Some(rv)) => WatchFrom::After(rv),
@@ -135,7 +142,10 @@ pub fn start(state: AppState, group: ApiGroup, filter: Filter, representation: R
         columns_sent: false,
     };
     let (sender, receiver) = mpsc::channel::<Bytes>(STREAM_BUFFER);
-    match state.store.subscribe(from, filter.scan_namespace().as_deref()) {
+    match state
+        .store
+        .subscribe(from, filter.scan_namespace().as_deref())
+    {
         Err(too_old) => {
             // Like the apiserver: a 200 stream whose only event is a 410 Expired error.
             let line = error_line(&ApiError::expired(too_old.to_string()));
@@ -153,7 +163,10 @@ pub fn start(state: AppState, group: ApiGroup, filter: Filter, representation: R
                 let mut last_rv = subscription.resource_version;
                 for event in &subscription.initial {
                     if filter.matches(&event.record)
-                        && sender.send(encoder.event("ADDED", &event.record)).await.is_err()
+                        && sender
+                            .send(encoder.event("ADDED", &event.record))
+                            .await
+                            .is_err()
                     {
                         return;
                     }
@@ -166,7 +179,11 @@ pub fn start(state: AppState, group: ApiGroup, filter: Filter, representation: R
                 for change in &subscription.backlog {
                     last_rv = change.resource_version;
                     if let Some((kind, object)) = visible(change, &filter) {
-                        if sender.send(encoder.event(kind, &object.record)).await.is_err() {
+                        if sender
+                            .send(encoder.event(kind, &object.record))
+                            .await
+                            .is_err()
+                        {
                             return;
                         }
                     }
@@ -180,7 +197,8 @@ pub fn start(state: AppState, group: ApiGroup, filter: Filter, representation: R
                 };
                 let stop = stopping(shutdown);
                 tokio::pin!(deadline, stop);
-                let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+                let mut ticker =
+                    tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
                 loop {
                     tokio::select! {
                         received = live.recv() => match received {
@@ -223,8 +241,9 @@ pub fn start(state: AppState, group: ApiGroup, filter: Filter, representation: R
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
     Ok(response)
 }

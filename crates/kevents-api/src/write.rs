@@ -13,9 +13,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
 use kevents_model::validation::{validate_create, validate_update};
-use kevents_model::wire::{decode_event, synthesized_event_time, DecodeError, DecodedEvent, EventView};
+use kevents_model::wire::{
+    decode_event, synthesized_event_time, DecodeError, DecodedEvent, EventView,
+};
 use kevents_model::{ApiGroup, EventKey, EventRecord, Micros};
-use kevents_store::{Mutation, StoredEvent};
+use kevents_store::{ListQuery, Mutation, StoredEvent};
 use rand::Rng;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -188,7 +190,12 @@ fn created_response(
 }
 
 /// `POST …/namespaces/{ns}/events`.
-pub async fn create(state: AppState, target: Target, query: Option<String>, request: Request) -> Reply {
+pub async fn create(
+    state: AppState,
+    target: Target,
+    query: Option<String>,
+    request: Request,
+) -> Reply {
     let (parts, body) = request.into_parts();
     let representation = representation(&parts.headers)?;
     check_json_body(&parts.headers)?;
@@ -207,7 +214,13 @@ pub async fn create(state: AppState, target: Target, query: Option<String>, requ
         if generate {
             record.name = generated_name(&record.generate_name);
         }
-        return created_response(StatusCode::CREATED, &record, target.group, representation, &warnings);
+        return created_response(
+            StatusCode::CREATED,
+            &record,
+            target.group,
+            representation,
+            &warnings,
+        );
     }
     for _ in 0..GENERATE_NAME_ATTEMPTS {
         if generate {
@@ -301,7 +314,12 @@ async fn replace(
 }
 
 /// `PUT …/namespaces/{ns}/events/{name}`.
-pub async fn update(state: AppState, target: Target, query: Option<String>, request: Request) -> Reply {
+pub async fn update(
+    state: AppState,
+    target: Target,
+    query: Option<String>,
+    request: Request,
+) -> Reply {
     let (parts, body) = request.into_parts();
     let representation = representation(&parts.headers)?;
     check_json_body(&parts.headers)?;
@@ -324,7 +342,11 @@ pub async fn update(state: AppState, target: Target, query: Option<String>, requ
         options.dry_run,
     )
     .await?;
-    let code = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let code = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     created_response(code, &stored, target.group, representation, &warnings)
 }
 
@@ -332,7 +354,12 @@ pub async fn update(state: AppState, target: Target, query: Option<String>, requ
 const PATCH_ATTEMPTS: usize = 5;
 
 /// `PATCH …/namespaces/{ns}/events/{name}`.
-pub async fn patch(state: AppState, target: Target, query: Option<String>, request: Request) -> Reply {
+pub async fn patch(
+    state: AppState,
+    target: Target,
+    query: Option<String>,
+    request: Request,
+) -> Reply {
     let (parts, body) = request.into_parts();
     let representation = representation(&parts.headers)?;
     let kind = patch_kind(&parts.headers)?;
@@ -364,9 +391,22 @@ pub async fn patch(state: AppState, target: Target, query: Option<String>, reque
         let mut record = decoded.record;
         check_name(&record, &name)?;
         settle_namespace(&mut record, &namespace)?;
-        match replace(&state, group, record, current.as_deref(), expected_rv, options.dry_run).await {
+        match replace(
+            &state,
+            group,
+            record,
+            current.as_deref(),
+            expected_rv,
+            options.dry_run,
+        )
+        .await
+        {
             Ok((stored, created)) => {
-                let code = if created { StatusCode::CREATED } else { StatusCode::OK };
+                let code = if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
                 return created_response(code, &stored, group, representation, &warnings);
             }
             // Someone else wrote first: patch the newer version, unless the client pinned one.
@@ -382,9 +422,8 @@ fn parse_delete_options(bytes: &[u8]) -> ApiResult<(Option<u64>, Option<String>,
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok((None, None, false));
     }
-    let options: Map<String, Value> = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request(format!("error decoding DeleteOptions: {e}"))
-    })?;
+    let options: Map<String, Value> = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?;
     let preconditions = options.get("preconditions").cloned().unwrap_or(Value::Null);
     let expected_rv = preconditions["resourceVersion"]
         .as_str()
@@ -403,7 +442,12 @@ fn parse_delete_options(bytes: &[u8]) -> ApiResult<(Option<u64>, Option<String>,
 }
 
 /// `DELETE …/namespaces/{ns}/events/{name}`: 200 with a Success Status.
-pub async fn delete(state: AppState, target: Target, query: Option<String>, request: Request) -> Reply {
+pub async fn delete(
+    state: AppState,
+    target: Target,
+    query: Option<String>,
+    request: Request,
+) -> Reply {
     let (parts, body) = request.into_parts();
     let options = WriteOptions::parse(&parse_query(query.as_deref())?)?;
     let bytes = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
@@ -453,9 +497,12 @@ pub async fn delete_collection(
     let bytes = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
     let (_, _, body_dry_run) = parse_delete_options(&bytes)?;
     let filter = Filter::new(&target, list_options);
-    let page = state
-        .store
-        .list(filter.scan_namespace().as_deref(), None, None, |e| filter.matches(e));
+    let namespace = filter.scan_namespace();
+    let query = ListQuery {
+        namespace: namespace.as_deref(),
+        ..ListQuery::default()
+    };
+    let page = state.store.list(query, |e| filter.matches(e));
     let mut deleted = Vec::new();
     if write_options.dry_run || body_dry_run {
         deleted = page.items;

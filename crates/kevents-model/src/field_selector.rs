@@ -255,12 +255,16 @@ mod tests {
 
     #[test]
     fn labels_differ_by_group() {
-        assert!(FieldSelector::parse("regarding.name=web-0", ApiGroup::Events)
-            .unwrap()
-            .matches(&event()));
+        assert!(
+            FieldSelector::parse("regarding.name=web-0", ApiGroup::Events)
+                .unwrap()
+                .matches(&event())
+        );
         assert_eq!(
             FieldSelector::parse("involvedObject.name=x", ApiGroup::Events),
-            Err(FieldSelectorError::UnsupportedLabel("involvedObject.name".into()))
+            Err(FieldSelectorError::UnsupportedLabel(
+                "involvedObject.name".into()
+            ))
         );
         assert_eq!(
             FieldSelector::parse("spec.foo=x", ApiGroup::Core)
@@ -278,7 +282,9 @@ mod tests {
             .unwrap()
             .matches(&e));
         assert_eq!(
-            FieldSelector::parse("type", ApiGroup::Core).unwrap_err().to_string(),
+            FieldSelector::parse("type", ApiGroup::Core)
+                .unwrap_err()
+                .to_string(),
             "invalid selector: 'type'; can't understand 'type'"
         );
         assert!(FieldSelector::parse(r"type=a\x", ApiGroup::Core).is_err());

@@ -64,12 +64,12 @@ impl LabelSelector {
                 LabelOperator::NotIn(values) => value.is_none_or(|v| !values.contains(v)),
                 LabelOperator::Exists => value.is_some(),
                 LabelOperator::DoesNotExist => value.is_none(),
-                LabelOperator::GreaterThan(n) => {
-                    value.and_then(|v| v.parse::<i64>().ok()).is_some_and(|v| v > *n)
-                }
-                LabelOperator::LessThan(n) => {
-                    value.and_then(|v| v.parse::<i64>().ok()).is_some_and(|v| v < *n)
-                }
+                LabelOperator::GreaterThan(n) => value
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .is_some_and(|v| v > *n),
+                LabelOperator::LessThan(n) => value
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .is_some_and(|v| v < *n),
             }
         })
     }
@@ -255,7 +255,14 @@ mod tests {
 
     #[test]
     fn malformed_selectors_are_errors() {
-        for bad in ["app in (web", "app in web", "a b c", "bad key=x", "app=has space", "n>x"] {
+        for bad in [
+            "app in (web",
+            "app in web",
+            "a b c",
+            "bad key=x",
+            "app=has space",
+            "n>x",
+        ] {
             assert!(LabelSelector::parse(bad).is_err(), "{bad} should fail");
         }
     }

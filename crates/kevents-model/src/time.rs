@@ -182,8 +182,14 @@ mod tests {
         let t = Micros(1_704_067_200_123_456);
         assert_eq!(t.to_time_string(), "2024-01-01T00:00:00Z");
         assert_eq!(t.to_micro_time_string(), "2024-01-01T00:00:00.123456Z");
-        assert_eq!(Micros(1_704_067_200_000_000).to_micro_time_string(), "2024-01-01T00:00:00.000000Z");
-        assert_eq!(Micros::parse("2024-01-01T01:00:00+01:00"), Some(Micros(1_704_067_200_000_000)));
+        assert_eq!(
+            Micros(1_704_067_200_000_000).to_micro_time_string(),
+            "2024-01-01T00:00:00.000000Z"
+        );
+        assert_eq!(
+            Micros::parse("2024-01-01T01:00:00+01:00"),
+            Some(Micros(1_704_067_200_000_000))
+        );
         assert_eq!(Micros::parse("2024-01-01"), None);
     }
 

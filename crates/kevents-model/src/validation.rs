@@ -120,10 +120,18 @@ pub fn validate_create(event: &EventRecord, group: ApiGroup) -> Vec<FieldError> 
         ));
     }
     if event.first_timestamp.is_some() {
-        errors.push(FieldError::invalid("firstTimestamp", "", "needs to be unset"));
+        errors.push(FieldError::invalid(
+            "firstTimestamp",
+            "",
+            "needs to be unset",
+        ));
     }
     if event.last_timestamp.is_some() {
-        errors.push(FieldError::invalid("lastTimestamp", "", "needs to be unset"));
+        errors.push(FieldError::invalid(
+            "lastTimestamp",
+            "",
+            "needs to be unset",
+        ));
     }
     if event.count != 0 {
         errors.push(FieldError::invalid("count", "", "needs to be unset"));
@@ -153,8 +161,16 @@ pub fn validate_update(new: &EventRecord, old: &EventRecord, group: ApiGroup) ->
         new.involved_object != old.involved_object,
         format!("{:?}", new.involved_object),
     );
-    immutable("reason", new.reason != old.reason, format!("{:?}", new.reason));
-    immutable("message", new.message != old.message, format!("{:?}", new.message));
+    immutable(
+        "reason",
+        new.reason != old.reason,
+        format!("{:?}", new.reason),
+    );
+    immutable(
+        "message",
+        new.message != old.message,
+        format!("{:?}", new.message),
+    );
     immutable(
         "source",
         new.source_component != old.source_component || new.source_host != old.source_host,
@@ -171,10 +187,26 @@ pub fn validate_update(new: &EventRecord, old: &EventRecord, group: ApiGroup) ->
         time_value(new.last_timestamp),
     );
     immutable("count", new.count != old.count, new.count.to_string());
-    immutable("type", new.event_type != old.event_type, format!("{:?}", new.event_type));
-    immutable("eventTime", new.event_time != old.event_time, time_value(new.event_time));
-    immutable("action", new.action != old.action, format!("{:?}", new.action));
-    immutable("related", new.related != old.related, format!("{:?}", new.related));
+    immutable(
+        "type",
+        new.event_type != old.event_type,
+        format!("{:?}", new.event_type),
+    );
+    immutable(
+        "eventTime",
+        new.event_time != old.event_time,
+        time_value(new.event_time),
+    );
+    immutable(
+        "action",
+        new.action != old.action,
+        format!("{:?}", new.action),
+    );
+    immutable(
+        "related",
+        new.related != old.related,
+        format!("{:?}", new.related),
+    );
     immutable(
         "reportingController",
         new.reporting_controller != old.reporting_controller,
@@ -198,7 +230,11 @@ fn time_value(value: Option<crate::Micros>) -> String {
 fn validate_series(event: &EventRecord, errors: &mut Vec<FieldError>) {
     if let Some(series) = &event.series {
         if series.count < 2 {
-            errors.push(FieldError::invalid("series.count", "", "should be at least 2"));
+            errors.push(FieldError::invalid(
+                "series.count",
+                "",
+                "should be at least 2",
+            ));
         }
         if series.last_observed.is_none() {
             errors.push(FieldError::required("series.lastObservedTime", ""));
@@ -255,7 +291,12 @@ fn legacy_validate(event: &EventRecord, group: ApiGroup) -> Vec<FieldError> {
                 ));
             }
         };
-        bounded("reportingInstance", &event.reporting_instance, REPORTING_INSTANCE_LIMIT, true);
+        bounded(
+            "reportingInstance",
+            &event.reporting_instance,
+            REPORTING_INSTANCE_LIMIT,
+            true,
+        );
         bounded("action", &event.action, ACTION_LIMIT, true);
         bounded("reason", &event.reason, REASON_LIMIT, true);
         bounded("message", &event.message, NOTE_LIMIT, false);
@@ -308,7 +349,9 @@ pub fn path_segment_errors(name: &str) -> Vec<String> {
 pub fn dns1123_subdomain_errors(value: &str) -> Vec<String> {
     let mut errors = Vec::new();
     if value.len() > DNS1123_SUBDOMAIN_MAX {
-        errors.push(format!("must be no more than {DNS1123_SUBDOMAIN_MAX} characters"));
+        errors.push(format!(
+            "must be no more than {DNS1123_SUBDOMAIN_MAX} characters"
+        ));
     }
     let label_ok = |label: &str| {
         let bytes = label.as_bytes();
@@ -362,7 +405,9 @@ pub fn qualified_name_errors(value: &str) -> Vec<String> {
     if name.is_empty() {
         errors.push("name part must be non-empty".to_string());
     } else if name.len() > QUALIFIED_NAME_MAX {
-        errors.push(format!("name part must be no more than {QUALIFIED_NAME_MAX} characters"));
+        errors.push(format!(
+            "name part must be no more than {QUALIFIED_NAME_MAX} characters"
+        ));
     }
     let bytes = name.as_bytes();
     let valid = !bytes.is_empty()
@@ -407,9 +452,14 @@ mod tests {
         assert!(validate_create(&legacy("apps", "apps"), ApiGroup::Core).is_empty());
         assert_eq!(
             rendered(&validate_create(&legacy("apps", "other"), ApiGroup::Core)),
-            vec![r#"involvedObject.namespace: Invalid value: "other": does not match event.namespace"#]
+            vec![
+                r#"involvedObject.namespace: Invalid value: "other": does not match event.namespace"#
+            ]
         );
-        assert_eq!(validate_create(&legacy("apps", ""), ApiGroup::Core).len(), 1);
+        assert_eq!(
+            validate_create(&legacy("apps", ""), ApiGroup::Core).len(),
+            1
+        );
         // A legacy event may carry any type and an over-long reason.
         let mut odd = legacy("default", "");
         odd.event_type = "Weird".into();
@@ -447,7 +497,10 @@ mod tests {
         assert!(validate_create(&event, ApiGroup::Events).is_empty());
         event.count = 3;
         event.event_type = "Info".into();
-        event.series = Some(crate::Series { count: 1, last_observed: None });
+        event.series = Some(crate::Series {
+            count: 1,
+            last_observed: None,
+        });
         assert_eq!(
             rendered(&validate_create(&event, ApiGroup::Events)),
             vec![

@@ -319,7 +319,12 @@ fn top_level_fields(group: ApiGroup) -> FieldSet {
     }
 }
 
-fn collect_unknown(object: &Map<String, Value>, known: FieldSet, prefix: &str, out: &mut Vec<String>) {
+fn collect_unknown(
+    object: &Map<String, Value>,
+    known: FieldSet,
+    prefix: &str,
+    out: &mut Vec<String>,
+) {
     for (key, value) in object {
         let path = if prefix.is_empty() {
             key.clone()
@@ -593,7 +598,10 @@ mod tests {
     fn unknown_fields_are_reported_with_paths() {
         let body = json!({"metadata": {"name": "x", "bogus": 1}, "spec": {}, "involvedObject": {"nme": "a"}});
         let decoded = decode_event(ApiGroup::Core, body).unwrap();
-        assert_eq!(decoded.unknown_fields, vec!["involvedObject.nme", "metadata.bogus", "spec"]);
+        assert_eq!(
+            decoded.unknown_fields,
+            vec!["involvedObject.nme", "metadata.bogus", "spec"]
+        );
     }
 
     #[test]
@@ -610,13 +618,22 @@ mod tests {
             decode_event(ApiGroup::Core, json!({"count": "three"})),
             Err(DecodeError::Malformed(_))
         ));
-        assert!(matches!(decode_event(ApiGroup::Core, json!([1])), Err(DecodeError::Malformed(_))));
+        assert!(matches!(
+            decode_event(ApiGroup::Core, json!([1])),
+            Err(DecodeError::Malformed(_))
+        ));
     }
 
     #[test]
     fn events_series_without_time_reaches_validation() {
         let body = json!({"metadata": {"name": "x"}, "series": {"count": 1}});
         let decoded = decode_event(ApiGroup::Events, body).unwrap();
-        assert_eq!(decoded.record.series, Some(Series { count: 1, last_observed: None }));
+        assert_eq!(
+            decoded.record.series,
+            Some(Series {
+                count: 1,
+                last_observed: None
+            })
+        );
     }
 }

@@ -140,15 +140,24 @@ mod tests {
         };
         assert_eq!(names(head.range(Some("b"), None).collect()), ["b/x", "b/y"]);
         let cursor = EventKey::new("b", "x");
-        assert_eq!(names(head.range(Some("b"), Some(&cursor)).collect()), ["b/y"]);
-        assert_eq!(names(head.range(None, Some(&cursor)).collect()), ["b/y", "c/z"]);
+        assert_eq!(
+            names(head.range(Some("b"), Some(&cursor)).collect()),
+            ["b/y"]
+        );
+        assert_eq!(
+            names(head.range(None, Some(&cursor)).collect()),
+            ["b/y", "c/z"]
+        );
     }
 
     #[test]
     fn history_trim_makes_old_versions_unwatchable() {
         let mut head = Head::default();
         for rv in 1..=5 {
-            head.apply(change(rv, "a", &format!("e{rv}"), ChangeType::Added, rv as i64), 100);
+            head.apply(
+                change(rv, "a", &format!("e{rv}"), ChangeType::Added, rv as i64),
+                100,
+            );
         }
         assert_eq!(head.changes_after(0).unwrap().len(), 5);
         head.trim_history(3, Micros(0));
@@ -169,6 +178,9 @@ mod tests {
         update.previous = head.events.get(&EventKey::new("a", "x")).cloned();
         head.apply(Arc::new(update), 10);
         assert!(head.expired(Micros(10), 10).is_empty());
-        assert_eq!(head.expired(Micros(15), 10), vec![(EventKey::new("a", "x"), 2)]);
+        assert_eq!(
+            head.expired(Micros(15), 10),
+            vec![(EventKey::new("a", "x"), 2)]
+        );
     }
 }

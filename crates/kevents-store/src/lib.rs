@@ -160,6 +160,19 @@ pub struct Store {
     _lock: Arc<File>,
 }
 
+/// What to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListQuery<'a> {
+    /// Only this namespace, when set.
+    pub namespace: Option<&'a str>,
+    /// Start after this key (a continue position).
+    pub start_after: Option<&'a EventKey>,
+    /// At most this many items.
+    pub limit: Option<usize>,
+    /// Count the matches after a full page (for `remainingItemCount`).
+    pub count_remaining: bool,
+}
+
 /// A page of a list.
 #[derive(Debug, Clone)]
 pub struct ListPage {
@@ -169,7 +182,7 @@ pub struct ListPage {
     pub resource_version: u64,
     /// The key of the last item when more may follow.
     pub continue_after: Option<EventKey>,
-    /// Matching events after this page, when more follow.
+    /// Matching events after this page, when counted.
     pub remaining: u64,
 }
 
@@ -284,33 +297,35 @@ impl Store {
         self.shared.head.read().events.get(key).cloned()
     }
 
-    /// Lists events in key order after `start_after`, keeping those `filter` accepts.
-    pub fn list(
-        &self,
-        namespace: Option<&str>,
-        start_after: Option<&EventKey>,
-        limit: Option<usize>,
-        filter: impl Fn(&EventRecord) -> bool,
-    ) -> ListPage {
+    /// Lists events in key order after `start_after`, keeping those `filter` accepts. With a
+    /// limit, `continue_after` is set when more matches follow; `remaining` counts them only
+    /// when `count_remaining` (it costs a scan of the rest of the range).
+    pub fn list(&self, query: ListQuery<'_>, filter: impl Fn(&EventRecord) -> bool) -> ListPage {
         let head = self.shared.head.read();
         let mut items = Vec::new();
-        let mut continue_after = None;
-        let mut remaining = 0;
         let mut matching = head
-            .range(namespace, start_after)
+            .range(query.namespace, query.start_after)
             .filter(|e| filter(&e.record));
         for event in matching.by_ref() {
             items.push(event.clone());
-            if limit.is_some_and(|l| items.len() >= l) {
+            if query.limit.is_some_and(|l| items.len() >= l) {
                 break;
             }
         }
-        if limit.is_some_and(|l| items.len() >= l) {
-            remaining = matching.count() as u64;
-            if remaining > 0 {
-                continue_after = items.last().map(|e| e.record.key());
-            }
-        }
+        let full = query.limit.is_some_and(|l| items.len() >= l);
+        let (continue_after, remaining) = if !full {
+            (None, 0)
+        } else if query.count_remaining {
+            let remaining = matching.count() as u64;
+            let after = (remaining > 0)
+                .then(|| items.last().map(|e| e.record.key()))
+                .flatten();
+            (after, remaining)
+        } else {
+            let more = matching.next().is_some();
+            let after = more.then(|| items.last().map(|e| e.record.key())).flatten();
+            (after, 0)
+        };
         ListPage {
             items,
             resource_version: head.resource_version,
@@ -320,7 +335,11 @@ impl Store {
     }
 
     /// Starts a watch. Fails when `from` is older than the retained history.
-    pub fn subscribe(&self, from: WatchFrom, namespace: Option<&str>) -> Result<Subscription, TooOld> {
+    pub fn subscribe(
+        &self,
+        from: WatchFrom,
+        namespace: Option<&str>,
+    ) -> Result<Subscription, TooOld> {
         let head = self.shared.head.read();
         let live = self.shared.feed.subscribe();
         let (initial, backlog) = match from {
@@ -411,7 +430,12 @@ impl Store {
     /// fail with `Closed`.
     pub async fn close(&self) {
         let (reply, done) = oneshot::channel();
-        if self.requests.send(writer::Request::Shutdown(reply)).await.is_ok() {
+        if self
+            .requests
+            .send(writer::Request::Shutdown(reply))
+            .await
+            .is_ok()
+        {
             let _ = done.await;
         }
         let handle = self.writer.lock().take();

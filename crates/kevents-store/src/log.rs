@@ -55,7 +55,10 @@ fn checkpoint_path(dir: &Path, rv: u64) -> PathBuf {
 }
 
 fn parse_number(name: &str, prefix: &str, suffix: &str) -> Option<u64> {
-    name.strip_prefix(prefix)?.strip_suffix(suffix)?.parse().ok()
+    name.strip_prefix(prefix)?
+        .strip_suffix(suffix)?
+        .parse()
+        .ok()
 }
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
@@ -91,9 +94,8 @@ fn list_dir(dir: &Path) -> Result<Listing, StoreError> {
 }
 
 fn decode_entry(payload: &[u8], path: &Path) -> Result<LogEntry, StoreError> {
-    serde_json::from_slice(payload).map_err(|e| {
-        StoreError::Corrupt(format!("{}: undecodable entry: {e}", path.display()))
-    })
+    serde_json::from_slice(payload)
+        .map_err(|e| StoreError::Corrupt(format!("{}: undecodable entry: {e}", path.display())))
 }
 
 fn load_checkpoint(path: &Path, head: &mut Head, ttl_micros: i64) -> Result<u64, StoreError> {

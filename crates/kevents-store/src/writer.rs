@@ -218,7 +218,8 @@ fn check(
         } => match current {
             None => Err(StoreError::NotFound(key)),
             Some(existing) => {
-                let rv_mismatch = expected_rv.is_some_and(|rv| rv != existing.record.resource_version);
+                let rv_mismatch =
+                    expected_rv.is_some_and(|rv| rv != existing.record.resource_version);
                 let uid_mismatch = expected_uid.is_some_and(|uid| uid != existing.record.uid);
                 if rv_mismatch || uid_mismatch {
                     return Err(StoreError::Conflict(key));

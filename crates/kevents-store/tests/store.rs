@@ -1,7 +1,7 @@
 //! Behaviour of the store through its public API, including restarts and a torn log tail.
 
 use kevents_model::{EventKey, EventRecord, Micros};
-use kevents_store::{ChangeType, Mutation, Store, StoreConfig, StoreError, WatchFrom};
+use kevents_store::{ChangeType, ListQuery, Mutation, Store, StoreConfig, StoreError, WatchFrom};
 use std::io::Write;
 
 fn record(namespace: &str, name: &str, message: &str) -> EventRecord {
@@ -67,7 +67,9 @@ async fn create_update_delete_follow_kubernetes_rules() {
     assert!(store.get(&EventKey::new("a", "e1")).is_none());
     store.close().await;
     assert!(matches!(
-        store.write(Mutation::Create(record("a", "late", "m"))).await,
+        store
+            .write(Mutation::Create(record("a", "late", "m")))
+            .await,
         Err(StoreError::Closed)
     ));
 }
@@ -92,12 +94,15 @@ async fn restart_keeps_events_and_versions() {
     }
     let store = Store::open(StoreConfig::new(dir.path())).unwrap();
     assert_eq!(store.resource_version(), 51);
-    assert_eq!(store.list(None, None, None, |_| true).items.len(), 49);
+    assert_eq!(store.list(ListQuery::default(), |_| true).items.len(), 49);
     assert_eq!(create(&store, "ns", "after").await, 52);
     // History survives too: a watch can resume from before the restart.
     let sub = store.subscribe(WatchFrom::After(49), None).unwrap();
     let kinds: Vec<_> = sub.backlog.iter().map(|c| c.change_type).collect();
-    assert_eq!(kinds, vec![ChangeType::Added, ChangeType::Deleted, ChangeType::Added]);
+    assert_eq!(
+        kinds,
+        vec![ChangeType::Added, ChangeType::Deleted, ChangeType::Added]
+    );
 }
 
 #[tokio::test]
@@ -117,11 +122,15 @@ async fn torn_tail_is_truncated_and_earlier_writes_survive() {
         .find(|p| p.extension().is_some_and(|x| x == "log"))
         .unwrap();
     let good_len = std::fs::metadata(&segment).unwrap().len();
-    let mut file = std::fs::OpenOptions::new().append(true).open(&segment).unwrap();
-    file.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, b'{', b'"']).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&segment)
+        .unwrap();
+    file.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, b'{', b'"'])
+        .unwrap();
     drop(file);
     let store = Store::open(StoreConfig::new(dir.path())).unwrap();
-    assert_eq!(store.list(None, None, None, |_| true).items.len(), 10);
+    assert_eq!(store.list(ListQuery::default(), |_| true).items.len(), 10);
     assert_eq!(std::fs::metadata(&segment).unwrap().len(), good_len);
     assert_eq!(create(&store, "ns", "next").await, 11);
 }
@@ -180,7 +189,7 @@ async fn checkpoint_compacts_the_log_and_recovers() {
     let files = std::fs::read_dir(dir.path().join("wal")).unwrap().count();
     assert!(files < 10, "old segments were removed, found {files} files");
     let store = Store::open(config).unwrap();
-    let page = store.list(None, None, None, |_| true);
+    let page = store.list(ListQuery::default(), |_| true);
     assert_eq!(page.items.len(), 20);
     assert!(page.items.iter().all(|e| e.record.message == "round 19"));
     assert_eq!(store.resource_version(), 400);
@@ -193,11 +202,13 @@ async fn ttl_expiry_deletes_from_list_and_feeds_watch() {
     config.ttl_micros = 1_000_000;
     let store = Store::open(config).unwrap();
     create(&store, "ns", "old").await;
-    let mut sub = store.subscribe(WatchFrom::After(store.resource_version()), None).unwrap();
+    let mut sub = store
+        .subscribe(WatchFrom::After(store.resource_version()), None)
+        .unwrap();
     assert_eq!(store.expire(Micros::now()).await.unwrap(), 0);
     let later = Micros(Micros::now().0 + 2_000_000);
     assert_eq!(store.expire(later).await.unwrap(), 1);
-    assert!(store.list(None, None, None, |_| true).items.is_empty());
+    assert!(store.list(ListQuery::default(), |_| true).items.is_empty());
     let change = sub.live.recv().await.unwrap();
     assert_eq!(change.change_type, ChangeType::Deleted);
     assert_eq!(change.object.record.name, "old");
@@ -215,7 +226,15 @@ async fn paging_visits_every_match_once() {
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
-        let page = store.list(Some("b"), cursor.as_ref(), Some(3), |_| true);
+        let page = store.list(
+            ListQuery {
+                namespace: Some("b"),
+                start_after: cursor.as_ref(),
+                limit: Some(3),
+                count_remaining: false,
+            },
+            |_| true,
+        );
         seen.extend(page.items.iter().map(|e| e.record.name.clone()));
         match page.continue_after {
             Some(key) => cursor = Some(key),
@@ -223,7 +242,14 @@ async fn paging_visits_every_match_once() {
         }
     }
     assert_eq!(seen, (0..7).map(|i| format!("e{i}")).collect::<Vec<_>>());
-    let first = store.list(None, None, Some(5), |_| true);
+    let first = store.list(
+        ListQuery {
+            limit: Some(5),
+            count_remaining: true,
+            ..Default::default()
+        },
+        |_| true,
+    );
     assert_eq!(first.remaining, 9);
 }
 

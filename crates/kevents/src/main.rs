@@ -5,7 +5,11 @@ mod serve;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "kevents", version, about = "Keep, query, alert on and ship Kubernetes Events")]
+#[command(
+    name = "kevents",
+    version,
+    about = "Keep, query, alert on and ship Kubernetes Events"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

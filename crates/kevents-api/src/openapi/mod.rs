@@ -392,7 +392,6 @@ impl Action {
     }
 }
 
-
 mod schemas;
 use schemas::{meta, reference, schemas};
 

@@ -364,4 +364,3 @@ fn delete_options() -> Value {
         json!({}),
     )
 }
-
