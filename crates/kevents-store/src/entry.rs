@@ -54,7 +54,7 @@ pub struct LogEntry {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum LogOp {
     /// The event now has this content (create or update).
-    Put(EventRecord),
+    Put(Box<EventRecord>),
     /// The event was removed.
     Delete(EventKey),
     /// A checkpoint header: the state that follows is complete as of `rv`.

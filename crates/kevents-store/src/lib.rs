@@ -286,7 +286,7 @@ impl Store {
     pub async fn write(&self, mutation: Mutation) -> Result<Committed, StoreError> {
         let (reply, response) = oneshot::channel();
         self.requests
-            .send(writer::Request::Mutate(mutation, reply))
+            .send(writer::Request::Mutate(Box::new(mutation), reply))
             .await
             .map_err(|_| StoreError::Closed)?;
         response.await.map_err(|_| StoreError::Closed)?
@@ -383,7 +383,7 @@ impl Store {
             let (reply, response) = oneshot::channel();
             let sent = self
                 .requests
-                .send(writer::Request::Mutate(mutation, reply))
+                .send(writer::Request::Mutate(Box::new(mutation), reply))
                 .await;
             responses.push(sent.ok().map(|_| response));
         }

@@ -118,7 +118,7 @@ fn load_checkpoint(path: &Path, head: &mut Head, ttl_micros: i64) -> Result<u64,
             LogOp::Checkpoint => checkpoint_rv = Some(entry.rv),
             LogOp::Put(record) => {
                 let stored = Arc::new(StoredEvent {
-                    record,
+                    record: *record,
                     updated_at: entry.at,
                 });
                 let key = stored.record.key();
@@ -155,7 +155,7 @@ pub fn change_for(head: &Head, entry: LogEntry) -> Option<Change> {
                 resource_version: entry.rv,
                 change_type,
                 object: Arc::new(StoredEvent {
-                    record,
+                    record: *record,
                     updated_at: entry.at,
                 }),
                 previous,
@@ -380,7 +380,7 @@ impl Log {
             let entry = LogEntry {
                 rv: event.record.resource_version,
                 at: event.updated_at,
-                op: LogOp::Put(event.record.clone()),
+                op: LogOp::Put(Box::new(event.record.clone())),
             };
             write_entry(&entry, &mut out).map_err(io)?;
         }

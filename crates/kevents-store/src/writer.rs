@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 const MAX_BATCH: usize = 4096;
 
 pub(crate) enum Request {
-    Mutate(Mutation, oneshot::Sender<Result<Committed, StoreError>>),
+    Mutate(Box<Mutation>, oneshot::Sender<Result<Committed, StoreError>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -44,7 +44,7 @@ impl Writer {
             let mut next = Some(first);
             while let Some(request) = next.take() {
                 match request {
-                    Request::Mutate(mutation, reply) => batch.push((mutation, reply)),
+                    Request::Mutate(mutation, reply) => batch.push((*mutation, reply)),
                     Request::Shutdown(reply) => {
                         shutdown = Some(reply);
                         break;
@@ -88,7 +88,7 @@ impl Writer {
                             LogOp::Put(mut record) => {
                                 record.resource_version = next_rv;
                                 let stored = Arc::new(StoredEvent {
-                                    record: record.clone(),
+                                    record: (*record).clone(),
                                     updated_at: now,
                                 });
                                 overlay.insert(key, Some((next_rv, stored)));
@@ -190,14 +190,14 @@ fn check(
     match mutation {
         Mutation::Create(record) => match current {
             Some(_) => Err(StoreError::AlreadyExists(record.key())),
-            None => Ok(Some(LogOp::Put(record))),
+            None => Ok(Some(LogOp::Put(Box::new(record)))),
         },
         Mutation::Update {
             mut record,
             expected_rv,
             allow_create,
         } => match current {
-            None if allow_create && expected_rv.is_none() => Ok(Some(LogOp::Put(record))),
+            None if allow_create && expected_rv.is_none() => Ok(Some(LogOp::Put(Box::new(record)))),
             None => Err(StoreError::NotFound(record.key())),
             Some(existing) => {
                 if let Some(expected) = expected_rv {
@@ -208,7 +208,7 @@ fn check(
                 // Server-owned identity never changes on update.
                 record.uid = existing.record.uid.clone();
                 record.creation_timestamp = existing.record.creation_timestamp;
-                Ok(Some(LogOp::Put(record)))
+                Ok(Some(LogOp::Put(Box::new(record))))
             }
         },
         Mutation::Delete {
