@@ -1,7 +1,8 @@
 //! Test support: run a real `kevents serve` child process and build kube-rs clients
 //! and event objects for it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -9,12 +10,15 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use futures::{Stream, StreamExt};
 use k8s_openapi::api::core::v1::{Event as CoreEvent, EventSource, ObjectReference};
 use k8s_openapi::api::events::v1::Event as NewEvent;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, ListParams};
 use kube::core::Status;
-use kube::{Client, Config};
+use kube::runtime::watcher;
+use kube::{Client, Config, ResourceExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A running hub; the child is killed (and reaped) and its temp dir removed on drop.
@@ -101,6 +105,15 @@ impl Hub {
     pub fn client(&self) -> Result<Client> {
         let url = format!("http://127.0.0.1:{}", self.port).parse()?;
         Ok(Client::try_from(Config::new(url))?)
+    }
+
+    /// Namespaced APIs for both groups: (core/v1, events.k8s.io/v1).
+    pub fn apis(&self, namespace: &str) -> Result<(Api<CoreEvent>, Api<NewEvent>)> {
+        let client = self.client()?;
+        Ok((
+            Api::namespaced(client.clone(), namespace),
+            Api::namespaced(client, namespace),
+        ))
     }
 }
 
@@ -190,10 +203,48 @@ pub fn new_event(namespace: &str, name: &str, pod: &str) -> NewEvent {
     }
 }
 
-/// The Status inside a `kube::Error::Api`, or a panic describing what came instead.
-pub fn api_status<T: std::fmt::Debug>(result: kube::Result<T>) -> Status {
+/// Asserts `kube::Error::Api` with this HTTP code and Status reason; returns the Status.
+#[track_caller]
+pub fn expect_status<T: Debug>(result: kube::Result<T>, code: u16, reason: &str) -> Status {
     match result {
-        Err(kube::Error::Api(status)) => *status,
-        other => panic!("expected kube::Error::Api, got {other:?}"),
+        Err(kube::Error::Api(status)) => {
+            assert_eq!(
+                (status.code, status.reason.as_str()),
+                (code, reason),
+                "{status:?}"
+            );
+            *status
+        }
+        other => panic!("expected kube::Error::Api({code} {reason}), got {other:?}"),
+    }
+}
+
+pub fn fields(selector: &str) -> ListParams {
+    ListParams::default().fields(selector)
+}
+
+pub fn names<K: ResourceExt>(items: &[K]) -> BTreeSet<String> {
+    items.iter().map(|e| e.name_any()).collect()
+}
+
+pub fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+pub fn label<K: ResourceExt>(obj: &K, key: &str) -> Option<String> {
+    obj.labels().get(key).cloned()
+}
+
+/// Next watcher item within 10 s; watcher errors, stream end and timeouts fail the test.
+pub async fn next_event<S, K>(stream: &mut S) -> watcher::Event<K>
+where
+    S: Stream<Item = watcher::Result<watcher::Event<K>>> + Unpin,
+{
+    let step = Duration::from_secs(10);
+    match tokio::time::timeout(step, stream.next()).await {
+        Ok(Some(Ok(event))) => event,
+        Ok(Some(Err(e))) => panic!("watcher error: {e:?}"),
+        Ok(None) => panic!("watcher stream ended"),
+        Err(_) => panic!("no watcher event within {step:?}"),
     }
 }
