@@ -119,17 +119,18 @@ impl ApiError {
         .with_details(json!({"name": name, "kind": "Event", "causes": causes}))
     }
 
-    /// 422 for list options that contradict each other.
-    pub fn invalid_list_options(field: &str, detail: &str) -> ApiError {
+    /// 422 for list options that contradict each other; `body` is the field error without
+    /// its path (e.g. `Forbidden: …`), `cause` its `StatusCause` reason.
+    pub fn invalid_list_options(field: &str, cause: &str, body: &str) -> ApiError {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Invalid",
-            format!("ListOptions.meta.k8s.io \"\" is invalid: {field}: Forbidden: {detail}"),
+            format!("ListOptions.meta.k8s.io \"\" is invalid: {field}: {body}"),
         )
         .with_details(json!({
             "group": "meta.k8s.io",
             "kind": "ListOptions",
-            "causes": [{"reason": "FieldValueForbidden", "message": format!("Forbidden: {detail}"), "field": field}],
+            "causes": [{"reason": cause, "message": body, "field": field}],
         }))
     }
 

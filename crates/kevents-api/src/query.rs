@@ -175,16 +175,33 @@ impl ListOptions {
             Some("NotOlderThan") => Some(VersionMatch::NotOlderThan),
             Some("Exact") => Some(VersionMatch::Exact),
             Some(other) => {
-                return Err(ApiError::bad_request(format!(
-                    "resourceVersionMatch: Unsupported value: {other:?}: supported values: \"Exact\", \"NotOlderThan\", \"\""
-                )))
+                return Err(ApiError::invalid_list_options(
+                    "resourceVersionMatch",
+                    "FieldValueNotSupported",
+                    &format!(
+                        "Unsupported value: {other:?}: supported values: \"Exact\", \"NotOlderThan\", \"\""
+                    ),
+                ))
             }
+        };
+        let forbidden = |detail: &str| {
+            ApiError::invalid_list_options(
+                "resourceVersionMatch",
+                "FieldValueForbidden",
+                &format!("Forbidden: {detail}"),
+            )
         };
         if options.version_match.is_some() && options.resource_version.is_empty() && !options.watch
         {
-            return Err(ApiError::invalid_list_options(
-                "resourceVersionMatch",
+            return Err(forbidden(
                 "resourceVersionMatch is forbidden unless resourceVersion is provided",
+            ));
+        }
+        if options.version_match == Some(VersionMatch::Exact)
+            && options.resource_version_number == Some(0)
+        {
+            return Err(forbidden(
+                "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
             ));
         }
         if let Some(token) = query.get("continue").filter(|t| !t.is_empty()) {

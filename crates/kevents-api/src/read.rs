@@ -91,19 +91,20 @@ pub async fn list_or_watch(
         );
     }
     let current = state.store.resource_version();
+    // The version to read at: a continue token's, or an exact one asked for (explicitly, or as
+    // the apiserver reads `resourceVersion=N` with a limit); otherwise the current state.
+    let mut at = options.continue_from.as_ref().map(|c| c.resource_version);
     if let Some(requested) = options.resource_version_number.filter(|rv| *rv > 0) {
-        match options.version_match {
-            Some(VersionMatch::Exact) if requested != current => {
-                return Err(ApiError::expired(
-                    "The resourceVersion for the provided list is too old.",
-                ))
-            }
-            Some(VersionMatch::NotOlderThan) | Some(VersionMatch::Exact) | None
-                if requested > current =>
-            {
-                return Err(ApiError::too_large_resource_version(requested, current))
-            }
-            _ => {}
+        if requested > current {
+            return Err(ApiError::too_large_resource_version(requested, current));
+        }
+        let exact = match options.version_match {
+            Some(VersionMatch::Exact) => true,
+            Some(VersionMatch::NotOlderThan) => false,
+            None => options.limit.is_some(),
+        };
+        if exact {
+            at = Some(requested);
         }
     }
     let group = target.group;
@@ -113,19 +114,26 @@ pub async fn list_or_watch(
     let selective = !options.fields.is_empty() || !options.labels.is_empty();
     let filter = Filter::new(&target, options);
     let scan_namespace = filter.scan_namespace();
-    let page = state.store.list(
-        ListQuery {
-            namespace: scan_namespace.as_deref(),
-            start_after: continue_from.as_ref().map(|c| &c.after),
-            limit,
-            count_remaining: !selective,
-        },
-        |event| filter.matches(event),
-    );
-    // Every page of a paged list reports the version of its first page.
-    let list_rv = continue_from
-        .as_ref()
-        .map_or(page.resource_version, |c| c.resource_version);
+    let page = state
+        .store
+        .list(
+            ListQuery {
+                namespace: scan_namespace.as_deref(),
+                start_after: continue_from.as_ref().map(|c| &c.after),
+                limit,
+                count_remaining: !selective,
+                at,
+            },
+            |event| filter.matches(event),
+        )
+        .map_err(|_| match &continue_from {
+            Some(_) => ApiError::expired(
+                "The provided continue parameter is too old to display a consistent list result. \
+             You can start a new list without the continue parameter.",
+            ),
+            None => ApiError::expired("The resourceVersion for the provided list is too old."),
+        })?;
+    let list_rv = page.resource_version;
     let mut metadata = Map::new();
     metadata.insert("resourceVersion".into(), json!(list_rv.to_string()));
     if let Some(after) = page.continue_after {

@@ -14,7 +14,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use kevents_model::validation::{validate_create, validate_update};
 use kevents_model::wire::{
-    decode_event, synthesized_event_time, DecodeError, DecodedEvent, EventView,
+    decode_event, synthesized_event_time, unrecognized, DecodeError, DecodedEvent, EventView,
 };
 use kevents_model::{ApiGroup, EventKey, EventRecord, Micros};
 use kevents_store::{ListQuery, Mutation, StoredEvent};
@@ -83,7 +83,8 @@ fn decode_body(
     validation: FieldValidation,
 ) -> ApiResult<(DecodedEvent, Vec<String>)> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+        let summary: String = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]).into_owned();
+        ApiError::bad_request(format!("{} ({summary:?})", unrecognized(&e.to_string())))
     })?;
     decode_value(value, group, validation)
 }
@@ -502,7 +503,10 @@ pub async fn delete_collection(
         namespace: namespace.as_deref(),
         ..ListQuery::default()
     };
-    let page = state.store.list(query, |e| filter.matches(e));
+    let page = state
+        .store
+        .list(query, |e| filter.matches(e))
+        .map_err(ApiError::internal)?;
     let mut deleted = Vec::new();
     if write_options.dry_run || body_dry_run {
         deleted = page.items;

@@ -160,7 +160,10 @@ fn parse_requirement(term: &str) -> Result<LabelRequirement, LabelSelectorError>
         } else if let Some(list) = rest.strip_prefix("in") {
             (false, list)
         } else {
-            return Err(LabelSelectorError(format!("unknown operator in {term:?}")));
+            let found = rest.split_whitespace().next().unwrap_or(rest);
+            return Err(LabelSelectorError(format!(
+                "found '{found}', expected: in, notin, =, ==, !=, gt, lt"
+            )));
         };
         let list = list.trim();
         let inner = list
@@ -197,7 +200,7 @@ fn validate_key(key: &str) -> Result<(), LabelSelectorError> {
         Ok(())
     } else {
         Err(LabelSelectorError(format!(
-            "key: Invalid value: {key:?}: {}",
+            "<nil>: Invalid value: {key:?}: {}",
             errors.join("; ")
         )))
     }

@@ -44,9 +44,10 @@ pub fn decode_event(group: ApiGroup, mut value: Value) -> Result<DecodedEvent, D
         ))
     };
     let Value::Object(object) = &mut value else {
-        return Err(cannot_handle(
-            "json: cannot unmarshal non-object into Go value of type Event".into(),
-        ));
+        return Err(DecodeError::Malformed(unrecognized(&format!(
+            "json: cannot unmarshal {} into Go value of type struct {{ APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }}",
+            json_type_name(&value)
+        ))));
     };
     check_type_meta(group, object)?;
     let mut unknown_fields = Vec::new();
@@ -85,6 +86,25 @@ pub fn decode_event(group: ApiGroup, mut value: Value) -> Result<DecodedEvent, D
     })
 }
 
+/// The apiserver's message for a body that is not a JSON object at all.
+pub fn unrecognized(parse_error: &str) -> String {
+    format!(
+        "the object provided is unrecognized (must be of type Event): couldn't get version/kind; \
+         json parse error: {parse_error}"
+    )
+}
+
+fn json_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
 fn check_type_meta(group: ApiGroup, object: &Map<String, Value>) -> Result<(), DecodeError> {
     if let Some(kind) = object.get("kind") {
         match kind.as_str() {
@@ -108,7 +128,8 @@ fn check_type_meta(group: ApiGroup, object: &Map<String, Value>) -> Result<(), D
             Some(v) if v.is_empty() || v == group.api_version() => {}
             Some(other) => {
                 return Err(DecodeError::WrongType(format!(
-                    "the API version in the data ({other}) does not match the expected API version ({})",
+                    "Event in version {other:?} cannot be handled as a Event: no kind \"Event\" is \
+                     registered for version {other:?}; this endpoint serves {}",
                     group.api_version()
                 )))
             }

@@ -52,7 +52,8 @@ impl<R: Read> FrameReader<R> {
         }
         let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
         let crc = u32::from_le_bytes(header[4..].try_into().expect("4 bytes"));
-        if len > MAX_FRAME_BYTES {
+        // No entry is empty, so a zero length is the zero-filled tail a crash can leave.
+        if len == 0 || len > MAX_FRAME_BYTES {
             return Ok(FrameRead::Bad("frame length out of range"));
         }
         let mut payload = vec![0u8; len];
@@ -111,9 +112,12 @@ mod tests {
 
     #[test]
     fn frames_round_trip() {
-        let bytes = frames(&[b"one", b"", b"three"]);
+        let bytes = frames(&[b"one", b"two", b"three"]);
         let (got, end, offset) = read_all(&bytes);
-        assert_eq!(got, vec![b"one".to_vec(), vec![], b"three".to_vec()]);
+        assert_eq!(
+            got,
+            vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]
+        );
         assert_eq!(end, FrameRead::End);
         assert_eq!(offset, bytes.len() as u64);
     }
@@ -128,6 +132,16 @@ mod tests {
             assert!(matches!(end, FrameRead::Bad(_)));
             assert_eq!(offset, first_len as u64);
         }
+    }
+
+    #[test]
+    fn zero_filled_tail_is_not_a_frame() {
+        let mut bytes = frames(&[b"first"]);
+        bytes.extend_from_slice(&[0u8; 4096]);
+        let (got, end, offset) = read_all(&bytes);
+        assert_eq!(got, vec![b"first".to_vec()]);
+        assert!(matches!(end, FrameRead::Bad(_)));
+        assert_eq!(offset, 13);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub use log::LogConfig;
 use head::Head;
 use kevents_model::{EventKey, EventRecord, Micros};
 use parking_lot::RwLock;
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -171,6 +172,8 @@ pub struct ListQuery<'a> {
     pub limit: Option<usize>,
     /// Count the matches after a full page (for `remainingItemCount`).
     pub count_remaining: bool,
+    /// List the state as of this version instead of the current one.
+    pub at: Option<u64>,
 }
 
 /// A page of a list.
@@ -228,6 +231,63 @@ pub struct StoreStats {
     pub disk_bytes: u64,
     /// Changes kept for watch resume.
     pub history: usize,
+}
+
+/// For a list as of an older version: the state at that version of every key in the listed
+/// range changed since, `None` where the key did not exist then.
+fn past_states(
+    head: &Head,
+    query: &ListQuery<'_>,
+) -> Result<BTreeMap<EventKey, Option<Arc<StoredEvent>>>, TooOld> {
+    let mut states = BTreeMap::new();
+    let Some(at) = query.at.filter(|at| *at < head.resource_version) else {
+        return Ok(states);
+    };
+    let changes = head.changes_after(at).ok_or(TooOld {
+        requested: at,
+        oldest: head.compacted_rv,
+    })?;
+    for change in changes {
+        let key = change.object.record.key();
+        let in_range = query.namespace.is_none_or(|ns| key.namespace == ns)
+            && query.start_after.is_none_or(|after| &key > after);
+        if in_range {
+            // The first change after `at` holds the state at `at` as its previous state.
+            states.entry(key).or_insert_with(|| change.previous.clone());
+        }
+    }
+    Ok(states)
+}
+
+/// Current events merged with past states: a key in `past` shows its past state instead.
+fn merge_states<'a>(
+    current: impl Iterator<Item = &'a Arc<StoredEvent>> + 'a,
+    past: BTreeMap<EventKey, Option<Arc<StoredEvent>>>,
+) -> impl Iterator<Item = Arc<StoredEvent>> + 'a {
+    let mut current = current.peekable();
+    let mut past = past.into_iter().peekable();
+    std::iter::from_fn(move || loop {
+        let order = match (current.peek(), past.peek()) {
+            (None, None) => return None,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some(event), Some((key, _))) => event.record.key().cmp(key),
+        };
+        match order {
+            std::cmp::Ordering::Less => return current.next().cloned(),
+            std::cmp::Ordering::Equal => {
+                current.next();
+                if let Some((_, Some(state))) = past.next() {
+                    return Some(state);
+                }
+            }
+            std::cmp::Ordering::Greater => {
+                if let Some((_, Some(state))) = past.next() {
+                    return Some(state);
+                }
+            }
+        }
+    })
 }
 
 /// How many slow-watcher changes the feed buffers before a watcher is cut off.
@@ -297,41 +357,43 @@ impl Store {
         self.shared.head.read().events.get(key).cloned()
     }
 
-    /// Lists events in key order after `start_after`, keeping those `filter` accepts. With a
-    /// limit, `continue_after` is set when more matches follow; `remaining` counts them only
-    /// when `count_remaining` (it costs a scan of the rest of the range).
-    pub fn list(&self, query: ListQuery<'_>, filter: impl Fn(&EventRecord) -> bool) -> ListPage {
+    /// Lists events in key order after `start_after`, keeping those `filter` accepts, as of
+    /// `query.at` (the current version when unset). With a limit, `continue_after` is set when
+    /// more matches follow; `remaining` counts them only when `count_remaining` (a scan of the
+    /// rest of the range). Fails when `at` is older than the retained history.
+    pub fn list(
+        &self,
+        query: ListQuery<'_>,
+        filter: impl Fn(&EventRecord) -> bool,
+    ) -> Result<ListPage, TooOld> {
         let head = self.shared.head.read();
+        let snapshot = past_states(&head, &query)?;
         let mut items = Vec::new();
-        let mut matching = head
-            .range(query.namespace, query.start_after)
+        let mut matching = merge_states(head.range(query.namespace, query.start_after), snapshot)
             .filter(|e| filter(&e.record));
         for event in matching.by_ref() {
-            items.push(event.clone());
+            items.push(event);
             if query.limit.is_some_and(|l| items.len() >= l) {
                 break;
             }
         }
         let full = query.limit.is_some_and(|l| items.len() >= l);
+        let last_key = || items.last().map(|e| e.record.key());
         let (continue_after, remaining) = if !full {
             (None, 0)
         } else if query.count_remaining {
             let remaining = matching.count() as u64;
-            let after = (remaining > 0)
-                .then(|| items.last().map(|e| e.record.key()))
-                .flatten();
-            (after, remaining)
+            ((remaining > 0).then(last_key).flatten(), remaining)
         } else {
             let more = matching.next().is_some();
-            let after = more.then(|| items.last().map(|e| e.record.key())).flatten();
-            (after, 0)
+            (more.then(last_key).flatten(), 0)
         };
-        ListPage {
+        Ok(ListPage {
             items,
-            resource_version: head.resource_version,
+            resource_version: query.at.unwrap_or(head.resource_version),
             continue_after,
             remaining,
-        }
+        })
     }
 
     /// Starts a watch. Fails when `from` is older than the retained history.

@@ -141,6 +141,49 @@ fn load_checkpoint(path: &Path, head: &mut Head, ttl_micros: i64) -> Result<u64,
     Ok(rv)
 }
 
+/// Writes `checkpoint-<rv>.ckpt` durably (temporary file, fsync, rename, directory fsync);
+/// returns its size.
+fn write_checkpoint(dir: &Path, head: &Head) -> Result<u64, StoreError> {
+    let rv = head.resource_version;
+    let final_path = checkpoint_path(dir, rv);
+    let tmp_path = final_path.with_extension("tmp");
+    let io = |e| StoreError::io("writing a checkpoint", e);
+    let file = File::create(&tmp_path).map_err(io)?;
+    let mut out = BufWriter::new(file);
+    let mut frame = Vec::new();
+    let mut write_entry = |entry: &LogEntry, out: &mut BufWriter<File>| {
+        frame.clear();
+        let payload = serde_json::to_vec(entry).expect("log entries always serialize");
+        encode_frame(&payload, &mut frame);
+        out.write_all(&frame)
+    };
+    let header = LogEntry {
+        rv,
+        at: Micros::now(),
+        op: LogOp::Checkpoint,
+    };
+    write_entry(&header, &mut out).map_err(io)?;
+    for event in head.events.values() {
+        let entry = LogEntry {
+            rv: event.record.resource_version,
+            at: event.updated_at,
+            op: LogOp::Put(Box::new(event.record.clone())),
+        };
+        write_entry(&entry, &mut out).map_err(io)?;
+    }
+    let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+    file.sync_all().map_err(io)?;
+    let written = file.metadata().map(|m| m.len()).unwrap_or(0);
+    drop(file);
+    fs::rename(&tmp_path, &final_path).map_err(io)?;
+    sync_dir(dir).map_err(io)?;
+    Ok(written)
+}
+
+/// The version of a new, empty store. Versions start above zero so that no list ever reports
+/// `"0"`, which clients read as "any version" when they start a watch from it.
+const INITIAL_RESOURCE_VERSION: u64 = 1;
+
 /// Turns a replayed or newly committed entry into the change it makes to `head`.
 pub fn change_for(head: &Head, entry: LogEntry) -> Option<Change> {
     match entry.op {
@@ -199,7 +242,16 @@ impl Log {
         history_limit: usize,
     ) -> Result<Recovered, StoreError> {
         fs::create_dir_all(dir).map_err(|e| StoreError::io("creating the log directory", e))?;
-        let listing = list_dir(dir)?;
+        let mut listing = list_dir(dir)?;
+        if listing.segments.is_empty() && listing.checkpoints.is_empty() {
+            let fresh = Head {
+                resource_version: INITIAL_RESOURCE_VERSION,
+                compacted_rv: INITIAL_RESOURCE_VERSION,
+                ..Head::default()
+            };
+            write_checkpoint(dir, &fresh)?;
+            listing = list_dir(dir)?;
+        }
         let mut head = Head::default();
         let mut checkpoint_rv = 0;
         let mut last_checkpoint_bytes = 0;
@@ -358,38 +410,7 @@ impl Log {
     pub fn checkpoint(&mut self, head: &Head) -> Result<(), StoreError> {
         let rv = head.resource_version;
         self.rotate(rv + 1)?;
-        let final_path = checkpoint_path(&self.dir, rv);
-        let tmp_path = final_path.with_extension("tmp");
-        let io = |e| StoreError::io("writing a checkpoint", e);
-        let file = File::create(&tmp_path).map_err(io)?;
-        let mut out = BufWriter::new(file);
-        let mut frame = Vec::new();
-        let mut write_entry = |entry: &LogEntry, out: &mut BufWriter<File>| {
-            frame.clear();
-            let payload = serde_json::to_vec(entry).expect("log entries always serialize");
-            encode_frame(&payload, &mut frame);
-            out.write_all(&frame)
-        };
-        let header = LogEntry {
-            rv,
-            at: Micros::now(),
-            op: LogOp::Checkpoint,
-        };
-        write_entry(&header, &mut out).map_err(io)?;
-        for event in head.events.values() {
-            let entry = LogEntry {
-                rv: event.record.resource_version,
-                at: event.updated_at,
-                op: LogOp::Put(Box::new(event.record.clone())),
-            };
-            write_entry(&entry, &mut out).map_err(io)?;
-        }
-        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
-        file.sync_all().map_err(io)?;
-        let written = file.metadata().map(|m| m.len()).unwrap_or(0);
-        drop(file);
-        fs::rename(&tmp_path, &final_path).map_err(io)?;
-        sync_dir(&self.dir).map_err(io)?;
+        let written = write_checkpoint(&self.dir, head)?;
         let listing = list_dir(&self.dir)?;
         for (first_rv, path) in listing.segments {
             if first_rv <= rv {

@@ -15,7 +15,10 @@ use tokio::sync::{mpsc, oneshot};
 const MAX_BATCH: usize = 4096;
 
 pub(crate) enum Request {
-    Mutate(Box<Mutation>, oneshot::Sender<Result<Committed, StoreError>>),
+    Mutate(
+        Box<Mutation>,
+        oneshot::Sender<Result<Committed, StoreError>>,
+    ),
     Shutdown(oneshot::Sender<()>),
 }
 

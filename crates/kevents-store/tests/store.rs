@@ -29,7 +29,7 @@ async fn create_update_delete_follow_kubernetes_rules() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(StoreConfig::new(dir.path())).unwrap();
     let rv1 = create(&store, "a", "e1").await;
-    assert_eq!(rv1, 1);
+    assert_eq!(rv1, 2, "a fresh store starts at version 1");
     let dup = store.write(Mutation::Create(record("a", "e1", "x"))).await;
     assert!(matches!(dup, Err(StoreError::AlreadyExists(_))));
 
@@ -53,7 +53,7 @@ async fn create_update_delete_follow_kubernetes_rules() {
         .unwrap();
     assert!(!updated.created);
     assert_eq!(updated.object.record.uid, "uid-e1", "uid is server-owned");
-    assert_eq!(updated.object.record.resource_version, 2);
+    assert_eq!(updated.object.record.resource_version, 3);
 
     let deleted = store
         .write(Mutation::Delete {
@@ -63,7 +63,7 @@ async fn create_update_delete_follow_kubernetes_rules() {
         })
         .await
         .unwrap();
-    assert_eq!(deleted.object.record.resource_version, 3);
+    assert_eq!(deleted.object.record.resource_version, 4);
     assert!(store.get(&EventKey::new("a", "e1")).is_none());
     store.close().await;
     assert!(matches!(
@@ -93,11 +93,18 @@ async fn restart_keeps_events_and_versions() {
         store.close().await;
     }
     let store = Store::open(StoreConfig::new(dir.path())).unwrap();
-    assert_eq!(store.resource_version(), 51);
-    assert_eq!(store.list(ListQuery::default(), |_| true).items.len(), 49);
-    assert_eq!(create(&store, "ns", "after").await, 52);
+    assert_eq!(store.resource_version(), 52);
+    assert_eq!(
+        store
+            .list(ListQuery::default(), |_| true)
+            .unwrap()
+            .items
+            .len(),
+        49
+    );
+    assert_eq!(create(&store, "ns", "after").await, 53);
     // History survives too: a watch can resume from before the restart.
-    let sub = store.subscribe(WatchFrom::After(49), None).unwrap();
+    let sub = store.subscribe(WatchFrom::After(50), None).unwrap();
     let kinds: Vec<_> = sub.backlog.iter().map(|c| c.change_type).collect();
     assert_eq!(
         kinds,
@@ -130,9 +137,16 @@ async fn torn_tail_is_truncated_and_earlier_writes_survive() {
         .unwrap();
     drop(file);
     let store = Store::open(StoreConfig::new(dir.path())).unwrap();
-    assert_eq!(store.list(ListQuery::default(), |_| true).items.len(), 10);
+    assert_eq!(
+        store
+            .list(ListQuery::default(), |_| true)
+            .unwrap()
+            .items
+            .len(),
+        10
+    );
     assert_eq!(std::fs::metadata(&segment).unwrap().len(), good_len);
-    assert_eq!(create(&store, "ns", "next").await, 11);
+    assert_eq!(create(&store, "ns", "next").await, 12);
 }
 
 #[tokio::test]
@@ -189,10 +203,10 @@ async fn checkpoint_compacts_the_log_and_recovers() {
     let files = std::fs::read_dir(dir.path().join("wal")).unwrap().count();
     assert!(files < 10, "old segments were removed, found {files} files");
     let store = Store::open(config).unwrap();
-    let page = store.list(ListQuery::default(), |_| true);
+    let page = store.list(ListQuery::default(), |_| true).unwrap();
     assert_eq!(page.items.len(), 20);
     assert!(page.items.iter().all(|e| e.record.message == "round 19"));
-    assert_eq!(store.resource_version(), 400);
+    assert_eq!(store.resource_version(), 401);
 }
 
 #[tokio::test]
@@ -208,7 +222,11 @@ async fn ttl_expiry_deletes_from_list_and_feeds_watch() {
     assert_eq!(store.expire(Micros::now()).await.unwrap(), 0);
     let later = Micros(Micros::now().0 + 2_000_000);
     assert_eq!(store.expire(later).await.unwrap(), 1);
-    assert!(store.list(ListQuery::default(), |_| true).items.is_empty());
+    assert!(store
+        .list(ListQuery::default(), |_| true)
+        .unwrap()
+        .items
+        .is_empty());
     let change = sub.live.recv().await.unwrap();
     assert_eq!(change.change_type, ChangeType::Deleted);
     assert_eq!(change.object.record.name, "old");
@@ -226,15 +244,18 @@ async fn paging_visits_every_match_once() {
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
-        let page = store.list(
-            ListQuery {
-                namespace: Some("b"),
-                start_after: cursor.as_ref(),
-                limit: Some(3),
-                count_remaining: false,
-            },
-            |_| true,
-        );
+        let page = store
+            .list(
+                ListQuery {
+                    namespace: Some("b"),
+                    start_after: cursor.as_ref(),
+                    limit: Some(3),
+                    count_remaining: false,
+                    at: None,
+                },
+                |_| true,
+            )
+            .unwrap();
         seen.extend(page.items.iter().map(|e| e.record.name.clone()));
         match page.continue_after {
             Some(key) => cursor = Some(key),
@@ -242,14 +263,16 @@ async fn paging_visits_every_match_once() {
         }
     }
     assert_eq!(seen, (0..7).map(|i| format!("e{i}")).collect::<Vec<_>>());
-    let first = store.list(
-        ListQuery {
-            limit: Some(5),
-            count_remaining: true,
-            ..Default::default()
-        },
-        |_| true,
-    );
+    let first = store
+        .list(
+            ListQuery {
+                limit: Some(5),
+                count_remaining: true,
+                ..Default::default()
+            },
+            |_| true,
+        )
+        .unwrap();
     assert_eq!(first.remaining, 9);
 }
 
@@ -261,4 +284,66 @@ async fn second_process_cannot_open_the_same_directory() {
         Store::open(StoreConfig::new(dir.path())),
         Err(StoreError::Locked(_))
     ));
+}
+
+#[tokio::test]
+async fn list_at_an_older_version_shows_that_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    for name in ["a", "b", "c"] {
+        create(&store, "ns", name).await;
+    }
+    let before = store.resource_version();
+    create(&store, "ns", "bb").await;
+    store
+        .write(Mutation::Delete {
+            key: EventKey::new("ns", "c"),
+            expected_rv: None,
+            expected_uid: None,
+        })
+        .await
+        .unwrap();
+    store
+        .write(Mutation::Update {
+            record: record("ns", "a", "changed"),
+            expected_rv: None,
+            allow_create: false,
+        })
+        .await
+        .unwrap();
+    let at = |start_after: Option<&EventKey>| {
+        let query = ListQuery {
+            at: Some(before),
+            start_after,
+            ..Default::default()
+        };
+        let page = store.list(query, |_| true).unwrap();
+        assert_eq!(page.resource_version, before);
+        page.items
+            .iter()
+            .map(|e| (e.record.name.clone(), e.record.message.clone()))
+            .collect::<Vec<_>>()
+    };
+    let m = |n: &str| (n.to_string(), "m".to_string());
+    assert_eq!(at(None), vec![m("a"), m("b"), m("c")]);
+    assert_eq!(at(Some(&EventKey::new("ns", "a"))), vec![m("b"), m("c")]);
+    let now = store.list(ListQuery::default(), |_| true).unwrap();
+    assert_eq!(now.items.len(), 3, "a, b, bb");
+}
+
+#[tokio::test]
+async fn list_at_a_version_older_than_history_is_too_old() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = StoreConfig::new(dir.path());
+    config.history_limit = 2;
+    let store = Store::open(config).unwrap();
+    let first = create(&store, "ns", "a").await;
+    for name in ["b", "c", "d"] {
+        create(&store, "ns", name).await;
+    }
+    let query = ListQuery {
+        at: Some(first),
+        ..Default::default()
+    };
+    assert!(store.list(query, |_| true).is_err());
 }

@@ -1,0 +1,183 @@
+//! `kevents-bench`: measures kevents' durable ingest and queries, side by side with SQLite
+//! (WAL, fsync on every commit, sensible indexes) storing the same events in the same run, and
+//! prints ratios. Every write is acknowledged only after it is durable, in both systems.
+
+mod http;
+mod sqlite;
+mod workload;
+
+use anyhow::Context;
+use clap::Parser;
+use kevents_model::wire::EventView;
+use kevents_model::{ApiGroup, EventRecord};
+use kevents_store::{Mutation, Store, StoreConfig};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Parser, Debug)]
+#[command(about = "Benchmark kevents against SQLite on the same events")]
+struct Args {
+    /// Events to ingest in each ingest run.
+    #[arg(long, default_value_t = 50_000)]
+    events: u64,
+    /// Concurrent writers (clients).
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Queries per query kind.
+    #[arg(long, default_value_t = 200)]
+    queries: usize,
+    /// Directory for the data of each run (a temporary directory by default).
+    #[arg(long)]
+    dir: Option<std::path::PathBuf>,
+}
+
+/// Latency percentiles of a run.
+pub struct Latencies(Vec<Duration>);
+
+impl Latencies {
+    fn percentile(&mut self, p: f64) -> Duration {
+        self.0.sort();
+        let index = ((self.0.len() as f64 - 1.0) * p).round() as usize;
+        self.0.get(index).copied().unwrap_or_default()
+    }
+}
+
+fn millis(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+async fn store_ingest(
+    dir: &std::path::Path,
+    events: &[EventRecord],
+    concurrency: usize,
+) -> anyhow::Result<(f64, Latencies)> {
+    let store = Store::open(StoreConfig::new(dir)).context("opening the store")?;
+    let events = Arc::new(events.to_vec());
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..concurrency {
+        let store = store.clone();
+        let events = events.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            for event in events.iter().skip(worker).step_by(concurrency) {
+                let t = Instant::now();
+                store.write(Mutation::Create(event.clone())).await?;
+                latencies.push(t.elapsed());
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    let rate = events.len() as f64 / started.elapsed().as_secs_f64();
+    store.close().await;
+    Ok((rate, Latencies(all)))
+}
+
+fn row(name: &str, value: String, anchor: &str) {
+    println!("| {name} | {value} | {anchor} |");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let scratch = match &args.dir {
+        Some(dir) => tempfile::tempdir_in(dir)?,
+        None => tempfile::tempdir()?,
+    };
+    let mut workload = workload::Workload::new(42);
+    let events: Vec<EventRecord> = (0..args.events).map(|i| workload.event(i)).collect();
+    let raw_json: usize = events
+        .iter()
+        .map(|e| {
+            serde_json::to_vec(&EventView::new(e, ApiGroup::Core))
+                .map(|b| b.len())
+                .unwrap_or(0)
+        })
+        .sum();
+    println!(
+        "events: {}, concurrency: {}, mean JSON size: {} B",
+        events.len(),
+        args.concurrency,
+        raw_json / events.len().max(1)
+    );
+
+    let (store_rate, mut store_lat) =
+        store_ingest(&scratch.path().join("store"), &events, args.concurrency).await?;
+    let (sqlite_rate, mut sqlite_lat) =
+        sqlite::ingest(&scratch.path().join("sqlite.db"), &events, args.concurrency)?;
+    let single_count = (events.len() / 20).max(100).min(events.len());
+    let (sqlite_single_rate, _) = sqlite::ingest(
+        &scratch.path().join("sqlite-single.db"),
+        &events[..single_count],
+        1,
+    )?;
+    let http = http::run(
+        &scratch.path().join("http"),
+        &events,
+        args.concurrency,
+        args.queries,
+    )
+    .await?;
+
+    println!();
+    println!("| measurement | kevents | SQLite anchor (same run) |");
+    println!("|---|---|---|");
+    row(
+        "durable ingest, store API (events/s)",
+        format!("{store_rate:.0}"),
+        &format!(
+            "{sqlite_rate:.0} (one txn per {} events); {sqlite_single_rate:.0} (one txn per event)",
+            args.concurrency
+        ),
+    );
+    row(
+        "  ratio kevents / SQLite (group commit)",
+        format!("{:.2}x", store_rate / sqlite_rate),
+        "",
+    );
+    row(
+        "  write latency p50 / p99",
+        format!(
+            "{} / {}",
+            millis(store_lat.percentile(0.5)),
+            millis(store_lat.percentile(0.99))
+        ),
+        &format!(
+            "{} / {} per txn",
+            millis(sqlite_lat.percentile(0.5)),
+            millis(sqlite_lat.percentile(0.99))
+        ),
+    );
+    row(
+        "durable ingest over HTTP (events/s)",
+        format!("{:.0}", http.ingest_rate),
+        &format!(
+            "ratio to SQLite group commit: {:.2}x",
+            http.ingest_rate / sqlite_rate
+        ),
+    );
+    for (name, mut latencies) in http.queries {
+        row(
+            &format!("{name} p50 / p99"),
+            format!(
+                "{} / {}",
+                millis(latencies.percentile(0.5)),
+                millis(latencies.percentile(0.99))
+            ),
+            "",
+        );
+    }
+    row(
+        "log bytes per event (JSON framed, before checkpoint)",
+        format!("{:.0}", http.disk_bytes as f64 / events.len() as f64),
+        &format!(
+            "{:.0} (SQLite file incl. indexes)",
+            sqlite::file_bytes(&scratch.path().join("sqlite.db")) as f64 / events.len() as f64
+        ),
+    );
+    Ok(())
+}
