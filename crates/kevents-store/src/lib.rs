@@ -131,6 +131,8 @@ pub struct StoreConfig {
     pub history_limit: usize,
     /// Log tuning.
     pub log: LogConfig,
+    /// Changes a watcher may fall behind the feed before it is cut off.
+    pub feed_capacity: usize,
 }
 
 impl StoreConfig {
@@ -141,6 +143,7 @@ impl StoreConfig {
             ttl_micros: 168 * 3600 * 1_000_000,
             history_limit: 200_000,
             log: LogConfig::default(),
+            feed_capacity: 16 * 1024,
         }
     }
 }
@@ -290,9 +293,6 @@ fn merge_states<'a>(
     })
 }
 
-/// How many slow-watcher changes the feed buffers before a watcher is cut off.
-const FEED_CAPACITY: usize = 16 * 1024;
-
 impl Store {
     /// Opens the store in `config.data_dir`, recovering from the log.
     pub fn open(config: StoreConfig) -> Result<Store, StoreError> {
@@ -316,7 +316,7 @@ impl Store {
             truncated_bytes = recovered.truncated_bytes,
             "store recovered"
         );
-        let (feed, _) = broadcast::channel(FEED_CAPACITY);
+        let (feed, _) = broadcast::channel(config.feed_capacity.max(1));
         let disk_bytes = recovered.log.disk_bytes();
         let shared = Arc::new(Shared {
             head: RwLock::new(recovered.head),
