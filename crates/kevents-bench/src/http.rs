@@ -2,15 +2,11 @@
 
 use crate::Latencies;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1;
-use hyper::Request;
-use hyper_util::rt::TokioIo;
 use kevents_api::{router, ApiConfig, AppState};
 use kevents_model::wire::EventView;
 use kevents_model::{ApiGroup, EventRecord};
+use kevents_simulate::HubClient;
 use kevents_store::{Store, StoreConfig};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,25 +19,6 @@ pub struct HttpResults {
     pub queries: Vec<(String, Latencies)>,
     /// Bytes of the store on disk after ingest.
     pub disk_bytes: u64,
-}
-
-async fn connect(address: SocketAddr) -> anyhow::Result<http1::SendRequest<Full<Bytes>>> {
-    let stream = tokio::net::TcpStream::connect(address).await?;
-    stream.set_nodelay(true)?;
-    let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(connection);
-    Ok(sender)
-}
-
-async fn send(
-    sender: &mut http1::SendRequest<Full<Bytes>>,
-    request: Request<Full<Bytes>>,
-) -> anyhow::Result<(u16, Bytes)> {
-    sender.ready().await?;
-    let response = sender.send_request(request).await?;
-    let status = response.status().as_u16();
-    let body = response.into_body().collect().await?.to_bytes();
-    Ok((status, body))
 }
 
 /// Runs ingest then queries against a fresh hub in `dir`.
@@ -80,13 +57,17 @@ pub async fn run(
     for worker in 0..concurrency {
         let bodies = bodies.clone();
         tasks.push(tokio::spawn(async move {
-            let mut sender = connect(address).await?;
+            let mut client = HubClient::connect(address, "127.0.0.1").await?;
             for (path, body) in bodies.iter().skip(worker).step_by(concurrency) {
-                let request = Request::post(path.as_str())
-                    .header("host", "127.0.0.1")
-                    .header("content-type", "application/json")
-                    .body(Full::new(body.clone()))?;
-                let (status, body) = send(&mut sender, request).await?;
+                let (status, body) = client
+                    .request(
+                        "POST",
+                        path,
+                        "application/json",
+                        "application/json",
+                        body.clone(),
+                    )
+                    .await?;
                 anyhow::ensure!(
                     status == 201,
                     "create answered {status}: {}",
@@ -130,16 +111,14 @@ pub async fn run(
         ),
     ];
     let mut results = Vec::new();
-    let mut sender = connect(address).await?;
+    let mut client = HubClient::connect(address, "127.0.0.1").await?;
     for (name, path, accept) in kinds {
         let mut latencies = Vec::with_capacity(queries);
         for _ in 0..queries {
-            let request = Request::get(path.as_str())
-                .header("host", "127.0.0.1")
-                .header("accept", accept)
-                .body(Full::new(Bytes::new()))?;
             let t = Instant::now();
-            let (status, _) = send(&mut sender, request).await?;
+            let (status, _) = client
+                .request("GET", &path, "application/json", accept, Bytes::new())
+                .await?;
             latencies.push(t.elapsed());
             anyhow::ensure!(status == 200, "{name} answered {status}");
         }

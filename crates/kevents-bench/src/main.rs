@@ -4,7 +4,6 @@
 
 mod http;
 mod sqlite;
-mod workload;
 
 use anyhow::Context;
 use clap::Parser;
@@ -88,7 +87,7 @@ async fn main() -> anyhow::Result<()> {
         Some(dir) => tempfile::tempdir_in(dir)?,
         None => tempfile::tempdir()?,
     };
-    let mut workload = workload::Workload::new(42);
+    let mut workload = kevents_simulate::Workload::new(42);
     let events: Vec<EventRecord> = (0..args.events).map(|i| workload.event(i)).collect();
     let raw_json: usize = events
         .iter()

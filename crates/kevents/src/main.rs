@@ -1,6 +1,7 @@
 //! `kevents`: keep, query, alert on and ship Kubernetes Events.
 
 mod serve;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 
@@ -19,11 +20,14 @@ struct Cli {
 enum Command {
     /// Run the hub: a Kubernetes-compatible Events API server over a durable store.
     Serve(serve::ServeArgs),
+    /// Generate a realistic event stream: NDJSON on stdout, or written into a hub (`--to`).
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Simulate(args) => simulate::run(args),
     }
 }

@@ -1,5 +1,5 @@
-//! A deterministic stream of realistic events: rollouts, crash loops, scheduling failures and
-//! node trouble across namespaces, pods and nodes, with a heavy tail of rare reasons.
+//! Deterministic realistic events: rollouts, crash loops, scheduling failures and node trouble
+//! across namespaces, pods and nodes, with a heavy tail of rare reasons.
 
 use kevents_model::{EventRecord, Micros, ObjectRef};
 use rand::rngs::StdRng;

@@ -1,0 +1,152 @@
+//! `kevents simulate`: a realistic event stream, printed as NDJSON or written into a hub the
+//! way client-go's recorders do (POST new events, PATCH repeats), bounded in count and time.
+
+use anyhow::Context;
+use clap::Args;
+use kevents_model::wire::EventView;
+use kevents_model::{parse_go_duration, ApiGroup, Micros};
+use kevents_simulate::{resolve, HubClient, Operation, Simulator};
+use std::io::Write;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Flags of `kevents simulate`.
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    /// Hub to write into (`http://host:port`); without it, events are printed as NDJSON.
+    #[arg(long)]
+    to: Option<String>,
+    /// Operations to produce (creates plus repeats).
+    #[arg(long, default_value_t = 1000)]
+    events: u64,
+    /// Operations per second when writing to a hub (0: as fast as the hub takes them).
+    #[arg(long, default_value_t = 100.0)]
+    rate: f64,
+    /// Stop after this long even if not all operations were sent (Go duration).
+    #[arg(long, default_value = "5m")]
+    duration: String,
+    /// Share of operations that repeat an earlier event (count++).
+    #[arg(long, default_value_t = 0.3)]
+    repeat_ratio: f64,
+    /// Seed: the same seed gives the same stream.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Connections to the hub.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+}
+
+/// Runs the simulation.
+pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    let limit = Duration::from_micros(
+        parse_go_duration(&args.duration)
+            .map_err(anyhow::Error::msg)?
+            .max(0) as u64,
+    );
+    let mut simulator = Simulator::new(args.seed, args.repeat_ratio);
+    let Some(url) = args.to.clone() else {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        for _ in 0..args.events {
+            let (Operation::Create(event) | Operation::Repeat(event)) =
+                simulator.next_operation(Micros::now());
+            serde_json::to_writer(&mut out, &EventView::new(&event, ApiGroup::Core))?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+        return Ok(());
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(send(args, url, simulator, limit))
+}
+
+#[derive(Default)]
+struct Tally {
+    created: u64,
+    repeated: u64,
+    failed: u64,
+}
+
+async fn send(
+    args: SimulateArgs,
+    url: String,
+    mut simulator: Simulator,
+    limit: Duration,
+) -> anyhow::Result<()> {
+    let (address, host) = resolve(&url).await?;
+    let workers = args.concurrency.max(1);
+    let mut senders = Vec::new();
+    let mut handles = Vec::new();
+    for _ in 0..workers {
+        let (sender, mut receiver) = mpsc::channel::<Operation>(256);
+        let mut client = HubClient::connect(address, &host).await?;
+        senders.push(sender);
+        handles.push(tokio::spawn(async move {
+            let mut tally = Tally::default();
+            while let Some(operation) = receiver.recv().await {
+                let (status, ok, repeat) = match &operation {
+                    Operation::Create(event) => {
+                        let status = client.create(event).await?;
+                        (status, status == 201, false)
+                    }
+                    Operation::Repeat(event) => {
+                        let status = client.repeat(event).await?;
+                        (status, status == 200 || status == 201, true)
+                    }
+                };
+                match (ok, repeat) {
+                    (true, false) => tally.created += 1,
+                    (true, true) => tally.repeated += 1,
+                    (false, _) => {
+                        tally.failed += 1;
+                        eprintln!("hub answered {status}");
+                    }
+                }
+            }
+            anyhow::Ok(tally)
+        }));
+    }
+    let started = Instant::now();
+    let mut produced = 0u64;
+    while produced < args.events && started.elapsed() < limit {
+        if args.rate > 0.0 {
+            let due = started + Duration::from_secs_f64(produced as f64 / args.rate);
+            tokio::time::sleep_until(due.into()).await;
+        }
+        let operation = simulator.next_operation(Micros::now());
+        let (Operation::Create(event) | Operation::Repeat(event)) = &operation;
+        // One worker per event name keeps a repeat behind its create.
+        let shard = event
+            .name
+            .bytes()
+            .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
+        senders[shard % workers]
+            .send(operation)
+            .await
+            .context("a sender stopped")?;
+        produced += 1;
+    }
+    drop(senders);
+    let mut total = Tally::default();
+    for handle in handles {
+        let tally = handle.await??;
+        total.created += tally.created;
+        total.repeated += tally.repeated;
+        total.failed += tally.failed;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    println!(
+        "sent {produced} operations in {elapsed:.1}s ({:.0}/s): {} created, {} repeats patched, {} failed",
+        produced as f64 / elapsed.max(f64::EPSILON),
+        total.created,
+        total.repeated,
+        total.failed
+    );
+    if total.failed > 0 {
+        anyhow::bail!("{} operations failed", total.failed);
+    }
+    Ok(())
+}
