@@ -87,7 +87,7 @@ async fn main() -> anyhow::Result<()> {
         Some(dir) => tempfile::tempdir_in(dir)?,
         None => tempfile::tempdir()?,
     };
-    let mut workload = kevents_simulate::Workload::new(42);
+    let mut workload = kevents_simulate::Workload::new(42, kevents_model::Micros::now());
     let events: Vec<EventRecord> = (0..args.events).map(|i| workload.event(i)).collect();
     let raw_json: usize = events
         .iter()

@@ -55,12 +55,12 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// A workload seeded for reproducible runs.
-    pub fn new(seed: u64) -> Workload {
+    /// A workload seeded for reproducible runs; `start` makes names unique across runs.
+    pub fn new(seed: u64, start: Micros) -> Workload {
         Workload {
             rng: StdRng::seed_from_u64(seed),
             total_weight: SHAPES.iter().map(|s| s.4).sum(),
-            start: Micros::now(),
+            start,
         }
     }
 

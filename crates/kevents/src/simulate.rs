@@ -43,7 +43,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)?
             .max(0) as u64,
     );
-    let mut simulator = Simulator::new(args.seed, args.repeat_ratio);
+    let mut simulator = Simulator::new(args.seed, args.repeat_ratio, Micros::now());
     let Some(url) = args.to.clone() else {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
