@@ -2,6 +2,7 @@
 //! (WAL, fsync on every commit, sensible indexes) storing the same events in the same run, and
 //! prints ratios. Every write is acknowledged only after it is durable, in both systems.
 
+mod etcd;
 mod http;
 mod sqlite;
 
@@ -28,6 +29,20 @@ struct Args {
     /// Directory for the data of each run (a temporary directory by default).
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
+    /// The etcd binary for the etcd anchor (skipped when it cannot be found).
+    #[arg(long, default_value = "etcd")]
+    etcd: std::path::PathBuf,
+}
+
+fn find_binary(name: &std::path::Path) -> Option<std::path::PathBuf> {
+    if name.components().count() > 1 {
+        return name.is_file().then(|| name.to_path_buf());
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    })
 }
 
 /// Latency percentiles of a run.
@@ -121,6 +136,24 @@ async fn main() -> anyhow::Result<()> {
         args.queries,
     )
     .await?;
+    let etcd_results = match find_binary(&args.etcd) {
+        Some(binary) => Some(
+            etcd::ingest(
+                &binary,
+                &scratch.path().join("etcd"),
+                &events,
+                args.concurrency,
+            )
+            .await?,
+        ),
+        None => {
+            println!(
+                "etcd not found ({}): the etcd anchor is skipped",
+                args.etcd.display()
+            );
+            None
+        }
+    };
 
     println!();
     println!("| measurement | kevents | SQLite anchor (same run) |");
@@ -159,6 +192,32 @@ async fn main() -> anyhow::Result<()> {
             http.ingest_rate / sqlite_rate
         ),
     );
+    if let Some(mut etcd) = etcd_results {
+        row(
+            "etcd anchor: durable ingest like the apiserver (events/s)",
+            format!("{:.0}", etcd.ingest_rate),
+            &format!(
+                "p50 / p99 {} / {}",
+                millis(etcd.latencies.percentile(0.5)),
+                millis(etcd.latencies.percentile(0.99))
+            ),
+        );
+        row(
+            "  ratio kevents over HTTP / etcd",
+            format!("{:.1}x", http.ingest_rate / etcd.ingest_rate),
+            "",
+        );
+        row(
+            "  ratio kevents store API / etcd",
+            format!("{:.1}x", store_rate / etcd.ingest_rate),
+            "",
+        );
+        row(
+            "etcd data directory bytes per event",
+            format!("{:.0}", etcd.disk_bytes as f64 / events.len() as f64),
+            "",
+        );
+    }
     for (name, mut latencies) in http.queries {
         row(
             &format!("{name} p50 / p99"),
