@@ -111,7 +111,6 @@ pub async fn list_or_watch(
     let include = options.include_object;
     let limit = options.limit;
     let continue_from = options.continue_from.clone();
-    let selective = !options.fields.is_empty() || !options.labels.is_empty();
     let filter = Filter::new(&target, options);
     let scan_namespace = filter.scan_namespace();
     let page = state
@@ -121,7 +120,7 @@ pub async fn list_or_watch(
                 namespace: scan_namespace.as_deref(),
                 start_after: continue_from.as_ref().map(|c| &c.after),
                 limit,
-                count_remaining: !selective,
+                object_name: filter.options.fields.exact(EventField::ObjectName),
                 at,
             },
             |event| filter.matches(event),
@@ -142,9 +141,6 @@ pub async fn list_or_watch(
             after,
         };
         metadata.insert("continue".into(), json!(token.encode()));
-        if !selective {
-            metadata.insert("remainingItemCount".into(), json!(page.remaining));
-        }
     }
     let items: Vec<&EventRecord> = page.items.iter().map(|e| &e.record).collect();
     list_response(

@@ -3,7 +3,7 @@
 
 use crate::entry::{Change, ChangeType, StoredEvent};
 use kevents_model::{EventKey, Micros};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -20,6 +20,8 @@ pub struct Head {
     pub resource_version: u64,
     /// (expiry time, key) of every live event.
     pub expiry: BTreeSet<(Micros, EventKey)>,
+    /// Keys of live events by the name of the object they are about.
+    pub by_object: HashMap<String, BTreeSet<EventKey>>,
 }
 
 impl Head {
@@ -29,6 +31,7 @@ impl Head {
         if let Some(previous) = &change.previous {
             self.expiry
                 .remove(&(expires_at(previous, ttl_micros), key.clone()));
+            self.unindex_object(&previous.record.involved_object.name, &key);
         }
         match change.change_type {
             ChangeType::Deleted => {
@@ -37,11 +40,49 @@ impl Head {
             ChangeType::Added | ChangeType::Modified => {
                 self.expiry
                     .insert((expires_at(&change.object, ttl_micros), key.clone()));
+                self.index_object(&change.object, key.clone());
                 self.events.insert(key, change.object.clone());
             }
         }
         self.resource_version = change.resource_version;
         self.history.push_back(change);
+    }
+
+    /// Adds a live event to the object-name index.
+    pub fn index_object(&mut self, event: &StoredEvent, key: EventKey) {
+        self.by_object
+            .entry(event.record.involved_object.name.clone())
+            .or_default()
+            .insert(key);
+    }
+
+    fn unindex_object(&mut self, name: &str, key: &EventKey) {
+        if let Some(keys) = self.by_object.get_mut(name) {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.by_object.remove(name);
+            }
+        }
+    }
+
+    /// Live events about objects named `name`, in key order after `start_after`.
+    pub fn about_object<'a>(
+        &'a self,
+        name: &str,
+        namespace: Option<&'a str>,
+        start_after: Option<&'a EventKey>,
+    ) -> impl Iterator<Item = &'a Arc<StoredEvent>> + 'a {
+        let lower = match (start_after, namespace) {
+            (Some(key), _) => Bound::Excluded(key.clone()),
+            (None, Some(ns)) => Bound::Included(EventKey::new(ns, "")),
+            (None, None) => Bound::Unbounded,
+        };
+        self.by_object
+            .get(name)
+            .into_iter()
+            .flat_map(move |keys| keys.range((lower.clone(), Bound::Unbounded)))
+            .take_while(move |key| namespace.is_none_or(|ns| key.namespace == ns))
+            .filter_map(|key| self.events.get(key))
     }
 
     /// Drops history beyond `limit` entries or committed before `oldest`.

@@ -161,7 +161,7 @@ pub struct Store {
     shared: Arc<Shared>,
     requests: mpsc::Sender<writer::Request>,
     writer: Arc<parking_lot::Mutex<Option<std::thread::JoinHandle<()>>>>,
-    _lock: Arc<File>,
+    lock: Arc<parking_lot::Mutex<Option<File>>>,
 }
 
 /// What to list.
@@ -173,8 +173,8 @@ pub struct ListQuery<'a> {
     pub start_after: Option<&'a EventKey>,
     /// At most this many items.
     pub limit: Option<usize>,
-    /// Count the matches after a full page (for `remainingItemCount`).
-    pub count_remaining: bool,
+    /// Only events about an object of this name (`involvedObject.name`), served from an index.
+    pub object_name: Option<&'a str>,
     /// List the state as of this version instead of the current one.
     pub at: Option<u64>,
 }
@@ -188,8 +188,6 @@ pub struct ListPage {
     pub resource_version: u64,
     /// The key of the last item when more may follow.
     pub continue_after: Option<EventKey>,
-    /// Matching events after this page, when counted.
-    pub remaining: u64,
 }
 
 /// Where a watch starts.
@@ -338,7 +336,7 @@ impl Store {
             shared,
             requests,
             writer: Arc::new(parking_lot::Mutex::new(Some(handle))),
-            _lock: Arc::new(lock),
+            lock: Arc::new(parking_lot::Mutex::new(Some(lock))),
         })
     }
 
@@ -359,8 +357,7 @@ impl Store {
 
     /// Lists events in key order after `start_after`, keeping those `filter` accepts, as of
     /// `query.at` (the current version when unset). With a limit, `continue_after` is set when
-    /// more matches follow; `remaining` counts them only when `count_remaining` (a scan of the
-    /// rest of the range). Fails when `at` is older than the retained history.
+    /// more matches follow. Fails when `at` is older than the retained history.
     pub fn list(
         &self,
         query: ListQuery<'_>,
@@ -368,9 +365,15 @@ impl Store {
     ) -> Result<ListPage, TooOld> {
         let head = self.shared.head.read();
         let snapshot = past_states(&head, &query)?;
+        let candidates: Box<dyn Iterator<Item = &Arc<StoredEvent>> + '_> = match query.object_name {
+            // The index holds current versions only; past states come from the snapshot.
+            Some(name) if snapshot.is_empty() => {
+                Box::new(head.about_object(name, query.namespace, query.start_after))
+            }
+            _ => Box::new(head.range(query.namespace, query.start_after)),
+        };
+        let mut matching = merge_states(candidates, snapshot).filter(|e| filter(&e.record));
         let mut items = Vec::new();
-        let mut matching = merge_states(head.range(query.namespace, query.start_after), snapshot)
-            .filter(|e| filter(&e.record));
         for event in matching.by_ref() {
             items.push(event);
             if query.limit.is_some_and(|l| items.len() >= l) {
@@ -378,21 +381,15 @@ impl Store {
             }
         }
         let full = query.limit.is_some_and(|l| items.len() >= l);
-        let last_key = || items.last().map(|e| e.record.key());
-        let (continue_after, remaining) = if !full {
-            (None, 0)
-        } else if query.count_remaining {
-            let remaining = matching.count() as u64;
-            ((remaining > 0).then(last_key).flatten(), remaining)
+        let continue_after = if full && matching.next().is_some() {
+            items.last().map(|e| e.record.key())
         } else {
-            let more = matching.next().is_some();
-            (more.then(last_key).flatten(), 0)
+            None
         };
         Ok(ListPage {
             items,
             resource_version: query.at.unwrap_or(head.resource_version),
             continue_after,
-            remaining,
         })
     }
 
@@ -504,5 +501,7 @@ impl Store {
         if let Some(handle) = handle {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
+        // Dropping the file releases the directory lock for the next process.
+        self.lock.lock().take();
     }
 }

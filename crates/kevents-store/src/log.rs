@@ -124,6 +124,7 @@ fn load_checkpoint(path: &Path, head: &mut Head, ttl_micros: i64) -> Result<u64,
                 let key = stored.record.key();
                 head.expiry
                     .insert((crate::head::expires_at(&stored, ttl_micros), key.clone()));
+                head.index_object(&stored, key.clone());
                 head.events.insert(key, stored);
             }
             LogOp::Delete(_) => {
