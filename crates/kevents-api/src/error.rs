@@ -173,6 +173,15 @@ impl ApiError {
         )
     }
 
+    /// 413 with a specific message.
+    pub fn too_large_message(message: String) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            message,
+        )
+    }
+
     /// 410 Expired.
     pub fn expired(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::GONE, "Expired", message)
@@ -210,6 +219,13 @@ impl ApiError {
                 StatusCode::INSUFFICIENT_STORAGE,
                 "InsufficientStorage",
                 format!("the event store is out of disk space; nothing was written: {error}"),
+            ),
+            StoreError::TooLarge { bytes, limit } => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                format!(
+                    "Request entity too large: the event is {bytes} bytes, the limit is {limit}"
+                ),
             ),
             StoreError::Closed => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -4,8 +4,18 @@ use crate::error::{ApiError, ApiResult};
 use crate::negotiate::PatchKind;
 use serde_json::{Map, Value};
 
-/// Applies `patch` of `kind` to `target` in place.
-pub fn apply(kind: PatchKind, target: &mut Value, patch: &[u8]) -> ApiResult<()> {
+/// Bounds on what one patch may do.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Most operations in a JSON patch (the apiserver allows 10,000).
+    pub max_operations: usize,
+    /// Largest document a JSON patch may build; `copy` can otherwise double it per operation.
+    pub max_document_bytes: usize,
+}
+
+/// Applies `patch` of `kind` to `target` in place. On error `target` may be partly patched;
+/// callers patch a copy.
+pub fn apply(kind: PatchKind, target: &mut Value, patch: &[u8], limits: &Limits) -> ApiResult<()> {
     let patch_doc: Value = serde_json::from_slice(patch).map_err(|e| {
         let what = match kind {
             PatchKind::Apply => "apply configuration (only its JSON form is accepted)",
@@ -17,14 +27,7 @@ pub fn apply(kind: PatchKind, target: &mut Value, patch: &[u8]) -> ApiResult<()>
         PatchKind::Json => {
             let operations: json_patch::Patch = serde_json::from_value(patch_doc)
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            json_patch::patch(target, &operations).map_err(|e| ApiError {
-                code: axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                reason: "Invalid",
-                message: format!(
-                    "the server rejected our request due to an error in our request: {e}"
-                ),
-                details: None,
-            })
+            apply_json_patch(target, &operations.0, limits)
         }
         PatchKind::Merge | PatchKind::Apply => {
             require_object(&patch_doc)?;
@@ -41,6 +44,51 @@ pub fn apply(kind: PatchKind, target: &mut Value, patch: &[u8]) -> ApiResult<()>
             Ok(())
         }
     }
+}
+
+fn rejected(message: String) -> ApiError {
+    ApiError {
+        code: axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        reason: "Invalid",
+        message: format!(
+            "the server rejected our request due to an error in our request: {message}"
+        ),
+        details: None,
+    }
+}
+
+/// Applies operations one at a time, bounding the document's growth through `copy`.
+fn apply_json_patch(
+    target: &mut Value,
+    operations: &[json_patch::PatchOperation],
+    limits: &Limits,
+) -> ApiResult<()> {
+    if operations.len() > limits.max_operations {
+        return Err(ApiError::too_large_message(format!(
+            "Request entity too large: The allowed maximum operations in a JSON patch is {}, got {}",
+            limits.max_operations,
+            operations.len()
+        )));
+    }
+    let mut size = serde_json::to_vec(target).map(|b| b.len()).unwrap_or(0);
+    for operation in operations {
+        if let json_patch::PatchOperation::Copy(copy) = operation {
+            let copied = target
+                .pointer(copy.from.as_str())
+                .map(|v| serde_json::to_vec(v).map(|b| b.len()).unwrap_or(0))
+                .unwrap_or(0);
+            size += copied;
+            if size > limits.max_document_bytes {
+                return Err(ApiError::too_large_message(format!(
+                    "Request entity too large: the patched object would exceed {} bytes",
+                    limits.max_document_bytes
+                )));
+            }
+        }
+        json_patch::patch_unsafe(target, std::slice::from_ref(operation))
+            .map_err(|e| rejected(e.to_string()))?;
+    }
+    Ok(())
 }
 
 fn require_object(doc: &Value) -> ApiResult<()> {
@@ -103,9 +151,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    const LIMITS: Limits = Limits {
+        max_operations: 100,
+        max_document_bytes: 4096,
+    };
+
     fn patched(kind: PatchKind, target: Value, patch: Value) -> ApiResult<Value> {
         let mut target = target;
-        apply(kind, &mut target, patch.to_string().as_bytes())?;
+        apply(kind, &mut target, patch.to_string().as_bytes(), &LIMITS)?;
         Ok(target)
     }
 
@@ -160,5 +213,35 @@ mod tests {
         assert_eq!(failed.unwrap_err().code, 422);
         let malformed = patched(PatchKind::Json, json!({}), json!({"op": "add"}));
         assert_eq!(malformed.unwrap_err().code, 400);
+    }
+
+    #[test]
+    fn self_copying_json_patch_is_bounded() {
+        let ops: Vec<Value> = (0..30)
+            .map(|i| json!({"op": "copy", "from": "", "path": format!("/c{i}")}))
+            .collect();
+        let err = patched(
+            PatchKind::Json,
+            json!({"message": "x".repeat(100)}),
+            json!(ops),
+        )
+        .unwrap_err();
+        assert_eq!(err.code, 413);
+        let too_many: Vec<Value> = (0..101)
+            .map(|_| json!({"op": "test", "path": "/a", "value": 1}))
+            .collect();
+        assert_eq!(
+            patched(PatchKind::Json, json!({"a": 1}), json!(too_many))
+                .unwrap_err()
+                .code,
+            413
+        );
+    }
+
+    #[test]
+    fn failing_test_after_a_move_of_the_root_is_an_error_not_a_panic() {
+        let ops = json!([{"op": "move", "from": "/metadata", "path": ""}, {"op": "test", "path": "/nope", "value": 1}]);
+        let err = patched(PatchKind::Json, json!({"metadata": {"name": "x"}}), ops).unwrap_err();
+        assert_eq!(err.code, 422);
     }
 }

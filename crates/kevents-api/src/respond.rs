@@ -66,7 +66,7 @@ impl Serialize for EventList<'_> {
         let items: Vec<EventView<'_>> = self
             .items
             .iter()
-            .map(|e| EventView::list_item(e, self.group))
+            .map(|e| EventView::new(e, self.group))
             .collect();
         map.serialize_entry("items", &items)?;
         map.end()

@@ -105,10 +105,82 @@ fn visible(
         ChangeType::Modified => match (was_matching, now_matches) {
             (true, true) => Some(("MODIFIED", change.object.clone())),
             (false, true) => Some(("ADDED", change.object.clone())),
-            (true, false) => Some(("DELETED", change.object.clone())),
+            // Like etcd's watcher: the last state that matched, at the change's version.
+            (true, false) => change.previous.as_ref().map(|previous| {
+                let mut last = (**previous).clone();
+                last.record.resource_version = change.resource_version;
+                ("DELETED", Arc::new(last))
+            }),
             (false, false) => None,
         },
         _ => None,
+    }
+}
+
+/// One watcher's stream: sends what the subscription yields until the client goes away.
+struct Stream {
+    sender: mpsc::Sender<Bytes>,
+    encoder: Encoder,
+    filter: Filter,
+    bookmark_interval: Duration,
+}
+
+impl Stream {
+    async fn send(&self, line: Bytes) -> Result<(), ()> {
+        self.sender.send(line).await.map_err(|_| ())
+    }
+
+    async fn run(mut self, subscription: kevents_store::Subscription) -> Result<(), ()> {
+        let options = &self.filter.options;
+        let bookmarks = options.allow_bookmarks;
+        let initial_end_bookmark = bookmarks && options.send_initial_events == Some(true);
+        let mut last_rv = subscription.resource_version;
+        for event in &subscription.initial {
+            if self.filter.matches(&event.record) {
+                let line = self.encoder.event("ADDED", &event.record);
+                self.send(line).await?;
+            }
+        }
+        if initial_end_bookmark {
+            self.send(self.encoder.bookmark(last_rv, true)).await?;
+        }
+        for change in &subscription.backlog {
+            last_rv = change.resource_version;
+            if let Some((kind, object)) = visible(change, &self.filter) {
+                let line = self.encoder.event(kind, &object.record);
+                self.send(line).await?;
+            }
+        }
+        let mut live = subscription.live;
+        let interval = self.bookmark_interval;
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        loop {
+            tokio::select! {
+                received = live.recv() => match received {
+                    Ok(change) => {
+                        if change.resource_version <= last_rv {
+                            continue;
+                        }
+                        last_rv = change.resource_version;
+                        if let Some((kind, object)) = visible(&change, &self.filter) {
+                            let line = self.encoder.event(kind, &object.record);
+                            self.send(line).await?;
+                        }
+                    }
+                    // Too slow to keep up: end the stream; the client resumes from the last
+                    // version it saw, which the history still holds.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        tracing::debug!("dropping a watcher that fell behind");
+                        return Err(());
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return Ok(()),
+                },
+                _ = ticker.tick(), if bookmarks => {
+                    self.send(self.encoder.bookmark(last_rv, false)).await?;
+                }
+                _ = self.sender.closed() => return Ok(()),
+            }
+        }
     }
 }
 
@@ -132,10 +204,11 @@ pub fn start(
         .unwrap_or(matches!(options.resource_version_number, None | Some(0)));
     let from = match (send_initial, options.resource_version_number) {
         (true, _) => WatchFrom::InitialState,
-        (false, Some(rv)) => WatchFrom::After(rv),
-        (false, None) => WatchFrom::After(state.store.resource_version()),
+        (false, Some(rv)) if rv > 0 => WatchFrom::After(rv),
+        // "0" without initial events: from any point, so from now.
+        (false, _) => WatchFrom::After(state.store.resource_version()),
     };
-    let mut encoder = Encoder {
+    let encoder = Encoder {
         group,
         representation,
         include: options.include_object,
@@ -154,82 +227,30 @@ pub fn start(
             });
         }
         Ok(subscription) => {
-            let bookmarks = options.allow_bookmarks;
-            let initial_end_bookmark = bookmarks && options.send_initial_events == Some(true);
-            let timeout = options.timeout_seconds.map(Duration::from_secs);
-            let interval = state.config.bookmark_interval;
-            let shutdown = state.shutdown.clone();
+            let timeout = options
+                .timeout_seconds
+                .filter(|seconds| *seconds > 0)
+                .map(Duration::from_secs);
+            let stream = Stream {
+                sender,
+                encoder,
+                filter,
+                bookmark_interval: state.config.bookmark_interval,
+            };
+            let stop = stopping(state.shutdown.clone());
+            // Ending on timeout or shutdown drops the stream, even mid-send to a client that
+            // stopped reading.
             tokio::spawn(async move {
-                let mut last_rv = subscription.resource_version;
-                for event in &subscription.initial {
-                    if filter.matches(&event.record)
-                        && sender
-                            .send(encoder.event("ADDED", &event.record))
-                            .await
-                            .is_err()
-                    {
-                        return;
-                    }
-                }
-                if initial_end_bookmark
-                    && sender.send(encoder.bookmark(last_rv, true)).await.is_err()
-                {
-                    return;
-                }
-                for change in &subscription.backlog {
-                    last_rv = change.resource_version;
-                    if let Some((kind, object)) = visible(change, &filter) {
-                        if sender
-                            .send(encoder.event(kind, &object.record))
-                            .await
-                            .is_err()
-                        {
-                            return;
-                        }
-                    }
-                }
-                let mut live = subscription.live;
                 let deadline = async move {
                     match timeout {
                         Some(t) => tokio::time::sleep(t).await,
                         None => std::future::pending().await,
                     }
                 };
-                let stop = stopping(shutdown);
-                tokio::pin!(deadline, stop);
-                let mut ticker =
-                    tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-                loop {
-                    tokio::select! {
-                        received = live.recv() => match received {
-                            Ok(change) => {
-                                if change.resource_version <= last_rv {
-                                    continue;
-                                }
-                                last_rv = change.resource_version;
-                                if let Some((kind, object)) = visible(&change, &filter) {
-                                    if sender.send(encoder.event(kind, &object.record)).await.is_err() {
-                                        return;
-                                    }
-                                }
-                            }
-                            // Too slow to keep up: end the stream; the client resumes from
-                            // the last version it saw, which the history still holds.
-                            Err(broadcast::error::RecvError::Lagged(_)) => {
-                                tracing::debug!("dropping a watcher that fell behind");
-                                return;
-                            }
-                            Err(broadcast::error::RecvError::Closed) => return,
-                        },
-                        _ = ticker.tick(), if bookmarks => {
-                            if sender.send(encoder.bookmark(last_rv, false)).await.is_err() {
-                                return;
-                            }
-                        }
-                        _ = &mut deadline => return,
-                        _ = &mut stop => return,
-                        _ = sender.closed() => return,
-                    }
+                tokio::select! {
+                    _ = stream.run(subscription) => {}
+                    _ = deadline => {}
+                    _ = stop => {}
                 }
             });
         }

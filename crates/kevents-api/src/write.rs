@@ -105,7 +105,7 @@ fn decode_value(
     match validation {
         FieldValidation::Strict if !unknown.is_empty() => Err(ApiError::bad_request(format!(
             "Event in version {:?} cannot be handled as a Event: strict decoding error: {}",
-            group.version_string(),
+            group.api_version(),
             unknown.join(", ")
         ))),
         FieldValidation::Warn => Ok((decoded, unknown)),
@@ -207,14 +207,15 @@ pub async fn create(
     settle_namespace(&mut record, target.namespace.as_deref().unwrap_or_default())?;
     stamp_new(&mut record);
     let generate = record.name.is_empty() && !record.generate_name.is_empty();
+    // Like the apiserver, a generated name is chosen before validation, so errors name it.
+    if generate {
+        record.name = generated_name(&record.generate_name);
+    }
     let errors = validate_create(&record, target.group);
     if !errors.is_empty() {
         return Err(ApiError::invalid(&record.name, &errors));
     }
     if options.dry_run {
-        if generate {
-            record.name = generated_name(&record.generate_name);
-        }
         return created_response(
             StatusCode::CREATED,
             &record,
@@ -223,8 +224,8 @@ pub async fn create(
             &warnings,
         );
     }
-    for _ in 0..GENERATE_NAME_ATTEMPTS {
-        if generate {
+    for attempt in 0..GENERATE_NAME_ATTEMPTS {
+        if generate && attempt > 0 {
             record.name = generated_name(&record.generate_name);
         }
         match state.store.write(Mutation::Create(record.clone())).await {
@@ -251,15 +252,28 @@ pub async fn create(
     })
 }
 
+/// The resourceVersion precondition a body carries; empty and `"0"` mean none.
 fn expected_version(decoded: &DecodedEvent) -> ApiResult<Option<u64>> {
-    decoded
+    let expected = decoded
         .resource_version
         .as_deref()
         .map(parse_resource_version)
-        .transpose()
+        .transpose()?;
+    Ok(expected.filter(|rv| *rv != 0))
 }
 
-/// Validates and commits a replacement of `current` (or a create when there is none).
+/// Writes that lose a race with another writer are retried this often when the client set no
+/// precondition, like the apiserver's `GuaranteedUpdate`.
+const WRITE_ATTEMPTS: usize = 5;
+
+/// What `replace` did.
+struct Replaced {
+    record: EventRecord,
+    created: bool,
+}
+
+/// Validates and commits `record` as a replacement of `current`, or as a new event when there
+/// is none.
 async fn replace(
     state: &AppState,
     group: ApiGroup,
@@ -267,54 +281,65 @@ async fn replace(
     current: Option<&StoredEvent>,
     expected_rv: Option<u64>,
     dry_run: bool,
-) -> ApiResult<(EventRecord, bool)> {
-    let mutation = match current {
+) -> ApiResult<Replaced> {
+    let name = record.name.clone();
+    let (mutation, created) = match current {
         Some(old) => {
             unsynthesize_event_time(&mut record, &old.record, group);
-            record.uid = old.record.uid.clone();
-            record.creation_timestamp = old.record.creation_timestamp;
             if expected_rv.is_some_and(|rv| rv != old.record.resource_version) {
-                return Err(ApiError::conflict(group, &record.name));
+                return Err(ApiError::conflict(group, &name));
             }
             let errors = validate_update(&record, &old.record, group);
             if !errors.is_empty() {
-                return Err(ApiError::invalid(&record.name, &errors));
+                return Err(ApiError::invalid(&name, &errors));
             }
-            Mutation::Update {
+            if dry_run {
+                record.uid = old.record.uid.clone();
+                record.creation_timestamp = old.record.creation_timestamp;
+                return Ok(Replaced {
+                    record,
+                    created: false,
+                });
+            }
+            let mutation = Mutation::Update {
                 record,
-                expected_rv: Some(expected_rv.unwrap_or(old.record.resource_version)),
-                allow_create: false,
-            }
+                // Pinned to the version validated against; a lost race is retried by callers.
+                expected_rv: Some(old.record.resource_version),
+            };
+            (mutation, false)
         }
         None => {
             stamp_new(&mut record);
             let errors = validate_create(&record, group);
             if !errors.is_empty() {
-                return Err(ApiError::invalid(&record.name, &errors));
+                return Err(ApiError::invalid(&name, &errors));
             }
-            Mutation::Create(record)
+            if dry_run {
+                return Ok(Replaced {
+                    record,
+                    created: true,
+                });
+            }
+            (Mutation::Create(record), true)
         }
-    };
-    if dry_run {
-        return Ok(match mutation {
-            Mutation::Update { record, .. } => (record, false),
-            Mutation::Create(record) => (record, true),
-            _ => unreachable!("only updates and creates are built above"),
-        });
-    }
-    let name = match &mutation {
-        Mutation::Update { record, .. } | Mutation::Create(record) => record.name.clone(),
-        _ => String::new(),
     };
     let committed = state
         .store
         .write(mutation)
         .await
         .map_err(|e| ApiError::from_store(e, group, &name))?;
-    Ok((committed.object.record.clone(), committed.created))
+    Ok(Replaced {
+        record: committed.object.record.clone(),
+        created,
+    })
 }
 
-/// `PUT …/namespaces/{ns}/events/{name}`.
+/// True for the errors of a write that lost a race and may be retried on fresh state.
+fn lost_race(error: &ApiError) -> bool {
+    matches!(error.reason, "Conflict" | "AlreadyExists" | "NotFound")
+}
+
+/// `PUT …/namespaces/{ns}/events/{name}`: replaces the event, or creates it when missing.
 pub async fn update(
     state: AppState,
     target: Target,
@@ -333,26 +358,42 @@ pub async fn update(
     let mut record = decoded.record;
     check_name(&record, &name)?;
     settle_namespace(&mut record, &namespace)?;
-    let current = state.store.get(&EventKey::new(namespace, name));
-    let (stored, created) = replace(
-        &state,
-        target.group,
-        record,
-        current.as_deref(),
-        expected_rv,
-        options.dry_run,
-    )
-    .await?;
-    let code = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    created_response(code, &stored, target.group, representation, &warnings)
+    let key = EventKey::new(namespace, name.clone());
+    for _ in 0..WRITE_ATTEMPTS {
+        let current = state.store.get(&key);
+        let result = replace(
+            &state,
+            target.group,
+            record.clone(),
+            current.as_deref(),
+            expected_rv,
+            options.dry_run,
+        )
+        .await;
+        match result {
+            Ok(replaced) => {
+                let code = if replaced.created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
+                return created_response(
+                    code,
+                    &replaced.record,
+                    target.group,
+                    representation,
+                    &warnings,
+                );
+            }
+            Err(e) if expected_rv.is_none() && lost_race(&e) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ApiError::conflict(target.group, &name))
 }
 
-/// Retries of a patch that lost a race with another writer.
-const PATCH_ATTEMPTS: usize = 5;
+/// JSON patches with more operations are refused, as the apiserver does.
+const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
 
 /// `PATCH …/namespaces/{ns}/events/{name}`.
 pub async fn patch(
@@ -370,7 +411,11 @@ pub async fn patch(
     let name = target.name.clone().unwrap_or_default();
     let namespace = target.namespace.clone().unwrap_or_default();
     let key = EventKey::new(namespace.clone(), name.clone());
-    for _ in 0..PATCH_ATTEMPTS {
+    let limits = patch::Limits {
+        max_operations: MAX_JSON_PATCH_OPERATIONS,
+        max_document_bytes: state.config.max_body_bytes,
+    };
+    for _ in 0..WRITE_ATTEMPTS {
         let current = state.store.get(&key);
         let mut document = match (&current, kind) {
             (Some(current), _) => serde_json::to_value(EventView::new(&current.record, group))
@@ -380,7 +425,7 @@ pub async fn patch(
             (None, _) => return Err(ApiError::not_found(group, &name)),
         };
         let base_rv = document["metadata"]["resourceVersion"].clone();
-        patch::apply(kind, &mut document, &bytes)?;
+        patch::apply(kind, &mut document, &bytes, &limits)?;
         let user_precondition = document["metadata"]["resourceVersion"] != base_rv;
         if let Value::Object(metadata) = &mut document["metadata"] {
             if !user_precondition {
@@ -392,7 +437,7 @@ pub async fn patch(
         let mut record = decoded.record;
         check_name(&record, &name)?;
         settle_namespace(&mut record, &namespace)?;
-        match replace(
+        let result = replace(
             &state,
             group,
             record,
@@ -400,19 +445,18 @@ pub async fn patch(
             expected_rv,
             options.dry_run,
         )
-        .await
-        {
-            Ok((stored, created)) => {
-                let code = if created {
+        .await;
+        match result {
+            Ok(replaced) => {
+                let code = if replaced.created {
                     StatusCode::CREATED
                 } else {
                     StatusCode::OK
                 };
-                return created_response(code, &stored, group, representation, &warnings);
+                return created_response(code, &replaced.record, group, representation, &warnings);
             }
             // Someone else wrote first: patch the newer version, unless the client pinned one.
-            Err(e) if e.reason == "Conflict" && expected_rv.is_none() => continue,
-            Err(e) if e.reason == "AlreadyExists" && kind == PatchKind::Apply => continue,
+            Err(e) if expected_rv.is_none() && lost_race(&e) => continue,
             Err(e) => return Err(e),
         }
     }

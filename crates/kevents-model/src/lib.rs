@@ -40,11 +40,6 @@ impl ApiGroup {
         }
     }
 
-    /// The version as written in decode errors (`v1`, `events.k8s.io/v1`).
-    pub fn version_string(self) -> &'static str {
-        self.api_version()
-    }
-
     /// How the resource is named in error messages: `events` or `events.events.k8s.io`.
     pub fn qualified_resource(self) -> &'static str {
         match self {

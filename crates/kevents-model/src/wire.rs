@@ -40,7 +40,7 @@ pub fn decode_event(group: ApiGroup, mut value: Value) -> Result<DecodedEvent, D
     let cannot_handle = |err: String| {
         DecodeError::Malformed(format!(
             "Event in version \"{}\" cannot be handled as a Event: {err}",
-            group.version_string()
+            group.api_version()
         ))
     };
     let Value::Object(object) = &mut value else {
@@ -113,7 +113,7 @@ fn check_type_meta(group: ApiGroup, object: &Map<String, Value>) -> Result<(), D
                 return Err(DecodeError::WrongType(format!(
                     "{other} in version \"{}\" cannot be handled as a Event: the kind in the body \
                      ({other}) does not match the kind of this endpoint (Event)",
-                    group.version_string()
+                    group.api_version()
                 )))
             }
             None => {
@@ -375,22 +375,12 @@ fn collect_unknown(
 pub struct EventView<'a> {
     record: &'a EventRecord,
     group: ApiGroup,
-    with_type_meta: bool,
 }
 
 impl<'a> EventView<'a> {
-    /// A full object with `kind` and `apiVersion`.
+    /// A full object with `kind` and `apiVersion` (list items carry them too).
     pub fn new(record: &'a EventRecord, group: ApiGroup) -> EventView<'a> {
-        EventView {
-            record,
-            group,
-            with_type_meta: true,
-        }
-    }
-
-    /// An item of a list: the apiserver also sets `kind`/`apiVersion` there, so this does too.
-    pub fn list_item(record: &'a EventRecord, group: ApiGroup) -> EventView<'a> {
-        EventView::new(record, group)
+        EventView { record, group }
     }
 }
 
@@ -493,10 +483,8 @@ impl Serialize for EventView<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let r = self.record;
         let mut map = serializer.serialize_map(None)?;
-        if self.with_type_meta {
-            map.serialize_entry("kind", "Event")?;
-            map.serialize_entry("apiVersion", self.group.api_version())?;
-        }
+        map.serialize_entry("kind", "Event")?;
+        map.serialize_entry("apiVersion", self.group.api_version())?;
         map.serialize_entry("metadata", &MetadataView(r))?;
         let micro = |t: Option<Micros>| t.map(Micros::to_micro_time_string);
         let time = |t: Option<Micros>| t.map(Micros::to_time_string);

@@ -5,6 +5,7 @@
 //! feed that watches follow. Reads are served from the head under a shared lock.
 #![warn(missing_docs)]
 
+mod checkpoint;
 mod entry;
 mod frame;
 mod head;
@@ -55,6 +56,14 @@ pub enum StoreError {
     /// The store is shutting down.
     #[error("the store is closed")]
     Closed,
+    /// The event is larger than the store accepts; nothing was written.
+    #[error("the event is {bytes} bytes encoded, more than the limit of {limit}")]
+    TooLarge {
+        /// Encoded size.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// An expiry found the event already changed; nothing was done.
     #[error("skipped")]
     Skipped,
@@ -75,14 +84,12 @@ impl StoreError {
 pub enum Mutation {
     /// Create an event; fails with `AlreadyExists` if the key is taken.
     Create(EventRecord),
-    /// Replace an event.
+    /// Replace an existing event; fails with `NotFound` if there is none.
     Update {
-        /// The new content; uid and creationTimestamp of an existing event are kept.
+        /// The new content; uid and creationTimestamp of the existing event are kept.
         record: EventRecord,
         /// Fail with `Conflict` unless the stored version is this one.
         expected_rv: Option<u64>,
-        /// Create the event when it does not exist (and no version is expected).
-        allow_create: bool,
     },
     /// Delete an event.
     Delete {
@@ -133,10 +140,13 @@ pub struct StoreConfig {
     pub log: LogConfig,
     /// Changes a watcher may fall behind the feed before it is cut off.
     pub feed_capacity: usize,
+    /// Largest encoded event accepted (bytes of its log entry).
+    pub max_event_bytes: usize,
 }
 
 impl StoreConfig {
-    /// Defaults for a data directory: 168h TTL, 200,000 changes of watch history.
+    /// Defaults for a data directory: 168h TTL, 200,000 changes of watch history, events of
+    /// up to 1 MiB.
     pub fn new(data_dir: impl Into<PathBuf>) -> StoreConfig {
         StoreConfig {
             data_dir: data_dir.into(),
@@ -144,6 +154,7 @@ impl StoreConfig {
             history_limit: 200_000,
             log: LogConfig::default(),
             feed_capacity: 16 * 1024,
+            max_event_bytes: 1024 * 1024 + 4096,
         }
     }
 }

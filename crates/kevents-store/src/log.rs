@@ -4,13 +4,14 @@
 //! `checkpoint-<rv>.ckpt` files holding every live event as of `rv`. Recovery loads the newest
 //! checkpoint and replays the segments after it; a torn tail of the last segment is truncated.
 
+use crate::checkpoint::{load_checkpoint, write_checkpoint, Checkpointer};
 use crate::entry::{Change, ChangeType, LogEntry, LogOp, StoredEvent};
-use crate::frame::{encode_frame, write_durably, FrameRead, FrameReader};
+use crate::frame::{write_durably, FrameRead, FrameReader};
 use crate::head::Head;
 use crate::StoreError;
 use kevents_model::Micros;
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -43,15 +44,35 @@ pub struct Log {
     active: File,
     active_len: u64,
     bytes_since_checkpoint: u64,
-    last_checkpoint_bytes: u64,
+    checkpoints: Checkpointer,
+    /// Set when a failed append could not be cut back: the segment's tail is unknown, so no
+    /// further append may follow it.
+    poisoned: bool,
 }
 
 fn segment_path(dir: &Path, first_rv: u64) -> PathBuf {
     dir.join(format!("{first_rv:020}{SEGMENT_SUFFIX}"))
 }
 
-fn checkpoint_path(dir: &Path, rv: u64) -> PathBuf {
+pub(crate) fn checkpoint_path(dir: &Path, rv: u64) -> PathBuf {
     dir.join(format!("{CHECKPOINT_PREFIX}{rv:020}{CHECKPOINT_SUFFIX}"))
+}
+
+/// Copies a torn tail aside (`<segment>.torn-<offset>`) before it is cut off, unless it is all
+/// zeros, so that damage which is not a torn write can still be examined.
+fn preserve_torn_tail(path: &Path, offset: u64) -> Result<(), StoreError> {
+    let io = |e| StoreError::io("preserving a torn log tail", e);
+    let mut file = File::open(path).map_err(io)?;
+    file.seek(std::io::SeekFrom::Start(offset)).map_err(io)?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).map_err(io)?;
+    if tail.iter().all(|b| *b == 0) {
+        return Ok(());
+    }
+    let aside = path.with_extension(format!("torn-{offset}"));
+    fs::write(&aside, &tail).map_err(io)?;
+    tracing::warn!(file = %aside.display(), bytes = tail.len(), "kept the torn tail for inspection");
+    Ok(())
 }
 
 fn parse_number(name: &str, prefix: &str, suffix: &str) -> Option<u64> {
@@ -61,17 +82,17 @@ fn parse_number(name: &str, prefix: &str, suffix: &str) -> Option<u64> {
         .ok()
 }
 
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
 /// Files found in the log directory, each list sorted by version.
-struct Listing {
-    segments: Vec<(u64, PathBuf)>,
-    checkpoints: Vec<(u64, PathBuf)>,
+pub(crate) struct Listing {
+    pub segments: Vec<(u64, PathBuf)>,
+    pub checkpoints: Vec<(u64, PathBuf)>,
 }
 
-fn list_dir(dir: &Path) -> Result<Listing, StoreError> {
+pub(crate) fn list_dir(dir: &Path) -> Result<Listing, StoreError> {
     let mut listing = Listing {
         segments: Vec::new(),
         checkpoints: Vec::new(),
@@ -93,92 +114,9 @@ fn list_dir(dir: &Path) -> Result<Listing, StoreError> {
     Ok(listing)
 }
 
-fn decode_entry(payload: &[u8], path: &Path) -> Result<LogEntry, StoreError> {
+pub(crate) fn decode_entry(payload: &[u8], path: &Path) -> Result<LogEntry, StoreError> {
     serde_json::from_slice(payload)
         .map_err(|e| StoreError::Corrupt(format!("{}: undecodable entry: {e}", path.display())))
-}
-
-fn load_checkpoint(path: &Path, head: &mut Head, ttl_micros: i64) -> Result<u64, StoreError> {
-    let file = File::open(path).map_err(|e| StoreError::io("opening a checkpoint", e))?;
-    let mut reader = FrameReader::new(BufReader::new(file));
-    let mut checkpoint_rv = None;
-    loop {
-        let frame = reader
-            .next_frame()
-            .map_err(|e| StoreError::io("reading a checkpoint", e))?;
-        let payload = match frame {
-            FrameRead::Frame(payload) => payload,
-            FrameRead::End => break,
-            FrameRead::Bad(why) => {
-                return Err(StoreError::Corrupt(format!("{}: {why}", path.display())))
-            }
-        };
-        let entry = decode_entry(&payload, path)?;
-        match entry.op {
-            LogOp::Checkpoint => checkpoint_rv = Some(entry.rv),
-            LogOp::Put(record) => {
-                let stored = Arc::new(StoredEvent {
-                    record: *record,
-                    updated_at: entry.at,
-                });
-                let key = stored.record.key();
-                head.expiry
-                    .insert((crate::head::expires_at(&stored, ttl_micros), key.clone()));
-                head.index_object(&stored, key.clone());
-                head.events.insert(key, stored);
-            }
-            LogOp::Delete(_) => {
-                return Err(StoreError::Corrupt(format!(
-                    "{}: delete entry in a checkpoint",
-                    path.display()
-                )))
-            }
-        }
-    }
-    let rv = checkpoint_rv
-        .ok_or_else(|| StoreError::Corrupt(format!("{}: no checkpoint header", path.display())))?;
-    head.resource_version = rv;
-    head.compacted_rv = rv;
-    Ok(rv)
-}
-
-/// Writes `checkpoint-<rv>.ckpt` durably (temporary file, fsync, rename, directory fsync);
-/// returns its size.
-fn write_checkpoint(dir: &Path, head: &Head) -> Result<u64, StoreError> {
-    let rv = head.resource_version;
-    let final_path = checkpoint_path(dir, rv);
-    let tmp_path = final_path.with_extension("tmp");
-    let io = |e| StoreError::io("writing a checkpoint", e);
-    let file = File::create(&tmp_path).map_err(io)?;
-    let mut out = BufWriter::new(file);
-    let mut frame = Vec::new();
-    let mut write_entry = |entry: &LogEntry, out: &mut BufWriter<File>| {
-        frame.clear();
-        let payload = serde_json::to_vec(entry).expect("log entries always serialize");
-        encode_frame(&payload, &mut frame);
-        out.write_all(&frame)
-    };
-    let header = LogEntry {
-        rv,
-        at: Micros::now(),
-        op: LogOp::Checkpoint,
-    };
-    write_entry(&header, &mut out).map_err(io)?;
-    for event in head.events.values() {
-        let entry = LogEntry {
-            rv: event.record.resource_version,
-            at: event.updated_at,
-            op: LogOp::Put(Box::new(event.record.clone())),
-        };
-        write_entry(&entry, &mut out).map_err(io)?;
-    }
-    let file = out.into_inner().map_err(|e| io(e.into_error()))?;
-    file.sync_all().map_err(io)?;
-    let written = file.metadata().map(|m| m.len()).unwrap_or(0);
-    drop(file);
-    fs::rename(&tmp_path, &final_path).map_err(io)?;
-    sync_dir(dir).map_err(io)?;
-    Ok(written)
 }
 
 /// The version of a new, empty store. Versions start above zero so that no list ever reports
@@ -250,7 +188,7 @@ impl Log {
                 compacted_rv: INITIAL_RESOURCE_VERSION,
                 ..Head::default()
             };
-            write_checkpoint(dir, &fresh)?;
+            write_checkpoint(dir, fresh.resource_version, fresh.events.values())?;
             listing = list_dir(dir)?;
         }
         let mut head = Head::default();
@@ -286,6 +224,7 @@ impl Log {
                             reason = why,
                             "truncating torn tail of the log"
                         );
+                        preserve_torn_tail(path, reader.offset)?;
                         let file = OpenOptions::new()
                             .write(true)
                             .open(path)
@@ -349,7 +288,8 @@ impl Log {
                 active,
                 active_len,
                 bytes_since_checkpoint,
-                last_checkpoint_bytes,
+                checkpoints: Checkpointer::new(dir, last_checkpoint_bytes),
+                poisoned: false,
             },
             truncated_bytes,
             replayed,
@@ -359,6 +299,15 @@ impl Log {
     /// Appends a batch of encoded frames and fsyncs. On failure the segment is cut back so a
     /// later append does not follow a partial batch.
     pub fn append(&mut self, frames: &[u8]) -> Result<(), StoreError> {
+        if self.poisoned {
+            return Err(StoreError::Io {
+                context: "appending to the log",
+                message: "an earlier failed write could not be undone; restart kevents to \
+                          recover the log"
+                    .to_string(),
+                no_space: false,
+            });
+        }
         match write_durably(&mut self.active, frames) {
             Ok(()) => {
                 self.active_len += frames.len() as u64;
@@ -371,7 +320,8 @@ impl Log {
                     .set_len(self.active_len)
                     .and_then(|_| self.active.sync_data())
                 {
-                    tracing::error!(error = %cut, "could not cut back a failed log append");
+                    tracing::error!(error = %cut, "could not cut back a failed log append; refusing further writes");
+                    self.poisoned = true;
                 }
                 Err(StoreError::io("appending to the log", e))
             }
@@ -385,11 +335,12 @@ impl Log {
 
     /// True when enough log has accrued since the last checkpoint to make one worthwhile.
     pub fn wants_checkpoint(&self) -> bool {
-        self.bytes_since_checkpoint
-            >= self
-                .config
-                .checkpoint_min_bytes
-                .max(2 * self.last_checkpoint_bytes)
+        !self.checkpoints.running()
+            && self.bytes_since_checkpoint
+                >= self
+                    .config
+                    .checkpoint_min_bytes
+                    .max(2 * self.checkpoints.last_bytes())
     }
 
     /// Closes the active segment and starts one whose first entry will be `next_rv`.
@@ -406,27 +357,22 @@ impl Log {
         Ok(())
     }
 
-    /// Writes a checkpoint of `head` (complete as of `head.resource_version`), then removes
-    /// the segments and checkpoints it makes redundant.
-    pub fn checkpoint(&mut self, head: &Head) -> Result<(), StoreError> {
-        let rv = head.resource_version;
+    /// Starts a checkpoint of `events` (every live event as of `rv`) on a background thread,
+    /// after closing the active segment so that later appends land in a segment it keeps.
+    pub fn start_checkpoint(
+        &mut self,
+        rv: u64,
+        events: Vec<Arc<StoredEvent>>,
+    ) -> Result<(), StoreError> {
         self.rotate(rv + 1)?;
-        let written = write_checkpoint(&self.dir, head)?;
-        let listing = list_dir(&self.dir)?;
-        for (first_rv, path) in listing.segments {
-            if first_rv <= rv {
-                let _ = fs::remove_file(path);
-            }
-        }
-        for (checkpoint_rv, path) in listing.checkpoints {
-            if checkpoint_rv < rv {
-                let _ = fs::remove_file(path);
-            }
-        }
         self.bytes_since_checkpoint = 0;
-        self.last_checkpoint_bytes = written;
-        tracing::info!(resource_version = rv, bytes = written, "wrote checkpoint");
+        self.checkpoints.start(rv, events);
         Ok(())
+    }
+
+    /// Waits for a checkpoint in progress.
+    pub fn finish(&mut self) {
+        self.checkpoints.wait();
     }
 
     /// Bytes of log and checkpoint files on disk.

@@ -28,12 +28,13 @@ pub(crate) struct Writer {
     pub requests: mpsc::Receiver<Request>,
 }
 
-type PendingWrite = (Mutation, oneshot::Sender<Result<Committed, StoreError>>);
+type Reply = oneshot::Sender<Result<Committed, StoreError>>;
+type PendingWrite = (Mutation, Reply);
 
 /// A mutation that passed its checks, waiting for its batch to be durable.
 struct Staged {
     entry: LogEntry,
-    reply: Option<oneshot::Sender<Result<Committed, StoreError>>>,
+    reply: Reply,
 }
 
 impl Writer {
@@ -63,6 +64,7 @@ impl Writer {
             }
         }
         self.requests.close();
+        self.log.finish();
         tracing::debug!("store writer stopped");
         if let Some(reply) = shutdown {
             let _ = reply.send(());
@@ -71,64 +73,70 @@ impl Writer {
 
     fn commit(&mut self, batch: &mut Vec<PendingWrite>) {
         let now = Micros::now();
+        let max_entry = self.shared.config.max_event_bytes;
         let mut staged: Vec<Staged> = Vec::with_capacity(batch.len());
         let mut rejected = Vec::new();
+        let mut frames = Vec::new();
         {
             let head = self.shared.head.read();
-            // Versions of keys touched earlier in this batch: None = deleted in this batch.
-            let mut overlay: HashMap<EventKey, Option<(u64, Arc<StoredEvent>)>> = HashMap::new();
+            // The state of keys written earlier in this batch: None = deleted in this batch.
+            let mut overlay: HashMap<EventKey, Option<Arc<StoredEvent>>> = HashMap::new();
             let mut next_rv = head.resource_version;
             for (mutation, reply) in batch.drain(..) {
                 let key = mutation.key();
                 let current = match overlay.get(&key) {
-                    Some(state) => state.as_ref().map(|(_, e)| e.clone()),
+                    Some(state) => state.clone(),
                     None => head.events.get(&key).cloned(),
                 };
-                match check(mutation, current.as_deref(), now) {
-                    Ok(Some(op)) => {
-                        next_rv += 1;
-                        let op = match op {
-                            LogOp::Put(mut record) => {
-                                record.resource_version = next_rv;
-                                let stored = Arc::new(StoredEvent {
-                                    record: (*record).clone(),
-                                    updated_at: now,
-                                });
-                                overlay.insert(key, Some((next_rv, stored)));
-                                LogOp::Put(record)
-                            }
-                            other => {
-                                overlay.insert(key, None);
-                                other
-                            }
-                        };
-                        staged.push(Staged {
-                            entry: LogEntry {
-                                rv: next_rv,
-                                at: now,
-                                op,
-                            },
-                            reply: Some(reply),
-                        });
-                    }
+                let op = match check(mutation, current.as_deref()) {
+                    Ok(Some(op)) => op,
                     // An expiry that lost a race with an update: nothing to do.
-                    Ok(None) => rejected.push((reply, Err(StoreError::Skipped))),
-                    Err(e) => rejected.push((reply, Err(e))),
+                    Ok(None) => {
+                        rejected.push((reply, Err(StoreError::Skipped)));
+                        continue;
+                    }
+                    Err(e) => {
+                        rejected.push((reply, Err(e)));
+                        continue;
+                    }
+                };
+                let mut entry = LogEntry {
+                    rv: next_rv + 1,
+                    at: now,
+                    op,
+                };
+                if let LogOp::Put(record) = &mut entry.op {
+                    record.resource_version = entry.rv;
                 }
+                let payload = serde_json::to_vec(&entry).expect("log entries always serialize");
+                if payload.len() > max_entry {
+                    rejected.push((
+                        reply,
+                        Err(StoreError::TooLarge {
+                            bytes: payload.len(),
+                            limit: max_entry,
+                        }),
+                    ));
+                    continue;
+                }
+                next_rv = entry.rv;
+                encode_frame(&payload, &mut frames);
+                let state = match &entry.op {
+                    LogOp::Put(record) => Some(Arc::new(StoredEvent {
+                        record: (**record).clone(),
+                        updated_at: now,
+                    })),
+                    _ => None,
+                };
+                overlay.insert(key, state);
+                staged.push(Staged { entry, reply });
             }
-        }
-        let mut frames = Vec::new();
-        for item in &staged {
-            let payload = serde_json::to_vec(&item.entry).expect("log entries always serialize");
-            encode_frame(&payload, &mut frames);
         }
         if !frames.is_empty() {
             if let Err(e) = self.log.append(&frames) {
                 tracing::error!(error = %e, "log append failed; batch rejected");
                 for item in staged {
-                    if let Some(reply) = item.reply {
-                        let _ = reply.send(Err(e.clone()));
-                    }
+                    let _ = item.reply.send(Err(e.clone()));
                 }
                 for (reply, result) in rejected {
                     let _ = reply.send(result);
@@ -147,9 +155,7 @@ impl Writer {
                 head.apply(change.clone(), self.shared.config.ttl_micros);
                 // Sent under the lock so a watcher subscribing under the read lock sees no gap.
                 let _ = self.shared.feed.send(change.clone());
-                if let Some(reply) = item.reply {
-                    replies.push((reply, change));
-                }
+                replies.push((item.reply, change));
             }
             let oldest = Micros(now.0.saturating_sub(self.shared.config.ttl_micros));
             head.trim_history(self.shared.config.history_limit, oldest);
@@ -167,8 +173,12 @@ impl Writer {
 
     fn maintain(&mut self) {
         let result = if self.log.wants_checkpoint() {
-            let head = self.shared.head.read();
-            self.log.checkpoint(&head)
+            let (rv, events) = {
+                let head = self.shared.head.read();
+                let events: Vec<Arc<StoredEvent>> = head.events.values().cloned().collect();
+                (head.resource_version, events)
+            };
+            self.log.start_checkpoint(rv, events)
         } else if self.log.wants_rotation() {
             let next = self.shared.head.read().resource_version + 1;
             self.log.rotate(next)
@@ -185,11 +195,7 @@ impl Writer {
 }
 
 /// Checks a mutation against the current state of its key; returns the log op to commit.
-fn check(
-    mutation: Mutation,
-    current: Option<&StoredEvent>,
-    _now: Micros,
-) -> Result<Option<LogOp>, StoreError> {
+fn check(mutation: Mutation, current: Option<&StoredEvent>) -> Result<Option<LogOp>, StoreError> {
     match mutation {
         Mutation::Create(record) => match current {
             Some(_) => Err(StoreError::AlreadyExists(record.key())),
@@ -198,15 +204,11 @@ fn check(
         Mutation::Update {
             mut record,
             expected_rv,
-            allow_create,
         } => match current {
-            None if allow_create && expected_rv.is_none() => Ok(Some(LogOp::Put(Box::new(record)))),
             None => Err(StoreError::NotFound(record.key())),
             Some(existing) => {
-                if let Some(expected) = expected_rv {
-                    if expected != existing.record.resource_version {
-                        return Err(StoreError::Conflict(record.key()));
-                    }
+                if expected_rv.is_some_and(|rv| rv != existing.record.resource_version) {
+                    return Err(StoreError::Conflict(record.key()));
                 }
                 // Server-owned identity never changes on update.
                 record.uid = existing.record.uid.clone();

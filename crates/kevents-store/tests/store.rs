@@ -37,7 +37,6 @@ async fn create_update_delete_follow_kubernetes_rules() {
         .write(Mutation::Update {
             record: record("a", "e1", "new"),
             expected_rv: Some(99),
-            allow_create: false,
         })
         .await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))));
@@ -47,7 +46,6 @@ async fn create_update_delete_follow_kubernetes_rules() {
         .write(Mutation::Update {
             record: changed,
             expected_rv: Some(rv1),
-            allow_create: false,
         })
         .await
         .unwrap();
@@ -188,14 +186,15 @@ async fn checkpoint_compacts_the_log_and_recovers() {
         for round in 0..20 {
             for i in 0..20 {
                 let r = record("ns", &format!("e{i}"), &format!("round {round}"));
-                store
-                    .write(Mutation::Update {
+                let mutation = if round == 0 {
+                    Mutation::Create(r)
+                } else {
+                    Mutation::Update {
                         record: r,
                         expected_rv: None,
-                        allow_create: true,
-                    })
-                    .await
-                    .unwrap();
+                    }
+                };
+                store.write(mutation).await.unwrap();
             }
         }
         store.close().await;
@@ -306,7 +305,6 @@ async fn list_at_an_older_version_shows_that_state() {
         .write(Mutation::Update {
             record: record("ns", "a", "changed"),
             expected_rv: None,
-            allow_create: false,
         })
         .await
         .unwrap();
@@ -391,7 +389,6 @@ async fn object_name_index_lists_only_that_objects_events_and_follows_updates() 
         .write(Mutation::Update {
             record: about("b", "3", "db"),
             expected_rv: None,
-            allow_create: false,
         })
         .await
         .unwrap();
