@@ -132,3 +132,23 @@ def test_invalid_generate_name_create_reports_the_generated_name(hub):
     status, obj, _ = hub.request("POST", CORE, body)
     assert status == 422, obj
     assert obj["details"]["name"].startswith("web-") and len(obj["details"]["name"]) == 9
+
+
+def test_yaml_bodies_and_yaml_responses_are_supported(hub):
+    import yaml
+
+    body = yaml.safe_dump(core_event("from-yaml"))
+    status, obj, _ = hub.request("POST", CORE, raw=body.encode(),
+                                 headers={"Content-Type": "application/yaml"})
+    assert status == 201, obj
+    status, text, headers = hub.request("GET", f"{CORE}/from-yaml", headers={"Accept": "application/yaml"})
+    assert status == 200
+    assert headers["Content-Type"] == "application/yaml"
+    parsed = yaml.safe_load(text)
+    assert parsed["metadata"]["name"] == "from-yaml" and parsed["eventTime"] is None
+
+
+def test_dry_run_create_of_an_existing_name_is_already_exists(hub):
+    assert hub.request("POST", CORE, core_event("exists-once"))[0] == 201
+    status, obj, _ = hub.request("POST", CORE + "?dryRun=All", core_event("exists-once"))
+    assert status == 409 and obj["reason"] == "AlreadyExists", obj

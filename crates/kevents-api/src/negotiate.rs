@@ -10,6 +10,17 @@ pub enum Representation {
     Json,
     /// A `meta.k8s.io/v1` `Table` (server-side printing).
     Table,
+    /// YAML objects (`application/yaml`).
+    Yaml,
+}
+
+/// The format of a request body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// `application/json`, or no Content-Type at all (the Python client sends none).
+    Json,
+    /// `application/yaml`.
+    Yaml,
 }
 
 /// The media types of a PATCH body.
@@ -75,18 +86,21 @@ pub fn representation(headers: &HeaderMap) -> ApiResult<Representation> {
                 // Other conversions (PartialObjectMetadata, ...) are not offered: try the next.
                 Some(_) => {}
             },
+            "application/yaml" => return Ok(Representation::Yaml),
             _ => {}
         }
     }
     Err(ApiError::not_acceptable())
 }
 
-/// Checks the media type of a create/update body: JSON, or none at all (the Python client sends
-/// no Content-Type).
-pub fn check_json_body(headers: &HeaderMap) -> ApiResult<()> {
+/// The format of a create/update body from its Content-Type.
+pub fn body_format(headers: &HeaderMap) -> ApiResult<BodyFormat> {
     match essence(headers).as_deref() {
-        None | Some("application/json") | Some("") => Ok(()),
-        Some(_) => Err(ApiError::unsupported_media_type("application/json")),
+        None | Some("application/json") | Some("") => Ok(BodyFormat::Json),
+        Some("application/yaml") => Ok(BodyFormat::Yaml),
+        Some(_) => Err(ApiError::unsupported_media_type(
+            "application/json, application/yaml",
+        )),
     }
 }
 

@@ -25,7 +25,20 @@ pub fn json_response(code: StatusCode, body: &impl Serialize) -> Result<Response
     Ok(response)
 }
 
-/// One event, as JSON or as a one-row Table.
+/// A YAML response with `code`.
+pub fn yaml_response(code: StatusCode, body: &impl Serialize) -> Result<Response, ApiError> {
+    let value = serde_json::to_value(body).map_err(ApiError::internal)?;
+    let text = serde_saphyr::to_string(&value).map_err(ApiError::internal)?;
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() = code;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/yaml"),
+    );
+    Ok(response)
+}
+
+/// One event, as JSON, YAML or a one-row Table.
 pub fn object_response(
     code: StatusCode,
     event: &EventRecord,
@@ -35,6 +48,7 @@ pub fn object_response(
 ) -> Result<Response, ApiError> {
     match representation {
         Representation::Json => json_response(code, &EventView::new(event, group)),
+        Representation::Yaml => yaml_response(code, &EventView::new(event, group)),
         Representation::Table => json_response(
             code,
             &Table {
@@ -83,6 +97,14 @@ pub fn list_response(
 ) -> Result<Response, ApiError> {
     match representation {
         Representation::Json => json_response(
+            StatusCode::OK,
+            &EventList {
+                group,
+                metadata,
+                items,
+            },
+        ),
+        Representation::Yaml => yaml_response(
             StatusCode::OK,
             &EventList {
                 group,

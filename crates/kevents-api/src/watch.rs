@@ -40,7 +40,8 @@ struct Encoder {
 impl Encoder {
     fn event(&mut self, kind: &str, event: &EventRecord) -> Bytes {
         let mut line = match self.representation {
-            Representation::Json => serde_json::to_vec(&WatchEvent {
+            // Watch streams are JSON lines; YAML has no stream form (as upstream).
+            Representation::Json | Representation::Yaml => serde_json::to_vec(&WatchEvent {
                 kind,
                 object: EventView::new(event, self.group),
             }),

@@ -2,7 +2,9 @@
 //! preconditions, validation and Status errors.
 
 use crate::error::{ApiError, ApiResult};
-use crate::negotiate::{check_json_body, patch_kind, representation, PatchKind, Representation};
+use crate::negotiate::{
+    body_format, patch_kind, representation, BodyFormat, PatchKind, Representation,
+};
 use crate::query::{parse_query, parse_resource_version, IncludeObject, ListOptions};
 use crate::read::Filter;
 use crate::respond::{json_response, object_response};
@@ -79,9 +81,18 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> ApiResult<B
 /// Decodes a body as an Event of `group`, enforcing `fieldValidation`; returns warnings.
 fn decode_body(
     bytes: &[u8],
+    format: BodyFormat,
     group: ApiGroup,
     validation: FieldValidation,
 ) -> ApiResult<(DecodedEvent, Vec<String>)> {
+    if format == BodyFormat::Yaml {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| ApiError::bad_request(format!("the YAML body is not UTF-8: {e}")))?;
+        let value: Value = serde_saphyr::from_str(text).map_err(|e| {
+            ApiError::bad_request(unrecognized(&format!("error converting YAML to JSON: {e}")))
+        })?;
+        return decode_value(value, group, validation);
+    }
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         let summary: String = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]).into_owned();
         ApiError::bad_request(format!("{} ({summary:?})", unrecognized(&e.to_string())))
@@ -199,10 +210,10 @@ pub async fn create(
 ) -> Reply {
     let (parts, body) = request.into_parts();
     let representation = representation(&parts.headers)?;
-    check_json_body(&parts.headers)?;
+    let format = body_format(&parts.headers)?;
     let options = WriteOptions::parse(&parse_query(query.as_deref())?)?;
     let bytes = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
-    let (decoded, warnings) = decode_body(&bytes, target.group, options.field_validation)?;
+    let (decoded, warnings) = decode_body(&bytes, format, target.group, options.field_validation)?;
     let mut record = decoded.record;
     settle_namespace(&mut record, target.namespace.as_deref().unwrap_or_default())?;
     stamp_new(&mut record);
@@ -216,6 +227,9 @@ pub async fn create(
         return Err(ApiError::invalid(&record.name, &errors));
     }
     if options.dry_run {
+        if state.store.get(&record.key()).is_some() {
+            return Err(ApiError::already_exists(target.group, &record.name));
+        }
         return created_response(
             StatusCode::CREATED,
             &record,
@@ -348,10 +362,10 @@ pub async fn update(
 ) -> Reply {
     let (parts, body) = request.into_parts();
     let representation = representation(&parts.headers)?;
-    check_json_body(&parts.headers)?;
+    let format = body_format(&parts.headers)?;
     let options = WriteOptions::parse(&parse_query(query.as_deref())?)?;
     let bytes = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
-    let (decoded, warnings) = decode_body(&bytes, target.group, options.field_validation)?;
+    let (decoded, warnings) = decode_body(&bytes, format, target.group, options.field_validation)?;
     let name = target.name.clone().unwrap_or_default();
     let namespace = target.namespace.clone().unwrap_or_default();
     let expected_rv = expected_version(&decoded)?;
