@@ -5,6 +5,7 @@
 
 mod discovery;
 mod error;
+mod metrics;
 mod negotiate;
 mod openapi;
 mod patch;
@@ -16,6 +17,7 @@ mod watch;
 mod write;
 
 pub use error::{ApiError, ApiResult};
+pub use metrics::ApiMetrics;
 
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::HeaderMap;
@@ -54,6 +56,8 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     /// Becomes `true` when the server shuts down; open watches end.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// The API's own metrics.
+    pub metrics: ApiMetrics,
 }
 
 /// The target of a request: API group, namespace and name from the path.
@@ -112,6 +116,10 @@ pub fn router(state: AppState) -> Router {
     }
     router
         .fallback(|| async { ApiError::unknown_path() })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 

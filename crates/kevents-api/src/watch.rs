@@ -239,9 +239,11 @@ pub fn start(
                 bookmark_interval: state.config.bookmark_interval,
             };
             let stop = stopping(state.shutdown.clone());
+            let watchers = state.metrics.watchers.clone();
             // Ending on timeout or shutdown drops the stream, even mid-send to a client that
             // stopped reading.
             tokio::spawn(async move {
+                watchers.inc();
                 let deadline = async move {
                     match timeout {
                         Some(t) => tokio::time::sleep(t).await,
@@ -253,6 +255,7 @@ pub fn start(
                     _ = deadline => {}
                     _ = stop => {}
                 }
+                watchers.dec();
             });
         }
     }

@@ -21,6 +21,7 @@ fn app(store: &Store) -> axum::Router {
         store: store.clone(),
         config: Arc::new(ApiConfig::default()),
         shutdown,
+        metrics: kevents_api::ApiMetrics::default(),
     })
 }
 

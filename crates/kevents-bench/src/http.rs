@@ -34,6 +34,7 @@ pub async fn run(
         store: store.clone(),
         config: Arc::new(ApiConfig::default()),
         shutdown,
+        metrics: kevents_api::ApiMetrics::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;

@@ -2,7 +2,8 @@
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use kevents_api::{ApiConfig, AppState};
+use kevents_alert::{EventLabel, EventMetrics, EventMetricsConfig};
+use kevents_api::{ApiConfig, ApiMetrics, AppState};
 use kevents_model::{parse_go_duration, Micros};
 use kevents_store::{Store, StoreConfig};
 use std::net::SocketAddr;
@@ -40,6 +41,20 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes.
     #[arg(long, env = "KEVENTS_MAX_REQUEST_BODY_BYTES", default_value_t = 3 * 1024 * 1024)]
     max_request_body_bytes: usize,
+    /// Name of the cluster this hub's events belong to (the `cluster` metric label).
+    #[arg(long, env = "KEVENTS_CLUSTER_NAME", default_value = "default")]
+    cluster_name: String,
+    /// Labels of `kube_event_count` and `kube_event_unique_events_total` (comma-separated).
+    #[arg(
+        long,
+        env = "KEVENTS_METRICS_LABELS",
+        value_delimiter = ',',
+        default_value = "type,reason,namespace,involved_object_kind,source,cluster"
+    )]
+    metrics_labels: Vec<EventLabel>,
+    /// Most label combinations per event series; further values are folded into `other`.
+    #[arg(long, env = "KEVENTS_METRICS_MAX_SERIES", default_value_t = 10_000)]
+    metrics_max_series: usize,
 }
 
 fn duration_micros(text: &str) -> Result<i64, String> {
@@ -79,6 +94,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::open(store_config)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
     let (shutdown_sender, shutdown) = tokio::sync::watch::channel(false);
+    let mut registry = prometheus_client::registry::Registry::default();
+    let api_metrics = ApiMetrics::default();
+    api_metrics.register(&mut registry);
+    let event_metrics = Arc::new(EventMetrics::new(
+        EventMetricsConfig {
+            labels: args.metrics_labels.clone(),
+            max_series: args.metrics_max_series,
+            cluster: args.cluster_name.clone(),
+        },
+        &mut registry,
+    ));
+    let store_gauges = crate::metrics::StoreGauges::new(&mut registry);
+    let following = tokio::spawn(kevents_alert::follow_store(
+        store.clone(),
+        event_metrics,
+        shutdown.clone(),
+    ));
     let state = AppState {
         store: store.clone(),
         config: Arc::new(ApiConfig {
@@ -86,6 +118,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             bookmark_interval: Duration::from_micros(args.watch_bookmark_interval as u64),
         }),
         shutdown: shutdown.clone(),
+        metrics: api_metrics,
     };
     let expiry = tokio::spawn(expire_periodically(store.clone(), shutdown.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -97,7 +130,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         event_ttl = %kevents_model::human_duration(args.event_ttl),
         "kevents is serving the Kubernetes Events API"
     );
-    let app = kevents_api::router(state);
+    let app = kevents_api::router(state).merge(crate::metrics::router(
+        Arc::new(registry),
+        store_gauges,
+        store.clone(),
+    ));
     let mut stop = shutdown.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -109,6 +146,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("serving HTTP")?;
     let _ = expiry.await;
+    let _ = following.await;
     store.close().await;
     tracing::info!("store closed; bye");
     Ok(())

@@ -1,0 +1,108 @@
+//! `/metrics`: every registered metric, in Prometheus text (0.0.4) or OpenMetrics, by `Accept`.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use kevents_store::Store;
+use prometheus_client::encoding::{prometheus_text, text};
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+
+/// Gauges read from the store at scrape time.
+#[derive(Clone, Default)]
+pub struct StoreGauges {
+    events: Gauge,
+    resource_version: Gauge,
+    disk_bytes: Gauge,
+    history: Gauge,
+}
+
+impl StoreGauges {
+    /// Creates and registers the gauges.
+    pub fn new(registry: &mut Registry) -> StoreGauges {
+        let gauges = StoreGauges::default();
+        registry.register(
+            "kevents_store_events",
+            "Events currently stored",
+            gauges.events.clone(),
+        );
+        registry.register(
+            "kevents_store_resource_version",
+            "The store's current resourceVersion (it grows by one per write)",
+            gauges.resource_version.clone(),
+        );
+        registry.register(
+            "kevents_store_disk_bytes",
+            "Bytes of log segments and checkpoints on disk",
+            gauges.disk_bytes.clone(),
+        );
+        registry.register(
+            "kevents_watch_history_changes",
+            "Changes kept in memory for watch resume",
+            gauges.history.clone(),
+        );
+        gauges
+    }
+
+    fn update(&self, store: &Store) {
+        let stats = store.stats();
+        let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.events.set(clamp(stats.events as u64));
+        self.resource_version.set(clamp(stats.resource_version));
+        self.disk_bytes.set(clamp(stats.disk_bytes));
+        self.history.set(clamp(stats.history as u64));
+    }
+}
+
+#[derive(Clone)]
+struct MetricsState {
+    registry: Arc<Registry>,
+    gauges: StoreGauges,
+    store: Store,
+}
+
+/// The `/metrics` route.
+pub fn router(registry: Arc<Registry>, gauges: StoreGauges, store: Store) -> Router {
+    Router::new()
+        .route("/metrics", get(scrape))
+        .with_state(MetricsState {
+            registry,
+            gauges,
+            store,
+        })
+}
+
+async fn scrape(State(state): State<MetricsState>, headers: HeaderMap) -> Response {
+    state.gauges.update(&state.store);
+    let openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/openmetrics-text"));
+    let mut body = String::new();
+    let (encoded, content_type) = if openmetrics {
+        (
+            text::encode(&mut body, &state.registry),
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )
+    } else {
+        (
+            prometheus_text::encode(&mut body, &state.registry),
+            prometheus_text::CONTENT_TYPE,
+        )
+    };
+    if let Err(e) = encoded {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("encoding metrics: {e}"),
+        )
+            .into_response();
+    }
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
