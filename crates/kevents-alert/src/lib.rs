@@ -3,8 +3,10 @@
 //! `kube_event_unique_events_total`, with configurable labels and a cardinality guard.
 #![warn(missing_docs)]
 
+mod alert;
 mod event_metrics;
 mod follow;
 
+pub use alert::Alert;
 pub use event_metrics::{EventLabel, EventMetrics, EventMetricsConfig};
 pub use follow::follow_store;
