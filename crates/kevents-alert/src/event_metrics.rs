@@ -191,9 +191,11 @@ impl EventMetrics {
         seen.insert(folded.clone());
         folded
     }
+}
 
+impl crate::Observer for EventMetrics {
     /// Accounts for one committed change.
-    pub fn observe(&self, change: &Change) {
+    fn observe(&self, change: &Change) {
         let event = &change.object.record;
         let occurred = match change.change_type {
             ChangeType::Added => {
@@ -221,6 +223,7 @@ impl EventMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Observer;
     use kevents_model::Micros;
     use kevents_store::StoredEvent;
     use prometheus_client::encoding::prometheus_text::encode;

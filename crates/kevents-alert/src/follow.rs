@@ -1,17 +1,27 @@
-//! Feeds the event metrics from the store's change feed, never skipping a change the store
-//! still retains.
+//! Feeds observers (event metrics, the rule engine) from the store's change feed, never
+//! skipping a change the store still retains.
 
-use crate::EventMetrics;
-use kevents_store::{Store, WatchFrom};
+use kevents_store::{Change, Store, WatchFrom};
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
+
+/// Something that accounts for committed changes.
+pub trait Observer: Send + Sync {
+    /// Called once per committed change, in resourceVersion order.
+    fn observe(&self, change: &Change);
+}
 
 /// Follows the store from its current version until `shutdown` turns true.
 pub async fn follow_store(
     store: Store,
-    metrics: Arc<EventMetrics>,
+    observers: Vec<Arc<dyn Observer>>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
+    let notify = |change: &Change| {
+        for observer in &observers {
+            observer.observe(change);
+        }
+    };
     let mut last_rv = store.resource_version();
     loop {
         let subscription = match store.subscribe(WatchFrom::After(last_rv), None) {
@@ -20,14 +30,14 @@ pub async fn follow_store(
                 tracing::warn!(
                     from = too_old.requested,
                     oldest = too_old.oldest,
-                    "event metrics fell behind the retained history; some occurrences are not counted"
+                    "metrics and alerting fell behind the retained history; some occurrences are not counted"
                 );
                 last_rv = store.resource_version();
                 continue;
             }
         };
         for change in &subscription.backlog {
-            metrics.observe(change);
+            notify(change);
             last_rv = change.resource_version;
         }
         let mut live = subscription.live;
@@ -35,7 +45,7 @@ pub async fn follow_store(
             tokio::select! {
                 received = live.recv() => match received {
                     Ok(change) if change.resource_version > last_rv => {
-                        metrics.observe(&change);
+                        notify(&change);
                         last_rv = change.resource_version;
                     }
                     Ok(_) => {}

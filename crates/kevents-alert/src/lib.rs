@@ -6,7 +6,8 @@
 mod alert;
 mod event_metrics;
 mod follow;
+pub mod rules;
 
 pub use alert::Alert;
 pub use event_metrics::{EventLabel, EventMetrics, EventMetricsConfig};
-pub use follow::follow_store;
+pub use follow::{follow_store, Observer};

@@ -108,7 +108,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store_gauges = crate::metrics::StoreGauges::new(&mut registry);
     let following = tokio::spawn(kevents_alert::follow_store(
         store.clone(),
-        event_metrics,
+        vec![event_metrics],
         shutdown.clone(),
     ));
     let state = AppState {

@@ -1,0 +1,222 @@
+//! Rule engine behaviour: firing, `for`, windows, lasting series, resolve, reload and restore.
+
+use super::*;
+use kevents_model::{EventRecord, Micros};
+use kevents_store::{Change, ChangeType, StoredEvent};
+use std::sync::Arc;
+
+const S: i64 = 1_000_000;
+
+fn event(reason: &str, kind: &str, name: &str, count: i32) -> EventRecord {
+    let mut e = EventRecord {
+        namespace: "prod".into(),
+        name: format!("{name}.1"),
+        reason: reason.into(),
+        event_type: "Warning".into(),
+        message: format!("{reason} happened to {name}"),
+        count,
+        ..Default::default()
+    };
+    e.involved_object.kind = kind.into();
+    e.involved_object.name = name.into();
+    e
+}
+
+fn added(e: EventRecord) -> Change {
+    Change {
+        resource_version: 1,
+        change_type: ChangeType::Added,
+        object: Arc::new(StoredEvent {
+            record: e,
+            updated_at: Micros(0),
+        }),
+        previous: None,
+        committed_at: Micros(0),
+    }
+}
+
+fn bumped(before: EventRecord, count: i32) -> Change {
+    let mut after = before.clone();
+    after.count = count;
+    Change {
+        resource_version: 2,
+        change_type: ChangeType::Modified,
+        object: Arc::new(StoredEvent {
+            record: after,
+            updated_at: Micros(0),
+        }),
+        previous: Some(Arc::new(StoredEvent {
+            record: before,
+            updated_at: Micros(0),
+        })),
+        committed_at: Micros(0),
+    }
+}
+
+fn engine(yaml: &str) -> RuleEngine {
+    RuleEngine::new(load_rules("test.yaml", yaml).unwrap(), "prod-cluster")
+}
+
+fn names(alerts: &[crate::Alert]) -> Vec<(String, bool)> {
+    alerts
+        .iter()
+        .map(|a| (a.labels["alertname"].clone(), a.is_resolved()))
+        .collect()
+}
+
+#[test]
+fn builtin_pack_loads_and_fires_failed_scheduling_with_labels_and_annotations() {
+    let sources = RuleSources {
+        builtin: true,
+        paths: vec![],
+    };
+    let rules = sources.load().unwrap();
+    assert!(rules.len() >= 8);
+    let engine = RuleEngine::new(rules, "prod-cluster");
+    engine.observe_at(
+        &added(event("FailedScheduling", "Pod", "web-0", 1)),
+        Micros(10 * S),
+    );
+    let alerts = engine.evaluate(Micros(11 * S));
+    assert_eq!(names(&alerts), vec![("FailedScheduling".into(), false)]);
+    let alert = &alerts[0];
+    assert_eq!(alert.labels["severity"], "warning");
+    assert_eq!(alert.labels["namespace"], "prod");
+    assert_eq!(alert.labels["name"], "web-0");
+    assert_eq!(alert.labels["cluster"], "prod-cluster");
+    assert_eq!(
+        alert.annotations["summary"],
+        "Pod/web-0 in prod cannot be scheduled"
+    );
+    assert_eq!(alert.starts_at, Micros(11 * S));
+}
+
+#[test]
+fn any_condition_resolves_after_quiet_period_once() {
+    let engine =
+        engine("rules:\n- name: Node\n  match: {reason: NodeNotReady}\n  resolveAfter: 30s\n");
+    engine.observe_at(&added(event("NodeNotReady", "Node", "n1", 1)), Micros(0));
+    assert_eq!(
+        names(&engine.evaluate(Micros(S))),
+        vec![("Node".into(), false)]
+    );
+    assert_eq!(
+        names(&engine.evaluate(Micros(29 * S))),
+        vec![("Node".into(), false)]
+    );
+    let resolved = engine.evaluate(Micros(31 * S));
+    assert_eq!(names(&resolved), vec![("Node".into(), true)]);
+    assert_eq!(resolved[0].ends_at, Some(Micros(31 * S)));
+    assert!(
+        engine.evaluate(Micros(32 * S)).is_empty(),
+        "resolved is reported once"
+    );
+}
+
+#[test]
+fn for_delays_firing_until_the_condition_held_long_enough() {
+    let engine = engine("rules:\n- name: A\n  match: {reason: X}\n  for: 10s\n");
+    engine.observe_at(&added(event("X", "Pod", "p", 1)), Micros(0));
+    assert!(engine.evaluate(Micros(S)).is_empty());
+    assert!(engine.evaluate(Micros(5 * S)).is_empty());
+    let alerts = engine.evaluate(Micros(11 * S));
+    assert_eq!(names(&alerts), vec![("A".into(), false)]);
+}
+
+#[test]
+fn count_condition_counts_count_increments_within_the_window() {
+    let engine = engine(
+        "rules:\n- name: Crash\n  match: {reason: BackOff}\n  when: {count: 3, window: 1m}\n",
+    );
+    let first = event("BackOff", "Pod", "p", 1);
+    engine.observe_at(&added(first.clone()), Micros(0));
+    assert!(engine.evaluate(Micros(S)).is_empty());
+    engine.observe_at(&bumped(first, 3), Micros(2 * S));
+    assert_eq!(
+        names(&engine.evaluate(Micros(3 * S))),
+        vec![("Crash".into(), false)]
+    );
+    // After the window passes, the count drops below 3 and the alert resolves.
+    assert_eq!(
+        names(&engine.evaluate(Micros(70 * S))),
+        vec![("Crash".into(), true)]
+    );
+}
+
+#[test]
+fn rate_condition_groups_by_cluster() {
+    let engine = engine("rules:\n- name: Rate\n  match: {type: Warning}\n  when: {rate: 1, window: 10s}\n  groupBy: [cluster]\n");
+    for i in 0..9 {
+        engine.observe_at(
+            &added(event("R", "Pod", &format!("p{i}"), 1)),
+            Micros(i * S),
+        );
+    }
+    assert!(
+        engine.evaluate(Micros(9 * S)).is_empty(),
+        "9 in 10s is below 1/s"
+    );
+    engine.observe_at(&added(event("R", "Pod", "p9", 1)), Micros(9 * S));
+    let alerts = engine.evaluate(Micros(9 * S + 1));
+    assert_eq!(names(&alerts), vec![("Rate".into(), false)]);
+    assert_eq!(
+        alerts[0].labels.get("cluster").map(String::as_str),
+        Some("prod-cluster")
+    );
+    assert!(!alerts[0].labels.contains_key("name"));
+}
+
+#[test]
+fn lasting_condition_needs_a_long_series() {
+    let engine = engine("rules:\n- name: Long\n  match: {reason: Unhealthy}\n  when: {lasting: 1m}\n  resolveAfter: 2m\n");
+    let e = event("Unhealthy", "Pod", "p", 1);
+    engine.observe_at(&added(e.clone()), Micros(0));
+    engine.observe_at(&bumped(e.clone(), 2), Micros(30 * S));
+    assert!(engine.evaluate(Micros(31 * S)).is_empty());
+    engine.observe_at(&bumped(e, 3), Micros(61 * S));
+    assert_eq!(
+        names(&engine.evaluate(Micros(62 * S))),
+        vec![("Long".into(), false)]
+    );
+}
+
+#[test]
+fn removed_rule_resolves_its_alerts_and_state_survives_restore() {
+    let engine = engine("rules:\n- name: A\n  match: {reason: X}\n");
+    engine.observe_at(&added(event("X", "Pod", "p", 1)), Micros(0));
+    let first = engine.evaluate(Micros(S));
+    let saved = engine.save();
+    let restored = RuleEngine::new(
+        load_rules("t", "rules:\n- name: A\n  match: {reason: X}\n").unwrap(),
+        "prod-cluster",
+    );
+    restored.restore(&saved);
+    let again = restored.evaluate(Micros(2 * S));
+    assert_eq!(
+        again[0].starts_at, first[0].starts_at,
+        "a restart does not re-fire from scratch"
+    );
+    restored.set_rules(Vec::new());
+    assert_eq!(
+        names(&restored.evaluate(Micros(3 * S))),
+        vec![("A".into(), true)]
+    );
+}
+
+#[test]
+fn rule_files_override_builtin_rules_of_the_same_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mine.yaml"),
+        "rules:\n- name: NodeNotReady\n  match: {reason: NodeNotReady}\n  labels: {severity: page}\n",
+    )
+    .unwrap();
+    let sources = RuleSources {
+        builtin: true,
+        paths: vec![dir.path().to_path_buf()],
+    };
+    let rules = sources.load().unwrap();
+    let node: Vec<_> = rules.iter().filter(|r| r.name == "NodeNotReady").collect();
+    assert_eq!(node.len(), 1);
+    assert_eq!(node[0].labels["severity"], "page");
+}
