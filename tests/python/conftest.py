@@ -146,3 +146,46 @@ def core_event(name, namespace="default", **overrides):
     for key, value in overrides.items():
         body[key] = value
     return body
+
+
+def wait_http_ready(url, process, timeout=30):
+    """Polls `url` until it answers, failing early if `process` exits."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not become ready")
+
+
+def stop_process(process):
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def alertmanager(tmp_path):
+    """A real Alertmanager (Debian `prometheus-alertmanager`) on loopback; yields its base URL."""
+    import shutil
+
+    if shutil.which("prometheus-alertmanager") is None:
+        pytest.skip("prometheus-alertmanager (Debian package) is not installed")
+    port = free_port()
+    (tmp_path / "am.yml").write_text("route: {receiver: 'null', group_wait: 1s}\nreceivers: [{name: 'null'}]\n")
+    log = open(tmp_path / "alertmanager.log", "wb")
+    process = subprocess.Popen(
+        ["prometheus-alertmanager", f"--config.file={tmp_path / 'am.yml'}", f"--storage.path={tmp_path / 'am-data'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="], stdout=log, stderr=log)
+    try:
+        wait_http_ready(f"http://127.0.0.1:{port}/-/ready", process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(process)

@@ -1,13 +1,17 @@
-//! Prometheus metrics derived from Kubernetes events: `kube_event_count` (occurrences, counting
-//! `count` increments like the established event exporters) and
-//! `kube_event_unique_events_total`, with configurable labels and a cardinality guard.
+//! Metrics and alerts from Kubernetes events: `kube_event_count` and
+//! `kube_event_unique_events_total` (configurable labels, a cardinality guard), key-resource
+//! gauges, a rule engine with a built-in pack, and delivery to Alertmanager and webhooks.
 #![warn(missing_docs)]
 
 mod alert;
+pub mod alerting;
+pub mod delivery;
 mod event_metrics;
 mod follow;
+mod key_resources;
 pub mod rules;
 
 pub use alert::Alert;
 pub use event_metrics::{EventLabel, EventMetrics, EventMetricsConfig};
 pub use follow::{follow_store, Observer};
+pub use key_resources::{KeyResourcePattern, KeyResources};

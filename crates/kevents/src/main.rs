@@ -1,6 +1,7 @@
 //! `kevents`: keep, query, alert on and ship Kubernetes Events.
 
 mod metrics;
+mod rules;
 mod serve;
 mod simulate;
 
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Run the hub: a Kubernetes-compatible Events API server over a durable store.
     Serve(serve::ServeArgs),
+    /// Check rule files, or export them for Prometheus.
+    Rules(rules::RulesArgs),
     /// Generate a realistic event stream: NDJSON on stdout, or written into a hub (`--to`).
     Simulate(simulate::SimulateArgs),
 }
@@ -30,5 +33,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Rules(args) => rules::run(args),
     }
 }

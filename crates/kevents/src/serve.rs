@@ -2,7 +2,12 @@
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use kevents_alert::{EventLabel, EventMetrics, EventMetricsConfig};
+use kevents_alert::alerting::{restore_state, run_alerting, AlertingConfig, AlertingMetrics};
+use kevents_alert::delivery::{DeliveryConfig, Dispatcher, WebhookConfig};
+use kevents_alert::rules::{RuleEngine, RuleSources};
+use kevents_alert::{
+    EventLabel, EventMetrics, EventMetricsConfig, KeyResourcePattern, KeyResources,
+};
 use kevents_api::{ApiConfig, ApiMetrics, AppState};
 use kevents_model::{parse_go_duration, Micros};
 use kevents_store::{Store, StoreConfig};
@@ -55,6 +60,43 @@ pub struct ServeArgs {
     /// Most label combinations per event series; further values are folded into `other`.
     #[arg(long, env = "KEVENTS_METRICS_MAX_SERIES", default_value_t = 10_000)]
     metrics_max_series: usize,
+    /// Rule files or directories of `*.yaml` (repeatable); reloaded when they change.
+    #[arg(long = "rules", env = "KEVENTS_RULES", value_delimiter = ',')]
+    rules: Vec<PathBuf>,
+    /// Load the built-in rule pack (FailedScheduling, NodeNotReady, OOMKilled, ...).
+    #[arg(long, env = "KEVENTS_BUILTIN_RULES", default_value_t = true, action = clap::ArgAction::Set)]
+    builtin_rules: bool,
+    /// Alertmanager to send alerts to (`http://host:port`, repeatable).
+    #[arg(
+        long = "alertmanager-url",
+        env = "KEVENTS_ALERTMANAGER_URL",
+        value_delimiter = ','
+    )]
+    alertmanager_urls: Vec<String>,
+    /// Webhook to POST alert notifications to (repeatable).
+    #[arg(
+        long = "webhook-url",
+        env = "KEVENTS_WEBHOOK_URL",
+        value_delimiter = ','
+    )]
+    webhook_urls: Vec<String>,
+    /// Secret for the `X-Kevents-Signature` HMAC-SHA256 header of webhook requests.
+    #[arg(long, env = "KEVENTS_WEBHOOK_HMAC_SECRET", hide_env_values = true)]
+    webhook_hmac_secret: Option<String>,
+    /// A key resource, `cluster/namespace/kind/name` with globs (repeatable): gets per-object
+    /// Warning gauges, and rules with `keyResources: true` watch only these.
+    #[arg(
+        long = "key-resource",
+        env = "KEVENTS_KEY_RESOURCES",
+        value_delimiter = ','
+    )]
+    key_resources: Vec<KeyResourcePattern>,
+    /// How often rules are evaluated (Go duration).
+    #[arg(long, env = "KEVENTS_RULE_EVALUATION_INTERVAL", default_value = "1s", value_parser = duration_micros)]
+    rule_evaluation_interval: i64,
+    /// How often firing alerts are re-sent to Alertmanager (Go duration).
+    #[arg(long, env = "KEVENTS_ALERT_RESEND_INTERVAL", default_value = "30s", value_parser = duration_micros)]
+    alert_resend_interval: i64,
 }
 
 fn duration_micros(text: &str) -> Result<i64, String> {
@@ -106,9 +148,57 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &mut registry,
     ));
     let store_gauges = crate::metrics::StoreGauges::new(&mut registry);
+    let sources = RuleSources {
+        builtin: args.builtin_rules,
+        paths: args.rules.clone(),
+    };
+    let rules = sources.load().context("loading alerting rules")?;
+    let key_resources = Arc::new(KeyResources::new(
+        args.key_resources.clone(),
+        args.cluster_name.clone(),
+    ));
+    key_resources.register(&mut registry);
+    let engine = Arc::new(
+        RuleEngine::new(rules, args.cluster_name.clone()).with_key_resources(key_resources.clone()),
+    );
+    let state_path = args.data_dir.join("alerts").join("state.json");
+    restore_state(&engine, &state_path);
+    let dispatcher = Dispatcher::start(
+        DeliveryConfig {
+            alertmanagers: args.alertmanager_urls.clone(),
+            webhooks: args
+                .webhook_urls
+                .iter()
+                .map(|url| WebhookConfig {
+                    url: url.clone(),
+                    hmac_secret: args.webhook_hmac_secret.clone(),
+                })
+                .collect(),
+            resend_interval: Duration::from_micros(args.alert_resend_interval as u64),
+            state_path: Some(args.data_dir.join("alerts").join("delivery.json")),
+            ..DeliveryConfig::default()
+        },
+        shutdown.clone(),
+    )
+    .context("configuring alert delivery")?;
+    let alerting_metrics = AlertingMetrics::default();
+    alerting_metrics.register(&mut registry);
+    let alerting = tokio::spawn(run_alerting(
+        AlertingConfig {
+            sources,
+            state_path,
+            evaluation_interval: Duration::from_micros(args.rule_evaluation_interval as u64),
+            reload_interval: Duration::from_secs(2),
+        },
+        engine.clone(),
+        key_resources.clone(),
+        dispatcher,
+        alerting_metrics,
+        shutdown.clone(),
+    ));
     let following = tokio::spawn(kevents_alert::follow_store(
         store.clone(),
-        vec![event_metrics],
+        vec![event_metrics, engine, key_resources],
         shutdown.clone(),
     ));
     let state = AppState {
@@ -147,6 +237,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("serving HTTP")?;
     let _ = expiry.await;
     let _ = following.await;
+    let _ = alerting.await;
     store.close().await;
     tracing::info!("store closed; bye");
     Ok(())

@@ -55,6 +55,7 @@ pub struct RuleEngine {
     rules: Mutex<Vec<Rule>>,
     state: Mutex<State>,
     cluster: String,
+    key_resources: Option<std::sync::Arc<crate::KeyResources>>,
 }
 
 /// How many occurrences a change adds: a new event its count, an update the increase.
@@ -80,7 +81,17 @@ impl RuleEngine {
             rules: Mutex::new(rules),
             state: Mutex::new(State::default()),
             cluster: cluster.into(),
+            key_resources: None,
         }
+    }
+
+    /// Lets rules with `keyResources: true` see only events about these objects.
+    pub fn with_key_resources(
+        mut self,
+        key_resources: std::sync::Arc<crate::KeyResources>,
+    ) -> RuleEngine {
+        self.key_resources = Some(key_resources);
+        self
     }
 
     /// Replaces the rules; state is kept for rules whose name stays, and alerts of removed
@@ -103,10 +114,14 @@ impl RuleEngine {
         let event = &change.object.record;
         let rules = self.rules.lock();
         let mut state = self.state.lock();
-        for rule in rules
-            .iter()
-            .filter(|r| r.matcher.matches(event, &self.cluster))
-        {
+        let is_key = self
+            .key_resources
+            .as_ref()
+            .is_some_and(|k| k.contains(event));
+        let applies = |r: &&Rule| {
+            (!r.matcher.key_resources_only || is_key) && r.matcher.matches(event, &self.cluster)
+        };
+        for rule in rules.iter().filter(applies) {
             let labels: BTreeMap<String, String> = rule
                 .group_by
                 .iter()

@@ -58,6 +58,9 @@ pub struct MatchSpec {
     pub labels: BTreeMap<String, String>,
     /// A regular expression the message must match.
     pub message: Option<Spanned<String>>,
+    /// Only events about key resources (`--key-resource`).
+    #[serde(default, rename = "keyResources")]
+    pub key_resources: bool,
 }
 
 /// When a rule's group is active.

@@ -2,11 +2,13 @@
 //! reloading when files change.
 
 mod engine;
+mod export;
 mod format;
 mod rule;
 mod template;
 
 pub use engine::{occurrences_added, RuleEngine};
+pub use export::{prometheus_rules, promql};
 pub use format::RuleError;
 pub use rule::{glob_match, load_rules, Condition, GroupField, Rule};
 

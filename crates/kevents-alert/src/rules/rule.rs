@@ -88,6 +88,30 @@ pub enum Condition {
     Lasting(i64),
 }
 
+/// The `kube_event_count` label carrying `field`, if any.
+pub fn metric_label(field: GroupField) -> Option<&'static str> {
+    match field {
+        GroupField::Cluster => Some("cluster"),
+        GroupField::Namespace => Some("namespace"),
+        GroupField::Kind => Some("involved_object_kind"),
+        GroupField::Reason => Some("reason"),
+        GroupField::Type => Some("type"),
+        GroupField::Source => Some("source"),
+        GroupField::Name => None,
+    }
+}
+
+fn glob_to_regex(glob: &str) -> String {
+    glob.chars()
+        .map(|c| match c {
+            '*' => ".*".to_string(),
+            '?' => ".".to_string(),
+            c if c.is_alphanumeric() || c == '_' || c == '-' || c == '/' => c.to_string(),
+            c => format!("\\{c}"),
+        })
+        .collect()
+}
+
 /// Shell-style glob: `*` any run, `?` one character.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
@@ -117,9 +141,35 @@ pub struct Matcher {
     fields: Vec<(GroupField, Vec<String>)>,
     labels: BTreeMap<String, String>,
     message: Option<regex::Regex>,
+    /// Only events about key resources.
+    pub key_resources_only: bool,
 }
 
 impl Matcher {
+    /// The equivalent label matchers on `kube_event_count`, or `None` when the rule looks at
+    /// something the metric does not carry (object name, event labels, message).
+    pub fn promql_selector(&self) -> Option<String> {
+        if !self.labels.is_empty() || self.message.is_some() || self.key_resources_only {
+            return None;
+        }
+        let mut matchers = Vec::new();
+        for (field, globs) in &self.fields {
+            let label = metric_label(*field)?;
+            let pattern = globs
+                .iter()
+                .map(|g| glob_to_regex(g))
+                .collect::<Vec<_>>()
+                .join("|");
+            let exact = globs.len() == 1 && !globs[0].contains(['*', '?']);
+            if exact {
+                matchers.push(format!("{label}={:?}", globs[0]));
+            } else {
+                matchers.push(format!("{label}=~{pattern:?}"));
+            }
+        }
+        Some(format!("{{{}}}", matchers.join(",")))
+    }
+
     /// True when `event` (in `cluster`) satisfies every condition.
     pub fn matches(&self, event: &EventRecord, cluster: &str) -> bool {
         self.fields.iter().all(|(field, globs)| {
@@ -188,6 +238,7 @@ fn compile_matcher(file: &str, index: usize, spec: MatchSpec) -> Result<Matcher,
         fields,
         labels: spec.labels,
         message,
+        key_resources_only: spec.key_resources,
     })
 }
 

@@ -220,3 +220,47 @@ fn rule_files_override_builtin_rules_of_the_same_name() {
     assert_eq!(node.len(), 1);
     assert_eq!(node[0].labels["severity"], "page");
 }
+
+#[test]
+fn prometheus_export_translates_what_the_metric_carries() {
+    let rules = load_rules(
+        "t",
+        "rules:\n- name: Sched\n  match: {type: Warning, reason: FailedScheduling}\n  groupBy: [namespace, name]\n  annotations: {summary: '{{ object }} in {{ namespace }}'}\n- name: Rate\n  match: {type: Warning}\n  when: {rate: 0.5, window: 5m}\n  groupBy: [cluster]\n- name: Msg\n  match: {message: boom}\n",
+    )
+    .unwrap();
+    let (file, skipped) = prometheus_rules(&rules);
+    let exported = &file["groups"][0]["rules"];
+    assert_eq!(
+        exported[0]["expr"],
+        "sum by (namespace) (increase(kube_event_count{type=\"Warning\",reason=\"FailedScheduling\"}[300s])) > 0"
+    );
+    assert_eq!(
+        exported[0]["annotations"]["summary"],
+        " in {{ $labels.namespace }}"
+    );
+    assert_eq!(
+        exported[1]["expr"],
+        "sum by (cluster) (rate(kube_event_count{type=\"Warning\"}[300s])) >= 0.5"
+    );
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0].0, "Msg");
+}
+
+#[test]
+fn key_resource_rules_only_see_key_resources() {
+    let keys = std::sync::Arc::new(crate::KeyResources::new(
+        vec!["*/prod/Pod/db-*".parse().unwrap()],
+        "prod-cluster",
+    ));
+    let engine = engine("rules:\n- name: Key\n  match: {keyResources: true, type: Warning}\n")
+        .with_key_resources(keys);
+    engine.observe_at(&added(event("X", "Pod", "web-0", 1)), Micros(0));
+    assert!(engine.evaluate(Micros(S)).is_empty());
+    let mut db = event("X", "Pod", "db-0", 1);
+    db.involved_object.namespace = "prod".into();
+    engine.observe_at(&added(db), Micros(S));
+    assert_eq!(
+        names(&engine.evaluate(Micros(2 * S))),
+        vec![("Key".into(), false)]
+    );
+}

@@ -1,0 +1,110 @@
+//! `kevents rules export --format prometheus`: the rules as a Prometheus rule file over
+//! `kube_event_count`, for teams that prefer evaluating in Prometheus.
+
+use super::rule::{metric_label, Condition, Rule};
+use serde_json::{json, Map, Value};
+
+fn seconds(micros: i64) -> String {
+    format!("{}s", (micros / 1_000_000).max(1))
+}
+
+/// The PromQL expression of `rule`, or why it has none.
+pub fn promql(rule: &Rule) -> Result<String, String> {
+    let selector = rule.matcher.promql_selector().ok_or(
+        "it matches on the object name, event labels or message, which kube_event_count does not carry",
+    )?;
+    let by: Vec<&str> = rule
+        .group_by
+        .iter()
+        .filter_map(|f| metric_label(*f))
+        .collect();
+    let aggregate = |inner: String| format!("sum by ({}) ({inner})", by.join(", "));
+    Ok(match rule.condition {
+        Condition::Any => format!(
+            "{} > 0",
+            aggregate(format!(
+                "increase(kube_event_count{selector}[{}])",
+                seconds(rule.resolve_after)
+            ))
+        ),
+        Condition::Count { min, window } => format!(
+            "{} >= {min}",
+            aggregate(format!(
+                "increase(kube_event_count{selector}[{}])",
+                seconds(window)
+            ))
+        ),
+        Condition::Rate { per_second, window } => format!(
+            "{} >= {per_second}",
+            aggregate(format!(
+                "rate(kube_event_count{selector}[{}])",
+                seconds(window)
+            ))
+        ),
+        Condition::Lasting(_) => {
+            return Err("`lasting` needs the series history, which Prometheus does not have".into())
+        }
+    })
+}
+
+/// Annotation text with kevents' fields replaced by Prometheus template variables where a label
+/// carries them.
+fn annotation(rule: &Rule, key: &str) -> String {
+    let labels: Vec<&str> = rule
+        .group_by
+        .iter()
+        .filter_map(|f| metric_label(*f))
+        .collect();
+    let mut values = std::collections::BTreeMap::new();
+    for field in super::template::FIELDS {
+        let label = match *field {
+            "kind" => "involved_object_kind",
+            other => other,
+        };
+        let text = if labels.contains(&label) {
+            format!("{{{{ $labels.{label} }}}}")
+        } else if *field == "count" {
+            "{{ $value }}".to_string()
+        } else {
+            String::new()
+        };
+        values.insert(*field, text);
+    }
+    rule.annotations
+        .get(key)
+        .map(|t| t.render(&values))
+        .unwrap_or_default()
+}
+
+/// The rule file; rules that cannot be expressed are listed in `skipped` with the reason.
+pub fn prometheus_rules(rules: &[Rule]) -> (Value, Vec<(String, String)>) {
+    let mut exported = Vec::new();
+    let mut skipped = Vec::new();
+    for rule in rules {
+        match promql(rule) {
+            Ok(expr) => {
+                let mut entry = Map::new();
+                entry.insert("alert".into(), json!(rule.name));
+                entry.insert("expr".into(), json!(expr));
+                if rule.hold > 0 {
+                    entry.insert("for".into(), json!(seconds(rule.hold)));
+                }
+                if !rule.labels.is_empty() {
+                    entry.insert("labels".into(), json!(rule.labels));
+                }
+                let annotations: Map<String, Value> = rule
+                    .annotations
+                    .keys()
+                    .map(|k| (k.clone(), json!(annotation(rule, k))))
+                    .collect();
+                if !annotations.is_empty() {
+                    entry.insert("annotations".into(), Value::Object(annotations));
+                }
+                exported.push(Value::Object(entry));
+            }
+            Err(why) => skipped.push((rule.name.clone(), why)),
+        }
+    }
+    let file = json!({"groups": [{"name": "kevents", "rules": exported}]});
+    (file, skipped)
+}
