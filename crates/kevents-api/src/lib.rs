@@ -19,6 +19,14 @@ mod write;
 pub use error::{ApiError, ApiResult};
 pub use metrics::ApiMetrics;
 
+/// Entry points for fuzzing the request parsers directly; not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::negotiate::PatchKind;
+    pub use crate::patch::{apply as apply_patch, Limits as PatchLimits};
+    pub use crate::query::{parse_query, ContinueToken, ListOptions};
+}
+
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::HeaderMap;
 use axum::response::Response;

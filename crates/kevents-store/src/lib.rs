@@ -15,6 +15,25 @@ mod writer;
 pub use entry::{Change, ChangeType, StoredEvent};
 pub use log::LogConfig;
 
+/// Entry points for fuzzing the on-disk decoders directly; not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::frame::{FrameRead, FrameReader};
+
+    /// Reads frames from `bytes` and decodes each as a log entry, as recovery does; returns how
+    /// many decoded.
+    pub fn decode_log(bytes: &[u8]) -> usize {
+        let mut reader = FrameReader::new(bytes);
+        let mut decoded = 0;
+        while let Ok(FrameRead::Frame(payload)) = reader.next_frame() {
+            if serde_json::from_slice::<crate::entry::LogEntry>(&payload).is_ok() {
+                decoded += 1;
+            }
+        }
+        decoded
+    }
+}
+
 use head::Head;
 use kevents_model::{EventKey, EventRecord, Micros};
 use parking_lot::RwLock;
