@@ -246,6 +246,7 @@ const REFERENCED_KINDS: &[ReferencedKind] = &[
 /// The non-core groups served or listed, in discovery order.
 const GROUPS: &[(&str, &str)] = &[
     ("events.k8s.io", "v1"),
+    ("authorization.k8s.io", "v1"),
     ("apps", "v1"),
     ("batch", "v1"),
     ("autoscaling", "v2"),
@@ -295,10 +296,10 @@ fn resources_of(group: &str, version: &str) -> Vec<ReferencedKind> {
 }
 
 fn verbs_of(resource: &ReferencedKind) -> &'static [&'static str] {
-    if resource.resource == "events" {
-        &VERBS
-    } else {
-        &[]
+    match resource.resource {
+        "events" => &VERBS,
+        "selfsubjectaccessreviews" => &["create"],
+        _ => &[],
     }
 }
 

@@ -3,6 +3,7 @@
 //! and `Status` errors. [`router`] builds the axum router over a [`kevents_store::Store`].
 #![warn(missing_docs)]
 
+pub mod auth;
 mod discovery;
 mod error;
 mod metrics;
@@ -16,6 +17,7 @@ mod table;
 mod watch;
 mod write;
 
+pub use auth::{Identity, Peer, Security};
 pub use error::{ApiError, ApiResult};
 pub use metrics::ApiMetrics;
 
@@ -66,6 +68,8 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// The API's own metrics.
     pub metrics: ApiMetrics,
+    /// Authentication, authorization, limits and audit.
+    pub security: Arc<auth::Security>,
 }
 
 /// The target of a request: API group, namespace and name from the path.
@@ -93,7 +97,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/healthz", get(discovery::healthy))
         .route("/livez", get(discovery::healthy))
-        .route("/readyz", get(discovery::ready));
+        .route("/readyz", get(discovery::ready))
+        .route(
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            axum::routing::post(auth::self_subject_access_review),
+        );
     for group in [ApiGroup::Core, ApiGroup::Events] {
         let prefix = match group {
             ApiGroup::Core => "/api/v1",
@@ -124,6 +132,10 @@ pub fn router(state: AppState) -> Router {
     }
     router
         .fallback(|| async { ApiError::unknown_path() })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::guard,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

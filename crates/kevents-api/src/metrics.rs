@@ -21,6 +21,7 @@ pub struct ApiMetrics {
     rejected_writes: Family<Vec<(&'static str, String)>, Counter>,
     /// Watches currently open.
     pub watchers: Gauge,
+    rejected_requests: Family<Vec<(&'static str, String)>, Counter>,
 }
 
 impl Default for ApiMetrics {
@@ -30,6 +31,7 @@ impl Default for ApiMetrics {
             write_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
             rejected_writes: Family::default(),
             watchers: Gauge::default(),
+            rejected_requests: Family::default(),
         }
     }
 }
@@ -57,6 +59,18 @@ impl ApiMetrics {
             "Open watch streams",
             self.watchers.clone(),
         );
+        registry.register(
+            "kevents_rejected_requests",
+            "Requests refused before reaching the API, by reason (Unauthorized, Forbidden, TooManyRequests, TooManyWatches)",
+            self.rejected_requests.clone(),
+        );
+    }
+
+    /// Counts a request refused by authentication, authorization or a limit.
+    pub fn rejected_request(&self, reason: &str) {
+        self.rejected_requests
+            .get_or_create(&vec![("reason", reason.to_string())])
+            .inc();
     }
 }
 

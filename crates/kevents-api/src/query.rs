@@ -102,6 +102,9 @@ impl ContinueToken {
     }
 }
 
+/// Largest page a list returns; a larger `limit` gets this many items and a continue token.
+pub const MAX_PAGE_SIZE: usize = 10_000;
+
 /// Parses a raw query string into key/value pairs (last value wins).
 pub fn parse_query(raw: Option<&str>) -> ApiResult<HashMap<String, String>> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
@@ -154,7 +157,7 @@ impl ListOptions {
             timeout_seconds: number(query, "timeoutSeconds")?,
             limit: number(query, "limit")?
                 .filter(|l| *l > 0)
-                .map(|l| l as usize),
+                .map(|l| (l as usize).min(MAX_PAGE_SIZE)),
             ..ListOptions::default()
         };
         if let Some(text) = query.get("fieldSelector") {

@@ -22,6 +22,7 @@ fn app(store: &Store) -> axum::Router {
         config: Arc::new(ApiConfig::default()),
         shutdown,
         metrics: kevents_api::ApiMetrics::default(),
+        security: Default::default(),
     })
 }
 

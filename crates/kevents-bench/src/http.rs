@@ -35,6 +35,7 @@ pub async fn run(
         config: Arc::new(ApiConfig::default()),
         shutdown,
         metrics: kevents_api::ApiMetrics::default(),
+        security: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;

@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 mod field_selector;
+mod glob;
 mod label_selector;
 mod record;
 mod time;
@@ -10,6 +11,7 @@ pub mod validation;
 pub mod wire;
 
 pub use field_selector::{EventField, FieldRequirement, FieldSelector, FieldSelectorError};
+pub use glob::glob_match;
 pub use label_selector::{LabelOperator, LabelRequirement, LabelSelector, LabelSelectorError};
 pub use record::{EventKey, EventRecord, ObjectRef, Series};
 pub use time::{human_duration, parse_go_duration, Micros};

@@ -1,5 +1,7 @@
 //! `kevents`: keep, query, alert on and ship Kubernetes Events.
 
+mod certs;
+mod listen;
 mod metrics;
 mod rules;
 mod serve;
@@ -22,6 +24,8 @@ struct Cli {
 enum Command {
     /// Run the hub: a Kubernetes-compatible Events API server over a durable store.
     Serve(serve::ServeArgs),
+    /// Generate a self-signed CA and a server certificate for trying TLS.
+    Certs(certs::CertsArgs),
     /// Check rule files, or export them for Prometheus.
     Rules(rules::RulesArgs),
     /// Generate a realistic event stream: NDJSON on stdout, or written into a hub (`--to`).
@@ -34,5 +38,6 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Rules(args) => rules::run(args),
+        Command::Certs(args) => certs::run(args),
     }
 }

@@ -8,7 +8,8 @@ use kevents_alert::rules::{RuleEngine, RuleSources};
 use kevents_alert::{
     EventLabel, EventMetrics, EventMetricsConfig, KeyResourcePattern, KeyResources,
 };
-use kevents_api::{ApiConfig, ApiMetrics, AppState};
+use kevents_api::auth::{AuditLog, PolicyFile, RateLimiter, TokenFile};
+use kevents_api::{ApiConfig, ApiMetrics, AppState, Security};
 use kevents_model::{parse_go_duration, Micros};
 use kevents_store::{Store, StoreConfig};
 use std::net::SocketAddr;
@@ -94,6 +95,41 @@ pub struct ServeArgs {
     /// How often rules are evaluated (Go duration).
     #[arg(long, env = "KEVENTS_RULE_EVALUATION_INTERVAL", default_value = "1s", value_parser = duration_micros)]
     rule_evaluation_interval: i64,
+    /// Serve HTTPS with this certificate (PEM, chain first); reloaded when it changes.
+    #[arg(long, env = "KEVENTS_TLS_CERT_FILE", requires = "tls_private_key_file")]
+    tls_cert_file: Option<PathBuf>,
+    /// The private key of `--tls-cert-file` (PEM).
+    #[arg(long, env = "KEVENTS_TLS_PRIVATE_KEY_FILE", requires = "tls_cert_file")]
+    tls_private_key_file: Option<PathBuf>,
+    /// Bearer tokens in the apiserver's CSV format (`token,user,uid,"group1,group2"`); turns
+    /// authentication on; reloaded when it changes.
+    #[arg(long, env = "KEVENTS_TOKEN_AUTH_FILE")]
+    token_auth_file: Option<PathBuf>,
+    /// Authorization policy (YAML); with authentication on, what it does not grant is denied.
+    #[arg(
+        long,
+        env = "KEVENTS_AUTHORIZATION_POLICY_FILE",
+        requires = "token_auth_file"
+    )]
+    authorization_policy_file: Option<PathBuf>,
+    /// Allow listening beyond loopback without authentication.
+    #[arg(long, env = "KEVENTS_INSECURE_ALLOW_UNAUTHENTICATED")]
+    insecure_allow_unauthenticated: bool,
+    /// Requests per second allowed per client address (0: no limit; bursts of twice that).
+    #[arg(long, env = "KEVENTS_CLIENT_RATE_LIMIT", default_value_t = 0.0)]
+    client_rate_limit: f64,
+    /// Most open watches per client address (0: no limit).
+    #[arg(long, env = "KEVENTS_MAX_WATCHES_PER_CLIENT", default_value_t = 1024)]
+    max_watches_per_client: usize,
+    /// Write an audit log (JSON lines) of every write and denied request here.
+    #[arg(long, env = "KEVENTS_AUDIT_LOG_PATH")]
+    audit_log_path: Option<PathBuf>,
+    /// Rotate the audit log past this many MiB.
+    #[arg(long, env = "KEVENTS_AUDIT_LOG_MAXSIZE", default_value_t = 100)]
+    audit_log_maxsize: u64,
+    /// Rotated audit logs to keep.
+    #[arg(long, env = "KEVENTS_AUDIT_LOG_MAXBACKUP", default_value_t = 5)]
+    audit_log_maxbackup: usize,
     /// How often firing alerts are re-sent to Alertmanager (Go duration).
     #[arg(long, env = "KEVENTS_ALERT_RESEND_INTERVAL", default_value = "30s", value_parser = duration_micros)]
     alert_resend_interval: i64,
@@ -201,6 +237,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         vec![event_metrics, engine, key_resources],
         shutdown.clone(),
     ));
+    let security = Arc::new(security(&args)?);
+    let reloader = tokio::spawn(reload_periodically(security.clone(), shutdown.clone()));
     let state = AppState {
         store: store.clone(),
         config: Arc::new(ApiConfig {
@@ -209,6 +247,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }),
         shutdown: shutdown.clone(),
         metrics: api_metrics,
+        security,
     };
     let expiry = tokio::spawn(expire_periodically(store.clone(), shutdown.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -225,16 +264,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store_gauges,
         store.clone(),
     ));
-    let mut stop = shutdown.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down: finishing requests, ending watches");
-            let _ = shutdown_sender.send(true);
-            let _ = stop.changed().await;
-        })
-        .await
-        .context("serving HTTP")?;
+    let tls = match (&args.tls_cert_file, &args.tls_private_key_file) {
+        (Some(cert), Some(key)) => Some(Arc::new(
+            crate::listen::TlsFiles::load(cert.clone(), key.clone())
+                .context("loading the TLS certificate")?,
+        )),
+        _ => None,
+    };
+    crate::listen::serve(listener, app, tls, async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing requests, ending watches");
+        let _ = shutdown_sender.send(true);
+    })
+    .await
+    .context("serving HTTP")?;
+    let _ = reloader.await;
     let _ = expiry.await;
     let _ = following.await;
     let _ = alerting.await;
@@ -263,6 +307,70 @@ async fn wait_for_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// Builds the security settings, refusing an unauthenticated hub beyond loopback.
+fn security(args: &ServeArgs) -> anyhow::Result<Security> {
+    let tokens = args
+        .token_auth_file
+        .as_ref()
+        .map(|path| TokenFile::load(path.clone()).map_err(anyhow::Error::msg))
+        .transpose()?;
+    if tokens.is_none() && !args.listen.ip().is_loopback() {
+        anyhow::ensure!(
+            args.insecure_allow_unauthenticated,
+            "refusing to serve {} without authentication: give --token-auth-file, or \
+             --insecure-allow-unauthenticated to accept anyone who can reach it",
+            args.listen
+        );
+        tracing::warn!(listen = %args.listen, "serving beyond loopback WITHOUT authentication");
+    }
+    let policy = args
+        .authorization_policy_file
+        .as_ref()
+        .map(|path| PolicyFile::load(path.clone()).map_err(anyhow::Error::msg))
+        .transpose()?;
+    if tokens.is_some() && policy.is_none() {
+        tracing::warn!(
+            "authentication is on without --authorization-policy-file: every request is denied"
+        );
+    }
+    let audit = args
+        .audit_log_path
+        .as_ref()
+        .map(|path| {
+            AuditLog::open(
+                path.clone(),
+                args.audit_log_maxsize * 1024 * 1024,
+                args.audit_log_maxbackup,
+            )
+            .with_context(|| format!("opening the audit log {}", path.display()))
+        })
+        .transpose()?;
+    Ok(Security {
+        tokens,
+        policy,
+        rate_limit: (args.client_rate_limit > 0.0)
+            .then(|| RateLimiter::new(args.client_rate_limit, args.client_rate_limit * 2.0)),
+        max_watches_per_client: args.max_watches_per_client,
+        watches: Default::default(),
+        audit,
+        cluster: args.cluster_name.clone(),
+    })
+}
+
+/// Re-reads token and policy files every two seconds, until shutdown.
+async fn reload_periodically(
+    security: Arc<Security>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => security.reload(),
+            _ = shutdown.changed() => return,
+        }
+    }
 }
 
 /// Deletes events past their TTL once a second, until shutdown.

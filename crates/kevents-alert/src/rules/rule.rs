@@ -112,28 +112,7 @@ fn glob_to_regex(glob: &str) -> String {
         .collect()
 }
 
-/// Shell-style glob: `*` any run, `?` one character.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
+pub use kevents_model::glob_match;
 
 /// Compiled `match`.
 #[derive(Debug, Clone, Default)]
@@ -362,15 +341,6 @@ pub fn load_rules(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("web-*", "web-0"));
-        assert!(glob_match("*", ""));
-        assert!(glob_match("a?c", "abc"));
-        assert!(!glob_match("web-*", "api-0"));
-        assert!(glob_match("*-db-*", "prod-db-1"));
-    }
 
     #[test]
     fn errors_name_file_line_and_field() {

@@ -1,0 +1,384 @@
+//! Authentication (bearer tokens), authorization (a policy file), per-client limits and the
+//! audit log, applied to every request by one middleware.
+
+mod audit;
+mod limits;
+mod policy;
+mod proto;
+mod review;
+mod tokens;
+
+pub use audit::AuditLog;
+pub use limits::{RateLimiter, WatchCounter};
+pub use policy::{Policy, PolicyFile};
+pub use review::self_subject_access_review;
+pub use tokens::TokenFile;
+
+use crate::error::ApiError;
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use kevents_model::Micros;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Instant;
+
+/// The connection a request came on; set by the server loop.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    /// The client's address.
+    pub address: SocketAddr,
+    /// True over TLS.
+    pub tls: bool,
+}
+
+/// Who is asking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// User name.
+    pub user: String,
+    /// User id.
+    pub uid: String,
+    /// Groups.
+    pub groups: Vec<String>,
+}
+
+impl Identity {
+    fn anonymous() -> Identity {
+        Identity {
+            user: "system:anonymous".into(),
+            uid: String::new(),
+            groups: vec!["system:unauthenticated".into()],
+        }
+    }
+}
+
+/// What a request does, in authorization terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attributes {
+    /// get, list, watch, create, update, patch, delete, deletecollection.
+    pub verb: String,
+    /// API group: `""` or `events.k8s.io`.
+    pub group: String,
+    /// The resource (`events`).
+    pub resource: String,
+    /// The namespace; `None` across all namespaces.
+    pub namespace: Option<String>,
+    /// The object name.
+    pub name: Option<String>,
+    /// The cluster.
+    pub cluster: String,
+}
+
+/// Security settings; everything off by default.
+#[derive(Default)]
+pub struct Security {
+    /// Bearer tokens; authentication is on when set.
+    pub tokens: Option<TokenFile>,
+    /// Authorization policy; with authentication on and no policy, everything is denied.
+    pub policy: Option<PolicyFile>,
+    /// Requests per second per client.
+    pub rate_limit: Option<RateLimiter>,
+    /// Most open watches per client (0: no limit).
+    pub max_watches_per_client: usize,
+    /// Open watches per client.
+    pub watches: WatchCounter,
+    /// Writes and denials are recorded here.
+    pub audit: Option<AuditLog>,
+    /// The cluster name used in policy checks.
+    pub cluster: String,
+}
+
+impl Security {
+    /// True when requests must authenticate.
+    pub fn authentication_enabled(&self) -> bool {
+        self.tokens.is_some()
+    }
+
+    /// Re-reads token and policy files that changed.
+    pub fn reload(&self) {
+        if let Some(tokens) = &self.tokens {
+            tokens.reload_if_changed();
+        }
+        if let Some(policy) = &self.policy {
+            policy.reload_if_changed();
+        }
+    }
+
+    /// Whether `who` may do `what`.
+    pub fn allows(&self, who: &Identity, what: &Attributes) -> bool {
+        if !self.authentication_enabled() {
+            return true;
+        }
+        self.policy.as_ref().is_some_and(|p| p.allows(who, what))
+    }
+}
+
+/// The resource request a path and method make, or `None` for non-resource paths.
+pub fn attributes(method: &str, path: &str, query: &str, cluster: &str) -> Option<Attributes> {
+    let (group, rest) = if let Some(rest) = path.strip_prefix("/api/v1/") {
+        ("", rest)
+    } else if let Some(rest) = path.strip_prefix("/apis/events.k8s.io/v1/") {
+        ("events.k8s.io", rest)
+    } else {
+        return None;
+    };
+    let (watch_path, rest) = match rest.strip_prefix("watch/") {
+        Some(rest) => (true, rest),
+        None => (false, rest),
+    };
+    let segments: Vec<&str> = rest.split('/').collect();
+    let (namespace, resource, name) = match segments.as_slice() {
+        [resource] => (None, *resource, None),
+        ["namespaces", ns, resource] => (Some(*ns), *resource, None),
+        ["namespaces", ns, resource, name] => (Some(*ns), *resource, Some(*name)),
+        _ => return None,
+    };
+    let watch = watch_path
+        || query
+            .split('&')
+            .any(|p| p == "watch=true" || p == "watch=1");
+    let verb = match (method, name.is_some(), watch) {
+        ("GET", _, true) => "watch",
+        ("GET", true, false) => "get",
+        ("GET", false, false) => "list",
+        ("POST", false, _) => "create",
+        ("PUT", true, _) => "update",
+        ("PATCH", true, _) => "patch",
+        ("DELETE", true, _) => "delete",
+        ("DELETE", false, _) => "deletecollection",
+        _ => return None,
+    };
+    Some(Attributes {
+        verb: verb.to_string(),
+        group: group.to_string(),
+        resource: resource.to_string(),
+        namespace: namespace.map(str::to_string),
+        name: name.map(str::to_string),
+        cluster: cluster.to_string(),
+    })
+}
+
+/// The apiserver's 403 for `who` doing `what`.
+pub fn forbidden(who: &Identity, what: &Attributes) -> ApiError {
+    let qualified = if what.group.is_empty() {
+        what.resource.clone()
+    } else {
+        format!("{}.{}", what.resource, what.group)
+    };
+    let scope = match &what.namespace {
+        Some(ns) => format!("in the namespace {ns:?}"),
+        None => "at the cluster scope".to_string(),
+    };
+    let mut details = serde_json::json!({"kind": what.resource});
+    if !what.group.is_empty() {
+        details["group"] = what.group.clone().into();
+    }
+    if let Some(name) = &what.name {
+        details["name"] = name.clone().into();
+    }
+    ApiError {
+        code: StatusCode::FORBIDDEN,
+        reason: "Forbidden",
+        message: format!(
+            "{qualified} is forbidden: User {:?} cannot {} resource {:?} in API group {:?} {scope}",
+            who.user, what.verb, what.resource, what.group
+        ),
+        details: Some(details),
+    }
+}
+
+fn unauthorized() -> ApiError {
+    ApiError {
+        code: StatusCode::UNAUTHORIZED,
+        reason: "Unauthorized",
+        message: "Unauthorized".to_string(),
+        details: None,
+    }
+}
+
+/// Paths anyone may reach, authenticated or not.
+fn public(path: &str) -> bool {
+    matches!(path, "/healthz" | "/livez" | "/readyz")
+}
+
+fn bearer(request: &Request) -> Option<&str> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The middleware: limits, authentication, authorization, watch slots, audit.
+pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let security = &state.security;
+    let client = request
+        .extensions()
+        .get::<Peer>()
+        .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |p| p.address.ip());
+    let path = request.uri().path().to_string();
+    if let Some(limiter) = &security.rate_limit {
+        if let Err(retry_after) = limiter.take(client, Instant::now()) {
+            state.metrics.rejected_request("TooManyRequests");
+            let mut response = ApiError {
+                code: StatusCode::TOO_MANY_REQUESTS,
+                reason: "TooManyRequests",
+                message: format!("too many requests from {client}, please try again later"),
+                details: Some(serde_json::json!({"retryAfterSeconds": retry_after})),
+            }
+            .into_response();
+            if let Ok(value) = retry_after.to_string().parse() {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return response;
+        }
+    }
+    let identity = if !security.authentication_enabled() || public(&path) {
+        Identity::anonymous()
+    } else {
+        match bearer(&request).and_then(|t| security.tokens.as_ref()?.authenticate(t)) {
+            Some(identity) => identity,
+            None => {
+                state.metrics.rejected_request("Unauthorized");
+                return unauthorized().into_response();
+            }
+        }
+    };
+    let query = request.uri().query().unwrap_or("").to_string();
+    let method = request.method().as_str().to_string();
+    let attributes = attributes(&method, &path, &query, &security.cluster);
+    if let Some(what) = &attributes {
+        if !security.allows(&identity, what) {
+            state.metrics.rejected_request("Forbidden");
+            audit(security, &identity, client, what, 403, "deny");
+            return forbidden(&identity, what).into_response();
+        }
+    }
+    let mut slot = None;
+    if let Some(what) = attributes.as_ref().filter(|w| w.verb == "watch") {
+        if security.max_watches_per_client > 0 {
+            match security
+                .watches
+                .acquire(client, security.max_watches_per_client)
+            {
+                Some(acquired) => slot = Some(acquired),
+                None => {
+                    state.metrics.rejected_request("TooManyWatches");
+                    let _ = what;
+                    return ApiError {
+                        code: StatusCode::TOO_MANY_REQUESTS,
+                        reason: "TooManyRequests",
+                        message: format!(
+                            "too many open watches from {client} (limit {})",
+                            security.max_watches_per_client
+                        ),
+                        details: Some(serde_json::json!({"retryAfterSeconds": 1})),
+                    }
+                    .into_response();
+                }
+            }
+        }
+    }
+    request.extensions_mut().insert(identity.clone());
+    let response = next.run(request).await;
+    if let Some(what) = &attributes {
+        if !matches!(what.verb.as_str(), "get" | "list" | "watch") {
+            audit(
+                security,
+                &identity,
+                client,
+                what,
+                response.status().as_u16(),
+                "allow",
+            );
+        }
+    }
+    match slot {
+        // The slot is released when the watch stream ends.
+        Some(slot) => response.map(|body| {
+            Body::from_stream(body.into_data_stream().map(move |chunk| {
+                let _held = &slot;
+                chunk
+            }))
+        }),
+        None => response,
+    }
+}
+
+fn audit(
+    security: &Security,
+    who: &Identity,
+    client: IpAddr,
+    what: &Attributes,
+    code: u16,
+    decision: &str,
+) {
+    if let Some(log) = &security.audit {
+        log.write(&audit::AuditRecord {
+            time: Micros::now().to_micro_time_string(),
+            user: &who.user,
+            source_ip: client.to_string(),
+            verb: &what.verb,
+            api_group: &what.group,
+            resource: &what.resource,
+            namespace: what.namespace.as_deref(),
+            name: what.name.as_deref(),
+            code,
+            decision,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_of_event_paths() {
+        let a = attributes("GET", "/api/v1/namespaces/prod/events", "limit=500", "c").unwrap();
+        assert_eq!(
+            (a.verb.as_str(), a.namespace.as_deref(), a.group.as_str()),
+            ("list", Some("prod"), "")
+        );
+        let a = attributes("GET", "/apis/events.k8s.io/v1/events", "watch=true", "c").unwrap();
+        assert_eq!(
+            (a.verb.as_str(), a.namespace, a.group.as_str()),
+            ("watch", None, "events.k8s.io")
+        );
+        let a = attributes("DELETE", "/api/v1/namespaces/p/events/x", "", "c").unwrap();
+        assert_eq!((a.verb.as_str(), a.name.as_deref()), ("delete", Some("x")));
+        assert_eq!(
+            attributes("GET", "/api/v1/watch/namespaces/p/events/x", "", "c")
+                .unwrap()
+                .verb,
+            "watch"
+        );
+        assert!(attributes("GET", "/api/v1", "", "c").is_none());
+        assert!(attributes("GET", "/version", "", "c").is_none());
+    }
+
+    #[test]
+    fn forbidden_message_matches_the_apiserver() {
+        let who = Identity {
+            user: "bob".into(),
+            uid: String::new(),
+            groups: vec![],
+        };
+        let what = attributes("GET", "/api/v1/namespaces/prod/events", "", "c").unwrap();
+        assert_eq!(
+            forbidden(&who, &what).message,
+            r#"events is forbidden: User "bob" cannot list resource "events" in API group "" in the namespace "prod""#
+        );
+        let what = attributes("GET", "/apis/events.k8s.io/v1/events", "", "c").unwrap();
+        assert_eq!(
+            forbidden(&who, &what).message,
+            r#"events.events.k8s.io is forbidden: User "bob" cannot list resource "events" in API group "events.k8s.io" at the cluster scope"#
+        );
+    }
+}
