@@ -219,3 +219,29 @@ def test_hostile_clients_do_not_hurt_the_hub(make_hub):
     rss_end = rss_kib(hub.proc.pid)
     assert rss_end - rss_start < 200_000, f"memory grew from {rss_start} KiB to {rss_end} KiB"
     assert hub.request("GET", CORE)[1]["items"] == before, "no stored data changed"
+
+
+def test_client_certificate_names_the_user_and_groups(tmp_path, make_hub):
+    certs = tmp_path / "certs"
+    subprocess.run([BIN, "certs", "generate", "--dir", str(certs), "--client", "carol", "--client-group", "ops"],
+                   check=True, capture_output=True)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("rules:\n- groups: [ops]\n  verbs: [list]\n  namespaces: [default]\n")
+    hub = make_hub(["--tls-cert-file", str(certs / "server.crt"), "--tls-private-key-file", str(certs / "server.key"),
+                    "--client-ca-file", str(certs / "ca.crt"), "--authorization-policy-file", str(policy)])
+    log = open(hub.log_path, "ab")
+    hub.proc = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{hub.port}", "--data-dir", hub.data_dir]
+                                + hub.extra_args, stdout=log, stderr=log)
+    base = ["curl", "-s", "--cacert", str(certs / "ca.crt")]
+    url = f"https://127.0.0.1:{hub.port}"
+    deadline = time.time() + 20
+    while subprocess.run(base + ["-f", f"{url}/readyz"], capture_output=True).returncode != 0:
+        assert time.time() < deadline, open(hub.log_path).read()
+        time.sleep(0.1)
+    with_cert = base + ["--cert", str(certs / "client.crt"), "--key", str(certs / "client.key")]
+    listed = json.loads(subprocess.run(with_cert + [f"{url}{CORE}"], capture_output=True, text=True).stdout)
+    assert listed["kind"] == "EventList", listed
+    denied = json.loads(subprocess.run(with_cert + ["-X", "DELETE", f"{url}{CORE}/x"], capture_output=True, text=True).stdout)
+    assert denied["code"] == 403 and 'User "carol"' in denied["message"], denied
+    anonymous = json.loads(subprocess.run(base + [f"{url}{CORE}"], capture_output=True, text=True).stdout)
+    assert anonymous["code"] == 401

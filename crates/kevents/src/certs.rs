@@ -23,12 +23,23 @@ enum CertsCommand {
         /// Host names and IP addresses the server certificate is valid for.
         #[arg(long = "host", default_values_t = ["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()])]
         hosts: Vec<String>,
+        /// Also write client.crt/client.key for this user (the certificate's CN).
+        #[arg(long)]
+        client: Option<String>,
+        /// Groups of the client certificate (its O attributes; repeatable).
+        #[arg(long = "client-group")]
+        client_groups: Vec<String>,
     },
 }
 
 /// Runs the subcommand.
 pub fn run(args: CertsArgs) -> anyhow::Result<()> {
-    let CertsCommand::Generate { dir, hosts } = args.command;
+    let CertsCommand::Generate {
+        dir,
+        hosts,
+        client,
+        client_groups,
+    } = args.command;
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let ca_key = KeyPair::generate().context("generating the CA key")?;
     let mut ca_params = CertificateParams::default();
@@ -60,6 +71,27 @@ pub fn run(args: CertsArgs) -> anyhow::Result<()> {
     write("ca.key", ca_key.serialize_pem())?;
     write("server.crt", server_cert.pem())?;
     write("server.key", server_key.serialize_pem())?;
+    if let Some(user) = &client {
+        let client_key = KeyPair::generate().context("generating the client key")?;
+        let mut params = CertificateParams::default();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, user.as_str());
+        for group in &client_groups {
+            params
+                .distinguished_name
+                .push(DnType::OrganizationName, group.as_str());
+        }
+        let certificate = params
+            .signed_by(&client_key, &issuer)
+            .context("signing the client certificate")?;
+        write("client.crt", certificate.pem())?;
+        write("client.key", client_key.serialize_pem())?;
+        println!(
+            "wrote {0}/client.crt, {0}/client.key (user {user})",
+            dir.display()
+        );
+    }
     println!(
         "wrote {0}/ca.crt, {0}/ca.key, {0}/server.crt, {0}/server.key (valid for {1})",
         dir.display(),

@@ -29,6 +29,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct TlsFiles {
     cert: PathBuf,
     key: PathBuf,
+    client_ca: Option<PathBuf>,
     config: RwLock<(Arc<rustls::ServerConfig>, Option<SystemTime>)>,
 }
 
@@ -36,7 +37,32 @@ fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-fn load_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+fn client_verifier(
+    ca: &Path,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> anyhow::Result<Arc<dyn rustls::server::danger::ClientCertVerifier>> {
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in
+        CertificateDer::pem_file_iter(ca).with_context(|| format!("reading {}", ca.display()))?
+    {
+        roots
+            .add(certificate.with_context(|| format!("parsing {}", ca.display()))?)
+            .with_context(|| format!("adding {} as a client CA", ca.display()))?;
+    }
+    // Clients without a certificate may still authenticate with a bearer token.
+    Ok(
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+            .allow_unauthenticated()
+            .build()
+            .context("configuring client certificate verification")?,
+    )
+}
+
+fn load_config(
+    cert: &Path,
+    key: &Path,
+    client_ca: Option<&Path>,
+) -> anyhow::Result<Arc<rustls::ServerConfig>> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .with_context(|| format!("reading {}", cert.display()))?
         .collect::<Result<_, _>>()
@@ -44,26 +70,34 @@ fn load_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<rustls::ServerConf
     anyhow::ensure!(!certs.is_empty(), "no certificate in {}", cert.display());
     let key = PrivateKeyDer::from_pem_file(key)
         .with_context(|| format!("reading the private key {}", key.display()))?;
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .context("configuring TLS")?
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .context("the certificate does not match the private key")?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .context("configuring TLS")?;
+    let builder = match client_ca {
+        Some(ca) => builder.with_client_cert_verifier(client_verifier(ca, provider)?),
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder
+        .with_single_cert(certs, key)
+        .context("the certificate does not match the private key")?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
 impl TlsFiles {
     /// Loads the files once; fails on unreadable or mismatched files.
-    pub fn load(cert: PathBuf, key: PathBuf) -> anyhow::Result<TlsFiles> {
-        let config = load_config(&cert, &key)?;
+    pub fn load(
+        cert: PathBuf,
+        key: PathBuf,
+        client_ca: Option<PathBuf>,
+    ) -> anyhow::Result<TlsFiles> {
+        let config = load_config(&cert, &key, client_ca.as_deref())?;
         let stamp = modified(&cert).max(modified(&key));
         Ok(TlsFiles {
             cert,
             key,
+            client_ca,
             config: RwLock::new((config, stamp)),
         })
     }
@@ -79,7 +113,7 @@ impl TlsFiles {
             }
         }
         let mut current = self.config.write();
-        match load_config(&self.cert, &self.key) {
+        match load_config(&self.cert, &self.key, self.client_ca.as_deref()) {
             Ok(config) => {
                 tracing::info!(cert = %self.cert.display(), "reloaded TLS certificate");
                 *current = (config, stamp);
@@ -142,15 +176,12 @@ async fn connection(
     tls: Option<Arc<TlsFiles>>,
     watcher: hyper_util::server::graceful::Watcher,
 ) -> anyhow::Result<()> {
-    let peer = Peer {
-        address: remote,
-        tls: tls.is_some(),
-    };
-    let service =
+    let service = move |peer: Peer| {
         hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
             request.extensions_mut().insert(peer.clone());
             app.clone().oneshot(request.map(axum::body::Body::new))
-        });
+        })
+    };
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -164,14 +195,32 @@ async fn connection(
                 .await
                 .context("TLS handshake timed out")?
                 .context("TLS handshake failed")?;
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            let client = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .and_then(|certificate| kevents_api::auth::certificate_identity(certificate));
+            let peer = Peer {
+                address: remote,
+                tls: true,
+                client,
+            };
+            let connection =
+                builder.serve_connection_with_upgrades(TokioIo::new(stream), service(peer));
             watcher
                 .watch(connection.into_owned())
                 .await
                 .map_err(|e| anyhow::anyhow!(e))
         }
         None => {
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
+            let peer = Peer {
+                address: remote,
+                tls: false,
+                client: None,
+            };
+            let connection =
+                builder.serve_connection_with_upgrades(TokioIo::new(tcp), service(peer));
             watcher
                 .watch(connection.into_owned())
                 .await

@@ -106,12 +106,12 @@ pub struct ServeArgs {
     #[arg(long, env = "KEVENTS_TOKEN_AUTH_FILE")]
     token_auth_file: Option<PathBuf>,
     /// Authorization policy (YAML); with authentication on, what it does not grant is denied.
-    #[arg(
-        long,
-        env = "KEVENTS_AUTHORIZATION_POLICY_FILE",
-        requires = "token_auth_file"
-    )]
+    #[arg(long, env = "KEVENTS_AUTHORIZATION_POLICY_FILE")]
     authorization_policy_file: Option<PathBuf>,
+    /// Accept client certificates signed by this CA (PEM); user = CN, groups = O. Turns
+    /// authentication on (bearer tokens keep working beside it).
+    #[arg(long, env = "KEVENTS_CLIENT_CA_FILE", requires = "tls_cert_file")]
+    client_ca_file: Option<PathBuf>,
     /// Allow listening beyond loopback without authentication.
     #[arg(long, env = "KEVENTS_INSECURE_ALLOW_UNAUTHENTICATED")]
     insecure_allow_unauthenticated: bool,
@@ -266,7 +266,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ));
     let tls = match (&args.tls_cert_file, &args.tls_private_key_file) {
         (Some(cert), Some(key)) => Some(Arc::new(
-            crate::listen::TlsFiles::load(cert.clone(), key.clone())
+            crate::listen::TlsFiles::load(cert.clone(), key.clone(), args.client_ca_file.clone())
                 .context("loading the TLS certificate")?,
         )),
         _ => None,
@@ -316,7 +316,8 @@ fn security(args: &ServeArgs) -> anyhow::Result<Security> {
         .as_ref()
         .map(|path| TokenFile::load(path.clone()).map_err(anyhow::Error::msg))
         .transpose()?;
-    if tokens.is_none() && !args.listen.ip().is_loopback() {
+    let authenticating = tokens.is_some() || args.client_ca_file.is_some();
+    if !authenticating && !args.listen.ip().is_loopback() {
         anyhow::ensure!(
             args.insecure_allow_unauthenticated,
             "refusing to serve {} without authentication: give --token-auth-file, or \
@@ -330,7 +331,7 @@ fn security(args: &ServeArgs) -> anyhow::Result<Security> {
         .as_ref()
         .map(|path| PolicyFile::load(path.clone()).map_err(anyhow::Error::msg))
         .transpose()?;
-    if tokens.is_some() && policy.is_none() {
+    if authenticating && policy.is_none() {
         tracing::warn!(
             "authentication is on without --authorization-policy-file: every request is denied"
         );
@@ -349,6 +350,7 @@ fn security(args: &ServeArgs) -> anyhow::Result<Security> {
         .transpose()?;
     Ok(Security {
         tokens,
+        client_certificates: args.client_ca_file.is_some(),
         policy,
         rate_limit: (args.client_rate_limit > 0.0)
             .then(|| RateLimiter::new(args.client_rate_limit, args.client_rate_limit * 2.0)),

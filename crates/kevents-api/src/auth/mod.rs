@@ -6,12 +6,14 @@ mod limits;
 mod policy;
 mod proto;
 mod review;
+mod subject;
 mod tokens;
 
 pub use audit::AuditLog;
 pub use limits::{RateLimiter, WatchCounter};
 pub use policy::{Policy, PolicyFile};
 pub use review::self_subject_access_review;
+pub use subject::identity as certificate_identity;
 pub use tokens::TokenFile;
 
 use crate::error::ApiError;
@@ -33,6 +35,8 @@ pub struct Peer {
     pub address: SocketAddr,
     /// True over TLS.
     pub tls: bool,
+    /// The identity of a verified client certificate, if one was presented.
+    pub client: Option<Identity>,
 }
 
 /// Who is asking.
@@ -78,6 +82,8 @@ pub struct Attributes {
 pub struct Security {
     /// Bearer tokens; authentication is on when set.
     pub tokens: Option<TokenFile>,
+    /// Verified client certificates identify users; authentication is on when set.
+    pub client_certificates: bool,
     /// Authorization policy; with authentication on and no policy, everything is denied.
     pub policy: Option<PolicyFile>,
     /// Requests per second per client.
@@ -95,7 +101,7 @@ pub struct Security {
 impl Security {
     /// True when requests must authenticate.
     pub fn authentication_enabled(&self) -> bool {
-        self.tokens.is_some()
+        self.tokens.is_some() || self.client_certificates
     }
 
     /// Re-reads token and policy files that changed.
@@ -242,7 +248,15 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     let identity = if !security.authentication_enabled() || public(&path) {
         Identity::anonymous()
     } else {
-        match bearer(&request).and_then(|t| security.tokens.as_ref()?.authenticate(t)) {
+        let from_token = bearer(&request).and_then(|t| security.tokens.as_ref()?.authenticate(t));
+        let from_certificate = || {
+            let peer = request.extensions().get::<Peer>()?;
+            security
+                .client_certificates
+                .then(|| peer.client.clone())
+                .flatten()
+        };
+        match from_token.or_else(from_certificate) {
             Some(identity) => identity,
             None => {
                 state.metrics.rejected_request("Unauthorized");
