@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from conftest import core_event, free_port
+from conftest import core_event, free_port, stop_process, wait_http_ready as wait_ready
 
 CORE = "/api/v1/namespaces/default/events"
 
@@ -93,19 +93,6 @@ def http_json(url, timeout=5):
         return json.loads(response.read())
 
 
-def wait_ready(url, process, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: process exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not become ready")
-
-
 @pytest.mark.skipif(shutil.which("prometheus") is None or shutil.which("prometheus-alertmanager") is None,
                     reason="prometheus and prometheus-alertmanager (Debian packages) are not installed")
 def test_prometheus_rule_on_kube_event_count_fires_into_alertmanager(hub, tmp_path):
@@ -151,9 +138,4 @@ def test_prometheus_rule_on_kube_event_count_fires_into_alertmanager(hub, tmp_pa
         assert fired[0]["status"]["state"] == "active"
     finally:
         for process in (prometheus, alertmanager):
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)

@@ -197,25 +197,15 @@ impl crate::Observer for EventMetrics {
     /// Accounts for one committed change.
     fn observe(&self, change: &Change) {
         let event = &change.object.record;
-        let occurred = match change.change_type {
-            ChangeType::Added => {
-                self.unique.get_or_create(&self.labels(event)).inc();
-                i64::from(event.occurrences().max(1))
-            }
-            ChangeType::Modified => {
-                let before = change
-                    .previous
-                    .as_ref()
-                    .map_or(0, |p| i64::from(p.record.occurrences().max(1)));
-                i64::from(event.occurrences().max(1)) - before
-            }
-            ChangeType::Deleted => 0,
-        };
+        if change.change_type == ChangeType::Added {
+            self.unique.get_or_create(&self.labels(event)).inc();
+        }
+        let occurred = crate::rules::occurrences_added(change);
         if occurred > 0 {
             self.occurrences
                 .get_or_create(&self.labels(event))
                 .0
-                .inc_by(occurred as u64);
+                .inc_by(occurred);
         }
     }
 }

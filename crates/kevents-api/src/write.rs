@@ -201,6 +201,22 @@ fn created_response(
     Ok(with_warnings(response, warnings))
 }
 
+/// The common start of create and update: negotiate, parse options, read and decode the body.
+async fn read_object(
+    state: &AppState,
+    group: ApiGroup,
+    query: Option<String>,
+    request: Request,
+) -> ApiResult<(Representation, WriteOptions, DecodedEvent, Vec<String>)> {
+    let (parts, body) = request.into_parts();
+    let representation = representation(&parts.headers)?;
+    let format = body_format(&parts.headers)?;
+    let options = WriteOptions::parse(&parse_query(query.as_deref())?)?;
+    let bytes = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
+    let (decoded, warnings) = decode_body(&bytes, format, group, options.field_validation)?;
+    Ok((representation, options, decoded, warnings))
+}
+
 /// `POST …/namespaces/{ns}/events`.
 pub async fn create(
     state: AppState,
@@ -208,12 +224,8 @@ pub async fn create(
     query: Option<String>,
     request: Request,
 ) -> Reply {
-    let (parts, body) = request.into_parts();
-    let representation = representation(&parts.headers)?;
-    let format = body_format(&parts.headers)?;
-    let options = WriteOptions::parse(&parse_query(query.as_deref())?)?;
-    let bytes = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
-    let (decoded, warnings) = decode_body(&bytes, format, target.group, options.field_validation)?;
+    let (representation, options, decoded, warnings) =
+        read_object(&state, target.group, query, request).await?;
     let mut record = decoded.record;
     settle_namespace(&mut record, target.namespace.as_deref().unwrap_or_default())?;
     stamp_new(&mut record);
@@ -360,12 +372,8 @@ pub async fn update(
     query: Option<String>,
     request: Request,
 ) -> Reply {
-    let (parts, body) = request.into_parts();
-    let representation = representation(&parts.headers)?;
-    let format = body_format(&parts.headers)?;
-    let options = WriteOptions::parse(&parse_query(query.as_deref())?)?;
-    let bytes = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
-    let (decoded, warnings) = decode_body(&bytes, format, target.group, options.field_validation)?;
+    let (representation, options, decoded, warnings) =
+        read_object(&state, target.group, query, request).await?;
     let name = target.name.clone().unwrap_or_default();
     let namespace = target.namespace.clone().unwrap_or_default();
     let expected_rv = expected_version(&decoded)?;
