@@ -32,6 +32,8 @@ enum Command {
     Rules(rules::RulesArgs),
     /// Generate a realistic event stream: NDJSON on stdout, or written into a hub (`--to`).
     Simulate(simulate::SimulateArgs),
+    #[command(flatten)]
+    Hub(kevents_cli::Command),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -40,6 +42,9 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Rules(args) => rules::run(args),
+        Command::Hub(command) => {
+            kevents_cli::main(command, <Cli as clap::CommandFactory>::command())
+        }
         Command::Certs(args) => certs::run(args),
     }
 }
