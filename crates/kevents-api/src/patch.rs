@@ -72,6 +72,7 @@ fn apply_json_patch(
     }
     let mut size = serde_json::to_vec(target).map(|b| b.len()).unwrap_or(0);
     for operation in operations {
+        check_depth(target, operation)?;
         if let json_patch::PatchOperation::Copy(copy) = operation {
             let copied = target
                 .pointer(copy.from.as_str())
@@ -87,6 +88,57 @@ fn apply_json_patch(
         }
         json_patch::patch_unsafe(target, std::slice::from_ref(operation))
             .map_err(|e| rejected(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Deepest nesting a patched object may reach. Events are a few levels deep; without a bound,
+/// `copy` and `move` can nest a value inside itself until cloning, encoding or dropping it
+/// overflows the stack (found by the `patch` fuzz target).
+const MAX_PATCH_DEPTH: usize = 64;
+
+/// Nesting depth of `value`, measured without recursion.
+fn depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 1usize)];
+    while let Some((value, level)) = stack.pop() {
+        deepest = deepest.max(level);
+        match value {
+            Value::Array(items) => stack.extend(items.iter().map(|v| (v, level + 1))),
+            Value::Object(map) => stack.extend(map.values().map(|v| (v, level + 1))),
+            _ => {}
+        }
+        if deepest > MAX_PATCH_DEPTH {
+            break;
+        }
+    }
+    deepest
+}
+
+fn pointer_depth(pointer: &str) -> usize {
+    pointer.split('/').count().saturating_sub(1)
+}
+
+/// Refuses an operation that would nest the object deeper than [`MAX_PATCH_DEPTH`].
+fn check_depth(target: &Value, operation: &json_patch::PatchOperation) -> ApiResult<()> {
+    use json_patch::PatchOperation as Op;
+    let (destination, placed) = match operation {
+        Op::Add(op) => (op.path.as_str(), depth(&op.value)),
+        Op::Replace(op) => (op.path.as_str(), depth(&op.value)),
+        Op::Copy(op) => (
+            op.path.as_str(),
+            target.pointer(op.from.as_str()).map_or(0, depth),
+        ),
+        Op::Move(op) => (
+            op.path.as_str(),
+            target.pointer(op.from.as_str()).map_or(0, depth),
+        ),
+        Op::Remove(_) | Op::Test(_) => return Ok(()),
+    };
+    if pointer_depth(destination) + placed > MAX_PATCH_DEPTH {
+        return Err(rejected(format!(
+            "the patched object would nest deeper than {MAX_PATCH_DEPTH} levels"
+        )));
     }
     Ok(())
 }
@@ -236,6 +288,28 @@ mod tests {
                 .code,
             413
         );
+    }
+
+    #[test]
+    fn nesting_a_value_inside_itself_is_refused_before_it_grows() {
+        let mut ops = vec![json!({"op": "add", "path": "/x", "value": {"a": {"a": {}}}})];
+        let mut path = "/x".to_string();
+        for _ in 0..40 {
+            path.push_str("/a");
+            ops.push(json!({"op": "copy", "from": "/x", "path": format!("{path}/a")}));
+        }
+        let err = patched(PatchKind::Json, json!({}), json!(ops)).unwrap_err();
+        assert_eq!(err.code, 422);
+        assert!(err.message.contains("nest deeper"), "{}", err.message);
+        let nested = |levels: usize| (0..levels).fold(json!({}), |inner, _| json!({"k": inner}));
+        let inside = format!("/a{}/b", "/k".repeat(59));
+        let deep_move = json!([
+            {"op": "add", "path": "/a", "value": nested(59)},
+            {"op": "add", "path": "/b", "value": nested(59)},
+            {"op": "move", "from": "/b", "path": inside},
+        ]);
+        let err = patched(PatchKind::Json, json!({}), deep_move).unwrap_err();
+        assert!(err.code == 422, "{}", err.message);
     }
 
     #[test]
