@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+mod delete;
 mod discovery;
 mod error;
 mod metrics;
@@ -189,7 +190,7 @@ fn collection(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
               Path(namespace): Path<String>,
               RawQuery(query): RawQuery,
               request: Request| {
-            write::delete_collection(state, target(namespace), query, request)
+            delete::delete_collection(state, target(namespace), query, request)
         },
     )
     .fallback(not_allowed())
@@ -232,7 +233,7 @@ fn item(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
         move |State(state): State<AppState>,
               Path(path): Path<(String, String)>,
               RawQuery(query): RawQuery,
-              request: Request| { write::delete(state, target(path), query, request) },
+              request: Request| { delete::delete(state, target(path), query, request) },
     )
     .fallback(not_allowed())
 }

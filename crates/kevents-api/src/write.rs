@@ -5,9 +5,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::negotiate::{
     body_format, patch_kind, representation, BodyFormat, PatchKind, Representation,
 };
-use crate::query::{parse_query, parse_resource_version, IncludeObject, ListOptions};
-use crate::read::Filter;
-use crate::respond::{json_response, object_response};
+use crate::query::{parse_query, parse_resource_version, IncludeObject};
+use crate::respond::object_response;
 use crate::{patch, AppState, Reply, Target};
 use axum::body::Body;
 use axum::extract::Request;
@@ -19,9 +18,9 @@ use kevents_model::wire::{
     decode_event, synthesized_event_time, unrecognized, DecodeError, DecodedEvent, EventView,
 };
 use kevents_model::{ApiGroup, EventKey, EventRecord, Micros};
-use kevents_store::{ListQuery, Mutation, StoredEvent};
+use kevents_store::{Mutation, StoredEvent};
 use rand::Rng;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// `fieldValidation`.
@@ -32,13 +31,13 @@ enum FieldValidation {
     Strict,
 }
 
-struct WriteOptions {
-    dry_run: bool,
+pub(crate) struct WriteOptions {
+    pub dry_run: bool,
     field_validation: FieldValidation,
 }
 
 impl WriteOptions {
-    fn parse(query: &HashMap<String, String>) -> ApiResult<WriteOptions> {
+    pub fn parse(query: &HashMap<String, String>) -> ApiResult<WriteOptions> {
         let dry_run = match query.get("dryRun").map(String::as_str) {
             None | Some("") => false,
             Some("All") => true,
@@ -65,7 +64,7 @@ impl WriteOptions {
     }
 }
 
-async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> ApiResult<Bytes> {
+pub(crate) async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> ApiResult<Bytes> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -483,131 +482,4 @@ pub async fn patch(
         }
     }
     Err(ApiError::conflict(group, &name))
-}
-
-fn parse_delete_options(bytes: &[u8]) -> ApiResult<(Option<u64>, Option<String>, bool)> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok((None, None, false));
-    }
-    let options: Map<String, Value> = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?;
-    let preconditions = options.get("preconditions").cloned().unwrap_or(Value::Null);
-    let expected_rv = preconditions["resourceVersion"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .map(parse_resource_version)
-        .transpose()?;
-    let expected_uid = preconditions["uid"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
-    let dry_run = options
-        .get("dryRun")
-        .and_then(Value::as_array)
-        .is_some_and(|values| values.iter().any(|v| v == "All"));
-    Ok((expected_rv, expected_uid, dry_run))
-}
-
-/// `DELETE …/namespaces/{ns}/events/{name}`: 200 with a Success Status.
-pub async fn delete(
-    state: AppState,
-    target: Target,
-    query: Option<String>,
-    request: Request,
-) -> Reply {
-    let (parts, body) = request.into_parts();
-    let options = WriteOptions::parse(&parse_query(query.as_deref())?)?;
-    let bytes = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
-    let (expected_rv, expected_uid, body_dry_run) = parse_delete_options(&bytes)?;
-    let group = target.group;
-    let name = target.name.clone().unwrap_or_default();
-    let key = EventKey::new(target.namespace.clone().unwrap_or_default(), name.clone());
-    let uid = if options.dry_run || body_dry_run {
-        let current = state
-            .store
-            .get(&key)
-            .ok_or_else(|| ApiError::not_found(group, &name))?;
-        current.record.uid.clone()
-    } else {
-        let committed = state
-            .store
-            .write(Mutation::Delete {
-                key,
-                expected_rv,
-                expected_uid,
-            })
-            .await
-            .map_err(|e| ApiError::from_store(e, group, &name))?;
-        committed.object.record.uid.clone()
-    };
-    let mut details = json!({"name": name, "kind": "events", "uid": uid});
-    if group == ApiGroup::Events {
-        details["group"] = json!("events.k8s.io");
-    }
-    json_response(
-        StatusCode::OK,
-        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}),
-    )
-}
-
-/// `DELETE …/namespaces/{ns}/events` with selectors: returns the deleted events as a list.
-pub async fn delete_collection(
-    state: AppState,
-    target: Target,
-    query: Option<String>,
-    request: Request,
-) -> Reply {
-    let (parts, body) = request.into_parts();
-    let query = parse_query(query.as_deref())?;
-    let write_options = WriteOptions::parse(&query)?;
-    let list_options = ListOptions::parse(&query, target.group)?;
-    let bytes = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
-    let (_, _, body_dry_run) = parse_delete_options(&bytes)?;
-    let filter = Filter::new(&target, list_options);
-    let namespace = filter.scan_namespace();
-    let query = ListQuery {
-        namespace: namespace.as_deref(),
-        ..ListQuery::default()
-    };
-    let page = state
-        .store
-        .list(query, |e| filter.matches(e))
-        .map_err(ApiError::internal)?;
-    let mut deleted = Vec::new();
-    if write_options.dry_run || body_dry_run {
-        deleted = page.items;
-    } else {
-        let mutations = page
-            .items
-            .iter()
-            .map(|e| Mutation::Delete {
-                key: e.record.key(),
-                expected_rv: None,
-                expected_uid: Some(e.record.uid.clone()),
-            })
-            .collect();
-        for result in state.store.write_many(mutations).await {
-            match result {
-                Ok(committed) => deleted.push(committed.object),
-                // Deleted or replaced meanwhile: not ours to report.
-                Err(kevents_store::StoreError::NotFound(_))
-                | Err(kevents_store::StoreError::Conflict(_)) => {}
-                Err(e) => return Err(ApiError::from_store(e, target.group, "")),
-            }
-        }
-    }
-    let items: Vec<Value> = deleted
-        .iter()
-        .map(|e| serde_json::to_value(EventView::new(&e.record, target.group)))
-        .collect::<Result<_, _>>()
-        .map_err(ApiError::internal)?;
-    json_response(
-        StatusCode::OK,
-        &json!({
-            "kind": "EventList",
-            "apiVersion": target.group.api_version(),
-            "metadata": {"resourceVersion": state.store.resource_version().to_string()},
-            "items": items,
-        }),
-    )
 }

@@ -242,6 +242,10 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
             if let Ok(value) = retry_after.to_string().parse() {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
             return response;
         }
     }
@@ -285,7 +289,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
                 None => {
                     state.metrics.rejected_request("TooManyWatches");
                     let _ = what;
-                    return ApiError {
+                    let mut response = ApiError {
                         code: StatusCode::TOO_MANY_REQUESTS,
                         reason: "TooManyRequests",
                         message: format!(
@@ -295,6 +299,12 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
                         details: Some(serde_json::json!({"retryAfterSeconds": 1})),
                     }
                     .into_response();
+                    // Refused clients do not keep their connections (and their buffers).
+                    response.headers_mut().insert(
+                        header::CONNECTION,
+                        header::HeaderValue::from_static("close"),
+                    );
+                    return response;
                 }
             }
         }

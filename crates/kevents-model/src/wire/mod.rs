@@ -7,6 +7,7 @@ use crate::ApiGroup;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::api::events::v1 as events;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use known_fields::unknown_fields;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -50,8 +51,7 @@ pub fn decode_event(group: ApiGroup, mut value: Value) -> Result<DecodedEvent, D
         ))));
     };
     check_type_meta(group, object)?;
-    let mut unknown_fields = Vec::new();
-    collect_unknown(object, top_level_fields(group), "", &mut unknown_fields);
+    let unknown_fields = unknown_fields(group, object);
     // Go decodes a missing struct as its zero value; k8s-openapi requires these, so supply them.
     for required in ["metadata", group.involved_object_field()] {
         match object.get(required) {
@@ -254,123 +254,6 @@ fn from_events(event: events::Event) -> DecodedEvent {
     decoded
 }
 
-type FieldSet = &'static [(&'static str, Option<Nested>)];
-
-#[derive(Clone, Copy)]
-enum Nested {
-    Metadata,
-    ObjectRef,
-    Series,
-    Source,
-    StringMap,
-    Free,
-}
-
-const OBJECT_META_FIELDS: FieldSet = &[
-    ("name", None),
-    ("generateName", None),
-    ("namespace", None),
-    ("selfLink", None),
-    ("uid", None),
-    ("resourceVersion", None),
-    ("generation", None),
-    ("creationTimestamp", None),
-    ("deletionTimestamp", None),
-    ("deletionGracePeriodSeconds", None),
-    ("labels", Some(Nested::StringMap)),
-    ("annotations", Some(Nested::StringMap)),
-    ("ownerReferences", Some(Nested::Free)),
-    ("finalizers", None),
-    ("managedFields", Some(Nested::Free)),
-];
-const OBJECT_REF_FIELDS: FieldSet = &[
-    ("kind", None),
-    ("namespace", None),
-    ("name", None),
-    ("uid", None),
-    ("apiVersion", None),
-    ("resourceVersion", None),
-    ("fieldPath", None),
-];
-const SERIES_FIELDS: FieldSet = &[("count", None), ("lastObservedTime", None)];
-const SOURCE_FIELDS: FieldSet = &[("component", None), ("host", None)];
-const CORE_FIELDS: FieldSet = &[
-    ("kind", None),
-    ("apiVersion", None),
-    ("metadata", Some(Nested::Metadata)),
-    ("involvedObject", Some(Nested::ObjectRef)),
-    ("reason", None),
-    ("message", None),
-    ("source", Some(Nested::Source)),
-    ("firstTimestamp", None),
-    ("lastTimestamp", None),
-    ("count", None),
-    ("type", None),
-    ("eventTime", None),
-    ("series", Some(Nested::Series)),
-    ("action", None),
-    ("related", Some(Nested::ObjectRef)),
-    ("reportingComponent", None),
-    ("reportingInstance", None),
-];
-const EVENTS_FIELDS: FieldSet = &[
-    ("kind", None),
-    ("apiVersion", None),
-    ("metadata", Some(Nested::Metadata)),
-    ("eventTime", None),
-    ("series", Some(Nested::Series)),
-    ("reportingController", None),
-    ("reportingInstance", None),
-    ("action", None),
-    ("reason", None),
-    ("regarding", Some(Nested::ObjectRef)),
-    ("related", Some(Nested::ObjectRef)),
-    ("note", None),
-    ("type", None),
-    ("deprecatedSource", Some(Nested::Source)),
-    ("deprecatedFirstTimestamp", None),
-    ("deprecatedLastTimestamp", None),
-    ("deprecatedCount", None),
-];
-
-fn top_level_fields(group: ApiGroup) -> FieldSet {
-    match group {
-        ApiGroup::Core => CORE_FIELDS,
-        ApiGroup::Events => EVENTS_FIELDS,
-    }
-}
-
-fn collect_unknown(
-    object: &Map<String, Value>,
-    known: FieldSet,
-    prefix: &str,
-    out: &mut Vec<String>,
-) {
-    for (key, value) in object {
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
-        match known.iter().find(|(name, _)| name == key) {
-            None => out.push(path),
-            Some((_, Some(nested))) => {
-                let fields = match nested {
-                    Nested::Metadata => OBJECT_META_FIELDS,
-                    Nested::ObjectRef => OBJECT_REF_FIELDS,
-                    Nested::Series => SERIES_FIELDS,
-                    Nested::Source => SOURCE_FIELDS,
-                    Nested::StringMap | Nested::Free => continue,
-                };
-                if let Value::Object(inner) = value {
-                    collect_unknown(inner, fields, &path, out);
-                }
-            }
-            Some((_, None)) => {}
-        }
-    }
-}
-
 /// A record rendered in one API version's JSON shape, field for field as the apiserver emits it.
 pub struct EventView<'a> {
     record: &'a EventRecord,
@@ -557,92 +440,7 @@ impl Serialize for EventView<'_> {
     }
 }
 
+mod known_fields;
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn core_event_round_trips_through_both_groups() {
-        let body = json!({
-            "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": "web-0.1", "namespace": "apps", "labels": {"a": "b"},
-                          "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": "web-0", "uid": "u"}]},
-            "involvedObject": {"kind": "Pod", "namespace": "apps", "name": "web-0", "fieldPath": "spec.containers{web}"},
-            "reason": "BackOff", "message": "Back-off restarting", "type": "Warning",
-            "source": {"component": "kubelet", "host": "node-1"},
-            "firstTimestamp": "2024-01-01T00:00:00Z", "lastTimestamp": "2024-01-01T00:05:00.7Z",
-            "count": 3
-        });
-        let decoded = decode_event(ApiGroup::Core, body).expect("valid event");
-        assert!(decoded.unknown_fields.is_empty());
-        let record = decoded.record;
-        assert_eq!(record.involved_object.field_path, "spec.containers{web}");
-        assert_eq!(record.last_timestamp, Micros::parse("2024-01-01T00:05:00Z"));
-        let core = serde_json::to_value(EventView::new(&record, ApiGroup::Core)).unwrap();
-        assert_eq!(core["lastTimestamp"], "2024-01-01T00:05:00Z");
-        assert_eq!(core["eventTime"], Value::Null);
-        assert_eq!(core["reportingComponent"], "");
-        assert_eq!(core["metadata"]["ownerReferences"][0]["name"], "web-0");
-        let new = serde_json::to_value(EventView::new(&record, ApiGroup::Events)).unwrap();
-        assert_eq!(new["apiVersion"], "events.k8s.io/v1");
-        assert_eq!(new["note"], "Back-off restarting");
-        assert_eq!(new["regarding"]["name"], "web-0");
-        assert_eq!(new["deprecatedCount"], 3);
-        assert_eq!(new["deprecatedSource"]["host"], "node-1");
-        assert_eq!(new["eventTime"], "2024-01-01T00:00:00.000000Z");
-        let back = decode_event(ApiGroup::Events, new).unwrap().record;
-        assert_eq!(back.message, record.message);
-        assert_eq!(back.involved_object, record.involved_object);
-        assert_eq!(back.count, 3);
-    }
-
-    #[test]
-    fn missing_involved_object_decodes_as_empty_like_go() {
-        let decoded = decode_event(ApiGroup::Core, json!({"metadata": {"name": "x"}})).unwrap();
-        assert_eq!(decoded.record.involved_object, ObjectRef::default());
-    }
-
-    #[test]
-    fn unknown_fields_are_reported_with_paths() {
-        let body = json!({"metadata": {"name": "x", "bogus": 1}, "spec": {}, "involvedObject": {"nme": "a"}});
-        let decoded = decode_event(ApiGroup::Core, body).unwrap();
-        assert_eq!(
-            decoded.unknown_fields,
-            vec!["involvedObject.nme", "metadata.bogus", "spec"]
-        );
-    }
-
-    #[test]
-    fn wrong_kind_and_types_are_rejected() {
-        assert!(matches!(
-            decode_event(ApiGroup::Core, json!({"kind": "Pod"})),
-            Err(DecodeError::WrongType(_))
-        ));
-        assert!(matches!(
-            decode_event(ApiGroup::Events, json!({"apiVersion": "v1"})),
-            Err(DecodeError::WrongType(_))
-        ));
-        assert!(matches!(
-            decode_event(ApiGroup::Core, json!({"count": "three"})),
-            Err(DecodeError::Malformed(_))
-        ));
-        assert!(matches!(
-            decode_event(ApiGroup::Core, json!([1])),
-            Err(DecodeError::Malformed(_))
-        ));
-    }
-
-    #[test]
-    fn events_series_without_time_reaches_validation() {
-        let body = json!({"metadata": {"name": "x"}, "series": {"count": 1}});
-        let decoded = decode_event(ApiGroup::Events, body).unwrap();
-        assert_eq!(
-            decoded.record.series,
-            Some(Series {
-                count: 1,
-                last_observed: None
-            })
-        );
-    }
-}
+mod tests;
