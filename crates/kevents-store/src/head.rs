@@ -72,11 +72,7 @@ impl Head {
         namespace: Option<&'a str>,
         start_after: Option<&'a EventKey>,
     ) -> impl Iterator<Item = &'a Arc<StoredEvent>> + 'a {
-        let lower = match (start_after, namespace) {
-            (Some(key), _) => Bound::Excluded(key.clone()),
-            (None, Some(ns)) => Bound::Included(EventKey::new(ns, "")),
-            (None, None) => Bound::Unbounded,
-        };
+        let lower = lower_bound(namespace, start_after);
         self.by_object
             .get(name)
             .into_iter()
@@ -113,11 +109,7 @@ impl Head {
         namespace: Option<&'a str>,
         start_after: Option<&'a EventKey>,
     ) -> impl Iterator<Item = &'a Arc<StoredEvent>> + 'a {
-        let lower = match (start_after, namespace) {
-            (Some(key), _) => Bound::Excluded(key.clone()),
-            (None, Some(ns)) => Bound::Included(EventKey::new(ns, "")),
-            (None, None) => Bound::Unbounded,
-        };
+        let lower = lower_bound(namespace, start_after);
         self.events
             .range((lower, Bound::Unbounded))
             .take_while(move |(key, _)| namespace.is_none_or(|ns| key.namespace == ns))
@@ -136,6 +128,15 @@ impl Head {
                     .map(|e| (key.clone(), e.record.resource_version))
             })
             .collect()
+    }
+}
+
+/// Where a key-ordered scan starts: after a continue key, else at the namespace's first key.
+fn lower_bound(namespace: Option<&str>, start_after: Option<&EventKey>) -> Bound<EventKey> {
+    match (start_after, namespace) {
+        (Some(key), _) => Bound::Excluded(key.clone()),
+        (None, Some(ns)) => Bound::Included(EventKey::new(ns, "")),
+        (None, None) => Bound::Unbounded,
     }
 }
 
