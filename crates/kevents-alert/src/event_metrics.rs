@@ -166,7 +166,7 @@ impl EventMetrics {
                     EventLabel::Namespace => event.namespace.clone(),
                     EventLabel::InvolvedObjectKind => event.involved_object.kind.clone(),
                     EventLabel::Source => event.source_name().to_string(),
-                    EventLabel::Cluster => self.config.cluster.clone(),
+                    EventLabel::Cluster => event.cluster_or(&self.config.cluster).to_string(),
                 };
                 (label.name(), value)
             })

@@ -1,7 +1,7 @@
 //! Feeds observers (event metrics, the rule engine) from the store's change feed, never
 //! skipping a change the store still retains.
 
-use kevents_store::{Change, Store, WatchFrom};
+use kevents_store::{Change, Scope, Store, WatchFrom};
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -24,7 +24,7 @@ pub async fn follow_store(
     };
     let mut last_rv = store.resource_version();
     loop {
-        let subscription = match store.subscribe(WatchFrom::After(last_rv), None) {
+        let subscription = match store.subscribe(WatchFrom::After(last_rv), Scope::ALL) {
             Ok(subscription) => subscription,
             Err(too_old) => {
                 tracing::warn!(

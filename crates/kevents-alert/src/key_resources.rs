@@ -100,13 +100,13 @@ impl KeyResources {
     pub fn contains(&self, event: &EventRecord) -> bool {
         self.patterns
             .iter()
-            .any(|p| p.matches(event, &self.cluster))
+            .any(|p| p.matches(event, event.cluster_or(&self.cluster)))
     }
 
     fn labels(&self, event: &EventRecord) -> ObjectLabels {
         let object = &event.involved_object;
         vec![
-            ("cluster", self.cluster.clone()),
+            ("cluster", event.cluster_or(&self.cluster).to_string()),
             ("namespace", object.namespace.clone()),
             ("kind", object.kind.clone()),
             ("name", object.name.clone()),

@@ -1,10 +1,10 @@
 //! Deletes: one event (200 with a Success Status) and deletecollection with selectors.
 
+use crate::body::{read_body, WriteOptions};
 use crate::error::{ApiError, ApiResult};
 use crate::query::{parse_query, parse_resource_version, ListOptions};
 use crate::read::Filter;
 use crate::respond::json_response;
-use crate::write::{read_body, WriteOptions};
 use crate::{AppState, Reply, Target};
 use axum::extract::Request;
 use axum::http::StatusCode;
@@ -49,7 +49,11 @@ pub async fn delete(
     let (expected_rv, expected_uid, body_dry_run) = parse_delete_options(&bytes)?;
     let group = target.group;
     let name = target.name.clone().unwrap_or_default();
-    let key = EventKey::new(target.namespace.clone().unwrap_or_default(), name.clone());
+    let key = EventKey::in_cluster(
+        target.write_cluster(),
+        target.namespace.clone().unwrap_or_default(),
+        name.clone(),
+    );
     let uid = if options.dry_run || body_dry_run {
         let current = state
             .store
@@ -91,10 +95,15 @@ pub async fn delete_collection(
     let list_options = ListOptions::parse(&query, target.group)?;
     let bytes = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
     let (_, _, body_dry_run) = parse_delete_options(&bytes)?;
-    let filter = Filter::new(&target, list_options);
-    let namespace = filter.scan_namespace();
+    // At the root a deletecollection removes the hub's own events only, like a single delete.
+    let target = Target {
+        cluster: Some(target.write_cluster().to_string()),
+        ..target
+    };
+    let filter = Filter::new(&target, list_options, &state.security.cluster);
+    let scan = filter.scan_scope();
     let query = ListQuery {
-        namespace: namespace.as_deref(),
+        scope: scan.as_scope(),
         ..ListQuery::default()
     };
     let page = state

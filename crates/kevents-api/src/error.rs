@@ -31,7 +31,11 @@ fn resource_details(group: ApiGroup, name: &str) -> Value {
 }
 
 impl ApiError {
-    fn new(code: StatusCode, reason: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(
+        code: StatusCode,
+        reason: &'static str,
+        message: impl Into<String>,
+    ) -> ApiError {
         ApiError {
             code,
             reason,

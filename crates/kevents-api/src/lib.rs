@@ -4,6 +4,8 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+mod body;
+mod clusters;
 mod delete;
 mod discovery;
 mod error;
@@ -19,6 +21,8 @@ mod watch;
 mod write;
 
 pub use auth::{Identity, Peer, Security};
+pub use clusters::ClusterRegistry;
+use clusters::ClusterScope;
 pub use error::{ApiError, ApiResult};
 pub use metrics::ApiMetrics;
 
@@ -71,14 +75,26 @@ pub struct AppState {
     pub metrics: ApiMetrics,
     /// Authentication, authorization, limits and audit.
     pub security: Arc<auth::Security>,
+    /// Collected clusters: ingest cursors, lag and contact times.
+    pub clusters: Arc<ClusterRegistry>,
 }
 
-/// The target of a request: API group, namespace and name from the path.
+/// The target of a request: API group, cluster scope, namespace and name from the path.
 #[derive(Clone, Debug)]
 pub(crate) struct Target {
     pub group: ApiGroup,
+    /// The collected cluster of a `/clusters/{name}/…` request (`""`: the hub's own events);
+    /// `None` at the root, which reads every cluster and writes the hub's own.
+    pub cluster: Option<String>,
     pub namespace: Option<String>,
     pub name: Option<String>,
+}
+
+impl Target {
+    /// The cluster a write or a single-object read addresses.
+    pub fn write_cluster(&self) -> &str {
+        self.cluster.as_deref().unwrap_or("")
+    }
 }
 
 /// Builds the HTTP router.
@@ -131,7 +147,11 @@ pub fn router(state: AppState) -> Router {
                 item(group, true),
             );
     }
-    router
+    let scoped = router
+        .clone()
+        .fallback(|| async { ApiError::unknown_path() })
+        .with_state(state.clone());
+    clusters::routes(router, scoped)
         .fallback(|| async { ApiError::unknown_path() })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -149,13 +169,17 @@ fn not_allowed() -> impl Fn() -> std::future::Ready<ApiError> + Clone {
 }
 
 fn all_namespaces(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
-    let target = Target {
-        group,
-        namespace: None,
-        name: None,
-    };
     get(
-        move |State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap| {
+        move |State(state): State<AppState>,
+              ClusterScope(cluster): ClusterScope,
+              RawQuery(query): RawQuery,
+              headers: HeaderMap| {
+            let target = Target {
+                group,
+                cluster,
+                namespace: None,
+                name: None,
+            };
             read::list_or_watch(state, target, query, headers, watch_path)
         },
     )
@@ -163,17 +187,20 @@ fn all_namespaces(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
 }
 
 fn collection(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
-    let target = move |namespace: String| Target {
+    let target = move |cluster: Option<String>, namespace: String| Target {
         group,
+        cluster,
         namespace: Some(namespace),
         name: None,
     };
     let list = get(
         move |State(state): State<AppState>,
+              ClusterScope(cluster): ClusterScope,
               Path(namespace): Path<String>,
               RawQuery(query): RawQuery,
               headers: HeaderMap| {
-            read::list_or_watch(state, target(namespace), query, headers, watch_path)
+            let target = target(cluster, namespace);
+            read::list_or_watch(state, target, query, headers, watch_path)
         },
     );
     if watch_path {
@@ -181,36 +208,43 @@ fn collection(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
     }
     list.post(
         move |State(state): State<AppState>,
-              Path(namespace): Path<String>,
-              RawQuery(query): RawQuery,
-              request: Request| { write::create(state, target(namespace), query, request) },
-    )
-    .delete(
-        move |State(state): State<AppState>,
+              ClusterScope(cluster): ClusterScope,
               Path(namespace): Path<String>,
               RawQuery(query): RawQuery,
               request: Request| {
-            delete::delete_collection(state, target(namespace), query, request)
+            write::create(state, target(cluster, namespace), query, request)
+        },
+    )
+    .delete(
+        move |State(state): State<AppState>,
+              ClusterScope(cluster): ClusterScope,
+              Path(namespace): Path<String>,
+              RawQuery(query): RawQuery,
+              request: Request| {
+            delete::delete_collection(state, target(cluster, namespace), query, request)
         },
     )
     .fallback(not_allowed())
 }
 
 fn item(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
-    let target = move |(namespace, name): (String, String)| Target {
+    let target = move |cluster: Option<String>, (namespace, name): (String, String)| Target {
         group,
+        cluster,
         namespace: Some(namespace),
         name: Some(name),
     };
     let read = get(
         move |State(state): State<AppState>,
+              ClusterScope(cluster): ClusterScope,
               Path(path): Path<(String, String)>,
               RawQuery(query): RawQuery,
               headers: HeaderMap| async move {
+            let target = target(cluster, path);
             if watch_path {
-                read::list_or_watch(state, target(path), query, headers, true).await
+                read::list_or_watch(state, target, query, headers, true).await
             } else {
-                read::get_one(state, target(path), query, headers).await
+                read::get_one(state, target, query, headers).await
             }
         },
     );
@@ -219,21 +253,30 @@ fn item(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
     }
     read.put(
         move |State(state): State<AppState>,
+              ClusterScope(cluster): ClusterScope,
               Path(path): Path<(String, String)>,
               RawQuery(query): RawQuery,
-              request: Request| { write::update(state, target(path), query, request) },
+              request: Request| {
+            write::update(state, target(cluster, path), query, request)
+        },
     )
     .patch(
         move |State(state): State<AppState>,
+              ClusterScope(cluster): ClusterScope,
               Path(path): Path<(String, String)>,
               RawQuery(query): RawQuery,
-              request: Request| { write::patch(state, target(path), query, request) },
+              request: Request| {
+            write::patch(state, target(cluster, path), query, request)
+        },
     )
     .delete(
         move |State(state): State<AppState>,
+              ClusterScope(cluster): ClusterScope,
               Path(path): Path<(String, String)>,
               RawQuery(query): RawQuery,
-              request: Request| { delete::delete(state, target(path), query, request) },
+              request: Request| {
+            delete::delete(state, target(cluster, path), query, request)
+        },
     )
     .fallback(not_allowed())
 }

@@ -68,7 +68,15 @@ pub struct ContinueToken {
 impl ContinueToken {
     /// Encodes like the apiserver: unpadded URL-safe base64 of a small JSON document.
     pub fn encode(&self) -> String {
-        let start = format!("{}/{}\u{0}", self.after.namespace, self.after.name);
+        // The apiserver's start key is `namespace/name`; a collected event's is prefixed with its
+        // cluster (neither contains a `/`).
+        let start = match self.after.cluster.as_str() {
+            "" => format!("{}/{}\u{0}", self.after.namespace, self.after.name),
+            cluster => format!(
+                "{cluster}/{}/{}\u{0}",
+                self.after.namespace, self.after.name
+            ),
+        };
         let doc = json!({"v": "meta.k8s.io/v1", "rv": self.resource_version, "start": start});
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(doc.to_string())
     }
@@ -92,12 +100,20 @@ impl ContinueToken {
         })?;
         let start = doc["start"].as_str().unwrap_or("");
         let start = start.strip_suffix('\u{0}').unwrap_or(start);
-        let (namespace, name) = start
-            .split_once('/')
-            .ok_or_else(|| invalid("encoded start key empty (version meta.k8s.io/v1)".into()))?;
+        let after = match start.split('/').collect::<Vec<_>>().as_slice() {
+            [namespace, name] => EventKey::new(*namespace, *name),
+            [cluster, namespace, name] if !cluster.is_empty() => {
+                EventKey::in_cluster(*cluster, *namespace, *name)
+            }
+            _ => {
+                return Err(invalid(
+                    "encoded start key empty (version meta.k8s.io/v1)".into(),
+                ))
+            }
+        };
         Ok(ContinueToken {
             resource_version,
-            after: EventKey::new(namespace, name),
+            after,
         })
     }
 }
@@ -243,6 +259,11 @@ mod tests {
             after: EventKey::new("kube-system", "node-1.17a"),
         };
         assert_eq!(ContinueToken::decode(&token.encode()), Ok(token));
+        let collected = ContinueToken {
+            resource_version: 7,
+            after: EventKey::in_cluster("prod", "default", "web.1"),
+        };
+        assert_eq!(ContinueToken::decode(&collected.encode()), Ok(collected));
         assert!(ContinueToken::decode("garbage").is_err());
         assert!(ContinueToken::decode("!!!").is_err());
     }

@@ -7,7 +7,7 @@ use crate::respond::{list_response, object_response};
 use crate::{watch, AppState, Reply, Target};
 use axum::http::{HeaderMap, StatusCode};
 use kevents_model::{EventField, EventKey, EventRecord};
-use kevents_store::ListQuery;
+use kevents_store::{ListQuery, Scope};
 use serde_json::{json, Map, Value};
 
 /// `GET …/namespaces/{ns}/events/{name}`.
@@ -20,12 +20,20 @@ pub async fn get_one(
     let representation = representation(&headers)?;
     let query = parse_query(query.as_deref())?;
     let options = ListOptions::parse(&query, target.group)?;
-    let namespace = target.namespace.unwrap_or_default();
-    let name = target.name.unwrap_or_default();
-    let stored = state
-        .store
-        .get(&EventKey::new(namespace, name.clone()))
-        .ok_or_else(|| ApiError::not_found(target.group, &name))?;
+    let namespace = target.namespace.clone().unwrap_or_default();
+    let name = target.name.clone().unwrap_or_default();
+    let stored = match &target.cluster {
+        Some(cluster) => state
+            .store
+            .get(&EventKey::in_cluster(cluster, &namespace, &name)),
+        // The root reads every cluster: the hub's own events first, then collected ones.
+        None => state.store.clusters().into_iter().find_map(|(cluster, _)| {
+            state
+                .store
+                .get(&EventKey::in_cluster(cluster, &namespace, &name))
+        }),
+    }
+    .ok_or_else(|| ApiError::not_found(target.group, &name))?;
     object_response(
         StatusCode::OK,
         &stored.record,
@@ -35,36 +43,64 @@ pub async fn get_one(
     )
 }
 
-/// The filter a list or watch applies: path namespace/name plus selectors.
+/// The filter a list or watch applies: path cluster/namespace/name plus selectors.
 pub(crate) struct Filter {
+    pub cluster: Option<String>,
     pub namespace: Option<String>,
     pub name: Option<String>,
     pub options: ListOptions,
 }
 
+/// The part of the key space a list or watch has to look at.
+pub(crate) struct ScanScope {
+    cluster: Option<String>,
+    namespace: Option<String>,
+}
+
+impl ScanScope {
+    pub fn as_scope(&self) -> Scope<'_> {
+        Scope {
+            cluster: self.cluster.as_deref(),
+            namespace: self.namespace.as_deref(),
+        }
+    }
+}
+
 impl Filter {
-    pub fn new(target: &Target, options: ListOptions) -> Filter {
+    /// The filter of `target`; `own_cluster` is the hub's name for its own events, which the
+    /// `cluster` field selector accepts for them.
+    pub fn new(target: &Target, mut options: ListOptions, own_cluster: &str) -> Filter {
+        for requirement in &mut options.fields.requirements {
+            if requirement.field == EventField::Cluster && requirement.value == own_cluster {
+                requirement.value.clear();
+            }
+        }
         Filter {
+            cluster: target.cluster.clone(),
             namespace: target.namespace.clone(),
             name: target.name.clone(),
             options,
         }
     }
 
-    /// The namespace range to scan: the path's, else one pinned by the field selector.
-    pub fn scan_namespace(&self) -> Option<String> {
-        self.namespace.clone().or_else(|| {
-            self.options
-                .fields
-                .exact(EventField::Namespace)
-                .map(str::to_string)
-        })
+    /// The range to scan: the path's cluster and namespace, else ones pinned by the field
+    /// selector.
+    pub fn scan_scope(&self) -> ScanScope {
+        let fields = &self.options.fields;
+        ScanScope {
+            cluster: (self.cluster.clone())
+                .or_else(|| fields.exact(EventField::Cluster).map(str::to_string)),
+            namespace: (self.namespace.clone())
+                .or_else(|| fields.exact(EventField::Namespace).map(str::to_string)),
+        }
     }
 
     pub fn matches(&self, event: &EventRecord) -> bool {
-        self.namespace
-            .as_ref()
-            .is_none_or(|ns| &event.namespace == ns)
+        self.cluster.as_ref().is_none_or(|c| &event.cluster == c)
+            && self
+                .namespace
+                .as_ref()
+                .is_none_or(|ns| &event.namespace == ns)
             && self.name.as_ref().is_none_or(|name| &event.name == name)
             && self.options.fields.matches(event)
             && self.options.labels.matches(&event.labels)
@@ -83,12 +119,8 @@ pub async fn list_or_watch(
     let query = parse_query(query.as_deref())?;
     let options = ListOptions::parse(&query, target.group)?;
     if options.watch || watch_path {
-        return watch::start(
-            state,
-            target.group,
-            Filter::new(&target, options),
-            representation,
-        );
+        let filter = Filter::new(&target, options, &state.security.cluster);
+        return watch::start(state, target.group, filter, representation);
     }
     let current = state.store.resource_version();
     // The version to read at: a continue token's, or an exact one asked for (explicitly, or as
@@ -111,13 +143,13 @@ pub async fn list_or_watch(
     let include = options.include_object;
     let limit = options.limit;
     let continue_from = options.continue_from.clone();
-    let filter = Filter::new(&target, options);
-    let scan_namespace = filter.scan_namespace();
+    let filter = Filter::new(&target, options, &state.security.cluster);
+    let scan = filter.scan_scope();
     let page = state
         .store
         .list(
             ListQuery {
-                namespace: scan_namespace.as_deref(),
+                scope: scan.as_scope(),
                 start_after: continue_from.as_ref().map(|c| &c.after),
                 limit,
                 object_name: filter.options.fields.exact(EventField::ObjectName),

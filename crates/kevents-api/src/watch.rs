@@ -216,10 +216,8 @@ pub fn start(
         columns_sent: false,
     };
     let (sender, receiver) = mpsc::channel::<Bytes>(STREAM_BUFFER);
-    match state
-        .store
-        .subscribe(from, filter.scan_namespace().as_deref())
-    {
+    let scan = filter.scan_scope();
+    match state.store.subscribe(from, scan.as_scope()) {
         Err(too_old) => {
             // Like the apiserver: a 200 stream whose only event is a 410 Expired error.
             let line = error_line(&ApiError::expired(too_old.to_string()));

@@ -1,137 +1,21 @@
-//! Writes: create, update (PUT), patch, delete and deletecollection, with the apiserver's
-//! preconditions, validation and Status errors.
+//! Writes: create, update (PUT) and patch, with the apiserver's preconditions, validation and
+//! Status errors.
 
+use crate::body::{decode_body, decode_value, read_body, with_warnings, WriteOptions};
+use crate::clusters::settle_cluster;
 use crate::error::{ApiError, ApiResult};
-use crate::negotiate::{
-    body_format, patch_kind, representation, BodyFormat, PatchKind, Representation,
-};
+use crate::negotiate::{body_format, patch_kind, representation, PatchKind, Representation};
 use crate::query::{parse_query, parse_resource_version, IncludeObject};
 use crate::respond::object_response;
 use crate::{patch, AppState, Reply, Target};
-use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::Response;
-use bytes::Bytes;
+use axum::http::StatusCode;
 use kevents_model::validation::{validate_create, validate_update};
-use kevents_model::wire::{
-    decode_event, synthesized_event_time, unrecognized, DecodeError, DecodedEvent, EventView,
-};
+use kevents_model::wire::{synthesized_event_time, DecodedEvent, EventView};
 use kevents_model::{ApiGroup, EventKey, EventRecord, Micros};
 use kevents_store::{Mutation, StoredEvent};
 use rand::Rng;
 use serde_json::{json, Value};
-use std::collections::HashMap;
-
-/// `fieldValidation`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum FieldValidation {
-    Ignore,
-    Warn,
-    Strict,
-}
-
-pub(crate) struct WriteOptions {
-    pub dry_run: bool,
-    field_validation: FieldValidation,
-}
-
-impl WriteOptions {
-    pub fn parse(query: &HashMap<String, String>) -> ApiResult<WriteOptions> {
-        let dry_run = match query.get("dryRun").map(String::as_str) {
-            None | Some("") => false,
-            Some("All") => true,
-            Some(other) => {
-                return Err(ApiError::bad_request(format!(
-                    "dryRun: Unsupported value: {other:?}: supported values: \"All\""
-                )))
-            }
-        };
-        let field_validation = match query.get("fieldValidation").map(String::as_str) {
-            None | Some("") | Some("Warn") => FieldValidation::Warn,
-            Some("Ignore") => FieldValidation::Ignore,
-            Some("Strict") => FieldValidation::Strict,
-            Some(other) => {
-                return Err(ApiError::bad_request(format!(
-                    "fieldValidation: Unsupported value: {other:?}: supported values: \"Ignore\", \"Strict\", \"Warn\""
-                )))
-            }
-        };
-        Ok(WriteOptions {
-            dry_run,
-            field_validation,
-        })
-    }
-}
-
-pub(crate) async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> ApiResult<Bytes> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > limit) {
-        return Err(ApiError::too_large(limit));
-    }
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::too_large(limit))
-}
-
-/// Decodes a body as an Event of `group`, enforcing `fieldValidation`; returns warnings.
-fn decode_body(
-    bytes: &[u8],
-    format: BodyFormat,
-    group: ApiGroup,
-    validation: FieldValidation,
-) -> ApiResult<(DecodedEvent, Vec<String>)> {
-    if format == BodyFormat::Yaml {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|e| ApiError::bad_request(format!("the YAML body is not UTF-8: {e}")))?;
-        let value: Value = serde_saphyr::from_str(text).map_err(|e| {
-            ApiError::bad_request(unrecognized(&format!("error converting YAML to JSON: {e}")))
-        })?;
-        return decode_value(value, group, validation);
-    }
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        let summary: String = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]).into_owned();
-        ApiError::bad_request(format!("{} ({summary:?})", unrecognized(&e.to_string())))
-    })?;
-    decode_value(value, group, validation)
-}
-
-fn decode_value(
-    value: Value,
-    group: ApiGroup,
-    validation: FieldValidation,
-) -> ApiResult<(DecodedEvent, Vec<String>)> {
-    let decoded = decode_event(group, value).map_err(|e| match e {
-        DecodeError::Malformed(m) | DecodeError::WrongType(m) => ApiError::bad_request(m),
-    })?;
-    let unknown: Vec<String> = decoded
-        .unknown_fields
-        .iter()
-        .map(|f| format!("unknown field {f:?}"))
-        .collect();
-    match validation {
-        FieldValidation::Strict if !unknown.is_empty() => Err(ApiError::bad_request(format!(
-            "Event in version {:?} cannot be handled as a Event: strict decoding error: {}",
-            group.api_version(),
-            unknown.join(", ")
-        ))),
-        FieldValidation::Warn => Ok((decoded, unknown)),
-        _ => Ok((decoded, Vec::new())),
-    }
-}
-
-fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
-    for warning in warnings {
-        let text = format!("299 - {:?}", warning);
-        if let Ok(value) = HeaderValue::from_str(&text) {
-            response.headers_mut().append(header::WARNING, value);
-        }
-    }
-    response
-}
 
 /// The body's namespace must be empty or match the URL's.
 fn settle_namespace(record: &mut EventRecord, namespace: &str) -> ApiResult<()> {
@@ -227,6 +111,7 @@ pub async fn create(
         read_object(&state, target.group, query, request).await?;
     let mut record = decoded.record;
     settle_namespace(&mut record, target.namespace.as_deref().unwrap_or_default())?;
+    settle_cluster(&mut record, target.write_cluster());
     stamp_new(&mut record);
     let generate = record.name.is_empty() && !record.generate_name.is_empty();
     // Like the apiserver, a generated name is chosen before validation, so errors name it.
@@ -379,7 +264,8 @@ pub async fn update(
     let mut record = decoded.record;
     check_name(&record, &name)?;
     settle_namespace(&mut record, &namespace)?;
-    let key = EventKey::new(namespace, name.clone());
+    settle_cluster(&mut record, target.write_cluster());
+    let key = record.key();
     for _ in 0..WRITE_ATTEMPTS {
         let current = state.store.get(&key);
         let result = replace(
@@ -431,7 +317,7 @@ pub async fn patch(
     let group = target.group;
     let name = target.name.clone().unwrap_or_default();
     let namespace = target.namespace.clone().unwrap_or_default();
-    let key = EventKey::new(namespace.clone(), name.clone());
+    let key = EventKey::in_cluster(target.write_cluster(), &namespace, &name);
     let limits = patch::Limits {
         max_operations: MAX_JSON_PATCH_OPERATIONS,
         max_document_bytes: state.config.max_body_bytes,
@@ -458,6 +344,7 @@ pub async fn patch(
         let mut record = decoded.record;
         check_name(&record, &name)?;
         settle_namespace(&mut record, &namespace)?;
+        settle_cluster(&mut record, target.write_cluster());
         let result = replace(
             &state,
             group,

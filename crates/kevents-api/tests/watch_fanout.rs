@@ -23,6 +23,7 @@ fn app(store: &Store) -> axum::Router {
         shutdown,
         metrics: kevents_api::ApiMetrics::default(),
         security: Default::default(),
+        clusters: Arc::new(kevents_api::ClusterRegistry::in_memory()),
     })
 }
 

@@ -34,6 +34,8 @@ pub enum EventField {
     Source,
     /// `type`
     Type,
+    /// `cluster`: the cluster a collected event came from (a kevents extension).
+    Cluster,
 }
 
 impl EventField {
@@ -63,6 +65,7 @@ impl EventField {
             ("reportingController", ApiGroup::Events) => EventField::ReportingController,
             ("source", _) => EventField::Source,
             ("type", _) => EventField::Type,
+            ("cluster", _) => EventField::Cluster,
             _ => return None,
         })
     }
@@ -84,6 +87,7 @@ impl EventField {
             EventField::ReportingController => &event.reporting_controller,
             EventField::Source => event.source_name(),
             EventField::Type => &event.event_type,
+            EventField::Cluster => &event.cluster,
         }
     }
 }

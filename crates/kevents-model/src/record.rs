@@ -39,9 +39,13 @@ pub struct Series {
     pub last_observed: Option<Micros>,
 }
 
-/// Identity of a stored event: its namespace and name.
+/// Identity of a stored event: its cluster, namespace and name. Keys order by cluster first, so
+/// one cluster's events are one contiguous range.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct EventKey {
+    /// The cluster the event was collected from; empty for the hub's own events.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cluster: String,
     /// The event's namespace.
     pub namespace: String,
     /// The event's name.
@@ -49,9 +53,19 @@ pub struct EventKey {
 }
 
 impl EventKey {
-    /// Builds a key from its parts.
+    /// Builds a key of the hub's own cluster from its parts.
     pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> EventKey {
+        EventKey::in_cluster("", namespace, name)
+    }
+
+    /// Builds a key of an event collected from `cluster`.
+    pub fn in_cluster(
+        cluster: impl Into<String>,
+        namespace: impl Into<String>,
+        name: impl Into<String>,
+    ) -> EventKey {
         EventKey {
+            cluster: cluster.into(),
             namespace: namespace.into(),
             name: name.into(),
         }
@@ -61,6 +75,14 @@ impl EventKey {
 /// One Kubernetes Event as kevents keeps it, independent of the API version it came through.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EventRecord {
+    /// The cluster the event was collected from; empty for events written to the hub itself.
+    /// Shown to clients as the `kevents.io/cluster` label.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cluster: String,
+    /// `metadata.resourceVersion` of the event in its source cluster, for collected events: a
+    /// replayed or older version of the same source object is recognised and not applied again.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source_resource_version: String,
     /// `metadata.namespace`.
     pub namespace: String,
     /// `metadata.name`.
@@ -141,7 +163,11 @@ fn is_zero(value: &i32) -> bool {
 impl EventRecord {
     /// The key this event is stored under.
     pub fn key(&self) -> EventKey {
-        EventKey::new(self.namespace.clone(), self.name.clone())
+        EventKey::in_cluster(
+            self.cluster.clone(),
+            self.namespace.clone(),
+            self.name.clone(),
+        )
     }
 
     /// When the event first happened, as printers compute it: firstTimestamp, else eventTime.
@@ -163,6 +189,15 @@ impl EventRecord {
             Some(series) => series.count,
             None if self.count == 0 => 1,
             None => self.count,
+        }
+    }
+
+    /// The cluster the event belongs to, naming the hub's own events `own`.
+    pub fn cluster_or<'a>(&'a self, own: &'a str) -> &'a str {
+        if self.cluster.is_empty() {
+            own
+        } else {
+            &self.cluster
         }
     }
 

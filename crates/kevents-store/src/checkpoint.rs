@@ -45,8 +45,7 @@ pub(crate) fn load_checkpoint(
                 let key = stored.record.key();
                 head.expiry
                     .insert((crate::head::expires_at(&stored, ttl_micros), key.clone()));
-                head.index_object(&stored, key.clone());
-                head.events.insert(key, stored);
+                head.insert(key, stored);
             }
             LogOp::Delete(_) => {
                 return Err(StoreError::Corrupt(format!(

@@ -22,6 +22,31 @@ pub struct Head {
     pub expiry: BTreeSet<(Micros, EventKey)>,
     /// Keys of live events by the name of the object they are about.
     pub by_object: HashMap<String, BTreeSet<EventKey>>,
+    /// Live events per cluster (`""`: the hub's own).
+    pub clusters: BTreeMap<String, usize>,
+}
+
+/// Which part of the key space a read covers: one cluster or all, one namespace or all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scope<'a> {
+    /// Only this cluster (`""`: the hub's own events), when set.
+    pub cluster: Option<&'a str>,
+    /// Only this namespace, when set.
+    pub namespace: Option<&'a str>,
+}
+
+impl Scope<'_> {
+    /// Everything.
+    pub const ALL: Scope<'static> = Scope {
+        cluster: None,
+        namespace: None,
+    };
+
+    /// True when `key` is inside the scope.
+    pub fn contains(&self, key: &EventKey) -> bool {
+        self.cluster.is_none_or(|c| key.cluster == c)
+            && self.namespace.is_none_or(|ns| key.namespace == ns)
+    }
 }
 
 impl Head {
@@ -35,25 +60,39 @@ impl Head {
         }
         match change.change_type {
             ChangeType::Deleted => {
-                self.events.remove(&key);
+                if self.events.remove(&key).is_some() {
+                    self.uncount_cluster(&key.cluster);
+                }
             }
             ChangeType::Added | ChangeType::Modified => {
                 self.expiry
                     .insert((expires_at(&change.object, ttl_micros), key.clone()));
-                self.index_object(&change.object, key.clone());
-                self.events.insert(key, change.object.clone());
+                self.insert(key, change.object.clone());
             }
         }
         self.resource_version = change.resource_version;
         self.history.push_back(change);
     }
 
-    /// Adds a live event to the object-name index.
-    pub fn index_object(&mut self, event: &StoredEvent, key: EventKey) {
+    /// Makes `event` the live version of `key`, with its index entries.
+    pub fn insert(&mut self, key: EventKey, event: Arc<StoredEvent>) {
         self.by_object
             .entry(event.record.involved_object.name.clone())
             .or_default()
-            .insert(key);
+            .insert(key.clone());
+        let cluster = key.cluster.clone();
+        if self.events.insert(key, event).is_none() {
+            *self.clusters.entry(cluster).or_default() += 1;
+        }
+    }
+
+    fn uncount_cluster(&mut self, cluster: &str) {
+        if let Some(count) = self.clusters.get_mut(cluster) {
+            *count -= 1;
+            if *count == 0 {
+                self.clusters.remove(cluster);
+            }
+        }
     }
 
     fn unindex_object(&mut self, name: &str, key: &EventKey) {
@@ -69,16 +108,18 @@ impl Head {
     pub fn about_object<'a>(
         &'a self,
         name: &str,
-        namespace: Option<&'a str>,
+        scope: Scope<'a>,
         start_after: Option<&'a EventKey>,
     ) -> impl Iterator<Item = &'a Arc<StoredEvent>> + 'a {
-        let lower = lower_bound(namespace, start_after);
-        self.by_object
-            .get(name)
-            .into_iter()
-            .flat_map(move |keys| keys.range((lower.clone(), Bound::Unbounded)))
-            .take_while(move |key| namespace.is_none_or(|ns| key.namespace == ns))
-            .filter_map(|key| self.events.get(key))
+        let keys = self.by_object.get(name);
+        self.spans(scope, start_after)
+            .flat_map(move |(lower, span)| {
+                keys.into_iter()
+                    .flat_map(move |keys| keys.range((lower.clone(), Bound::Unbounded)))
+                    .take_while(move |key| span.contains(key))
+                    .filter(move |key| scope.contains(key))
+                    .filter_map(|key| self.events.get(key))
+            })
     }
 
     /// Drops history beyond `limit` entries or committed before `oldest`.
@@ -103,17 +144,49 @@ impl Head {
         Some(self.history.range(start..).cloned().collect())
     }
 
-    /// Live events in key order after `start_after`, within `namespace` when given.
+    /// Live events in key order after `start_after`, within `scope`.
     pub fn range<'a>(
         &'a self,
-        namespace: Option<&'a str>,
+        scope: Scope<'a>,
         start_after: Option<&'a EventKey>,
     ) -> impl Iterator<Item = &'a Arc<StoredEvent>> + 'a {
-        let lower = lower_bound(namespace, start_after);
-        self.events
-            .range((lower, Bound::Unbounded))
-            .take_while(move |(key, _)| namespace.is_none_or(|ns| key.namespace == ns))
-            .map(|(_, event)| event)
+        self.spans(scope, start_after)
+            .flat_map(move |(lower, span)| {
+                self.events
+                    .range((lower, Bound::Unbounded))
+                    .take_while(move |(key, _)| span.contains(key))
+                    .map(|(_, event)| event)
+            })
+    }
+
+    /// The contiguous key ranges a scope covers, in key order, each with where it starts: one per
+    /// cluster when a namespace is asked for across clusters (keys order by cluster first).
+    fn spans<'a>(
+        &'a self,
+        scope: Scope<'a>,
+        start_after: Option<&'a EventKey>,
+    ) -> impl Iterator<Item = (Bound<EventKey>, Scope<'a>)> + 'a {
+        let clusters: Box<dyn Iterator<Item = Option<&'a str>> + 'a> =
+            match (scope.cluster, scope.namespace) {
+                (Some(cluster), _) => Box::new(std::iter::once(Some(cluster))),
+                (None, None) => Box::new(std::iter::once(None)),
+                (None, Some(_)) => Box::new(self.clusters.keys().map(|c| Some(c.as_str()))),
+            };
+        clusters
+            .filter(move |cluster| {
+                // Clusters wholly before the continue position have nothing left to list.
+                match (cluster, start_after) {
+                    (Some(c), Some(after)) => *c >= after.cluster.as_str(),
+                    _ => true,
+                }
+            })
+            .map(move |cluster| {
+                let span = Scope {
+                    cluster,
+                    namespace: scope.namespace,
+                };
+                (lower_bound(span, start_after), span)
+            })
     }
 
     /// Keys (with their versions) whose TTL has passed at `now`, oldest first, at most `limit`.
@@ -131,11 +204,16 @@ impl Head {
     }
 }
 
-/// Where a key-ordered scan starts: after a continue key, else at the namespace's first key.
-fn lower_bound(namespace: Option<&str>, start_after: Option<&EventKey>) -> Bound<EventKey> {
-    match (start_after, namespace) {
-        (Some(key), _) => Bound::Excluded(key.clone()),
-        (None, Some(ns)) => Bound::Included(EventKey::new(ns, "")),
+/// Where a key-ordered scan of one span starts: at the span's first key, or after the continue
+/// key when that lies inside or beyond the span's start.
+fn lower_bound(span: Scope<'_>, start_after: Option<&EventKey>) -> Bound<EventKey> {
+    let first = span
+        .cluster
+        .map(|cluster| EventKey::in_cluster(cluster, span.namespace.unwrap_or(""), ""));
+    match (first, start_after) {
+        (Some(first), Some(after)) if *after < first => Bound::Included(first),
+        (_, Some(after)) => Bound::Excluded(after.clone()),
+        (Some(first), None) => Bound::Included(first),
         (None, None) => Bound::Unbounded,
     }
 }
@@ -180,16 +258,77 @@ mod tests {
                 .map(|e| format!("{}/{}", e.record.namespace, e.record.name))
                 .collect::<Vec<_>>()
         };
-        assert_eq!(names(head.range(Some("b"), None).collect()), ["b/x", "b/y"]);
+        let ns = |namespace| Scope {
+            cluster: None,
+            namespace: Some(namespace),
+        };
+        assert_eq!(names(head.range(ns("b"), None).collect()), ["b/x", "b/y"]);
         let cursor = EventKey::new("b", "x");
+        assert_eq!(names(head.range(ns("b"), Some(&cursor)).collect()), ["b/y"]);
         assert_eq!(
-            names(head.range(Some("b"), Some(&cursor)).collect()),
-            ["b/y"]
-        );
-        assert_eq!(
-            names(head.range(None, Some(&cursor)).collect()),
+            names(head.range(Scope::ALL, Some(&cursor)).collect()),
             ["b/y", "c/z"]
         );
+    }
+
+    fn clustered(rv: u64, cluster: &str, ns: &str, name: &str) -> Arc<Change> {
+        let mut change = (*change(rv, ns, name, ChangeType::Added, 0)).clone();
+        let mut object = (*change.object).clone();
+        object.record.cluster = cluster.into();
+        object.record.involved_object.name = "web-0".into();
+        change.object = Arc::new(object);
+        Arc::new(change)
+    }
+
+    #[test]
+    fn range_of_a_namespace_across_clusters_resumes_inside_any_cluster() {
+        let mut head = Head::default();
+        let layout = [
+            ("", "a", "1"),
+            ("", "b", "2"),
+            ("p", "a", "3"),
+            ("p", "b", "4"),
+        ];
+        for (rv, (cluster, ns, name)) in layout.into_iter().enumerate() {
+            head.apply(clustered(rv as u64 + 1, cluster, ns, name), 100);
+        }
+        head.apply(clustered(5, "q", "a", "5"), 100);
+        let names = |it: Vec<&Arc<StoredEvent>>| {
+            it.iter().map(|e| e.record.name.clone()).collect::<Vec<_>>()
+        };
+        let ns_a = Scope {
+            cluster: None,
+            namespace: Some("a"),
+        };
+        assert_eq!(names(head.range(ns_a, None).collect()), ["1", "3", "5"]);
+        let after_local = EventKey::in_cluster("", "a", "1");
+        assert_eq!(
+            names(head.range(ns_a, Some(&after_local)).collect()),
+            ["3", "5"]
+        );
+        let after_p = EventKey::in_cluster("p", "a", "3");
+        assert_eq!(names(head.range(ns_a, Some(&after_p)).collect()), ["5"]);
+        let only_p = Scope {
+            cluster: Some("p"),
+            namespace: None,
+        };
+        assert_eq!(names(head.range(only_p, None).collect()), ["3", "4"]);
+        assert_eq!(
+            names(
+                head.about_object("web-0", ns_a, Some(&after_local))
+                    .collect()
+            ),
+            ["3", "5"]
+        );
+        assert_eq!(
+            names(head.about_object("web-0", only_p, None).collect()),
+            ["3", "4"]
+        );
+        assert_eq!(head.clusters.get("p"), Some(&2));
+        let mut delete = (*clustered(6, "p", "a", "3")).clone();
+        delete.change_type = ChangeType::Deleted;
+        head.apply(Arc::new(delete), 100);
+        assert_eq!(head.clusters.get("p"), Some(&1));
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod snapshot;
 mod writer;
 
 pub use entry::{Change, ChangeType, StoredEvent};
+pub use head::Scope;
 pub use log::LogConfig;
 
 /// Entry points for fuzzing the on-disk decoders directly; not a stable API.
@@ -198,8 +199,8 @@ pub struct Store {
 /// What to list.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ListQuery<'a> {
-    /// Only this namespace, when set.
-    pub namespace: Option<&'a str>,
+    /// Which clusters and namespaces.
+    pub scope: Scope<'a>,
     /// Start after this key (a continue position).
     pub start_after: Option<&'a EventKey>,
     /// At most this many items.
@@ -232,7 +233,7 @@ pub enum WatchFrom {
 
 /// The start of a watch: what to send first, then the live feed.
 pub struct Subscription {
-    /// For `InitialState`: the current events in the namespace (all if `None`).
+    /// For `InitialState`: the current events in the scope.
     pub initial: Vec<Arc<StoredEvent>>,
     /// Retained changes after the requested version.
     pub backlog: Vec<Arc<Change>>,
@@ -342,9 +343,9 @@ impl Store {
         let candidates: Box<dyn Iterator<Item = &Arc<StoredEvent>> + '_> = match query.object_name {
             // The index holds current versions only; past states come from the snapshot.
             Some(name) if snapshot.is_empty() => {
-                Box::new(head.about_object(name, query.namespace, query.start_after))
+                Box::new(head.about_object(name, query.scope, query.start_after))
             }
-            _ => Box::new(head.range(query.namespace, query.start_after)),
+            _ => Box::new(head.range(query.scope, query.start_after)),
         };
         let mut matching = merge_states(candidates, snapshot).filter(|e| filter(&e.record));
         let mut items = Vec::new();
@@ -368,15 +369,11 @@ impl Store {
     }
 
     /// Starts a watch. Fails when `from` is older than the retained history.
-    pub fn subscribe(
-        &self,
-        from: WatchFrom,
-        namespace: Option<&str>,
-    ) -> Result<Subscription, TooOld> {
+    pub fn subscribe(&self, from: WatchFrom, scope: Scope<'_>) -> Result<Subscription, TooOld> {
         let head = self.shared.head.read();
         let live = self.shared.feed.subscribe();
         let (initial, backlog) = match from {
-            WatchFrom::InitialState => (head.range(namespace, None).cloned().collect(), Vec::new()),
+            WatchFrom::InitialState => (head.range(scope, None).cloned().collect(), Vec::new()),
             WatchFrom::After(rv) => {
                 let backlog = head.changes_after(rv).ok_or(TooOld {
                     requested: rv,
@@ -391,6 +388,12 @@ impl Store {
             live,
             resource_version: head.resource_version,
         })
+    }
+
+    /// Clusters with live events and how many each has (`""`: the hub's own events).
+    pub fn clusters(&self) -> Vec<(String, usize)> {
+        let head = self.shared.head.read();
+        head.clusters.iter().map(|(c, n)| (c.clone(), *n)).collect()
     }
 
     /// The version of the last committed change.

@@ -23,8 +23,8 @@ pub(crate) fn past_states(
     })?;
     for change in changes {
         let key = change.object.record.key();
-        let in_range = query.namespace.is_none_or(|ns| key.namespace == ns)
-            && query.start_after.is_none_or(|after| &key > after);
+        let in_range =
+            query.scope.contains(&key) && query.start_after.is_none_or(|after| &key > after);
         if in_range {
             // The first change after `at` holds the state at `at` as its previous state.
             states.entry(key).or_insert_with(|| change.previous.clone());

@@ -1,7 +1,9 @@
 //! Behaviour of the store through its public API, including restarts and a torn log tail.
 
 use kevents_model::{EventKey, EventRecord, Micros};
-use kevents_store::{ChangeType, ListQuery, Mutation, Store, StoreConfig, StoreError, WatchFrom};
+use kevents_store::{
+    ChangeType, ListQuery, Mutation, Scope, Store, StoreConfig, StoreError, WatchFrom,
+};
 use std::io::Write;
 
 fn record(namespace: &str, name: &str, message: &str) -> EventRecord {
@@ -102,7 +104,7 @@ async fn restart_keeps_events_and_versions() {
     );
     assert_eq!(create(&store, "ns", "after").await, 53);
     // History survives too: a watch can resume from before the restart.
-    let sub = store.subscribe(WatchFrom::After(50), None).unwrap();
+    let sub = store.subscribe(WatchFrom::After(50), Scope::ALL).unwrap();
     let kinds: Vec<_> = sub.backlog.iter().map(|c| c.change_type).collect();
     assert_eq!(
         kinds,
@@ -216,7 +218,7 @@ async fn ttl_expiry_deletes_from_list_and_feeds_watch() {
     let store = Store::open(config).unwrap();
     create(&store, "ns", "old").await;
     let mut sub = store
-        .subscribe(WatchFrom::After(store.resource_version()), None)
+        .subscribe(WatchFrom::After(store.resource_version()), Scope::ALL)
         .unwrap();
     assert_eq!(store.expire(Micros::now()).await.unwrap(), 0);
     let later = Micros(Micros::now().0 + 2_000_000);
@@ -246,7 +248,10 @@ async fn paging_visits_every_match_once() {
         let page = store
             .list(
                 ListQuery {
-                    namespace: Some("b"),
+                    scope: Scope {
+                        cluster: None,
+                        namespace: Some("b"),
+                    },
                     start_after: cursor.as_ref(),
                     limit: Some(3),
                     object_name: None,
@@ -367,7 +372,10 @@ async fn object_name_index_lists_only_that_objects_events_and_follows_updates() 
     }
     let names = |store: &Store, namespace: Option<&str>, start_after: Option<&EventKey>| {
         let query = ListQuery {
-            namespace,
+            scope: Scope {
+                cluster: None,
+                namespace,
+            },
             start_after,
             object_name: Some("web"),
             limit: Some(10),
@@ -400,4 +408,41 @@ async fn object_name_index_lists_only_that_objects_events_and_follows_updates() 
         ["1", "4"],
         "the index is rebuilt on recovery"
     );
+}
+
+#[tokio::test]
+async fn clusters_keep_same_named_events_apart_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let write_both = |store: Store| async move {
+        for cluster in ["", "prod", "staging"] {
+            let mut event = record("default", "web.1", cluster);
+            event.cluster = cluster.into();
+            store.write(Mutation::Create(event)).await.expect("create");
+        }
+        store
+    };
+    let store = write_both(Store::open(StoreConfig::new(dir.path())).unwrap()).await;
+    store.close().await;
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    for cluster in ["", "prod", "staging"] {
+        let key = EventKey::in_cluster(cluster, "default", "web.1");
+        let event = store.get(&key).expect("survives restart");
+        assert_eq!(event.record.message, cluster);
+    }
+    let counts = store.clusters();
+    assert_eq!(
+        counts,
+        vec![("".into(), 1), ("prod".into(), 1), ("staging".into(), 1)]
+    );
+    let prod_only = ListQuery {
+        scope: Scope {
+            cluster: Some("prod"),
+            namespace: Some("default"),
+        },
+        ..Default::default()
+    };
+    let page = store.list(prod_only, |_| true).unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].record.cluster, "prod");
+    store.close().await;
 }

@@ -9,7 +9,7 @@ use kevents_alert::{
     EventLabel, EventMetrics, EventMetricsConfig, KeyResourcePattern, KeyResources,
 };
 use kevents_api::auth::{AuditLog, PolicyFile, RateLimiter, TokenFile};
-use kevents_api::{ApiConfig, ApiMetrics, AppState, Security};
+use kevents_api::{ApiConfig, ApiMetrics, AppState, ClusterRegistry, Security};
 use kevents_model::{parse_go_duration, Micros};
 use kevents_store::{Store, StoreConfig};
 use std::net::SocketAddr;
@@ -47,7 +47,12 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes.
     #[arg(long, env = "KEVENTS_MAX_REQUEST_BODY_BYTES", default_value_t = 3 * 1024 * 1024)]
     max_request_body_bytes: usize,
-    /// Name of the cluster this hub's events belong to (the `cluster` metric label).
+    /// How many recent changes are kept for watches to resume from; a watch or list at an
+    /// older resourceVersion gets `410 Expired` and relists.
+    #[arg(long, env = "KEVENTS_WATCH_HISTORY", default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..))]
+    watch_history: u64,
+    /// Name of the cluster this hub's events belong to (the `cluster` metric label; collected
+    /// clusters have their own names).
     #[arg(long, env = "KEVENTS_CLUSTER_NAME", default_value = "default")]
     cluster_name: String,
     /// Labels of `kube_event_count` and `kube_event_unique_events_total` (comma-separated).
@@ -169,6 +174,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut store_config = StoreConfig::new(&args.data_dir);
     store_config.ttl_micros = args.event_ttl;
+    store_config.history_limit = usize::try_from(args.watch_history).unwrap_or(usize::MAX);
     let store = Store::open(store_config)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
     let (shutdown_sender, shutdown) = tokio::sync::watch::channel(false);
@@ -184,6 +190,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &mut registry,
     ));
     let store_gauges = crate::metrics::StoreGauges::new(&mut registry);
+    let clusters = Arc::new(
+        ClusterRegistry::open(&args.data_dir)
+            .with_context(|| format!("reading cluster cursors in {}", args.data_dir.display()))?,
+    );
+    clusters.register(&mut registry);
     let sources = RuleSources {
         builtin: args.builtin_rules,
         paths: args.rules.clone(),
@@ -248,6 +259,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown: shutdown.clone(),
         metrics: api_metrics,
         security,
+        clusters,
     };
     let expiry = tokio::spawn(expire_periodically(store.clone(), shutdown.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)

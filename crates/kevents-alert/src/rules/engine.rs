@@ -19,6 +19,8 @@ struct Latest {
     message: String,
     event_type: String,
     source: String,
+    #[serde(default)]
+    cluster: String,
 }
 
 /// What the engine keeps per rule and group; serialized to survive restarts.
@@ -119,13 +121,19 @@ impl RuleEngine {
             .as_ref()
             .is_some_and(|k| k.contains(event));
         let applies = |r: &&Rule| {
-            (!r.matcher.key_resources_only || is_key) && r.matcher.matches(event, &self.cluster)
+            (!r.matcher.key_resources_only || is_key)
+                && r.matcher.matches(event, event.cluster_or(&self.cluster))
         };
         for rule in rules.iter().filter(applies) {
             let labels: BTreeMap<String, String> = rule
                 .group_by
                 .iter()
-                .map(|f| (f.label().to_string(), f.value(event, &self.cluster)))
+                .map(|f| {
+                    (
+                        f.label().to_string(),
+                        f.value(event, event.cluster_or(&self.cluster)),
+                    )
+                })
                 .collect();
             let key = labels
                 .iter()
@@ -258,6 +266,7 @@ fn latest(event: &EventRecord) -> Latest {
         message: event.message.clone(),
         event_type: event.event_type.clone(),
         source: event.source_name().to_string(),
+        cluster: event.cluster.clone(),
     }
 }
 
@@ -291,7 +300,15 @@ fn firing(rule: &Rule, group: &Group, since: Micros, cluster: &str) -> Alert {
         ("count", group.total.to_string()),
         ("first_seen", group.first_seen.to_time_string()),
         ("last_seen", group.last_seen.to_time_string()),
-        ("cluster", cluster.to_string()),
+        (
+            "cluster",
+            if latest.cluster.is_empty() {
+                cluster
+            } else {
+                &latest.cluster
+            }
+            .to_string(),
+        ),
         ("source", latest.source.clone()),
     ]);
     Alert {

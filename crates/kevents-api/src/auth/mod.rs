@@ -123,8 +123,35 @@ impl Security {
     }
 }
 
+/// A collector's ingest creates events in its cluster; reading the cluster list is `list`/`get`
+/// of `clusters` in the `kevents.io` group.
+fn cluster_attributes(method: &str, rest: &str, own: &str) -> Option<Attributes> {
+    let segments: Vec<&str> = rest.split('/').skip(1).collect();
+    let (verb, group, resource, name, cluster) = match (method, segments.as_slice()) {
+        ("GET", []) => ("list", "kevents.io", "clusters", None, own),
+        ("GET", [name]) => ("get", "kevents.io", "clusters", Some(*name), own),
+        ("POST", [name, "ingest"]) => ("create", "", "events", None, *name),
+        _ => return None,
+    };
+    Some(Attributes {
+        verb: verb.to_string(),
+        group: group.to_string(),
+        resource: resource.to_string(),
+        namespace: None,
+        name: name.map(str::to_string),
+        cluster: cluster.to_string(),
+    })
+}
+
 /// The resource request a path and method make, or `None` for non-resource paths.
 pub fn attributes(method: &str, path: &str, query: &str, cluster: &str) -> Option<Attributes> {
+    if let Some(rest) = path.strip_prefix("/clusters/") {
+        let (scoped, rest) = rest.split_once('/')?;
+        return attributes(method, &format!("/{rest}"), query, scoped);
+    }
+    if let Some(rest) = path.strip_prefix("/kevents/v1/clusters") {
+        return cluster_attributes(method, rest, cluster);
+    }
     let (group, rest) = if let Some(rest) = path.strip_prefix("/api/v1/") {
         ("", rest)
     } else if let Some(rest) = path.strip_prefix("/apis/events.k8s.io/v1/") {
@@ -385,6 +412,33 @@ mod tests {
         );
         assert!(attributes("GET", "/api/v1", "", "c").is_none());
         assert!(attributes("GET", "/version", "", "c").is_none());
+    }
+
+    #[test]
+    fn cluster_paths_are_checked_in_their_cluster() {
+        let a = attributes(
+            "GET",
+            "/clusters/prod/api/v1/namespaces/web/events",
+            "",
+            "own",
+        )
+        .unwrap();
+        assert_eq!(
+            (a.verb.as_str(), a.namespace.as_deref(), a.cluster.as_str()),
+            ("list", Some("web"), "prod")
+        );
+        let a = attributes("POST", "/kevents/v1/clusters/prod/ingest", "", "own").unwrap();
+        assert_eq!(
+            (a.verb.as_str(), a.resource.as_str(), a.cluster.as_str()),
+            ("create", "events", "prod")
+        );
+        let a = attributes("GET", "/kevents/v1/clusters", "", "own").unwrap();
+        assert_eq!(
+            (a.verb.as_str(), a.group.as_str(), a.cluster.as_str()),
+            ("list", "kevents.io", "own")
+        );
+        assert!(attributes("GET", "/clusters/prod/api", "", "own").is_none());
+        assert!(attributes("DELETE", "/kevents/v1/clusters/prod/ingest", "", "own").is_none());
     }
 
     #[test]

@@ -1,0 +1,275 @@
+//! `POST /kevents/v1/clusters/{name}/ingest`: a collector's batch of source events, applied
+//! idempotently (a source object's version is applied once, replays are skipped), then its cursor
+//! stored; and `GET /kevents/v1/clusters[/{name}]`.
+
+use super::registry::ClusterState;
+use super::{check_name, settle_cluster};
+use crate::body::read_body;
+use crate::error::ApiError;
+use crate::respond::json_response;
+use crate::{AppState, Reply};
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use kevents_model::validation::validate_create;
+use kevents_model::wire::decode_event;
+use kevents_model::{ApiGroup, EventKey, EventRecord, Micros};
+use kevents_store::{Mutation, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct IngestRequest {
+    events: Vec<Value>,
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    lag_seconds: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct ItemError {
+    index: usize,
+    message: String,
+}
+
+/// Lost races are retried this often before the batch fails (one collector per cluster makes
+/// them rare: they come from clients writing to `/clusters/{name}` directly).
+const ATTEMPTS: usize = 5;
+
+/// `POST /kevents/v1/clusters/{cluster}/ingest`.
+pub(super) async fn ingest(
+    State(state): State<AppState>,
+    Path(cluster): Path<String>,
+    request: Request,
+) -> Reply {
+    check_name(&cluster)?;
+    if cluster == state.security.cluster {
+        return Err(ApiError::bad_request(format!(
+            "cluster {cluster:?} is this hub's own name (--cluster-name): collect it under another name"
+        )));
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
+    let batch: IngestRequest = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("invalid ingest request: {e}")))?;
+    let _one_at_a_time = state.clusters.ingest.lock().await;
+    let mut errors = Vec::new();
+    let mut pending: BTreeMap<EventKey, (usize, EventRecord)> = BTreeMap::new();
+    for (index, value) in batch.events.into_iter().enumerate() {
+        match source_record(value, &cluster) {
+            // Of several versions of one object in a batch, the newest wins.
+            Ok(record) => match pending.get(&record.key()) {
+                Some((_, held)) if !newer(&record, &held.source_resource_version) => {}
+                _ => {
+                    pending.insert(record.key(), (index, record));
+                }
+            },
+            Err(message) => errors.push(ItemError { index, message }),
+        }
+    }
+    let mut applied = 0u64;
+    let mut skipped = 0u64;
+    for _ in 0..ATTEMPTS {
+        let mut mutations = Vec::new();
+        let mut order = Vec::new();
+        for (key, (index, record)) in std::mem::take(&mut pending) {
+            let mutation = match state.store.get(&key) {
+                Some(held) if !newer(&record, &held.record.source_resource_version) => {
+                    skipped += 1;
+                    continue;
+                }
+                Some(held) => Mutation::Update {
+                    record: record.clone(),
+                    expected_rv: Some(held.record.resource_version),
+                },
+                None => Mutation::Create(record.clone()),
+            };
+            mutations.push(mutation);
+            order.push((key, index, record));
+        }
+        let results = state.store.write_many(mutations).await;
+        for ((key, index, record), result) in order.into_iter().zip(results) {
+            match result {
+                Ok(_) => applied += 1,
+                Err(
+                    StoreError::Conflict(_)
+                    | StoreError::AlreadyExists(_)
+                    | StoreError::NotFound(_),
+                ) => {
+                    pending.insert(key, (index, record));
+                }
+                Err(StoreError::TooLarge { bytes, limit }) => errors.push(ItemError {
+                    index,
+                    message: format!("the event is {bytes} bytes, the limit is {limit}"),
+                }),
+                Err(e) => return Err(ApiError::from_store(e, ApiGroup::Core, &record.name)),
+            }
+        }
+        if pending.is_empty() {
+            break;
+        }
+    }
+    if let Some((_, record)) = pending.values().next() {
+        return Err(ApiError::conflict(ApiGroup::Core, &record.name));
+    }
+    errors.sort_by_key(|e| e.index);
+    let invalid = errors.len() as u64;
+    state
+        .clusters
+        .touch(&cluster, applied, skipped, invalid, batch.lag_seconds);
+    if let Some(cursor) = batch.cursor.filter(|c| !c.is_empty()) {
+        state
+            .clusters
+            .set_cursor(&cluster, &cursor)
+            .map_err(|e| ApiError::internal(format!("storing the cursor of {cluster}: {e}")))?;
+    }
+    let cursor = state.clusters.get(&cluster).unwrap_or_default().cursor;
+    json_response(
+        StatusCode::OK,
+        &json!({"applied": applied, "skipped": skipped, "errors": errors, "cursor": cursor}),
+    )
+}
+
+/// A source event as the hub keeps it: in its cluster, with its source identity and times.
+fn source_record(mut value: Value, cluster: &str) -> Result<EventRecord, String> {
+    if value.get("apiVersion").is_none() {
+        value["apiVersion"] = json!("v1");
+        value["kind"] = json!("Event");
+    }
+    let created = value["metadata"]["creationTimestamp"]
+        .as_str()
+        .and_then(Micros::parse);
+    let decoded = decode_event(ApiGroup::Core, value).map_err(|e| e.to_string())?;
+    let mut record = decoded.record;
+    record.source_resource_version = decoded
+        .resource_version
+        .ok_or("metadata.resourceVersion: required for collected events")?;
+    record.uid = decoded
+        .uid
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    record.creation_timestamp = created.or_else(|| Some(Micros::now().truncate_to_seconds()));
+    settle_cluster(&mut record, cluster);
+    let errors = validate_create(&record, ApiGroup::Core);
+    if let Some(first) = errors.first() {
+        return Err(first.to_string());
+    }
+    Ok(record)
+}
+
+/// True when `record` is a newer version of its source object than `held`: resourceVersions of
+/// one apiserver grow, so they compare as numbers; anything else that differs counts as newer.
+fn newer(record: &EventRecord, held: &str) -> bool {
+    let incoming = &record.source_resource_version;
+    match (incoming.parse::<u64>(), held.parse::<u64>()) {
+        (Ok(incoming), Ok(held)) => incoming > held,
+        _ => incoming != held,
+    }
+}
+
+fn describe(state: &AppState, name: &str, info: &ClusterState, events: usize) -> Value {
+    let now = Micros::now();
+    json!({
+        "name": name,
+        "cursor": info.cursor,
+        "events": events,
+        "lastContact": info.last_contact.map(Micros::to_time_string),
+        "lagSeconds": info.lag_seconds,
+        "ratePerMinute": info.rate_per_minute(now),
+        "own": name == state.security.cluster,
+    })
+}
+
+fn known_clusters(state: &AppState) -> BTreeMap<String, Value> {
+    let mut infos = state.clusters.all();
+    let counts: BTreeMap<String, usize> = state.store.clusters().into_iter().collect();
+    for cluster in counts.keys().filter(|c| !c.is_empty()) {
+        infos.entry(cluster.clone()).or_default();
+    }
+    let mut out: BTreeMap<String, Value> = infos
+        .iter()
+        .map(|(name, info)| {
+            let events = counts.get(name).copied().unwrap_or(0);
+            (name.clone(), describe(state, name, info, events))
+        })
+        .collect();
+    let own = &state.security.cluster;
+    let events = counts.get("").copied().unwrap_or(0);
+    out.insert(
+        own.clone(),
+        describe(state, own, &ClusterState::default(), events),
+    );
+    out
+}
+
+/// `GET /kevents/v1/clusters`: every cluster with events or a collector, and the hub's own.
+pub(super) async fn list_clusters(State(state): State<AppState>) -> Reply {
+    let items: Vec<Value> = known_clusters(&state).into_values().collect();
+    json_response(
+        StatusCode::OK,
+        &json!({"kind": "ClusterList", "apiVersion": "kevents.io/v1", "items": items}),
+    )
+}
+
+/// `GET /kevents/v1/clusters/{cluster}`.
+pub(super) async fn get_cluster(
+    State(state): State<AppState>,
+    Path(cluster): Path<String>,
+) -> Reply {
+    match known_clusters(&state).remove(&cluster) {
+        Some(info) => json_response(StatusCode::OK, &info),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("cluster {cluster:?} not found"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_version(rv: &str) -> EventRecord {
+        EventRecord {
+            source_resource_version: rv.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn source_versions_compare_as_numbers() {
+        assert!(newer(&with_version("10"), "9"));
+        assert!(!newer(&with_version("9"), "10"));
+        assert!(!newer(&with_version("10"), "10"));
+        assert!(newer(&with_version("10"), ""));
+        assert!(newer(&with_version("opaque-b"), "opaque-a"));
+        assert!(!newer(&with_version("opaque-a"), "opaque-a"));
+    }
+
+    #[test]
+    fn source_records_keep_source_identity() {
+        let value = json!({
+            "metadata": {"name": "web.1", "namespace": "default", "uid": "u-1",
+                         "resourceVersion": "42", "creationTimestamp": "2026-01-02T03:04:05Z"},
+            "involvedObject": {"kind": "Pod", "name": "web", "namespace": "default"},
+            "reason": "BackOff", "message": "m", "type": "Warning", "count": 3,
+            "source": {"component": "kubelet"},
+            "firstTimestamp": "2026-01-02T03:04:05Z", "lastTimestamp": "2026-01-02T03:05:05Z"
+        });
+        let record = source_record(value, "prod").unwrap();
+        assert_eq!(record.cluster, "prod");
+        assert_eq!(record.source_resource_version, "42");
+        assert_eq!(record.uid, "u-1");
+        assert_eq!(record.count, 3);
+        assert_eq!(record.labels[super::super::CLUSTER_LABEL], "prod");
+        assert_eq!(
+            record.creation_timestamp,
+            Micros::parse("2026-01-02T03:04:05Z")
+        );
+        let missing_version = json!({"metadata": {"name": "x", "namespace": "default"},
+            "involvedObject": {"kind": "Pod", "name": "web", "namespace": "default"}});
+        assert!(source_record(missing_version, "prod").is_err());
+    }
+}

@@ -1,0 +1,170 @@
+//! Many clusters in one hub: events collected from a cluster live under its name, served with the
+//! full Kubernetes API at `/clusters/{name}/…`, and together with every other cluster's at the
+//! root. Collectors write through `POST /kevents/v1/clusters/{name}/ingest`.
+
+mod ingest;
+mod registry;
+
+pub use registry::ClusterRegistry;
+
+use crate::error::ApiError;
+use crate::{AppState, Identity, Peer};
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::Router;
+use kevents_model::EventRecord;
+use tower::ServiceExt;
+
+/// The label that names the cluster of a collected event.
+pub const CLUSTER_LABEL: &str = "kevents.io/cluster";
+
+/// The cluster a request is scoped to by a `/clusters/{name}` prefix (`""`: the hub's own
+/// events); `None` at the root.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ClusterScope(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClusterScope {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<ClusterScope>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+/// Adds the cluster routes to `router`; `scoped` serves the rewritten `/clusters/{name}/…` paths.
+pub(crate) fn routes(router: Router<AppState>, scoped: Router) -> Router<AppState> {
+    router
+        .route(
+            "/clusters/{cluster}/{*rest}",
+            any(
+                move |State(state): State<AppState>,
+                      Path((cluster, rest)): Path<(String, String)>,
+                      request: Request| {
+                    scoped_request(state, scoped.clone(), cluster, rest, request)
+                },
+            ),
+        )
+        .route("/kevents/v1/clusters", get(ingest::list_clusters))
+        .route("/kevents/v1/clusters/{cluster}", get(ingest::get_cluster))
+        .route(
+            "/kevents/v1/clusters/{cluster}/ingest",
+            post(ingest::ingest),
+        )
+}
+
+/// Serves `/clusters/{cluster}/{rest}` as `/{rest}` within that cluster.
+async fn scoped_request(
+    state: AppState,
+    scoped: Router,
+    cluster: String,
+    rest: String,
+    mut request: Request,
+) -> Response {
+    let cluster = match internal_name(&state, &cluster) {
+        Ok(cluster) => cluster,
+        Err(e) => return e.into_response(),
+    };
+    let path = format!("/{}", rest.trim_start_matches('/'));
+    let uri = match request.uri().query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    match uri.parse::<Uri>() {
+        Ok(uri) => *request.uri_mut() = uri,
+        Err(_) => return ApiError::unknown_path().into_response(),
+    }
+    // The outer route's path parameters must not reach the inner handlers' `Path` extractors:
+    // start from clean extensions, carrying over what the request got before routing.
+    let extensions = request.extensions_mut();
+    let identity = extensions.get::<Identity>().cloned();
+    let peer = extensions.get::<Peer>().cloned();
+    extensions.clear();
+    if let Some(identity) = identity {
+        extensions.insert(identity);
+    }
+    if let Some(peer) = peer {
+        extensions.insert(peer);
+    }
+    extensions.insert(ClusterScope(Some(cluster)));
+    match scoped.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+/// The store's name for a cluster named in a path or selector: the hub's own cluster name means
+/// the hub's own events (`""`).
+pub(crate) fn internal_name(state: &AppState, cluster: &str) -> Result<String, ApiError> {
+    if cluster == state.security.cluster {
+        return Ok(String::new());
+    }
+    check_name(cluster)?;
+    Ok(cluster.to_string())
+}
+
+/// Cluster names are DNS-1123 labels, like namespaces.
+pub(crate) fn check_name(cluster: &str) -> Result<(), ApiError> {
+    let valid = !cluster.is_empty()
+        && cluster.len() <= 63
+        && cluster
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !cluster.starts_with('-')
+        && !cluster.ends_with('-');
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "invalid cluster name {cluster:?}: a lowercase RFC 1123 label must consist of lower \
+             case alphanumeric characters or '-', start and end with an alphanumeric character, \
+             and be at most 63 characters"
+        )))
+    }
+}
+
+/// Puts `record` in `cluster` (`""`: the hub's own), with the label that shows it; the label is
+/// server-owned, so a client's value is replaced.
+pub(crate) fn settle_cluster(record: &mut EventRecord, cluster: &str) {
+    record.cluster = cluster.to_string();
+    if cluster.is_empty() {
+        record.labels.remove(CLUSTER_LABEL);
+    } else {
+        record
+            .labels
+            .insert(CLUSTER_LABEL.to_string(), cluster.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_names_are_dns_labels() {
+        for good in ["prod", "eu-west-1", "a", "0"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        let long = "a".repeat(64);
+        for bad in ["", "Prod", "-a", "a-", "a.b", "a/b", long.as_str()] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn settle_cluster_owns_the_label() {
+        let mut record = EventRecord::default();
+        record.labels.insert(CLUSTER_LABEL.into(), "spoofed".into());
+        settle_cluster(&mut record, "");
+        assert!(record.labels.is_empty());
+        settle_cluster(&mut record, "prod");
+        assert_eq!(record.labels[CLUSTER_LABEL], "prod");
+        assert_eq!(record.cluster, "prod");
+    }
+}

@@ -1,0 +1,214 @@
+//! What the hub knows about each collected cluster: the collector's durable cursor, its last
+//! contact, reported lag and ingest rate. Cursors persist in `<data-dir>/clusters.json`.
+
+use kevents_model::Micros;
+use parking_lot::Mutex;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+
+/// Per-cluster ingest state, shared by the ingest endpoint and the cluster listing.
+pub struct ClusterRegistry {
+    path: Option<PathBuf>,
+    clusters: Mutex<BTreeMap<String, ClusterState>>,
+    /// One ingest at a time: a batch's cursor is only stored after its events, in order.
+    pub(crate) ingest: tokio::sync::Mutex<()>,
+    lag: Family<Vec<(&'static str, String)>, Gauge<f64, AtomicU64>>,
+    ingested: Family<Vec<(&'static str, String)>, Counter>,
+}
+
+/// One cluster as the registry keeps it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterState {
+    /// Every source change at or below this resourceVersion has been applied.
+    #[serde(default)]
+    pub cursor: String,
+    /// When a collector last wrote.
+    #[serde(skip)]
+    pub last_contact: Option<Micros>,
+    /// The lag the collector last reported.
+    #[serde(skip)]
+    pub lag_seconds: f64,
+    /// Events applied per recent second: (second, count).
+    #[serde(skip)]
+    applied: VecDeque<(i64, u64)>,
+}
+
+impl ClusterState {
+    /// Events applied in the last minute.
+    pub fn rate_per_minute(&self, now: Micros) -> u64 {
+        let since = now.as_seconds() - 60;
+        self.applied
+            .iter()
+            .filter(|(second, _)| *second > since)
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct Persisted {
+    clusters: BTreeMap<String, ClusterState>,
+}
+
+impl ClusterRegistry {
+    /// A registry that keeps cursors in `data_dir/clusters.json`, loading what is there.
+    pub fn open(data_dir: &Path) -> std::io::Result<ClusterRegistry> {
+        let path = data_dir.join("clusters.json");
+        let persisted = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice::<Persisted>(&bytes).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{}: {e}", path.display()),
+                )
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Persisted::default(),
+            Err(e) => return Err(e),
+        };
+        Ok(ClusterRegistry::with(Some(path), persisted.clusters))
+    }
+
+    /// A registry that keeps nothing on disk (tests, fuzzing).
+    pub fn in_memory() -> ClusterRegistry {
+        ClusterRegistry::with(None, BTreeMap::new())
+    }
+
+    fn with(path: Option<PathBuf>, clusters: BTreeMap<String, ClusterState>) -> ClusterRegistry {
+        ClusterRegistry {
+            path,
+            clusters: Mutex::new(clusters),
+            ingest: tokio::sync::Mutex::new(()),
+            lag: Family::default(),
+            ingested: Family::default(),
+        }
+    }
+
+    /// Registers the per-cluster metrics.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "kevents_cluster_lag_seconds",
+            "Collector lag per cluster as last reported: age of its oldest event not yet in the hub",
+            self.lag.clone(),
+        );
+        registry.register(
+            "kevents_cluster_ingested_events",
+            "Collected events per cluster by result (applied, skipped as already present, invalid)",
+            self.ingested.clone(),
+        );
+    }
+
+    /// A snapshot of one cluster.
+    pub fn get(&self, cluster: &str) -> Option<ClusterState> {
+        self.clusters.lock().get(cluster).cloned()
+    }
+
+    /// A snapshot of every cluster.
+    pub fn all(&self) -> BTreeMap<String, ClusterState> {
+        self.clusters.lock().clone()
+    }
+
+    /// Records a collector's write: counts, lag, contact time.
+    pub fn touch(&self, cluster: &str, applied: u64, skipped: u64, invalid: u64, lag: Option<f64>) {
+        let now = Micros::now();
+        let mut clusters = self.clusters.lock();
+        let state = clusters.entry(cluster.to_string()).or_default();
+        state.last_contact = Some(now);
+        let second = now.as_seconds();
+        match state.applied.back_mut() {
+            Some((at, n)) if *at == second => *n += applied,
+            _ => state.applied.push_back((second, applied)),
+        }
+        while state
+            .applied
+            .front()
+            .is_some_and(|(at, _)| *at <= second - 60)
+        {
+            state.applied.pop_front();
+        }
+        if let Some(lag) = lag.filter(|l| l.is_finite() && *l >= 0.0) {
+            state.lag_seconds = lag;
+            self.lag.get_or_create(&label(cluster)).set(lag);
+        }
+        for (result, n) in [
+            ("applied", applied),
+            ("skipped", skipped),
+            ("invalid", invalid),
+        ] {
+            if n > 0 {
+                let labels = vec![("cluster", cluster.to_string()), ("result", result.into())];
+                self.ingested.get_or_create(&labels).inc_by(n);
+            }
+        }
+    }
+
+    /// Stores a cursor durably (write, fsync, rename) before returning.
+    pub fn set_cursor(&self, cluster: &str, cursor: &str) -> std::io::Result<()> {
+        let snapshot = {
+            let mut clusters = self.clusters.lock();
+            clusters.entry(cluster.to_string()).or_default().cursor = cursor.to_string();
+            Persisted {
+                clusters: clusters.clone(),
+            }
+        };
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let bytes = serde_json::to_vec_pretty(&snapshot).map_err(std::io::Error::other)?;
+        let tmp = path.with_extension("json.tmp");
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+}
+
+fn label(cluster: &str) -> Vec<(&'static str, String)> {
+    vec![("cluster", cluster.to_string())]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = ClusterRegistry::open(dir.path()).unwrap();
+        registry.set_cursor("prod", "1200").unwrap();
+        registry.set_cursor("staging", "7").unwrap();
+        registry.set_cursor("prod", "1300").unwrap();
+        let reopened = ClusterRegistry::open(dir.path()).unwrap();
+        assert_eq!(reopened.get("prod").unwrap().cursor, "1300");
+        assert_eq!(reopened.get("staging").unwrap().cursor, "7");
+        assert!(reopened.get("dev").is_none());
+    }
+
+    #[test]
+    fn a_corrupt_cursor_file_is_an_error_not_a_silent_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("clusters.json"), b"{not json").unwrap();
+        assert!(ClusterRegistry::open(dir.path()).is_err());
+    }
+
+    #[test]
+    fn rate_counts_the_last_minute() {
+        let registry = ClusterRegistry::in_memory();
+        registry.touch("prod", 5, 1, 0, Some(2.5));
+        registry.touch("prod", 7, 0, 0, None);
+        let state = registry.get("prod").unwrap();
+        assert_eq!(state.rate_per_minute(Micros::now()), 12);
+        assert_eq!(state.lag_seconds, 2.5);
+        assert!(state.last_contact.is_some());
+    }
+}
