@@ -24,6 +24,12 @@ def ingest(hub, cluster, events, cursor=None, lag=None):
     return hub.request("POST", f"/kevents/v1/clusters/{cluster}/ingest", body)
 
 
+def test_wide_output_has_no_cluster_column_without_collected_clusters(hub):
+    hub.request("POST", "/api/v1/namespaces/default/events", core_event("own.1"))
+    header = hub.kubectl("get", "events", "-o", "wide").stdout.splitlines()[0]
+    assert header.split()[-1] == "NAME" and "CLUSTER" not in header, header
+
+
 def test_ingest_applies_each_source_version_once(hub):
     status, answer, _ = ingest(hub, "prod", [source_event("web.1", 10), source_event("web.2", 11)], cursor="11")
     assert status == 200, answer
@@ -78,6 +84,9 @@ def test_same_names_in_two_clusters_and_the_root_view(hub):
     assert seen == [("", "local"), ("prod", "from prod"), ("staging", "from staging")]
     table = hub.kubectl("get", "events", "-A", "-L", "kevents.io/cluster").stdout
     assert "CLUSTER" in table.splitlines()[0] and "staging" in table, table
+    wide = hub.kubectl("get", "events", "-A", "-o", "wide", "--sort-by=.message").stdout.splitlines()
+    assert wide[0].split()[-1] == "CLUSTER", wide[0]
+    assert [line.split()[-1] for line in wide[1:]] == ["prod", "staging", "default"], wide
 
     for cluster, message in [("prod", "from prod"), ("staging", "from staging"), ("default", "local")]:
         scoped = f"{hub.url}/clusters/{cluster}"

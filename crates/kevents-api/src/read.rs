@@ -40,6 +40,7 @@ pub async fn get_one(
         target.group,
         representation,
         options.include_object,
+        crate::clusters::cluster_column(&state).as_deref(),
     )
 }
 
@@ -181,5 +182,6 @@ pub async fn list_or_watch(
         Value::Object(metadata),
         representation,
         include,
+        crate::clusters::cluster_column(&state).as_deref(),
     )
 }

@@ -45,6 +45,7 @@ pub fn object_response(
     group: ApiGroup,
     representation: Representation,
     include: IncludeObject,
+    cluster_column: Option<&str>,
 ) -> Result<Response, ApiError> {
     match representation {
         Representation::Json => json_response(code, &EventView::new(event, group)),
@@ -57,9 +58,11 @@ pub fn object_response(
                     group,
                     include,
                     now: Micros::now(),
+                    cluster_column,
                 }],
                 metadata: serde_json::json!({"resourceVersion": event.resource_version.to_string()}),
                 with_columns: true,
+                cluster_column: cluster_column.is_some(),
             },
         ),
     }
@@ -94,6 +97,7 @@ pub fn list_response(
     metadata: Value,
     representation: Representation,
     include: IncludeObject,
+    cluster_column: Option<&str>,
 ) -> Result<Response, ApiError> {
     match representation {
         Representation::Json => json_response(
@@ -121,6 +125,7 @@ pub fn list_response(
                     group,
                     include,
                     now,
+                    cluster_column,
                 })
                 .collect();
             json_response(
@@ -129,6 +134,7 @@ pub fn list_response(
                     rows,
                     metadata,
                     with_columns: true,
+                    cluster_column: cluster_column.is_some(),
                 },
             )
         }

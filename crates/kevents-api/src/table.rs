@@ -7,10 +7,11 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-/// The column definitions, as `printers.go` declares them for Event.
-pub fn column_definitions() -> Value {
+/// The column definitions, as `printers.go` declares them for Event, plus a wide `Cluster`
+/// column when the hub holds collected clusters.
+pub fn column_definitions(cluster_column: bool) -> Value {
     let column = |name: &str, priority: u8, format: &str, description: &str| json!({"name": name, "type": "string", "format": format, "description": description, "priority": priority});
-    json!([
+    let mut columns = json!([
         column("Last Seen", 0, "", "The time at which the most recent occurrence of this event was recorded."),
         column("Type", 0, "", "Type of this event (Normal, Warning), new types could be added in the future"),
         column("Reason", 0, "", "This should be a short, machine understandable string that gives the reason for the transition into the object's current status."),
@@ -21,7 +22,18 @@ pub fn column_definitions() -> Value {
         column("First Seen", 1, "", "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)"),
         column("Count", 1, "", "The number of times this event has occurred."),
         column("Name", 1, "name", "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"),
-    ])
+    ]);
+    if cluster_column {
+        if let Value::Array(columns) = &mut columns {
+            columns.push(column(
+                "Cluster",
+                1,
+                "",
+                "The cluster the event was collected from.",
+            ));
+        }
+    }
+    columns
 }
 
 fn age(now: Micros, at: Option<Micros>) -> String {
@@ -79,6 +91,8 @@ pub struct Row<'a> {
     pub include: IncludeObject,
     /// The time ages are computed at.
     pub now: Micros,
+    /// With a `Cluster` column: the hub's name for its own events.
+    pub cluster_column: Option<&'a str>,
 }
 
 struct PartialObjectMetadata<'a>(&'a EventRecord);
@@ -96,7 +110,11 @@ impl Serialize for PartialObjectMetadata<'_> {
 impl Serialize for Row<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("cells", &cells(self.event, self.now))?;
+        let mut cells = cells(self.event, self.now);
+        if let (Some(own), Value::Array(cells)) = (self.cluster_column, &mut cells) {
+            cells.push(json!(self.event.cluster_or(own)));
+        }
+        map.serialize_entry("cells", &cells)?;
         match self.include {
             IncludeObject::None => {}
             IncludeObject::Metadata => {
@@ -118,6 +136,8 @@ pub struct Table<'a> {
     pub metadata: Value,
     /// Whether to include column definitions.
     pub with_columns: bool,
+    /// Whether the rows have a `Cluster` cell.
+    pub cluster_column: bool,
 }
 
 impl Serialize for Table<'_> {
@@ -127,7 +147,10 @@ impl Serialize for Table<'_> {
         map.serialize_entry("apiVersion", "meta.k8s.io/v1")?;
         map.serialize_entry("metadata", &self.metadata)?;
         if self.with_columns {
-            map.serialize_entry("columnDefinitions", &column_definitions())?;
+            map.serialize_entry(
+                "columnDefinitions",
+                &column_definitions(self.cluster_column),
+            )?;
         } else {
             map.serialize_entry("columnDefinitions", &Value::Null)?;
         }

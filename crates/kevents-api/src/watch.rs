@@ -35,6 +35,7 @@ struct Encoder {
     representation: Representation,
     include: IncludeObject,
     columns_sent: bool,
+    cluster_column: Option<String>,
 }
 
 impl Encoder {
@@ -52,9 +53,11 @@ impl Encoder {
                         group: self.group,
                         include: self.include,
                         now: Micros::now(),
+                        cluster_column: self.cluster_column.as_deref(),
                     }],
                     metadata: json!({"resourceVersion": event.resource_version.to_string()}),
                     with_columns: !self.columns_sent,
+                    cluster_column: self.cluster_column.is_some(),
                 };
                 self.columns_sent = true;
                 serde_json::to_vec(&WatchEvent {
@@ -214,6 +217,7 @@ pub fn start(
         representation,
         include: options.include_object,
         columns_sent: false,
+        cluster_column: crate::clusters::cluster_column(&state),
     };
     let (sender, receiver) = mpsc::channel::<Bytes>(STREAM_BUFFER);
     let scan = filter.scan_scope();

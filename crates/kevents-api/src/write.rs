@@ -80,7 +80,14 @@ fn created_response(
     representation: Representation,
     warnings: &[String],
 ) -> Reply {
-    let response = object_response(code, record, group, representation, IncludeObject::Metadata)?;
+    let response = object_response(
+        code,
+        record,
+        group,
+        representation,
+        IncludeObject::Metadata,
+        None,
+    )?;
     Ok(with_warnings(response, warnings))
 }
 

@@ -129,6 +129,13 @@ pub(crate) fn check_name(cluster: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The hub's name for its own events when tables get a `Cluster` column: only once it holds
+/// collected events, so a hub without collectors prints exactly like a cluster.
+pub(crate) fn cluster_column(state: &AppState) -> Option<String> {
+    let collected = state.store.clusters().iter().any(|(c, _)| !c.is_empty());
+    collected.then(|| state.security.cluster.clone())
+}
+
 /// Puts `record` in `cluster` (`""`: the hub's own), with the label that shows it; the label is
 /// server-owned, so a client's value is replaced.
 pub(crate) fn settle_cluster(record: &mut EventRecord, cluster: &str) {
