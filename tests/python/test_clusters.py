@@ -2,6 +2,9 @@
 Kubernetes API (kubectl, Python client), the root view across clusters, and authorization."""
 
 import json
+import os
+import subprocess
+from pathlib import Path
 
 from kubernetes import client as k8s
 
@@ -186,3 +189,16 @@ def test_policy_applies_per_cluster(make_hub, tmp_path):
     assert status == 200
     status, _, _ = hub.request("GET", "/clusters/prod/api/v1/events", headers=auth("reader-token"))
     assert status == 403
+
+
+def test_cli_cluster_flag_reads_one_cluster(hub):
+    ingest(hub, "prod", [source_event("web.1", 10, message="from prod")])
+    hub.request("POST", "/api/v1/namespaces/default/events", core_event("web.1", message="local"))
+    env = dict(os.environ, KEVENTS_SERVER=hub.url, NO_COLOR="1")
+    binary = os.environ.get("KEVENTS_BIN", str(Path(__file__).resolve().parents[2] / "target" / "debug" / "kevents"))
+    out = subprocess.run([binary, "get", "--cluster", "prod", "-o", "json"], capture_output=True, text=True,
+                         env=env, check=True).stdout
+    assert [e["message"] for e in json.loads(out)["items"]] == ["from prod"]
+    out = subprocess.run([binary, "get", "--cluster", "default", "-o", "json"], capture_output=True, text=True,
+                         env=env, check=True).stdout
+    assert [e["message"] for e in json.loads(out)["items"]] == ["local"]

@@ -34,7 +34,7 @@ pub struct FilterArgs {
     /// Only events about this object, as KIND/NAME (pod/web-0, node/worker-1, deploy/web).
     #[arg(long = "for", value_name = "KIND/NAME")]
     pub for_object: Option<String>,
-    /// Only events from this cluster. Not available yet: the hub does not record clusters.
+    /// Only events from this cluster (a collected cluster, or the hub's own `--cluster-name`).
     #[arg(long)]
     pub cluster: Option<String>,
     /// Label selector (`app=web,tier!=db`).
@@ -118,10 +118,16 @@ pub struct Filter {
 impl FilterArgs {
     /// Resolves the flags against `now`.
     pub fn resolve(&self, now: Micros) -> Result<Filter> {
-        if self.cluster.is_some() {
-            return Err(CliError::Invalid(
-                "--cluster is not available yet: the hub does not record which cluster an event came from".into(),
-            ));
+        if let Some(cluster) = &self.cluster {
+            let valid = !cluster.is_empty()
+                && cluster
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !valid {
+                return Err(CliError::Invalid(format!(
+                    "--cluster {cluster:?}: cluster names are lowercase letters, digits and '-'"
+                )));
+            }
         }
         let mut fields: Vec<String> = Vec::new();
         if let Some(event_type) = &self.event_type {
@@ -149,10 +155,18 @@ impl FilterArgs {
         if let Some(extra) = self.field_selector.as_deref().filter(|s| !s.is_empty()) {
             fields.push(extra.to_string());
         }
-        let mut list_path = match &self.namespace {
-            Some(namespace) => format!("/api/v1/namespaces/{}/events", encode_query(namespace)),
-            None => "/api/v1/events".to_string(),
+        // A cluster is a whole Kubernetes API of its own under `/clusters/{name}`.
+        let mut list_path = match &self.cluster {
+            Some(cluster) => format!("/clusters/{cluster}"),
+            None => String::new(),
         };
+        match &self.namespace {
+            Some(namespace) => list_path.push_str(&format!(
+                "/api/v1/namespaces/{}/events",
+                encode_query(namespace)
+            )),
+            None => list_path.push_str("/api/v1/events"),
+        }
         list_path.push_str(&format!("?limit={}", self.chunk_size));
         if !fields.is_empty() {
             list_path.push_str(&format!(
@@ -284,14 +298,24 @@ mod tests {
     }
 
     #[test]
-    fn cluster_is_refused_rather_than_ignored() {
-        let err = FilterArgs {
+    fn cluster_scopes_list_and_watch_paths() {
+        let filter = FilterArgs {
             cluster: Some("prod".into()),
             ..args()
         }
         .resolve(Micros(0))
+        .unwrap();
+        assert_eq!(filter.list_path, "/clusters/prod/api/v1/events?limit=500");
+        assert!(filter
+            .watch_path("7")
+            .starts_with("/clusters/prod/api/v1/events?watch=true"));
+        let err = FilterArgs {
+            cluster: Some("Prod/x".into()),
+            ..args()
+        }
+        .resolve(Micros(0))
         .unwrap_err();
-        assert!(err.to_string().contains("--cluster is not available yet"));
+        assert!(err.to_string().contains("--cluster"));
     }
 
     #[test]
