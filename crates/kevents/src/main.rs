@@ -1,6 +1,8 @@
 //! `kevents`: keep, query, alert on and ship Kubernetes Events.
 
 mod certs;
+mod clusters;
+mod collect;
 mod listen;
 mod metrics;
 mod rules;
@@ -32,6 +34,12 @@ enum Command {
     Rules(rules::RulesArgs),
     /// Generate a realistic event stream: NDJSON on stdout, or written into a hub (`--to`).
     Simulate(simulate::SimulateArgs),
+    /// Watch the Events of Kubernetes clusters and write them into a hub, exactly once.
+    Collect(collect::CollectArgs),
+    /// List the clusters a hub collects, with lag, event rate and last contact.
+    Clusters(clusters::ClustersArgs),
+    /// Print a kubeconfig with one context per cluster of a hub.
+    Kubeconfig(clusters::KubeconfigArgs),
     #[command(flatten)]
     Hub(kevents_cli::Command),
 }
@@ -46,5 +54,8 @@ fn main() -> anyhow::Result<()> {
             kevents_cli::main(command, <Cli as clap::CommandFactory>::command())
         }
         Command::Certs(args) => certs::run(args),
+        Command::Collect(args) => collect::run(args),
+        Command::Clusters(args) => clusters::run_clusters(args),
+        Command::Kubeconfig(args) => clusters::run_kubeconfig(args),
     }
 }

@@ -1,0 +1,143 @@
+//! `kevents-collect`: watches the Events of one or more Kubernetes clusters with kube-rs and
+//! writes them into a kevents hub, exactly once.
+//!
+//! Exactly once rests on two things the hub provides: an idempotent upsert keyed by
+//! (cluster, namespace, name) that applies a source object only if its resourceVersion is newer
+//! than the one held, and a durable per-cluster cursor ("every source change up to this
+//! resourceVersion is applied"), stored after the events it covers. The collector keeps no state
+//! of its own: on start it reads the cursor, lists the cluster and sends whatever the cursor
+//! does not cover, then follows the watch. A crash, a relist after `410 Expired` or a lost answer
+//! only ever resends versions the hub then skips.
+#![warn(missing_docs)]
+
+pub mod backoff;
+pub mod batch;
+mod collector;
+pub mod hub;
+pub mod hubconfig;
+pub mod metrics;
+pub mod sources;
+
+pub use batch::BatchLimits;
+pub use hub::{HubClient, HubError, HubOptions};
+pub use metrics::CollectorMetrics;
+pub use sources::{Selection, Source, SourceError, SourceOptions};
+
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// Tuning of the collector loop.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Batch size limits.
+    pub limits: BatchLimits,
+    /// How long a batch may wait for more events before it is sent.
+    pub linger: Duration,
+    /// Observations queued between the watcher and the sender (the memory bound).
+    pub queue: usize,
+    /// Send an empty batch this long after the last one, so the hub sees the collector alive.
+    pub heartbeat: Duration,
+    /// First retry delay for a batch the hub did not take.
+    pub retry_initial: Duration,
+    /// Longest retry delay.
+    pub retry_cap: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            limits: BatchLimits::default(),
+            linger: Duration::from_millis(200),
+            queue: 500,
+            heartbeat: Duration::from_secs(10),
+            retry_initial: Duration::from_millis(200),
+            retry_cap: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Everything a collector run needs.
+#[derive(Clone)]
+pub struct CollectConfig {
+    /// The clusters to collect from.
+    pub sources: Vec<Source>,
+    /// The hub to write into.
+    pub hub: HubOptions,
+    /// Loop tuning.
+    pub settings: Settings,
+    /// Where the per-cluster metrics go.
+    pub metrics: CollectorMetrics,
+}
+
+/// Why collection stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// The hub client could not be built.
+    #[error(transparent)]
+    Hub(#[from] HubError),
+    /// A cluster's client could not be built from its configuration.
+    #[error("cluster {cluster:?}: {message}")]
+    Client {
+        /// The cluster.
+        cluster: String,
+        /// What failed.
+        message: String,
+    },
+    /// A cluster's watcher ended, which kube-rs's watcher never does on its own.
+    #[error("cluster {0:?}: the watch stopped")]
+    WatcherStopped(String),
+    /// The cluster name is the hub's own (`kevents serve --cluster-name`).
+    #[error("cluster {0:?} is the hub's own cluster name (its --cluster-name): collect it under another name with --cluster-name")]
+    OwnCluster(String),
+    /// A collector task panicked.
+    #[error("a collector task failed: {0}")]
+    Task(String),
+    /// No cluster to collect from.
+    #[error("no cluster to collect from")]
+    NoSources,
+}
+
+/// Collects every source into the hub until `shutdown` resolves. Returns early with an error if
+/// one cluster's collector cannot run; the others are stopped then.
+pub async fn run(
+    config: CollectConfig,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), CollectError> {
+    if config.sources.is_empty() {
+        return Err(CollectError::NoSources);
+    }
+    let hub = HubClient::new(&config.hub).await?;
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    for source in config.sources {
+        let metrics = config.metrics.cluster(&source.name);
+        tasks.spawn(collector::collect(
+            source,
+            hub.clone(),
+            config.settings,
+            metrics,
+            stopped.clone(),
+        ));
+    }
+    let mut shutdown = std::pin::pin!(shutdown);
+    let outcome = tokio::select! {
+        _ = &mut shutdown => Ok(()),
+        Some(joined) = tasks.join_next() => flatten(joined),
+    };
+    let _ = stop.send(true);
+    let mut result = outcome;
+    while let Some(joined) = tasks.join_next().await {
+        if let (Ok(()), Err(e)) = (&result, flatten(joined)) {
+            result = Err(e);
+        }
+    }
+    result
+}
+
+fn flatten(
+    joined: Result<Result<(), CollectError>, tokio::task::JoinError>,
+) -> Result<(), CollectError> {
+    joined.map_err(|e| CollectError::Task(e.to_string()))?
+}

@@ -1,0 +1,243 @@
+//! `kevents collect`: watches the Events of kubeconfig contexts (or the pod's own cluster) and
+//! writes them into a hub exactly once; serves its own `/metrics`.
+
+use crate::serve::LogFormat;
+use anyhow::Context as _;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use clap::Args;
+use kevents_collect::{
+    BatchLimits, CollectConfig, CollectorMetrics, HubOptions, Selection, Settings, SourceOptions,
+};
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::registry::Registry;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Flags of `kevents collect`.
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:
+  kevents collect --to http://hub:8080                         # the current context
+  kevents collect --context prod --context staging --to http://hub:8080
+  kevents collect --all-contexts --cluster-name Prod_EU=prod-eu --to https://hub:8443 --to-ca ca.crt --to-token-file token
+  kevents collect --in-cluster --cluster-name prod --to http://kevents.monitoring:8080")]
+pub struct CollectArgs {
+    /// The hub to write into (`http://host:port` or `https://host:port`).
+    #[arg(long, env = "KEVENTS_COLLECT_TO")]
+    to: String,
+    /// Bearer token for the hub.
+    #[arg(long, env = "KEVENTS_COLLECT_TO_TOKEN", hide_env_values = true)]
+    to_token: Option<String>,
+    /// File holding the bearer token for the hub (re-read when it changes).
+    #[arg(long, env = "KEVENTS_COLLECT_TO_TOKEN_FILE")]
+    to_token_file: Option<PathBuf>,
+    /// CA certificate (PEM) that signed the hub's serving certificate.
+    #[arg(long, env = "KEVENTS_COLLECT_TO_CA")]
+    to_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for a hub with client-certificate authentication.
+    #[arg(long, requires = "to_client_key")]
+    to_client_certificate: Option<PathBuf>,
+    /// Key (PEM) of --to-client-certificate.
+    #[arg(long, requires = "to_client_certificate")]
+    to_client_key: Option<PathBuf>,
+    /// kubeconfig to read contexts from (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// Context to collect from; repeat for several (default: the current context).
+    #[arg(long = "context", value_name = "CONTEXT")]
+    contexts: Vec<String>,
+    /// Collect from every context of the kubeconfig.
+    #[arg(long, conflicts_with = "contexts")]
+    all_contexts: bool,
+    /// Collect from the cluster this pod runs in (its service account); needs --cluster-name.
+    #[arg(long, conflicts_with_all = ["contexts", "all_contexts", "kubeconfig"])]
+    in_cluster: bool,
+    /// The cluster's name on the hub (a DNS-1123 label; default: the context name). `NAME` with
+    /// one context, `CONTEXT=NAME` (repeatable) with several.
+    #[arg(long = "cluster-name", value_name = "NAME")]
+    cluster_names: Vec<String>,
+    /// Serve /metrics (kevents_collector_*) on this address.
+    #[arg(long, env = "KEVENTS_COLLECT_METRICS_ADDR")]
+    metrics_addr: Option<SocketAddr>,
+    /// Events per batch.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    batch_size: u64,
+    /// How long a batch waits for more events before it is sent (Go duration).
+    #[arg(long, default_value = "200ms", value_parser = duration)]
+    batch_wait: Duration,
+    /// Longest delay between retries of a batch while the hub is unreachable (Go duration).
+    #[arg(long, default_value = "30s", value_parser = duration)]
+    max_retry_delay: Duration,
+    /// Report liveness and lag to the hub at least this often (Go duration).
+    #[arg(long, default_value = "10s", value_parser = duration)]
+    heartbeat: Duration,
+    /// Log format.
+    #[arg(long, env = "KEVENTS_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    let micros = kevents_model::parse_go_duration(text)?;
+    if micros <= 0 {
+        return Err(format!("duration must be positive: {text:?}"));
+    }
+    Ok(Duration::from_micros(micros as u64))
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Runs the collector until SIGINT or SIGTERM.
+pub fn run(args: CollectArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(collect(args))
+}
+
+async fn collect(args: CollectArgs) -> anyhow::Result<()> {
+    let selection = if args.in_cluster {
+        Selection::InCluster
+    } else if args.all_contexts {
+        Selection::All
+    } else if !args.contexts.is_empty() {
+        Selection::Contexts(args.contexts.clone())
+    } else {
+        Selection::Current
+    };
+    let sources = kevents_collect::sources::load(&SourceOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        selection,
+        names: args.cluster_names.clone(),
+    })
+    .await?;
+    for source in &sources {
+        tracing::info!(cluster = %source.name, context = ?source.context, server = %source.config.cluster_url, "source");
+    }
+    let mut registry = Registry::default();
+    let metrics = CollectorMetrics::new(&mut registry);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let metrics_server = match args.metrics_addr {
+        Some(address) => Some(serve_metrics(address, Arc::new(registry), stopped).await?),
+        None => None,
+    };
+    let limits = BatchLimits {
+        max_events: args.batch_size as usize,
+        ..BatchLimits::default()
+    };
+    let config = CollectConfig {
+        sources,
+        hub: HubOptions {
+            url: args.to,
+            token: args.to_token,
+            token_file: args.to_token_file,
+            ca_file: args.to_ca,
+            client_certificate: args.to_client_certificate,
+            client_key: args.to_client_key,
+        },
+        settings: Settings {
+            limits,
+            linger: args.batch_wait,
+            queue: limits.max_events,
+            heartbeat: args.heartbeat,
+            retry_cap: args.max_retry_delay,
+            ..Settings::default()
+        },
+        metrics,
+    };
+    let result = kevents_collect::run(config, wait_for_signal()).await;
+    let _ = stop.send(true);
+    if let Some(server) = metrics_server {
+        let _ = server.await;
+    }
+    tracing::info!("collector stopped");
+    Ok(result?)
+}
+
+async fn serve_metrics(
+    address: SocketAddr,
+    registry: Arc<Registry>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening on {address} for /metrics"))?;
+    tracing::info!(%address, "serving /metrics");
+    let router = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/metrics",
+            get(move || {
+                let registry = registry.clone();
+                async move {
+                    let mut body = String::new();
+                    match prometheus_text::encode(&mut body, &registry) {
+                        Ok(()) => (
+                            [(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)],
+                            body,
+                        )
+                            .into_response(),
+                        Err(e) => (
+                            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                            format!("encoding metrics: {e}"),
+                        )
+                            .into_response(),
+                    }
+                }
+            }),
+        );
+    Ok(tokio::spawn(async move {
+        let shutdown = async move {
+            while !*stopped.borrow_and_update() {
+                if stopped.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "metrics server");
+        }
+    }))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
