@@ -101,6 +101,24 @@ const fn kind(
 }
 
 const REFERENCED_KINDS: &[ReferencedKind] = &[
+    kind(
+        "kevents.io",
+        "v1",
+        "eventseries",
+        "eventseries",
+        "EventSeries",
+        true,
+        &["evs"],
+    ),
+    kind(
+        "kevents.io",
+        "v1",
+        "eventpatterns",
+        "eventpattern",
+        "EventPattern",
+        false,
+        &["evp"],
+    ),
     kind("", "v1", "pods", "pod", "Pod", true, &["po"]),
     kind("", "v1", "nodes", "node", "Node", false, &["no"]),
     kind(
@@ -246,6 +264,7 @@ const REFERENCED_KINDS: &[ReferencedKind] = &[
 /// The non-core groups served or listed, in discovery order.
 const GROUPS: &[(&str, &str)] = &[
     ("events.k8s.io", "v1"),
+    ("kevents.io", "v1"),
     ("authorization.k8s.io", "v1"),
     ("apps", "v1"),
     ("batch", "v1"),
@@ -299,6 +318,8 @@ fn verbs_of(resource: &ReferencedKind) -> &'static [&'static str] {
     match resource.resource {
         "events" => &VERBS,
         "selfsubjectaccessreviews" => &["create"],
+        "eventseries" => &["get", "list", "watch"],
+        "eventpatterns" => &["get", "list"],
         _ => &[],
     }
 }

@@ -16,6 +16,7 @@ mod patch;
 mod query;
 mod read;
 mod respond;
+mod series;
 mod table;
 mod watch;
 mod write;
@@ -25,6 +26,7 @@ pub use clusters::ClusterRegistry;
 use clusters::ClusterScope;
 pub use error::{ApiError, ApiResult};
 pub use metrics::ApiMetrics;
+pub use series::SeriesState;
 
 /// Entry points for fuzzing the request parsers directly; not a stable API.
 #[doc(hidden)]
@@ -77,6 +79,8 @@ pub struct AppState {
     pub security: Arc<auth::Security>,
     /// Collected clusters: ingest cursors, lag and contact times.
     pub clusters: Arc<ClusterRegistry>,
+    /// Series and patterns derived from the stored events.
+    pub series: Arc<SeriesState>,
 }
 
 /// The target of a request: API group, cluster scope, namespace and name from the path.
@@ -147,6 +151,7 @@ pub fn router(state: AppState) -> Router {
                 item(group, true),
             );
     }
+    let router = series::routes(router);
     let scoped = router
         .clone()
         .fallback(|| async { ApiError::unknown_path() })

@@ -189,7 +189,7 @@ impl Stream {
 }
 
 /// Resolves when the server starts shutting down (never, if the signal's sender is gone).
-async fn stopping(mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub(crate) async fn stopping(mut shutdown: tokio::sync::watch::Receiver<bool>) {
     if shutdown.wait_for(|stopping| *stopping).await.is_err() {
         std::future::pending::<()>().await;
     }

@@ -24,6 +24,7 @@ fn app(store: &Store) -> axum::Router {
         metrics: kevents_api::ApiMetrics::default(),
         security: Default::default(),
         clusters: Arc::new(kevents_api::ClusterRegistry::in_memory()),
+        series: Default::default(),
     })
 }
 

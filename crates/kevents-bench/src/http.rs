@@ -37,6 +37,7 @@ pub async fn run(
         metrics: kevents_api::ApiMetrics::default(),
         security: Default::default(),
         clusters: Arc::new(kevents_api::ClusterRegistry::in_memory()),
+        series: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;

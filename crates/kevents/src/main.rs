@@ -6,6 +6,7 @@ mod collect;
 mod listen;
 mod metrics;
 mod rules;
+mod series;
 mod serve;
 mod simulate;
 

@@ -243,9 +243,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         alerting_metrics,
         shutdown.clone(),
     ));
+    let (series, series_feed, series_expiry) =
+        crate::series::start(&store, args.event_ttl, shutdown.clone());
     let following = tokio::spawn(kevents_alert::follow_store(
         store.clone(),
-        vec![event_metrics, engine, key_resources],
+        vec![event_metrics, engine, key_resources, series_feed],
         shutdown.clone(),
     ));
     let security = Arc::new(security(&args)?);
@@ -260,6 +262,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         metrics: api_metrics,
         security,
         clusters,
+        series,
     };
     let expiry = tokio::spawn(expire_periodically(store.clone(), shutdown.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -293,6 +296,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = reloader.await;
     let _ = expiry.await;
     let _ = following.await;
+    let _ = series_expiry.await;
     let _ = alerting.await;
     store.close().await;
     tracing::info!("store closed; bye");

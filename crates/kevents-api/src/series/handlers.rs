@@ -1,0 +1,501 @@
+//! HTTP handlers of `eventseries` (get, list, watch) and `eventpatterns` (get, list).
+
+use super::encode::{
+    pattern_cells, pattern_columns, pattern_id_of, pattern_name, pattern_object, series_cells,
+    series_columns, series_id_of, series_name, series_object, API_VERSION,
+};
+use super::select::{pattern_subject, series_subject, Selector};
+use super::SeriesChange;
+use crate::clusters::ClusterScope;
+use crate::error::ApiError;
+use crate::negotiate::{representation, Representation};
+use crate::query::parse_query;
+use crate::respond::{json_response, yaml_response};
+use crate::{AppState, Reply};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use base64::Engine;
+use kevents_correlate::Series;
+use kevents_model::Micros;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+/// Adds the `kevents.io/v1` routes.
+pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
+    let base = "/apis/kevents.io/v1";
+    router
+        .route(&format!("{base}/eventseries"), get(all_series))
+        .route(&format!("{base}/watch/eventseries"), get(watch_all_series))
+        .route(
+            &format!("{base}/namespaces/{{namespace}}/eventseries"),
+            get(namespaced_series),
+        )
+        .route(
+            &format!("{base}/watch/namespaces/{{namespace}}/eventseries"),
+            get(watch_namespaced_series),
+        )
+        .route(
+            &format!("{base}/namespaces/{{namespace}}/eventseries/{{name}}"),
+            get(one_series),
+        )
+        .route(&format!("{base}/eventpatterns"), get(all_patterns))
+        .route(&format!("{base}/eventpatterns/{{name}}"), get(one_pattern))
+}
+
+/// The query parameters a series read understands.
+struct ReadOptions {
+    query: HashMap<String, String>,
+    watch: bool,
+}
+
+impl ReadOptions {
+    fn parse(raw: Option<String>, watch_path: bool) -> Result<ReadOptions, ApiError> {
+        let query = parse_query(raw.as_deref())?;
+        let watch =
+            watch_path || matches!(query.get("watch").map(String::as_str), Some("true" | "1"));
+        Ok(ReadOptions { query, watch })
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.query
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    fn number(&self, name: &str) -> Result<Option<u64>, ApiError> {
+        self.get(name)
+            .map(|v| {
+                v.parse::<u64>()
+                    .map_err(|_| ApiError::bad_request(format!("{name}: invalid value {v:?}")))
+            })
+            .transpose()
+    }
+
+    fn with_objects(&self) -> bool {
+        self.get("includeObject") == Some("Object")
+    }
+}
+
+/// Which series a request covers.
+struct SeriesRequest {
+    cluster: Option<String>,
+    namespace: Option<String>,
+    selector: Selector,
+}
+
+impl SeriesRequest {
+    fn new(
+        state: &AppState,
+        cluster: Option<String>,
+        namespace: Option<String>,
+        options: &ReadOptions,
+    ) -> Result<SeriesRequest, ApiError> {
+        let selector = Selector::parse(
+            options.get("fieldSelector"),
+            options.get("labelSelector"),
+            &state.security.cluster,
+        )?;
+        Ok(SeriesRequest {
+            cluster,
+            namespace,
+            selector,
+        })
+    }
+
+    fn matches(&self, series: &Series, name: &str) -> bool {
+        self.cluster
+            .as_ref()
+            .is_none_or(|c| &series.key.cluster == c)
+            && self
+                .namespace
+                .as_ref()
+                .is_none_or(|ns| &series.key.namespace == ns)
+            && self.selector.matches(&series_subject(series, name))
+    }
+}
+
+async fn all_series(
+    state: State<AppState>,
+    scope: ClusterScope,
+    query: RawQuery,
+    headers: HeaderMap,
+) -> Reply {
+    list_series(state.0, scope.0, None, query.0, headers, false)
+}
+
+async fn watch_all_series(
+    state: State<AppState>,
+    scope: ClusterScope,
+    query: RawQuery,
+    headers: HeaderMap,
+) -> Reply {
+    list_series(state.0, scope.0, None, query.0, headers, true)
+}
+
+async fn namespaced_series(
+    state: State<AppState>,
+    scope: ClusterScope,
+    Path(namespace): Path<String>,
+    query: RawQuery,
+    headers: HeaderMap,
+) -> Reply {
+    list_series(state.0, scope.0, Some(namespace), query.0, headers, false)
+}
+
+async fn watch_namespaced_series(
+    state: State<AppState>,
+    scope: ClusterScope,
+    Path(namespace): Path<String>,
+    query: RawQuery,
+    headers: HeaderMap,
+) -> Reply {
+    list_series(state.0, scope.0, Some(namespace), query.0, headers, true)
+}
+
+fn not_found(resource: &str, name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        format!("{resource}.kevents.io {name:?} not found"),
+    )
+    .with_details(json!({"name": name, "group": "kevents.io", "kind": resource}))
+}
+
+async fn one_series(
+    State(state): State<AppState>,
+    ClusterScope(cluster): ClusterScope,
+    Path((namespace, name)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Reply {
+    let representation = representation(&headers)?;
+    let options = ReadOptions::parse(query, false)?;
+    let request = SeriesRequest::new(&state, cluster, Some(namespace), &options)?;
+    let now = Micros::now();
+    let tracker = state.series.tracker.read();
+    let series = series_id_of(&name)
+        .and_then(|id| tracker.get(&id))
+        .filter(|s| series_name(s) == name && request.matches(s, &name))
+        .ok_or_else(|| not_found("eventseries", &name))?;
+    let object = series_object(series, &state.security.cluster, now);
+    let own = cluster_column(&state);
+    let table = || {
+        table(
+            series_columns(own.is_some()),
+            vec![row(
+                series_cells(series, own.as_deref(), now),
+                &object,
+                options.with_objects(),
+            )],
+            json!({"resourceVersion": series.version.to_string()}),
+        )
+    };
+    respond(representation, object.clone(), table)
+}
+
+fn cluster_column(state: &AppState) -> Option<String> {
+    crate::clusters::cluster_column(state)
+}
+
+fn list_series(
+    state: AppState,
+    cluster: Option<String>,
+    namespace: Option<String>,
+    query: Option<String>,
+    headers: HeaderMap,
+    watch_path: bool,
+) -> Reply {
+    let representation = representation(&headers)?;
+    let options = ReadOptions::parse(query, watch_path)?;
+    let request = SeriesRequest::new(&state, cluster, namespace, &options)?;
+    if options.watch {
+        return watch_series(state, request, options, representation);
+    }
+    let limit = options
+        .number("limit")?
+        .filter(|l| *l > 0)
+        .map(|l| l as usize);
+    let after = options.get("continue").map(decode_continue).transpose()?;
+    let now = Micros::now();
+    let own = cluster_column(&state);
+    let tracker = state.series.tracker.read();
+    let mut matching: Vec<((String, String), &Series)> = tracker
+        .iter()
+        .map(|s| ((s.key.namespace.clone(), series_name(s)), s))
+        .filter(|((_, name), s)| request.matches(s, name))
+        .filter(|(key, _)| after.as_ref().is_none_or(|a| key > a))
+        .collect();
+    matching.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut metadata = json!({"resourceVersion": tracker.version().to_string()});
+    if let Some(limit) = limit.filter(|l| matching.len() > *l) {
+        matching.truncate(limit);
+        if let Some(((ns, name), _)) = matching.last() {
+            metadata["continue"] = json!(encode_continue(ns, name));
+        }
+    }
+    let objects: Vec<Value> = matching
+        .iter()
+        .map(|(_, s)| series_object(s, &state.security.cluster, now))
+        .collect();
+    let rows = || {
+        matching
+            .iter()
+            .zip(&objects)
+            .map(|((_, s), object)| {
+                row(
+                    series_cells(s, own.as_deref(), now),
+                    object,
+                    options.with_objects(),
+                )
+            })
+            .collect()
+    };
+    match representation {
+        Representation::Table => json_response(
+            StatusCode::OK,
+            &table(series_columns(own.is_some()), rows(), metadata),
+        ),
+        _ => respond(
+            representation,
+            list("EventSeriesList", metadata, objects),
+            || Value::Null,
+        ),
+    }
+}
+
+fn list(kind: &str, metadata: Value, items: Vec<Value>) -> Value {
+    json!({"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "items": items})
+}
+
+fn table(columns: Value, rows: Vec<Value>, metadata: Value) -> Value {
+    json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata, "columnDefinitions": columns, "rows": rows})
+}
+
+fn row(cells: Value, object: &Value, with_object: bool) -> Value {
+    let object = if with_object {
+        object.clone()
+    } else {
+        json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object["metadata"]})
+    };
+    json!({"cells": cells, "object": object})
+}
+
+fn respond(representation: Representation, object: Value, table: impl FnOnce() -> Value) -> Reply {
+    match representation {
+        Representation::Json => json_response(StatusCode::OK, &object),
+        Representation::Yaml => yaml_response(StatusCode::OK, &object),
+        Representation::Table => json_response(StatusCode::OK, &table()),
+    }
+}
+
+fn encode_continue(namespace: &str, name: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{namespace}/{name}"))
+}
+
+fn decode_continue(token: &str) -> Result<(String, String), ApiError> {
+    let invalid = || ApiError::bad_request("continue key is not valid");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.trim_end_matches('='))
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (namespace, name) = text.split_once('/').ok_or_else(invalid)?;
+    Ok((namespace.to_string(), name.to_string()))
+}
+
+/// A watch of series: the current ones first (`ADDED`, unless resuming from a version, then
+/// those changed since as `MODIFIED`), then every change.
+fn watch_series(
+    state: AppState,
+    request: SeriesRequest,
+    options: ReadOptions,
+    representation: Representation,
+) -> Reply {
+    let mut live = state.series.feed.subscribe();
+    let own = cluster_column(&state);
+    let from = options.number("resourceVersion")?.unwrap_or(0);
+    let send_initial = options.get("sendInitialEvents") == Some("true");
+    let table_rows = representation == Representation::Table;
+    let with_objects = options.with_objects();
+    let line = move |kind: &str, series: &Series, columns: &mut bool| -> Bytes {
+        let now = Micros::now();
+        let object = series_object(series, &state.security.cluster, now);
+        let object = if table_rows {
+            let columns_value = if *columns {
+                Value::Null
+            } else {
+                series_columns(own.is_some())
+            };
+            *columns = true;
+            table(
+                columns_value,
+                vec![row(
+                    series_cells(series, own.as_deref(), now),
+                    &object,
+                    with_objects,
+                )],
+                json!({"resourceVersion": series.version.to_string()}),
+            )
+        } else {
+            object
+        };
+        let mut bytes = serde_json::to_vec(&json!({"type": kind, "object": object}))
+            .expect("JSON values serialize");
+        bytes.push(b'\n');
+        Bytes::from(bytes)
+    };
+    let (initial, mut sent_version) = {
+        let tracker = state.series.tracker.read();
+        let initial: Vec<(&'static str, Series)> = tracker
+            .iter()
+            .filter(|s| from == 0 || send_initial || s.version > from)
+            .filter(|s| request.matches(s, &series_name(s)))
+            .map(|s| {
+                (
+                    if from == 0 || send_initial {
+                        "ADDED"
+                    } else {
+                        "MODIFIED"
+                    },
+                    s.clone(),
+                )
+            })
+            .collect();
+        (initial, tracker.version())
+    };
+    let timeout = options
+        .number("timeoutSeconds")?
+        .filter(|t| *t > 0)
+        .map(Duration::from_secs);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(256);
+    let stop = crate::watch::stopping(state.shutdown.clone());
+    tokio::spawn(async move {
+        let run = async {
+            let mut columns = false;
+            for (kind, series) in &initial {
+                if sender.send(line(kind, series, &mut columns)).await.is_err() {
+                    return;
+                }
+            }
+            loop {
+                let change: std::sync::Arc<SeriesChange> = match live.recv().await {
+                    Ok(change) => change,
+                    // Too slow to keep up: end the stream; the client relists.
+                    Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return,
+                };
+                if change.version <= sent_version && change.kind != "DELETED" {
+                    continue;
+                }
+                sent_version = sent_version.max(change.version);
+                if request.matches(&change.series, &series_name(&change.series))
+                    && sender
+                        .send(line(change.kind, &change.series, &mut columns))
+                        .await
+                        .is_err()
+                {
+                    return;
+                }
+            }
+        };
+        let deadline = async move {
+            match timeout {
+                Some(t) => tokio::time::sleep(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = run => {}
+            _ = deadline => {}
+            _ = stop => {}
+        }
+    });
+    let stream = tokio_stream::wrappers::ReceiverStream::new(receiver);
+    let body = Body::from_stream(futures::StreamExt::map(stream, Ok::<Bytes, std::io::Error>));
+    let mut response = Response::new(body);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}
+
+async fn all_patterns(
+    State(state): State<AppState>,
+    ClusterScope(cluster): ClusterScope,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Reply {
+    let representation = representation(&headers)?;
+    let options = ReadOptions::parse(query, false)?;
+    if options.watch {
+        return Err(ApiError::method_not_allowed());
+    }
+    let selector = Selector::parse(
+        options.get("fieldSelector"),
+        options.get("labelSelector"),
+        &state.security.cluster,
+    )?;
+    let now = Micros::now();
+    let tracker = state.series.tracker.read();
+    let version = tracker.version();
+    let patterns = tracker.patterns(|s| cluster.as_ref().is_none_or(|c| &s.key.cluster == c));
+    let patterns: Vec<_> = patterns
+        .into_iter()
+        .filter(|p| selector.matches(&pattern_subject(p, &pattern_name(p))))
+        .collect();
+    let own = &state.security.cluster;
+    let objects: Vec<Value> = patterns
+        .iter()
+        .map(|p| pattern_object(p, own, version))
+        .collect();
+    let metadata = json!({"resourceVersion": version.to_string()});
+    match representation {
+        Representation::Table => {
+            let rows = patterns
+                .iter()
+                .zip(&objects)
+                .map(|(p, o)| row(pattern_cells(p, own, now), o, options.with_objects()))
+                .collect();
+            json_response(StatusCode::OK, &table(pattern_columns(), rows, metadata))
+        }
+        _ => respond(
+            representation,
+            list("EventPatternList", metadata, objects),
+            || Value::Null,
+        ),
+    }
+}
+
+async fn one_pattern(
+    State(state): State<AppState>,
+    ClusterScope(cluster): ClusterScope,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Reply {
+    let representation = representation(&headers)?;
+    let id = pattern_id_of(&name).ok_or_else(|| not_found("eventpatterns", &name))?;
+    let now = Micros::now();
+    let tracker = state.series.tracker.read();
+    let version = tracker.version();
+    let pattern = tracker
+        .patterns(|s| cluster.as_ref().is_none_or(|c| &s.key.cluster == c))
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| not_found("eventpatterns", &name))?;
+    let own = &state.security.cluster;
+    let object = pattern_object(&pattern, own, version);
+    let table = || {
+        table(
+            pattern_columns(),
+            vec![row(pattern_cells(&pattern, own, now), &object, false)],
+            json!({"resourceVersion": version.to_string()}),
+        )
+    };
+    respond(representation, object.clone(), table)
+}

@@ -1,0 +1,121 @@
+//! The `kevents.io/v1` resources derived from events: `eventseries` (one per series: object,
+//! type, reason, source and message template, with exact counts and per-minute history) and
+//! `eventpatterns` (series merged across objects). Read-only, listable and watchable with the
+//! usual Kubernetes machinery, so `kubectl get eventseries -A --sort-by=.status.count` works.
+
+mod encode;
+mod handlers;
+mod select;
+
+pub(crate) use handlers::routes;
+
+use kevents_correlate::{Series, SeriesConfig, SeriesTracker};
+use kevents_model::Micros;
+use kevents_store::{Change, ChangeType, ListQuery, Store};
+use parking_lot::RwLock;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// What a series watch receives.
+#[derive(Debug, Clone)]
+pub(crate) struct SeriesChange {
+    pub kind: &'static str,
+    pub series: Series,
+    pub version: u64,
+}
+
+/// The series of every stored event, kept current from the store's change feed.
+pub struct SeriesState {
+    tracker: RwLock<SeriesTracker>,
+    feed: broadcast::Sender<Arc<SeriesChange>>,
+}
+
+/// Series changes buffered per watcher before a slow one is cut off (it relists).
+const FEED_CAPACITY: usize = 4096;
+
+impl SeriesState {
+    /// An empty state.
+    pub fn new(config: SeriesConfig) -> SeriesState {
+        SeriesState {
+            tracker: RwLock::new(SeriesTracker::new(config)),
+            feed: broadcast::channel(FEED_CAPACITY).0,
+        }
+    }
+
+    /// Feeds every live event of `store` (startup, before the change feed is followed).
+    pub fn rebuild(&self, store: &Store) {
+        let now = Micros::now();
+        let page = store
+            .list(ListQuery::default(), |_| true)
+            .expect("a list at the current version is always retained");
+        let mut tracker = self.tracker.write();
+        for event in &page.items {
+            tracker.observe(&event.record.cluster, &event.record, None, now);
+        }
+    }
+
+    /// Accounts for one committed change, in resourceVersion order.
+    pub fn observe(&self, change: &Change) {
+        if change.change_type == ChangeType::Deleted {
+            // Occurrences stay counted when their event expires or is deleted.
+            return;
+        }
+        let record = &change.object.record;
+        let previous = change.previous.as_ref().map(|p| &p.record);
+        let mut tracker = self.tracker.write();
+        let observation = tracker.observe(&record.cluster, record, previous, Micros::now());
+        if self.feed.receiver_count() == 0 {
+            return;
+        }
+        let version = tracker.version();
+        if let Some(evicted) = observation.evicted {
+            self.publish("DELETED", *evicted, version);
+        }
+        if observation.changed {
+            if let Some(series) = tracker.get(&observation.series) {
+                let kind = if observation.created {
+                    "ADDED"
+                } else {
+                    "MODIFIED"
+                };
+                self.publish(kind, series.clone(), version);
+            }
+        }
+    }
+
+    /// Drops series not seen within their TTL; watchers see them `DELETED`.
+    pub fn expire(&self, now: Micros) -> usize {
+        let mut tracker = self.tracker.write();
+        let expired = tracker.expire(now);
+        let version = tracker.version();
+        let count = expired.len();
+        for series in expired {
+            self.publish("DELETED", series, version);
+        }
+        count
+    }
+
+    /// Number of series held.
+    pub fn len(&self) -> usize {
+        self.tracker.read().len()
+    }
+
+    /// True when no series is held.
+    pub fn is_empty(&self) -> bool {
+        self.tracker.read().is_empty()
+    }
+
+    fn publish(&self, kind: &'static str, series: Series, version: u64) {
+        let _ = self.feed.send(Arc::new(SeriesChange {
+            kind,
+            series,
+            version,
+        }));
+    }
+}
+
+impl Default for SeriesState {
+    fn default() -> Self {
+        SeriesState::new(SeriesConfig::default())
+    }
+}

@@ -1,0 +1,181 @@
+//! Occurrence counts of one series over time: per minute for the last hour of the series'
+//! activity, per hour before that, for as many hours as configured. Sparse: a series that was
+//! active in three minutes holds three entries.
+
+use kevents_model::Micros;
+use std::collections::VecDeque;
+
+const MINUTE: i64 = 60 * 1_000_000;
+
+/// Minutes kept at minute resolution, counted back from the newest minute with occurrences.
+pub const MINUTES_KEPT: i64 = 60;
+
+/// The minute (since the epoch) an instant falls in.
+pub(crate) fn minute_of(at: Micros) -> i64 {
+    at.0.div_euclid(MINUTE)
+}
+
+/// Per-minute and per-hour occurrence counts of one series.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    /// (minute since the epoch, occurrences), oldest first, all within [`MINUTES_KEPT`] of the
+    /// newest.
+    minutes: VecDeque<(i64, u64)>,
+    /// (hour since the epoch, occurrences), oldest first, for minutes older than those above.
+    hours: VecDeque<(i64, u64)>,
+    /// Occurrences too old for the hours kept; still part of the series' total.
+    dropped: u64,
+}
+
+impl History {
+    /// Records `count` occurrences at `at`, keeping at most `hours_kept` hourly buckets.
+    pub(crate) fn add(&mut self, at: Micros, count: u64, hours_kept: usize) {
+        let minute = minute_of(at);
+        let newest = self.minutes.back().map_or(minute, |&(m, _)| m.max(minute));
+        if minute <= newest - MINUTES_KEPT {
+            self.add_hour(minute.div_euclid(60), count, newest, hours_kept);
+            return;
+        }
+        while let Some(&(oldest, old_count)) = self.minutes.front() {
+            if oldest > newest - MINUTES_KEPT {
+                break;
+            }
+            self.minutes.pop_front();
+            self.add_hour(oldest.div_euclid(60), old_count, newest, hours_kept);
+        }
+        add_sorted(&mut self.minutes, minute, count);
+    }
+
+    fn add_hour(&mut self, hour: i64, count: u64, newest_minute: i64, hours_kept: usize) {
+        let newest_hour = newest_minute.div_euclid(60);
+        let oldest_kept = newest_hour - i64::try_from(hours_kept).unwrap_or(i64::MAX);
+        if hour <= oldest_kept {
+            self.dropped += count;
+            return;
+        }
+        add_sorted(&mut self.hours, hour, count);
+        while let Some(&(oldest, old_count)) = self.hours.front() {
+            if oldest > oldest_kept {
+                break;
+            }
+            self.hours.pop_front();
+            self.dropped += old_count;
+        }
+    }
+
+    /// (start of the minute, occurrences) for the minutes kept, oldest first.
+    pub fn per_minute(&self) -> impl Iterator<Item = (Micros, u64)> + '_ {
+        self.minutes.iter().map(|&(m, c)| (Micros(m * MINUTE), c))
+    }
+
+    /// (start of the hour, occurrences) for the hours before the minutes kept, oldest first.
+    pub fn per_hour(&self) -> impl Iterator<Item = (Micros, u64)> + '_ {
+        self.hours
+            .iter()
+            .map(|&(h, c)| (Micros(h * 60 * MINUTE), c))
+    }
+
+    /// Occurrences too old to be kept per hour (part of the total, in no bucket).
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Occurrences in the `minutes` whole minutes up to and including the one `now` is in,
+    /// e.g. for a RATE/MIN column; only the minutes kept count.
+    pub fn recent(&self, now: Micros, minutes: i64) -> u64 {
+        let last = minute_of(now);
+        self.minutes
+            .iter()
+            .rev()
+            .skip_while(|&&(m, _)| m > last)
+            .take_while(|&&(m, _)| m > last - minutes)
+            .map(|&(_, c)| c)
+            .sum()
+    }
+
+    /// Sum over every bucket plus what was dropped: equals the series' total.
+    pub fn total(&self) -> u64 {
+        let minutes: u64 = self.minutes.iter().map(|&(_, c)| c).sum();
+        let hours: u64 = self.hours.iter().map(|&(_, c)| c).sum();
+        minutes + hours + self.dropped
+    }
+}
+
+fn add_sorted(buckets: &mut VecDeque<(i64, u64)>, at: i64, count: u64) {
+    // Occurrences mostly arrive in time order: check the newest bucket first.
+    match buckets.back_mut() {
+        Some((last, last_count)) if *last == at => *last_count += count,
+        Some((last, _)) if *last < at => buckets.push_back((at, count)),
+        None => buckets.push_back((at, count)),
+        Some(_) => match buckets.binary_search_by_key(&at, |&(m, _)| m) {
+            Ok(index) => buckets[index].1 += count,
+            Err(index) => buckets.insert(index, (at, count)),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at_minute(minute: i64) -> Micros {
+        Micros(minute * MINUTE + 17)
+    }
+
+    #[test]
+    fn minutes_older_than_an_hour_roll_into_hours() {
+        let mut history = History::default();
+        history.add(at_minute(0), 2, 24);
+        history.add(at_minute(59), 3, 24);
+        history.add(at_minute(61), 4, 24);
+        assert_eq!(
+            history.per_minute().map(|(_, c)| c).collect::<Vec<_>>(),
+            vec![3, 4],
+            "minute 0 is more than 60 minutes before minute 61"
+        );
+        assert_eq!(history.per_hour().collect::<Vec<_>>(), vec![(Micros(0), 2)]);
+        assert_eq!(history.total(), 9);
+    }
+
+    #[test]
+    fn late_occurrences_land_in_their_own_bucket() {
+        let mut history = History::default();
+        history.add(at_minute(120), 1, 24);
+        history.add(at_minute(100), 5, 24);
+        history.add(at_minute(30), 7, 24);
+        history.add(at_minute(100), 1, 24);
+        assert_eq!(
+            history
+                .per_minute()
+                .map(|(t, c)| (minute_of(t), c))
+                .collect::<Vec<_>>(),
+            vec![(100, 6), (120, 1)]
+        );
+        assert_eq!(history.per_hour().collect::<Vec<_>>(), vec![(Micros(0), 7)]);
+    }
+
+    #[test]
+    fn hours_beyond_the_kept_ones_are_dropped_but_counted() {
+        let mut history = History::default();
+        history.add(at_minute(0), 1, 2);
+        history.add(at_minute(60 * 5), 1, 2);
+        assert_eq!(
+            history.per_hour().count(),
+            0,
+            "hour 0 is more than 2 hours before hour 5"
+        );
+        assert_eq!(history.dropped(), 1);
+        assert_eq!(history.total(), 2);
+    }
+
+    #[test]
+    fn recent_counts_the_last_minutes() {
+        let mut history = History::default();
+        for minute in 0..10 {
+            history.add(at_minute(minute), minute as u64, 24);
+        }
+        assert_eq!(history.recent(at_minute(9), 1), 9);
+        assert_eq!(history.recent(at_minute(9), 3), 7 + 8 + 9);
+        assert_eq!(history.recent(at_minute(20), 5), 0);
+    }
+}

@@ -1,0 +1,63 @@
+//! Keeps the hub's series (`kubectl get eventseries`) current: rebuilt from the store at start,
+//! then fed every committed change, and expired once a minute.
+
+use kevents_alert::Observer;
+use kevents_api::SeriesState;
+use kevents_correlate::SeriesConfig;
+use kevents_model::Micros;
+use kevents_store::{Change, Store};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Feeds the series state from the store's change feed.
+struct SeriesFeed(Arc<SeriesState>);
+
+impl Observer for SeriesFeed {
+    fn observe(&self, change: &Change) {
+        self.0.observe(change);
+    }
+}
+
+/// The series of `store`'s events (series live as long as events: `ttl_micros`), the observer
+/// that keeps them current, and the task that expires them.
+pub fn start(
+    store: &Store,
+    ttl_micros: i64,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> (
+    Arc<SeriesState>,
+    Arc<dyn Observer>,
+    tokio::task::JoinHandle<()>,
+) {
+    let state = Arc::new(SeriesState::new(SeriesConfig {
+        ttl_micros,
+        ..SeriesConfig::default()
+    }));
+    let started = std::time::Instant::now();
+    state.rebuild(store);
+    tracing::info!(
+        series = state.len(),
+        millis = started.elapsed().as_millis() as u64,
+        "series rebuilt from the store"
+    );
+    let expiring = tokio::spawn(expire_periodically(state.clone(), shutdown));
+    (state.clone(), Arc::new(SeriesFeed(state)), expiring)
+}
+
+async fn expire_periodically(
+    state: Arc<SeriesState>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                let expired = state.expire(Micros::now());
+                if expired > 0 {
+                    tracing::debug!(expired, "expired series");
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
