@@ -9,6 +9,7 @@ mod rules;
 mod series;
 mod serve;
 mod simulate;
+mod sinks;
 
 use clap::{Parser, Subcommand};
 
@@ -35,6 +36,8 @@ enum Command {
     Rules(rules::RulesArgs),
     /// Generate a realistic event stream: NDJSON on stdout, or written into a hub (`--to`).
     Simulate(simulate::SimulateArgs),
+    /// Check a sinks file (`serve --sinks`).
+    Sinks(sinks::SinksArgs),
     /// Watch the Events of Kubernetes clusters and write them into a hub, exactly once.
     Collect(collect::CollectArgs),
     /// List the clusters a hub collects, with lag, event rate and last contact.
@@ -55,6 +58,7 @@ fn main() -> anyhow::Result<()> {
             kevents_cli::main(command, <Cli as clap::CommandFactory>::command())
         }
         Command::Certs(args) => certs::run(args),
+        Command::Sinks(args) => sinks::run(args),
         Command::Collect(args) => collect::run(args),
         Command::Clusters(args) => clusters::run_clusters(args),
         Command::Kubeconfig(args) => clusters::run_kubeconfig(args),

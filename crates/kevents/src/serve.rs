@@ -138,6 +138,9 @@ pub struct ServeArgs {
     /// How often firing alerts are re-sent to Alertmanager (Go duration).
     #[arg(long, env = "KEVENTS_ALERT_RESEND_INTERVAL", default_value = "30s", value_parser = duration_micros)]
     alert_resend_interval: i64,
+    /// Sinks to deliver events to (YAML; see docs/sinks.md).
+    #[arg(long, env = "KEVENTS_SINKS")]
+    sinks: Option<PathBuf>,
 }
 
 fn duration_micros(text: &str) -> Result<i64, String> {
@@ -190,6 +193,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &mut registry,
     ));
     let store_gauges = crate::metrics::StoreGauges::new(&mut registry);
+    let sinks = crate::sinks::start(
+        args.sinks.as_deref(),
+        &args.data_dir,
+        &args.cluster_name,
+        &store,
+        &mut registry,
+        shutdown.clone(),
+    )?;
     let clusters = Arc::new(
         ClusterRegistry::open(&args.data_dir)
             .with_context(|| format!("reading cluster cursors in {}", args.data_dir.display()))?,
@@ -298,6 +309,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = following.await;
     let _ = series_expiry.await;
     let _ = alerting.await;
+    let _ = sinks.await;
     store.close().await;
     tracing::info!("store closed; bye");
     Ok(())

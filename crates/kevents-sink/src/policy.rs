@@ -1,0 +1,213 @@
+//! Update policies: which changes of an event a sink receives. A pure state machine: it takes
+//! changes and the time, and answers with emissions and held feed positions, so restarts and
+//! the cursor stay correct (a held change keeps the cursor below it until it is sent).
+
+use crate::delivery::Emission;
+use kevents_model::{EventKey, Micros};
+use kevents_store::StoredEvent;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// A policy with its settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Every create and update is sent.
+    EveryUpdate,
+    /// Creates at once; updates are collected and the latest state of each changed event is
+    /// sent once per interval (microseconds).
+    FirstAndSummary {
+        /// The summary interval.
+        interval: i64,
+    },
+    /// An event is sent once it has not changed for the quiet period (microseconds), or when
+    /// it is deleted.
+    SeriesFinal {
+        /// The quiet period.
+        quiet: i64,
+    },
+}
+
+/// What kind of change the policy sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// The event was created.
+    Created,
+    /// The event was updated.
+    Updated,
+    /// The event was deleted (or expired).
+    Deleted,
+}
+
+/// What the engine must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Send this event now; the position stays owed until the sink acknowledges.
+    Emit(Arc<StoredEvent>, Emission, u64),
+    /// The position is owed: the policy holds the change back.
+    Hold(u64),
+    /// The position is no longer owed (its hold was superseded or turned into an `Emit`).
+    Release(u64),
+}
+
+#[derive(Debug)]
+struct Held {
+    event: Arc<StoredEvent>,
+    position: u64,
+    last_change: Micros,
+}
+
+/// The policy's state: events held back, keyed by event and by position.
+#[derive(Debug)]
+pub struct PolicyState {
+    policy: Policy,
+    max_held: usize,
+    held: HashMap<EventKey, Held>,
+    by_position: BTreeMap<u64, EventKey>,
+    next_summary: Option<Micros>,
+}
+
+impl PolicyState {
+    /// A fresh state; at most `max_held` events are held (the oldest is sent early past it).
+    pub fn new(policy: Policy, max_held: usize) -> PolicyState {
+        PolicyState {
+            policy,
+            max_held: max_held.max(1),
+            held: HashMap::new(),
+            by_position: BTreeMap::new(),
+            next_summary: None,
+        }
+    }
+
+    /// Events currently held.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Handles a change of `event` at feed `position`, committed at `at`.
+    pub fn on_change(
+        &mut self,
+        kind: ChangeKind,
+        event: Arc<StoredEvent>,
+        position: u64,
+        at: Micros,
+    ) -> Vec<Action> {
+        let mut actions = Vec::new();
+        match (self.policy, kind) {
+            (Policy::EveryUpdate, ChangeKind::Created) => {
+                actions.push(Action::Emit(event, Emission::First, position))
+            }
+            (Policy::EveryUpdate, ChangeKind::Updated) => {
+                actions.push(Action::Emit(event, Emission::Update, position))
+            }
+            (Policy::EveryUpdate, ChangeKind::Deleted) => {}
+            (Policy::FirstAndSummary { .. }, ChangeKind::Created) => {
+                // A re-created event starts over: anything held for the old one is summarized.
+                self.take(&event.record.key(), Emission::Summary, &mut actions);
+                actions.push(Action::Emit(event, Emission::First, position));
+            }
+            (Policy::FirstAndSummary { .. } | Policy::SeriesFinal { .. }, ChangeKind::Updated)
+            | (Policy::SeriesFinal { .. }, ChangeKind::Created) => {
+                self.hold(event, position, at, &mut actions);
+            }
+            (Policy::FirstAndSummary { .. }, ChangeKind::Deleted) => {
+                self.take(&event.record.key(), Emission::Summary, &mut actions);
+            }
+            (Policy::SeriesFinal { .. }, ChangeKind::Deleted) => {
+                self.take(&event.record.key(), Emission::Final, &mut actions);
+            }
+        }
+        actions
+    }
+
+    /// Emits what is due at `now`: summaries once per interval, finals after the quiet period.
+    pub fn due(&mut self, now: Micros) -> Vec<Action> {
+        let mut actions = Vec::new();
+        match self.policy {
+            Policy::EveryUpdate => {}
+            Policy::FirstAndSummary { interval } => {
+                let next = *self.next_summary.get_or_insert(Micros(now.0 + interval));
+                if now >= next {
+                    self.next_summary = Some(Micros(now.0 + interval));
+                    let keys: Vec<EventKey> = self.by_position.values().cloned().collect();
+                    for key in keys {
+                        self.take(&key, Emission::Summary, &mut actions);
+                    }
+                }
+            }
+            Policy::SeriesFinal { quiet } => {
+                let quiet_keys: Vec<EventKey> = self
+                    .by_position
+                    .values()
+                    .filter(|key| {
+                        self.held
+                            .get(*key)
+                            .is_some_and(|h| now.0 - h.last_change.0 >= quiet)
+                    })
+                    .cloned()
+                    .collect();
+                for key in quiet_keys {
+                    self.take(&key, Emission::Final, &mut actions);
+                }
+            }
+        }
+        actions
+    }
+
+    /// Sends everything held now (used when the sink stops).
+    pub fn drain(&mut self) -> Vec<Action> {
+        let emission = match self.policy {
+            Policy::SeriesFinal { .. } => Emission::Final,
+            _ => Emission::Summary,
+        };
+        let mut actions = Vec::new();
+        let keys: Vec<EventKey> = self.by_position.values().cloned().collect();
+        for key in keys {
+            self.take(&key, emission, &mut actions);
+        }
+        actions
+    }
+
+    fn hold(
+        &mut self,
+        event: Arc<StoredEvent>,
+        position: u64,
+        at: Micros,
+        actions: &mut Vec<Action>,
+    ) {
+        let key = event.record.key();
+        actions.push(Action::Hold(position));
+        let held = Held {
+            event,
+            position,
+            last_change: at,
+        };
+        if let Some(previous) = self.held.insert(key.clone(), held) {
+            self.by_position.remove(&previous.position);
+            actions.push(Action::Release(previous.position));
+        }
+        self.by_position.insert(position, key);
+        if self.held.len() > self.max_held {
+            // Bounded memory beats waiting: the oldest held event goes out early.
+            let oldest = self.by_position.values().next().cloned();
+            if let Some(oldest) = oldest {
+                let emission = match self.policy {
+                    Policy::SeriesFinal { .. } => Emission::Final,
+                    _ => Emission::Summary,
+                };
+                self.take(&oldest, emission, actions);
+            }
+        }
+    }
+
+    fn take(&mut self, key: &EventKey, emission: Emission, actions: &mut Vec<Action>) {
+        if let Some(held) = self.held.remove(key) {
+            self.by_position.remove(&held.position);
+            actions.push(Action::Emit(held.event, emission, held.position));
+            actions.push(Action::Release(held.position));
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "policy_tests.rs"]
+mod tests;
