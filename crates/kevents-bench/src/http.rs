@@ -19,6 +19,12 @@ pub struct HttpResults {
     pub queries: Vec<(String, Latencies)>,
     /// Bytes of the store on disk after ingest.
     pub disk_bytes: u64,
+    /// Bytes of the store on disk after a checkpoint sealed every event into blocks.
+    pub sealed_bytes: u64,
+    /// How long that checkpoint took.
+    pub seal_time: std::time::Duration,
+    /// How long reopening the store from the sealed checkpoint took.
+    pub reopen_time: std::time::Duration,
 }
 
 /// Runs ingest then queries against a fresh hub in `dir`.
@@ -129,10 +135,25 @@ pub async fn run(
         results.push((name.to_string(), Latencies(latencies)));
     }
     server.abort();
+    let sealing = Instant::now();
+    store.checkpoint().await?;
+    let seal_time = sealing.elapsed();
+    let sealed_bytes = store.stats().disk_bytes;
     store.close().await;
+    let reopening = Instant::now();
+    let reopened = Store::open(StoreConfig::new(dir))?;
+    let reopen_time = reopening.elapsed();
+    anyhow::ensure!(
+        reopened.stats().events == events.len(),
+        "every event reloads"
+    );
+    reopened.close().await;
     Ok(HttpResults {
         ingest_rate,
         queries: results,
         disk_bytes,
+        sealed_bytes,
+        seal_time,
+        reopen_time,
     })
 }

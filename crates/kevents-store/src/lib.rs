@@ -5,17 +5,28 @@
 //! feed that watches follow. Reads are served from the head under a shared lock.
 #![warn(missing_docs)]
 
+mod block;
 mod checkpoint;
+mod columns;
 mod entry;
+mod files;
 mod frame;
 mod head;
 mod log;
+mod retention;
+mod sealed;
 mod snapshot;
+mod types;
 mod writer;
 
 pub use entry::{Change, ChangeType, StoredEvent};
 pub use head::Scope;
 pub use log::LogConfig;
+pub use retention::parse_size;
+pub use types::{
+    Committed, ListPage, ListQuery, Mutation, StoreConfig, StoreError, StoreStats, Subscription,
+    TooOld, WatchFrom, DEFAULT_RETENTION_BYTES,
+};
 
 /// Entry points for fuzzing the on-disk decoders directly; not a stable API.
 #[doc(hidden)]
@@ -34,157 +45,29 @@ pub mod fuzzing {
         }
         decoded
     }
+
+    /// Decodes `bytes` as one sealed block's columns; returns how many events decoded.
+    pub fn decode_block(bytes: &[u8]) -> usize {
+        crate::block::decode(bytes).map_or(0, |events| events.len())
+    }
 }
 
 use head::Head;
-use kevents_model::{EventKey, EventRecord, Micros};
+use kevents_model::{EventKey, EventRecord};
 use parking_lot::RwLock;
 use snapshot::{merge_states, past_states};
 use std::fs::File;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
-
-/// Errors of store operations.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum StoreError {
-    /// A create named an event that exists.
-    #[error("event {0:?} already exists")]
-    AlreadyExists(EventKey),
-    /// The event does not exist.
-    #[error("event {0:?} not found")]
-    NotFound(EventKey),
-    /// A precondition (resourceVersion or uid) did not hold.
-    #[error("event {0:?} was modified concurrently")]
-    Conflict(EventKey),
-    /// The disk failed; nothing of the request was stored.
-    #[error("{context}: {message}")]
-    Io {
-        /// What the store was doing.
-        context: &'static str,
-        /// The operating system's error.
-        message: String,
-        /// True when the disk is full.
-        no_space: bool,
-    },
-    /// The data on disk is damaged beyond a torn tail.
-    #[error("store data is corrupt: {0}")]
-    Corrupt(String),
-    /// The data directory is in use by another process.
-    #[error("data directory {0} is locked by another kevents process")]
-    Locked(String),
-    /// The store is shutting down.
-    #[error("the store is closed")]
-    Closed,
-    /// The event is larger than the store accepts; nothing was written.
-    #[error("the event is {bytes} bytes encoded, more than the limit of {limit}")]
-    TooLarge {
-        /// Encoded size.
-        bytes: usize,
-        /// The limit.
-        limit: usize,
-    },
-    /// An expiry found the event already changed; nothing was done.
-    #[error("skipped")]
-    Skipped,
-}
-
-impl StoreError {
-    fn io(context: &'static str, error: std::io::Error) -> StoreError {
-        StoreError::Io {
-            context,
-            no_space: error.kind() == std::io::ErrorKind::StorageFull,
-            message: error.to_string(),
-        }
-    }
-}
-
-/// A write to the store.
-#[derive(Debug, Clone)]
-pub enum Mutation {
-    /// Create an event; fails with `AlreadyExists` if the key is taken.
-    Create(EventRecord),
-    /// Replace an existing event; fails with `NotFound` if there is none.
-    Update {
-        /// The new content; uid and creationTimestamp of the existing event are kept.
-        record: EventRecord,
-        /// Fail with `Conflict` unless the stored version is this one.
-        expected_rv: Option<u64>,
-    },
-    /// Delete an event.
-    Delete {
-        /// Which event.
-        key: EventKey,
-        /// Fail with `Conflict` unless the stored version is this one.
-        expected_rv: Option<u64>,
-        /// Fail with `Conflict` unless the stored uid is this one.
-        expected_uid: Option<String>,
-    },
-    /// Delete an event whose TTL ran out, unless it was written since.
-    Expire {
-        /// Which event.
-        key: EventKey,
-        /// The version the expiry was computed for.
-        expected_rv: u64,
-    },
-}
-
-impl Mutation {
-    fn key(&self) -> EventKey {
-        match self {
-            Mutation::Create(record) | Mutation::Update { record, .. } => record.key(),
-            Mutation::Delete { key, .. } | Mutation::Expire { key, .. } => key.clone(),
-        }
-    }
-}
-
-/// The result of a committed write.
-#[derive(Debug, Clone)]
-pub struct Committed {
-    /// The event as stored (for deletes: its last state).
-    pub object: Arc<StoredEvent>,
-    /// True when the write created the event.
-    pub created: bool,
-}
-
-/// Store settings.
-#[derive(Clone, Debug)]
-pub struct StoreConfig {
-    /// Where the data lives.
-    pub data_dir: PathBuf,
-    /// Events expire this long after their last write (microseconds).
-    pub ttl_micros: i64,
-    /// Most changes kept in memory for watch resume.
-    pub history_limit: usize,
-    /// Log tuning.
-    pub log: LogConfig,
-    /// Changes a watcher may fall behind the feed before it is cut off.
-    pub feed_capacity: usize,
-    /// Largest encoded event accepted (bytes of its log entry).
-    pub max_event_bytes: usize,
-}
-
-impl StoreConfig {
-    /// Defaults for a data directory: 168h TTL, 200,000 changes of watch history, events of
-    /// up to 1 MiB.
-    pub fn new(data_dir: impl Into<PathBuf>) -> StoreConfig {
-        StoreConfig {
-            data_dir: data_dir.into(),
-            ttl_micros: 168 * 3600 * 1_000_000,
-            history_limit: 200_000,
-            log: LogConfig::default(),
-            feed_capacity: 16 * 1024,
-            max_event_bytes: 1024 * 1024 + 4096,
-        }
-    }
-}
 
 pub(crate) struct Shared {
     head: RwLock<Head>,
     feed: broadcast::Sender<Arc<Change>>,
     config: StoreConfig,
     disk_bytes: AtomicU64,
+    retention_deleted: AtomicU64,
+    corrupt_blocks: u64,
 }
 
 /// A handle to the store; cheap to clone.
@@ -194,76 +77,6 @@ pub struct Store {
     requests: mpsc::Sender<writer::Request>,
     writer: Arc<parking_lot::Mutex<Option<std::thread::JoinHandle<()>>>>,
     lock: Arc<parking_lot::Mutex<Option<File>>>,
-}
-
-/// What to list.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ListQuery<'a> {
-    /// Which clusters and namespaces.
-    pub scope: Scope<'a>,
-    /// Start after this key (a continue position).
-    pub start_after: Option<&'a EventKey>,
-    /// At most this many items.
-    pub limit: Option<usize>,
-    /// Only events about an object of this name (`involvedObject.name`), served from an index.
-    pub object_name: Option<&'a str>,
-    /// List the state as of this version instead of the current one.
-    pub at: Option<u64>,
-}
-
-/// A page of a list.
-#[derive(Debug, Clone)]
-pub struct ListPage {
-    /// Matching events, in (namespace, name) order.
-    pub items: Vec<Arc<StoredEvent>>,
-    /// The store's version when the page was read.
-    pub resource_version: u64,
-    /// The key of the last item when more may follow.
-    pub continue_after: Option<EventKey>,
-}
-
-/// Where a watch starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WatchFrom {
-    /// Send the current state of every event first, then changes.
-    InitialState,
-    /// Send only changes committed after this version.
-    After(u64),
-}
-
-/// The start of a watch: what to send first, then the live feed.
-pub struct Subscription {
-    /// For `InitialState`: the current events in the scope.
-    pub initial: Vec<Arc<StoredEvent>>,
-    /// Retained changes after the requested version.
-    pub backlog: Vec<Arc<Change>>,
-    /// Changes committed after the subscription was made.
-    pub live: broadcast::Receiver<Arc<Change>>,
-    /// The store's version when the subscription was made.
-    pub resource_version: u64,
-}
-
-/// The requested version is older than the retained history.
-#[derive(Debug, Clone, Copy, thiserror::Error, PartialEq, Eq)]
-#[error("too old resource version: {requested} ({oldest})")]
-pub struct TooOld {
-    /// What the client asked for.
-    pub requested: u64,
-    /// The oldest version a watch can start after.
-    pub oldest: u64,
-}
-
-/// Counters for observability.
-#[derive(Debug, Clone, Copy)]
-pub struct StoreStats {
-    /// Live events.
-    pub events: usize,
-    /// Current resourceVersion.
-    pub resource_version: u64,
-    /// Bytes of log and checkpoints on disk.
-    pub disk_bytes: u64,
-    /// Changes kept for watch resume.
-    pub history: usize,
 }
 
 impl Store {
@@ -287,6 +100,7 @@ impl Store {
             resource_version = recovered.head.resource_version,
             replayed = recovered.replayed,
             truncated_bytes = recovered.truncated_bytes,
+            corrupt_blocks = recovered.corrupt_blocks,
             "store recovered"
         );
         let (feed, _) = broadcast::channel(config.feed_capacity.max(1));
@@ -296,6 +110,8 @@ impl Store {
             feed,
             config,
             disk_bytes: AtomicU64::new(disk_bytes),
+            retention_deleted: AtomicU64::new(0),
+            corrupt_blocks: recovered.corrupt_blocks,
         });
         let (requests, receiver) = mpsc::channel(8192);
         let writer = writer::Writer {
@@ -347,7 +163,15 @@ impl Store {
             }
             _ => Box::new(head.range(query.scope, query.start_after)),
         };
-        let mut matching = merge_states(candidates, snapshot).filter(|e| filter(&e.record));
+        // Past states and the full range are not narrowed by the index, so the object name is
+        // checked on every candidate.
+        let about = |e: &Arc<StoredEvent>| {
+            query
+                .object_name
+                .is_none_or(|name| e.record.involved_object.name == name)
+        };
+        let mut matching =
+            merge_states(candidates, snapshot).filter(|e| about(e) && filter(&e.record));
         let mut items = Vec::new();
         for event in matching.by_ref() {
             items.push(event);
@@ -409,6 +233,8 @@ impl Store {
             resource_version: head.resource_version,
             disk_bytes: self.shared.disk_bytes.load(Ordering::Relaxed),
             history: head.history.len(),
+            retention_deleted: self.shared.retention_deleted.load(Ordering::Relaxed),
+            corrupt_blocks: self.shared.corrupt_blocks,
         }
     }
 
@@ -433,33 +259,30 @@ impl Store {
         results
     }
 
-    /// Deletes every event whose TTL has passed at `now`; returns how many were deleted.
-    pub async fn expire(&self, now: Micros) -> Result<usize, StoreError> {
-        const CHUNK: usize = 4096;
-        let mut deleted = 0;
-        loop {
-            let expired = self.shared.head.read().expired(now, CHUNK);
-            let chunk = expired.len();
-            let mutations = expired
-                .into_iter()
-                .map(|(key, expected_rv)| Mutation::Expire { key, expected_rv })
-                .collect();
-            for result in self.write_many(mutations).await {
-                match result {
-                    Ok(_) => deleted += 1,
-                    Err(StoreError::Skipped) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            if chunk < CHUNK {
-                return Ok(deleted);
-            }
-        }
-    }
-
     /// The TTL applied to events, in microseconds.
     pub fn ttl_micros(&self) -> i64 {
         self.shared.config.ttl_micros
+    }
+
+    /// Writes a checkpoint of everything committed before this call and waits until it is
+    /// durable and the log it replaces is deleted; returns its resourceVersion. The writer also
+    /// does this on its own as the log grows; this is for shutdown paths, retention and tests.
+    pub async fn checkpoint(&self) -> Result<u64, StoreError> {
+        let (reply, done) = oneshot::channel();
+        self.requests
+            .send(writer::Request::Checkpoint(reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let rv = done.await.map_err(|_| StoreError::Closed)??;
+        self.refresh_disk_bytes();
+        Ok(rv)
+    }
+
+    /// Re-reads the size of the files on disk for `stats`; returns it.
+    pub(crate) fn refresh_disk_bytes(&self) -> u64 {
+        let bytes = files::dir_bytes(&self.shared.config.data_dir.join("wal"));
+        self.shared.disk_bytes.store(bytes, Ordering::Relaxed);
+        bytes
     }
 
     /// Stops the writer once everything sent before this call is committed; later writes

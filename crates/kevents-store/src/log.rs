@@ -6,18 +6,16 @@
 
 use crate::checkpoint::{load_checkpoint, write_checkpoint, Checkpointer};
 use crate::entry::{Change, ChangeType, LogEntry, LogOp, StoredEvent};
+use crate::files::{dir_bytes, list_dir, remove_partial_checkpoints, segment_path, sync_dir};
 use crate::frame::{write_durably, FrameRead, FrameReader};
 use crate::head::Head;
+use crate::writer::CheckpointDone;
 use crate::StoreError;
 use kevents_model::Micros;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-const SEGMENT_SUFFIX: &str = ".log";
-const CHECKPOINT_PREFIX: &str = "checkpoint-";
-const CHECKPOINT_SUFFIX: &str = ".ckpt";
 
 /// Tuning of the log.
 #[derive(Clone, Debug)]
@@ -26,6 +24,9 @@ pub struct LogConfig {
     pub segment_bytes: u64,
     /// A checkpoint is written once this many log bytes (and twice the last checkpoint) accrue.
     pub checkpoint_min_bytes: u64,
+    /// Events per sealed block of a checkpoint: more compress better, fewer lose less to a
+    /// damaged block.
+    pub block_events: usize,
 }
 
 impl Default for LogConfig {
@@ -33,6 +34,7 @@ impl Default for LogConfig {
         LogConfig {
             segment_bytes: 64 * 1024 * 1024,
             checkpoint_min_bytes: 128 * 1024 * 1024,
+            block_events: 4096,
         }
     }
 }
@@ -50,14 +52,6 @@ pub struct Log {
     poisoned: bool,
 }
 
-fn segment_path(dir: &Path, first_rv: u64) -> PathBuf {
-    dir.join(format!("{first_rv:020}{SEGMENT_SUFFIX}"))
-}
-
-pub(crate) fn checkpoint_path(dir: &Path, rv: u64) -> PathBuf {
-    dir.join(format!("{CHECKPOINT_PREFIX}{rv:020}{CHECKPOINT_SUFFIX}"))
-}
-
 /// Copies a torn tail aside (`<segment>.torn-<offset>`) before it is cut off, unless it is all
 /// zeros, so that damage which is not a torn write can still be examined.
 fn preserve_torn_tail(path: &Path, offset: u64) -> Result<(), StoreError> {
@@ -73,45 +67,6 @@ fn preserve_torn_tail(path: &Path, offset: u64) -> Result<(), StoreError> {
     fs::write(&aside, &tail).map_err(io)?;
     tracing::warn!(file = %aside.display(), bytes = tail.len(), "kept the torn tail for inspection");
     Ok(())
-}
-
-fn parse_number(name: &str, prefix: &str, suffix: &str) -> Option<u64> {
-    name.strip_prefix(prefix)?
-        .strip_suffix(suffix)?
-        .parse()
-        .ok()
-}
-
-pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-/// Files found in the log directory, each list sorted by version.
-pub(crate) struct Listing {
-    pub segments: Vec<(u64, PathBuf)>,
-    pub checkpoints: Vec<(u64, PathBuf)>,
-}
-
-pub(crate) fn list_dir(dir: &Path) -> Result<Listing, StoreError> {
-    let mut listing = Listing {
-        segments: Vec::new(),
-        checkpoints: Vec::new(),
-    };
-    for entry in fs::read_dir(dir).map_err(|e| StoreError::io("reading the log directory", e))? {
-        let entry = entry.map_err(|e| StoreError::io("reading the log directory", e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(rv) = parse_number(&name, "", SEGMENT_SUFFIX) {
-            listing.segments.push((rv, entry.path()));
-        } else if let Some(rv) = parse_number(&name, CHECKPOINT_PREFIX, CHECKPOINT_SUFFIX) {
-            listing.checkpoints.push((rv, entry.path()));
-        } else if name.ends_with(".tmp") {
-            // An interrupted checkpoint: never renamed into place, so never relied on.
-            let _ = fs::remove_file(entry.path());
-        }
-    }
-    listing.segments.sort();
-    listing.checkpoints.sort();
-    Ok(listing)
 }
 
 pub(crate) fn decode_entry(payload: &[u8], path: &Path) -> Result<LogEntry, StoreError> {
@@ -170,6 +125,8 @@ pub struct Recovered {
     pub truncated_bytes: u64,
     /// Entries replayed from segments.
     pub replayed: u64,
+    /// Damaged blocks of the checkpoint, skipped.
+    pub corrupt_blocks: u64,
 }
 
 impl Log {
@@ -181,6 +138,7 @@ impl Log {
         history_limit: usize,
     ) -> Result<Recovered, StoreError> {
         fs::create_dir_all(dir).map_err(|e| StoreError::io("creating the log directory", e))?;
+        remove_partial_checkpoints(dir)?;
         let mut listing = list_dir(dir)?;
         if listing.segments.is_empty() && listing.checkpoints.is_empty() {
             let fresh = Head {
@@ -188,14 +146,21 @@ impl Log {
                 compacted_rv: INITIAL_RESOURCE_VERSION,
                 ..Head::default()
             };
-            write_checkpoint(dir, fresh.resource_version, fresh.events.values())?;
+            write_checkpoint(
+                dir,
+                fresh.resource_version,
+                fresh.events.values(),
+                config.block_events,
+            )?;
             listing = list_dir(dir)?;
         }
         let mut head = Head::default();
         let mut checkpoint_rv = 0;
         let mut last_checkpoint_bytes = 0;
-        if let Some((_, path)) = listing.checkpoints.last() {
-            checkpoint_rv = load_checkpoint(path, &mut head, ttl_micros)?;
+        let mut corrupt_blocks = 0;
+        if let Some((rv, path)) = listing.checkpoints.last() {
+            corrupt_blocks = load_checkpoint(path, *rv, &mut head, ttl_micros)?;
+            checkpoint_rv = head.resource_version;
             last_checkpoint_bytes = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         }
         let mut truncated_bytes = 0;
@@ -266,6 +231,7 @@ impl Log {
                 }
             }
         }
+        let block_events = config.block_events;
         let next_rv = head.resource_version + 1;
         let (active_path, fresh) = match listing.segments.last() {
             Some((_, path)) => (path.clone(), false),
@@ -288,11 +254,12 @@ impl Log {
                 active,
                 active_len,
                 bytes_since_checkpoint,
-                checkpoints: Checkpointer::new(dir, last_checkpoint_bytes),
+                checkpoints: Checkpointer::new(dir, last_checkpoint_bytes, block_events),
                 poisoned: false,
             },
             truncated_bytes,
             replayed,
+            corrupt_blocks,
         })
     }
 
@@ -363,10 +330,16 @@ impl Log {
         &mut self,
         rv: u64,
         events: Vec<Arc<StoredEvent>>,
+        done: Option<CheckpointDone>,
     ) -> Result<(), StoreError> {
-        self.rotate(rv + 1)?;
+        if let Err(e) = self.rotate(rv + 1) {
+            if let Some(done) = done {
+                let _ = done.send(Err(e.clone()));
+            }
+            return Err(e);
+        }
         self.bytes_since_checkpoint = 0;
-        self.checkpoints.start(rv, events);
+        self.checkpoints.start(rv, events, done);
         Ok(())
     }
 
@@ -377,13 +350,6 @@ impl Log {
 
     /// Bytes of log and checkpoint files on disk.
     pub fn disk_bytes(&self) -> u64 {
-        fs::read_dir(&self.dir)
-            .map(|entries| {
-                entries
-                    .filter_map(|e| e.ok()?.metadata().ok())
-                    .map(|m| m.len())
-                    .sum()
-            })
-            .unwrap_or(0)
+        dir_bytes(&self.dir)
     }
 }

@@ -19,8 +19,13 @@ pub(crate) enum Request {
         Box<Mutation>,
         oneshot::Sender<Result<Committed, StoreError>>,
     ),
+    /// Commit everything queued before it, then write a checkpoint and answer when it is done.
+    Checkpoint(CheckpointDone),
     Shutdown(oneshot::Sender<()>),
 }
+
+/// Answered with the checkpoint's version once it is durable.
+pub(crate) type CheckpointDone = oneshot::Sender<Result<u64, StoreError>>;
 
 pub(crate) struct Writer {
     pub shared: Arc<Shared>,
@@ -41,6 +46,7 @@ impl Writer {
     pub fn run(mut self) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         let mut shutdown = None;
+        let mut checkpoint = None;
         while shutdown.is_none() {
             let Some(first) = self.requests.blocking_recv() else {
                 break;
@@ -53,6 +59,10 @@ impl Writer {
                         shutdown = Some(reply);
                         break;
                     }
+                    Request::Checkpoint(reply) => {
+                        checkpoint = Some(reply);
+                        break;
+                    }
                 }
                 if batch.len() < MAX_BATCH {
                     next = self.requests.try_recv().ok();
@@ -60,8 +70,8 @@ impl Writer {
             }
             if !batch.is_empty() {
                 self.commit(&mut batch);
-                self.maintain();
             }
+            self.maintain(checkpoint.take());
         }
         self.requests.close();
         self.log.finish();
@@ -171,14 +181,15 @@ impl Writer {
         }
     }
 
-    fn maintain(&mut self) {
-        let result = if self.log.wants_checkpoint() {
+    /// Rotates the log or starts a checkpoint when due, or when `forced` asks for one.
+    fn maintain(&mut self, forced: Option<CheckpointDone>) {
+        let result = if forced.is_some() || self.log.wants_checkpoint() {
             let (rv, events) = {
                 let head = self.shared.head.read();
                 let events: Vec<Arc<StoredEvent>> = head.events.values().cloned().collect();
                 (head.resource_version, events)
             };
-            self.log.start_checkpoint(rv, events)
+            self.log.start_checkpoint(rv, events, forced)
         } else if self.log.wants_rotation() {
             let next = self.shared.head.read().resource_version + 1;
             self.log.rotate(next)

@@ -7,8 +7,10 @@ use axum::routing::get;
 use axum::Router;
 use kevents_store::Store;
 use prometheus_client::encoding::{prometheus_text, text};
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Gauges read from the store at scrape time.
@@ -18,6 +20,9 @@ pub struct StoreGauges {
     resource_version: Gauge,
     disk_bytes: Gauge,
     history: Gauge,
+    retention_deleted: Counter,
+    retention_deleted_seen: Arc<AtomicU64>,
+    corrupt_blocks: Gauge,
 }
 
 impl StoreGauges {
@@ -44,6 +49,16 @@ impl StoreGauges {
             "Changes kept in memory for watch resume",
             gauges.history.clone(),
         );
+        registry.register(
+            "kevents_store_retention_deleted_events",
+            "Events deleted early because the store outgrew --retention-size",
+            gauges.retention_deleted.clone(),
+        );
+        registry.register(
+            "kevents_store_corrupt_blocks",
+            "Sealed blocks found damaged (checksum mismatch) when the store opened",
+            gauges.corrupt_blocks.clone(),
+        );
         gauges
     }
 
@@ -54,6 +69,14 @@ impl StoreGauges {
         self.resource_version.set(clamp(stats.resource_version));
         self.disk_bytes.set(clamp(stats.disk_bytes));
         self.history.set(clamp(stats.history as u64));
+        self.corrupt_blocks.set(clamp(stats.corrupt_blocks));
+        let before = self
+            .retention_deleted_seen
+            .fetch_max(stats.retention_deleted, Ordering::Relaxed);
+        if stats.retention_deleted > before {
+            self.retention_deleted
+                .inc_by(stats.retention_deleted - before);
+        }
     }
 }
 

@@ -51,6 +51,11 @@ pub struct ServeArgs {
     /// older resourceVersion gets `410 Expired` and relists.
     #[arg(long, env = "KEVENTS_WATCH_HISTORY", default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..))]
     watch_history: u64,
+    /// Most disk the event store may take (log and checkpoints): past it the events written
+    /// longest ago are deleted early, until the store fits in 90% of it. Bytes, or with a unit:
+    /// `512MiB`, `10GiB`.
+    #[arg(long, env = "KEVENTS_RETENTION_SIZE", default_value = "10GiB", value_parser = kevents_store::parse_size)]
+    retention_size: u64,
     /// Name of the cluster this hub's events belong to (the `cluster` metric label; collected
     /// clusters have their own names).
     #[arg(long, env = "KEVENTS_CLUSTER_NAME", default_value = "default")]
@@ -178,6 +183,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut store_config = StoreConfig::new(&args.data_dir);
     store_config.ttl_micros = args.event_ttl;
     store_config.history_limit = usize::try_from(args.watch_history).unwrap_or(usize::MAX);
+    store_config.retention_bytes = args.retention_size;
     let store = Store::open(store_config)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
     let (shutdown_sender, shutdown) = tokio::sync::watch::channel(false);

@@ -1,0 +1,224 @@
+//! The store's public value types: errors, mutations, settings, list and watch requests.
+
+use crate::entry::{Change, StoredEvent};
+use crate::head::Scope;
+use crate::log::LogConfig;
+use kevents_model::{EventKey, EventRecord};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// Errors of store operations.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum StoreError {
+    /// A create named an event that exists.
+    #[error("event {0:?} already exists")]
+    AlreadyExists(EventKey),
+    /// The event does not exist.
+    #[error("event {0:?} not found")]
+    NotFound(EventKey),
+    /// A precondition (resourceVersion or uid) did not hold.
+    #[error("event {0:?} was modified concurrently")]
+    Conflict(EventKey),
+    /// The disk failed; nothing of the request was stored.
+    #[error("{context}: {message}")]
+    Io {
+        /// What the store was doing.
+        context: &'static str,
+        /// The operating system's error.
+        message: String,
+        /// True when the disk is full.
+        no_space: bool,
+    },
+    /// The data on disk is damaged beyond a torn tail.
+    #[error("store data is corrupt: {0}")]
+    Corrupt(String),
+    /// The data directory is in use by another process.
+    #[error("data directory {0} is locked by another kevents process")]
+    Locked(String),
+    /// The store is shutting down.
+    #[error("the store is closed")]
+    Closed,
+    /// The event is larger than the store accepts; nothing was written.
+    #[error("the event is {bytes} bytes encoded, more than the limit of {limit}")]
+    TooLarge {
+        /// Encoded size.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// An expiry found the event already changed; nothing was done.
+    #[error("skipped")]
+    Skipped,
+}
+
+impl StoreError {
+    pub(crate) fn io(context: &'static str, error: std::io::Error) -> StoreError {
+        StoreError::Io {
+            context,
+            no_space: error.kind() == std::io::ErrorKind::StorageFull,
+            message: error.to_string(),
+        }
+    }
+}
+
+/// A write to the store.
+#[derive(Debug, Clone)]
+pub enum Mutation {
+    /// Create an event; fails with `AlreadyExists` if the key is taken.
+    Create(EventRecord),
+    /// Replace an existing event; fails with `NotFound` if there is none.
+    Update {
+        /// The new content; uid and creationTimestamp of the existing event are kept.
+        record: EventRecord,
+        /// Fail with `Conflict` unless the stored version is this one.
+        expected_rv: Option<u64>,
+    },
+    /// Delete an event.
+    Delete {
+        /// Which event.
+        key: EventKey,
+        /// Fail with `Conflict` unless the stored version is this one.
+        expected_rv: Option<u64>,
+        /// Fail with `Conflict` unless the stored uid is this one.
+        expected_uid: Option<String>,
+    },
+    /// Delete an event whose TTL ran out, unless it was written since.
+    Expire {
+        /// Which event.
+        key: EventKey,
+        /// The version the expiry was computed for.
+        expected_rv: u64,
+    },
+}
+
+impl Mutation {
+    pub(crate) fn key(&self) -> EventKey {
+        match self {
+            Mutation::Create(record) | Mutation::Update { record, .. } => record.key(),
+            Mutation::Delete { key, .. } | Mutation::Expire { key, .. } => key.clone(),
+        }
+    }
+}
+
+/// The result of a committed write.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    /// The event as stored (for deletes: its last state).
+    pub object: Arc<StoredEvent>,
+    /// True when the write created the event.
+    pub created: bool,
+}
+
+/// Store settings.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// Where the data lives.
+    pub data_dir: PathBuf,
+    /// Events expire this long after their last write (microseconds).
+    pub ttl_micros: i64,
+    /// Most changes kept in memory for watch resume.
+    pub history_limit: usize,
+    /// Log tuning.
+    pub log: LogConfig,
+    /// Changes a watcher may fall behind the feed before it is cut off.
+    pub feed_capacity: usize,
+    /// Largest encoded event accepted (bytes of its log entry).
+    pub max_event_bytes: usize,
+    /// Most bytes the log and checkpoints may take on disk; past it the events written longest
+    /// ago are deleted early until the store fits in 90% of it (see `Store::enforce_retention`).
+    pub retention_bytes: u64,
+}
+
+/// The default size limit of the store on disk: 10 GiB.
+pub const DEFAULT_RETENTION_BYTES: u64 = 10 << 30;
+
+impl StoreConfig {
+    /// Defaults for a data directory: 168h TTL, 200,000 changes of watch history, events of
+    /// up to 1 MiB, 10 GiB on disk.
+    pub fn new(data_dir: impl Into<PathBuf>) -> StoreConfig {
+        StoreConfig {
+            data_dir: data_dir.into(),
+            ttl_micros: 168 * 3600 * 1_000_000,
+            history_limit: 200_000,
+            log: LogConfig::default(),
+            feed_capacity: 16 * 1024,
+            max_event_bytes: 1024 * 1024 + 4096,
+            retention_bytes: DEFAULT_RETENTION_BYTES,
+        }
+    }
+}
+
+/// What to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListQuery<'a> {
+    /// Which clusters and namespaces.
+    pub scope: Scope<'a>,
+    /// Start after this key (a continue position).
+    pub start_after: Option<&'a EventKey>,
+    /// At most this many items.
+    pub limit: Option<usize>,
+    /// Only events about an object of this name (`involvedObject.name`), served from an index.
+    pub object_name: Option<&'a str>,
+    /// List the state as of this version instead of the current one.
+    pub at: Option<u64>,
+}
+
+/// A page of a list.
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    /// Matching events, in (namespace, name) order.
+    pub items: Vec<Arc<StoredEvent>>,
+    /// The store's version when the page was read.
+    pub resource_version: u64,
+    /// The key of the last item when more may follow.
+    pub continue_after: Option<EventKey>,
+}
+
+/// Where a watch starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchFrom {
+    /// Send the current state of every event first, then changes.
+    InitialState,
+    /// Send only changes committed after this version.
+    After(u64),
+}
+
+/// The start of a watch: what to send first, then the live feed.
+pub struct Subscription {
+    /// For `InitialState`: the current events in the scope.
+    pub initial: Vec<Arc<StoredEvent>>,
+    /// Retained changes after the requested version.
+    pub backlog: Vec<Arc<Change>>,
+    /// Changes committed after the subscription was made.
+    pub live: broadcast::Receiver<Arc<Change>>,
+    /// The store's version when the subscription was made.
+    pub resource_version: u64,
+}
+
+/// The requested version is older than the retained history.
+#[derive(Debug, Clone, Copy, thiserror::Error, PartialEq, Eq)]
+#[error("too old resource version: {requested} ({oldest})")]
+pub struct TooOld {
+    /// What the client asked for.
+    pub requested: u64,
+    /// The oldest version a watch can start after.
+    pub oldest: u64,
+}
+
+/// Counters for observability.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreStats {
+    /// Live events.
+    pub events: usize,
+    /// Current resourceVersion.
+    pub resource_version: u64,
+    /// Bytes of log and checkpoints on disk.
+    pub disk_bytes: u64,
+    /// Changes kept for watch resume.
+    pub history: usize,
+    /// Events deleted before their TTL because the store outgrew `retention_bytes`.
+    pub retention_deleted: u64,
+    /// Damaged blocks found (and skipped) when the store opened; their events were lost.
+    pub corrupt_blocks: u64,
+}

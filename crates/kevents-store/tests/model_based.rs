@@ -1,0 +1,348 @@
+//! Model-based property test: random creates, updates, deletes (with and without preconditions),
+//! TTL expiry at an explicit clock, forced checkpoints, restarts and simulated crashes across
+//! clusters and namespaces, checked after every step against a `BTreeMap` model: `get`, `list`
+//! in several scopes with paging (continuing at the first page's version across a write), lists
+//! at older versions, watches resumed from a version, the live feed, and every crash copy
+//! reopened as of its last acknowledged write.
+//!
+//! `PROPTEST_CASES` raises the case count (default 24, a few seconds).
+
+mod model;
+
+use kevents_model::{EventKey, Micros};
+use kevents_store::{
+    Change, ListQuery, Mutation, Store, StoreConfig, StoreError, StoredEvent, WatchFrom,
+};
+use model::{Model, ModelChange, Op, Pre, Step, OBJECTS, SCOPES};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24)
+}
+
+fn config(dir: &Path, history_limit: usize) -> StoreConfig {
+    let mut config = StoreConfig::new(dir);
+    config.ttl_micros = model::TTL;
+    config.history_limit = history_limit;
+    // Only forced checkpoints, so a crash copy never races a background one; small segments so
+    // checkpoints have several to delete.
+    config.log.checkpoint_min_bytes = u64::MAX / 4;
+    config.log.segment_bytes = 2048;
+    // Tiny blocks, so a checkpoint of a few events spans several and restarts cross their
+    // boundaries.
+    config.log.block_events = 3;
+    config
+}
+
+fn as_model(change: &Change) -> ModelChange {
+    ModelChange {
+        rv: change.resource_version,
+        change_type: change.change_type,
+        object: (*change.object).clone(),
+    }
+}
+
+fn plain(items: &[Arc<StoredEvent>]) -> Vec<StoredEvent> {
+    items.iter().map(|e| (**e).clone()).collect()
+}
+
+/// An open store and the live feed subscribed when it opened.
+struct Open {
+    store: Store,
+    live: broadcast::Receiver<Arc<Change>>,
+}
+
+fn open(dir: &Path, history_limit: usize) -> Open {
+    let store = Store::open(config(dir, history_limit)).expect("open");
+    let live = store
+        .subscribe(WatchFrom::After(store.resource_version()), SCOPES[0])
+        .expect("subscribe at the current version")
+        .live;
+    Open { store, live }
+}
+
+/// Lists every page of `query`, continuing at the first page's version.
+fn all_pages(store: &Store, query: ListQuery<'_>) -> Result<Vec<StoredEvent>, ()> {
+    let first = store.list(query, |_| true).map_err(|_| ())?;
+    let mut items = plain(&first.items);
+    let mut cursor = first.continue_after;
+    while let Some(after) = cursor {
+        let page = store
+            .list(
+                ListQuery {
+                    start_after: Some(&after),
+                    at: Some(first.resource_version),
+                    ..query
+                },
+                |_| true,
+            )
+            .map_err(|_| ())?;
+        assert!(page.items.len() <= query.limit.unwrap_or(usize::MAX));
+        items.extend(plain(&page.items));
+        cursor = page.continue_after;
+    }
+    Ok(items)
+}
+
+/// Compares every read of the store with the model.
+fn check(open: &mut Open, model: &Model, step: &Step) {
+    let store = &open.store;
+    assert_eq!(store.resource_version(), model.rv);
+    for index in 0..16 {
+        let key = model::key(index);
+        assert_eq!(
+            store.get(&key).map(|e| (*e).clone()),
+            model.events.get(&key).cloned(),
+            "get {key:?}"
+        );
+    }
+    let scope = SCOPES[step.scope];
+    let object = step.by_object.map(|o| OBJECTS[o]);
+    let query = ListQuery {
+        scope,
+        limit: Some(step.limit),
+        object_name: object,
+        ..Default::default()
+    };
+    let listed = all_pages(store, query).expect("the current version is always listable");
+    assert_eq!(
+        listed,
+        model.list(model.rv, scope, object),
+        "list {scope:?}"
+    );
+
+    // An older version: listable exactly when a watch can resume from it.
+    let at = model.rv.saturating_sub(step.back).max(1);
+    let past = all_pages(
+        store,
+        ListQuery {
+            at: Some(at),
+            ..query
+        },
+    );
+    let watch = store.subscribe(WatchFrom::After(at), scope);
+    match (&past, &watch) {
+        (Ok(items), Ok(sub)) => {
+            assert_eq!(items, &model.list(at, scope, object), "list at {at}");
+            let backlog: Vec<ModelChange> = sub.backlog.iter().map(|c| as_model(c)).collect();
+            assert_eq!(backlog, model.changes_after(at), "watch after {at}");
+        }
+        (Err(()), Err(too_old)) => {
+            assert!(
+                at < too_old.oldest && too_old.oldest <= model.rv,
+                "{too_old:?}"
+            );
+        }
+        _ => panic!("list at {at} and watch from {at} disagree on retention"),
+    }
+    // Whatever committed since the last check arrived on the live feed, in order.
+    let mut delivered = Vec::new();
+    while let Ok(change) = open.live.try_recv() {
+        delivered.push(as_model(&change));
+    }
+    let since = delivered.first().map(|c| c.rv - 1).unwrap_or(model.rv);
+    assert_eq!(delivered, model.changes_after(since), "live feed");
+}
+
+/// The copy a kill -9 at this point would leave, plus the model it must reopen as.
+struct CrashCopy {
+    dir: tempfile::TempDir,
+    model: Model,
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn last_segment(dir: &Path) -> Option<PathBuf> {
+    let mut segments: Vec<PathBuf> = std::fs::read_dir(dir.join("wal"))
+        .ok()?
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    segments.sort();
+    segments.pop()
+}
+
+fn crash_copy(dir: &Path, model: &Model, torn: Option<u8>) -> CrashCopy {
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(dir, copy.path());
+    if let (Some(torn), Some(segment)) = (torn, last_segment(copy.path())) {
+        // The start of a frame whose write was cut short: a plausible header, part of a payload.
+        let mut frame = vec![120, 0, 0, 0, 7, 7, 7, 7];
+        frame.extend(std::iter::repeat_n(b'{', 120));
+        frame.truncate(torn as usize);
+        let mut bytes = std::fs::read(&segment).unwrap();
+        bytes.extend_from_slice(&frame);
+        std::fs::write(&segment, bytes).unwrap();
+    }
+    CrashCopy {
+        dir: copy,
+        model: model.clone(),
+    }
+}
+
+async fn write(store: &Store, model: &mut Model, mutation: Mutation) {
+    let result = store.write(mutation.clone()).await;
+    let stored_at = result.as_ref().ok().map(|c| c.object.updated_at);
+    let expected = model.apply(&mutation, stored_at);
+    match (&result, expected) {
+        (Ok(committed), Ok(())) => {
+            let change = model.changes.last().expect("a committed change");
+            assert_eq!(*committed.object, change.object);
+            assert_eq!(committed.created, matches!(mutation, Mutation::Create(_)));
+        }
+        (Err(StoreError::AlreadyExists(_) | StoreError::NotFound(_)), Err(()))
+        | (Err(StoreError::Conflict(_)), Err(())) => {}
+        (result, expected) => panic!("{mutation:?}: store {result:?}, model {expected:?}"),
+    }
+}
+
+fn precondition(model: &Model, key: &EventKey, pre: Pre) -> Option<u64> {
+    let current = model.events.get(key).map(|e| e.record.resource_version);
+    match pre {
+        Pre::None => None,
+        Pre::Current => Some(current.unwrap_or(1)),
+        Pre::Stale => Some(current.map_or(1, |rv| rv - 1)),
+    }
+}
+
+async fn run(steps: Vec<Step>, history_limit: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    let mut open_store = open(dir.path(), history_limit);
+    let mut crashes = Vec::new();
+    for step in &steps {
+        let store = open_store.store.clone();
+        match step.op {
+            Op::Create { key, msg, object } => {
+                model.uids += 1;
+                let record =
+                    model::record(&model::key(key), format!("uid-{}", model.uids), msg, object);
+                write(&store, &mut model, Mutation::Create(record)).await;
+            }
+            Op::Update {
+                key,
+                msg,
+                object,
+                pre,
+            } => {
+                let key = model::key(key);
+                let expected_rv = precondition(&model, &key, pre);
+                let record = model::record(&key, "client-uid".into(), msg, object);
+                write(
+                    &store,
+                    &mut model,
+                    Mutation::Update {
+                        record,
+                        expected_rv,
+                    },
+                )
+                .await;
+            }
+            Op::Delete { key, pre } => {
+                let key = model::key(key);
+                let expected_rv = precondition(&model, &key, pre);
+                let mutation = Mutation::Delete {
+                    key,
+                    expected_rv,
+                    expected_uid: None,
+                };
+                write(&store, &mut model, mutation).await;
+            }
+            Op::Expire { pick } => {
+                let now = model.expiry_clock(pick);
+                let expected = model.expire(now);
+                assert_eq!(
+                    store.expire(now).await.unwrap(),
+                    expected,
+                    "expired at {now:?}"
+                );
+            }
+            Op::Checkpoint => {
+                assert_eq!(store.checkpoint().await.unwrap(), model.rv);
+            }
+            Op::Restart => {
+                check(&mut open_store, &model, step);
+                store.close().await;
+                open_store = open(dir.path(), history_limit);
+            }
+            Op::Crash { torn } => crashes.push(crash_copy(dir.path(), &model, torn)),
+        }
+        check(&mut open_store, &model, step);
+    }
+    open_store.store.close().await;
+    for crash in crashes {
+        let reopened = open(crash.dir.path(), history_limit);
+        let everything = ListQuery::default();
+        let listed = plain(&reopened.store.list(everything, |_| true).unwrap().items);
+        assert_eq!(listed, crash.model.list(crash.model.rv, SCOPES[0], None));
+        assert_eq!(reopened.store.resource_version(), crash.model.rv);
+        let probe = model::record(&model::key(0), "probe".into(), 0, 0);
+        let next = reopened.store.write(Mutation::Update {
+            record: probe.clone(),
+            expected_rv: None,
+        });
+        let rv = match next.await {
+            Ok(c) => c.object.record.resource_version,
+            Err(_) => {
+                reopened
+                    .store
+                    .write(Mutation::Create(probe))
+                    .await
+                    .unwrap()
+                    .object
+                    .record
+                    .resource_version
+            }
+        };
+        assert_eq!(
+            rv,
+            crash.model.rv + 1,
+            "writes continue after the crash point"
+        );
+        reopened.store.close().await;
+    }
+}
+
+#[test]
+fn store_matches_the_model_through_restarts_checkpoints_and_crashes() {
+    let mut runner = TestRunner::new(Config::with_cases(cases()));
+    let strategy = (
+        model::steps(48),
+        prop_oneof![Just(6usize), Just(10_000usize)],
+    );
+    runner
+        .run(&strategy, |(steps, history_limit)| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(run(steps, history_limit));
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// The expiry clock is explicit: nothing expires before its last write plus the TTL.
+#[test]
+fn expiry_clock_of_an_empty_model_expires_nothing() {
+    let mut model = Model::new();
+    assert_eq!(model.expire(Micros(0)), 0);
+}
