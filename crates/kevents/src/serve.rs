@@ -146,6 +146,8 @@ pub struct ServeArgs {
     /// Sinks to deliver events to (YAML; see docs/sinks.md).
     #[arg(long, env = "KEVENTS_SINKS")]
     sinks: Option<PathBuf>,
+    #[command(flatten)]
+    collect: crate::embedded::EmbeddedCollectArgs,
 }
 
 fn duration_micros(text: &str) -> Result<i64, String> {
@@ -291,6 +293,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         event_ttl = %kevents_model::human_duration(args.event_ttl),
         "kevents is serving the Kubernetes Events API"
     );
+    let secured = args.tls_cert_file.is_some() || state.security.authentication_enabled();
+    let collecting = crate::embedded::start(
+        &args.collect,
+        listener.local_addr()?,
+        secured,
+        &mut registry,
+        shutdown.clone(),
+    )
+    .await
+    .context("starting the embedded collectors")?;
     let app = kevents_api::router(state).merge(crate::metrics::router(
         Arc::new(registry),
         store_gauges,
@@ -316,6 +328,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = series_expiry.await;
     let _ = alerting.await;
     let _ = sinks.await;
+    if let Some(collecting) = collecting {
+        let _ = collecting.await;
+    }
     store.close().await;
     tracing::info!("store closed; bye");
     Ok(())
