@@ -3,6 +3,7 @@
 //! and `Status` errors. [`router`] builds the axum router over a [`kevents_store::Store`].
 #![warn(missing_docs)]
 
+mod admission;
 pub mod auth;
 mod body;
 mod clusters;
@@ -21,6 +22,7 @@ mod table;
 mod watch;
 mod write;
 
+pub use admission::{run_folding, Admission, AdmissionConfig};
 pub use auth::{Identity, Peer, Security};
 pub use clusters::ClusterRegistry;
 use clusters::ClusterScope;
@@ -81,6 +83,8 @@ pub struct AppState {
     pub clusters: Arc<ClusterRegistry>,
     /// Series and patterns derived from the stored events.
     pub series: Arc<SeriesState>,
+    /// Rate limits, dedup and storm folding of writes.
+    pub admission: Arc<Admission>,
 }
 
 /// The target of a request: API group, cluster scope, namespace and name from the path.

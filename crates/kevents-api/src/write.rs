@@ -1,12 +1,14 @@
 //! Writes: create, update (PUT) and patch, with the apiserver's preconditions, validation and
 //! Status errors.
 
+use crate::admission::Outcome;
 use crate::body::{decode_body, decode_value, read_body, with_warnings, WriteOptions};
 use crate::clusters::settle_cluster;
 use crate::error::{ApiError, ApiResult};
 use crate::negotiate::{body_format, patch_kind, representation, PatchKind, Representation};
 use crate::query::{parse_query, parse_resource_version, IncludeObject};
 use crate::respond::object_response;
+use crate::Identity;
 use crate::{patch, AppState, Reply, Target};
 use axum::extract::Request;
 use axum::http::StatusCode;
@@ -114,6 +116,7 @@ pub async fn create(
     query: Option<String>,
     request: Request,
 ) -> Reply {
+    let user = user_of(&request);
     let (representation, options, decoded, warnings) =
         read_object(&state, target.group, query, request).await?;
     let mut record = decoded.record;
@@ -141,19 +144,34 @@ pub async fn create(
             &warnings,
         );
     }
+    state.admission.check_rate(&record, &user)?;
+    let (mut record, dedupe_key) =
+        match state.admission.create(&state, target.group, record).await? {
+            Outcome::Answered(event) => {
+                return created_response(
+                    StatusCode::CREATED,
+                    &event,
+                    target.group,
+                    representation,
+                    &warnings,
+                )
+            }
+            Outcome::Store(record, key) => (*record, key),
+        };
     for attempt in 0..GENERATE_NAME_ATTEMPTS {
         if generate && attempt > 0 {
             record.name = generated_name(&record.generate_name);
         }
         match state.store.write(Mutation::Create(record.clone())).await {
             Ok(committed) => {
+                state.admission.stored(dedupe_key, &committed.object.record);
                 return created_response(
                     StatusCode::CREATED,
                     &committed.object.record,
                     target.group,
                     representation,
                     &warnings,
-                )
+                );
             }
             Err(kevents_store::StoreError::AlreadyExists(_)) if generate => continue,
             Err(e) => return Err(ApiError::from_store(e, target.group, &record.name)),
@@ -167,6 +185,15 @@ pub async fn create(
         ),
         ..ApiError::already_exists(target.group, &record.name)
     })
+}
+
+/// The authenticated user of a request (empty when anonymous), for per-user rate limits.
+fn user_of(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<Identity>()
+        .map(|identity| identity.user.clone())
+        .unwrap_or_default()
 }
 
 /// The resourceVersion precondition a body carries; empty and `"0"` mean none.
@@ -263,6 +290,7 @@ pub async fn update(
     query: Option<String>,
     request: Request,
 ) -> Reply {
+    let user = user_of(&request);
     let (representation, options, decoded, warnings) =
         read_object(&state, target.group, query, request).await?;
     let name = target.name.clone().unwrap_or_default();
@@ -273,6 +301,9 @@ pub async fn update(
     settle_namespace(&mut record, &namespace)?;
     settle_cluster(&mut record, target.write_cluster());
     let key = record.key();
+    if !options.dry_run {
+        state.admission.check_rate(&record, &user)?;
+    }
     for _ in 0..WRITE_ATTEMPTS {
         let current = state.store.get(&key);
         let result = replace(
@@ -316,6 +347,7 @@ pub async fn patch(
     query: Option<String>,
     request: Request,
 ) -> Reply {
+    let user = user_of(&request);
     let (parts, body) = request.into_parts();
     let representation = representation(&parts.headers)?;
     let kind = patch_kind(&parts.headers)?;
@@ -329,8 +361,15 @@ pub async fn patch(
         max_operations: MAX_JSON_PATCH_OPERATIONS,
         max_document_bytes: state.config.max_body_bytes,
     };
+    let mut charged = options.dry_run;
     for _ in 0..WRITE_ATTEMPTS {
         let current = state.store.get(&key);
+        if !charged {
+            if let Some(current) = &current {
+                state.admission.check_rate(&current.record, &user)?;
+            }
+            charged = true;
+        }
         let mut document = match (&current, kind) {
             (Some(current), _) => serde_json::to_value(EventView::new(&current.record, group))
                 .map_err(ApiError::internal)?,

@@ -25,6 +25,7 @@ fn app(store: &Store) -> axum::Router {
         security: Default::default(),
         clusters: Arc::new(kevents_api::ClusterRegistry::in_memory()),
         series: Default::default(),
+        admission: Default::default(),
     })
 }
 

@@ -44,6 +44,7 @@ pub async fn run(
         security: Default::default(),
         clusters: Arc::new(kevents_api::ClusterRegistry::in_memory()),
         series: Default::default(),
+        admission: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;

@@ -3,6 +3,7 @@
 mod certs;
 mod clusters;
 mod collect;
+mod correlation;
 mod embedded;
 mod listen;
 mod metrics;

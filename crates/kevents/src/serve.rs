@@ -148,6 +148,8 @@ pub struct ServeArgs {
     sinks: Option<PathBuf>,
     #[command(flatten)]
     collect: crate::embedded::EmbeddedCollectArgs,
+    #[command(flatten)]
+    correlation: crate::correlation::CorrelationArgs,
 }
 
 fn duration_micros(text: &str) -> Result<i64, String> {
@@ -209,6 +211,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &mut registry,
         shutdown.clone(),
     )?;
+    let admission = Arc::new(kevents_api::Admission::new(args.correlation.config()?));
+    admission.register(&mut registry);
     let clusters = Arc::new(
         ClusterRegistry::open(&args.data_dir)
             .with_context(|| format!("reading cluster cursors in {}", args.data_dir.display()))?,
@@ -282,7 +286,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         security,
         clusters,
         series,
+        admission,
     };
+    let folding = tokio::spawn(kevents_api::run_folding(state.clone()));
     let expiry = tokio::spawn(expire_periodically(store.clone(), shutdown.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -328,6 +334,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = series_expiry.await;
     let _ = alerting.await;
     let _ = sinks.await;
+    let _ = folding.await;
     if let Some(collecting) = collecting {
         let _ = collecting.await;
     }

@@ -95,6 +95,15 @@ impl SeriesState {
         count
     }
 
+    /// The id of the series `event` of `cluster` belongs to.
+    pub fn series_id(
+        &self,
+        cluster: &str,
+        event: &kevents_model::EventRecord,
+    ) -> kevents_correlate::SeriesId {
+        self.tracker.write().series_id(cluster, event)
+    }
+
     /// Number of series held.
     pub fn len(&self) -> usize {
         self.tracker.read().len()
