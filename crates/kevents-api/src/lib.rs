@@ -10,6 +10,7 @@ mod clusters;
 mod delete;
 mod discovery;
 mod error;
+mod kinds;
 mod metrics;
 mod negotiate;
 mod openapi;

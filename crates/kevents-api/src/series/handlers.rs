@@ -1,10 +1,9 @@
 //! HTTP handlers of `eventseries` (get, list, watch) and `eventpatterns` (get, list).
 
 use super::encode::{
-    pattern_cells, pattern_columns, pattern_id_of, pattern_name, pattern_object, series_cells,
-    series_columns, series_id_of, series_name, series_object, API_VERSION,
+    series_cells, series_columns, series_id_of, series_name, series_object, API_VERSION,
 };
-use super::select::{pattern_subject, series_subject, Selector};
+use super::select::{series_subject, Selector};
 use super::SeriesChange;
 use crate::clusters::ClusterScope;
 use crate::error::ApiError;
@@ -44,32 +43,38 @@ pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
             &format!("{base}/namespaces/{{namespace}}/eventseries/{{name}}"),
             get(one_series),
         )
-        .route(&format!("{base}/eventpatterns"), get(all_patterns))
-        .route(&format!("{base}/eventpatterns/{{name}}"), get(one_pattern))
+        .route(
+            &format!("{base}/eventpatterns"),
+            get(super::patterns::all_patterns),
+        )
+        .route(
+            &format!("{base}/eventpatterns/{{name}}"),
+            get(super::patterns::one_pattern),
+        )
 }
 
 /// The query parameters a series read understands.
-struct ReadOptions {
+pub(super) struct ReadOptions {
     query: HashMap<String, String>,
-    watch: bool,
+    pub(super) watch: bool,
 }
 
 impl ReadOptions {
-    fn parse(raw: Option<String>, watch_path: bool) -> Result<ReadOptions, ApiError> {
+    pub(super) fn parse(raw: Option<String>, watch_path: bool) -> Result<ReadOptions, ApiError> {
         let query = parse_query(raw.as_deref())?;
         let watch =
             watch_path || matches!(query.get("watch").map(String::as_str), Some("true" | "1"));
         Ok(ReadOptions { query, watch })
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
         self.query
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
 
-    fn number(&self, name: &str) -> Result<Option<u64>, ApiError> {
+    pub(super) fn number(&self, name: &str) -> Result<Option<u64>, ApiError> {
         self.get(name)
             .map(|v| {
                 v.parse::<u64>()
@@ -78,7 +83,7 @@ impl ReadOptions {
             .transpose()
     }
 
-    fn with_objects(&self) -> bool {
+    pub(super) fn with_objects(&self) -> bool {
         self.get("includeObject") == Some("Object")
     }
 }
@@ -159,7 +164,7 @@ async fn watch_namespaced_series(
     list_series(state.0, scope.0, Some(namespace), query.0, headers, true)
 }
 
-fn not_found(resource: &str, name: &str) -> ApiError {
+pub(super) fn not_found(resource: &str, name: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "NotFound",
@@ -270,15 +275,15 @@ fn list_series(
     }
 }
 
-fn list(kind: &str, metadata: Value, items: Vec<Value>) -> Value {
+pub(super) fn list(kind: &str, metadata: Value, items: Vec<Value>) -> Value {
     json!({"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "items": items})
 }
 
-fn table(columns: Value, rows: Vec<Value>, metadata: Value) -> Value {
+pub(super) fn table(columns: Value, rows: Vec<Value>, metadata: Value) -> Value {
     json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata, "columnDefinitions": columns, "rows": rows})
 }
 
-fn row(cells: Value, object: &Value, with_object: bool) -> Value {
+pub(super) fn row(cells: Value, object: &Value, with_object: bool) -> Value {
     let object = if with_object {
         object.clone()
     } else {
@@ -287,7 +292,11 @@ fn row(cells: Value, object: &Value, with_object: bool) -> Value {
     json!({"cells": cells, "object": object})
 }
 
-fn respond(representation: Representation, object: Value, table: impl FnOnce() -> Value) -> Reply {
+pub(super) fn respond(
+    representation: Representation,
+    object: Value,
+    table: impl FnOnce() -> Value,
+) -> Reply {
     match representation {
         Representation::Json => json_response(StatusCode::OK, &object),
         Representation::Yaml => yaml_response(StatusCode::OK, &object),
@@ -423,79 +432,4 @@ fn watch_series(
         HeaderValue::from_static("application/json"),
     );
     Ok(response)
-}
-
-async fn all_patterns(
-    State(state): State<AppState>,
-    ClusterScope(cluster): ClusterScope,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Reply {
-    let representation = representation(&headers)?;
-    let options = ReadOptions::parse(query, false)?;
-    if options.watch {
-        return Err(ApiError::method_not_allowed());
-    }
-    let selector = Selector::parse(
-        options.get("fieldSelector"),
-        options.get("labelSelector"),
-        &state.security.cluster,
-    )?;
-    let now = Micros::now();
-    let tracker = state.series.tracker.read();
-    let version = tracker.version();
-    let patterns = tracker.patterns(|s| cluster.as_ref().is_none_or(|c| &s.key.cluster == c));
-    let patterns: Vec<_> = patterns
-        .into_iter()
-        .filter(|p| selector.matches(&pattern_subject(p, &pattern_name(p))))
-        .collect();
-    let own = &state.security.cluster;
-    let objects: Vec<Value> = patterns
-        .iter()
-        .map(|p| pattern_object(p, own, version))
-        .collect();
-    let metadata = json!({"resourceVersion": version.to_string()});
-    match representation {
-        Representation::Table => {
-            let rows = patterns
-                .iter()
-                .zip(&objects)
-                .map(|(p, o)| row(pattern_cells(p, own, now), o, options.with_objects()))
-                .collect();
-            json_response(StatusCode::OK, &table(pattern_columns(), rows, metadata))
-        }
-        _ => respond(
-            representation,
-            list("EventPatternList", metadata, objects),
-            || Value::Null,
-        ),
-    }
-}
-
-async fn one_pattern(
-    State(state): State<AppState>,
-    ClusterScope(cluster): ClusterScope,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-) -> Reply {
-    let representation = representation(&headers)?;
-    let id = pattern_id_of(&name).ok_or_else(|| not_found("eventpatterns", &name))?;
-    let now = Micros::now();
-    let tracker = state.series.tracker.read();
-    let version = tracker.version();
-    let pattern = tracker
-        .patterns(|s| cluster.as_ref().is_none_or(|c| &s.key.cluster == c))
-        .into_iter()
-        .find(|p| p.id == id)
-        .ok_or_else(|| not_found("eventpatterns", &name))?;
-    let own = &state.security.cluster;
-    let object = pattern_object(&pattern, own, version);
-    let table = || {
-        table(
-            pattern_columns(),
-            vec![row(pattern_cells(&pattern, own, now), &object, false)],
-            json!({"resourceVersion": version.to_string()}),
-        )
-    };
-    respond(representation, object.clone(), table)
 }

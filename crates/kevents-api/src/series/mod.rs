@@ -5,6 +5,7 @@
 
 mod encode;
 mod handlers;
+mod patterns;
 mod select;
 
 pub(crate) use handlers::routes;
