@@ -9,7 +9,9 @@ use anyhow::Result;
 use futures::StreamExt;
 use hub::Hub;
 use hub::{core_event, expect_status, fields, label, names, new_event, next_event, pod_ref, set};
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams,
+};
 use kube::runtime::events::{Event as RecordedEvent, EventType, Recorder, Reporter};
 use kube::runtime::watcher::{self, watcher, Event::*};
 use kube::ResourceExt;
@@ -329,6 +331,24 @@ async fn recorder_repeats_become_one_event_with_series_and_new_reason_adds_event
         .find(|e| e.reason.as_deref() == Some("Killing"));
     let series = killing.and_then(|e| e.series.as_ref());
     assert!(series.is_none(), "first occurrence has no series");
+
+    // The hub's own series of these events count every occurrence once: the recorder's
+    // series updates are not new occurrences on top of the ones already counted.
+    let resource = ApiResource {
+        group: "kevents.io".into(),
+        version: "v1".into(),
+        api_version: "kevents.io/v1".into(),
+        kind: "EventSeries".into(),
+        plural: "eventseries".into(),
+    };
+    let series_api: Api<DynamicObject> = Api::namespaced_with(hub.client()?, NS, &resource);
+    let derived = series_api.list(&fields("reason=BackOff")).await?.items;
+    assert_eq!(derived.len(), 1, "one series for the repeated event");
+    let status = &derived[0].data["status"];
+    assert_eq!(
+        (status["count"].as_u64(), status["objects"].as_u64()),
+        (Some(3), Some(1))
+    );
     Ok(())
 }
 
