@@ -13,7 +13,6 @@ pub mod hub;
 pub mod import;
 mod kubeconfig;
 pub mod list;
-pub mod patterns;
 pub mod render;
 pub mod spread;
 pub mod tail;

@@ -4,7 +4,6 @@
 use crate::context::HubArgs;
 use crate::error::Result;
 use crate::filter::FilterArgs;
-use crate::patterns::mask;
 use crate::render::{clock, one_line, print_lines, table};
 use crate::spread::occurrences_in;
 use clap::{Args, ValueEnum};
@@ -150,7 +149,7 @@ fn key_of(record: &EventRecord, key: TopKey) -> String {
         }
         TopKey::Namespaces => record.namespace.clone(),
         TopKey::Sources => record.source_name().to_string(),
-        TopKey::Patterns => one_line(&mask(&record.message)),
+        TopKey::Patterns => one_line(&kevents_correlate::template(&record.message)),
     }
 }
 

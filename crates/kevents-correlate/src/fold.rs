@@ -5,6 +5,9 @@
 //! number of writes (and watch events) however fast it arrives; [`Folder::due_writes`] hands
 //! out what is pending and must be called periodically.
 //!
+//! The folder counts the occurrences it is offered per series and minute of arrival itself, so
+//! it needs nothing else; only series that fold hold an aggregate.
+//!
 //! Counts stay exact: every occurrence offered is either stored in its own record or counted
 //! in exactly one aggregate write (provided every write handed out is applied).
 
@@ -27,7 +30,8 @@ pub struct FoldConfig {
     pub threshold_per_minute: u64,
     /// Least time between two writes of one aggregate (microseconds). Default one second.
     pub write_interval_micros: i64,
-    /// Most series tracked at once; beyond it new series are stored unfolded. Default 50,000.
+    /// Most series counted at once (those with occurrences in the current or last minute);
+    /// beyond it, new series are stored unfolded. Default 100,000.
     pub max_tracked: usize,
 }
 
@@ -36,7 +40,7 @@ impl Default for FoldConfig {
         FoldConfig {
             threshold_per_minute: 100,
             write_interval_micros: 1_000_000,
-            max_tracked: 50_000,
+            max_tracked: 100_000,
         }
     }
 }
@@ -85,12 +89,14 @@ pub struct FoldStats {
     pub folded: u64,
     /// Aggregate writes handed out.
     pub writes: u64,
-    /// Events stored unfolded because `max_tracked` series were already tracked.
+    /// Events stored unfolded because `max_tracked` series were already counted.
     pub untracked: u64,
 }
 
 #[derive(Clone, Debug)]
 struct Aggregate {
+    /// The minute (since the epoch) this aggregate folds.
+    minute: i64,
     target: EventRef,
     count: u64,
     written_count: u64,
@@ -100,33 +106,37 @@ struct Aggregate {
     last_write: Micros,
 }
 
-#[derive(Clone, Debug)]
-struct MinuteState {
+/// Occurrences of one series in one minute of arrival.
+#[derive(Clone, Copy, Debug)]
+struct MinuteCount {
     minute: i64,
     occurrences: u64,
-    aggregate: Option<Aggregate>,
 }
 
 /// Decides, per new event, whether to store or fold it. One writer: wrap it in a lock.
 #[derive(Debug)]
 pub struct Folder {
     config: FoldConfig,
-    states: HashMap<SeriesId, MinuteState, Prehashed>,
+    /// Occurrences per series in its latest minute.
+    counts: HashMap<SeriesId, MinuteCount, Prehashed>,
+    /// The current aggregate of each folding series.
+    aggregates: HashMap<SeriesId, Aggregate, Prehashed>,
     /// Series whose aggregate has occurrences not written yet.
     pending: HashSet<SeriesId, Prehashed>,
     /// Final writes of aggregates whose minute ended.
     finished: Vec<AggregateWrite>,
-    /// The minute of the last sweep of finished states: one sweep per minute is enough.
+    /// When `offer` last swept finished aggregates to make room.
     swept_minute: Option<i64>,
     stats: FoldStats,
 }
 
 impl Folder {
-    /// A folder with nothing tracked.
+    /// A folder with nothing folding.
     pub fn new(config: FoldConfig) -> Folder {
         Folder {
             config,
-            states: HashMap::default(),
+            counts: HashMap::default(),
+            aggregates: HashMap::default(),
             pending: HashSet::default(),
             finished: Vec::new(),
             swept_minute: None,
@@ -146,43 +156,50 @@ impl Folder {
     ) -> FoldDecision {
         let occurrences = occurrences.max(1);
         let minute = now.0.div_euclid(MINUTE);
-        if !self.states.contains_key(&series) && self.states.len() >= self.config.max_tracked {
-            self.forget_finished(minute);
-            if self.states.len() >= self.config.max_tracked {
+        if !self.counts.contains_key(&series) && self.counts.len() >= self.config.max_tracked {
+            // Sweeping is O(series counted): at most once a minute from here.
+            if self.swept_minute != Some(minute) {
+                self.swept_minute = Some(minute);
+                self.forget_finished(minute);
+            }
+            if self.counts.len() >= self.config.max_tracked {
                 self.stats.untracked += 1;
                 self.stats.stored += 1;
                 return FoldDecision::Store;
             }
         }
-        let state = self.states.entry(series).or_insert(MinuteState {
+        let count = self.counts.entry(series).or_insert(MinuteCount {
             minute,
             occurrences: 0,
-            aggregate: None,
         });
-        // A late event (of an earlier minute than the state's) counts in the state's minute.
-        if state.minute < minute {
-            if let Some(last) = state.aggregate.take().and_then(|a| final_write(series, a)) {
-                self.finished.push(last);
-            }
-            self.pending.remove(&series);
-            *state = MinuteState {
+        // A late event (of an earlier minute) counts in the series' latest minute.
+        if count.minute < minute {
+            *count = MinuteCount {
                 minute,
                 occurrences: 0,
-                aggregate: None,
             };
         }
-        let under_threshold = state.occurrences < self.config.threshold_per_minute;
-        state.occurrences += occurrences;
-        if under_threshold {
+        let before = count.occurrences;
+        count.occurrences += occurrences;
+        if before < self.config.threshold_per_minute {
             self.stats.stored += 1;
             return FoldDecision::Store;
         }
+        if let Some(previous) = self.aggregates.get(&series) {
+            if previous.minute < minute {
+                let ended = self.aggregates.remove(&series);
+                if let Some(last) = ended.and_then(|a| final_write(series, a)) {
+                    self.finished.push(last);
+                }
+                self.pending.remove(&series);
+            }
+        }
         self.stats.folded += 1;
-        let state_minute = state.minute;
-        let aggregate = state.aggregate.get_or_insert_with(|| Aggregate {
+        let aggregate = self.aggregates.entry(series).or_insert_with(|| Aggregate {
+            minute,
             target: EventRef {
                 namespace: namespace.to_string(),
-                name: aggregate_name(object_name, series, state_minute),
+                name: aggregate_name(object_name, series, minute),
             },
             count: 0,
             written_count: 0,
@@ -216,22 +233,23 @@ impl Folder {
         let mut writes = std::mem::take(&mut self.finished);
         let interval = self.config.write_interval_micros;
         let minute = now.0.div_euclid(MINUTE);
-        let states = &mut self.states;
+        let aggregates = &mut self.aggregates;
         self.pending.retain(|series| {
-            let Some(state) = states.get_mut(series) else {
+            let Some(aggregate) = aggregates.get_mut(series) else {
                 return false;
             };
-            let minute_ended = state.minute < minute;
-            let Some(aggregate) = state.aggregate.as_mut() else {
-                return false;
-            };
+            let minute_ended = aggregate.minute < minute;
             if now.0.saturating_sub(aggregate.last_write.0) < interval && !minute_ended {
                 return true;
             }
             writes.push(take_write(*series, aggregate, now));
             false
         });
-        self.forget_finished(minute);
+        if self.swept_minute != Some(minute) {
+            self.swept_minute = Some(minute);
+            self.forget_finished(minute);
+            writes.append(&mut self.finished);
+        }
         self.stats.writes += writes.len() as u64;
         writes
     }
@@ -240,11 +258,7 @@ impl Folder {
     pub fn drain(&mut self) -> Vec<AggregateWrite> {
         let mut writes = std::mem::take(&mut self.finished);
         for series in self.pending.drain() {
-            if let Some(aggregate) = self
-                .states
-                .get_mut(&series)
-                .and_then(|s| s.aggregate.as_mut())
-            {
+            if let Some(aggregate) = self.aggregates.get_mut(&series) {
                 let now = aggregate.last_seen;
                 writes.push(take_write(series, aggregate, now));
             }
@@ -256,8 +270,7 @@ impl Folder {
     /// Hands back a write that failed, so its occurrences are written again later (a failed
     /// create is retried as a create).
     pub fn requeue(&mut self, write: AggregateWrite) {
-        let state = self.states.get_mut(&write.series);
-        match state.and_then(|s| s.aggregate.as_mut()) {
+        match self.aggregates.get_mut(&write.series) {
             Some(aggregate) if aggregate.target == write.target => {
                 aggregate.created &= !write.create;
                 aggregate.written_count = 0;
@@ -274,23 +287,22 @@ impl Folder {
         self.stats
     }
 
-    /// Series currently tracked.
+    /// Series currently counted (with occurrences in the current or a recent minute).
     pub fn tracked(&self) -> usize {
-        self.states.len()
+        self.counts.len()
     }
 
+    /// Drops the counts and aggregates of minutes before `minute`; what an aggregate still
+    /// owes is queued as its final write.
     fn forget_finished(&mut self, minute: i64) {
-        if self.swept_minute == Some(minute) {
-            return;
-        }
-        self.swept_minute = Some(minute);
+        self.counts.retain(|_, count| count.minute >= minute);
         let pending = &self.pending;
         let finished = &mut self.finished;
-        self.states.retain(|series, state| {
-            if state.minute >= minute || pending.contains(series) {
+        self.aggregates.retain(|series, aggregate| {
+            if aggregate.minute >= minute || pending.contains(series) {
                 return true;
             }
-            if let Some(last) = state.aggregate.take().and_then(|a| final_write(*series, a)) {
+            if let Some(last) = final_write(*series, aggregate.clone()) {
                 finished.push(last);
             }
             false

@@ -8,19 +8,23 @@ mod history;
 mod key;
 mod patterns;
 #[cfg(test)]
+mod properties;
+mod slab;
+#[cfg(test)]
 mod tests;
 
 pub use history::{History, MINUTES_KEPT};
 pub use key::{ObjectIdentity, SeriesId, SeriesIdError, SeriesKey};
 pub use patterns::{Pattern, PatternId};
 
-use crate::key::{KeyBuffer, Prehashed};
+use crate::key::KeyBuffer;
 use crate::template::template_into;
-use crate::EventRef;
 use history::minute_of;
 use kevents_model::{EventRecord, Micros};
-use key::KeyParts;
-use std::collections::{BTreeSet, HashMap};
+use key::{KeyParts, SeriesText};
+use slab::Slab;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// How long series live and how many there may be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,7 +54,8 @@ pub struct Series {
     /// The compact id.
     pub id: SeriesId,
     /// The readable key.
-    pub key: SeriesKey,
+    /// Key fields and latest event, in one allocation.
+    text: SeriesText,
     /// Earliest occurrence seen (the events' firstTimestamp/eventTime).
     pub first_seen: Micros,
     /// Latest occurrence seen (lastTimestamp/series.lastObservedTime).
@@ -59,14 +64,27 @@ pub struct Series {
     pub count: u64,
     /// Event objects that joined the series (created in it, or updated into it).
     pub objects: u64,
-    /// Message of the latest occurrence.
-    pub latest_message: String,
-    /// The event object of the latest occurrence (in [`SeriesKey::cluster`]).
-    pub latest_event: EventRef,
     /// The tracker's version at this series' last change; grows with every change.
     pub version: u64,
     /// Occurrences per minute and hour.
     pub history: History,
+}
+
+impl Series {
+    /// The readable key.
+    pub fn key(&self) -> SeriesKey<'_> {
+        self.text.key()
+    }
+
+    /// Message of the latest occurrence.
+    pub fn latest_message(&self) -> &str {
+        self.text.latest_message()
+    }
+
+    /// Name of the event object of the latest occurrence (in the key's cluster and namespace).
+    pub fn latest_event(&self) -> &str {
+        self.text.latest_event()
+    }
 }
 
 /// What one [`SeriesTracker::observe`] did.
@@ -81,7 +99,7 @@ pub struct Observation {
     /// True when the series changed (and got a new version).
     pub changed: bool,
     /// A series evicted to stay within [`SeriesConfig::max_series`].
-    pub evicted: Option<Box<Series>>,
+    pub evicted: Option<Series>,
 }
 
 /// Counters of the tracker's own work, for metrics.
@@ -101,12 +119,19 @@ pub struct TrackerStats {
 #[derive(Debug)]
 pub struct SeriesTracker {
     config: SeriesConfig,
-    series: HashMap<SeriesId, Series, Prehashed>,
-    /// (minute of last_seen, id): eviction order.
-    by_last_seen: BTreeSet<(i64, SeriesId)>,
+    series: Slab,
+    /// (minute of last_seen, id), least first: eviction order. Entries go stale when a series
+    /// is seen in a later minute (a new entry is pushed; the old one is skipped when popped),
+    /// which keeps a push O(1) for events arriving in time order.
+    /// Entries name slots, not ids, to stay 16 bytes: an entry whose slot holds a series with
+    /// the same minute is as good as the original (it is as old).
+    by_last_seen: BinaryHeap<Reverse<(i64, u32)>>,
     version: u64,
     stats: TrackerStats,
     template: String,
+    /// The message `template` was made from: the write path asks for a series id before
+    /// storing an event and observes it after, and templates once.
+    templated_message: String,
     previous_template: String,
     buffer: KeyBuffer,
 }
@@ -116,11 +141,12 @@ impl SeriesTracker {
     pub fn new(config: SeriesConfig) -> SeriesTracker {
         SeriesTracker {
             config,
-            series: HashMap::default(),
-            by_last_seen: BTreeSet::new(),
+            series: Slab::default(),
+            by_last_seen: BinaryHeap::new(),
             version: 0,
             stats: TrackerStats::default(),
             template: String::with_capacity(256),
+            templated_message: String::with_capacity(256),
             previous_template: String::with_capacity(256),
             buffer: KeyBuffer::default(),
         }
@@ -145,7 +171,7 @@ impl SeriesTracker {
         };
         let added = u64::try_from(added).unwrap_or(0);
         let parts = KeyParts::of(cluster, event);
-        template_into(&event.message, &mut self.template);
+        self.template_message(&event.message);
         let id = parts.id(&self.template, &mut self.buffer);
         let joined = match previous {
             None => true,
@@ -158,28 +184,24 @@ impl SeriesTracker {
         let created = !self.series.contains_key(&id);
         if created {
             if self.series.len() >= self.config.max_series.max(1) {
-                evicted = self.evict_oldest().map(Box::new);
+                evicted = self.evict_oldest();
                 self.stats.evicted += 1;
             }
             self.stats.created += 1;
-            self.series.insert(
+            let slot = self.series.insert(Series {
                 id,
-                Series {
-                    id,
-                    key: parts.to_key(&self.template),
-                    first_seen,
-                    last_seen,
-                    count: 0,
-                    objects: 0,
-                    latest_message: event.message.clone(),
-                    latest_event: EventRef::of(event),
-                    version: 0,
-                    history: History::default(),
-                },
-            );
-            self.by_last_seen.insert((minute_of(last_seen), id));
+                text: parts.to_text(&self.template, &event.name, &event.message),
+                first_seen,
+                last_seen,
+                count: 0,
+                objects: 0,
+                version: 0,
+                history: History::default(),
+            });
+            self.by_last_seen
+                .push(Reverse((minute_of(last_seen), slot)));
         }
-        let series = self
+        let (slot, series) = self
             .series
             .get_mut(&id)
             .expect("inserted above when missing");
@@ -194,15 +216,7 @@ impl SeriesTracker {
             series.first_seen = series.first_seen.min(first_seen);
             if last_seen >= series.last_seen {
                 series.last_seen = last_seen;
-                if series.latest_message != event.message {
-                    series.latest_message.clear();
-                    series.latest_message.push_str(&event.message);
-                }
-                if series.latest_event.name != event.name
-                    || series.latest_event.namespace != event.namespace
-                {
-                    series.latest_event = EventRef::of(event);
-                }
+                series.text.set_latest(&event.name, &event.message);
             }
             changed = true;
         }
@@ -212,8 +226,10 @@ impl SeriesTracker {
         }
         let new_minute = minute_of(series.last_seen);
         if !created && new_minute != old_minute {
-            self.by_last_seen.remove(&(old_minute, id));
-            self.by_last_seen.insert((new_minute, id));
+            self.by_last_seen.push(Reverse((new_minute, slot)));
+            if self.by_last_seen.len() > 2 * self.series.len() + 1024 {
+                self.compact_index();
+            }
         }
         Observation {
             series: id,
@@ -226,8 +242,21 @@ impl SeriesTracker {
 
     /// The series id `event` of `cluster` belongs to.
     pub fn series_id(&mut self, cluster: &str, event: &EventRecord) -> SeriesId {
-        template_into(&event.message, &mut self.previous_template);
-        KeyParts::of(cluster, event).id(&self.previous_template, &mut self.buffer)
+        self.template_message(&event.message);
+        KeyParts::of(cluster, event).id(&self.template, &mut self.buffer)
+    }
+
+    fn template_message(&mut self, message: &str) {
+        if self.templated_message != message {
+            template_into(message, &mut self.template);
+            self.templated_message.clear();
+            self.templated_message.push_str(message);
+        }
+    }
+
+    fn previous_series_id(&mut self, cluster: &str, before: &EventRecord) -> SeriesId {
+        template_into(&before.message, &mut self.previous_template);
+        KeyParts::of(cluster, before).id(&self.previous_template, &mut self.buffer)
     }
 
     fn series_of(
@@ -244,29 +273,63 @@ impl SeriesTracker {
         {
             return id;
         }
-        self.series_id(cluster, before)
+        self.previous_series_id(cluster, before)
+    }
+
+    /// Pops the index entry of the series seen longest ago, skipping stale entries.
+    fn pop_oldest(&mut self) -> Option<(i64, u32, SeriesId)> {
+        while let Some(Reverse((minute, slot))) = self.by_last_seen.pop() {
+            match self.series.in_slot(slot) {
+                Some(series) if minute_of(series.last_seen) == minute => {
+                    return Some((minute, slot, series.id));
+                }
+                _ => {}
+            }
+        }
+        None
     }
 
     fn evict_oldest(&mut self) -> Option<Series> {
-        let (_, id) = self.by_last_seen.pop_first()?;
+        let (_, _, id) = self.pop_oldest()?;
         self.series.remove(&id)
+    }
+
+    /// Rebuilds the eviction index without stale entries.
+    fn compact_index(&mut self) {
+        let entries: Vec<_> = self
+            .series
+            .slots()
+            .map(|(slot, s)| Reverse((minute_of(s.last_seen), slot)))
+            .collect();
+        self.by_last_seen = BinaryHeap::from(entries);
     }
 
     /// Drops the series not seen for longer than the TTL; returns them (for watch `DELETED`).
     pub fn expire(&mut self, now: Micros) -> Vec<Series> {
         let horizon = minute_of(Micros(now.0.saturating_sub(self.config.ttl_micros)));
         let mut expired = Vec::new();
-        while let Some(&(minute, id)) = self.by_last_seen.first() {
+        while let Some(&Reverse((minute, _))) = self.by_last_seen.peek() {
             if minute >= horizon {
                 break;
             }
-            self.by_last_seen.pop_first();
-            if let Some(series) = self.series.remove(&id) {
-                expired.push(series);
+            // The head may be stale; the oldest live entry decides.
+            let Some((minute, slot, id)) = self.pop_oldest() else {
+                break;
+            };
+            if minute >= horizon {
+                self.by_last_seen.push(Reverse((minute, slot)));
+                break;
             }
+            expired.extend(self.series.remove(&id));
         }
         self.stats.expired += expired.len() as u64;
         expired
+    }
+
+    /// Occurrences of series `id` recorded in the minute of `at` (0 for an unknown series or a
+    /// minute no longer kept): the input of a [`crate::fold::Folder`] decision.
+    pub fn minute_occurrences(&self, id: &SeriesId, at: Micros) -> u64 {
+        self.series.get(id).map_or(0, |s| s.history.in_minute(at))
     }
 
     /// One series.

@@ -7,6 +7,7 @@
 //! nothing once the buffer has grown to the longest message seen. Only ASCII is interpreted;
 //! every other character is copied unchanged.
 
+mod forms;
 mod scan;
 #[cfg(test)]
 mod tests;
@@ -49,7 +50,10 @@ pub fn template_into(message: &str, out: &mut String) {
     let mut copied = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let byte = bytes[i];
+        i = scan::next_token_start(bytes, i);
+        let Some(&byte) = bytes.get(i) else {
+            break;
+        };
         // A token starts after a byte that is not a letter or digit, nor the end of a
         // placeholder: what follows a placeholder is the rest of a word already templated.
         if i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'>') {
@@ -59,9 +63,15 @@ pub fn template_into(message: &str, out: &mut String) {
         let token = if scan::is_quote(byte) {
             scan::quoted(bytes, i).map(|end| (end, Replacement::Quoted(byte)))
         } else if byte == b'[' {
-            scan::bracketed_ipv6(message, i).map(|end| (end, Replacement::Fixed(IP)))
+            forms::bracketed_ipv6(message, i).map(|end| (end, Replacement::Fixed(IP)))
         } else if byte.is_ascii_alphanumeric() {
-            Some(scan::word(message, i))
+            let (end, has_digit) = scan::scan_word(bytes, i);
+            if !has_digit && !scan::letters_may_vary(bytes, i, end) {
+                // Most words are plain words: skip them without further checks.
+                i = end;
+                continue;
+            }
+            Some(scan::word(message, i, end, has_digit))
         } else {
             None
         };
@@ -103,16 +113,15 @@ impl Replacement {
                 out.push(char::from(quote));
             }
             Replacement::DigitRuns => {
-                let mut in_digits = false;
-                for &byte in token.as_bytes() {
-                    if byte.is_ascii_digit() {
-                        if !in_digits {
-                            out.push_str(NUMBER);
-                        }
-                        in_digits = true;
-                    } else {
-                        out.push(char::from(byte));
-                        in_digits = false;
+                let mut rest = token;
+                while !rest.is_empty() {
+                    let letters = rest.bytes().take_while(|b| !b.is_ascii_digit()).count();
+                    out.push_str(&rest[..letters]);
+                    rest = &rest[letters..];
+                    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+                    if digits > 0 {
+                        out.push_str(NUMBER);
+                        rest = &rest[digits..];
                     }
                 }
             }

@@ -10,7 +10,7 @@ pub const API_VERSION: &str = "kevents.io/v1";
 /// A series' object name: the object's name for readability, then the series id.
 pub fn series_name(series: &Series) -> String {
     let object: String = series
-        .key
+        .key()
         .object
         .name
         .chars()
@@ -71,7 +71,7 @@ fn metadata(
 
 /// The `EventSeries` object of `series` at time `now`.
 pub fn series_object(series: &Series, own_cluster: &str, now: Micros) -> Value {
-    let key = &series.key;
+    let key = series.key();
     let per_minute: Vec<Value> = series
         .history
         .per_minute()
@@ -85,9 +85,9 @@ pub fn series_object(series: &Series, own_cluster: &str, now: Micros) -> Value {
     json!({
         "apiVersion": API_VERSION,
         "kind": "EventSeries",
-        "metadata": metadata(&series_name(series), Some(&key.namespace), &key.cluster, series.version, series.first_seen.truncate_to_seconds()),
+        "metadata": metadata(&series_name(series), Some(key.namespace), key.cluster, series.version, series.first_seen.truncate_to_seconds()),
         "spec": {
-            "cluster": cluster_name(&key.cluster, own_cluster),
+            "cluster": cluster_name(key.cluster, own_cluster),
             "involvedObject": {
                 "kind": key.object.kind,
                 "namespace": key.object.namespace,
@@ -106,8 +106,8 @@ pub fn series_object(series: &Series, own_cluster: &str, now: Micros) -> Value {
             "firstSeen": series.first_seen.to_time_string(),
             "lastSeen": series.last_seen.to_time_string(),
             "ratePerMinute": series.history.recent(now, 1),
-            "latestMessage": series.latest_message,
-            "latestEvent": {"namespace": series.latest_event.namespace, "name": series.latest_event.name},
+            "latestMessage": series.latest_message(),
+            "latestEvent": {"namespace": key.namespace, "name": series.latest_event()},
             "perMinute": per_minute,
             "perHour": per_hour,
         },
@@ -176,7 +176,7 @@ fn age(now: Micros, at: Micros) -> String {
 
 /// The cells of a series' row.
 pub fn series_cells(series: &Series, own_cluster: Option<&str>, now: Micros) -> Value {
-    let key = &series.key;
+    let key = series.key();
     let object = if key.object.name.is_empty() {
         key.object.kind.to_lowercase()
     } else {
@@ -196,7 +196,7 @@ pub fn series_cells(series: &Series, own_cluster: Option<&str>, now: Micros) -> 
         json!(key.source),
     ];
     if let Some(own) = own_cluster {
-        cells.push(json!(cluster_name(&key.cluster, own)));
+        cells.push(json!(cluster_name(key.cluster, own)));
     }
     Value::Array(cells)
 }

@@ -117,11 +117,11 @@ impl SeriesRequest {
     fn matches(&self, series: &Series, name: &str) -> bool {
         self.cluster
             .as_ref()
-            .is_none_or(|c| &series.key.cluster == c)
+            .is_none_or(|c| series.key().cluster == c.as_str())
             && self
                 .namespace
                 .as_ref()
-                .is_none_or(|ns| &series.key.namespace == ns)
+                .is_none_or(|ns| series.key().namespace == ns.as_str())
             && self.selector.matches(&series_subject(series, name))
     }
 }
@@ -233,7 +233,7 @@ fn list_series(
     let tracker = state.series.tracker.read();
     let mut matching: Vec<((String, String), &Series)> = tracker
         .iter()
-        .map(|s| ((s.key.namespace.clone(), series_name(s)), s))
+        .map(|s| ((s.key().namespace.to_string(), series_name(s)), s))
         .filter(|((_, name), s)| request.matches(s, name))
         .filter(|(key, _)| after.as_ref().is_none_or(|a| key > a))
         .collect();

@@ -70,7 +70,7 @@ impl SeriesState {
         }
         let version = tracker.version();
         if let Some(evicted) = observation.evicted {
-            self.publish("DELETED", *evicted, version);
+            self.publish("DELETED", evicted, version);
         }
         if observation.changed {
             if let Some(series) = tracker.get(&observation.series) {

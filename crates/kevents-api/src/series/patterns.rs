@@ -32,7 +32,11 @@ pub(super) async fn all_patterns(
     let now = Micros::now();
     let tracker = state.series.tracker.read();
     let version = tracker.version();
-    let patterns = tracker.patterns(|s| cluster.as_ref().is_none_or(|c| &s.key.cluster == c));
+    let patterns = tracker.patterns(|s| {
+        cluster
+            .as_ref()
+            .is_none_or(|c| s.key().cluster == c.as_str())
+    });
     let patterns: Vec<_> = patterns
         .into_iter()
         .filter(|p| selector.matches(&pattern_subject(p, &pattern_name(p))))
@@ -72,7 +76,11 @@ pub(super) async fn one_pattern(
     let tracker = state.series.tracker.read();
     let version = tracker.version();
     let pattern = tracker
-        .patterns(|s| cluster.as_ref().is_none_or(|c| &s.key.cluster == c))
+        .patterns(|s| {
+            cluster
+                .as_ref()
+                .is_none_or(|c| s.key().cluster == c.as_str())
+        })
         .into_iter()
         .find(|p| p.id == id)
         .ok_or_else(|| not_found("eventpatterns", &name))?;

@@ -127,16 +127,16 @@ impl Selector {
 
 /// The selector's view of a series named `name`.
 pub(crate) fn series_subject<'a>(series: &'a Series, name: &'a str) -> Subject<'a> {
-    let key = &series.key;
+    let key = series.key();
     Subject {
         name,
-        namespace: &key.namespace,
-        cluster: &key.cluster,
-        event_type: &key.event_type,
-        reason: &key.reason,
-        object_kind: &key.object.kind,
-        object_name: &key.object.name,
-        source: &key.source,
+        namespace: key.namespace,
+        cluster: key.cluster,
+        event_type: key.event_type,
+        reason: key.reason,
+        object_kind: key.object.kind,
+        object_name: key.object.name,
+        source: key.source,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Occurrence counts of one series over time: per minute for the last hour of the series'
 //! activity, per hour before that, for as many hours as configured. Sparse: a series that was
-//! active in three minutes holds three entries.
+//! active in three minutes holds three entries, and one active in a single minute allocates
+//! nothing.
 
 use kevents_model::Micros;
 use std::collections::VecDeque;
@@ -20,47 +21,88 @@ pub(crate) fn minute_of(at: Micros) -> i64 {
 pub struct History {
     /// (minute since the epoch, occurrences), oldest first, all within [`MINUTES_KEPT`] of the
     /// newest.
-    minutes: VecDeque<(i64, u64)>,
-    /// (hour since the epoch, occurrences), oldest first, for minutes older than those above.
-    hours: VecDeque<(i64, u64)>,
+    minutes: Minutes,
+    /// Hourly buckets of the minutes older than those.
+    hours: Hours,
+}
+
+/// (minute or hour since the epoch, occurrences).
+type Bucket = (i64, u64);
+
+/// Most series only ever occur in one minute: that bucket is kept inline.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+enum Minutes {
+    #[default]
+    Empty,
+    One((i64, u64)),
+    Many(VecDeque<(i64, u64)>),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Hours {
+    /// (hour since the epoch, occurrences), oldest first.
+    buckets: VecDeque<(i64, u64)>,
     /// Occurrences too old for the hours kept; still part of the series' total.
     dropped: u64,
+}
+
+impl Minutes {
+    fn iter(&self) -> impl DoubleEndedIterator<Item = &(i64, u64)> + '_ {
+        let (front, back): (&[Bucket], &[Bucket]) = match self {
+            Minutes::Empty => (&[], &[]),
+            Minutes::One(bucket) => (std::slice::from_ref(bucket), &[]),
+            Minutes::Many(deque) => deque.as_slices(),
+        };
+        front.iter().chain(back)
+    }
+
+    fn deque(&mut self) -> &mut VecDeque<(i64, u64)> {
+        if !matches!(self, Minutes::Many(_)) {
+            let deque = self.iter().copied().collect();
+            *self = Minutes::Many(deque);
+        }
+        match self {
+            Minutes::Many(deque) => deque,
+            Minutes::Empty | Minutes::One(_) => unreachable!("converted above"),
+        }
+    }
 }
 
 impl History {
     /// Records `count` occurrences at `at`, keeping at most `hours_kept` hourly buckets.
     pub(crate) fn add(&mut self, at: Micros, count: u64, hours_kept: usize) {
         let minute = minute_of(at);
-        let newest = self.minutes.back().map_or(minute, |&(m, _)| m.max(minute));
+        match &mut self.minutes {
+            Minutes::Empty => {
+                self.minutes = Minutes::One((minute, count));
+                return;
+            }
+            Minutes::One((only, only_count)) if *only == minute => {
+                *only_count += count;
+                return;
+            }
+            Minutes::One(_) | Minutes::Many(_) => {}
+        }
+        let newest = self
+            .minutes
+            .iter()
+            .next_back()
+            .map_or(minute, |&(m, _)| m.max(minute));
         if minute <= newest - MINUTES_KEPT {
-            self.add_hour(minute.div_euclid(60), count, newest, hours_kept);
+            self.hours
+                .add(minute.div_euclid(60), count, newest, hours_kept);
             return;
         }
-        while let Some(&(oldest, old_count)) = self.minutes.front() {
+        let minutes = self.minutes.deque();
+        while let Some(&(oldest, old_count)) = minutes.front() {
             if oldest > newest - MINUTES_KEPT {
                 break;
             }
-            self.minutes.pop_front();
-            self.add_hour(oldest.div_euclid(60), old_count, newest, hours_kept);
+            minutes.pop_front();
+            self.hours
+                .add(oldest.div_euclid(60), old_count, newest, hours_kept);
         }
-        add_sorted(&mut self.minutes, minute, count);
-    }
-
-    fn add_hour(&mut self, hour: i64, count: u64, newest_minute: i64, hours_kept: usize) {
-        let newest_hour = newest_minute.div_euclid(60);
-        let oldest_kept = newest_hour - i64::try_from(hours_kept).unwrap_or(i64::MAX);
-        if hour <= oldest_kept {
-            self.dropped += count;
-            return;
-        }
-        add_sorted(&mut self.hours, hour, count);
-        while let Some(&(oldest, old_count)) = self.hours.front() {
-            if oldest > oldest_kept {
-                break;
-            }
-            self.hours.pop_front();
-            self.dropped += old_count;
-        }
+        add_sorted(minutes, minute, count);
     }
 
     /// (start of the minute, occurrences) for the minutes kept, oldest first.
@@ -71,13 +113,14 @@ impl History {
     /// (start of the hour, occurrences) for the hours before the minutes kept, oldest first.
     pub fn per_hour(&self) -> impl Iterator<Item = (Micros, u64)> + '_ {
         self.hours
+            .buckets
             .iter()
             .map(|&(h, c)| (Micros(h * 60 * MINUTE), c))
     }
 
     /// Occurrences too old to be kept per hour (part of the total, in no bucket).
     pub fn dropped(&self) -> u64 {
-        self.dropped
+        self.hours.dropped
     }
 
     /// Occurrences in the `minutes` whole minutes up to and including the one `now` is in,
@@ -93,11 +136,41 @@ impl History {
             .sum()
     }
 
+    /// Occurrences in the minute `at` falls in, if that minute is kept per minute.
+    pub fn in_minute(&self, at: Micros) -> u64 {
+        let minute = minute_of(at);
+        self.minutes
+            .iter()
+            .rev()
+            .find(|&&(m, _)| m <= minute)
+            .filter(|&&(m, _)| m == minute)
+            .map_or(0, |&(_, c)| c)
+    }
+
     /// Sum over every bucket plus what was dropped: equals the series' total.
     pub fn total(&self) -> u64 {
         let minutes: u64 = self.minutes.iter().map(|&(_, c)| c).sum();
-        let hours: u64 = self.hours.iter().map(|&(_, c)| c).sum();
-        minutes + hours + self.dropped
+        let hours: u64 = self.hours.buckets.iter().map(|&(_, c)| c).sum();
+        minutes + hours + self.hours.dropped
+    }
+}
+
+impl Hours {
+    fn add(&mut self, hour: i64, count: u64, newest_minute: i64, hours_kept: usize) {
+        let newest_hour = newest_minute.div_euclid(60);
+        let oldest_kept = newest_hour - i64::try_from(hours_kept).unwrap_or(i64::MAX);
+        if hour <= oldest_kept {
+            self.dropped += count;
+            return;
+        }
+        add_sorted(&mut self.buckets, hour, count);
+        while let Some(&(oldest, old_count)) = self.buckets.front() {
+            if oldest > oldest_kept {
+                break;
+            }
+            self.buckets.pop_front();
+            self.dropped += old_count;
+        }
     }
 }
 
@@ -166,6 +239,27 @@ mod tests {
         );
         assert_eq!(history.dropped(), 1);
         assert_eq!(history.total(), 2);
+    }
+
+    #[test]
+    fn in_minute_counts_one_kept_minute() {
+        let mut history = History::default();
+        assert_eq!(history.in_minute(at_minute(5)), 0);
+        history.add(at_minute(5), 3, 24);
+        assert_eq!(
+            history.in_minute(at_minute(5)),
+            3,
+            "the single inline bucket"
+        );
+        history.add(at_minute(7), 2, 24);
+        assert_eq!(
+            (
+                history.in_minute(at_minute(5)),
+                history.in_minute(at_minute(6)),
+                history.in_minute(at_minute(7))
+            ),
+            (3, 0, 2)
+        );
     }
 
     #[test]

@@ -36,37 +36,136 @@ impl FromStr for SeriesId {
 
 /// The object a series is about: its uid when the event names one, else kind, namespace and
 /// name (all four are kept for display; only the identifying ones are hashed).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct ObjectIdentity {
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ObjectIdentity<'a> {
     /// `involvedObject.kind`.
-    pub kind: String,
+    pub kind: &'a str,
     /// `involvedObject.namespace`.
-    pub namespace: String,
+    pub namespace: &'a str,
     /// `involvedObject.name`.
-    pub name: String,
+    pub name: &'a str,
     /// `involvedObject.uid`; when set, it alone identifies the object.
-    pub uid: String,
+    pub uid: &'a str,
 }
 
-/// The readable parts of a series key: every stored event belongs to exactly one series.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct SeriesKey {
+const CLUSTER: usize = 0;
+const NAMESPACE: usize = 1;
+const KIND: usize = 2;
+const OBJECT_NAMESPACE: usize = 3;
+const NAME: usize = 4;
+const UID: usize = 5;
+const TYPE: usize = 6;
+const REASON: usize = 7;
+const SOURCE: usize = 8;
+const INSTANCE: usize = 9;
+const TEMPLATE: usize = 10;
+const KEY_FIELDS: usize = 11;
+const LATEST_EVENT: usize = 11;
+const LATEST_MESSAGE: usize = 12;
+const FIELDS: usize = 13;
+
+/// The text of a series: its key fields, then the latest event's name and message, in one
+/// allocation (a series is created for most new events, so allocations count).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SeriesText {
+    text: String,
+    /// End offset in `text` of each field, in the order of the constants above.
+    ends: [u32; FIELDS],
+}
+
+impl SeriesText {
+    fn field(&self, index: usize) -> &str {
+        let start = if index == 0 {
+            0
+        } else {
+            self.ends[index - 1] as usize
+        };
+        &self.text[start..self.ends[index] as usize]
+    }
+
+    /// The key part.
+    pub(crate) fn key(&self) -> SeriesKey<'_> {
+        SeriesKey {
+            cluster: self.field(CLUSTER),
+            namespace: self.field(NAMESPACE),
+            object: ObjectIdentity {
+                kind: self.field(KIND),
+                namespace: self.field(OBJECT_NAMESPACE),
+                name: self.field(NAME),
+                uid: self.field(UID),
+            },
+            event_type: self.field(TYPE),
+            reason: self.field(REASON),
+            source: self.field(SOURCE),
+            instance: self.field(INSTANCE),
+            template: self.field(TEMPLATE),
+        }
+    }
+
+    pub(crate) fn latest_event(&self) -> &str {
+        self.field(LATEST_EVENT)
+    }
+
+    pub(crate) fn latest_message(&self) -> &str {
+        self.field(LATEST_MESSAGE)
+    }
+
+    /// Replaces the latest event's name and message, reusing the allocation when they fit.
+    pub(crate) fn set_latest(&mut self, name: &str, message: &str) {
+        if self.latest_event() == name && self.latest_message() == message {
+            return;
+        }
+        self.text.truncate(self.ends[KEY_FIELDS - 1] as usize);
+        self.text.push_str(name);
+        self.ends[LATEST_EVENT] = offset(&self.text);
+        self.text.push_str(message);
+        self.ends[LATEST_MESSAGE] = offset(&self.text);
+    }
+}
+
+fn offset(text: &str) -> u32 {
+    // Events are at most a few MiB (the request body limit), far below 4 GiB.
+    u32::try_from(text.len()).unwrap_or(u32::MAX)
+}
+
+/// The readable parts of a series key, borrowed from the series: every stored event belongs
+/// to exactly one series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SeriesKey<'a> {
     /// The cluster the events came from; empty for the hub's own events.
-    pub cluster: String,
+    pub cluster: &'a str,
     /// The events' namespace.
-    pub namespace: String,
+    pub namespace: &'a str,
     /// The involved object.
-    pub object: ObjectIdentity,
+    pub object: ObjectIdentity<'a>,
     /// `type` (`Normal`, `Warning`).
-    pub event_type: String,
+    pub event_type: &'a str,
     /// `reason`.
-    pub reason: String,
+    pub reason: &'a str,
     /// The reporting source: `source.component`, else `reportingController`.
-    pub source: String,
+    pub source: &'a str,
     /// Where it reported from: `source.host`, else `reportingInstance`.
-    pub instance: String,
-    /// The message template (see [`crate::template`]).
-    pub template: String,
+    pub instance: &'a str,
+    /// The message template (see [`crate::template()`]).
+    pub template: &'a str,
+}
+
+impl<'a> SeriesKey<'a> {
+    /// The borrowed form, for hashing and comparing.
+    pub(crate) fn parts(&self) -> KeyParts<'a> {
+        KeyParts {
+            cluster: self.cluster,
+            namespace: self.namespace,
+            kind: self.object.kind,
+            object_namespace: self.object.namespace,
+            name: self.object.name,
+            uid: self.object.uid,
+            event_type: self.event_type,
+            reason: self.reason,
+            source: self.source,
+            instance: self.instance,
+        }
+    }
 }
 
 /// The key fields of one event, borrowed: hashed and compared without allocating.
@@ -143,40 +242,34 @@ impl<'a> KeyParts<'a> {
         }
     }
 
-    /// The owned key.
-    pub(crate) fn to_key(self, template: &str) -> SeriesKey {
-        SeriesKey {
-            cluster: self.cluster.to_string(),
-            namespace: self.namespace.to_string(),
-            object: ObjectIdentity {
-                kind: self.kind.to_string(),
-                namespace: self.object_namespace.to_string(),
-                name: self.name.to_string(),
-                uid: self.uid.to_string(),
-            },
-            event_type: self.event_type.to_string(),
-            reason: self.reason.to_string(),
-            source: self.source.to_string(),
-            instance: self.instance.to_string(),
-            template: template.to_string(),
+    /// The text of a new series with these parts, `template`, and its first event.
+    pub(crate) fn to_text(self, template: &str, name: &str, message: &str) -> SeriesText {
+        let fields: [&str; FIELDS] = [
+            self.cluster,
+            self.namespace,
+            self.kind,
+            self.object_namespace,
+            self.name,
+            self.uid,
+            self.event_type,
+            self.reason,
+            self.source,
+            self.instance,
+            template,
+            name,
+            message,
+        ];
+        // Room for a somewhat longer latest message without reallocating, rounded up to a
+        // multiple of 128 bytes: series come and go all the time, and blocks of few distinct
+        // sizes are reused by the allocator instead of being split and merged.
+        let needed = fields.iter().map(|f| f.len()).sum::<usize>() + 16;
+        let capacity = needed.div_ceil(128) * 128;
+        let mut text = String::with_capacity(capacity);
+        let mut ends = [0u32; FIELDS];
+        for (end, field) in ends.iter_mut().zip(fields) {
+            text.push_str(field);
+            *end = offset(&text);
         }
-    }
-}
-
-impl SeriesKey {
-    /// The borrowed form, for hashing.
-    pub(crate) fn parts(&self) -> KeyParts<'_> {
-        KeyParts {
-            cluster: &self.cluster,
-            namespace: &self.namespace,
-            kind: &self.object.kind,
-            object_namespace: &self.object.namespace,
-            name: &self.object.name,
-            uid: &self.object.uid,
-            event_type: &self.event_type,
-            reason: &self.reason,
-            source: &self.source,
-            instance: &self.instance,
-        }
+        SeriesText { text, ends }
     }
 }

@@ -63,13 +63,13 @@ impl SeriesTracker {
         let mut buffer = KeyBuffer::default();
         let mut building: HashMap<PatternId, Building<'_>, Prehashed> = HashMap::default();
         for series in self.iter().filter(|s| include(s)) {
-            let key = &series.key;
+            let key = series.key();
             let id = PatternId(
                 buffer
                     .start()
-                    .field(&key.cluster)
-                    .field(&key.reason)
-                    .field(&key.template)
+                    .field(key.cluster)
+                    .field(key.reason)
+                    .field(key.template)
                     .hash64(),
             );
             let object = key.parts().object_id(&mut buffer);
@@ -89,23 +89,23 @@ impl SeriesTracker {
                 entry.latest = series;
             }
             entry.objects.insert(object);
-            entry.namespaces.insert(&key.namespace);
+            entry.namespaces.insert(key.namespace);
         }
         let mut patterns: Vec<Pattern> = building
             .into_iter()
             .map(|(id, b)| Pattern {
                 id,
-                cluster: b.first.key.cluster.clone(),
-                reason: b.first.key.reason.clone(),
-                template: b.first.key.template.clone(),
-                event_type: b.latest.key.event_type.clone(),
+                cluster: b.first.key().cluster.to_string(),
+                reason: b.first.key().reason.to_string(),
+                template: b.first.key().template.to_string(),
+                event_type: b.latest.key().event_type.to_string(),
                 series: b.series,
                 objects: b.objects.len(),
                 namespaces: b.namespaces.len(),
                 count: b.count,
                 first_seen: b.first_seen,
                 last_seen: b.latest.last_seen,
-                latest_message: b.latest.latest_message.clone(),
+                latest_message: b.latest.latest_message().to_string(),
             })
             .collect();
         patterns.sort_by(|a, b| {

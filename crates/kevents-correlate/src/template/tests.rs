@@ -98,6 +98,7 @@ fn pod_name_suffixes_are_replaced() {
         ("Created pod: web-0", "Created pod: web-<n>"),
         ("pod web-0_default", "pod web-<n>_default"),
         ("event web-7d9f8b6c5d-x2x4q.17a1b2c3d4e5f607", "event web-<pod>.<hex>"),
+        ("pod web-7d9f8b6c5d-0a1e2 and web-7d9f8b6c5d-ab", "pod web-<pod> and web-<rs>-ab"),
     ];
     for (message, want) in cases {
         assert_eq!(template(message), want, "{message}");
@@ -140,6 +141,29 @@ fn words_without_variable_parts_stay() {
         let want = message.replace('5', "<n>");
         assert_eq!(template(message), want, "{message}");
     }
+}
+
+#[test]
+fn cli_top_patterns_keeps_its_groupings() {
+    // The messages of the CLI's golden fixture and of its former masking tests.
+    let cases = [
+        ("Back-off restarting failed container web in pod web-0_default", "Back-off restarting failed container web in pod web-<n>_default"),
+        ("0/3 nodes are available: 3 Insufficient cpu.", "<n>/<n> nodes are available: <n> Insufficient cpu."),
+        (
+            "Readiness probe failed: Get \"http://10.0.0.7:8080/healthz\": dial tcp 10.0.0.7:8080: connect: connection refused",
+            "Readiness probe failed: Get \"*\": dial tcp <ip>: connect: connection refused",
+        ),
+        ("Created pod: web-7d4b9c8f6-x2k4q", "Created pod: web-<pod>"),
+        ("Memory limit 512Mi exceeded after 30s", "Memory limit <size> exceeded after <duration>"),
+        ("Pulling image 'nginx:1.25'", "Pulling image '*'"),
+    ];
+    for (message, want) in cases {
+        assert_eq!(template(message), want, "{message}");
+    }
+    assert_eq!(
+        template("Back-off 40s restarting failed container"),
+        template("Back-off 5m0s restarting failed container")
+    );
 }
 
 #[test]
