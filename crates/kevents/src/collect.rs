@@ -1,7 +1,7 @@
 //! `kevents collect`: watches the Events of kubeconfig contexts (or the pod's own cluster) and
 //! writes them into a hub exactly once; serves its own `/metrics`.
 
-use crate::serve::LogFormat;
+use crate::serve::{init_logging, wait_for_signal, LogFormat};
 use anyhow::Context as _;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -86,19 +86,6 @@ fn duration(text: &str) -> Result<Duration, String> {
         return Err(format!("duration must be positive: {text:?}"));
     }
     Ok(Duration::from_micros(micros as u64))
-}
-
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
 }
 
 /// Runs the collector until SIGINT or SIGTERM.
@@ -217,27 +204,4 @@ async fn serve_metrics(
             tracing::error!(error = %e, "metrics server");
         }
     }))
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

@@ -160,7 +160,8 @@ fn duration_micros(text: &str) -> Result<i64, String> {
     Ok(micros)
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs to stderr in `format`, at the level `RUST_LOG` asks for (default `info`).
+pub(crate) fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -343,7 +344,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// Resolves on SIGINT or SIGTERM.
+pub(crate) async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
