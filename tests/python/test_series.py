@@ -142,6 +142,17 @@ def test_series_watch_sees_count_updates(hub):
     assert [(l["type"], l["object"]["status"]["count"]) for l in lines] == [("MODIFIED", 4)], lines
 
 
+def test_series_read_after_write_sees_the_write(hub):
+    """A list right after an acknowledged write accounts for it (the series are fed asynchronously)."""
+    started = time.monotonic()
+    for i in range(40):
+        crash_loop(hub, f"rw-{i}", 1)
+        names = {s["spec"]["involvedObject"]["name"] for s in series_items(hub)}
+        assert f"rw-{i}" in names, i
+    # Catching up is immediate, never the bounded wait.
+    assert time.monotonic() - started < 20
+
+
 def test_series_survive_restart_and_are_scoped_by_cluster(make_hub):
     hub = make_hub().start()
     crash_loop(hub, "web-0", 3)

@@ -132,6 +132,7 @@ async fn all_series(
     query: RawQuery,
     headers: HeaderMap,
 ) -> Reply {
+    state.series.caught_up(state.store.resource_version()).await;
     list_series(state.0, scope.0, None, query.0, headers, false)
 }
 
@@ -141,6 +142,7 @@ async fn watch_all_series(
     query: RawQuery,
     headers: HeaderMap,
 ) -> Reply {
+    state.series.caught_up(state.store.resource_version()).await;
     list_series(state.0, scope.0, None, query.0, headers, true)
 }
 
@@ -151,6 +153,7 @@ async fn namespaced_series(
     query: RawQuery,
     headers: HeaderMap,
 ) -> Reply {
+    state.series.caught_up(state.store.resource_version()).await;
     list_series(state.0, scope.0, Some(namespace), query.0, headers, false)
 }
 
@@ -161,6 +164,7 @@ async fn watch_namespaced_series(
     query: RawQuery,
     headers: HeaderMap,
 ) -> Reply {
+    state.series.caught_up(state.store.resource_version()).await;
     list_series(state.0, scope.0, Some(namespace), query.0, headers, true)
 }
 
@@ -180,6 +184,7 @@ async fn one_series(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Reply {
+    state.series.caught_up(state.store.resource_version()).await;
     let representation = representation(&headers)?;
     let options = ReadOptions::parse(query, false)?;
     let request = SeriesRequest::new(&state, cluster, Some(namespace), &options)?;

@@ -29,7 +29,13 @@ pub(crate) struct SeriesChange {
 pub struct SeriesState {
     tracker: RwLock<SeriesTracker>,
     feed: broadcast::Sender<Arc<SeriesChange>>,
+    /// The store version the series account for; `None` until [`SeriesState::rebuild`] (a
+    /// state nobody feeds is read as it is).
+    applied: tokio::sync::watch::Sender<Option<u64>>,
 }
+
+/// How long a read waits for the series to account for writes acknowledged before it.
+const CATCH_UP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Series changes buffered per watcher before a slow one is cut off (it relists).
 const FEED_CAPACITY: usize = 4096;
@@ -40,6 +46,7 @@ impl SeriesState {
         SeriesState {
             tracker: RwLock::new(SeriesTracker::new(config)),
             feed: broadcast::channel(FEED_CAPACITY).0,
+            applied: tokio::sync::watch::channel(None).0,
         }
     }
 
@@ -53,10 +60,31 @@ impl SeriesState {
         for event in &page.items {
             tracker.observe(&event.record.cluster, &event.record, None, now);
         }
+        self.applied.send_replace(Some(page.resource_version));
+    }
+
+    /// Waits (bounded) until the series account for every change up to `version`, so a read
+    /// after an acknowledged write sees it, as a consistent list from the apiserver's cache
+    /// does. A state that is not fed, or a feed that fell behind, is read as it is.
+    pub(crate) async fn caught_up(&self, version: u64) {
+        let mut applied = self.applied.subscribe();
+        let reached = applied.wait_for(|a| a.is_none_or(|a| a >= version));
+        let _ = tokio::time::timeout(CATCH_UP_WAIT, reached).await;
     }
 
     /// Accounts for one committed change, in resourceVersion order.
     pub fn observe(&self, change: &Change) {
+        self.observe_change(change);
+        self.applied.send_if_modified(|applied| match applied {
+            Some(version) if *version < change.resource_version => {
+                *version = change.resource_version;
+                true
+            }
+            _ => false,
+        });
+    }
+
+    fn observe_change(&self, change: &Change) {
         if change.change_type == ChangeType::Deleted {
             // Occurrences stay counted when their event expires or is deleted.
             return;
