@@ -4,19 +4,19 @@
 //! versions (`.ckpt`, JSON frames like the log) are still read.
 
 use crate::entry::{LogOp, StoredEvent};
-use crate::files::{checkpoint_path, list_dir, sync_dir};
 use crate::frame::{FrameRead, FrameReader};
 use crate::head::Head;
 use crate::log::decode_entry;
 use crate::sealed;
-use crate::writer::CheckpointDone;
+use crate::tiering::{seal, Plan};
+use crate::writer::{CheckpointDone, Request};
 use crate::StoreError;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use tokio::sync::mpsc::WeakSender;
 
 /// Loads a checkpoint of the earlier JSON format; returns its version.
 pub(crate) fn load_json_checkpoint(
@@ -66,35 +66,6 @@ pub(crate) fn load_json_checkpoint(
     Ok(rv)
 }
 
-/// Writes `checkpoint-<rv>.blk` durably (temporary file, fsync, rename, directory fsync);
-/// returns its size. A crash at any point leaves either no new checkpoint or a whole one: the
-/// temporary file is never read and is removed at the next start.
-pub(crate) fn write_checkpoint<'a>(
-    dir: &Path,
-    rv: u64,
-    events: impl Iterator<Item = &'a Arc<StoredEvent>>,
-    block_events: usize,
-) -> Result<u64, StoreError> {
-    let final_path = checkpoint_path(dir, rv);
-    let tmp_path = final_path.with_extension("tmp");
-    let io = |e| StoreError::io("writing a checkpoint", e);
-    let result = File::create(&tmp_path)
-        .and_then(|file| sealed::write(file, rv, events, block_events))
-        .and_then(|(file, written)| {
-            file.sync_all()?;
-            drop(file);
-            fs::rename(&tmp_path, &final_path)?;
-            sync_dir(dir)?;
-            Ok(written)
-        })
-        .map_err(io);
-    if result.is_err() {
-        // A partial checkpoint is never read; on a full disk it holds space the log needs.
-        let _ = fs::remove_file(&tmp_path);
-    }
-    result
-}
-
 /// Loads the checkpoint at `path` (sealed at `rv`) into `head`; returns how many blocks were
 /// damaged and skipped.
 pub(crate) fn load_checkpoint(
@@ -119,13 +90,16 @@ pub(crate) fn load_checkpoint(
     Ok(report.corrupt_blocks)
 }
 
-/// Runs one checkpoint at a time in the background.
+/// Runs one checkpoint at a time in the background; the writer installs its result.
 pub(crate) struct Checkpointer {
     dir: PathBuf,
     block_events: usize,
-    running: Arc<AtomicBool>,
-    last_bytes: Arc<AtomicU64>,
+    running: bool,
+    last_bytes: u64,
     thread: Option<JoinHandle<()>>,
+    /// Where a finished checkpoint is handed to the writer (weak: it must not keep the writer's
+    /// queue open).
+    notify: Option<WeakSender<Request>>,
 }
 
 impl Checkpointer {
@@ -133,82 +107,81 @@ impl Checkpointer {
         Checkpointer {
             dir: dir.to_path_buf(),
             block_events,
-            running: Arc::new(AtomicBool::new(false)),
-            last_bytes: Arc::new(AtomicU64::new(last_bytes)),
+            running: false,
+            last_bytes,
             thread: None,
+            notify: None,
         }
     }
 
+    pub fn set_notify(&mut self, notify: WeakSender<Request>) {
+        self.notify = Some(notify);
+    }
+
+    /// True from `start` until the writer calls `finished`.
     pub fn running(&self) -> bool {
-        self.running.load(Ordering::Acquire)
+        self.running
     }
 
+    /// Size of the last hot checkpoint.
     pub fn last_bytes(&self) -> u64 {
-        self.last_bytes.load(Ordering::Relaxed)
+        self.last_bytes
     }
 
-    /// Writes the checkpoint, then deletes what it makes redundant.
-    pub fn start(&mut self, rv: u64, events: Vec<Arc<StoredEvent>>, done: Option<CheckpointDone>) {
+    /// Seals `plan` on a background thread and sends the result to the writer, which answers
+    /// `done` once it is installed.
+    pub fn start(&mut self, plan: Plan, done: Vec<CheckpointDone>) {
         self.wait();
-        self.running.store(true, Ordering::Release);
+        self.running = true;
         let dir = self.dir.clone();
         let block_events = self.block_events;
-        let running = self.running.clone();
-        let last_bytes = self.last_bytes.clone();
+        let notify = self.notify.clone();
         let spawned = std::thread::Builder::new()
             .name("kevents-checkpoint".into())
             .spawn(move || {
-                let result =
-                    write_checkpoint(&dir, rv, events.iter(), block_events).and_then(|written| {
-                        remove_redundant(&dir, rv)?;
-                        Ok(written)
-                    });
+                let rv = plan.rv;
+                let (hot, demoted) = (plan.hot.len(), plan.demoted.len());
+                let result = seal(&dir, plan, block_events);
                 match &result {
-                    Ok(written) => {
-                        last_bytes.store(*written, Ordering::Relaxed);
-                        tracing::info!(resource_version = rv, bytes = written, "wrote checkpoint");
-                    }
+                    Ok(sealed) => tracing::info!(
+                        resource_version = rv,
+                        hot,
+                        demoted,
+                        merged_files = sealed.merged.len(),
+                        hot_bytes = sealed.hot_bytes,
+                        "wrote checkpoint"
+                    ),
                     Err(e) => tracing::error!(error = %e, "checkpoint failed; the log is kept"),
                 }
-                running.store(false, Ordering::Release);
-                if let Some(done) = done {
-                    let _ = done.send(result.map(|_| rv));
+                // Without a writer to install it (the store is closing) the files on disk
+                // are still a consistent checkpoint.
+                if let Some(writer) = notify.and_then(|n| n.upgrade()) {
+                    let _ = writer.blocking_send(Request::Sealed(Box::new(result), done));
                 }
             });
         match spawned {
             Ok(handle) => self.thread = Some(handle),
             Err(e) => {
                 tracing::error!(error = %e, "could not start a checkpoint thread");
-                // `done` moved into the closure that never ran; its sender drops and the caller
-                // sees the store as closed for this request.
-                self.running.store(false, Ordering::Release);
+                self.running = false;
             }
         }
     }
 
-    /// Waits for a running checkpoint to finish.
+    /// Called by the writer once the result of `start` is handled.
+    pub fn finished(&mut self, hot_bytes: Option<u64>) {
+        self.running = false;
+        if let Some(bytes) = hot_bytes {
+            self.last_bytes = bytes;
+        }
+    }
+
+    /// Waits for a running checkpoint thread to finish.
     pub fn wait(&mut self) {
         if let Some(handle) = self.thread.take() {
             let _ = handle.join();
         }
     }
-}
-
-/// Deletes segments whose entries are all at or below `rv` (the active segment was started at
-/// `rv + 1` before the checkpoint began), and older checkpoints.
-fn remove_redundant(dir: &Path, rv: u64) -> Result<(), StoreError> {
-    let listing = list_dir(dir)?;
-    for (first_rv, path) in listing.segments {
-        if first_rv <= rv {
-            let _ = fs::remove_file(path);
-        }
-    }
-    for (checkpoint_rv, path) in listing.checkpoints {
-        if checkpoint_rv < rv {
-            let _ = fs::remove_file(path);
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -217,6 +190,7 @@ mod tests {
     use crate::entry::LogEntry;
     use crate::frame::encode_frame;
     use kevents_model::{EventRecord, Micros};
+    use std::fs;
 
     #[test]
     fn checkpoints_of_the_earlier_json_format_still_load() {

@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 const SEGMENT_SUFFIX: &str = ".log";
 const CHECKPOINT_PREFIX: &str = "checkpoint-";
 const CHECKPOINT_SUFFIX: &str = ".blk";
+const COLD_PREFIX: &str = "cold-";
+const MANIFEST_PREFIX: &str = "manifest-";
+const MANIFEST_SUFFIX: &str = ".idx";
 /// Checkpoints of the earlier JSON format, still read.
 const JSON_CHECKPOINT_SUFFIX: &str = ".ckpt";
 
@@ -16,6 +19,14 @@ pub(crate) fn segment_path(dir: &Path, first_rv: u64) -> PathBuf {
 
 pub(crate) fn checkpoint_path(dir: &Path, rv: u64) -> PathBuf {
     dir.join(format!("{CHECKPOINT_PREFIX}{rv:020}{CHECKPOINT_SUFFIX}"))
+}
+
+pub(crate) fn cold_path(dir: &Path, rv: u64) -> PathBuf {
+    dir.join(format!("{COLD_PREFIX}{rv:020}{CHECKPOINT_SUFFIX}"))
+}
+
+pub(crate) fn manifest_path(dir: &Path, rv: u64) -> PathBuf {
+    dir.join(format!("{MANIFEST_PREFIX}{rv:020}{MANIFEST_SUFFIX}"))
 }
 
 fn parse_number(name: &str, prefix: &str, suffix: &str) -> Option<u64> {
@@ -33,12 +44,16 @@ pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
 pub(crate) struct Listing {
     pub segments: Vec<(u64, PathBuf)>,
     pub checkpoints: Vec<(u64, PathBuf)>,
+    pub cold: Vec<(u64, PathBuf)>,
+    pub manifests: Vec<(u64, PathBuf)>,
 }
 
 pub(crate) fn list_dir(dir: &Path) -> Result<Listing, StoreError> {
     let mut listing = Listing {
         segments: Vec::new(),
         checkpoints: Vec::new(),
+        cold: Vec::new(),
+        manifests: Vec::new(),
     };
     for entry in fs::read_dir(dir).map_err(|e| StoreError::io("reading the log directory", e))? {
         let entry = entry.map_err(|e| StoreError::io("reading the log directory", e))?;
@@ -49,10 +64,16 @@ pub(crate) fn list_dir(dir: &Path) -> Result<Listing, StoreError> {
             .or_else(|| parse_number(&name, CHECKPOINT_PREFIX, JSON_CHECKPOINT_SUFFIX))
         {
             listing.checkpoints.push((rv, entry.path()));
+        } else if let Some(rv) = parse_number(&name, COLD_PREFIX, CHECKPOINT_SUFFIX) {
+            listing.cold.push((rv, entry.path()));
+        } else if let Some(rv) = parse_number(&name, MANIFEST_PREFIX, MANIFEST_SUFFIX) {
+            listing.manifests.push((rv, entry.path()));
         }
     }
     listing.segments.sort();
     listing.checkpoints.sort();
+    listing.cold.sort();
+    listing.manifests.sort();
     Ok(listing)
 }
 
@@ -80,6 +101,8 @@ pub(crate) fn reclaimable_bytes(dir: &Path) -> u64 {
         .segments
         .iter()
         .chain(&listing.checkpoints)
+        .chain(&listing.cold)
+        .chain(&listing.manifests)
         .filter_map(|(_, path)| fs::metadata(path).ok())
         .map(|m| m.len())
         .sum()

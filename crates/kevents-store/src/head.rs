@@ -1,9 +1,10 @@
 //! The in-memory head: the current version of every live event, the recent change history that
 //! watches resume from, and the expiry index. One writer mutates it; readers share it.
 
+use crate::cold::{cmp_record, Cold};
 use crate::entry::{Change, ChangeType, StoredEvent};
 use kevents_model::{EventKey, Micros};
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -22,8 +23,12 @@ pub struct Head {
     pub expiry: BTreeSet<(Micros, EventKey)>,
     /// Keys of live events by the name of the object they are about.
     pub by_object: HashMap<String, BTreeSet<EventKey>>,
-    /// Live events per cluster (`""`: the hub's own).
+    /// Live events per cluster (`""`: the hub's own), in the head and the cold tier.
     pub clusters: BTreeMap<String, usize>,
+    /// Events not written for a while, on disk.
+    pub cold: Cold,
+    /// Keys changed while a checkpoint is being written (it must not revive their old rows).
+    pub touched: Option<HashSet<EventKey>>,
 }
 
 /// Which part of the key space a read covers: one cluster or all, one namespace or all.
@@ -47,43 +52,104 @@ impl Scope<'_> {
         self.cluster.is_none_or(|c| key.cluster == c)
             && self.namespace.is_none_or(|ns| key.namespace == ns)
     }
+
+    /// True when the key of `record` is inside the scope.
+    pub(crate) fn contains_record(&self, record: &kevents_model::EventRecord) -> bool {
+        self.cluster.is_none_or(|c| record.cluster == c)
+            && self.namespace.is_none_or(|ns| record.namespace == ns)
+    }
+
+    /// True when the key of `record` sorts before every key of this (contiguous) scope.
+    pub(crate) fn before(&self, record: &kevents_model::EventRecord) -> bool {
+        match (self.cluster, self.namespace) {
+            (Some(c), Some(ns)) => (record.cluster.as_str(), record.namespace.as_str()) < (c, ns),
+            (Some(c), None) => record.cluster.as_str() < c,
+            _ => false,
+        }
+    }
 }
 
 impl Head {
     /// Applies a committed change and records it in the history.
     pub fn apply(&mut self, change: Arc<Change>, ttl_micros: i64) {
         let key = change.object.record.key();
-        if let Some(previous) = &change.previous {
+        let in_head = self.events.contains_key(&key);
+        if let Some(previous) = change.previous.as_ref().filter(|_| in_head) {
             self.expiry
                 .remove(&(expires_at(previous, ttl_micros), key.clone()));
             self.unindex_object(&previous.record.involved_object.name, &key);
         }
+        // A change to an event that lives in the cold tier retires its row there.
+        let from_cold = change.previous.is_some() && !in_head && self.cold.kill(&key);
         match change.change_type {
             ChangeType::Deleted => {
-                if self.events.remove(&key).is_some() {
+                if self.events.remove(&key).is_some() || from_cold {
                     self.uncount_cluster(&key.cluster);
                 }
             }
             ChangeType::Added | ChangeType::Modified => {
                 self.expiry
                     .insert((expires_at(&change.object, ttl_micros), key.clone()));
-                self.insert(key, change.object.clone());
+                if from_cold {
+                    self.index(key.clone(), &change.object);
+                    self.events.insert(key.clone(), change.object.clone());
+                } else {
+                    self.insert(key.clone(), change.object.clone());
+                }
             }
+        }
+        if let Some(touched) = &mut self.touched {
+            touched.insert(key);
         }
         self.resource_version = change.resource_version;
         self.history.push_back(change);
     }
 
+    /// The live version of `key`, in the head or the cold tier.
+    pub fn current(&self, key: &EventKey) -> Option<Arc<StoredEvent>> {
+        match self.events.get(key) {
+            Some(event) => Some(event.clone()),
+            None => self.cold.get(key),
+        }
+    }
+
+    /// Live events, in the head and the cold tier.
+    pub fn live(&self) -> usize {
+        self.events.len() + self.cold.live() as usize
+    }
+
     /// Makes `event` the live version of `key`, with its index entries.
     pub fn insert(&mut self, key: EventKey, event: Arc<StoredEvent>) {
-        self.by_object
-            .entry(event.record.involved_object.name.clone())
-            .or_default()
-            .insert(key.clone());
+        self.index(key.clone(), &event);
         let cluster = key.cluster.clone();
         if self.events.insert(key, event).is_none() {
             *self.clusters.entry(cluster).or_default() += 1;
         }
+    }
+
+    fn index(&mut self, key: EventKey, event: &StoredEvent) {
+        self.by_object
+            .entry(event.record.involved_object.name.clone())
+            .or_default()
+            .insert(key);
+    }
+
+    /// Drops `key` from the head when its version is still `rv` (it now lives in a cold file);
+    /// true when it did.
+    pub fn demote(&mut self, key: &EventKey, rv: u64, ttl_micros: i64) -> bool {
+        let Some(event) = self
+            .events
+            .get(key)
+            .filter(|e| e.record.resource_version == rv)
+            .cloned()
+        else {
+            return false;
+        };
+        self.events.remove(key);
+        self.expiry
+            .remove(&(expires_at(&event, ttl_micros), key.clone()));
+        self.unindex_object(&event.record.involved_object.name, key);
+        true
     }
 
     fn uncount_cluster(&mut self, cluster: &str) {
@@ -107,18 +173,27 @@ impl Head {
     /// Live events about objects named `name`, in key order after `start_after`.
     pub fn about_object<'a>(
         &'a self,
-        name: &str,
+        name: &'a str,
         scope: Scope<'a>,
         start_after: Option<&'a EventKey>,
-    ) -> impl Iterator<Item = &'a Arc<StoredEvent>> + 'a {
+    ) -> impl Iterator<Item = Arc<StoredEvent>> + 'a {
         let keys = self.by_object.get(name);
         self.spans(scope, start_after)
             .flat_map(move |(lower, span)| {
-                keys.into_iter()
-                    .flat_map(move |keys| keys.range((lower.clone(), Bound::Unbounded)))
+                let hot = keys
+                    .into_iter()
+                    .flat_map({
+                        let lower = lower.clone();
+                        move |keys| keys.range((lower.clone(), Bound::Unbounded))
+                    })
                     .take_while(move |key| span.contains(key))
                     .filter(move |key| scope.contains(key))
-                    .filter_map(|key| self.events.get(key))
+                    .filter_map(|key| self.events.get(key).cloned());
+                let cold = self
+                    .cold
+                    .scan(lower, span, Some(name))
+                    .filter(move |e| e.record.involved_object.name == name);
+                merge_by_key(hot, cold)
             })
     }
 
@@ -149,13 +224,15 @@ impl Head {
         &'a self,
         scope: Scope<'a>,
         start_after: Option<&'a EventKey>,
-    ) -> impl Iterator<Item = &'a Arc<StoredEvent>> + 'a {
+    ) -> impl Iterator<Item = Arc<StoredEvent>> + 'a {
         self.spans(scope, start_after)
             .flat_map(move |(lower, span)| {
-                self.events
-                    .range((lower, Bound::Unbounded))
+                let hot = self
+                    .events
+                    .range((lower.clone(), Bound::Unbounded))
                     .take_while(move |(key, _)| span.contains(key))
-                    .map(|(_, event)| event)
+                    .map(|(_, event)| event.clone());
+                merge_by_key(hot, self.cold.scan(lower, span, None))
             })
     }
 
@@ -189,19 +266,44 @@ impl Head {
             })
     }
 
-    /// Keys (with their versions) whose TTL has passed at `now`, oldest first, at most `limit`.
-    pub fn expired(&self, now: Micros, limit: usize) -> Vec<(EventKey, u64)> {
-        self.expiry
-            .iter()
-            .take_while(|(at, _)| *at <= now)
-            .take(limit)
-            .filter_map(|(_, key)| {
-                self.events
-                    .get(key)
-                    .map(|e| (key.clone(), e.record.resource_version))
-            })
-            .collect()
+    /// Keys (with their versions) whose TTL has passed at `now`, in expiry order (then key
+    /// order), at most `limit`, from the head and the cold tier.
+    pub fn expired(&self, now: Micros, limit: usize, ttl_micros: i64) -> Vec<(EventKey, u64)> {
+        let mut found = self.cold.expired(now, ttl_micros, limit);
+        found.extend(
+            self.expiry
+                .iter()
+                .take_while(|(at, _)| *at <= now)
+                .take(limit)
+                .filter_map(|(at, key)| {
+                    self.events
+                        .get(key)
+                        .map(|e| (*at, key.clone(), e.record.resource_version))
+                }),
+        );
+        found.sort_unstable();
+        found.truncate(limit);
+        found.into_iter().map(|(_, key, rv)| (key, rv)).collect()
     }
+}
+
+/// Two key-ordered streams of distinct keys as one.
+fn merge_by_key(
+    a: impl Iterator<Item = Arc<StoredEvent>>,
+    b: impl Iterator<Item = Arc<StoredEvent>>,
+) -> impl Iterator<Item = Arc<StoredEvent>> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some(x), Some(y)) => {
+            if cmp_record(&x.record, &y.record.key()) == std::cmp::Ordering::Less {
+                a.next()
+            } else {
+                b.next()
+            }
+        }
+        (Some(_), None) => a.next(),
+        (None, _) => b.next(),
+    })
 }
 
 /// Where a key-ordered scan of one span starts: at the span's first key, or after the continue
@@ -253,7 +355,7 @@ mod tests {
         for (rv, ns, name) in [(1, "a", "x"), (2, "b", "x"), (3, "b", "y"), (4, "c", "z")] {
             head.apply(change(rv, ns, name, ChangeType::Added, 0), 100);
         }
-        let names = |it: Vec<&Arc<StoredEvent>>| {
+        let names = |it: Vec<Arc<StoredEvent>>| {
             it.iter()
                 .map(|e| format!("{}/{}", e.record.namespace, e.record.name))
                 .collect::<Vec<_>>()
@@ -293,7 +395,7 @@ mod tests {
             head.apply(clustered(rv as u64 + 1, cluster, ns, name), 100);
         }
         head.apply(clustered(5, "q", "a", "5"), 100);
-        let names = |it: Vec<&Arc<StoredEvent>>| {
+        let names = |it: Vec<Arc<StoredEvent>>| {
             it.iter().map(|e| e.record.name.clone()).collect::<Vec<_>>()
         };
         let ns_a = Scope {
@@ -354,13 +456,13 @@ mod tests {
     fn expiry_follows_last_write() {
         let mut head = Head::default();
         head.apply(change(1, "a", "x", ChangeType::Added, 0), 10);
-        assert_eq!(head.expired(Micros(10), 10).len(), 1);
+        assert_eq!(head.expired(Micros(10), 10, 10).len(), 1);
         let mut update = (*change(2, "a", "x", ChangeType::Modified, 5)).clone();
         update.previous = head.events.get(&EventKey::new("a", "x")).cloned();
         head.apply(Arc::new(update), 10);
-        assert!(head.expired(Micros(10), 10).is_empty());
+        assert!(head.expired(Micros(10), 10, 10).is_empty());
         assert_eq!(
-            head.expired(Micros(15), 10),
+            head.expired(Micros(15), 10, 10),
             vec![(EventKey::new("a", "x"), 2)]
         );
     }

@@ -6,16 +6,20 @@
 #![warn(missing_docs)]
 
 mod block;
+mod bloom;
 mod checkpoint;
+mod cold;
 mod columns;
 mod entry;
 mod files;
 mod frame;
 mod head;
 mod log;
+mod manifest;
 mod retention;
 mod sealed;
 mod snapshot;
+mod tiering;
 mod types;
 mod writer;
 
@@ -96,7 +100,7 @@ impl Store {
             config.history_limit,
         )?;
         tracing::info!(
-            events = recovered.head.events.len(),
+            events = recovered.head.live(),
             resource_version = recovered.head.resource_version,
             replayed = recovered.replayed,
             truncated_bytes = recovered.truncated_bytes,
@@ -114,10 +118,13 @@ impl Store {
             corrupt_blocks: recovered.corrupt_blocks,
         });
         let (requests, receiver) = mpsc::channel(8192);
+        let mut log = recovered.log;
+        log.checkpoints().set_notify(requests.downgrade());
         let writer = writer::Writer {
             shared: shared.clone(),
-            log: recovered.log,
+            log,
             requests: receiver,
+            waiting: Vec::new(),
         };
         let handle = std::thread::Builder::new()
             .name("kevents-store-writer".into())
@@ -143,7 +150,7 @@ impl Store {
 
     /// The current version of an event.
     pub fn get(&self, key: &EventKey) -> Option<Arc<StoredEvent>> {
-        self.shared.head.read().events.get(key).cloned()
+        self.shared.head.read().current(key)
     }
 
     /// Lists events in key order after `start_after`, keeping those `filter` accepts, as of
@@ -156,7 +163,7 @@ impl Store {
     ) -> Result<ListPage, TooOld> {
         let head = self.shared.head.read();
         let snapshot = past_states(&head, &query)?;
-        let candidates: Box<dyn Iterator<Item = &Arc<StoredEvent>> + '_> = match query.object_name {
+        let candidates: Box<dyn Iterator<Item = Arc<StoredEvent>> + '_> = match query.object_name {
             // The index holds current versions only; past states come from the snapshot.
             Some(name) if snapshot.is_empty() => {
                 Box::new(head.about_object(name, query.scope, query.start_after))
@@ -197,7 +204,7 @@ impl Store {
         let head = self.shared.head.read();
         let live = self.shared.feed.subscribe();
         let (initial, backlog) = match from {
-            WatchFrom::InitialState => (head.range(scope, None).cloned().collect(), Vec::new()),
+            WatchFrom::InitialState => (head.range(scope, None).collect(), Vec::new()),
             WatchFrom::After(rv) => {
                 let backlog = head.changes_after(rv).ok_or(TooOld {
                     requested: rv,
@@ -229,12 +236,13 @@ impl Store {
     pub fn stats(&self) -> StoreStats {
         let head = self.shared.head.read();
         StoreStats {
-            events: head.events.len(),
+            events: head.live(),
             resource_version: head.resource_version,
             disk_bytes: self.shared.disk_bytes.load(Ordering::Relaxed),
             history: head.history.len(),
             retention_deleted: self.shared.retention_deleted.load(Ordering::Relaxed),
-            corrupt_blocks: self.shared.corrupt_blocks,
+            corrupt_blocks: self.shared.corrupt_blocks
+                + head.cold.damaged_blocks.load(Ordering::Relaxed),
         }
     }
 

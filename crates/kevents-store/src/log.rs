@@ -4,11 +4,14 @@
 //! `checkpoint-<rv>.ckpt` files holding every live event as of `rv`. Recovery loads the newest
 //! checkpoint and replays the segments after it; a torn tail of the last segment is truncated.
 
-use crate::checkpoint::{load_checkpoint, write_checkpoint, Checkpointer};
+use crate::checkpoint::{load_checkpoint, Checkpointer};
+use crate::cold::ColdFile;
 use crate::entry::{Change, ChangeType, LogEntry, LogOp, StoredEvent};
+use crate::files::{checkpoint_path, cold_path};
 use crate::files::{dir_bytes, list_dir, remove_partial_checkpoints, segment_path, sync_dir};
 use crate::frame::{write_durably, FrameRead, FrameReader};
 use crate::head::Head;
+use crate::tiering::{write_sealed, Plan};
 use crate::writer::CheckpointDone;
 use crate::StoreError;
 use kevents_model::Micros;
@@ -27,6 +30,11 @@ pub struct LogConfig {
     /// Events per sealed block of a checkpoint: more compress better, fewer lose less to a
     /// damaged block.
     pub block_events: usize,
+    /// Events not written for this long leave memory for the cold tier at the next checkpoint.
+    pub cold_after_micros: i64,
+    /// The head keeps at most about this many events: past 125% of it a checkpoint moves the
+    /// ones written longest ago to the cold tier.
+    pub hot_events: usize,
 }
 
 impl Default for LogConfig {
@@ -35,6 +43,17 @@ impl Default for LogConfig {
             segment_bytes: 64 * 1024 * 1024,
             checkpoint_min_bytes: 128 * 1024 * 1024,
             block_events: 4096,
+            cold_after_micros: 30 * 60 * 1_000_000,
+            hot_events: 400_000,
+        }
+    }
+}
+
+impl LogConfig {
+    pub(crate) fn tier_policy(&self) -> crate::tiering::TierPolicy {
+        crate::tiering::TierPolicy {
+            cold_after_micros: self.cold_after_micros,
+            hot_events: self.hot_events,
         }
     }
 }
@@ -82,7 +101,7 @@ const INITIAL_RESOURCE_VERSION: u64 = 1;
 pub fn change_for(head: &Head, entry: LogEntry) -> Option<Change> {
     match entry.op {
         LogOp::Put(record) => {
-            let previous = head.events.get(&record.key()).cloned();
+            let previous = head.current(&record.key());
             let change_type = if previous.is_some() {
                 ChangeType::Modified
             } else {
@@ -100,7 +119,7 @@ pub fn change_for(head: &Head, entry: LogEntry) -> Option<Change> {
             })
         }
         LogOp::Delete(key) => {
-            let previous = head.events.get(&key).cloned()?;
+            let previous = head.current(&key)?;
             let mut last = (*previous).clone();
             last.record.resource_version = entry.rv;
             Some(Change {
@@ -146,10 +165,11 @@ impl Log {
                 compacted_rv: INITIAL_RESOURCE_VERSION,
                 ..Head::default()
             };
-            write_checkpoint(
+            write_sealed(
                 dir,
+                &checkpoint_path(dir, fresh.resource_version),
                 fresh.resource_version,
-                fresh.events.values(),
+                std::iter::empty(),
                 config.block_events,
             )?;
             listing = list_dir(dir)?;
@@ -158,8 +178,51 @@ impl Log {
         let mut checkpoint_rv = 0;
         let mut last_checkpoint_bytes = 0;
         let mut corrupt_blocks = 0;
+        // With a manifest, it names the checkpoint and the cold files; files a crash left
+        // behind after it were never part of the store.
+        let newest_manifest = listing.manifests.last().cloned();
+        if let Some((manifest_rv, path)) = &newest_manifest {
+            let manifest = crate::manifest::read(path)?;
+            let named: std::collections::HashSet<u64> =
+                manifest.files.iter().map(|f| f.id).collect();
+            for (id, path) in &listing.cold {
+                if !named.contains(id) {
+                    let _ = fs::remove_file(path);
+                }
+            }
+            for (rv, path) in &listing.checkpoints {
+                if rv != manifest_rv {
+                    let _ = fs::remove_file(path);
+                }
+            }
+            listing.checkpoints.retain(|(rv, _)| rv == manifest_rv);
+            if listing.checkpoints.is_empty() {
+                return Err(StoreError::Corrupt(format!(
+                    "{}: the checkpoint it names is missing",
+                    path.display()
+                )));
+            }
+            for file in manifest.files {
+                match ColdFile::open(file.id, &cold_path(dir, file.id), file.dead, file.clusters) {
+                    Ok(cold) => {
+                        for (cluster, count) in &cold.clusters {
+                            *head.clusters.entry(cluster.clone()).or_default() += *count as usize;
+                        }
+                        head.cold.files.push(cold);
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "damaged cold file skipped: its events are lost");
+                        corrupt_blocks += 1;
+                    }
+                }
+            }
+        } else {
+            for (_, path) in &listing.cold {
+                let _ = fs::remove_file(path);
+            }
+        }
         if let Some((rv, path)) = listing.checkpoints.last() {
-            corrupt_blocks = load_checkpoint(path, *rv, &mut head, ttl_micros)?;
+            corrupt_blocks += load_checkpoint(path, *rv, &mut head, ttl_micros)?;
             checkpoint_rv = head.resource_version;
             last_checkpoint_bytes = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         }
@@ -301,13 +364,27 @@ impl Log {
     }
 
     /// True when enough log has accrued since the last checkpoint to make one worthwhile.
-    pub fn wants_checkpoint(&self) -> bool {
-        !self.checkpoints.running()
-            && self.bytes_since_checkpoint
-                >= self
-                    .config
-                    .checkpoint_min_bytes
-                    .max(2 * self.checkpoints.last_bytes())
+    pub fn wants_checkpoint(&self, head_events: usize) -> bool {
+        let log_grew = self.bytes_since_checkpoint
+            >= self
+                .config
+                .checkpoint_min_bytes
+                .max(2 * self.checkpoints.last_bytes());
+        // A full head moves events out, but not more often than every eighth of the log
+        // growth that triggers a checkpoint.
+        let head_full = head_events > self.config.hot_events + self.config.hot_events / 4
+            && self.bytes_since_checkpoint >= self.config.checkpoint_min_bytes / 8;
+        !self.checkpoints.running() && (log_grew || head_full)
+    }
+
+    /// The checkpointer, for the writer.
+    pub fn checkpoints(&mut self) -> &mut Checkpointer {
+        &mut self.checkpoints
+    }
+
+    /// The log directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Closes the active segment and starts one whose first entry will be `next_rv`.
@@ -324,22 +401,21 @@ impl Log {
         Ok(())
     }
 
-    /// Starts a checkpoint of `events` (every live event as of `rv`) on a background thread,
-    /// after closing the active segment so that later appends land in a segment it keeps.
+    /// Starts sealing `plan` on a background thread, after closing the active segment so that
+    /// later appends land in a segment it keeps.
     pub fn start_checkpoint(
         &mut self,
-        rv: u64,
-        events: Vec<Arc<StoredEvent>>,
-        done: Option<CheckpointDone>,
+        plan: Plan,
+        done: Vec<CheckpointDone>,
     ) -> Result<(), StoreError> {
-        if let Err(e) = self.rotate(rv + 1) {
-            if let Some(done) = done {
+        if let Err(e) = self.rotate(plan.rv + 1) {
+            for done in done {
                 let _ = done.send(Err(e.clone()));
             }
             return Err(e);
         }
         self.bytes_since_checkpoint = 0;
-        self.checkpoints.start(rv, events, done);
+        self.checkpoints.start(plan, done);
         Ok(())
     }
 

@@ -19,7 +19,11 @@ impl Store {
     pub async fn expire(&self, now: Micros) -> Result<usize, StoreError> {
         let mut deleted = 0;
         loop {
-            let expired = self.shared.head.read().expired(now, CHUNK);
+            let expired = self
+                .shared
+                .head
+                .read()
+                .expired(now, CHUNK, self.ttl_micros());
             let chunk = expired.len();
             deleted += self.expire_keys(expired).await?;
             if chunk < CHUNK {
@@ -45,7 +49,7 @@ impl Store {
             self.checkpoint().await?;
             self.refresh_disk_bytes();
             let footprint = self.store_bytes();
-            let live = self.shared.head.read().events.len();
+            let live = self.shared.head.read().live();
             if footprint <= target || live == 0 || round == MAX_ROUNDS {
                 break;
             }
@@ -56,11 +60,11 @@ impl Store {
             let count = usize::try_from(excess).unwrap_or(usize::MAX).min(live);
             let mut remaining = count;
             while remaining > 0 {
-                let oldest = self
-                    .shared
-                    .head
-                    .read()
-                    .expired(Micros(i64::MAX), CHUNK.min(remaining));
+                let oldest = self.shared.head.read().expired(
+                    Micros(i64::MAX),
+                    CHUNK.min(remaining),
+                    self.ttl_micros(),
+                );
                 if oldest.is_empty() {
                     break;
                 }

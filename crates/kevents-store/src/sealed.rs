@@ -13,6 +13,7 @@
 //! load. A damaged footer only costs the index: the blocks are then found by scanning frames.
 
 use crate::block;
+use crate::bloom::Bloom;
 use crate::entry::StoredEvent;
 use crate::frame::{encode_frame, FrameRead, FrameReader};
 use crate::StoreError;
@@ -28,37 +29,67 @@ const TRAILER_BYTES: u64 = 16;
 
 /// Where one block is and what it holds.
 #[derive(Debug, Clone, PartialEq)]
-struct BlockInfo {
-    offset: u64,
-    len: u32,
-    crc: u32,
-    count: u32,
-    min_updated: i64,
-    max_updated: i64,
-    first_key: EventKey,
+pub(crate) struct BlockInfo {
+    pub offset: u64,
+    pub len: u32,
+    pub crc: u32,
+    pub count: u32,
+    pub min_updated: i64,
+    pub max_updated: i64,
+    pub first_key: EventKey,
+    /// The names of the objects its events are about (files written before filters: none).
+    pub objects: Option<Bloom>,
 }
 
+/// A sealed file's footer: its version, its blocks and a filter of every key it holds.
+#[derive(Debug, Clone)]
+pub(crate) struct SealedIndex {
+    pub rv: u64,
+    pub blocks: Vec<BlockInfo>,
+    pub keys: Option<Bloom>,
+}
+
+/// The filter parts of an event key.
+pub(crate) fn key_parts(key: &EventKey) -> [&[u8]; 3] {
+    [
+        key.cluster.as_bytes(),
+        key.namespace.as_bytes(),
+        key.name.as_bytes(),
+    ]
+}
+
+/// Marks the filter section after the block index (files without it end after the index).
+const FILTERS_V1: u64 = 1;
+
 /// Writes the blocks of `events` (key order) to `out`; returns the bytes written.
-pub(crate) fn write<'a>(
+pub(crate) fn write(
     out: File,
     rv: u64,
-    events: impl Iterator<Item = &'a Arc<StoredEvent>>,
+    events: impl Iterator<Item = Arc<StoredEvent>>,
     block_events: usize,
 ) -> std::io::Result<(File, u64)> {
     let mut out = BufWriter::with_capacity(1 << 20, out);
     out.write_all(MAGIC)?;
     let mut offset = MAGIC.len() as u64;
     let mut index = Vec::new();
-    let mut chunk: Vec<&StoredEvent> = Vec::with_capacity(block_events);
+    let mut keys: Vec<u64> = Vec::new();
+    let mut chunk: Vec<Arc<StoredEvent>> = Vec::with_capacity(block_events);
     let mut frame = Vec::new();
     let mut events = events.peekable();
     while events.peek().is_some() {
         chunk.clear();
-        chunk.extend(events.by_ref().take(block_events.max(1)).map(|e| &**e));
-        let compressed = compress(&block::encode(&chunk));
+        chunk.extend(events.by_ref().take(block_events.max(1)));
+        let refs: Vec<&StoredEvent> = chunk.iter().map(|e| &**e).collect();
+        let compressed = compress(&block::encode(&refs));
         frame.clear();
         encode_frame(&compressed, &mut frame);
         out.write_all(&frame)?;
+        let mut objects = Bloom::with_capacity(chunk.len());
+        for event in &chunk {
+            objects.insert(&[event.record.involved_object.name.as_bytes()]);
+            let r = &event.record;
+            keys.push(key_hash(&r.cluster, &r.namespace, &r.name));
+        }
         index.push(BlockInfo {
             offset,
             len: compressed.len() as u32,
@@ -67,10 +98,11 @@ pub(crate) fn write<'a>(
             min_updated: chunk.iter().map(|e| e.updated_at.0).min().unwrap_or(0),
             max_updated: chunk.iter().map(|e| e.updated_at.0).max().unwrap_or(0),
             first_key: chunk[0].record.key(),
+            objects: Some(objects),
         });
         offset += frame.len() as u64;
     }
-    let footer = encode_footer(rv, &index);
+    let footer = encode_footer(rv, &index, &keys);
     out.write_all(&footer)?;
     out.write_all(&(footer.len() as u32).to_le_bytes())?;
     out.write_all(&crc32fast::hash(&footer).to_le_bytes())?;
@@ -107,7 +139,7 @@ fn decompress(bytes: &[u8]) -> Result<Vec<u8>, String> {
     }
 }
 
-fn encode_footer(rv: u64, index: &[BlockInfo]) -> Vec<u8> {
+fn encode_footer(rv: u64, index: &[BlockInfo], keys: &[u64]) -> Vec<u8> {
     let mut w = crate::columns::ColumnWriter::default();
     w.varint(rv);
     w.varint(index.len() as u64);
@@ -122,10 +154,38 @@ fn encode_footer(rv: u64, index: &[BlockInfo]) -> Vec<u8> {
         w.bytes(b.first_key.namespace.as_bytes());
         w.bytes(b.first_key.name.as_bytes());
     }
+    w.varint(FILTERS_V1);
+    let words = |w: &mut crate::columns::ColumnWriter, bloom: Option<&Bloom>| {
+        let bytes: Vec<u8> = bloom
+            .map(|b| b.words().iter().flat_map(|x| x.to_le_bytes()).collect())
+            .unwrap_or_default();
+        w.bytes(&bytes);
+    };
+    for b in index {
+        words(&mut w, b.objects.as_ref());
+    }
+    let mut bloom = Bloom::with_capacity(keys.len());
+    for hash in keys {
+        bloom.insert_hash(*hash);
+    }
+    words(&mut w, Some(&bloom));
     w.buf
 }
 
-fn decode_footer(bytes: &[u8]) -> Result<(u64, Vec<BlockInfo>), crate::columns::DecodeError> {
+/// The filter hash of a key, computed once per event.
+fn key_hash(cluster: &str, namespace: &str, name: &str) -> u64 {
+    crate::bloom::hash(&[cluster.as_bytes(), namespace.as_bytes(), name.as_bytes()])
+}
+
+fn decode_words(bytes: &[u8]) -> Option<Bloom> {
+    let words = bytes
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect();
+    Bloom::from_words(words)
+}
+
+fn decode_footer(bytes: &[u8]) -> Result<SealedIndex, crate::columns::DecodeError> {
     let mut r = crate::columns::ColumnReader::new(bytes);
     let rv = r.varint()?;
     let blocks = r.count()?;
@@ -141,9 +201,24 @@ fn decode_footer(bytes: &[u8]) -> Result<(u64, Vec<BlockInfo>), crate::columns::
             min_updated: r.zigzag()?,
             max_updated: r.zigzag()?,
             first_key: EventKey::in_cluster(r.str()?, r.str()?, r.str()?),
+            objects: None,
         });
     }
-    Ok((rv, index))
+    let mut keys = None;
+    if !r.at_end() {
+        if r.varint()? != FILTERS_V1 {
+            return Err(crate::columns::DecodeError("unknown filter section"));
+        }
+        for block in &mut index {
+            block.objects = decode_words(r.bytes()?);
+        }
+        keys = decode_words(r.bytes()?);
+    }
+    Ok(SealedIndex {
+        rv,
+        blocks: index,
+        keys,
+    })
 }
 
 /// What loading a sealed file found besides its events.
@@ -166,8 +241,8 @@ pub(crate) fn load(
     let len = file.metadata().map_err(io)?.len();
     let mut report = LoadReport::default();
     let index = match read_index(&mut file, len) {
-        Ok((footer_rv, index)) if footer_rv == rv => Some(index),
-        Ok((footer_rv, _)) => {
+        Ok(index) if index.rv == rv => Some(index.blocks),
+        Ok(SealedIndex { rv: footer_rv, .. }) => {
             return Err(StoreError::Corrupt(format!(
                 "{}: holds version {footer_rv}, named {rv}",
                 path.display()
@@ -197,7 +272,7 @@ pub(crate) fn load(
         Some(index) => {
             for (i, info) in index.iter().enumerate() {
                 let until = index.get(i + 1).map(|next| &next.first_key);
-                match read_block(&mut file, info) {
+                match read_block_at(&file, info) {
                     Ok(bytes) => accept(&bytes, format!("{i}"), &mut report),
                     Err(why) => {
                         tracing::error!(
@@ -230,7 +305,25 @@ pub(crate) fn load(
     Ok(report)
 }
 
-fn read_index(file: &mut File, len: u64) -> Result<(u64, Vec<BlockInfo>), &'static str> {
+/// Opens a sealed file for reads of single blocks: its index must be intact.
+pub(crate) fn open(path: &Path) -> Result<(File, SealedIndex), StoreError> {
+    let mut file = File::open(path).map_err(|e| StoreError::io("opening a sealed file", e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| StoreError::io("opening a sealed file", e))?
+        .len();
+    let index = read_index(&mut file, len)
+        .map_err(|why| StoreError::Corrupt(format!("{}: {why}", path.display())))?;
+    Ok((file, index))
+}
+
+/// Reads and decodes one block of an opened sealed file.
+pub(crate) fn read_events(file: &File, info: &BlockInfo) -> Result<Vec<StoredEvent>, String> {
+    let bytes = read_block_at(file, info)?;
+    decompress(&bytes).and_then(|raw| block::decode(&raw).map_err(|e| e.to_string()))
+}
+
+fn read_index(file: &mut File, len: u64) -> Result<SealedIndex, &'static str> {
     if len < MAGIC.len() as u64 + TRAILER_BYTES {
         return Err("file too short");
     }
@@ -258,10 +351,10 @@ fn read_index(file: &mut File, len: u64) -> Result<(u64, Vec<BlockInfo>), &'stat
     decode_footer(&footer).map_err(|_| "undecodable footer")
 }
 
-fn read_block(file: &mut File, info: &BlockInfo) -> Result<Vec<u8>, &'static str> {
+fn read_block_at(file: &File, info: &BlockInfo) -> Result<Vec<u8>, &'static str> {
+    use std::os::unix::fs::FileExt;
     let mut frame = vec![0u8; 8 + info.len as usize];
-    file.seek(SeekFrom::Start(info.offset))
-        .and_then(|_| file.read_exact(&mut frame))
+    file.read_exact_at(&mut frame, info.offset)
         .map_err(|_| "block beyond the end of the file")?;
     let header_len = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]);
     let header_crc = u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);

@@ -35,7 +35,7 @@ pub(crate) fn past_states(
 
 /// Current events merged with past states: a key in `past` shows its past state instead.
 pub(crate) fn merge_states<'a>(
-    current: impl Iterator<Item = &'a Arc<StoredEvent>> + 'a,
+    current: impl Iterator<Item = Arc<StoredEvent>> + 'a,
     past: BTreeMap<EventKey, Option<Arc<StoredEvent>>>,
 ) -> impl Iterator<Item = Arc<StoredEvent>> + 'a {
     let mut current = current.peekable();
@@ -48,7 +48,7 @@ pub(crate) fn merge_states<'a>(
             (Some(event), Some((key, _))) => event.record.key().cmp(key),
         };
         match order {
-            std::cmp::Ordering::Less => return current.next().cloned(),
+            std::cmp::Ordering::Less => return current.next(),
             std::cmp::Ordering::Equal => {
                 current.next();
                 if let Some((_, Some(state))) = past.next() {

@@ -21,6 +21,11 @@ pub(crate) enum Request {
     ),
     /// Commit everything queued before it, then write a checkpoint and answer when it is done.
     Checkpoint(CheckpointDone),
+    /// A checkpoint finished on its thread: install it, then answer these.
+    Sealed(
+        Box<Result<crate::tiering::Sealed, StoreError>>,
+        Vec<CheckpointDone>,
+    ),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -31,6 +36,8 @@ pub(crate) struct Writer {
     pub shared: Arc<Shared>,
     pub log: Log,
     pub requests: mpsc::Receiver<Request>,
+    /// Forced checkpoints waiting for the running one to finish.
+    pub waiting: Vec<CheckpointDone>,
 }
 
 type Reply = oneshot::Sender<Result<Committed, StoreError>>;
@@ -61,6 +68,13 @@ impl Writer {
                     }
                     Request::Checkpoint(reply) => {
                         checkpoint = Some(reply);
+                        break;
+                    }
+                    Request::Sealed(result, done) => {
+                        if !batch.is_empty() {
+                            self.commit(&mut batch);
+                        }
+                        self.install(*result, done);
                         break;
                     }
                 }
@@ -96,7 +110,7 @@ impl Writer {
                 let key = mutation.key();
                 let current = match overlay.get(&key) {
                     Some(state) => state.clone(),
-                    None => head.events.get(&key).cloned(),
+                    None => head.current(&key),
                 };
                 let op = match check(mutation, current.as_deref()) {
                     Ok(Some(op)) => op,
@@ -183,25 +197,76 @@ impl Writer {
 
     /// Rotates the log or starts a checkpoint when due, or when `forced` asks for one.
     fn maintain(&mut self, forced: Option<CheckpointDone>) {
-        let result = if forced.is_some() || self.log.wants_checkpoint() {
-            let (rv, events) = {
-                let head = self.shared.head.read();
-                let events: Vec<Arc<StoredEvent>> = head.events.values().cloned().collect();
-                (head.resource_version, events)
+        self.waiting.extend(forced);
+        let head_events = self.shared.head.read().events.len();
+        let running = self.log.checkpoints().running();
+        let result =
+            if !running && (!self.waiting.is_empty() || self.log.wants_checkpoint(head_events)) {
+                self.start_checkpoint()
+            } else if self.log.wants_rotation() {
+                let next = self.shared.head.read().resource_version + 1;
+                self.log.rotate(next)
+            } else {
+                Ok(())
             };
-            self.log.start_checkpoint(rv, events, forced)
-        } else if self.log.wants_rotation() {
-            let next = self.shared.head.read().resource_version + 1;
-            self.log.rotate(next)
-        } else {
-            Ok(())
-        };
         if let Err(e) = result {
             tracing::error!(error = %e, "log maintenance failed; will retry after the next batch");
         }
         self.shared
             .disk_bytes
             .store(self.log.disk_bytes(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Plans a checkpoint as of the current version and hands it to the checkpoint thread.
+    fn start_checkpoint(&mut self) -> Result<(), StoreError> {
+        let ttl = self.shared.config.ttl_micros;
+        // Only this thread changes the head, so the plan and the start of change tracking
+        // see the same version.
+        self.shared.head.write().touched = Some(Default::default());
+        let plan = {
+            let head = self.shared.head.read();
+            crate::tiering::plan(
+                &head,
+                Micros::now(),
+                self.shared.config.log.tier_policy(),
+                ttl,
+            )
+        };
+        let done = std::mem::take(&mut self.waiting);
+        let started = self.log.start_checkpoint(plan, done);
+        if started.is_err() {
+            self.shared.head.write().touched = None;
+        }
+        started
+    }
+
+    /// Makes a finished checkpoint the state of the tiers and answers who waited for it.
+    fn install(
+        &mut self,
+        result: Result<crate::tiering::Sealed, StoreError>,
+        done: Vec<CheckpointDone>,
+    ) {
+        let ttl = self.shared.config.ttl_micros;
+        let (answer, hot_bytes) = match result {
+            Ok(sealed) => {
+                let (rv, hot_bytes) = (sealed.rv, sealed.hot_bytes);
+                let dir = self.log.dir().to_path_buf();
+                let mut head = self.shared.head.write();
+                let installed = crate::tiering::install(&mut head, &dir, sealed, ttl);
+                if let Err(e) = &installed {
+                    tracing::error!(error = %e, "could not open the new cold file");
+                }
+                (installed.map(|_| rv), Some(hot_bytes))
+            }
+            Err(e) => {
+                self.shared.head.write().touched = None;
+                (Err(e), None)
+            }
+        };
+        self.log.checkpoints().finished(hot_bytes);
+        for done in done {
+            let _ = done.send(answer.clone());
+        }
     }
 }
 

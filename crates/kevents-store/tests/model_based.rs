@@ -3,7 +3,8 @@
 //! clusters and namespaces, checked after every step against a `BTreeMap` model: `get`, `list`
 //! in several scopes with paging (continuing at the first page's version across a write), lists
 //! at older versions, watches resumed from a version, the live feed, and every crash copy
-//! reopened as of its last acknowledged write.
+//! reopened as of its last acknowledged write; with events kept in memory, moved to the cold tier
+//! at every checkpoint, or a mix.
 //!
 //! `PROPTEST_CASES` raises the case count (default 24, a few seconds).
 
@@ -27,8 +28,27 @@ fn cases() -> u32 {
         .unwrap_or(24)
 }
 
-fn config(dir: &Path, history_limit: usize) -> StoreConfig {
+/// Where events live between checkpoints.
+#[derive(Debug, Clone, Copy)]
+enum Tiers {
+    /// Everything stays in memory (recently written).
+    Hot,
+    /// Every checkpoint moves every event to the cold tier.
+    Cold,
+    /// The head keeps two events; checkpoints move the rest, oldest first.
+    Mixed,
+}
+
+fn config(dir: &Path, history_limit: usize, tiers: Tiers) -> StoreConfig {
     let mut config = StoreConfig::new(dir);
+    match tiers {
+        Tiers::Hot => {}
+        Tiers::Cold => config.log.cold_after_micros = 0,
+        Tiers::Mixed => {
+            config.log.cold_after_micros = i64::MAX;
+            config.log.hot_events = 2;
+        }
+    }
     config.ttl_micros = model::TTL;
     config.history_limit = history_limit;
     // Only forced checkpoints, so a crash copy never races a background one; small segments so
@@ -59,8 +79,8 @@ struct Open {
     live: broadcast::Receiver<Arc<Change>>,
 }
 
-fn open(dir: &Path, history_limit: usize) -> Open {
-    let store = Store::open(config(dir, history_limit)).expect("open");
+fn open(dir: &Path, history_limit: usize, tiers: Tiers) -> Open {
+    let store = Store::open(config(dir, history_limit, tiers)).expect("open");
     let live = store
         .subscribe(WatchFrom::After(store.resource_version()), SCOPES[0])
         .expect("subscribe at the current version")
@@ -223,10 +243,10 @@ fn precondition(model: &Model, key: &EventKey, pre: Pre) -> Option<u64> {
     }
 }
 
-async fn run(steps: Vec<Step>, history_limit: usize) {
+async fn run(steps: Vec<Step>, history_limit: usize, tiers: Tiers) {
     let dir = tempfile::tempdir().unwrap();
     let mut model = Model::new();
-    let mut open_store = open(dir.path(), history_limit);
+    let mut open_store = open(dir.path(), history_limit, tiers);
     let mut crashes = Vec::new();
     for step in &steps {
         let store = open_store.store.clone();
@@ -281,7 +301,7 @@ async fn run(steps: Vec<Step>, history_limit: usize) {
             Op::Restart => {
                 check(&mut open_store, &model, step);
                 store.close().await;
-                open_store = open(dir.path(), history_limit);
+                open_store = open(dir.path(), history_limit, tiers);
             }
             Op::Crash { torn } => crashes.push(crash_copy(dir.path(), &model, torn)),
         }
@@ -289,7 +309,7 @@ async fn run(steps: Vec<Step>, history_limit: usize) {
     }
     open_store.store.close().await;
     for crash in crashes {
-        let reopened = open(crash.dir.path(), history_limit);
+        let reopened = open(crash.dir.path(), history_limit, tiers);
         let everything = ListQuery::default();
         let listed = plain(&reopened.store.list(everything, |_| true).unwrap().items);
         assert_eq!(listed, crash.model.list(crash.model.rv, SCOPES[0], None));
@@ -327,14 +347,15 @@ fn store_matches_the_model_through_restarts_checkpoints_and_crashes() {
     let strategy = (
         model::steps(48),
         prop_oneof![Just(6usize), Just(10_000usize)],
+        prop_oneof![Just(Tiers::Hot), Just(Tiers::Cold), Just(Tiers::Mixed)],
     );
     runner
-        .run(&strategy, |(steps, history_limit)| {
+        .run(&strategy, |(steps, history_limit, tiers)| {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap();
-            runtime.block_on(run(steps, history_limit));
+            runtime.block_on(run(steps, history_limit, tiers));
             Ok(())
         })
         .unwrap();

@@ -38,6 +38,14 @@ pub struct ServeArgs {
     /// How long an event is kept after its last update (Go duration, like the apiserver's flag).
     #[arg(long, env = "KEVENTS_EVENT_TTL", default_value = "168h", value_parser = duration_micros)]
     event_ttl: i64,
+    /// Events not written for this long leave memory for the cold tier (sealed files read on
+    /// demand) at the next checkpoint (Go duration).
+    #[arg(long, env = "KEVENTS_COLD_AFTER", default_value = "30m", value_parser = duration_micros)]
+    cold_after: i64,
+    /// Most events kept in memory; past 125% of it the ones written longest ago move to the
+    /// cold tier.
+    #[arg(long, env = "KEVENTS_HOT_EVENTS", default_value_t = 400_000)]
+    hot_events: usize,
     /// Log format.
     #[arg(long, env = "KEVENTS_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -189,6 +197,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     store_config.ttl_micros = args.event_ttl;
     store_config.history_limit = usize::try_from(args.watch_history).unwrap_or(usize::MAX);
     store_config.retention_bytes = args.retention_size;
+    store_config.log.cold_after_micros = args.cold_after;
+    store_config.log.hot_events = args.hot_events.max(1);
     let store = Store::open(store_config)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
     let (shutdown_sender, shutdown) = tokio::sync::watch::channel(false);

@@ -1,0 +1,174 @@
+//! The store at scale: writes N simulated events spread over 7 days of last writes, moves them
+//! to the cold tier with a checkpoint, then measures what a hub holding them costs: resident
+//! memory, query latency (first page, a field selector on the involved object, a namespace
+//! scan, a get) and the time to reopen the store. The anchor is the same store with every
+//! event in memory (`--hot`), measured in the same way.
+//!
+//! `cargo run --release -p kevents-bench --bin scale -- --events 1000000`
+
+use anyhow::Result;
+use clap::Parser;
+use kevents_model::{EventKey, EventRecord, Micros};
+use kevents_store::{ListQuery, Mutation, Scope, Store, StoreConfig};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+struct Args {
+    /// Events to write.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: usize,
+    /// Keep every event in memory (the anchor) instead of moving them to the cold tier.
+    #[arg(long)]
+    hot: bool,
+    /// Queries per measurement.
+    #[arg(long, default_value_t = 200)]
+    queries: usize,
+}
+
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> f64 {
+    samples.sort();
+    let at = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[at].as_secs_f64() * 1000.0
+}
+
+fn measure(label: &str, queries: usize, mut run: impl FnMut(usize) -> usize) {
+    let mut samples = Vec::with_capacity(queries);
+    let mut rows = 0;
+    for i in 0..queries {
+        let started = Instant::now();
+        rows += run(i);
+        samples.push(started.elapsed());
+    }
+    println!(
+        "| {label} | {:.2} ms | {:.2} ms | {} |",
+        percentile(&mut samples, 0.5),
+        percentile(&mut samples, 0.99),
+        rows / queries.max(1)
+    );
+}
+
+fn config(dir: &std::path::Path, hot: bool) -> StoreConfig {
+    let mut config = StoreConfig::new(dir);
+    config.ttl_micros = 8 * 24 * 3600 * 1_000_000;
+    config.history_limit = 100_000;
+    if hot {
+        config.log.cold_after_micros = i64::MAX;
+        config.log.hot_events = usize::MAX / 2;
+    } else {
+        config.log.cold_after_micros = 0;
+    }
+    config
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(config(dir.path(), args.hot))?;
+    let mut workload = kevents_simulate::Workload::new(7, Micros::now());
+    let started = Instant::now();
+    let mut names: Vec<(EventKey, String)> = Vec::new();
+    let batch = 2048;
+    let mut written = 0;
+    while written < args.events {
+        let events: Vec<EventRecord> = (written..(written + batch).min(args.events))
+            .map(|i| workload.event(i as u64))
+            .collect();
+        if names.len() < 10_000 {
+            names.extend(
+                events
+                    .iter()
+                    .map(|e| (e.key(), e.involved_object.name.clone())),
+            );
+        }
+        written += events.len();
+        for result in store
+            .write_many(events.into_iter().map(Mutation::Create).collect())
+            .await
+        {
+            if let Err(e) = result {
+                if !matches!(e, kevents_store::StoreError::AlreadyExists(_)) {
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+    let ingest = started.elapsed();
+    let sealing = Instant::now();
+    store.checkpoint().await?;
+    let sealed = sealing.elapsed();
+    let stats = store.stats();
+    println!(
+        "{} events ({}), ingest {:.1} s ({:.0}/s), checkpoint {:.1} s, disk {:.1} MiB ({:.1} B/event)",
+        stats.events,
+        if args.hot { "all in memory" } else { "cold tier" },
+        ingest.as_secs_f64(),
+        stats.events as f64 / ingest.as_secs_f64(),
+        sealed.as_secs_f64(),
+        stats.disk_bytes as f64 / 1048576.0,
+        stats.disk_bytes as f64 / stats.events.max(1) as f64
+    );
+    store.close().await;
+    drop(store);
+
+    let reopening = Instant::now();
+    let store = Store::open(config(dir.path(), args.hot))?;
+    let reopen = reopening.elapsed();
+    println!(
+        "reopen {:.2} s; RSS after reopen {:.0} MiB",
+        reopen.as_secs_f64(),
+        rss_mib()
+    );
+    println!("\n| query | p50 | p99 | rows |\n|---|---|---|---|");
+    let all = |_: &EventRecord| true;
+    measure("first page of 500, all namespaces", args.queries, |_| {
+        let query = ListQuery {
+            limit: Some(500),
+            ..Default::default()
+        };
+        store.list(query, all).unwrap().items.len()
+    });
+    measure("involvedObject.name=X, all namespaces", args.queries, |i| {
+        let name = &names[(i * 7919) % names.len()].1;
+        let query = ListQuery {
+            object_name: Some(name),
+            ..Default::default()
+        };
+        store.list(query, all).unwrap().items.len()
+    });
+    measure(
+        "type=Warning in one namespace, limit 500",
+        args.queries,
+        |i| {
+            let namespace = names[(i * 104_729) % names.len()].0.namespace.clone();
+            let query = ListQuery {
+                scope: Scope {
+                    cluster: None,
+                    namespace: Some(&namespace),
+                },
+                limit: Some(500),
+                ..Default::default()
+            };
+            store
+                .list(query, |e| e.event_type == "Warning")
+                .unwrap()
+                .items
+                .len()
+        },
+    );
+    measure("get by key", args.queries, |i| {
+        usize::from(store.get(&names[(i * 31) % names.len()].0).is_some())
+    });
+    println!("\nRSS after queries {:.0} MiB", rss_mib());
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! A Bloom filter with a hash that is stable across builds (it is stored in sealed files): FNV-1a
+//! over the bytes, split into two 32-bit halves and combined (Kirsch–Mitzenmacher) into `k` bit
+//! positions.
+
+/// Bits per inserted item: 10 gives about 1% false positives with 7 probes.
+pub(crate) const BITS_PER_ITEM: usize = 10;
+const PROBES: u32 = 7;
+
+/// A fixed-size Bloom filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Bloom {
+    bits: Vec<u64>,
+}
+
+impl Bloom {
+    /// An empty filter sized for `items`.
+    pub fn with_capacity(items: usize) -> Bloom {
+        let words = (items.max(1) * BITS_PER_ITEM).div_ceil(64);
+        Bloom {
+            bits: vec![0; words],
+        }
+    }
+
+    /// A filter from its stored words; `None` when there are none.
+    pub fn from_words(bits: Vec<u64>) -> Option<Bloom> {
+        (!bits.is_empty()).then_some(Bloom { bits })
+    }
+
+    /// The stored words.
+    pub fn words(&self) -> &[u64] {
+        &self.bits
+    }
+
+    /// Adds the item made of `parts`.
+    pub fn insert(&mut self, parts: &[&[u8]]) {
+        self.insert_hash(hash(parts));
+    }
+
+    /// Adds an item by its [`hash`].
+    pub fn insert_hash(&mut self, hash: u64) {
+        let len = self.bits.len() as u64 * 64;
+        for bit in positions(hash, len) {
+            self.bits[(bit / 64) as usize] |= 1 << (bit % 64);
+        }
+    }
+
+    /// False when the item made of `parts` was certainly never inserted.
+    pub fn may_contain(&self, parts: &[&[u8]]) -> bool {
+        let len = self.bits.len() as u64 * 64;
+        positions(hash(parts), len)
+            .all(|bit| self.bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
+    }
+}
+
+/// The hash an item made of `parts` is filed under.
+pub(crate) fn hash(parts: &[&[u8]]) -> u64 {
+    fnv1a(parts)
+}
+
+fn positions(hash: u64, len: u64) -> impl Iterator<Item = u64> {
+    let (h1, h2) = (hash & 0xffff_ffff, (hash >> 32) | 1);
+    (0..u64::from(PROBES)).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % len)
+}
+
+/// FNV-1a, 64-bit, with a separator between parts so ("ab","c") and ("a","bc") differ, then a
+/// final avalanche so both halves are well mixed.
+fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.iter().chain(&[0xff]) {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^= hash >> 33;
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inserted_items_are_always_found_and_others_mostly_not() {
+        let mut bloom = Bloom::with_capacity(10_000);
+        for i in 0..10_000 {
+            bloom.insert(&[b"ns", format!("pod-{i}.17a").as_bytes()]);
+        }
+        for i in 0..10_000 {
+            assert!(bloom.may_contain(&[b"ns", format!("pod-{i}.17a").as_bytes()]));
+        }
+        let false_positives = (0..10_000)
+            .filter(|i| bloom.may_contain(&[b"ns", format!("other-{i}.17a").as_bytes()]))
+            .count();
+        assert!(false_positives < 300, "{false_positives} false positives");
+        assert!(!bloom.may_contain(&[b"n", b"spod-0.17a"]) || bloom.may_contain(&[b"n"]));
+    }
+
+    #[test]
+    fn the_hash_is_stable_across_builds() {
+        // Stored filters must stay valid: this value may never change.
+        assert_eq!(fnv1a(&[b"default", b"web-0.17a5"]), 0xdd89_c7bd_a287_f852);
+    }
+}

@@ -1,0 +1,441 @@
+//! The cold tier: events nobody has written for a while live in immutable sealed files
+//! (`cold-<rv>.blk`, the `sealed` format) instead of memory. Each file keeps in memory only its
+//! block index (first key and time range per block, a filter of the object names in each block)
+//! and a filter of its keys; blocks are read and decoded on demand through a small cache.
+//!
+//! A key lives in one place: the head, or one live row of one cold file. Writing or deleting a
+//! cold event marks its row dead (a bit per row, persisted in the manifest at each checkpoint)
+//! and, for a write, puts the new version in the head. Checkpoints move cold-enough head events
+//! into a new file and merge older files into it when they are small or mostly dead.
+
+use crate::entry::StoredEvent;
+use crate::head::Scope;
+use crate::sealed::{self, key_parts, SealedIndex};
+use crate::StoreError;
+use kevents_model::{EventKey, EventRecord, Micros};
+use parking_lot::Mutex;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
+use std::sync::Arc;
+
+/// Decoded events of one block.
+pub(crate) type Rows = Arc<Vec<Arc<StoredEvent>>>;
+
+/// Decoded events kept in the block cache (about 1 KiB each in memory).
+const CACHE_EVENTS: usize = 64 * 1024;
+
+/// One immutable cold file and which of its rows are still live.
+pub(crate) struct ColdFile {
+    /// The version the file was sealed at; names it.
+    pub id: u64,
+    pub path: PathBuf,
+    pub file: Arc<File>,
+    pub index: Arc<SealedIndex>,
+    /// First row number of each block.
+    starts: Vec<u64>,
+    /// A set bit is a dead row: written again or deleted after the file was sealed.
+    pub dead: Vec<u64>,
+    pub rows: u64,
+    pub live: u64,
+    /// Live events per cluster.
+    pub clusters: BTreeMap<String, u64>,
+    /// Per block: no live row was written before this (microseconds); only moves forward.
+    oldest_live: Vec<AtomicI64>,
+}
+
+impl ColdFile {
+    /// Opens `path` with the dead rows `dead` (empty: all live) and live counts per cluster.
+    pub fn open(
+        id: u64,
+        path: &Path,
+        dead: Vec<u64>,
+        clusters: BTreeMap<String, u64>,
+    ) -> Result<ColdFile, StoreError> {
+        let (file, index) = sealed::open(path)?;
+        let mut starts = Vec::with_capacity(index.blocks.len());
+        let mut rows = 0u64;
+        for block in &index.blocks {
+            starts.push(rows);
+            rows += u64::from(block.count);
+        }
+        let mut dead = dead;
+        dead.resize(rows.div_ceil(64) as usize, 0);
+        let dead_count: u64 = dead.iter().map(|w| u64::from(w.count_ones())).sum();
+        let oldest_live = index
+            .blocks
+            .iter()
+            .map(|b| AtomicI64::new(b.min_updated))
+            .collect();
+        Ok(ColdFile {
+            id,
+            path: path.to_path_buf(),
+            file: Arc::new(file),
+            index: Arc::new(index),
+            starts,
+            dead,
+            rows,
+            live: rows - dead_count,
+            clusters,
+            oldest_live,
+        })
+    }
+
+    pub fn is_dead(&self, row: u64) -> bool {
+        self.dead[(row / 64) as usize] & (1 << (row % 64)) != 0
+    }
+
+    pub fn set_dead(&mut self, row: u64, cluster: &str) {
+        if !self.is_dead(row) {
+            self.dead[(row / 64) as usize] |= 1 << (row % 64);
+            self.live -= 1;
+            if let Some(count) = self.clusters.get_mut(cluster) {
+                *count -= 1;
+                if *count == 0 {
+                    self.clusters.remove(cluster);
+                }
+            }
+        }
+    }
+
+    /// The block that holds `key` if any does: the last whose first key is not after it.
+    fn block_for(&self, key: &EventKey) -> Option<usize> {
+        let after = self.index.blocks.partition_point(|b| b.first_key <= *key);
+        after.checked_sub(1)
+    }
+}
+
+/// Orders a record against a key without building a key.
+pub(crate) fn cmp_record(record: &EventRecord, key: &EventKey) -> Ordering {
+    (
+        record.cluster.as_str(),
+        record.namespace.as_str(),
+        record.name.as_str(),
+    )
+        .cmp(&(
+            key.cluster.as_str(),
+            key.namespace.as_str(),
+            key.name.as_str(),
+        ))
+}
+
+fn cmp_records(a: &EventRecord, b: &EventRecord) -> Ordering {
+    (a.cluster.as_str(), a.namespace.as_str(), a.name.as_str()).cmp(&(
+        b.cluster.as_str(),
+        b.namespace.as_str(),
+        b.name.as_str(),
+    ))
+}
+
+/// Every cold file, oldest first, and the cache of decoded blocks.
+#[derive(Default)]
+pub(crate) struct Cold {
+    pub files: Vec<ColdFile>,
+    cache: Mutex<BlockCache>,
+    /// Blocks that failed to read or decode since the start.
+    pub damaged_blocks: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Default)]
+struct BlockCache {
+    blocks: HashMap<(u64, usize), (Rows, u64)>,
+    events: usize,
+    tick: u64,
+}
+
+/// Where a live cold row is.
+pub(crate) struct Found {
+    pub file: usize,
+    pub row: u64,
+    pub event: Arc<StoredEvent>,
+}
+
+impl Cold {
+    /// Live events in the cold tier.
+    pub fn live(&self) -> u64 {
+        self.files.iter().map(|f| f.live).sum()
+    }
+
+    /// The decoded events of block `block` of `file`.
+    pub fn block(&self, file: &ColdFile, block: usize) -> Rows {
+        {
+            let mut cache = self.cache.lock();
+            cache.tick += 1;
+            let tick = cache.tick;
+            if let Some((rows, used)) = cache.blocks.get_mut(&(file.id, block)) {
+                *used = tick;
+                return rows.clone();
+            }
+        }
+        let rows: Rows = match sealed::read_events(&file.file, &file.index.blocks[block]) {
+            Ok(events) => Arc::new(events.into_iter().map(Arc::new).collect()),
+            Err(why) => {
+                self.damaged_blocks.fetch_add(1, AtomicOrdering::Relaxed);
+                tracing::error!(file = %file.path.display(), block, reason = %why,
+                    "unreadable cold block: its events are missing from reads");
+                Arc::new(Vec::new())
+            }
+        };
+        let mut cache = self.cache.lock();
+        cache.events += rows.len();
+        let tick = cache.tick;
+        if let Some((old, _)) = cache.blocks.insert((file.id, block), (rows.clone(), tick)) {
+            cache.events -= old.len();
+        }
+        while cache.events > CACHE_EVENTS && cache.blocks.len() > 1 {
+            let oldest = cache
+                .blocks
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(at, _)| *at)
+                .expect("not empty");
+            if let Some((old, _)) = cache.blocks.remove(&oldest) {
+                cache.events -= old.len();
+            }
+        }
+        rows
+    }
+
+    /// Forgets the cached blocks of a file that is gone.
+    pub fn forget(&self, id: u64) {
+        let mut cache = self.cache.lock();
+        let gone: Vec<_> = cache.blocks.keys().filter(|k| k.0 == id).copied().collect();
+        for at in gone {
+            if let Some((old, _)) = cache.blocks.remove(&at) {
+                cache.events -= old.len();
+            }
+        }
+    }
+
+    /// The live cold version of `key`, newest file first (a key's newest row decides).
+    pub fn find(&self, key: &EventKey) -> Option<Found> {
+        self.find_in(key, 0..self.files.len())
+    }
+
+    /// Like `find`, among the files at `range`.
+    pub fn find_in(&self, key: &EventKey, range: std::ops::Range<usize>) -> Option<Found> {
+        for index in range.rev() {
+            let file = &self.files[index];
+            if !file
+                .index
+                .keys
+                .as_ref()
+                .is_none_or(|k| k.may_contain(&key_parts(key)))
+            {
+                continue;
+            }
+            let Some(block) = file.block_for(key) else {
+                continue;
+            };
+            let rows = self.block(file, block);
+            if let Ok(at) = rows.binary_search_by(|e| cmp_record(&e.record, key)) {
+                let row = file.starts[block] + at as u64;
+                if file.is_dead(row) {
+                    return None;
+                }
+                return Some(Found {
+                    file: index,
+                    row,
+                    event: rows[at].clone(),
+                });
+            }
+        }
+        None
+    }
+
+    /// The live cold version of `key`.
+    pub fn get(&self, key: &EventKey) -> Option<Arc<StoredEvent>> {
+        self.find(key).map(|found| found.event)
+    }
+
+    /// Marks the live cold row of `key` dead; true when there was one.
+    pub fn kill(&mut self, key: &EventKey) -> bool {
+        match self.find(key) {
+            Some(found) => {
+                self.files[found.file].set_dead(found.row, &key.cluster);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Live cold events in key order after `lower` while inside `span`; with `object`, only
+    /// blocks whose filter may hold events about an object of that name are read (the caller
+    /// still checks each event).
+    pub fn scan<'a>(
+        &'a self,
+        lower: Bound<EventKey>,
+        span: Scope<'a>,
+        object: Option<&'a str>,
+    ) -> impl Iterator<Item = Arc<StoredEvent>> + 'a {
+        let mut cursors: Vec<FileCursor<'a>> = self
+            .files
+            .iter()
+            .map(|file| FileCursor::new(self, file, lower.clone(), span, object))
+            .collect();
+        std::iter::from_fn(move || {
+            // The smallest next key among the files (few files: a linear pick).
+            let mut best: Option<(usize, Arc<StoredEvent>)> = None;
+            for (i, cursor) in cursors.iter_mut().enumerate() {
+                if let Some(event) = cursor.peek() {
+                    let better = best.as_ref().is_none_or(|(_, b)| {
+                        cmp_records(&event.record, &b.record) == Ordering::Less
+                    });
+                    if better {
+                        best = Some((i, event));
+                    }
+                }
+            }
+            let (i, event) = best?;
+            cursors[i].advance();
+            Some(event)
+        })
+    }
+
+    /// Live cold events whose TTL has passed at `now` as (expiry, key, version), from the
+    /// blocks with the oldest rows first, until at least `limit` are found (or all are).
+    pub fn expired(
+        &self,
+        now: Micros,
+        ttl_micros: i64,
+        limit: usize,
+    ) -> Vec<(Micros, EventKey, u64)> {
+        let horizon = now.0.saturating_sub(ttl_micros);
+        let mut candidates: Vec<(i64, usize, usize)> = Vec::new();
+        for (f, file) in self.files.iter().enumerate() {
+            for (b, oldest) in file.oldest_live.iter().enumerate() {
+                let oldest = oldest.load(AtomicOrdering::Relaxed);
+                if oldest <= horizon {
+                    candidates.push((oldest, f, b));
+                }
+            }
+        }
+        candidates.sort_unstable();
+        let mut found = Vec::new();
+        for (_, f, b) in candidates {
+            if found.len() >= limit {
+                break;
+            }
+            let file = &self.files[f];
+            let rows = self.block(file, b);
+            let mut oldest_live = i64::MAX;
+            for (at, event) in rows.iter().enumerate() {
+                if file.is_dead(file.starts[b] + at as u64) {
+                    continue;
+                }
+                // Expired rows stay live until their delete commits, so they keep the block
+                // a candidate until then.
+                oldest_live = oldest_live.min(event.updated_at.0);
+                if event.updated_at.0 <= horizon {
+                    found.push((
+                        Micros(event.updated_at.0.saturating_add(ttl_micros)),
+                        event.record.key(),
+                        event.record.resource_version,
+                    ));
+                }
+            }
+            file.oldest_live[b].fetch_max(oldest_live.min(i64::MAX - 1), AtomicOrdering::Relaxed);
+        }
+        found
+    }
+}
+
+/// A key-ordered walk over one file's live rows.
+struct FileCursor<'a> {
+    cold: &'a Cold,
+    file: &'a ColdFile,
+    span: Scope<'a>,
+    object: Option<&'a str>,
+    lower: Bound<EventKey>,
+    block: usize,
+    rows: Option<Rows>,
+    at: usize,
+    done: bool,
+}
+
+impl<'a> FileCursor<'a> {
+    fn new(
+        cold: &'a Cold,
+        file: &'a ColdFile,
+        lower: Bound<EventKey>,
+        span: Scope<'a>,
+        object: Option<&'a str>,
+    ) -> FileCursor<'a> {
+        let block = match &lower {
+            Bound::Included(key) | Bound::Excluded(key) => file.block_for(key).unwrap_or(0),
+            Bound::Unbounded => 0,
+        };
+        FileCursor {
+            cold,
+            file,
+            span,
+            object,
+            lower,
+            block,
+            rows: None,
+            at: 0,
+            done: file.index.blocks.is_empty(),
+        }
+    }
+
+    fn peek(&mut self) -> Option<Arc<StoredEvent>> {
+        while !self.done {
+            let Some(rows) = &self.rows else {
+                let info = &self.file.index.blocks[self.block];
+                let skip = self.object.is_some_and(|name| {
+                    info.objects
+                        .as_ref()
+                        .is_some_and(|names| !names.may_contain(&[name.as_bytes()]))
+                });
+                if skip && self.block + 1 < self.file.index.blocks.len() {
+                    // Only skip when a later block exists to say where the span goes on.
+                    self.block += 1;
+                    continue;
+                }
+                let rows = self.cold.block(self.file, self.block);
+                self.at = match &self.lower {
+                    Bound::Included(key) => {
+                        rows.partition_point(|e| cmp_record(&e.record, key) == Ordering::Less)
+                    }
+                    Bound::Excluded(key) => {
+                        rows.partition_point(|e| cmp_record(&e.record, key) != Ordering::Greater)
+                    }
+                    Bound::Unbounded => 0,
+                };
+                self.rows = Some(rows);
+                continue;
+            };
+            if self.at >= rows.len() {
+                self.rows = None;
+                self.block += 1;
+                self.done = self.block >= self.file.index.blocks.len();
+                continue;
+            }
+            let event = &rows[self.at];
+            if !self.span.contains_record(&event.record) {
+                if self.span.before(&event.record) {
+                    self.at += 1;
+                    continue;
+                }
+                self.done = true;
+                return None;
+            }
+            if self
+                .file
+                .is_dead(self.file.starts[self.block] + self.at as u64)
+            {
+                self.at += 1;
+                continue;
+            }
+            return Some(event.clone());
+        }
+        None
+    }
+
+    fn advance(&mut self) {
+        self.at += 1;
+    }
+}
