@@ -35,6 +35,9 @@ pub struct LogConfig {
     /// The head keeps at most about this many events: past 125% of it a checkpoint moves the
     /// ones written longest ago to the cold tier.
     pub hot_events: usize,
+    /// Events per block of a cold file: smaller than a checkpoint's blocks, because a cold
+    /// event is read by decoding its whole block.
+    pub cold_block_events: usize,
 }
 
 impl Default for LogConfig {
@@ -45,6 +48,7 @@ impl Default for LogConfig {
             block_events: 4096,
             cold_after_micros: 30 * 60 * 1_000_000,
             hot_events: 400_000,
+            cold_block_events: 512,
         }
     }
 }
@@ -54,6 +58,7 @@ impl LogConfig {
         crate::tiering::TierPolicy {
             cold_after_micros: self.cold_after_micros,
             hot_events: self.hot_events,
+            block_events: self.cold_block_events.max(1),
         }
     }
 }

@@ -24,6 +24,8 @@ pub(crate) struct TierPolicy {
     pub cold_after_micros: i64,
     /// The head keeps at most about this many events; the oldest beyond it are moved.
     pub hot_events: usize,
+    /// Events per block of a cold file.
+    pub block_events: usize,
 }
 
 /// A cold file whose live rows go into the new file.
@@ -47,6 +49,8 @@ pub(crate) struct Plan {
     pub merged: Vec<MergeSource>,
     /// Cold files that stay as they are, with their dead rows as of `rv`.
     pub kept: Vec<ManifestFile>,
+    /// Events per block of the new cold file.
+    pub cold_block_events: usize,
 }
 
 /// What `seal` wrote, for `install`.
@@ -126,6 +130,7 @@ pub(crate) fn plan(head: &Head, now: Micros, policy: TierPolicy, ttl_micros: i64
         demoted,
         merged,
         kept,
+        cold_block_events: policy.block_events,
     }
 }
 
@@ -139,6 +144,7 @@ pub(crate) fn seal(dir: &Path, plan: Plan, block_events: usize) -> Result<Sealed
         demoted,
         merged,
         mut kept,
+        cold_block_events,
     } = plan;
     let demoted_keys: Vec<(EventKey, u64)> = demoted
         .iter()
@@ -159,7 +165,7 @@ pub(crate) fn seal(dir: &Path, plan: Plan, block_events: usize) -> Result<Sealed
             rows += 1;
             *clusters.entry(e.record.cluster.clone()).or_default() += 1;
         });
-        write_sealed(dir, &cold_path(dir, new_id), rv, events, block_events)?;
+        write_sealed(dir, &cold_path(dir, new_id), rv, events, cold_block_events)?;
     }
     // An empty new file is not named by the manifest, so it is deleted with the redundant.
     let new_file = (rows > 0).then_some(clusters);

@@ -58,6 +58,7 @@ fn config(dir: &Path, history_limit: usize, tiers: Tiers) -> StoreConfig {
     // Tiny blocks, so a checkpoint of a few events spans several and restarts cross their
     // boundaries.
     config.log.block_events = 3;
+    config.log.cold_block_events = 2;
     config
 }
 

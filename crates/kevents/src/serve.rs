@@ -46,6 +46,10 @@ pub struct ServeArgs {
     /// cold tier.
     #[arg(long, env = "KEVENTS_HOT_EVENTS", default_value_t = 400_000)]
     hot_events: usize,
+    /// Log written since the last checkpoint that triggers the next one (also at least twice
+    /// the last hot checkpoint). Bytes or `128MiB`.
+    #[arg(long, env = "KEVENTS_CHECKPOINT_LOG_BYTES", default_value = "128MiB", value_parser = kevents_store::parse_size)]
+    checkpoint_log_bytes: u64,
     /// Log format.
     #[arg(long, env = "KEVENTS_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -199,6 +203,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     store_config.retention_bytes = args.retention_size;
     store_config.log.cold_after_micros = args.cold_after;
     store_config.log.hot_events = args.hot_events.max(1);
+    store_config.log.checkpoint_min_bytes = args.checkpoint_log_bytes.max(4096);
     let store = Store::open(store_config)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
     let (shutdown_sender, shutdown) = tokio::sync::watch::channel(false);
