@@ -125,6 +125,7 @@ impl Store {
             log,
             requests: receiver,
             waiting: Vec::new(),
+            reclaim: false,
         };
         let handle = std::thread::Builder::new()
             .name("kevents-store-writer".into())
@@ -276,9 +277,15 @@ impl Store {
     /// durable and the log it replaces is deleted; returns its resourceVersion. The writer also
     /// does this on its own as the log grows; this is for shutdown paths, retention and tests.
     pub async fn checkpoint(&self) -> Result<u64, StoreError> {
+        self.checkpoint_with(false).await
+    }
+
+    /// A checkpoint that also rewrites every cold file holding deleted or superseded rows, so
+    /// that their space is freed now rather than when the files are next merged.
+    pub(crate) async fn checkpoint_with(&self, reclaim: bool) -> Result<u64, StoreError> {
         let (reply, done) = oneshot::channel();
         self.requests
-            .send(writer::Request::Checkpoint(reply))
+            .send(writer::Request::Checkpoint(reply, reclaim))
             .await
             .map_err(|_| StoreError::Closed)?;
         let rv = done.await.map_err(|_| StoreError::Closed)??;

@@ -45,8 +45,9 @@ impl Store {
         let target = limit - limit / 10;
         let mut deleted = 0;
         for round in 0.. {
-            // Superseded versions and deletes only leave the disk with a checkpoint.
-            self.checkpoint().await?;
+            // Superseded versions and deletes only leave the disk with a checkpoint (which
+            // rewrites the cold files they are in).
+            self.checkpoint_with(true).await?;
             self.refresh_disk_bytes();
             let footprint = self.store_bytes();
             let live = self.shared.head.read().live();

@@ -64,8 +64,15 @@ pub(crate) struct Sealed {
     pub merged: Vec<u64>,
 }
 
-/// Decides what moves, under the writer's view of `head` at its current version.
-pub(crate) fn plan(head: &Head, now: Micros, policy: TierPolicy, ttl_micros: i64) -> Plan {
+/// Decides what moves, under the writer's view of `head` at its current version; `reclaim`
+/// rewrites every cold file with dead rows, so that deletes free disk space now.
+pub(crate) fn plan(
+    head: &Head,
+    now: Micros,
+    policy: TierPolicy,
+    ttl_micros: i64,
+    reclaim: bool,
+) -> Plan {
     // Events in expiry order are in last-write order; the first `moving` of them go.
     let cutoff = Micros(now.0.saturating_sub(policy.cold_after_micros));
     let idle = head
@@ -101,7 +108,7 @@ pub(crate) fn plan(head: &Head, now: Micros, policy: TierPolicy, ttl_micros: i64
     let mut accumulated = demoted.len() as u64;
     let mut growing = true;
     for file in head.cold.files.iter().rev() {
-        let mostly_dead = file.live * 2 <= file.rows;
+        let mostly_dead = file.live * 2 <= file.rows || (reclaim && file.live < file.rows);
         let small = growing && file.live <= accumulated.saturating_mul(2);
         if mostly_dead || small {
             accumulated += file.live;

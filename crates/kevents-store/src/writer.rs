@@ -19,8 +19,10 @@ pub(crate) enum Request {
         Box<Mutation>,
         oneshot::Sender<Result<Committed, StoreError>>,
     ),
-    /// Commit everything queued before it, then write a checkpoint and answer when it is done.
-    Checkpoint(CheckpointDone),
+    /// Commit everything queued before it, then write a checkpoint and answer when it is done;
+    /// with `true`, the checkpoint also rewrites every cold file with dead rows (retention needs
+    /// the space back).
+    Checkpoint(CheckpointDone, bool),
     /// A checkpoint finished on its thread: install it, then answer these.
     Sealed(
         Box<Result<crate::tiering::Sealed, StoreError>>,
@@ -38,6 +40,8 @@ pub(crate) struct Writer {
     pub requests: mpsc::Receiver<Request>,
     /// Forced checkpoints waiting for the running one to finish.
     pub waiting: Vec<CheckpointDone>,
+    /// One of them wants dead rows reclaimed.
+    pub reclaim: bool,
 }
 
 type Reply = oneshot::Sender<Result<Committed, StoreError>>;
@@ -66,8 +70,9 @@ impl Writer {
                         shutdown = Some(reply);
                         break;
                     }
-                    Request::Checkpoint(reply) => {
+                    Request::Checkpoint(reply, reclaim) => {
                         checkpoint = Some(reply);
+                        self.reclaim |= reclaim;
                         break;
                     }
                     Request::Sealed(result, done) => {
@@ -225,13 +230,10 @@ impl Writer {
         self.shared.head.write().touched = Some(Default::default());
         let plan = {
             let head = self.shared.head.read();
-            crate::tiering::plan(
-                &head,
-                Micros::now(),
-                self.shared.config.log.tier_policy(),
-                ttl,
-            )
+            let policy = self.shared.config.log.tier_policy();
+            crate::tiering::plan(&head, Micros::now(), policy, ttl, self.reclaim)
         };
+        self.reclaim = false;
         let done = std::mem::take(&mut self.waiting);
         let started = self.log.start_checkpoint(plan, done);
         if started.is_err() {

@@ -139,3 +139,38 @@ async fn under_the_limit_a_compacting_checkpoint_is_enough_and_nothing_is_delete
     assert!(stats.disk_bytes <= limit - limit / 10);
     store.close().await;
 }
+
+/// With every event in the cold tier, deletes only free space when their files are rewritten:
+/// retention must rewrite them rather than keep deleting until files happen to be merged.
+#[tokio::test]
+async fn over_the_size_limit_cold_files_are_rewritten_instead_of_deleting_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let cold = |limit: u64| {
+        let mut config = config(dir.path(), limit);
+        config.log.cold_after_micros = 0;
+        config.log.cold_block_events = 16;
+        config
+    };
+    let store = Store::open(cold(u64::MAX)).unwrap();
+    fill(&store, 400).await;
+    store.checkpoint().await.unwrap();
+    let sealed = store.stats().disk_bytes;
+    store.close().await;
+    let limit = sealed / 2;
+    let store = Store::open(cold(limit)).unwrap();
+    let deleted = store.enforce_retention().await.unwrap();
+    let stats = store.stats();
+    assert!(
+        stats.disk_bytes <= limit - limit / 10,
+        "fits in 90% of the limit: {} bytes of {limit}",
+        stats.disk_bytes
+    );
+    // Half the size needs a little over half the events gone, not all of them.
+    assert!(
+        (200..=300).contains(&deleted),
+        "deleted {deleted} of 400 events"
+    );
+    assert_eq!(stats.events, 400 - deleted);
+    assert!(store.get(&key(399)).is_some(), "the newest event stays");
+    store.close().await;
+}
