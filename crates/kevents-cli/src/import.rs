@@ -76,7 +76,7 @@ pub async fn run(args: ImportArgs) -> Result<()> {
             let mut tally = Tally::default();
             while let Some(item) = receiver.recv().await {
                 let outcome = match item.value {
-                    Ok(value) => import_one(&mut hub, value).await?,
+                    Ok(value) => import_one(&mut hub, "", value).await?,
                     Err(why) => Outcome::Rejected(why),
                 };
                 match outcome {
@@ -198,8 +198,9 @@ fn items_of(document: Value) -> Result<Vec<Value>> {
     }
 }
 
-/// Creates one event; on a name conflict compares with the stored one.
-async fn import_one(hub: &mut Hub, mut value: Value) -> Result<Outcome> {
+/// Creates one event under `prefix` (`""`, or `/clusters/<name>` for a collected cluster); on a
+/// name conflict compares with the stored one.
+pub async fn import_one(hub: &mut Hub, prefix: &str, mut value: Value) -> Result<Outcome> {
     let Some(object) = value.as_object_mut() else {
         return Ok(Outcome::Rejected("not a JSON object".into()));
     };
@@ -249,7 +250,10 @@ async fn import_one(hub: &mut Hub, mut value: Value) -> Result<Outcome> {
         .to_string();
     let label = format!("{namespace}/{name}");
     let body = serde_json::to_vec(&value).map_err(|e| CliError::Invalid(e.to_string()))?;
-    let collection = format!("{base}/namespaces/{}/events", encode_query(&namespace));
+    let collection = format!(
+        "{prefix}{base}/namespaces/{}/events",
+        encode_query(&namespace)
+    );
     let (status, answer) = hub.send("POST", &collection, Some(body)).await?;
     match status {
         200..=299 => Ok(Outcome::Imported),

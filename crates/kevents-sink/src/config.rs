@@ -28,9 +28,9 @@ pub struct SinkConfig {
     pub quiet_period: Option<String>,
     /// Most events held back by a policy at once; past it the oldest is sent early (100000).
     pub max_held: Option<usize>,
-    /// Where a new sink (no cursor yet) starts: `latest` (default) or `earliest`.
-    #[serde(default)]
-    pub start_at: StartAt,
+    /// Where a new sink (no cursor yet) starts: `latest` or `earliest` (default `latest`;
+    /// `earliest` for an archive).
+    pub start_at: Option<StartAt>,
     /// Which events this sink gets; the alert rules' `match` syntax. All when absent.
     #[serde(default, rename = "match")]
     pub matches: Option<serde_json::Value>,
@@ -60,6 +60,8 @@ pub struct SinkConfig {
     pub file: Option<FileConfig>,
     /// NATS JetStream settings.
     pub nats: Option<NatsConfig>,
+    /// Parquet archive in object storage (S3-compatible or a directory).
+    pub archive: Option<kevents_archive::ArchiveConfig>,
 }
 
 /// The update policy's name.
@@ -76,11 +78,10 @@ pub enum PolicyName {
 }
 
 /// Where a sink without a cursor starts.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StartAt {
     /// Changes committed after the hub started.
-    #[default]
     Latest,
     /// Every stored event first, then changes.
     Earliest,

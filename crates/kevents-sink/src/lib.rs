@@ -142,11 +142,17 @@ fn compile(config: SinkConfig) -> Result<SinkSpec, String> {
             "concurrency: a {kind} sink keeps one ordered connection; use 1"
         ));
     }
-    let default_events = if kind == "slack" { 20 } else { 500 };
+    let archive = kind == "archive";
+    let (default_events, default_wait) = match kind {
+        "slack" => (20, Duration::from_secs(1)),
+        // An object per batch: fewer, larger objects are cheaper to store and to scan.
+        "archive" => (10_000, Duration::from_secs(60)),
+        _ => (500, Duration::from_secs(1)),
+    };
     let limits = BatchLimits {
         max_events: config.batch.max_events.unwrap_or(default_events).max(1),
         max_bytes: config.batch.max_bytes.unwrap_or(4 << 20).max(1),
-        max_wait: duration(&config.batch.max_wait, Duration::from_secs(1))
+        max_wait: duration(&config.batch.max_wait, default_wait)
             .map_err(|e| format!("batch.maxWait: {e}"))?,
     };
     let backoff = Backoff {
@@ -162,7 +168,11 @@ fn compile(config: SinkConfig) -> Result<SinkSpec, String> {
         route,
         policy,
         max_held: config.max_held.unwrap_or(100_000),
-        start_at: config.start_at,
+        start_at: config.start_at.unwrap_or(if archive {
+            StartAt::Earliest
+        } else {
+            StartAt::Latest
+        }),
         limits,
         concurrency,
         backoff,

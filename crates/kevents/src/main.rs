@@ -1,5 +1,6 @@
 //! `kevents`: keep, query, alert on and ship Kubernetes Events.
 
+mod archive;
 mod certs;
 mod clusters;
 mod collect;
@@ -46,6 +47,8 @@ enum Command {
     Clusters(clusters::ClustersArgs),
     /// Print a kubeconfig with one context per cluster of a hub.
     Kubeconfig(clusters::KubeconfigArgs),
+    /// List an event archive (an `archive` sink's Parquet objects) or restore a range of it.
+    Archive(archive::ArchiveArgs),
     #[command(flatten)]
     Hub(kevents_cli::Command),
 }
@@ -64,5 +67,6 @@ fn main() -> anyhow::Result<()> {
         Command::Collect(args) => collect::run(args),
         Command::Clusters(args) => clusters::run_clusters(args),
         Command::Kubeconfig(args) => clusters::run_kubeconfig(args),
+        Command::Archive(args) => archive::run(args),
     }
 }

@@ -1,5 +1,6 @@
 //! The destinations, built from their configuration; every setting is checked here, at load.
 
+pub mod archive;
 pub mod elasticsearch;
 pub mod loki;
 pub mod nats;
@@ -90,12 +91,25 @@ pub fn build(config: &SinkConfig) -> Result<(Arc<dyn Sink>, &'static str), Strin
         config.stdout.is_some(),
         config.file.is_some(),
         config.nats.is_some(),
+        config.archive.is_some(),
     ];
     if given.iter().filter(|g| **g).count() != 1 {
         return Err(
-            "give exactly one of webhook, slack, elasticsearch, loki, syslog, stdout, file, nats"
+            "give exactly one of webhook, slack, elasticsearch, loki, syslog, stdout, file, nats, archive"
                 .into(),
         );
+    }
+    if let Some(c) = &config.archive {
+        let location = kevents_archive::Location::open(c).map_err(|e| match e {
+            kevents_archive::ArchiveError::Config(message) => format!("archive.{message}"),
+            other => format!("archive: {other}"),
+        })?;
+        return Ok((
+            Arc::new(archive::ArchiveSink::new(kevents_archive::Archiver::new(
+                location,
+            ))),
+            "archive",
+        ));
     }
     if let Some(c) = &config.webhook {
         let headers = c.headers.iter().map(|(k, v)| (k.clone(), v.clone()));
