@@ -93,32 +93,74 @@ fn error_line(error: &ApiError) -> Bytes {
     Bytes::from(bytes)
 }
 
+/// Encoded watch lines of recent changes, shared by every watcher in the process, so that a
+/// change is serialized once per API group rather than once per watcher (with a thousand
+/// watchers, serialization was most of the cost of a change). Entries hold their change, so a
+/// change's address identifies it for as long as it is here.
+struct SharedLines {
+    lines: Option<std::collections::HashMap<(usize, ApiGroup), Bytes>>,
+    /// Oldest first, for eviction; holds the changes so their addresses stay theirs.
+    order: std::collections::VecDeque<(Arc<Change>, ApiGroup)>,
+}
+
+/// Lines kept; watchers within about this many changes of the newest share them.
+const SHARED_LINES: usize = 8192;
+
+static LINES: parking_lot::Mutex<SharedLines> = parking_lot::Mutex::new(SharedLines {
+    lines: None,
+    order: std::collections::VecDeque::new(),
+});
+
+/// The JSON line of `change` as `group` shows it, encoded by `encode` the first time.
+fn shared_line(change: &Arc<Change>, group: ApiGroup, encode: impl FnOnce() -> Bytes) -> Bytes {
+    let key = (Arc::as_ptr(change) as usize, group);
+    if let Some(line) = LINES.lock().lines.as_ref().and_then(|l| l.get(&key)) {
+        return line.clone();
+    }
+    let line = encode();
+    let mut shared = LINES.lock();
+    let SharedLines { lines, order } = &mut *shared;
+    let lines = lines.get_or_insert_with(Default::default);
+    if lines.insert(key, line.clone()).is_none() {
+        order.push_back((change.clone(), group));
+    }
+    while order.len() > SHARED_LINES {
+        if let Some((old, old_group)) = order.pop_front() {
+            lines.remove(&(Arc::as_ptr(&old) as usize, old_group));
+        }
+    }
+    line
+}
+
 /// How a change looks to a watcher with a filter: selector transitions become ADDED/DELETED.
+/// The flag is true when the line is the change as it happened (the same for every watcher).
 fn visible(
     change: &Change,
     filter: &Filter,
-) -> Option<(&'static str, Arc<kevents_store::StoredEvent>)> {
+) -> Option<(&'static str, Arc<kevents_store::StoredEvent>, bool)> {
     let now_matches = filter.matches(&change.object.record);
     let was_matching = change
         .previous
         .as_ref()
         .is_some_and(|p| filter.matches(&p.record));
-    match change.change_type {
-        ChangeType::Added if now_matches => Some(("ADDED", change.object.clone())),
-        ChangeType::Deleted if was_matching => Some(("DELETED", change.object.clone())),
+    let (kind, object, natural) = match change.change_type {
+        ChangeType::Added if now_matches => ("ADDED", change.object.clone(), true),
+        ChangeType::Deleted if was_matching => ("DELETED", change.object.clone(), true),
         ChangeType::Modified => match (was_matching, now_matches) {
-            (true, true) => Some(("MODIFIED", change.object.clone())),
-            (false, true) => Some(("ADDED", change.object.clone())),
+            (true, true) => ("MODIFIED", change.object.clone(), true),
+            (false, true) => ("ADDED", change.object.clone(), false),
             // Like etcd's watcher: the last state that matched, at the change's version.
-            (true, false) => change.previous.as_ref().map(|previous| {
+            (true, false) => {
+                let previous = change.previous.as_ref()?;
                 let mut last = (**previous).clone();
                 last.record.resource_version = change.resource_version;
-                ("DELETED", Arc::new(last))
-            }),
-            (false, false) => None,
+                ("DELETED", Arc::new(last), false)
+            }
+            (false, false) => return None,
         },
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some((kind, object, natural))
 }
 
 /// One watcher's stream: sends what the subscription yields until the client goes away.
@@ -132,6 +174,20 @@ struct Stream {
 impl Stream {
     async fn send(&self, line: Bytes) -> Result<(), ()> {
         self.sender.send(line).await.map_err(|_| ())
+    }
+
+    /// The line for a change this watcher sees, shared with other watchers when it is the
+    /// change as it happened in plain JSON.
+    fn line(&mut self, change: &Arc<Change>) -> Option<Bytes> {
+        let (kind, object, natural) = visible(change, &self.filter)?;
+        if natural && self.encoder.representation == Representation::Json {
+            let group = self.encoder.group;
+            let encoder = &mut self.encoder;
+            return Some(shared_line(change, group, || {
+                encoder.event(kind, &object.record)
+            }));
+        }
+        Some(self.encoder.event(kind, &object.record))
     }
 
     async fn run(mut self, subscription: kevents_store::Subscription) -> Result<(), ()> {
@@ -150,8 +206,7 @@ impl Stream {
         }
         for change in &subscription.backlog {
             last_rv = change.resource_version;
-            if let Some((kind, object)) = visible(change, &self.filter) {
-                let line = self.encoder.event(kind, &object.record);
+            if let Some(line) = self.line(change) {
                 self.send(line).await?;
             }
         }
@@ -166,8 +221,7 @@ impl Stream {
                             continue;
                         }
                         last_rv = change.resource_version;
-                        if let Some((kind, object)) = visible(&change, &self.filter) {
-                            let line = self.encoder.event(kind, &object.record);
+                        if let Some(line) = self.line(&change) {
                             self.send(line).await?;
                         }
                     }

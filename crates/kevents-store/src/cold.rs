@@ -122,7 +122,8 @@ pub(crate) fn cmp_record(record: &EventRecord, key: &EventKey) -> Ordering {
         ))
 }
 
-fn cmp_records(a: &EventRecord, b: &EventRecord) -> Ordering {
+/// Orders two records by key without building keys.
+pub(crate) fn cmp_records(a: &EventRecord, b: &EventRecord) -> Ordering {
     (a.cluster.as_str(), a.namespace.as_str(), a.name.as_str()).cmp(&(
         b.cluster.as_str(),
         b.namespace.as_str(),

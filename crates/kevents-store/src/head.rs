@@ -1,7 +1,7 @@
 //! The in-memory head: the current version of every live event, the recent change history that
 //! watches resume from, and the expiry index. One writer mutates it; readers share it.
 
-use crate::cold::{cmp_record, Cold};
+use crate::cold::{cmp_records, Cold};
 use crate::entry::{Change, ChangeType, StoredEvent};
 use kevents_model::{EventKey, Micros};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
@@ -295,7 +295,7 @@ fn merge_by_key(
     let (mut a, mut b) = (a.peekable(), b.peekable());
     std::iter::from_fn(move || match (a.peek(), b.peek()) {
         (Some(x), Some(y)) => {
-            if cmp_record(&x.record, &y.record.key()) == std::cmp::Ordering::Less {
+            if cmp_records(&x.record, &y.record) == std::cmp::Ordering::Less {
                 a.next()
             } else {
                 b.next()

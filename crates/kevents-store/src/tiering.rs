@@ -284,7 +284,7 @@ fn merge_all(
                 continue;
             };
             let better = best.as_ref().is_none_or(|(_, current)| {
-                crate::cold::cmp_record(&candidate.record, &current.record.key())
+                crate::cold::cmp_records(&candidate.record, &current.record)
                     == std::cmp::Ordering::Less
             });
             if better {

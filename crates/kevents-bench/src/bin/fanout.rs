@@ -1,0 +1,210 @@
+//! `fanout`: many watchers on one hub while events are written at a fixed rate. Each watcher is
+//! a plain HTTP/1.1 `watch=true` stream over loopback to an in-process hub; the writer commits
+//! events through the store at the given rate. Measured per watcher: how far behind the newest
+//! written event it was at worst (time from submitting an event's write to its arrival) and whether it
+//! received every event. Prints a Markdown table.
+//!
+//! `cargo run --release -p kevents-bench --bin fanout -- --watchers 1000 --rate 10000 --seconds 10`
+//! (needs a file descriptor limit above twice the watchers).
+
+use clap::Parser;
+use kevents_api::{router, ApiConfig, AppState};
+use kevents_model::{EventRecord, Micros};
+use kevents_store::{Mutation, Store, StoreConfig};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[derive(Parser, Debug)]
+#[command(about = "Watch fan-out: many watchers while events are written at a fixed rate")]
+struct Args {
+    /// Concurrent watchers.
+    #[arg(long, default_value_t = 1000)]
+    watchers: usize,
+    /// Events written per second.
+    #[arg(long, default_value_t = 10_000)]
+    rate: u64,
+    /// Seconds of writing.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+}
+
+/// What one watcher saw.
+struct Seen {
+    received: u64,
+    worst_lag: Duration,
+}
+
+const MARKER: &[u8] = b"\"type\":\"ADDED\"";
+
+/// Reads a watch stream, counting ADDED events; the lag of a read is how long ago the oldest
+/// event in it was committed.
+async fn watch(
+    address: std::net::SocketAddr,
+    rv: u64,
+    expected: u64,
+    committed_at: Arc<Vec<AtomicU64>>,
+    started: Instant,
+    deadline: Instant,
+) -> anyhow::Result<Seen> {
+    let mut stream = tokio::net::TcpStream::connect(address).await?;
+    let request = format!(
+        "GET /api/v1/namespaces/fan/events?watch=true&resourceVersion={rv} HTTP/1.1\r\nHost: hub\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut buffer = vec![0u8; 256 * 1024];
+    let mut carry: Vec<u8> = Vec::new();
+    let mut seen = Seen {
+        received: 0,
+        worst_lag: Duration::ZERO,
+    };
+    while seen.received < expected {
+        let read = tokio::time::timeout_at(deadline.into(), stream.read(&mut buffer)).await;
+        let n = match read {
+            Ok(Ok(0)) | Err(_) => break,
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => return Err(e.into()),
+        };
+        let now = started.elapsed().as_micros() as u64;
+        carry.extend_from_slice(&buffer[..n]);
+        let before = seen.received;
+        let mut at = 0;
+        while let Some(found) = carry[at..].windows(MARKER.len()).position(|w| w == MARKER) {
+            seen.received += 1;
+            at += found + MARKER.len();
+        }
+        // Keep a tail in case a marker is split across reads.
+        let keep = carry.len().saturating_sub(at).min(MARKER.len());
+        carry.drain(..carry.len() - keep);
+        if seen.received > before {
+            // The oldest event of this read waited longest.
+            if let Some(at) = committed_at.get(before as usize) {
+                let committed = at.load(Ordering::Acquire);
+                let lag = Duration::from_micros(now.saturating_sub(committed));
+                seen.worst_lag = seen.worst_lag.max(lag);
+            }
+        }
+    }
+    Ok(seen)
+}
+
+fn event(i: u64) -> EventRecord {
+    let mut record = EventRecord {
+        namespace: "fan".into(),
+        name: format!("web-{}.{:x}", i % 50, 0x1800_0000_0000_0000u64 + i),
+        reason: "Pulled".into(),
+        message: format!("Successfully pulled image \"registry.example.com/web:{i}\" in 1.2s"),
+        event_type: "Normal".into(),
+        source_component: "kubelet".into(),
+        count: 1,
+        first_timestamp: Some(Micros::now().truncate_to_seconds()),
+        last_timestamp: Some(Micros::now().truncate_to_seconds()),
+        ..Default::default()
+    };
+    record.involved_object.kind = "Pod".into();
+    record.involved_object.namespace = "fan".into();
+    record.involved_object.name = format!("web-{}", i % 50);
+    record
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let dir = tempfile::tempdir()?;
+    let mut config = StoreConfig::new(dir.path());
+    config.feed_capacity = 64 * 1024;
+    let store = Store::open(config)?;
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let state = AppState {
+        store: store.clone(),
+        config: Arc::new(ApiConfig::default()),
+        shutdown,
+        metrics: kevents_api::ApiMetrics::default(),
+        security: Default::default(),
+        clusters: Arc::new(kevents_api::ClusterRegistry::in_memory()),
+        series: Default::default(),
+        admission: Default::default(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+
+    let total = args.rate * args.seconds;
+    let committed_at: Arc<Vec<AtomicU64>> =
+        Arc::new((0..total).map(|_| AtomicU64::new(0)).collect());
+    let rv = store.resource_version();
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.seconds + 30);
+    let watchers: Vec<_> = (0..args.watchers)
+        .map(|_| {
+            tokio::spawn(watch(
+                address,
+                rv,
+                total,
+                committed_at.clone(),
+                started,
+                deadline,
+            ))
+        })
+        .collect();
+    // Let every watcher connect before the first write.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let writing = Instant::now();
+    let tick = Duration::from_millis(10);
+    let per_tick = (args.rate / 100).max(1);
+    let mut next = 0u64;
+    while next < total {
+        let due = writing + tick * (next / per_tick) as u32;
+        tokio::time::sleep_until(due.into()).await;
+        let batch: Vec<Mutation> = (next..(next + per_tick).min(total))
+            .map(|i| Mutation::Create(event(i)))
+            .collect();
+        let count = batch.len() as u64;
+        // Stamped when the write is submitted, before any watcher can see it: the lag then
+        // includes the group commit (fsync) as well as the delivery.
+        let now = started.elapsed().as_micros() as u64;
+        for i in next..next + count {
+            committed_at[i as usize].store(now, Ordering::Release);
+        }
+        for result in store.write_many(batch).await {
+            result?;
+        }
+        next += count;
+    }
+    let write_seconds = writing.elapsed().as_secs_f64();
+    let mut complete = 0;
+    let mut lags = Vec::new();
+    let mut failed = 0;
+    for watcher in watchers {
+        match watcher.await? {
+            Ok(seen) => {
+                if seen.received == total {
+                    complete += 1;
+                }
+                lags.push(seen.worst_lag);
+            }
+            Err(_) => failed += 1,
+        }
+    }
+    lags.sort();
+    let pick = |p: f64| {
+        lags.get(((lags.len().max(1) - 1) as f64 * p) as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    println!("| watchers | events/s asked | written in | watchers with every event | worst lag p50 | p99 | max |");
+    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| {} | {} | {:.1} s ({:.0}/s) | {complete} ({failed} failed) | {:.0} ms | {:.0} ms | {:.0} ms |",
+        args.watchers,
+        args.rate,
+        write_seconds,
+        total as f64 / write_seconds,
+        pick(0.5),
+        pick(0.99),
+        pick(1.0)
+    );
+    server.abort();
+    store.close().await;
+    Ok(())
+}
