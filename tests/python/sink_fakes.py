@@ -18,9 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FakeHttp:
-    """An HTTP server on a loopback port; subclasses implement `handle`."""
+    """An HTTP server on a loopback port (HTTPS with an `ssl.SSLContext`); subclasses implement
+    `handle`."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
         fake = self
         self.lock = threading.Lock()
         self.errors = []  # wire-format violations, asserted empty by tests
@@ -46,7 +47,11 @@ class FakeHttp:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if tls is not None:
+            # A failed handshake raises from accept(), which the server skips.
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        scheme = "http" if tls is None else "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -181,10 +186,10 @@ class FakeLoki(FakeHttp):
 class WebhookReceiver(FakeHttp):
     """Records every POST body; checks the HMAC signature when a secret is given."""
 
-    def __init__(self, secret=None):
+    def __init__(self, secret=None, tls=None):
         self.secret = secret
         self.bodies = []
-        super().__init__()
+        super().__init__(tls)
 
     def handle(self, method, path, headers, body):
         if self.secret is not None:

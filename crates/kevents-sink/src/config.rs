@@ -115,8 +115,10 @@ pub struct RetryConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct WebhookConfig {
-    /// `http://host[:port]/path`.
+    /// `http[s]://host[:port]/path`.
     pub url: String,
+    /// For `https://`: CA certificates (PEM) trusted besides the system's roots.
+    pub ca_file: Option<PathBuf>,
     /// Secret for the `X-Kevents-Signature: sha256=<hex>` header.
     pub hmac_secret: Option<String>,
     /// Extra request headers.
@@ -130,8 +132,10 @@ pub struct WebhookConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SlackConfig {
-    /// The incoming webhook URL (`http://`).
+    /// The incoming webhook URL (`https://hooks.slack.com/...`, or `http://`).
     pub url: String,
+    /// For `https://`: CA certificates (PEM) trusted besides the system's roots.
+    pub ca_file: Option<PathBuf>,
     /// The line per event, with `{{ field }}` placeholders (see docs/sinks.md).
     pub text: Option<String>,
     /// Request timeout (default 10s).
@@ -142,8 +146,10 @@ pub struct SlackConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ElasticsearchConfig {
-    /// Base URL, e.g. `http://127.0.0.1:9200`.
+    /// Base URL, e.g. `http://127.0.0.1:9200` or `https://es.example:9200`.
     pub url: String,
+    /// For `https://`: CA certificates (PEM) trusted besides the system's roots.
+    pub ca_file: Option<PathBuf>,
     /// Index name with `%Y`, `%m`, `%d` of the event's time (default `kevents-%Y.%m.%d`).
     pub index: Option<String>,
     /// Install an index template on start (default true).
@@ -162,8 +168,10 @@ pub struct ElasticsearchConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LokiConfig {
-    /// Base URL, e.g. `http://127.0.0.1:3100`.
+    /// Base URL, e.g. `http://127.0.0.1:3100` or `https://loki.example`.
     pub url: String,
+    /// For `https://`: CA certificates (PEM) trusted besides the system's roots.
+    pub ca_file: Option<PathBuf>,
     /// Event fields that become stream labels (default cluster, namespace, type, kind).
     pub labels: Option<Vec<String>>,
     /// Fixed stream labels (default `job: kevents`).

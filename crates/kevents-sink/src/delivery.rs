@@ -2,6 +2,7 @@
 //! verdict per event. [`Sink`] is the one seam every destination implements.
 
 use bytes::Bytes;
+use kevents_alert::http::{HttpError, Response};
 use kevents_model::EventRecord;
 use kevents_store::StoredEvent;
 use std::future::Future;
@@ -136,10 +137,24 @@ pub fn http_verdict(status: u16, body: &str) -> Verdict {
     }
 }
 
+/// The verdict of a whole-batch request: [`http_verdict`] of the answer, retry when none came.
+pub fn request_verdict(sent: Result<Response, HttpError>) -> Verdict {
+    match sent {
+        Ok(response) => http_verdict(response.status, &response.snippet()),
+        Err(e) => Verdict::Retry(e.to_string()),
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use kevents_alert::http::{Client, Endpoint};
     use kevents_model::{Micros, Series};
+
+    /// A client for `url` (with `suffix` appended to its path), trusting the system's roots.
+    pub(crate) fn test_client(url: &str, suffix: &str) -> Client {
+        Client::new(Endpoint::parse(url, suffix).unwrap(), None).unwrap()
+    }
 
     /// A Warning BackOff event about pod/web-0 in `prod` at `rv` with `count` occurrences.
     pub(crate) fn delivery(rv: u64, count: i32) -> Delivery {

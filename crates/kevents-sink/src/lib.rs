@@ -11,7 +11,6 @@ pub mod config;
 pub mod delivery;
 mod engine;
 pub mod files;
-pub mod http;
 pub mod layout;
 pub mod metrics;
 pub mod policy;

@@ -19,8 +19,18 @@ fn config_errors_name_the_sink_and_field() {
     );
     let two = err("sinks:\n- name: a\n  stdout: {}\n  file: {path: /tmp/x}\n");
     assert!(two.contains("exactly one"), "{two}");
-    let https = err("sinks:\n- name: es\n  elasticsearch: {url: 'https://es:9200'}\n");
-    assert!(https.contains("https is not supported"), "{https}");
+    let scheme = err("sinks:\n- name: es\n  elasticsearch: {url: 'ftp://es:9200'}\n");
+    assert!(
+        scheme.contains(
+            "elasticsearch.url \"ftp://es:9200\": the scheme must be http:// or https://"
+        ),
+        "{scheme}"
+    );
+    let ca = err("sinks:\n- name: hook\n  webhook: {url: 'https://h.example/in', caFile: /nonexistent/ca.pem}\n");
+    assert!(
+        ca.contains("sinks[0] (hook): webhook.caFile: CA file /nonexistent/ca.pem: "),
+        "{ca}"
+    );
     let labels = err("sinks:\n- name: l\n  loki: {url: 'http://l:3100', labels: [name]}\n");
     assert!(labels.contains("not a bounded field"), "{labels}");
     let regex = err("sinks:\n- name: a\n  stdout: {}\n  match: {message: '(x'}\n");
@@ -29,6 +39,22 @@ fn config_errors_name_the_sink_and_field() {
     assert!(duplicate.contains("duplicate"), "{duplicate}");
     let duration = err("sinks:\n- name: a\n  stdout: {}\n  batch: {maxWait: soon}\n");
     assert!(duration.contains("batch.maxWait"), "{duration}");
+}
+
+#[test]
+fn https_urls_load_for_every_http_sink() {
+    let text = "sinks:
+- name: es
+  elasticsearch: {url: 'https://es.example:9200'}
+- name: loki
+  loki: {url: 'https://loki.example'}
+- name: hook
+  webhook: {url: 'https://hooks.example/in'}
+- name: chat
+  slack: {url: 'https://hooks.slack.com/services/T0/B0/X'}
+";
+    let specs = parse("s.yaml", text).unwrap();
+    assert_eq!(specs.len(), 4);
 }
 
 #[test]

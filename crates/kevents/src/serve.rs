@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use kevents_alert::alerting::{restore_state, run_alerting, AlertingConfig, AlertingMetrics};
-use kevents_alert::delivery::{DeliveryConfig, Dispatcher, WebhookConfig};
+use kevents_alert::delivery::{AlertmanagerConfig, DeliveryConfig, Dispatcher, WebhookConfig};
 use kevents_alert::rules::{RuleEngine, RuleSources};
 use kevents_alert::{
     EventLabel, EventMetrics, EventMetricsConfig, KeyResourcePattern, KeyResources,
@@ -89,13 +89,16 @@ pub struct ServeArgs {
     /// Load the built-in rule pack (FailedScheduling, NodeNotReady, OOMKilled, ...).
     #[arg(long, env = "KEVENTS_BUILTIN_RULES", default_value_t = true, action = clap::ArgAction::Set)]
     builtin_rules: bool,
-    /// Alertmanager to send alerts to (`http://host:port`, repeatable).
+    /// Alertmanager to send alerts to (`http[s]://host:port`, repeatable).
     #[arg(
         long = "alertmanager-url",
         env = "KEVENTS_ALERTMANAGER_URL",
         value_delimiter = ','
     )]
     alertmanager_urls: Vec<String>,
+    /// CA certificates (PEM) trusted besides the system's roots for `https://` Alertmanagers.
+    #[arg(long, env = "KEVENTS_ALERTMANAGER_CA_FILE")]
+    alertmanager_ca_file: Option<PathBuf>,
     /// Webhook to POST alert notifications to (repeatable).
     #[arg(
         long = "webhook-url",
@@ -106,6 +109,9 @@ pub struct ServeArgs {
     /// Secret for the `X-Kevents-Signature` HMAC-SHA256 header of webhook requests.
     #[arg(long, env = "KEVENTS_WEBHOOK_HMAC_SECRET", hide_env_values = true)]
     webhook_hmac_secret: Option<String>,
+    /// CA certificates (PEM) trusted besides the system's roots for `https://` webhooks.
+    #[arg(long, env = "KEVENTS_WEBHOOK_CA_FILE")]
+    webhook_ca_file: Option<PathBuf>,
     /// A key resource, `cluster/namespace/kind/name` with globs (repeatable): gets per-object
     /// Warning gauges, and rules with `keyResources: true` watch only these.
     #[arg(
@@ -251,13 +257,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     restore_state(&engine, &state_path);
     let dispatcher = Dispatcher::start(
         DeliveryConfig {
-            alertmanagers: args.alertmanager_urls.clone(),
+            alertmanagers: args
+                .alertmanager_urls
+                .iter()
+                .map(|url| AlertmanagerConfig {
+                    url: url.clone(),
+                    ca_file: args.alertmanager_ca_file.clone(),
+                })
+                .collect(),
             webhooks: args
                 .webhook_urls
                 .iter()
                 .map(|url| WebhookConfig {
                     url: url.clone(),
                     hmac_secret: args.webhook_hmac_secret.clone(),
+                    ca_file: args.webhook_ca_file.clone(),
                 })
                 .collect(),
             resend_interval: Duration::from_micros(args.alert_resend_interval as u64),

@@ -1,15 +1,15 @@
 //! The Alertmanager sink's wire format: `POST <base>/api/v2/alerts` with a JSON array of
 //! `PostableAlert`s.
 
-use super::http::{Endpoint, UrlProblem};
 use super::outbox::Batch;
+use crate::http::{Endpoint, UrlError};
 use bytes::Bytes;
 
 /// The API path below an Alertmanager base URL.
 const ALERTS_PATH: &str = "/api/v2/alerts";
 
 /// Where alerts go for an Alertmanager at `base_url`.
-pub(super) fn endpoint(base_url: &str) -> Result<Endpoint, UrlProblem> {
+pub(super) fn endpoint(base_url: &str) -> Result<Endpoint, UrlError> {
     Endpoint::parse(base_url, ALERTS_PATH)
 }
 

@@ -8,20 +8,20 @@
 //!   alert starts firing and once when it resolves.
 
 mod alertmanager;
-mod http;
 mod outbox;
 mod sink;
 mod state;
-mod webhook;
+pub mod webhook;
 
 #[cfg(test)]
 mod outbox_tests;
 #[cfg(test)]
 mod tests;
 
+use crate::http::{CaFileError, Client, Endpoint, UrlError};
 use crate::Alert;
 use outbox::Outbox;
-use sink::{Backoff, Counters, Format, Inbox, Receiver, Sink};
+use sink::{Backoff, Counters, Format, Inbox, Receiver, Sink, RESPONSE_BODY_LIMIT};
 use state::StateFile;
 use std::fmt;
 use std::path::PathBuf;
@@ -29,13 +29,24 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// An Alertmanager receiver.
+#[derive(Clone, Debug)]
+pub struct AlertmanagerConfig {
+    /// Base URL, e.g. `http://127.0.0.1:9093` or `https://am.example`.
+    pub url: String,
+    /// For `https://`: CA certificates (PEM) trusted besides the system's roots.
+    pub ca_file: Option<PathBuf>,
+}
+
 /// A webhook receiver.
 #[derive(Clone)]
 pub struct WebhookConfig {
-    /// Where notifications are POSTed (`http://` only).
+    /// Where notifications are POSTed (`http://` or `https://`).
     pub url: String,
     /// When set, each request carries `X-Kevents-Signature: sha256=<hex HMAC-SHA256(secret, body)>`.
     pub hmac_secret: Option<String>,
+    /// For `https://`: CA certificates (PEM) trusted besides the system's roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl fmt::Debug for WebhookConfig {
@@ -46,6 +57,7 @@ impl fmt::Debug for WebhookConfig {
                 "hmac_secret",
                 &self.hmac_secret.as_ref().map(|_| "<redacted>"),
             )
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -53,8 +65,8 @@ impl fmt::Debug for WebhookConfig {
 /// Where alerts go and how hard delivery tries.
 #[derive(Clone, Debug)]
 pub struct DeliveryConfig {
-    /// Alertmanager base URLs, e.g. `http://127.0.0.1:9093` (`http://` only).
-    pub alertmanagers: Vec<String>,
+    /// Alertmanager receivers.
+    pub alertmanagers: Vec<AlertmanagerConfig>,
     /// Webhook receivers.
     pub webhooks: Vec<WebhookConfig>,
     /// How often firing alerts are sent to Alertmanager again, which expires alerts that are
@@ -83,13 +95,21 @@ impl Default for DeliveryConfig {
 /// Why delivery cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
-    /// A receiver URL is not usable (not a URL, not `http://`, ...).
+    /// A receiver URL is not usable (not a URL, not `http://` or `https://`, ...).
     #[error("receiver URL {url:?}: {reason}")]
     InvalidUrl {
         /// The URL as configured.
         url: String,
         /// What is wrong with it.
-        reason: &'static str,
+        reason: UrlError,
+    },
+    /// A receiver's CA file is not usable.
+    #[error("receiver URL {url:?}: {source}")]
+    CaFile {
+        /// The URL as configured.
+        url: String,
+        /// The file and what is wrong with it.
+        source: CaFileError,
     },
     /// The same receiver is configured twice.
     #[error("receiver URL {url:?} is configured twice")]
@@ -176,21 +196,17 @@ impl Dispatcher {
             return Err(DeliveryError::ZeroResendInterval);
         }
         let mut receivers = Vec::new();
-        for url in &config.alertmanagers {
-            let endpoint =
-                alertmanager::endpoint(url).map_err(|reason| invalid_url(url, reason))?;
+        for am in &config.alertmanagers {
             receivers.push(Receiver {
-                url: url.clone(),
-                endpoint,
+                url: am.url.clone(),
+                client: client(&am.url, alertmanager::endpoint(&am.url), &am.ca_file)?,
                 format: Format::Alertmanager,
             });
         }
         for hook in &config.webhooks {
-            let endpoint =
-                webhook::endpoint(&hook.url).map_err(|reason| invalid_url(&hook.url, reason))?;
             receivers.push(Receiver {
                 url: hook.url.clone(),
-                endpoint,
+                client: client(&hook.url, webhook::endpoint(&hook.url), &hook.ca_file)?,
                 format: Format::Webhook {
                     hmac_secret: hook.hmac_secret.clone(),
                 },
@@ -279,11 +295,22 @@ impl Dispatcher {
     }
 }
 
-fn invalid_url(url: &str, reason: &'static str) -> DeliveryError {
-    DeliveryError::InvalidUrl {
+/// The client of a receiver at `url`, whose endpoint parsing gave `endpoint`.
+fn client(
+    url: &str,
+    endpoint: Result<Endpoint, UrlError>,
+    ca_file: &Option<PathBuf>,
+) -> Result<Client, DeliveryError> {
+    let endpoint = endpoint.map_err(|reason| DeliveryError::InvalidUrl {
         url: url.to_string(),
         reason,
-    }
+    })?;
+    let client =
+        Client::new(endpoint, ca_file.as_deref()).map_err(|source| DeliveryError::CaFile {
+            url: url.to_string(),
+            source,
+        })?;
+    Ok(client.with_body_limit(RESPONSE_BODY_LIMIT))
 }
 
 /// A receiver's identity in the state file and in duplicate checks.

@@ -1,13 +1,12 @@
 //! One sink's task: takes in the engine's views, sends what its outbox says, retries failures with
 //! backoff and records the outcome in its counters and the state file.
 
-use super::http::{self, Endpoint, REQUEST_TIMEOUT};
 use super::outbox::{merge_views, Batch, Outbox};
 use super::state::StateFile;
 use super::{alertmanager, webhook};
+use crate::http::{Client, Request};
 use crate::Alert;
 use bytes::Bytes;
-use hyper::StatusCode;
 use parking_lot::Mutex;
 use rand::Rng as _;
 use std::ops::ControlFlow;
@@ -16,6 +15,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
+
+/// How long one request may take, from connecting to reading the response.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How much of a response body is kept for logs.
+pub(super) const RESPONSE_BODY_LIMIT: usize = 64 * 1024;
 
 /// How long the final flush of resolved alerts may take at shutdown.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
@@ -84,7 +89,7 @@ impl Backoff {
 pub(super) struct Receiver {
     /// The configured URL, for logs and stats.
     pub(super) url: String,
-    pub(super) endpoint: Endpoint,
+    pub(super) client: Client,
     pub(super) format: Format,
 }
 
@@ -104,26 +109,29 @@ enum Outcome {
 
 impl Receiver {
     async fn attempt(&self, batch: &Batch, timeout: Duration) -> Outcome {
-        let (body, headers): (Bytes, Vec<(&'static str, String)>) = match &self.format {
+        let (body, headers): (Bytes, Vec<(String, String)>) = match &self.format {
             Format::Alertmanager => (alertmanager::encode(batch), Vec::new()),
             Format::Webhook { hmac_secret } => {
                 let body = webhook::encode(batch);
                 let headers = hmac_secret
                     .iter()
-                    .map(|secret| (webhook::SIGNATURE_HEADER, webhook::signature(secret, &body)))
+                    .map(|secret| {
+                        let signature = webhook::signature(secret, &body);
+                        (webhook::SIGNATURE_HEADER.to_string(), signature)
+                    })
                     .collect();
                 (body, headers)
             }
         };
-        match http::post_json(&self.endpoint, &headers, body, timeout).await {
-            Ok(response) if response.status.is_success() => Outcome::Delivered,
-            Ok(response)
-                if response.status.is_server_error()
-                    || response.status == StatusCode::TOO_MANY_REQUESTS =>
-            {
-                Outcome::Failed(format!("{}: {}", response.status, response.body))
+        let request = Request::post_json(body, &headers);
+        match self.client.send(request, timeout).await {
+            Ok(response) if response.is_success() => Outcome::Delivered,
+            Ok(response) if response.status >= 500 || response.status == 429 => {
+                Outcome::Failed(format!("HTTP {}: {}", response.status, response.snippet()))
             }
-            Ok(response) => Outcome::Rejected(format!("{}: {}", response.status, response.body)),
+            Ok(response) => {
+                Outcome::Rejected(format!("HTTP {}: {}", response.status, response.snippet()))
+            }
             Err(error) => Outcome::Failed(error.to_string()),
         }
     }
@@ -193,7 +201,7 @@ impl Sink {
                 Outcome::Rejected(reason) => self.rejected(&batch, &reason),
                 Outcome::Failed(reason) => {
                     failures += 1;
-                    self.failed(&batch, &reason);
+                    self.failed(&batch, &reason, failures);
                     let dropped = self
                         .outbox
                         .expire(std::time::Instant::now(), self.retry_window);
@@ -231,7 +239,7 @@ impl Sink {
                 Outcome::Rejected(reason) => self.rejected(&batch, &reason),
                 Outcome::Failed(reason) => {
                     failures += 1;
-                    self.failed(&batch, &reason);
+                    self.failed(&batch, &reason, failures);
                     let wake_at = Instant::now() + self.backoff.delay(failures);
                     tokio::time::sleep_until(wake_at.min(deadline)).await;
                 }
@@ -268,13 +276,24 @@ impl Sink {
         add(&self.counters.rejected_alerts, batch.alerts.len());
     }
 
-    fn failed(&self, batch: &Batch, reason: &str) {
-        tracing::debug!(
-            sink = %self.receiver.url,
-            alerts = batch.alerts.len(),
-            %reason,
-            "alert delivery failed; retrying"
-        );
+    /// Counts a failed attempt; the first of a run of failures is a warning, the rest debug.
+    fn failed(&self, batch: &Batch, reason: &str, failures: u32) {
+        if failures == 1 {
+            tracing::warn!(
+                sink = %self.receiver.url,
+                alerts = batch.alerts.len(),
+                %reason,
+                "alert delivery failed; retrying"
+            );
+        } else {
+            tracing::debug!(
+                sink = %self.receiver.url,
+                alerts = batch.alerts.len(),
+                failures,
+                %reason,
+                "alert delivery failed again; retrying"
+            );
+        }
         add(&self.counters.failed_attempts, 1);
     }
 

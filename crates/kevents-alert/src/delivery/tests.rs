@@ -124,6 +124,14 @@ fn webhook(url: &str, hmac_secret: Option<&str>) -> WebhookConfig {
     WebhookConfig {
         url: format!("{url}/hook"),
         hmac_secret: hmac_secret.map(str::to_string),
+        ca_file: None,
+    }
+}
+
+fn alertmanager(url: &str) -> AlertmanagerConfig {
+    AlertmanagerConfig {
+        url: url.to_string(),
+        ca_file: None,
     }
 }
 
@@ -143,7 +151,7 @@ async fn settle() {
 async fn alertmanager_receives_exact_postable_alerts_and_each_resolve_once() {
     let receiver = FakeReceiver::start(&[], 200).await;
     let (dispatcher, _stop) = start(DeliveryConfig {
-        alertmanagers: vec![receiver.url.clone()],
+        alertmanagers: vec![alertmanager(&receiver.url)],
         ..config()
     });
     dispatcher.update(vec![alert("PodCrashLooping")]);
@@ -175,7 +183,7 @@ async fn alertmanager_receives_exact_postable_alerts_and_each_resolve_once() {
 async fn alertmanager_gets_firing_alerts_again_every_resend_interval() {
     let receiver = FakeReceiver::start(&[], 200).await;
     let (dispatcher, _stop) = start(DeliveryConfig {
-        alertmanagers: vec![receiver.url.clone()],
+        alertmanagers: vec![alertmanager(&receiver.url)],
         resend_interval: Duration::from_millis(30),
         ..config()
     });
@@ -190,7 +198,7 @@ async fn alertmanager_gets_firing_alerts_again_every_resend_interval() {
 async fn receiver_answering_503_at_first_loses_no_alert() {
     let receiver = FakeReceiver::start(&[503, 503, 503], 200).await;
     let (dispatcher, _stop) = start(DeliveryConfig {
-        alertmanagers: vec![receiver.url.clone()],
+        alertmanagers: vec![alertmanager(&receiver.url)],
         ..config()
     });
     dispatcher.update(vec![alert("A")]);
@@ -243,7 +251,7 @@ async fn webhook_signature_is_hmac_sha256_of_the_body() {
 async fn alerts_are_dropped_once_the_retry_window_runs_out() {
     let receiver = FakeReceiver::start(&[], 503).await;
     let (dispatcher, _stop) = start(DeliveryConfig {
-        alertmanagers: vec![receiver.url.clone()],
+        alertmanagers: vec![alertmanager(&receiver.url)],
         retry_window: Duration::from_millis(100),
         ..config()
     });
@@ -286,7 +294,7 @@ async fn restarted_dispatcher_does_not_notify_a_webhook_again_for_a_firing_alert
 async fn client_error_is_not_retried() {
     let receiver = FakeReceiver::start(&[], 400).await;
     let (dispatcher, _stop) = start(DeliveryConfig {
-        alertmanagers: vec![receiver.url.clone()],
+        alertmanagers: vec![alertmanager(&receiver.url)],
         ..config()
     });
     dispatcher.update(vec![alert("A")]);
@@ -320,13 +328,27 @@ async fn unusable_configuration_is_refused_with_a_reason() {
         Ok(_) => panic!("accepted"),
         Err(error) => error.to_string(),
     };
-    let https = refuse(DeliveryConfig {
-        alertmanagers: vec!["https://am:9093".into()],
+    let scheme = refuse(DeliveryConfig {
+        alertmanagers: vec![alertmanager("ftp://am:9093")],
         ..config()
     });
-    assert!(https.contains("https"), "{https}");
+    assert!(scheme.contains("http:// or https://"), "{scheme}");
+    let ca_file = refuse(DeliveryConfig {
+        webhooks: vec![WebhookConfig {
+            ca_file: Some("/nonexistent/hooks-ca.pem".into()),
+            ..webhook("https://hooks.example", None)
+        }],
+        ..config()
+    });
+    assert!(
+        ca_file.contains("CA file /nonexistent/hooks-ca.pem: "),
+        "{ca_file}"
+    );
     let twice = refuse(DeliveryConfig {
-        alertmanagers: vec!["http://am:9093".into(), "http://am:9093".into()],
+        alertmanagers: vec![
+            alertmanager("https://am:9093"),
+            alertmanager("https://am:9093"),
+        ],
         ..config()
     });
     assert!(twice.contains("twice"), "{twice}");

@@ -1,8 +1,9 @@
 //! The webhook sink's wire format: `POST <url>` with `{"alerts":[...],"status":"firing"|"resolved"}`,
-//! signed with `X-Kevents-Signature: sha256=<hex HMAC-SHA256(secret, body)>` when a secret is set.
+//! signed with `X-Kevents-Signature: sha256=<hex HMAC-SHA256(secret, body)>` when a secret is set
+//! (the event sinks' webhooks sign the same way).
 
-use super::http::{Endpoint, UrlProblem};
 use super::outbox::Batch;
+use crate::http::{Endpoint, UrlError};
 use crate::Alert;
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
@@ -10,7 +11,7 @@ use serde::Serialize;
 use sha2::Sha256;
 
 /// The header carrying the body's signature.
-pub(super) const SIGNATURE_HEADER: &str = "x-kevents-signature";
+pub const SIGNATURE_HEADER: &str = "x-kevents-signature";
 
 #[derive(Serialize)]
 struct Payload<'a> {
@@ -19,7 +20,7 @@ struct Payload<'a> {
 }
 
 /// Where notifications go for a webhook at `url`.
-pub(super) fn endpoint(url: &str) -> Result<Endpoint, UrlProblem> {
+pub(super) fn endpoint(url: &str) -> Result<Endpoint, UrlError> {
     Endpoint::parse(url, "")
 }
 
@@ -35,8 +36,8 @@ pub(super) fn encode(batch: &Batch) -> Bytes {
     )
 }
 
-/// The signature header's value for `body`.
-pub(super) fn signature(secret: &str, body: &[u8]) -> String {
+/// The signature header's value for `body`: `sha256=<hex HMAC-SHA256(secret, body)>`.
+pub fn signature(secret: &str, body: &[u8]) -> String {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
     mac.update(body);

@@ -2,18 +2,19 @@
 //! key (a redelivered event answers 409 and counts as delivered), daily indices, an index
 //! template installed on start, and per-item verdicts from the bulk response.
 
-use crate::delivery::{all, http_verdict, BoxFuture, Delivery, Encoded, Sink, Verdict};
-use crate::http::{send, Endpoint};
+use crate::delivery::{
+    all, http_verdict, request_verdict, BoxFuture, Delivery, Encoded, Sink, Verdict,
+};
 use crate::layout::{ecs_document, event_time, index_name};
 use bytes::Bytes;
-use hyper::Method;
+use kevents_alert::http::{Client, Method, Request};
 use serde_json::{json, Value};
 use std::time::Duration;
 
 /// An Elasticsearch-compatible bulk sink.
 pub struct Elasticsearch {
-    /// The server's base URL.
-    pub base: Endpoint,
+    /// Sends to the server; its URL's path is the base of the API paths.
+    pub client: Client,
     /// Index pattern with `%Y`, `%m`, `%d`.
     pub index: String,
     /// Template to install on start, by name.
@@ -25,6 +26,11 @@ pub struct Elasticsearch {
 }
 
 impl Elasticsearch {
+    /// The URL's path without a trailing `/`, which API paths are appended to.
+    fn base_path(&self) -> &str {
+        self.client.endpoint().path().trim_end_matches('/')
+    }
+
     /// The index template: every index the pattern can produce, with mappings for the fields
     /// that must not be analyzed as text.
     pub fn template_body(&self) -> Value {
@@ -119,23 +125,13 @@ impl Sink for Elasticsearch {
             let Some(name) = &self.template else {
                 return Verdict::Delivered;
             };
-            let endpoint = self
-                .base
-                .with_path(&format!("{}/_index_template/{name}", self.base.path()));
-            let body = Bytes::from(self.template_body().to_string());
-            match send(
-                Method::PUT,
-                &endpoint,
-                "application/json",
-                &self.headers,
-                body,
-                self.timeout,
-            )
-            .await
-            {
-                Ok(response) => http_verdict(response.status, &response.snippet()),
-                Err(e) => Verdict::Retry(e.to_string()),
-            }
+            let path = format!("{}/_index_template/{name}", self.base_path());
+            let request = Request {
+                method: Method::PUT,
+                path: Some(&path),
+                ..Request::post_json(Bytes::from(self.template_body().to_string()), &self.headers)
+            };
+            request_verdict(self.client.send(request, self.timeout).await)
         })
     }
 
@@ -145,17 +141,13 @@ impl Sink for Elasticsearch {
             for item in batch {
                 body.extend_from_slice(&item.payload);
             }
-            let endpoint = self.base.with_path(&format!("{}/_bulk", self.base.path()));
-            match send(
-                Method::POST,
-                &endpoint,
-                "application/x-ndjson",
-                &self.headers,
-                Bytes::from(body),
-                self.timeout,
-            )
-            .await
-            {
+            let path = format!("{}/_bulk", self.base_path());
+            let request = Request {
+                path: Some(&path),
+                content_type: "application/x-ndjson",
+                ..Request::post_json(Bytes::from(body), &self.headers)
+            };
+            match self.client.send(request, self.timeout).await {
                 Ok(response) if response.status == 200 => {
                     bulk_verdicts(&response.body, batch.len())
                 }
@@ -172,7 +164,7 @@ impl Sink for Elasticsearch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::delivery::tests::delivery;
+    use crate::delivery::tests::{delivery, test_client};
 
     #[test]
     fn bulk_items_map_to_delivered_retry_or_reject() {
@@ -195,7 +187,7 @@ mod tests {
     #[test]
     fn bulk_payload_is_a_create_action_and_an_ecs_document() {
         let sink = Elasticsearch {
-            base: Endpoint::parse("http://127.0.0.1:9200", "").unwrap(),
+            client: test_client("http://127.0.0.1:9200", ""),
             index: "kevents-%Y.%m.%d".into(),
             template: Some("kevents".into()),
             headers: Vec::new(),

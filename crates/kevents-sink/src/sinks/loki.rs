@@ -1,11 +1,10 @@
 //! Loki's push API (`POST /loki/api/v1/push`, JSON): streams keyed by a bounded label set
 //! (only low-cardinality event fields may become labels), one line per event (the envelope).
 
-use crate::delivery::{all, http_verdict, BoxFuture, Delivery, Encoded, Sink, Verdict};
-use crate::http::{send, Endpoint};
+use crate::delivery::{all, request_verdict, BoxFuture, Delivery, Encoded, Sink, Verdict};
 use crate::layout::{envelope, event_time};
 use bytes::Bytes;
-use hyper::Method;
+use kevents_alert::http::{Client, Request};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -18,8 +17,8 @@ pub const DEFAULT_LABELS: &[&str] = &["cluster", "namespace", "type", "kind"];
 
 /// A Loki push sink.
 pub struct Loki {
-    /// The push endpoint.
-    pub endpoint: Endpoint,
+    /// Sends to the push endpoint.
+    pub client: Client,
     /// Label fields, from [`LABEL_FIELDS`].
     pub labels: Vec<String>,
     /// Fixed labels.
@@ -97,22 +96,9 @@ impl Sink for Loki {
     fn send<'a>(&'a self, batch: &'a [Encoded]) -> BoxFuture<'a, Vec<Verdict>> {
         Box::pin(async move {
             let body = Bytes::from(self.body(batch).to_string());
-            match send(
-                Method::POST,
-                &self.endpoint,
-                "application/json",
-                &self.headers,
-                body,
-                self.timeout,
-            )
-            .await
-            {
-                Ok(response) => all(
-                    batch.len(),
-                    http_verdict(response.status, &response.snippet()),
-                ),
-                Err(e) => all(batch.len(), Verdict::Retry(e.to_string())),
-            }
+            let request = Request::post_json(body, &self.headers);
+            let sent = self.client.send(request, self.timeout).await;
+            all(batch.len(), request_verdict(sent))
         })
     }
 }
@@ -120,12 +106,12 @@ impl Sink for Loki {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::delivery::tests::delivery;
+    use crate::delivery::tests::{delivery, test_client};
 
     #[test]
     fn push_body_groups_entries_by_bounded_stream_labels() {
         let loki = Loki {
-            endpoint: Endpoint::parse("http://127.0.0.1:3100", "/loki/api/v1/push").unwrap(),
+            client: test_client("http://127.0.0.1:3100", "/loki/api/v1/push"),
             labels: DEFAULT_LABELS.iter().map(|s| s.to_string()).collect(),
             static_labels: BTreeMap::from([("job".into(), "kevents".into())]),
             headers: Vec::new(),

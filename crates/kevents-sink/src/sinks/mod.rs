@@ -10,10 +10,11 @@ pub mod webhook;
 use crate::config::{SinkConfig, TlsConfig};
 use crate::delivery::Sink;
 use crate::files::RotatingFile;
-use crate::http::Endpoint;
 use crate::layout::SyslogLayout;
 use crate::template::Template;
+use kevents_alert::http::{tls, Client, Endpoint};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,6 +42,18 @@ fn basic_auth(user: &Option<String>, password: &Option<String>) -> Vec<(String, 
     }
 }
 
+/// The client of an HTTP sink's `<section>.url`, with `suffix` appended to the URL's path.
+fn http_client(
+    section: &str,
+    url: &str,
+    suffix: &str,
+    ca_file: &Option<PathBuf>,
+) -> Result<Client, String> {
+    let endpoint =
+        Endpoint::parse(url, suffix).map_err(|e| format!("{section}.url {url:?}: {e}"))?;
+    Client::new(endpoint, ca_file.as_deref()).map_err(|e| format!("{section}.caFile: {e}"))
+}
+
 fn tls_connector(
     tls: &TlsConfig,
     address: &str,
@@ -51,17 +64,8 @@ fn tls_connector(
     ),
     String,
 > {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, ServerName};
-    let mut roots = rustls::RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(&tls.ca_file)
-        .map_err(|e| format!("tls.caFile {}: {e}", tls.ca_file.display()))?;
-    for cert in certs {
-        let cert = cert.map_err(|e| format!("tls.caFile {}: {e}", tls.ca_file.display()))?;
-        roots
-            .add(cert)
-            .map_err(|e| format!("tls.caFile {}: {e}", tls.ca_file.display()))?;
-    }
+    use rustls::pki_types::ServerName;
+    let roots = tls::ca_file_roots(&tls.ca_file).map_err(|e| format!("syslog.tls.caFile: {e}"))?;
     let host = match &tls.server_name {
         Some(name) => name.clone(),
         None => address
@@ -71,12 +75,7 @@ fn tls_connector(
     };
     let name = ServerName::try_from(host.clone())
         .map_err(|_| format!("tls.serverName {host:?} is not a valid name"))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("tls: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = tls::client_config(roots);
     Ok((tokio_rustls::TlsConnector::from(Arc::new(config)), name))
 }
 
@@ -116,7 +115,7 @@ pub fn build(config: &SinkConfig) -> Result<(Arc<dyn Sink>, &'static str), Strin
         return Ok((
             Arc::new(webhook::Webhook {
                 name: config.name.clone(),
-                endpoint: Endpoint::parse(&c.url, "").map_err(|e| format!("webhook.url: {e}"))?,
+                client: http_client("webhook", &c.url, "", &c.ca_file)?,
                 hmac_secret: c.hmac_secret.clone(),
                 headers: headers.collect(),
                 timeout: duration(&c.timeout, Duration::from_secs(10))
@@ -129,7 +128,7 @@ pub fn build(config: &SinkConfig) -> Result<(Arc<dyn Sink>, &'static str), Strin
         let text = c.text.as_deref().unwrap_or(webhook::DEFAULT_SLACK_TEXT);
         return Ok((
             Arc::new(webhook::Slack {
-                endpoint: Endpoint::parse(&c.url, "").map_err(|e| format!("slack.url: {e}"))?,
+                client: http_client("slack", &c.url, "", &c.ca_file)?,
                 text: Template::parse(text).map_err(|e| format!("slack.text: {e}"))?,
                 timeout: duration(&c.timeout, Duration::from_secs(10))
                     .map_err(|e| format!("slack.timeout: {e}"))?,
@@ -138,8 +137,7 @@ pub fn build(config: &SinkConfig) -> Result<(Arc<dyn Sink>, &'static str), Strin
         ));
     }
     if let Some(c) = &config.elasticsearch {
-        let base = Endpoint::parse(&c.url, "").map_err(|e| format!("elasticsearch.url: {e}"))?;
-        let base = base.with_path(base.path().trim_end_matches('/'));
+        let client = http_client("elasticsearch", &c.url, "", &c.ca_file)?;
         let index = c.index.clone().unwrap_or_else(|| "kevents-%Y.%m.%d".into());
         let sample = crate::layout::index_name(&index, kevents_model::Micros(0));
         if sample.is_empty()
@@ -152,7 +150,7 @@ pub fn build(config: &SinkConfig) -> Result<(Arc<dyn Sink>, &'static str), Strin
         let template = c.template_name.clone().unwrap_or_else(|| "kevents".into());
         return Ok((
             Arc::new(elasticsearch::Elasticsearch {
-                base,
+                client,
                 index,
                 template: c.install_template.unwrap_or(true).then_some(template),
                 headers: basic_auth(&c.username, &c.password),
@@ -191,8 +189,7 @@ pub fn build(config: &SinkConfig) -> Result<(Arc<dyn Sink>, &'static str), Strin
             .map(|t| ("x-scope-orgid".to_string(), t.clone()));
         return Ok((
             Arc::new(loki::Loki {
-                endpoint: Endpoint::parse(&c.url, "/loki/api/v1/push")
-                    .map_err(|e| format!("loki.url: {e}"))?,
+                client: http_client("loki", &c.url, "/loki/api/v1/push", &c.ca_file)?,
                 labels,
                 static_labels,
                 headers: headers.collect(),

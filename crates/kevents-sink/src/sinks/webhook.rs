@@ -1,33 +1,20 @@
 //! The generic webhook (`POST {"sink", "events": [envelope...]}`, HMAC-SHA256 signed) and the
 //! Slack-compatible incoming webhook (`POST {"text": "<one line per event>"}`).
 
-use crate::delivery::{all, http_verdict, BoxFuture, Delivery, Encoded, Sink, Verdict};
-use crate::http::{send, Endpoint};
+use crate::delivery::{all, request_verdict, BoxFuture, Delivery, Encoded, Sink, Verdict};
 use crate::layout::envelope;
 use crate::template::Template;
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
-use hyper::Method;
-use sha2::Sha256;
+use kevents_alert::delivery::webhook::{signature, SIGNATURE_HEADER};
+use kevents_alert::http::{Client, Request};
 use std::time::Duration;
-
-/// The header carrying the body's signature, as alert webhooks use it.
-pub const SIGNATURE_HEADER: &str = "x-kevents-signature";
-
-/// `sha256=<hex HMAC-SHA256(secret, body)>`.
-pub fn signature(secret: &str, body: &[u8]) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
 
 /// A generic JSON webhook.
 pub struct Webhook {
     /// The sink's name, sent in the body.
     pub name: String,
     /// Where to POST.
-    pub endpoint: Endpoint,
+    pub client: Client,
     /// Signing secret.
     pub hmac_secret: Option<String>,
     /// Extra headers.
@@ -71,22 +58,9 @@ impl Sink for Webhook {
             if let Some(secret) = &self.hmac_secret {
                 headers.push((SIGNATURE_HEADER.to_string(), signature(secret, &body)));
             }
-            let sent = send(
-                Method::POST,
-                &self.endpoint,
-                "application/json",
-                &headers,
-                Bytes::from(body),
-                self.timeout,
-            )
-            .await;
-            match sent {
-                Ok(response) => all(
-                    batch.len(),
-                    http_verdict(response.status, &response.snippet()),
-                ),
-                Err(e) => all(batch.len(), Verdict::Retry(e.to_string())),
-            }
+            let request = Request::post_json(Bytes::from(body), &headers);
+            let sent = self.client.send(request, self.timeout).await;
+            all(batch.len(), request_verdict(sent))
         })
     }
 }
@@ -94,7 +68,7 @@ impl Sink for Webhook {
 /// A Slack-compatible incoming webhook: one message per batch, one line per event.
 pub struct Slack {
     /// Where to POST.
-    pub endpoint: Endpoint,
+    pub client: Client,
     /// The line template.
     pub text: Template,
     /// Request timeout.
@@ -122,22 +96,9 @@ impl Sink for Slack {
                 .map(|item| String::from_utf8_lossy(&item.payload).into_owned())
                 .collect();
             let body = serde_json::json!({"text": lines.join("\n")}).to_string();
-            let sent = send(
-                Method::POST,
-                &self.endpoint,
-                "application/json",
-                &[],
-                Bytes::from(body),
-                self.timeout,
-            )
-            .await;
-            match sent {
-                Ok(response) => all(
-                    batch.len(),
-                    http_verdict(response.status, &response.snippet()),
-                ),
-                Err(e) => all(batch.len(), Verdict::Retry(e.to_string())),
-            }
+            let request = Request::post_json(Bytes::from(body), &[]);
+            let sent = self.client.send(request, self.timeout).await;
+            all(batch.len(), request_verdict(sent))
         })
     }
 }
@@ -145,22 +106,13 @@ impl Sink for Slack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::delivery::tests::delivery;
-
-    #[test]
-    fn signature_matches_a_known_hmac_sha256_vector() {
-        // RFC 4231 test case 2.
-        assert_eq!(
-            signature("Jefe", b"what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-    }
+    use crate::delivery::tests::{delivery, test_client};
 
     #[test]
     fn webhook_body_is_one_json_object_with_every_envelope() {
         let hook = Webhook {
             name: "ops".into(),
-            endpoint: Endpoint::parse("http://127.0.0.1:1/", "").unwrap(),
+            client: test_client("http://127.0.0.1:1/", ""),
             hmac_secret: None,
             headers: Vec::new(),
             timeout: Duration::from_secs(1),
