@@ -230,3 +230,41 @@ def test_a_bad_archive_setting_is_refused_at_load(tmp_path):
     path.write_text("sinks:\n- name: history\n  archive: {url: 's3://b/p', options: {aws_colour: red}}\n")
     proc = subprocess.run([BIN, "sinks", "check", str(path)], capture_output=True, text=True)
     assert "unknown S3 setting" in proc.stderr, proc.stderr
+
+
+def test_archive_serve_answers_kubectl_for_an_archived_range(make_hub, tmp_path, s3):
+    hub = make_hub(["--sinks", archive_sinks(tmp_path, s3, "served")]).start()
+    for day in ("2026-01-01", "2026-01-02"):
+        for i in range(4):
+            stamp = f"{day}T08:00:0{i}Z"
+            body = core_event(f"{day}-{i}", firstTimestamp=stamp, lastTimestamp=stamp, reason="BackOff",
+                              type="Warning")
+            assert hub.request("POST", "/api/v1/namespaces/default/events", body)[0] == 201
+    wait_archived(hub)
+    assert hub.stop() == 0
+    port = free_port()
+    command = [BIN, "archive", "serve", "--url", f"s3://{BUCKET}/served", "--endpoint", s3.endpoint,
+               "--allow-http", "--from", "2026-01-02T00:00:00Z", "--to", "2026-01-02T23:59:59Z",
+               "--listen", f"127.0.0.1:{port}"]
+    log = open(tmp_path / "archive-serve.log", "w+")
+    served = subprocess.Popen(command, stdout=log, stderr=log, env=dict(os.environ, **CREDENTIALS))
+    try:
+        deadline = time.time() + 60
+        while "serving the archived range" not in (tmp_path / "archive-serve.log").read_text():
+            assert served.poll() is None, (tmp_path / "archive-serve.log").read_text()
+            assert time.time() < deadline, (tmp_path / "archive-serve.log").read_text()
+            time.sleep(0.2)
+        out = subprocess.run(["kubectl", "--server", f"http://127.0.0.1:{port}", "get", "events", "-A",
+                              "-o", "json"], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        items = json.loads(out.stdout)["items"]
+        assert sorted(i["metadata"]["name"] for i in items) == [f"2026-01-02-{i}" for i in range(4)]
+        assert {i["reason"] for i in items} == {"BackOff"}
+        table = subprocess.run(["kubectl", "--server", f"http://127.0.0.1:{port}", "get", "events", "-A",
+                                "--field-selector", "type=Warning"], capture_output=True, text=True, timeout=60)
+        assert table.returncode == 0 and table.stdout.count("BackOff") == 4, table.stdout + table.stderr
+    finally:
+        served.terminate()
+        code = served.wait(timeout=30)
+        log.close()
+    assert code == 0, (tmp_path / "archive-serve.log").read_text()

@@ -1,6 +1,7 @@
-//! `kevents archive list|restore`: what an archive (an `archive` sink of `serve --sinks`) holds,
-//! and bringing a range of it back into a hub through its API, idempotently (the import's
-//! create-or-compare per event).
+//! `kevents archive list|restore|serve`: what an archive (an `archive` sink of `serve --sinks`)
+//! holds, bringing a range of it back into a hub through its API, idempotently (the import's
+//! create-or-compare per event), and serving a range through the Kubernetes API from a hub of
+//! its own.
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
@@ -48,6 +49,27 @@ enum ArchiveCommand {
         #[command(flatten)]
         hub: HubArgs,
     },
+    /// Serve an archived range through the Kubernetes API (kubectl, client-go, `kevents get`):
+    /// the range is restored into a hub of its own, with a store in a temporary directory,
+    /// which answers until SIGINT or SIGTERM.
+    #[command(after_help = "Examples:
+  kevents archive serve --url s3://bucket/kevents --from 2026-01-02T00:00:00Z \
+      --to 2026-01-03T00:00:00Z --listen 127.0.0.1:8081
+  kubectl --server http://127.0.0.1:8081 get events -A")]
+    Serve {
+        #[command(flatten)]
+        archive: ArchiveFlags,
+        /// Address the hub listens on.
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        listen: std::net::SocketAddr,
+    },
+}
+
+/// `kevents serve`'s flags, parsed on their own for the hub of `archive serve`.
+#[derive(clap::Parser, Debug)]
+struct ServeFlags {
+    #[command(flatten)]
+    serve: crate::serve::ServeArgs,
 }
 
 /// Output formats of `kevents archive list`.
@@ -117,8 +139,69 @@ pub fn run(args: ArchiveArgs) -> anyhow::Result<()> {
             archive,
             concurrency,
             hub,
-        } => runtime.block_on(restore(archive, concurrency, hub)),
+        } => runtime.block_on(async {
+            let url = hub.connect().await?.hub.url().to_string();
+            restore(archive, concurrency, url).await
+        }),
+        ArchiveCommand::Serve { archive, listen } => serve(&runtime, archive, listen),
     }
+}
+
+/// Starts a hub on `listen` with a temporary store, restores the range into it and serves
+/// until the hub stops; the store is removed afterwards.
+fn serve(
+    runtime: &tokio::runtime::Runtime,
+    archive: ArchiveFlags,
+    listen: std::net::SocketAddr,
+) -> anyhow::Result<()> {
+    use clap::Parser as _;
+    // Read the archive first: a bad URL or credentials fail before anything listens.
+    runtime.block_on(list_objects(&archive))?;
+    let dir = std::env::temp_dir().join(format!("kevents-archive-serve-{}", std::process::id()));
+    let flags = ServeFlags::try_parse_from([
+        "kevents-archive-serve".into(),
+        "--listen".into(),
+        listen.to_string(),
+        "--data-dir".into(),
+        dir.display().to_string(),
+    ])?;
+    let hub = std::thread::spawn(move || crate::serve::run(flags.serve));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(listen).is_err() {
+        if hub.is_finished() || std::time::Instant::now() > deadline {
+            let outcome = hub.join();
+            let _ = std::fs::remove_dir_all(&dir);
+            return match outcome {
+                Ok(Err(e)) => Err(e.context("starting the hub")),
+                _ => Err(anyhow::anyhow!(
+                    "the hub did not start listening on {listen}"
+                )),
+            };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let restored = runtime.block_on(restore(archive, 8, format!("http://{listen}")));
+    if let Err(e) = &restored {
+        eprintln!("error: {e:#}");
+    }
+    eprintln!(
+        "serving the archived range on http://{listen} (kubectl --server http://{listen} get events -A); \
+         Ctrl-C stops it"
+    );
+    let served = hub
+        .join()
+        .map_err(|_| anyhow::anyhow!("the hub panicked"))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    served
+}
+
+/// Fails when the archive's manifest cannot be read.
+async fn list_objects(flags: &ArchiveFlags) -> anyhow::Result<()> {
+    let location = flags.open()?;
+    read_manifest(&location)
+        .await
+        .with_context(|| format!("reading {}", location.url()))?;
+    Ok(())
 }
 
 async fn list(flags: ArchiveFlags, output: ListFormat) -> anyhow::Result<()> {
@@ -183,9 +266,8 @@ async fn restore_part(url: String, events: Vec<(String, EventRecord)>) -> anyhow
     Ok(tally)
 }
 
-async fn restore(flags: ArchiveFlags, concurrency: u16, hub: HubArgs) -> anyhow::Result<()> {
+async fn restore(flags: ArchiveFlags, concurrency: u16, url: String) -> anyhow::Result<()> {
     let location = flags.open()?;
-    let url = hub.connect().await?.hub.url().to_string();
     let found = read_latest(&location, &flags.selection())
         .await
         .with_context(|| format!("reading {}", location.url()))?;
