@@ -4,6 +4,7 @@ is pushed into `410 Expired` (short watch history, many writes while the watch i
 end the hub holds exactly the source events: same names, same counts, nothing extra."""
 
 import random
+import signal
 import threading
 import time
 
@@ -87,8 +88,14 @@ def test_exactly_once_through_kills_restarts_and_expired_watches(make_hub, tmp_p
         lists_before = collector.metric("kevents_collector_lists_total", "a")
         sources["a"].kill9()
         time.sleep(1.5)  # the watch fails a few times, so its retry backoff grows
-        sources["a"].start()
-        writers["a"].write(3 * HISTORY)
+        # Paused, the collector cannot come back before the writes push its version out of the
+        # history, however slow the machine (a resume in the middle would find it still there).
+        collector.proc.send_signal(signal.SIGSTOP)
+        try:
+            sources["a"].start()
+            writers["a"].write(3 * HISTORY)
+        finally:
+            collector.proc.send_signal(signal.SIGCONT)
         wait_for(lambda: collector.metric("kevents_collector_lists_total", "a") > lists_before, timeout=60,
                  message="a relist of source a after 410 Expired")
         assert "Expired" in collector.log()

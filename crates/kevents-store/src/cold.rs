@@ -386,14 +386,19 @@ impl<'a> FileCursor<'a> {
         while !self.done {
             let Some(rows) = &self.rows else {
                 let info = &self.file.index.blocks[self.block];
+                if self.span.after(&info.first_key) {
+                    // This block and every later one start past the span.
+                    self.done = true;
+                    return None;
+                }
                 let skip = self.object.is_some_and(|name| {
                     info.objects
                         .as_ref()
                         .is_some_and(|names| !names.may_contain(&[name.as_bytes()]))
                 });
-                if skip && self.block + 1 < self.file.index.blocks.len() {
-                    // Only skip when a later block exists to say where the span goes on.
+                if skip {
                     self.block += 1;
+                    self.done = self.block >= self.file.index.blocks.len();
                     continue;
                 }
                 let rows = self.cold.block(self.file, self.block);

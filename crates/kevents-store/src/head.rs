@@ -59,6 +59,15 @@ impl Scope<'_> {
             && self.namespace.is_none_or(|ns| record.namespace == ns)
     }
 
+    /// True when `key` sorts after every key of this (contiguous) scope.
+    pub(crate) fn after(&self, key: &EventKey) -> bool {
+        match (self.cluster, self.namespace) {
+            (Some(c), Some(ns)) => (key.cluster.as_str(), key.namespace.as_str()) > (c, ns),
+            (Some(c), None) => key.cluster.as_str() > c,
+            _ => false,
+        }
+    }
+
     /// True when the key of `record` sorts before every key of this (contiguous) scope.
     pub(crate) fn before(&self, record: &kevents_model::EventRecord) -> bool {
         match (self.cluster, self.namespace) {

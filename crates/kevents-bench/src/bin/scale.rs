@@ -23,6 +23,9 @@ struct Args {
     /// Queries per measurement.
     #[arg(long, default_value_t = 200)]
     queries: usize,
+    /// Events per block of the cold files.
+    #[arg(long, default_value_t = 512)]
+    cold_block_events: usize,
     /// Internal: open the store in this directory and run the queries (a fresh process, so
     /// its memory is what a restarted hub holds).
     #[arg(long, hide = true)]
@@ -60,8 +63,9 @@ fn measure(label: &str, queries: usize, mut run: impl FnMut(usize) -> usize) {
     );
 }
 
-fn config(dir: &std::path::Path, hot: bool) -> StoreConfig {
+fn config(dir: &std::path::Path, hot: bool, cold_block_events: usize) -> StoreConfig {
     let mut config = StoreConfig::new(dir);
+    config.log.cold_block_events = cold_block_events;
     config.ttl_micros = 8 * 24 * 3600 * 1_000_000;
     config.history_limit = 100_000;
     if hot {
@@ -80,7 +84,7 @@ async fn main() -> Result<()> {
         return queries(&args, dir).await;
     }
     let dir = tempfile::tempdir()?;
-    let store = Store::open(config(dir.path(), args.hot))?;
+    let store = Store::open(config(dir.path(), args.hot, args.cold_block_events))?;
     let mut workload = kevents_simulate::Workload::new(7, Micros::now());
     let started = Instant::now();
     let batch = 2048;
@@ -121,6 +125,7 @@ async fn main() -> Result<()> {
     drop(store);
     let status = std::process::Command::new(std::env::current_exe()?)
         .args(["--queries", &args.queries.to_string()])
+        .args(["--cold-block-events", &args.cold_block_events.to_string()])
         .args(if args.hot { vec!["--hot"] } else { vec![] })
         .arg("--query-dir")
         .arg(dir.path())
@@ -131,7 +136,7 @@ async fn main() -> Result<()> {
 
 async fn queries(args: &Args, dir: &std::path::Path) -> Result<()> {
     let reopening = Instant::now();
-    let store = Store::open(config(dir, args.hot))?;
+    let store = Store::open(config(dir, args.hot, args.cold_block_events))?;
     let reopen = reopening.elapsed();
     println!(
         "reopen in a new process {:.2} s; RSS after reopen {:.0} MiB",
