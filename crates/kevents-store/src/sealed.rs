@@ -164,7 +164,8 @@ fn encode_footer(rv: u64, index: &[BlockInfo], keys: &[u64]) -> Vec<u8> {
     for b in index {
         words(&mut w, b.objects.as_ref());
     }
-    let mut bloom = Bloom::with_capacity(keys.len());
+    // Every create asks the key filters of all cold files; a false positive costs a block.
+    let mut bloom = Bloom::with_bits(keys.len(), crate::bloom::BITS_PER_KEY);
     for hash in keys {
         bloom.insert_hash(*hash);
     }
