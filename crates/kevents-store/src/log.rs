@@ -47,7 +47,7 @@ impl Default for LogConfig {
             checkpoint_min_bytes: 128 * 1024 * 1024,
             block_events: 4096,
             cold_after_micros: 30 * 60 * 1_000_000,
-            hot_events: 400_000,
+            hot_events: 200_000,
             cold_block_events: 512,
         }
     }

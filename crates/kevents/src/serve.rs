@@ -44,7 +44,7 @@ pub struct ServeArgs {
     cold_after: i64,
     /// Most events kept in memory; past 125% of it the ones written longest ago move to the
     /// cold tier.
-    #[arg(long, env = "KEVENTS_HOT_EVENTS", default_value_t = 400_000)]
+    #[arg(long, env = "KEVENTS_HOT_EVENTS", default_value_t = 200_000)]
     hot_events: usize,
     /// Log written since the last checkpoint that triggers the next one (also at least twice
     /// the last hot checkpoint). Bytes or `128MiB`.
