@@ -278,17 +278,24 @@ def test_tail_follows_in_order_and_survives_a_hub_restart(hub):
         proc.kill()
 
 
+# A tmux server of the tests' own, so no other tmux user and no earlier run can interfere.
+TMUX_SOCKET = f"kevents-tests-{os.getpid()}"
+
+
 def tmux(*args):
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+    done = subprocess.run(["tmux", "-L", TMUX_SOCKET, *args], capture_output=True, text=True)
+    assert done.returncode == 0, f"tmux {' '.join(args)}: {done.stderr}"
+    return done.stdout
 
 
 @pytest.fixture
 def tmux_session():
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed (Debian: apt-get install tmux)")
-    name = f"kevents-cli-{os.getpid()}"
-    yield name
-    subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+    yield f"kevents-cli-{os.getpid()}"
+    subprocess.run(["tmux", "-L", TMUX_SOCKET, "kill-server"], capture_output=True)
+    socket_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.getuid()}")
+    (socket_dir / TMUX_SOCKET).unlink(missing_ok=True)
 
 
 def wait_pane(session, predicate, timeout=15, escapes=False):
@@ -314,12 +321,15 @@ def test_terminal_tail_and_timeline_under_tmux(fixture_hub, tmux_session):
     tmux("send-keys", "-t", tmux_session, "C-c")
     assert "EXIT=0" in wait_pane(tmux_session, lambda s: "EXIT=" in s)
 
-    tmux("kill-session", "-t", tmux_session)
-    tmux("new-session", "-d", "-s", tmux_session, "-x", "100", "-y", "30",
+    # A new session before the old one goes: killing the last session stops the server, and a
+    # session started while it stops fails.
+    timeline = f"{tmux_session}-timeline"
+    tmux("new-session", "-d", "-s", timeline, "-x", "100", "-y", "30",
          f"{env} KEVENTS_NOW={NOW} {BIN} timeline --since 3h --buckets 6; sleep 30")
-    screen = wait_pane(tmux_session, lambda s: "Warning  ░ Normal" in s, escapes=True)
+    tmux("kill-session", "-t", tmux_session)
+    screen = wait_pane(timeline, lambda s: "Warning  ░ Normal" in s, escapes=True)
     assert "\x1b[33m" in screen
-    plain = tmux("capture-pane", "-p", "-t", tmux_session)
+    plain = tmux("capture-pane", "-p", "-t", timeline)
     assert "6 buckets of 30m from 2026-01-02 09:00:00 to 2026-01-02 12:00:00 UTC" in plain
     assert "BackOff" in plain and "█" in plain and "░" in plain
 
