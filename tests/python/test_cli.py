@@ -224,9 +224,9 @@ def test_export_streams_in_constant_memory(hub, tmp_path):
     # process at its small-export size. (A 1,000,000-event export is measured in docs/cli.md.)
     assert full < small + 4 * 1024, (small, full)
     assert full_csv < small + 4 * 1024, (small, full_csv)
-    # The absolute bound is loose: the binary's own mapped pages count towards RSS and differ by
-    # machine and build; the relative bounds above are what catch buffering.
-    assert full < 128 * 1024, full
+    # The absolute bound is loose and grows with the binary, whose own mapped pages count towards
+    # RSS (a debug build is over 100 MiB); the relative bounds above are what catch buffering.
+    assert full < os.path.getsize(BIN) // 1024 + 64 * 1024, full
 
 
 class Lines:
