@@ -88,6 +88,24 @@ pub struct AppState {
     pub admission: Arc<Admission>,
 }
 
+impl AppState {
+    /// A hub over `store` with default settings, no authentication, clusters kept in memory,
+    /// unfed series and no write-time correlation: what tests and benchmarks serve; override
+    /// fields with struct update syntax.
+    pub fn new(store: Store, shutdown: tokio::sync::watch::Receiver<bool>) -> AppState {
+        AppState {
+            store,
+            config: Arc::new(ApiConfig::default()),
+            shutdown,
+            metrics: ApiMetrics::default(),
+            security: Default::default(),
+            clusters: Arc::new(ClusterRegistry::in_memory()),
+            series: Default::default(),
+            admission: Default::default(),
+        }
+    }
+}
+
 /// The target of a request: API group, cluster scope, namespace and name from the path.
 #[derive(Clone, Debug)]
 pub(crate) struct Target {

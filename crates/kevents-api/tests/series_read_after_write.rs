@@ -5,7 +5,7 @@
 use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
-use kevents_api::{router, ApiConfig, AppState, SeriesState};
+use kevents_api::{router, AppState, SeriesState};
 use kevents_store::{Scope, Store, StoreConfig, WatchFrom};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -16,14 +16,8 @@ fn app(store: &Store, series: Arc<SeriesState>) -> axum::Router {
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     std::mem::forget(stop);
     router(AppState {
-        store: store.clone(),
-        config: Arc::new(ApiConfig::default()),
-        shutdown,
-        metrics: kevents_api::ApiMetrics::default(),
-        security: Default::default(),
-        clusters: Arc::new(kevents_api::ClusterRegistry::in_memory()),
         series,
-        admission: Default::default(),
+        ..AppState::new(store.clone(), shutdown)
     })
 }
 

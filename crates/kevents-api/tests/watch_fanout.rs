@@ -4,9 +4,8 @@
 use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
-use kevents_api::{router, ApiConfig, AppState};
+use kevents_api::{router, AppState};
 use kevents_store::{Store, StoreConfig};
-use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt;
 
@@ -17,16 +16,7 @@ fn app(store: &Store) -> axum::Router {
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     // Keep the sender alive for the test's duration.
     std::mem::forget(stop);
-    router(AppState {
-        store: store.clone(),
-        config: Arc::new(ApiConfig::default()),
-        shutdown,
-        metrics: kevents_api::ApiMetrics::default(),
-        security: Default::default(),
-        clusters: Arc::new(kevents_api::ClusterRegistry::in_memory()),
-        series: Default::default(),
-        admission: Default::default(),
-    })
+    router(AppState::new(store.clone(), shutdown))
 }
 
 async fn open_watch(app: &axum::Router, resource_version: u64) -> Body {

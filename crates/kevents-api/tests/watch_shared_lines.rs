@@ -4,24 +4,14 @@
 use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
-use kevents_api::{router, ApiConfig, AppState};
+use kevents_api::{router, AppState};
 use kevents_store::{Store, StoreConfig};
-use std::sync::Arc;
 use tower::ServiceExt;
 
 fn app(store: &Store) -> axum::Router {
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     std::mem::forget(stop);
-    router(AppState {
-        store: store.clone(),
-        config: Arc::new(ApiConfig::default()),
-        shutdown,
-        metrics: kevents_api::ApiMetrics::default(),
-        security: Default::default(),
-        clusters: Arc::new(kevents_api::ClusterRegistry::in_memory()),
-        series: Default::default(),
-        admission: Default::default(),
-    })
+    router(AppState::new(store.clone(), shutdown))
 }
 
 /// The first `lines` lines of a watch.

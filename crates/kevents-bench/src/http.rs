@@ -2,7 +2,7 @@
 
 use crate::Latencies;
 use bytes::Bytes;
-use kevents_api::{router, ApiConfig, AppState};
+use kevents_api::{router, AppState};
 use kevents_model::wire::EventView;
 use kevents_model::{ApiGroup, EventRecord};
 use kevents_simulate::HubClient;
@@ -36,16 +36,7 @@ pub async fn run(
 ) -> anyhow::Result<HttpResults> {
     let store = Store::open(StoreConfig::new(dir))?;
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    let app = router(AppState {
-        store: store.clone(),
-        config: Arc::new(ApiConfig::default()),
-        shutdown,
-        metrics: kevents_api::ApiMetrics::default(),
-        security: Default::default(),
-        clusters: Arc::new(kevents_api::ClusterRegistry::in_memory()),
-        series: Default::default(),
-        admission: Default::default(),
-    });
+    let app = router(AppState::new(store.clone(), shutdown));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let server = tokio::spawn(async move { axum::serve(listener, app).await });

@@ -8,7 +8,7 @@
 //! (needs a file descriptor limit above twice the watchers).
 
 use clap::Parser;
-use kevents_api::{router, ApiConfig, AppState};
+use kevents_api::{router, AppState};
 use kevents_model::{EventRecord, Micros};
 use kevents_store::{Mutation, Store, StoreConfig};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -116,16 +116,7 @@ async fn main() -> anyhow::Result<()> {
     config.feed_capacity = 64 * 1024;
     let store = Store::open(config)?;
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    let state = AppState {
-        store: store.clone(),
-        config: Arc::new(ApiConfig::default()),
-        shutdown,
-        metrics: kevents_api::ApiMetrics::default(),
-        security: Default::default(),
-        clusters: Arc::new(kevents_api::ClusterRegistry::in_memory()),
-        series: Default::default(),
-        admission: Default::default(),
-    };
+    let state = AppState::new(store.clone(), shutdown);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });

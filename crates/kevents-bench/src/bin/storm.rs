@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use kevents_api::{router, Admission, AdmissionConfig, ApiConfig, AppState};
+use kevents_api::{router, Admission, AdmissionConfig, AppState};
 use kevents_correlate::fold::FoldConfig;
 use kevents_model::{EventRecord, Micros, ObjectRef};
 use kevents_simulate::HubClient;
@@ -98,14 +98,8 @@ async fn run(args: &Args, fold: bool) -> anyhow::Result<Outcome> {
         ..AdmissionConfig::default()
     });
     let state = AppState {
-        store: store.clone(),
-        config: Arc::new(ApiConfig::default()),
-        shutdown: shutdown.clone(),
-        metrics: kevents_api::ApiMetrics::default(),
-        security: Default::default(),
-        clusters: Arc::new(kevents_api::ClusterRegistry::in_memory()),
-        series: Default::default(),
         admission: Arc::new(admission),
+        ..AppState::new(store.clone(), shutdown.clone())
     };
     let folding = tokio::spawn(kevents_api::run_folding(state.clone()));
     let app = router(state);
