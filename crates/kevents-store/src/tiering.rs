@@ -259,16 +259,19 @@ fn live_rows(source: MergeSource) -> impl Iterator<Item = Arc<StoredEvent>> {
             tracing::error!(file = id, block = b, reason = %why, "unreadable cold block not merged: its events are lost");
             Vec::new()
         });
-        let dead = dead.clone();
-        events
+        // Filtered here, while the block's rows are at hand, so the dead bitmap is read in
+        // place rather than copied for every block.
+        let live: Vec<Arc<StoredEvent>> = events
             .into_iter()
             .enumerate()
-            .filter(move |(at, _)| {
+            .filter(|(at, _)| {
                 let row = start + *at as u64;
                 dead.get((row / 64) as usize)
                     .is_none_or(|w| w & (1 << (row % 64)) == 0)
             })
             .map(|(_, e)| Arc::new(e))
+            .collect();
+        live
     })
 }
 
