@@ -72,11 +72,13 @@ impl Engine {
             }
             // Every change since the store began is still retained (a new hub): deliver
             // them all, every version, rather than only the current state.
-            Ok(None) if self.complete_history().is_some() => {
-                self.progress = Progress::new(self.complete_history().unwrap_or(0));
-                None
-            }
-            Ok(None) => Some(None),
+            Ok(None) => match self.complete_history() {
+                Some(start) => {
+                    self.progress = Progress::new(start);
+                    None
+                }
+                None => Some(None),
+            },
             Err(e) => {
                 tracing::warn!(sink = %self.name(), error = %e, "unreadable cursor; delivering every stored event again");
                 Some(None)
@@ -103,11 +105,9 @@ impl Engine {
     /// Where a watch of every change since the store was created starts, while the store
     /// still retains them all.
     fn complete_history(&self) -> Option<u64> {
-        match self.store.subscribe(WatchFrom::After(0), Scope::ALL) {
-            Ok(_) => Some(0),
-            // A store starts at version 1 and its first change is 2: from 1 on is all of it.
-            Err(too_old) => (too_old.oldest <= 1).then_some(too_old.oldest),
-        }
+        let oldest = self.store.oldest_resumable();
+        // A store starts at version 1 and its first change is 2: from 1 on is all of it.
+        (oldest <= 1).then_some(oldest)
     }
 
     async fn prepare(&mut self) -> Result<(), Stopped> {

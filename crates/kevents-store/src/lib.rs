@@ -228,6 +228,11 @@ impl Store {
         head.clusters.iter().map(|(c, n)| (c.clone(), *n)).collect()
     }
 
+    /// The oldest version a watch can resume from: every change after it is retained.
+    pub fn oldest_resumable(&self) -> u64 {
+        self.shared.head.read().compacted_rv
+    }
+
     /// The version of the last committed change.
     pub fn resource_version(&self) -> u64 {
         self.shared.head.read().resource_version
