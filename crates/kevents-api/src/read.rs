@@ -154,6 +154,7 @@ pub async fn list_or_watch(
                 start_after: continue_from.as_ref().map(|c| &c.after),
                 limit,
                 object_name: filter.options.fields.exact(EventField::ObjectName),
+                fields: Some(&filter.options.fields),
                 at,
             },
             |event| filter.matches(event),

@@ -10,7 +10,7 @@
 
 use crate::columns::{format_uuid, parse_uuid, ColumnReader, ColumnWriter, DecodeError};
 use crate::entry::StoredEvent;
-use kevents_model::{EventRecord, Micros, ObjectRef, Series};
+use kevents_model::{EventField, EventRecord, Micros, ObjectRef, Series};
 
 /// Format version written at the start of every block.
 const VERSION: u8 = 1;
@@ -87,113 +87,231 @@ pub fn encode(events: &[&StoredEvent]) -> Vec<u8> {
     w.buf
 }
 
+/// The string columns of a block, in the order `encode` writes them.
+const STRING_COLUMNS: usize = 22;
+const CLUSTER: usize = 0;
+const NAMESPACE: usize = 1;
+const REASON: usize = 4;
+const TYPE: usize = 5;
+const REPORTING_CONTROLLER: usize = 7;
+const SOURCE_COMPONENT: usize = 9;
+const OBJECT_KIND: usize = 11;
+const OBJECT_NAMESPACE: usize = 12;
+const OBJECT_NAME: usize = 13;
+const OBJECT_API_VERSION: usize = 14;
+const OBJECT_RESOURCE_VERSION: usize = 15;
+const OBJECT_FIELD_PATH: usize = 16;
+
+/// One row of a block before its event is built: the string fields, borrowed from the block's
+/// bytes, so that a filter can refuse rows without paying for their events.
+pub struct RowView<'a> {
+    strings: &'a [Vec<&'a str>],
+    row: usize,
+}
+
+impl RowView<'_> {
+    fn column(&self, column: usize) -> &str {
+        self.strings[column][self.row]
+    }
+
+    /// The event's cluster (`""`: the hub's own).
+    pub fn cluster(&self) -> &str {
+        self.column(CLUSTER)
+    }
+
+    /// The event's namespace.
+    pub fn namespace(&self) -> &str {
+        self.column(NAMESPACE)
+    }
+
+    /// The involved object's name.
+    pub fn object_name(&self) -> &str {
+        self.column(OBJECT_NAME)
+    }
+
+    /// The value of a selectable field, as `EventField::value` gives it for the built event;
+    /// `None` for fields that are not plain string columns (they are checked on the event).
+    pub fn field(&self, field: EventField) -> Option<&str> {
+        let column = match field {
+            EventField::Cluster => CLUSTER,
+            EventField::Namespace => NAMESPACE,
+            EventField::Reason => REASON,
+            EventField::Type => TYPE,
+            EventField::ReportingController => REPORTING_CONTROLLER,
+            EventField::ObjectKind => OBJECT_KIND,
+            EventField::ObjectNamespace => OBJECT_NAMESPACE,
+            EventField::ObjectName => OBJECT_NAME,
+            EventField::ObjectApiVersion => OBJECT_API_VERSION,
+            EventField::ObjectResourceVersion => OBJECT_RESOURCE_VERSION,
+            EventField::ObjectFieldPath => OBJECT_FIELD_PATH,
+            EventField::Source => {
+                let component = self.column(SOURCE_COMPONENT);
+                return Some(if component.is_empty() {
+                    self.column(REPORTING_CONTROLLER)
+                } else {
+                    component
+                });
+            }
+            EventField::Name | EventField::ObjectUid => return None,
+        };
+        Some(self.column(column))
+    }
+}
+
 /// Decodes a block written by `encode`.
 pub fn decode(bytes: &[u8]) -> Result<Vec<StoredEvent>, DecodeError> {
+    Ok(decode_where(bytes, |_| true)?
+        .into_iter()
+        .map(|(_, event)| event)
+        .collect())
+}
+
+/// A name or UID: its compact form, or the text stored as is.
+#[derive(Clone, Copy)]
+enum Packed<'a> {
+    Number(u64),
+    Uuid(&'a [u8]),
+    Text(&'a str),
+}
+
+/// Decodes the rows of a block that `keep` accepts, with their row numbers. Only accepted rows
+/// become events (strings copied, JSON fields parsed); the others cost their columns' parsing.
+pub fn decode_where(
+    bytes: &[u8],
+    mut keep: impl FnMut(&RowView<'_>) -> bool,
+) -> Result<Vec<(usize, StoredEvent)>, DecodeError> {
     let mut r = ColumnReader::new(bytes);
     if r.byte()? != VERSION {
         return Err(DecodeError("unknown block version"));
     }
     let n = r.count()?;
-    let mut strings = Vec::with_capacity(22);
-    for _ in 0..22 {
-        strings.push(r.strings(n)?.into_iter());
+    let mut strings = Vec::with_capacity(STRING_COLUMNS);
+    for _ in 0..STRING_COLUMNS {
+        strings.push(r.string_refs(n)?);
     }
-    let mut records = Vec::with_capacity(n);
-    for _ in 0..n {
-        // One value from each string column, in the order they were written.
-        let mut row = strings.iter_mut().map(|c| c.next().unwrap_or_default());
-        let mut take = || row.next().unwrap_or_default();
-        let mut record = EventRecord {
-            cluster: take(),
-            namespace: take(),
-            generate_name: take(),
-            source_resource_version: take(),
-            reason: take(),
-            event_type: take(),
-            action: take(),
-            reporting_controller: take(),
-            reporting_instance: take(),
-            source_component: take(),
-            source_host: take(),
-            ..Default::default()
-        };
-        record.involved_object = ObjectRef {
-            kind: take(),
-            namespace: take(),
-            name: take(),
-            api_version: take(),
-            resource_version: take(),
-            field_path: take(),
-            uid: String::new(),
-        };
-        record.message = take();
-        record.labels = parse_json(take())?;
-        record.annotations = parse_json(take())?;
-        record.extra_metadata = parse_json(take())?;
-        let related = take();
-        if !related.is_empty() {
-            record.related = Some(parse_json(related)?);
-        }
-        records.push(record);
-    }
-    read_names(&mut r, &mut records)?;
-    read_uuids(&mut r, &mut records, |rec| &mut rec.uid)?;
-    read_uuids(&mut r, &mut records, |rec| &mut rec.involved_object.uid)?;
-    let mut updated = Vec::with_capacity(n);
+    let kept: Vec<usize> = (0..n)
+        .filter(|row| {
+            keep(&RowView {
+                strings: &strings,
+                row: *row,
+            })
+        })
+        .collect();
+    let names = read_names(&mut r, n)?;
+    let uids = read_uuids(&mut r, n)?;
+    let object_uids = read_uuids(&mut r, n)?;
+    let mut versions = Vec::with_capacity(n);
     let mut previous = (0u64, 0i64);
-    for record in &mut records {
+    for _ in 0..n {
         previous.0 = previous.0.wrapping_add(r.zigzag()? as u64);
         previous.1 = previous.1.wrapping_add(r.zigzag()?);
-        record.resource_version = previous.0;
-        updated.push(Micros(previous.1));
+        versions.push((previous.0, Micros(previous.1)));
     }
-    for record in &mut records {
-        record.count = i32::try_from(r.zigzag()?).map_err(|_| DecodeError("count out of range"))?;
-        record.series = match r.varint()? {
+    let mut counts = Vec::with_capacity(n);
+    for _ in 0..n {
+        let count = i32::try_from(r.zigzag()?).map_err(|_| DecodeError("count out of range"))?;
+        let series = match r.varint()? {
             0 => None,
-            code => Some(Series {
-                count: i32::try_from(unzigzag(code - 1))
+            code => Some(
+                i32::try_from(unzigzag(code - 1))
                     .map_err(|_| DecodeError("series count out of range"))?,
-                last_observed: None,
-            }),
+            ),
         };
+        counts.push((count, series));
     }
+    // Five optional times per row, as (tag, value) codes.
+    let mut times = vec![[(0u8, 0i64); 5]; n];
     for field in 0..5 {
-        let mut tags = Vec::with_capacity(n);
-        for _ in 0..n {
-            tags.push(r.byte()?);
-        }
-        for ((record, tag), at) in records.iter_mut().zip(tags).zip(&updated) {
-            let value = match tag {
-                0 => None,
-                tag => Some(from_time_code(*at, tag, r.zigzag()?)?),
-            };
-            match field {
-                0 => record.creation_timestamp = value,
-                1 => record.event_time = value,
-                2 => record.first_timestamp = value,
-                3 => record.last_timestamp = value,
-                _ => match (&mut record.series, value) {
-                    (Some(series), value) => series.last_observed = value,
-                    (None, None) => {}
-                    (None, Some(_)) => return Err(DecodeError("observed time without series")),
-                },
+        let tags = r.slice(n)?;
+        for (codes, tag) in times.iter_mut().zip(tags) {
+            if *tag != 0 {
+                codes[field] = (*tag, r.zigzag()?);
             }
         }
     }
     if !r.at_end() {
         return Err(DecodeError("trailing bytes"));
     }
-    Ok(records
-        .into_iter()
-        .zip(updated)
-        .map(|(record, updated_at)| StoredEvent { record, updated_at })
-        .collect())
+    let mut events = Vec::with_capacity(kept.len());
+    for row in kept {
+        let take = |column: usize| strings[column][row].to_owned();
+        let object_name = take(OBJECT_NAME);
+        let name = match names[row] {
+            Packed::Number(number) => format!("{object_name}.{number:x}"),
+            Packed::Text(text) => text.to_owned(),
+            Packed::Uuid(_) => return Err(DecodeError("unknown name encoding")),
+        };
+        let (resource_version, updated_at) = versions[row];
+        let (count, series) = counts[row];
+        let time = |field: usize| match times[row][field] {
+            (0, _) => Ok(None),
+            (tag, value) => from_time_code(updated_at, tag, value).map(Some),
+        };
+        let series = match (series, time(4)?) {
+            (Some(count), last_observed) => Some(Series {
+                count,
+                last_observed,
+            }),
+            (None, None) => None,
+            (None, Some(_)) => return Err(DecodeError("observed time without series")),
+        };
+        let related = strings[21][row];
+        let record = EventRecord {
+            cluster: take(CLUSTER),
+            namespace: take(NAMESPACE),
+            name,
+            generate_name: take(2),
+            source_resource_version: take(3),
+            uid: unpack_uid(uids[row]),
+            resource_version,
+            creation_timestamp: time(0)?,
+            labels: parse_json(strings[18][row])?,
+            annotations: parse_json(strings[19][row])?,
+            extra_metadata: parse_json(strings[20][row])?,
+            involved_object: ObjectRef {
+                kind: take(OBJECT_KIND),
+                namespace: take(OBJECT_NAMESPACE),
+                name: object_name,
+                uid: unpack_uid(object_uids[row]),
+                api_version: take(OBJECT_API_VERSION),
+                resource_version: take(OBJECT_RESOURCE_VERSION),
+                field_path: take(OBJECT_FIELD_PATH),
+            },
+            related: if related.is_empty() {
+                None
+            } else {
+                Some(parse_json(related)?)
+            },
+            reason: take(REASON),
+            message: take(17),
+            event_type: take(TYPE),
+            action: take(6),
+            reporting_controller: take(REPORTING_CONTROLLER),
+            reporting_instance: take(8),
+            event_time: time(1)?,
+            series,
+            source_component: take(SOURCE_COMPONENT),
+            source_host: take(10),
+            first_timestamp: time(2)?,
+            last_timestamp: time(3)?,
+            count,
+        };
+        events.push((row, StoredEvent { record, updated_at }));
+    }
+    Ok(events)
+}
+
+fn unpack_uid(packed: Packed<'_>) -> String {
+    match packed {
+        Packed::Uuid(bytes) => format_uuid(bytes),
+        Packed::Text(text) => text.to_owned(),
+        Packed::Number(_) => String::new(),
+    }
 }
 
 /// A JSON-valued field; `""` is its empty value.
-fn parse_json<T: serde::de::DeserializeOwned + Default>(text: String) -> Result<T, DecodeError> {
-    match text.as_str() {
+fn parse_json<T: serde::de::DeserializeOwned + Default>(text: &str) -> Result<T, DecodeError> {
+    match text {
         "" => Ok(T::default()),
         text => serde_json::from_str(text).map_err(|_| DecodeError("invalid JSON field")),
     }
@@ -297,31 +415,24 @@ fn name_number(record: &EventRecord) -> Option<u64> {
     (format!("{number:x}") == suffix).then_some(number)
 }
 
-fn read_names(r: &mut ColumnReader<'_>, records: &mut [EventRecord]) -> Result<(), DecodeError> {
-    let mut kinds = Vec::with_capacity(records.len());
-    for _ in 0..records.len() {
-        kinds.push(r.byte()?);
-    }
+fn read_names<'a>(r: &mut ColumnReader<'a>, n: usize) -> Result<Vec<Packed<'a>>, DecodeError> {
+    let kinds = r.slice(n)?;
     let mut previous = 0u64;
     let mut numbers = Vec::new();
     for _ in kinds.iter().filter(|k| **k == 1) {
         previous = previous.wrapping_add(r.zigzag()? as u64);
         numbers.push(previous);
     }
-    let rest = r.strings(kinds.iter().filter(|k| **k == 0).count())?;
+    let rest = r.string_refs(kinds.iter().filter(|k| **k == 0).count())?;
     let (mut numbers, mut rest) = (numbers.into_iter(), rest.into_iter());
-    for (record, kind) in records.iter_mut().zip(kinds) {
-        record.name = match kind {
-            0 => rest.next().unwrap_or_default(),
-            1 => format!(
-                "{}.{:x}",
-                record.involved_object.name,
-                numbers.next().unwrap_or_default()
-            ),
-            _ => return Err(DecodeError("unknown name encoding")),
-        };
-    }
-    Ok(())
+    kinds
+        .iter()
+        .map(|kind| match kind {
+            0 => Ok(Packed::Text(rest.next().unwrap_or_default())),
+            1 => Ok(Packed::Number(numbers.next().unwrap_or_default())),
+            _ => Err(DecodeError("unknown name encoding")),
+        })
+        .collect()
 }
 
 /// UIDs: canonical lowercase UUIDs as 16 bytes, anything else as a string column.
@@ -343,33 +454,22 @@ fn uuids(w: &mut ColumnWriter, records: &[&EventRecord], pick: fn(&EventRecord) 
     w.strings(&rest);
 }
 
-fn read_uuids(
-    r: &mut ColumnReader<'_>,
-    records: &mut [EventRecord],
-    field: fn(&mut EventRecord) -> &mut String,
-) -> Result<(), DecodeError> {
-    let mut kinds = Vec::with_capacity(records.len());
-    for _ in 0..records.len() {
-        kinds.push(r.byte()?);
-    }
+fn read_uuids<'a>(r: &mut ColumnReader<'a>, n: usize) -> Result<Vec<Packed<'a>>, DecodeError> {
+    let kinds = r.slice(n)?;
     let mut binary = Vec::new();
     for _ in kinds.iter().filter(|k| **k == 1) {
-        let mut uuid = [0u8; 16];
-        for byte in &mut uuid {
-            *byte = r.byte()?;
-        }
-        binary.push(format_uuid(&uuid));
+        binary.push(r.slice(16)?);
     }
-    let rest = r.strings(kinds.iter().filter(|k| **k == 0).count())?;
+    let rest = r.string_refs(kinds.iter().filter(|k| **k == 0).count())?;
     let (mut binary, mut rest) = (binary.into_iter(), rest.into_iter());
-    for (record, kind) in records.iter_mut().zip(kinds) {
-        *field(record) = match kind {
-            0 => rest.next().unwrap_or_default(),
-            1 => binary.next().unwrap_or_default(),
-            _ => return Err(DecodeError("unknown uid encoding")),
-        };
-    }
-    Ok(())
+    kinds
+        .iter()
+        .map(|kind| match kind {
+            0 => Ok(Packed::Text(rest.next().unwrap_or_default())),
+            1 => Ok(Packed::Uuid(binary.next().unwrap_or_default())),
+            _ => Err(DecodeError("unknown uid encoding")),
+        })
+        .collect()
 }
 
 #[cfg(test)]

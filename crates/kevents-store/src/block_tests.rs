@@ -167,3 +167,58 @@ fn uuids_and_client_go_names_are_recognised_exactly() {
     record.name = "webx17f0".into();
     assert_eq!(name_number(&record), None);
 }
+
+#[test]
+fn row_views_agree_with_built_events_and_filters_pick_exactly_their_rows() {
+    let events: Vec<StoredEvent> = (0..40)
+        .map(|i| {
+            let mut event = full(i);
+            if i % 5 == 0 {
+                event.record.event_type = "Normal".into();
+                event.record.source_component = String::new(); // source falls back
+            }
+            event
+        })
+        .collect();
+    let refs: Vec<&StoredEvent> = events.iter().collect();
+    let bytes = encode(&refs);
+    let fields = [
+        EventField::Cluster,
+        EventField::Namespace,
+        EventField::Reason,
+        EventField::Type,
+        EventField::ReportingController,
+        EventField::Source,
+        EventField::ObjectKind,
+        EventField::ObjectNamespace,
+        EventField::ObjectName,
+        EventField::ObjectApiVersion,
+        EventField::ObjectResourceVersion,
+        EventField::ObjectFieldPath,
+    ];
+    let mut row = 0;
+    decode_where(&bytes, |view| {
+        for field in fields {
+            assert_eq!(view.field(field), Some(field.value(&events[row].record)));
+        }
+        assert_eq!(view.field(EventField::Name), None);
+        row += 1;
+        false
+    })
+    .unwrap();
+    assert_eq!(row, events.len());
+    let picked = decode_where(&bytes, |view| {
+        view.field(EventField::Type) == Some("Normal") || view.object_name() == "web-7"
+    })
+    .unwrap();
+    let expected: Vec<(usize, StoredEvent)> = events
+        .iter()
+        .cloned()
+        .enumerate()
+        .filter(|(_, e)| {
+            e.record.event_type == "Normal" || e.record.involved_object.name == "web-7"
+        })
+        .collect();
+    assert_eq!(expected.len(), 9);
+    assert_eq!(picked, expected);
+}

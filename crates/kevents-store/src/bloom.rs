@@ -54,9 +54,13 @@ impl Bloom {
 
     /// False when the item made of `parts` was certainly never inserted.
     pub fn may_contain(&self, parts: &[&[u8]]) -> bool {
+        self.may_contain_hash(hash(parts))
+    }
+
+    /// Like `may_contain`, for an item by its [`hash`] (one hash for many filters).
+    pub fn may_contain_hash(&self, hash: u64) -> bool {
         let len = self.bits.len() as u64 * 64;
-        positions(hash(parts), len)
-            .all(|bit| self.bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
+        positions(hash, len).all(|bit| self.bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
     }
 }
 

@@ -8,11 +8,12 @@
 //! and, for a write, puts the new version in the head. Checkpoints move cold-enough head events
 //! into a new file and merge older files into it when they are small or mostly dead.
 
+use crate::block::RowView;
 use crate::entry::StoredEvent;
 use crate::head::Scope;
 use crate::sealed::{self, key_parts, SealedIndex};
 use crate::StoreError;
-use kevents_model::{EventKey, EventRecord, Micros};
+use kevents_model::{EventKey, EventRecord, FieldSelector, Micros};
 use parking_lot::Mutex;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
@@ -24,6 +25,37 @@ use std::sync::Arc;
 
 /// Decoded events of one block.
 pub(crate) type Rows = Arc<Vec<Arc<StoredEvent>>>;
+
+/// What a scan may check on a cold row's columns before its event is built: rows that fail are
+/// never materialized. The caller still checks every event it gets.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Pushdown<'a> {
+    /// Only events about an object of this name.
+    pub object: Option<&'a str>,
+    /// Only events these field requirements accept.
+    pub fields: Option<&'a FieldSelector>,
+}
+
+impl Pushdown<'_> {
+    /// True when nothing is pushed down (every row in the span is wanted).
+    fn is_empty(&self) -> bool {
+        self.object.is_none() && self.fields.is_none_or(FieldSelector::is_empty)
+    }
+
+    /// False when the row certainly fails: outside `span`, about another object, or refused by
+    /// a field requirement the columns can answer.
+    fn accepts(&self, span: &Scope<'_>, row: &RowView<'_>) -> bool {
+        span.cluster.is_none_or(|c| row.cluster() == c)
+            && span.namespace.is_none_or(|ns| row.namespace() == ns)
+            && self.object.is_none_or(|name| row.object_name() == name)
+            && self.fields.is_none_or(|fields| {
+                fields.requirements.iter().all(|r| {
+                    row.field(r.field)
+                        .is_none_or(|value| (value == r.value) != r.negated)
+                })
+            })
+    }
+}
 
 /// Decoded events kept in the block cache (about 1 KiB each in memory).
 const CACHE_EVENTS: usize = 64 * 1024;
@@ -162,21 +194,13 @@ impl Cold {
 
     /// The decoded events of block `block` of `file`.
     pub fn block(&self, file: &ColdFile, block: usize) -> Rows {
-        {
-            let mut cache = self.cache.lock();
-            cache.tick += 1;
-            let tick = cache.tick;
-            if let Some((rows, used)) = cache.blocks.get_mut(&(file.id, block)) {
-                *used = tick;
-                return rows.clone();
-            }
+        if let Some(rows) = self.cached(file, block) {
+            return rows;
         }
         let rows: Rows = match sealed::read_events(&file.file, &file.index.blocks[block]) {
             Ok(events) => Arc::new(events.into_iter().map(Arc::new).collect()),
             Err(why) => {
-                self.damaged_blocks.fetch_add(1, AtomicOrdering::Relaxed);
-                tracing::error!(file = %file.path.display(), block, reason = %why,
-                    "unreadable cold block: its events are missing from reads");
+                self.damaged(file, block, &why);
                 Arc::new(Vec::new())
             }
         };
@@ -200,6 +224,53 @@ impl Cold {
         rows
     }
 
+    /// The rows of block `block` of `file` that `pushdown` may accept within `span`, with their
+    /// row numbers in the block: from the cache when the block is there, else decoding only
+    /// those rows (and not caching them: the cache holds whole blocks).
+    fn block_where(
+        &self,
+        file: &ColdFile,
+        block: usize,
+        span: &Scope<'_>,
+        pushdown: &Pushdown<'_>,
+    ) -> (Rows, Option<Vec<usize>>) {
+        if pushdown.is_empty() {
+            return (self.block(file, block), None);
+        }
+        if let Some(rows) = self.cached(file, block) {
+            return (rows, None);
+        }
+        let info = &file.index.blocks[block];
+        match sealed::read_events_where(&file.file, info, |row| pushdown.accepts(span, row)) {
+            Ok(found) => {
+                let (positions, rows): (Vec<usize>, Vec<Arc<StoredEvent>>) =
+                    found.into_iter().map(|(at, e)| (at, Arc::new(e))).unzip();
+                (Arc::new(rows), Some(positions))
+            }
+            Err(why) => {
+                self.damaged(file, block, &why);
+                (Arc::new(Vec::new()), Some(Vec::new()))
+            }
+        }
+    }
+
+    /// The cached rows of a block, when it is cached.
+    fn cached(&self, file: &ColdFile, block: usize) -> Option<Rows> {
+        let mut cache = self.cache.lock();
+        cache.tick += 1;
+        let tick = cache.tick;
+        cache.blocks.get_mut(&(file.id, block)).map(|(rows, used)| {
+            *used = tick;
+            rows.clone()
+        })
+    }
+
+    fn damaged(&self, file: &ColdFile, block: usize, why: &str) {
+        self.damaged_blocks.fetch_add(1, AtomicOrdering::Relaxed);
+        tracing::error!(file = %file.path.display(), block, reason = %why,
+            "unreadable cold block: its events are missing from reads");
+    }
+
     /// Forgets the cached blocks of a file that is gone.
     pub fn forget(&self, id: u64) {
         let mut cache = self.cache.lock();
@@ -218,13 +289,14 @@ impl Cold {
 
     /// Like `find`, among the files at `range`.
     pub fn find_in(&self, key: &EventKey, range: std::ops::Range<usize>) -> Option<Found> {
+        let hash = crate::bloom::hash(&key_parts(key));
         for index in range.rev() {
             let file = &self.files[index];
             if !file
                 .index
                 .keys
                 .as_ref()
-                .is_none_or(|k| k.may_contain(&key_parts(key)))
+                .is_none_or(|k| k.may_contain_hash(hash))
             {
                 continue;
             }
@@ -263,19 +335,19 @@ impl Cold {
         }
     }
 
-    /// Live cold events in key order after `lower` while inside `span`; with `object`, only
-    /// blocks whose filter may hold events about an object of that name are read (the caller
-    /// still checks each event).
+    /// Live cold events in key order after `lower` while inside `span`, without those
+    /// `pushdown` rules out (the caller still checks each event); with an object name, only
+    /// blocks whose filter may hold events about an object of that name are read.
     pub fn scan<'a>(
         &'a self,
         lower: Bound<EventKey>,
         span: Scope<'a>,
-        object: Option<&'a str>,
+        pushdown: Pushdown<'a>,
     ) -> impl Iterator<Item = Arc<StoredEvent>> + 'a {
         let mut cursors: Vec<FileCursor<'a>> = self
             .files
             .iter()
-            .map(|file| FileCursor::new(self, file, lower.clone(), span, object))
+            .map(|file| FileCursor::new(self, file, lower.clone(), span, pushdown))
             .collect();
         std::iter::from_fn(move || {
             // The smallest next key among the files (few files: a linear pick).
@@ -349,10 +421,11 @@ struct FileCursor<'a> {
     cold: &'a Cold,
     file: &'a ColdFile,
     span: Scope<'a>,
-    object: Option<&'a str>,
+    pushdown: Pushdown<'a>,
     lower: Bound<EventKey>,
     block: usize,
-    rows: Option<Rows>,
+    /// The current block's rows, all of them or (with `positions`) those the pushdown kept.
+    rows: Option<(Rows, Option<Vec<usize>>)>,
     at: usize,
     done: bool,
 }
@@ -363,7 +436,7 @@ impl<'a> FileCursor<'a> {
         file: &'a ColdFile,
         lower: Bound<EventKey>,
         span: Scope<'a>,
-        object: Option<&'a str>,
+        pushdown: Pushdown<'a>,
     ) -> FileCursor<'a> {
         let block = match &lower {
             Bound::Included(key) | Bound::Excluded(key) => file.block_for(key).unwrap_or(0),
@@ -373,7 +446,7 @@ impl<'a> FileCursor<'a> {
             cold,
             file,
             span,
-            object,
+            pushdown,
             lower,
             block,
             rows: None,
@@ -384,14 +457,14 @@ impl<'a> FileCursor<'a> {
 
     fn peek(&mut self) -> Option<Arc<StoredEvent>> {
         while !self.done {
-            let Some(rows) = &self.rows else {
+            let Some((rows, positions)) = &self.rows else {
                 let info = &self.file.index.blocks[self.block];
                 if self.span.after(&info.first_key) {
                     // This block and every later one start past the span.
                     self.done = true;
                     return None;
                 }
-                let skip = self.object.is_some_and(|name| {
+                let skip = self.pushdown.object.is_some_and(|name| {
                     info.objects
                         .as_ref()
                         .is_some_and(|names| !names.may_contain(&[name.as_bytes()]))
@@ -401,7 +474,9 @@ impl<'a> FileCursor<'a> {
                     self.done = self.block >= self.file.index.blocks.len();
                     continue;
                 }
-                let rows = self.cold.block(self.file, self.block);
+                let (rows, positions) =
+                    self.cold
+                        .block_where(self.file, self.block, &self.span, &self.pushdown);
                 self.at = match &self.lower {
                     Bound::Included(key) => {
                         rows.partition_point(|e| cmp_record(&e.record, key) == Ordering::Less)
@@ -411,7 +486,7 @@ impl<'a> FileCursor<'a> {
                     }
                     Bound::Unbounded => 0,
                 };
-                self.rows = Some(rows);
+                self.rows = Some((rows, positions));
                 continue;
             };
             if self.at >= rows.len() {
@@ -429,10 +504,8 @@ impl<'a> FileCursor<'a> {
                 self.done = true;
                 return None;
             }
-            if self
-                .file
-                .is_dead(self.file.starts[self.block] + self.at as u64)
-            {
+            let row = positions.as_ref().map_or(self.at, |p| p[self.at]);
+            if self.file.is_dead(self.file.starts[self.block] + row as u64) {
                 self.at += 1;
                 continue;
             }

@@ -133,10 +133,11 @@ impl<'a> ColumnReader<'a> {
         std::str::from_utf8(self.bytes()?).map_err(|_| DecodeError("invalid UTF-8"))
     }
 
-    /// A string column of `rows` values written by `ColumnWriter::strings`.
-    pub fn strings(&mut self, rows: usize) -> Result<Vec<String>, DecodeError> {
+    /// A string column of `rows` values written by `ColumnWriter::strings`, borrowed from the
+    /// buffer (nothing is copied).
+    pub fn string_refs(&mut self, rows: usize) -> Result<Vec<&'a str>, DecodeError> {
         match self.byte()? {
-            0 => (0..rows).map(|_| self.str().map(str::to_owned)).collect(),
+            0 => (0..rows).map(|_| self.str()).collect(),
             1 => {
                 let size = self.count()?;
                 let dictionary = (0..size)
@@ -147,13 +148,25 @@ impl<'a> ColumnReader<'a> {
                         let index = usize::try_from(self.varint()?).unwrap_or(usize::MAX);
                         dictionary
                             .get(index)
-                            .map(|s| (*s).to_owned())
+                            .copied()
                             .ok_or(DecodeError("dictionary index out of range"))
                     })
                     .collect()
             }
             _ => Err(DecodeError("unknown string column encoding")),
         }
+    }
+
+    /// `len` raw bytes.
+    pub fn slice(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
+        let end = self
+            .pos
+            .checked_add(len)
+            .filter(|end| *end <= self.buf.len())
+            .ok_or(DecodeError("truncated"))?;
+        let bytes = &self.buf[self.pos..end];
+        self.pos = end;
+        Ok(bytes)
     }
 }
 
@@ -219,7 +232,7 @@ mod tests {
             let mut w = ColumnWriter::default();
             w.strings(&values);
             let mut r = ColumnReader::new(&w.buf);
-            assert_eq!(r.strings(values.len()).unwrap(), values);
+            assert_eq!(r.string_refs(values.len()).unwrap(), values);
             assert!(r.at_end());
         }
     }
@@ -230,7 +243,7 @@ mod tests {
         w.strings(&["x", "x", "x"]);
         let mut damaged = w.buf.clone();
         *damaged.last_mut().unwrap() = 9; // an index past the dictionary
-        assert!(ColumnReader::new(&damaged).strings(3).is_err());
+        assert!(ColumnReader::new(&damaged).string_refs(3).is_err());
         assert!(ColumnReader::new(&[0x80; 11]).varint().is_err());
         assert!(ColumnReader::new(&[200, 1]).bytes().is_err());
     }

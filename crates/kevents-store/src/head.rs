@@ -1,9 +1,9 @@
 //! The in-memory head: the current version of every live event, the recent change history that
 //! watches resume from, and the expiry index. One writer mutates it; readers share it.
 
-use crate::cold::{cmp_records, Cold};
+use crate::cold::{cmp_records, Cold, Pushdown};
 use crate::entry::{Change, ChangeType, StoredEvent};
-use kevents_model::{EventKey, Micros};
+use kevents_model::{EventKey, FieldSelector, Micros};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
@@ -82,7 +82,8 @@ impl Head {
     /// Applies a committed change and records it in the history.
     pub fn apply(&mut self, change: Arc<Change>, ttl_micros: i64) {
         let key = change.object.record.key();
-        let in_head = self.events.contains_key(&key);
+        // A create has no earlier version anywhere: no lookup.
+        let in_head = change.previous.is_some() && self.events.contains_key(&key);
         if let Some(previous) = change.previous.as_ref().filter(|_| in_head) {
             self.expiry
                 .remove(&(expires_at(previous, ttl_micros), key.clone()));
@@ -130,9 +131,15 @@ impl Head {
     /// Makes `event` the live version of `key`, with its index entries.
     pub fn insert(&mut self, key: EventKey, event: Arc<StoredEvent>) {
         self.index(key.clone(), &event);
-        let cluster = key.cluster.clone();
+        let record = event.clone();
         if self.events.insert(key, event).is_none() {
-            *self.clusters.entry(cluster).or_default() += 1;
+            let cluster = record.record.cluster.as_str();
+            match self.clusters.get_mut(cluster) {
+                Some(count) => *count += 1,
+                None => {
+                    self.clusters.insert(cluster.to_owned(), 1);
+                }
+            }
         }
     }
 
@@ -146,15 +153,14 @@ impl Head {
     /// Drops `key` from the head when its version is still `rv` (it now lives in a cold file);
     /// true when it did.
     pub fn demote(&mut self, key: &EventKey, rv: u64, ttl_micros: i64) -> bool {
-        let Some(event) = self
-            .events
-            .get(key)
-            .filter(|e| e.record.resource_version == rv)
-            .cloned()
-        else {
+        let Some(event) = self.events.remove(key) else {
             return false;
         };
-        self.events.remove(key);
+        if event.record.resource_version != rv {
+            // Written again since the checkpoint's plan: it stays (rare, so no lookup first).
+            self.events.insert(key.clone(), event);
+            return false;
+        }
         self.expiry
             .remove(&(expires_at(&event, ttl_micros), key.clone()));
         self.unindex_object(&event.record.involved_object.name, key);
@@ -179,13 +185,19 @@ impl Head {
         }
     }
 
-    /// Live events about objects named `name`, in key order after `start_after`.
+    /// Live events about objects named `name`, in key order after `start_after`; cold events
+    /// that `fields` refuses may be left out (hot ones are not checked).
     pub fn about_object<'a>(
         &'a self,
         name: &'a str,
         scope: Scope<'a>,
         start_after: Option<&'a EventKey>,
+        fields: Option<&'a FieldSelector>,
     ) -> impl Iterator<Item = Arc<StoredEvent>> + 'a {
+        let pushdown = Pushdown {
+            object: Some(name),
+            fields,
+        };
         let keys = self.by_object.get(name);
         self.spans(scope, start_after)
             .flat_map(move |(lower, span)| {
@@ -200,7 +212,7 @@ impl Head {
                     .filter_map(|key| self.events.get(key).cloned());
                 let cold = self
                     .cold
-                    .scan(lower, span, Some(name))
+                    .scan(lower, span, pushdown)
                     .filter(move |e| e.record.involved_object.name == name);
                 merge_by_key(hot, cold)
             })
@@ -234,6 +246,21 @@ impl Head {
         scope: Scope<'a>,
         start_after: Option<&'a EventKey>,
     ) -> impl Iterator<Item = Arc<StoredEvent>> + 'a {
+        self.range_where(scope, start_after, None)
+    }
+
+    /// Like `range`; cold events that `fields` refuses may be left out (hot ones are not
+    /// checked).
+    pub fn range_where<'a>(
+        &'a self,
+        scope: Scope<'a>,
+        start_after: Option<&'a EventKey>,
+        fields: Option<&'a FieldSelector>,
+    ) -> impl Iterator<Item = Arc<StoredEvent>> + 'a {
+        let pushdown = Pushdown {
+            object: None,
+            fields,
+        };
         self.spans(scope, start_after)
             .flat_map(move |(lower, span)| {
                 let hot = self
@@ -241,7 +268,7 @@ impl Head {
                     .range((lower.clone(), Bound::Unbounded))
                     .take_while(move |(key, _)| span.contains(key))
                     .map(|(_, event)| event.clone());
-                merge_by_key(hot, self.cold.scan(lower, span, None))
+                merge_by_key(hot, self.cold.scan(lower, span, pushdown))
             })
     }
 
@@ -426,13 +453,13 @@ mod tests {
         assert_eq!(names(head.range(only_p, None).collect()), ["3", "4"]);
         assert_eq!(
             names(
-                head.about_object("web-0", ns_a, Some(&after_local))
+                head.about_object("web-0", ns_a, Some(&after_local), None)
                     .collect()
             ),
             ["3", "5"]
         );
         assert_eq!(
-            names(head.about_object("web-0", only_p, None).collect()),
+            names(head.about_object("web-0", only_p, None, None).collect()),
             ["3", "4"]
         );
         assert_eq!(head.clusters.get("p"), Some(&2));

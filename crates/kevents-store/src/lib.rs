@@ -164,19 +164,22 @@ impl Store {
     ) -> Result<ListPage, TooOld> {
         let head = self.shared.head.read();
         let snapshot = past_states(&head, &query)?;
+        // Current versions may be narrowed before they are built (the object index, field
+        // requirements on cold columns) only when no past state replaces them.
+        let fields = query.fields.filter(|_| snapshot.is_empty());
         let candidates: Box<dyn Iterator<Item = Arc<StoredEvent>> + '_> = match query.object_name {
-            // The index holds current versions only; past states come from the snapshot.
             Some(name) if snapshot.is_empty() => {
-                Box::new(head.about_object(name, query.scope, query.start_after))
+                Box::new(head.about_object(name, query.scope, query.start_after, fields))
             }
-            _ => Box::new(head.range(query.scope, query.start_after)),
+            _ => Box::new(head.range_where(query.scope, query.start_after, fields)),
         };
-        // Past states and the full range are not narrowed by the index, so the object name is
-        // checked on every candidate.
+        // Past states, hot events and the full range are not narrowed, so the object name and
+        // the fields are checked on every candidate.
         let about = |e: &Arc<StoredEvent>| {
             query
                 .object_name
                 .is_none_or(|name| e.record.involved_object.name == name)
+                && query.fields.is_none_or(|f| f.matches(&e.record))
         };
         let mut matching =
             merge_states(candidates, snapshot).filter(|e| about(e) && filter(&e.record));

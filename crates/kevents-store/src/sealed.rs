@@ -324,6 +324,17 @@ pub(crate) fn read_events(file: &File, info: &BlockInfo) -> Result<Vec<StoredEve
     decompress(&bytes).and_then(|raw| block::decode(&raw).map_err(|e| e.to_string()))
 }
 
+/// Reads one block and decodes the rows `keep` accepts, with their row numbers in the block.
+pub(crate) fn read_events_where(
+    file: &File,
+    info: &BlockInfo,
+    keep: impl FnMut(&block::RowView<'_>) -> bool,
+) -> Result<Vec<(usize, StoredEvent)>, String> {
+    let bytes = read_block_at(file, info)?;
+    let raw = decompress(&bytes)?;
+    block::decode_where(&raw, keep).map_err(|e| e.to_string())
+}
+
 fn read_index(file: &mut File, len: u64) -> Result<SealedIndex, &'static str> {
     if len < MAGIC.len() as u64 + TRAILER_BYTES {
         return Err("file too short");

@@ -3,7 +3,7 @@
 use crate::entry::{Change, StoredEvent};
 use crate::head::Scope;
 use crate::log::LogConfig;
-use kevents_model::{EventKey, EventRecord};
+use kevents_model::{EventKey, EventRecord, FieldSelector};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -160,6 +160,8 @@ pub struct ListQuery<'a> {
     pub limit: Option<usize>,
     /// Only events about an object of this name (`involvedObject.name`), served from an index.
     pub object_name: Option<&'a str>,
+    /// Only events these field requirements accept; cold events they refuse are not even built.
+    pub fields: Option<&'a FieldSelector>,
     /// List the state as of this version instead of the current one.
     pub at: Option<u64>,
 }

@@ -2,9 +2,9 @@
 //! with one fsync per batch (group commit), then publishes them. Nothing is acknowledged before
 //! its batch is durable.
 
-use crate::entry::{LogEntry, LogOp, StoredEvent};
+use crate::entry::{Change, ChangeType, LogEntry, LogOp, StoredEvent};
 use crate::frame::encode_frame;
-use crate::log::{change_for, Log};
+use crate::log::Log;
 use crate::{Committed, Mutation, Shared, StoreError};
 use kevents_model::{EventKey, Micros};
 use std::collections::HashMap;
@@ -47,9 +47,11 @@ pub(crate) struct Writer {
 type Reply = oneshot::Sender<Result<Committed, StoreError>>;
 type PendingWrite = (Mutation, Reply);
 
-/// A mutation that passed its checks, waiting for its batch to be durable.
+/// A mutation that passed its checks, waiting for its batch to be durable: the change it makes,
+/// worked out against the head and the batch's earlier writes when it was staged (only this
+/// thread changes the head, so it still holds when the batch is applied).
 struct Staged {
-    entry: LogEntry,
+    change: Change,
     reply: Reply,
 }
 
@@ -148,17 +150,46 @@ impl Writer {
                     ));
                     continue;
                 }
-                next_rv = entry.rv;
-                encode_frame(&payload, &mut frames);
-                let state = match &entry.op {
-                    LogOp::Put(record) => Some(Arc::new(StoredEvent {
-                        record: (**record).clone(),
-                        updated_at: now,
-                    })),
-                    _ => None,
+                let rv = entry.rv;
+                let change = match (entry.op, current) {
+                    (LogOp::Put(record), previous) => Change {
+                        resource_version: rv,
+                        change_type: if previous.is_some() {
+                            ChangeType::Modified
+                        } else {
+                            ChangeType::Added
+                        },
+                        object: Arc::new(StoredEvent {
+                            record: *record,
+                            updated_at: now,
+                        }),
+                        previous,
+                        committed_at: now,
+                    },
+                    (LogOp::Delete(_), Some(previous)) => {
+                        let mut last = (*previous).clone();
+                        last.record.resource_version = rv;
+                        Change {
+                            resource_version: rv,
+                            change_type: ChangeType::Deleted,
+                            object: Arc::new(last),
+                            previous: Some(previous),
+                            committed_at: now,
+                        }
+                    }
+                    // `check` makes neither: a delete needs an event, checkpoints are not
+                    // mutations.
+                    (LogOp::Delete(_) | LogOp::Checkpoint, _) => {
+                        rejected.push((reply, Err(StoreError::Skipped)));
+                        continue;
+                    }
                 };
+                next_rv = rv;
+                encode_frame(&payload, &mut frames);
+                let state =
+                    (change.change_type != ChangeType::Deleted).then(|| change.object.clone());
                 overlay.insert(key, state);
-                staged.push(Staged { entry, reply });
+                staged.push(Staged { change, reply });
             }
         }
         if !frames.is_empty() {
@@ -177,10 +208,7 @@ impl Writer {
         {
             let mut head = self.shared.head.write();
             for item in staged {
-                let Some(change) = change_for(&head, item.entry) else {
-                    continue;
-                };
-                let change = Arc::new(change);
+                let change = Arc::new(item.change);
                 head.apply(change.clone(), self.shared.config.ttl_micros);
                 // Sent under the lock so a watcher subscribing under the read lock sees no gap.
                 let _ = self.shared.feed.send(change.clone());

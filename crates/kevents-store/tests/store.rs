@@ -255,6 +255,7 @@ async fn paging_visits_every_match_once() {
                     start_after: cursor.as_ref(),
                     limit: Some(3),
                     object_name: None,
+                    fields: None,
                     at: None,
                 },
                 |_| true,

@@ -8,7 +8,7 @@
 
 use anyhow::Result;
 use clap::Parser;
-use kevents_model::{EventKey, EventRecord, Micros};
+use kevents_model::{ApiGroup, EventKey, EventRecord, FieldSelector, Micros};
 use kevents_store::{ListQuery, Mutation, Scope, Store, StoreConfig};
 use std::time::{Duration, Instant};
 
@@ -23,20 +23,34 @@ struct Args {
     /// Queries per measurement.
     #[arg(long, default_value_t = 200)]
     queries: usize,
+    /// Events the head keeps in memory (`--hot-events` of `kevents serve`).
+    #[arg(long, default_value_t = kevents_store::LogConfig::default().hot_events)]
+    hot_events: usize,
     /// Events per block of the cold files.
     #[arg(long, default_value_t = 512)]
     cold_block_events: usize,
-    /// Internal: open the store in this directory and run the queries (a fresh process, so
-    /// its memory is what a restarted hub holds).
-    #[arg(long, hide = true)]
+    /// Write the store into this (new) directory and keep it, instead of a temporary one.
+    #[arg(long)]
+    keep: Option<std::path::PathBuf>,
+    /// Only run the queries (in this process), on a store kept by an earlier `--keep` run.
+    #[arg(long)]
     query_dir: Option<std::path::PathBuf>,
 }
 
 fn rss_mib() -> f64 {
+    status_mib("VmRSS:")
+}
+
+/// The most this process has held resident so far.
+fn peak_rss_mib() -> f64 {
+    status_mib("VmHWM:")
+}
+
+fn status_mib(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
@@ -63,12 +77,13 @@ fn measure(label: &str, queries: usize, mut run: impl FnMut(usize) -> usize) {
     );
 }
 
-fn config(dir: &std::path::Path, hot: bool, cold_block_events: usize) -> StoreConfig {
+fn config(dir: &std::path::Path, args: &Args) -> StoreConfig {
     let mut config = StoreConfig::new(dir);
-    config.log.cold_block_events = cold_block_events;
+    config.log.cold_block_events = args.cold_block_events;
+    config.log.hot_events = args.hot_events;
     config.ttl_micros = 8 * 24 * 3600 * 1_000_000;
     config.history_limit = 100_000;
-    if hot {
+    if args.hot {
         config.log.cold_after_micros = i64::MAX;
         config.log.hot_events = usize::MAX / 2;
     } else {
@@ -83,8 +98,18 @@ async fn main() -> Result<()> {
     if let Some(dir) = &args.query_dir {
         return queries(&args, dir).await;
     }
-    let dir = tempfile::tempdir()?;
-    let store = Store::open(config(dir.path(), args.hot, args.cold_block_events))?;
+    let temporary;
+    let dir = match &args.keep {
+        Some(path) => {
+            anyhow::ensure!(!path.exists(), "{} exists already", path.display());
+            path.clone()
+        }
+        None => {
+            temporary = tempfile::tempdir()?;
+            temporary.path().to_path_buf()
+        }
+    };
+    let store = Store::open(config(&dir, &args))?;
     let mut workload = kevents_simulate::Workload::new(7, Micros::now());
     let started = Instant::now();
     let batch = 2048;
@@ -112,23 +137,25 @@ async fn main() -> Result<()> {
     let sealed = sealing.elapsed();
     let stats = store.stats();
     println!(
-        "{} events ({}; {duplicates} creates of an existing name refused), ingest {:.1} s ({:.0} writes/s), checkpoint {:.1} s, disk {:.1} MiB ({:.1} B/event)",
+        "{} events ({}; {duplicates} creates of an existing name refused), ingest {:.1} s ({:.0} writes/s), checkpoint {:.1} s, disk {:.1} MiB ({:.1} B/event), peak RSS while ingesting {:.0} MiB",
         stats.events,
         if args.hot { "all in memory" } else { "cold tier" },
         ingest.as_secs_f64(),
         args.events as f64 / ingest.as_secs_f64(),
         sealed.as_secs_f64(),
         stats.disk_bytes as f64 / 1048576.0,
-        stats.disk_bytes as f64 / stats.events.max(1) as f64
+        stats.disk_bytes as f64 / stats.events.max(1) as f64,
+        peak_rss_mib()
     );
     store.close().await;
     drop(store);
     let status = std::process::Command::new(std::env::current_exe()?)
         .args(["--queries", &args.queries.to_string()])
         .args(["--cold-block-events", &args.cold_block_events.to_string()])
+        .args(["--hot-events", &args.hot_events.to_string()])
         .args(if args.hot { vec!["--hot"] } else { vec![] })
         .arg("--query-dir")
-        .arg(dir.path())
+        .arg(&dir)
         .status()?;
     anyhow::ensure!(status.success(), "the query process failed");
     Ok(())
@@ -136,7 +163,7 @@ async fn main() -> Result<()> {
 
 async fn queries(args: &Args, dir: &std::path::Path) -> Result<()> {
     let reopening = Instant::now();
-    let store = Store::open(config(dir, args.hot, args.cold_block_events))?;
+    let store = Store::open(config(dir, args))?;
     let reopen = reopening.elapsed();
     println!(
         "reopen in a new process {:.2} s; RSS after reopen {:.0} MiB",
@@ -186,29 +213,40 @@ async fn queries(args: &Args, dir: &std::path::Path) -> Result<()> {
         };
         store.list(query, all).unwrap().items.len()
     });
+    // Field selectors as the API passes them: the object name to its index, every term to the
+    // cold columns, and the selector again as the filter.
+    let selector = |text: &str| FieldSelector::parse(text, ApiGroup::Core).expect("a selector");
     measure("involvedObject.name=X, all namespaces", args.queries, |i| {
         let name = &names[(i * 7919) % names.len()].1;
+        let fields = selector(&format!("involvedObject.name={name}"));
         let query = ListQuery {
             object_name: Some(name),
+            fields: Some(&fields),
             ..Default::default()
         };
-        store.list(query, all).unwrap().items.len()
+        store
+            .list(query, |e| fields.matches(e))
+            .unwrap()
+            .items
+            .len()
     });
     measure(
         "type=Warning in one namespace, limit 500",
         args.queries,
         |i| {
             let namespace = names[(i * 104_729) % names.len()].0.namespace.clone();
+            let fields = selector("type=Warning");
             let query = ListQuery {
                 scope: Scope {
                     cluster: None,
                     namespace: Some(&namespace),
                 },
                 limit: Some(500),
+                fields: Some(&fields),
                 ..Default::default()
             };
             store
-                .list(query, |e| e.event_type == "Warning")
+                .list(query, |e| fields.matches(e))
                 .unwrap()
                 .items
                 .len()

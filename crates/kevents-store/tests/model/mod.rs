@@ -147,6 +147,12 @@ pub fn record(key: &EventKey, uid: String, msg: u8, object: usize) -> EventRecor
             "BackOff"
         }
         .into(),
+        event_type: if msg.is_multiple_of(3) {
+            "Warning"
+        } else {
+            "Normal"
+        }
+        .into(),
         count: i32::from(msg % 5),
         first_timestamp: Some(Micros(1_700_000_000_000_000 + i64::from(msg) * 1_000_000)),
         ..Default::default()
