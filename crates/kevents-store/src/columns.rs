@@ -79,6 +79,11 @@ impl<'a> ColumnReader<'a> {
         ColumnReader { buf, pos: 0 }
     }
 
+    /// How many bytes were consumed.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
     /// True when every byte was consumed.
     pub fn at_end(&self) -> bool {
         self.pos == self.buf.len()
@@ -136,25 +141,33 @@ impl<'a> ColumnReader<'a> {
     /// A string column of `rows` values written by `ColumnWriter::strings`, borrowed from the
     /// buffer (nothing is copied).
     pub fn string_refs(&mut self, rows: usize) -> Result<Vec<&'a str>, DecodeError> {
+        // Filled in loops rather than collected from fallible iterators: those cannot size the
+        // vector up front, and these run for every column of every block read.
+        let mut values = Vec::with_capacity(rows);
         match self.byte()? {
-            0 => (0..rows).map(|_| self.str()).collect(),
+            0 => {
+                for _ in 0..rows {
+                    values.push(self.str()?);
+                }
+            }
             1 => {
                 let size = self.count()?;
-                let dictionary = (0..size)
-                    .map(|_| self.str())
-                    .collect::<Result<Vec<_>, _>>()?;
-                (0..rows)
-                    .map(|_| {
-                        let index = usize::try_from(self.varint()?).unwrap_or(usize::MAX);
-                        dictionary
+                let mut dictionary = Vec::with_capacity(size);
+                for _ in 0..size {
+                    dictionary.push(self.str()?);
+                }
+                for _ in 0..rows {
+                    let index = usize::try_from(self.varint()?).unwrap_or(usize::MAX);
+                    values.push(
+                        *dictionary
                             .get(index)
-                            .copied()
-                            .ok_or(DecodeError("dictionary index out of range"))
-                    })
-                    .collect()
+                            .ok_or(DecodeError("dictionary index out of range"))?,
+                    );
+                }
             }
-            _ => Err(DecodeError("unknown string column encoding")),
+            _ => return Err(DecodeError("unknown string column encoding")),
         }
+        Ok(values)
     }
 
     /// `len` raw bytes.

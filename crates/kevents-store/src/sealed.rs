@@ -18,6 +18,7 @@ use crate::entry::StoredEvent;
 use crate::frame::{encode_frame, FrameRead, FrameReader};
 use crate::StoreError;
 use kevents_model::EventKey;
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -84,9 +85,18 @@ pub(crate) fn write(
         frame.clear();
         encode_frame(&compressed, &mut frame);
         out.write_all(&frame)?;
-        let mut objects = Bloom::with_capacity(chunk.len());
+        // Sized by the distinct object names: every block a query's name falsely matches
+        // costs a block read (at 10 bits per event, blocks of unique pod names matched ~0.4%
+        // of all queries: 80 wasted reads per query at 10M events).
+        let names: HashSet<&str> = chunk
+            .iter()
+            .map(|e| e.record.involved_object.name.as_str())
+            .collect();
+        let mut objects = Bloom::with_bits(names.len(), crate::bloom::BITS_PER_OBJECT);
+        for name in names {
+            objects.insert(&[name.as_bytes()]);
+        }
         for event in &chunk {
-            objects.insert(&[event.record.involved_object.name.as_bytes()]);
             let r = &event.record;
             keys.push(key_hash(&r.cluster, &r.namespace, &r.name));
         }
@@ -115,6 +125,10 @@ pub(crate) fn write(
 /// codec without a new file format.
 const CODEC_NONE: u8 = 0;
 const CODEC_DEFLATE: u8 = 2;
+/// Deflate after the inflated length (a varint), so a reader allocates the block once instead
+/// of growing a buffer as it inflates (a tenth of a cold query's time); written since blocks
+/// were read row by row.
+const CODEC_DEFLATE_SIZED: u8 = 3;
 /// Deflate's fastest level: on the simulated corpus it costs about what Snappy costs to write
 /// and read, and stores 13% less (see docs/architecture.md for the measurements).
 const DEFLATE_LEVEL: u8 = 1;
@@ -123,8 +137,10 @@ const DEFLATE_LEVEL: u8 = 1;
 const MAX_BLOCK_BYTES: usize = 1 << 30;
 
 fn compress(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len() / 3 + 16);
-    out.push(CODEC_DEFLATE);
+    let mut header = crate::columns::ColumnWriter::default();
+    header.buf.push(CODEC_DEFLATE_SIZED);
+    header.varint(raw.len() as u64);
+    let mut out = header.buf;
     out.extend(miniz_oxide::deflate::compress_to_vec(raw, DEFLATE_LEVEL));
     out
 }
@@ -135,6 +151,28 @@ fn decompress(bytes: &[u8]) -> Result<Vec<u8>, String> {
         CODEC_NONE => Ok(body.to_vec()),
         CODEC_DEFLATE => miniz_oxide::inflate::decompress_to_vec_with_limit(body, MAX_BLOCK_BYTES)
             .map_err(|e| format!("inflating: {e:?}")),
+        CODEC_DEFLATE_SIZED => {
+            let mut r = crate::columns::ColumnReader::new(body);
+            let len = r
+                .varint()
+                .ok()
+                .and_then(|len| usize::try_from(len).ok())
+                .filter(|len| *len <= MAX_BLOCK_BYTES)
+                .ok_or("block length out of range")?;
+            let deflated = &body[r.position()..];
+            let mut out = vec![0u8; len];
+            let written = miniz_oxide::inflate::decompress_slice_iter_to_slice(
+                &mut out,
+                std::iter::once(deflated),
+                false,
+                false,
+            )
+            .map_err(|e| format!("inflating: {e:?}"))?;
+            if written != len {
+                return Err(format!("inflated {written} bytes, {len} announced"));
+            }
+            Ok(out)
+        }
         other => Err(format!("unknown codec {other}")),
     }
 }
@@ -375,4 +413,34 @@ fn read_block_at(file: &File, info: &BlockInfo) -> Result<Vec<u8>, &'static str>
         return Err("block checksum mismatch");
     }
     Ok(payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_of_every_codec_inflate_and_a_wrong_length_is_refused() {
+        let raw: Vec<u8> = (0..10_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        assert_eq!(decompress(&compress(&raw)).unwrap(), raw);
+        // Files written before the sized codec.
+        let mut older = vec![CODEC_DEFLATE];
+        older.extend(miniz_oxide::deflate::compress_to_vec(&raw, DEFLATE_LEVEL));
+        assert_eq!(decompress(&older).unwrap(), raw);
+        let mut plain = vec![CODEC_NONE];
+        plain.extend(&raw);
+        assert_eq!(decompress(&plain).unwrap(), raw);
+        // An announced length that disagrees with the stream, either way.
+        for announced in [raw.len() - 1, raw.len() + 1, usize::MAX] {
+            let mut w = crate::columns::ColumnWriter::default();
+            w.buf.push(CODEC_DEFLATE_SIZED);
+            w.varint(announced as u64);
+            w.buf
+                .extend(miniz_oxide::deflate::compress_to_vec(&raw, DEFLATE_LEVEL));
+            assert!(decompress(&w.buf).is_err(), "announced {announced}");
+        }
+        assert!(decompress(&[9, 1, 2]).is_err());
+    }
 }
