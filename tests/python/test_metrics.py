@@ -54,6 +54,7 @@ def test_kube_event_count_counts_occurrences_including_count_increments(hub):
     assert sample(text, "kube_event_count", reason="Scheduled") == 1
     assert sample(text, "kevents_http_requests_total", verb="create", code="201") == 2
     assert sample(text, "kevents_store_events") == 2
+    assert sample(text, "kevents_store_hot_events") == 2  # just written: in memory
 
 
 def test_openmetrics_is_served_when_asked_for(hub):

@@ -126,6 +126,7 @@ impl Store {
             requests: receiver,
             waiting: Vec::new(),
             reclaim: false,
+            deferred: Vec::new(),
         };
         let handle = std::thread::Builder::new()
             .name("kevents-store-writer".into())
@@ -246,6 +247,7 @@ impl Store {
         let head = self.shared.head.read();
         StoreStats {
             events: head.live(),
+            hot_events: head.events.len(),
             resource_version: head.resource_version,
             disk_bytes: self.shared.disk_bytes.load(Ordering::Relaxed),
             history: head.history.len(),

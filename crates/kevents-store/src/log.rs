@@ -33,7 +33,7 @@ pub struct LogConfig {
     /// Events not written for this long leave memory for the cold tier at the next checkpoint.
     pub cold_after_micros: i64,
     /// The head keeps at most about this many events: past 125% of it a checkpoint moves the
-    /// ones written longest ago to the cold tier.
+    /// ones written longest ago to the cold tier; at twice it, writes wait for that checkpoint.
     pub hot_events: usize,
     /// Events per block of a cold file: smaller than a checkpoint's blocks, because a cold
     /// event is read by decoding its whole block.
@@ -47,7 +47,7 @@ impl Default for LogConfig {
             checkpoint_min_bytes: 128 * 1024 * 1024,
             block_events: 4096,
             cold_after_micros: 30 * 60 * 1_000_000,
-            hot_events: 200_000,
+            hot_events: 100_000,
             cold_block_events: 512,
         }
     }

@@ -213,6 +213,8 @@ pub struct TooOld {
 pub struct StoreStats {
     /// Live events.
     pub events: usize,
+    /// Live events held in memory (the head); the rest are in cold files.
+    pub hot_events: usize,
     /// Current resourceVersion.
     pub resource_version: u64,
     /// Bytes of log and checkpoints on disk.

@@ -42,10 +42,13 @@ pub(crate) struct Writer {
     pub waiting: Vec<CheckpointDone>,
     /// One of them wants dead rows reclaimed.
     pub reclaim: bool,
+    /// Writes held back while the head is at its limit and a checkpoint is moving events out
+    /// (their callers wait for their replies, so this holds at most what is in flight).
+    pub deferred: Vec<PendingWrite>,
 }
 
 type Reply = oneshot::Sender<Result<Committed, StoreError>>;
-type PendingWrite = (Mutation, Reply);
+pub(crate) type PendingWrite = (Mutation, Reply);
 
 /// A mutation that passed its checks, waiting for its batch to be durable: the change it makes,
 /// worked out against the head and the batch's earlier writes when it was staged (only this
@@ -64,9 +67,13 @@ impl Writer {
             let Some(first) = self.requests.blocking_recv() else {
                 break;
             };
+            let hold = self.head_at_limit();
             let mut next = Some(first);
             while let Some(request) = next.take() {
                 match request {
+                    Request::Mutate(mutation, reply) if hold => {
+                        self.deferred.push((*mutation, reply));
+                    }
                     Request::Mutate(mutation, reply) => batch.push((*mutation, reply)),
                     Request::Shutdown(reply) => {
                         shutdown = Some(reply);
@@ -89,10 +96,21 @@ impl Writer {
                     next = self.requests.try_recv().ok();
                 }
             }
+            if !self.deferred.is_empty() && !self.head_at_limit() {
+                // Held-back writes go first: they arrived before this batch.
+                let mut released = std::mem::take(&mut self.deferred);
+                released.append(&mut batch);
+                batch = released;
+            }
             if !batch.is_empty() {
                 self.commit(&mut batch);
             }
             self.maintain(checkpoint.take());
+        }
+        // Whatever was held back is committed before the log closes.
+        batch.append(&mut self.deferred);
+        if !batch.is_empty() {
+            self.commit(&mut batch);
         }
         self.requests.close();
         self.log.finish();
@@ -226,6 +244,14 @@ impl Writer {
         for (reply, result) in rejected {
             let _ = reply.send(result);
         }
+    }
+
+    /// True when new writes wait: the head holds twice `hot_events` and a running checkpoint
+    /// will move events out. This bounds the head's memory when writes come faster than
+    /// checkpoints seal them; without a running checkpoint nothing waits (one starts instead).
+    fn head_at_limit(&mut self) -> bool {
+        let limit = self.shared.config.log.hot_events.saturating_mul(2);
+        self.log.checkpoints().running() && self.shared.head.read().events.len() >= limit
     }
 
     /// Rotates the log or starts a checkpoint when due, or when `forced` asks for one.

@@ -136,3 +136,44 @@ async fn a_flipped_bit_in_a_cold_block_costs_that_block_only() {
     assert_eq!(store.get(&key(0)).unwrap().record.message, "again");
     store.close().await;
 }
+
+/// Writes faster than checkpoints can move events out wait instead of growing the head without
+/// bound; every write still commits, once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_stays_bounded_when_writes_outpace_checkpoints() {
+    const HOT: usize = 500;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = StoreConfig::new(dir.path());
+    config.log.hot_events = HOT;
+    config.log.cold_block_events = PER_BLOCK;
+    config.log.checkpoint_min_bytes = 1;
+    let store = Store::open(config).unwrap();
+    let mut largest = 0;
+    let mut written = 0;
+    let mut last_rv = 0;
+    for chunk in 0..40 {
+        let mutations = (0..1000)
+            .map(|i| Mutation::Create(record(chunk * 1000 + i, "burst")))
+            .collect();
+        for result in store.write_many(mutations).await {
+            let committed = result.unwrap();
+            assert!(committed.object.record.resource_version > last_rv);
+            last_rv = committed.object.record.resource_version;
+            written += 1;
+        }
+        largest = largest.max(store.stats().hot_events);
+    }
+    // Twice the limit, plus one batch admitted before the limit was reached.
+    assert!(largest <= 2 * HOT + 4096, "the head grew to {largest}");
+    assert_eq!(store.stats().events, written);
+    store.close().await;
+    let reopened = Store::open(config_for(dir.path(), HOT)).unwrap();
+    assert_eq!(reopened.stats().events, written);
+}
+
+fn config_for(dir: &Path, hot: usize) -> StoreConfig {
+    let mut config = StoreConfig::new(dir);
+    config.log.hot_events = hot;
+    config.log.cold_block_events = PER_BLOCK;
+    config
+}

@@ -17,6 +17,7 @@ use std::sync::Arc;
 #[derive(Clone, Default)]
 pub struct StoreGauges {
     events: Gauge,
+    hot_events: Gauge,
     resource_version: Gauge,
     disk_bytes: Gauge,
     history: Gauge,
@@ -33,6 +34,11 @@ impl StoreGauges {
             "kevents_store_events",
             "Events currently stored",
             gauges.events.clone(),
+        );
+        registry.register(
+            "kevents_store_hot_events",
+            "Events held in memory (the head); the others are in cold files on disk",
+            gauges.hot_events.clone(),
         );
         registry.register(
             "kevents_store_resource_version",
@@ -66,6 +72,7 @@ impl StoreGauges {
         let stats = store.stats();
         let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         self.events.set(clamp(stats.events as u64));
+        self.hot_events.set(clamp(stats.hot_events as u64));
         self.resource_version.set(clamp(stats.resource_version));
         self.disk_bytes.set(clamp(stats.disk_bytes));
         self.history.set(clamp(stats.history as u64));

@@ -43,8 +43,8 @@ pub struct ServeArgs {
     #[arg(long, env = "KEVENTS_COLD_AFTER", default_value = "30m", value_parser = duration_micros)]
     cold_after: i64,
     /// Most events kept in memory; past 125% of it the ones written longest ago move to the
-    /// cold tier.
-    #[arg(long, env = "KEVENTS_HOT_EVENTS", default_value_t = 200_000)]
+    /// cold tier, and at twice it writes wait for them to move.
+    #[arg(long, env = "KEVENTS_HOT_EVENTS", default_value_t = 100_000)]
     hot_events: usize,
     /// Log written since the last checkpoint that triggers the next one (also at least twice
     /// the last hot checkpoint). Bytes or `128MiB`.
