@@ -176,6 +176,7 @@ impl Log {
                 fresh.resource_version,
                 std::iter::empty(),
                 config.block_events,
+                false,
             )?;
             listing = list_dir(dir)?;
         }

@@ -62,12 +62,15 @@ pub(crate) fn key_parts(key: &EventKey) -> [&[u8]; 3] {
 /// Marks the filter section after the block index (files without it end after the index).
 const FILTERS_V1: u64 = 1;
 
-/// Writes the blocks of `events` (key order) to `out`; returns the bytes written.
+/// Writes the blocks of `events` (key order) to `out`; returns the bytes written. With
+/// `filters`, the footer also holds the key and object-name filters that reads of single
+/// blocks need (cold files); a checkpoint, loaded whole, goes without.
 pub(crate) fn write(
     out: File,
     rv: u64,
     events: impl Iterator<Item = Arc<StoredEvent>>,
     block_events: usize,
+    filters: bool,
 ) -> std::io::Result<(File, u64)> {
     let mut out = BufWriter::with_capacity(1 << 20, out);
     out.write_all(MAGIC)?;
@@ -88,18 +91,21 @@ pub(crate) fn write(
         // Sized by the distinct object names: every block a query's name falsely matches
         // costs a block read (at 10 bits per event, blocks of unique pod names matched ~0.4%
         // of all queries: 80 wasted reads per query at 10M events).
-        let names: HashSet<&str> = chunk
-            .iter()
-            .map(|e| e.record.involved_object.name.as_str())
-            .collect();
-        let mut objects = Bloom::with_bits(names.len(), crate::bloom::BITS_PER_OBJECT);
-        for name in names {
-            objects.insert(&[name.as_bytes()]);
-        }
-        for event in &chunk {
-            let r = &event.record;
-            keys.push(key_hash(&r.cluster, &r.namespace, &r.name));
-        }
+        let objects = filters.then(|| {
+            let names: HashSet<&str> = chunk
+                .iter()
+                .map(|e| e.record.involved_object.name.as_str())
+                .collect();
+            let mut objects = Bloom::with_bits(names.len(), crate::bloom::BITS_PER_OBJECT);
+            for name in names {
+                objects.insert(&[name.as_bytes()]);
+            }
+            for event in &chunk {
+                let r = &event.record;
+                keys.push(key_hash(&r.cluster, &r.namespace, &r.name));
+            }
+            objects
+        });
         index.push(BlockInfo {
             offset,
             len: compressed.len() as u32,
@@ -108,11 +114,11 @@ pub(crate) fn write(
             min_updated: chunk.iter().map(|e| e.updated_at.0).min().unwrap_or(0),
             max_updated: chunk.iter().map(|e| e.updated_at.0).max().unwrap_or(0),
             first_key: chunk[0].record.key(),
-            objects: Some(objects),
+            objects,
         });
         offset += frame.len() as u64;
     }
-    let footer = encode_footer(rv, &index, &keys);
+    let footer = encode_footer(rv, &index, filters.then_some(keys.as_slice()));
     out.write_all(&footer)?;
     out.write_all(&(footer.len() as u32).to_le_bytes())?;
     out.write_all(&crc32fast::hash(&footer).to_le_bytes())?;
@@ -177,7 +183,7 @@ fn decompress(bytes: &[u8]) -> Result<Vec<u8>, String> {
     }
 }
 
-fn encode_footer(rv: u64, index: &[BlockInfo], keys: &[u64]) -> Vec<u8> {
+fn encode_footer(rv: u64, index: &[BlockInfo], keys: Option<&[u64]>) -> Vec<u8> {
     let mut w = crate::columns::ColumnWriter::default();
     w.varint(rv);
     w.varint(index.len() as u64);
@@ -192,6 +198,9 @@ fn encode_footer(rv: u64, index: &[BlockInfo], keys: &[u64]) -> Vec<u8> {
         w.bytes(b.first_key.namespace.as_bytes());
         w.bytes(b.first_key.name.as_bytes());
     }
+    let Some(keys) = keys else {
+        return w.buf;
+    };
     w.varint(FILTERS_V1);
     let words = |w: &mut crate::columns::ColumnWriter, bloom: Option<&Bloom>| {
         let bytes: Vec<u8> = bloom

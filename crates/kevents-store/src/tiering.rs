@@ -172,7 +172,14 @@ pub(crate) fn seal(dir: &Path, plan: Plan, block_events: usize) -> Result<Sealed
             rows += 1;
             *clusters.entry(e.record.cluster.clone()).or_default() += 1;
         });
-        write_sealed(dir, &cold_path(dir, new_id), rv, events, cold_block_events)?;
+        write_sealed(
+            dir,
+            &cold_path(dir, new_id),
+            rv,
+            events,
+            cold_block_events,
+            true,
+        )?;
     }
     // An empty new file is not named by the manifest, so it is deleted with the redundant.
     let new_file = (rows > 0).then_some(clusters);
@@ -189,6 +196,7 @@ pub(crate) fn seal(dir: &Path, plan: Plan, block_events: usize) -> Result<Sealed
         rv,
         hot.into_iter(),
         block_events,
+        false,
     )?;
     let live_files: HashSet<u64> = kept.iter().map(|f| f.id).collect();
     manifest::write(dir, &Manifest { rv, files: kept })?;
@@ -306,10 +314,11 @@ pub(crate) fn write_sealed(
     rv: u64,
     events: impl Iterator<Item = Arc<StoredEvent>>,
     block_events: usize,
+    filters: bool,
 ) -> Result<u64, StoreError> {
     let tmp = path.with_extension("tmp");
     let result = File::create(&tmp)
-        .and_then(|file| sealed::write(file, rv, events, block_events))
+        .and_then(|file| sealed::write(file, rv, events, block_events, filters))
         .and_then(|(file, written)| {
             file.sync_all()?;
             drop(file);
