@@ -50,9 +50,15 @@ pub mod fuzzing {
         decoded
     }
 
-    /// Decodes `bytes` as one sealed block's columns; returns how many events decoded.
+    /// Decodes `bytes` as one sealed block's columns, and as a block frame's payload (codec
+    /// byte, compressed columns); returns how many events decoded.
     pub fn decode_block(bytes: &[u8]) -> usize {
-        crate::block::decode(bytes).map_or(0, |events| events.len())
+        let columns = crate::block::decode(bytes).map_or(0, |events| events.len());
+        let framed = crate::sealed::decompress(bytes)
+            .ok()
+            .and_then(|raw| crate::block::decode(&raw).ok())
+            .map_or(0, |events| events.len());
+        columns.max(framed)
     }
 }
 

@@ -151,7 +151,7 @@ fn compress(raw: &[u8]) -> Vec<u8> {
     out
 }
 
-fn decompress(bytes: &[u8]) -> Result<Vec<u8>, String> {
+pub(crate) fn decompress(bytes: &[u8]) -> Result<Vec<u8>, String> {
     let (codec, body) = bytes.split_first().ok_or("empty block")?;
     match *codec {
         CODEC_NONE => Ok(body.to_vec()),
@@ -166,6 +166,11 @@ fn decompress(bytes: &[u8]) -> Result<Vec<u8>, String> {
                 .filter(|len| *len <= MAX_BLOCK_BYTES)
                 .ok_or("block length out of range")?;
             let deflated = &body[r.position()..];
+            // Deflate expands at most about 1032 times: a larger claim is damage, refused
+            // before anything is allocated for it.
+            if len > deflated.len().saturating_mul(1032).saturating_add(64) {
+                return Err("block length out of range".into());
+            }
             let mut out = vec![0u8; len];
             let written = miniz_oxide::inflate::decompress_slice_iter_to_slice(
                 &mut out,
