@@ -106,6 +106,7 @@ const OBJECT_FIELD_PATH: usize = 16;
 /// bytes, so that a filter can refuse rows without paying for their events.
 pub struct RowView<'a> {
     strings: &'a [Vec<&'a str>],
+    names: &'a [Packed<'a>],
     row: usize,
 }
 
@@ -127,6 +128,18 @@ impl RowView<'_> {
     /// The involved object's name.
     pub fn object_name(&self) -> &str {
         self.column(OBJECT_NAME)
+    }
+
+    /// True when the event's name is `name`, without building it.
+    pub fn name_is(&self, name: &str) -> bool {
+        match self.names[self.row] {
+            Packed::Text(text) => text == name,
+            Packed::Number(number) => name
+                .strip_prefix(self.object_name())
+                .and_then(|rest| rest.strip_prefix('.'))
+                .is_some_and(|hex| is_hex_of(hex, number)),
+            Packed::Uuid(_) => false,
+        }
     }
 
     /// The value of a selectable field, as `EventField::value` gives it for the built event;
@@ -189,15 +202,16 @@ pub fn decode_where(
     for _ in 0..STRING_COLUMNS {
         strings.push(r.string_refs(n)?);
     }
+    let names = read_names(&mut r, n)?;
     let kept: Vec<usize> = (0..n)
         .filter(|row| {
             keep(&RowView {
                 strings: &strings,
+                names: &names,
                 row: *row,
             })
         })
         .collect();
-    let names = read_names(&mut r, n)?;
     let uids = read_uuids(&mut r, n)?;
     let object_uids = read_uuids(&mut r, n)?;
     let mut versions = Vec::with_capacity(n);
@@ -299,6 +313,16 @@ pub fn decode_where(
         events.push((row, StoredEvent { record, updated_at }));
     }
     Ok(events)
+}
+
+/// True when `hex` is exactly `{number:x}`: lowercase, no leading zeros.
+fn is_hex_of(hex: &str, number: u64) -> bool {
+    let canonical = !hex.is_empty()
+        && (hex == "0" || !hex.starts_with('0'))
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    canonical && u64::from_str_radix(hex, 16) == Ok(number)
 }
 
 fn unpack_uid(packed: Packed<'_>) -> String {

@@ -202,6 +202,11 @@ fn row_views_agree_with_built_events_and_filters_pick_exactly_their_rows() {
             assert_eq!(view.field(field), Some(field.value(&events[row].record)));
         }
         assert_eq!(view.field(EventField::Name), None);
+        let name = &events[row].record.name;
+        assert!(view.name_is(name), "{name}");
+        assert!(!view.name_is(&format!("{name}0")));
+        assert!(!view.name_is(&name.to_uppercase()));
+        assert!(!view.name_is(&name.replacen('.', ".0", 1)), "leading zero");
         row += 1;
         false
     })

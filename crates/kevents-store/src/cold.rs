@@ -254,6 +254,33 @@ impl Cold {
         }
     }
 
+    /// The row of `key` in block `block` of `file` (its number in the block and its event):
+    /// from the cache when the block is there, else decoding that row alone.
+    fn row_of(
+        &self,
+        file: &ColdFile,
+        block: usize,
+        key: &EventKey,
+    ) -> Option<(usize, Arc<StoredEvent>)> {
+        if let Some(rows) = self.cached(file, block) {
+            let at = rows.binary_search_by(|e| cmp_record(&e.record, key)).ok()?;
+            return Some((at, rows[at].clone()));
+        }
+        let info = &file.index.blocks[block];
+        let found = sealed::read_events_where(&file.file, info, |row| {
+            row.cluster() == key.cluster
+                && row.namespace() == key.namespace
+                && row.name_is(&key.name)
+        });
+        match found {
+            Ok(found) => found.into_iter().next().map(|(at, e)| (at, Arc::new(e))),
+            Err(why) => {
+                self.damaged(file, block, &why);
+                None
+            }
+        }
+    }
+
     /// The cached rows of a block, when it is cached.
     fn cached(&self, file: &ColdFile, block: usize) -> Option<Rows> {
         let mut cache = self.cache.lock();
@@ -303,8 +330,7 @@ impl Cold {
             let Some(block) = file.block_for(key) else {
                 continue;
             };
-            let rows = self.block(file, block);
-            if let Ok(at) = rows.binary_search_by(|e| cmp_record(&e.record, key)) {
+            if let Some((at, event)) = self.row_of(file, block, key) {
                 let row = file.starts[block] + at as u64;
                 if file.is_dead(row) {
                     return None;
@@ -312,7 +338,7 @@ impl Cold {
                 return Some(Found {
                     file: index,
                     row,
-                    event: rows[at].clone(),
+                    event,
                 });
             }
         }
