@@ -49,6 +49,7 @@ impl Bloom {
     }
 
     /// False when the item made of `parts` was certainly never inserted.
+    #[cfg(test)]
     pub fn may_contain(&self, parts: &[&[u8]]) -> bool {
         self.may_contain_hash(hash(parts))
     }

@@ -448,6 +448,8 @@ struct FileCursor<'a> {
     file: &'a ColdFile,
     span: Scope<'a>,
     pushdown: Pushdown<'a>,
+    /// The filter hash of the pushed-down object name, computed once for every block's filter.
+    object_hash: Option<u64>,
     lower: Bound<EventKey>,
     block: usize,
     /// The current block's rows, all of them or (with `positions`) those the pushdown kept.
@@ -473,6 +475,9 @@ impl<'a> FileCursor<'a> {
             file,
             span,
             pushdown,
+            object_hash: pushdown
+                .object
+                .map(|name| crate::bloom::hash(&[name.as_bytes()])),
             lower,
             block,
             rows: None,
@@ -490,10 +495,10 @@ impl<'a> FileCursor<'a> {
                     self.done = true;
                     return None;
                 }
-                let skip = self.pushdown.object.is_some_and(|name| {
+                let skip = self.object_hash.is_some_and(|hash| {
                     info.objects
                         .as_ref()
-                        .is_some_and(|names| !names.may_contain(&[name.as_bytes()]))
+                        .is_some_and(|names| !names.may_contain_hash(hash))
                 });
                 if skip {
                     self.block += 1;

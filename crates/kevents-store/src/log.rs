@@ -36,7 +36,8 @@ pub struct LogConfig {
     /// ones written longest ago to the cold tier; at twice it, writes wait for that checkpoint.
     pub hot_events: usize,
     /// Events per block of a cold file: smaller than a checkpoint's blocks, because a cold
-    /// event is read by decoding its whole block.
+    /// read inflates the whole block (256 against 512: `involvedObject.name=` p99 at 1,000,000
+    /// events 7.4 -> 4.4 ms, a get 0.20 -> 0.12 ms, for 1.6 more bytes per event on disk).
     pub cold_block_events: usize,
 }
 
@@ -48,7 +49,7 @@ impl Default for LogConfig {
             block_events: 4096,
             cold_after_micros: 30 * 60 * 1_000_000,
             hot_events: 100_000,
-            cold_block_events: 512,
+            cold_block_events: 256,
         }
     }
 }

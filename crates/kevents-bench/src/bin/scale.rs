@@ -27,7 +27,7 @@ struct Args {
     #[arg(long, default_value_t = kevents_store::LogConfig::default().hot_events)]
     hot_events: usize,
     /// Events per block of the cold files.
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = kevents_store::LogConfig::default().cold_block_events)]
     cold_block_events: usize,
     /// Write the store into this (new) directory and keep it, instead of a temporary one.
     #[arg(long)]
