@@ -440,21 +440,34 @@ fn name_number(record: &EventRecord) -> Option<u64> {
 }
 
 fn read_names<'a>(r: &mut ColumnReader<'a>, n: usize) -> Result<Vec<Packed<'a>>, DecodeError> {
-    let kinds = r.slice(n)?;
     let mut previous = 0u64;
-    let mut numbers = Vec::new();
-    for _ in kinds.iter().filter(|k| **k == 1) {
+    read_packed(r, n, "unknown name encoding", |r| {
         previous = previous.wrapping_add(r.zigzag()? as u64);
-        numbers.push(previous);
+        Ok(Packed::Number(previous))
+    })
+}
+
+/// A column of `n` values, each flagged compact (1, read by `compact`, all before) or text (0,
+/// from the string column that follows the compact values).
+fn read_packed<'a>(
+    r: &mut ColumnReader<'a>,
+    n: usize,
+    unknown: &'static str,
+    mut compact: impl FnMut(&mut ColumnReader<'a>) -> Result<Packed<'a>, DecodeError>,
+) -> Result<Vec<Packed<'a>>, DecodeError> {
+    let kinds = r.slice(n)?;
+    let mut packed = Vec::new();
+    for _ in kinds.iter().filter(|k| **k == 1) {
+        packed.push(compact(r)?);
     }
     let rest = r.string_refs(kinds.iter().filter(|k| **k == 0).count())?;
-    let (mut numbers, mut rest) = (numbers.into_iter(), rest.into_iter());
+    let (mut packed, mut rest) = (packed.into_iter(), rest.into_iter());
     kinds
         .iter()
         .map(|kind| match kind {
             0 => Ok(Packed::Text(rest.next().unwrap_or_default())),
-            1 => Ok(Packed::Number(numbers.next().unwrap_or_default())),
-            _ => Err(DecodeError("unknown name encoding")),
+            1 => packed.next().ok_or(DecodeError(unknown)),
+            _ => Err(DecodeError(unknown)),
         })
         .collect()
 }
@@ -479,21 +492,9 @@ fn uuids(w: &mut ColumnWriter, records: &[&EventRecord], pick: fn(&EventRecord) 
 }
 
 fn read_uuids<'a>(r: &mut ColumnReader<'a>, n: usize) -> Result<Vec<Packed<'a>>, DecodeError> {
-    let kinds = r.slice(n)?;
-    let mut binary = Vec::new();
-    for _ in kinds.iter().filter(|k| **k == 1) {
-        binary.push(r.slice(16)?);
-    }
-    let rest = r.string_refs(kinds.iter().filter(|k| **k == 0).count())?;
-    let (mut binary, mut rest) = (binary.into_iter(), rest.into_iter());
-    kinds
-        .iter()
-        .map(|kind| match kind {
-            0 => Ok(Packed::Text(rest.next().unwrap_or_default())),
-            1 => Ok(Packed::Uuid(binary.next().unwrap_or_default())),
-            _ => Err(DecodeError("unknown uid encoding")),
-        })
-        .collect()
+    read_packed(r, n, "unknown uid encoding", |r| {
+        Ok(Packed::Uuid(r.slice(16)?))
+    })
 }
 
 #[cfg(test)]
