@@ -103,6 +103,13 @@ pub struct FieldRequirement {
     pub negated: bool,
 }
 
+impl FieldRequirement {
+    /// True when a field whose value is `value` meets this requirement.
+    pub fn accepts(&self, value: &str) -> bool {
+        (value == self.value) != self.negated
+    }
+}
+
 /// A parsed field selector: a conjunction of requirements. Empty matches everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FieldSelector {
@@ -163,7 +170,7 @@ impl FieldSelector {
     pub fn matches(&self, event: &EventRecord) -> bool {
         self.requirements
             .iter()
-            .all(|r| (r.field.value(event) == r.value) != r.negated)
+            .all(|r| r.accepts(r.field.value(event)))
     }
 
     /// The required value of `field` when the selector pins it with `=`.

@@ -49,10 +49,10 @@ impl Pushdown<'_> {
             && span.namespace.is_none_or(|ns| row.namespace() == ns)
             && self.object.is_none_or(|name| row.object_name() == name)
             && self.fields.is_none_or(|fields| {
-                fields.requirements.iter().all(|r| {
-                    row.field(r.field)
-                        .is_none_or(|value| (value == r.value) != r.negated)
-                })
+                fields
+                    .requirements
+                    .iter()
+                    .all(|r| row.field(r.field).is_none_or(|value| r.accepts(value)))
             })
     }
 }

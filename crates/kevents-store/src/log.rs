@@ -103,29 +103,36 @@ pub(crate) fn decode_entry(payload: &[u8], path: &Path) -> Result<LogEntry, Stor
 /// `"0"`, which clients read as "any version" when they start a watch from it.
 const INITIAL_RESOURCE_VERSION: u64 = 1;
 
-/// Turns a replayed or newly committed entry into the change it makes to `head`.
+/// Turns a replayed entry into the change it makes to `head`.
 pub fn change_for(head: &Head, entry: LogEntry) -> Option<Change> {
+    let previous = match &entry.op {
+        LogOp::Put(record) => head.current(&record.key()),
+        LogOp::Delete(key) => head.current(key),
+        LogOp::Checkpoint => None,
+    };
+    change_from(entry, previous)
+}
+
+/// The change an entry makes to an event whose state before it is `previous`; `None` for a
+/// delete of nothing and for checkpoint markers.
+pub fn change_from(entry: LogEntry, previous: Option<Arc<StoredEvent>>) -> Option<Change> {
     match entry.op {
-        LogOp::Put(record) => {
-            let previous = head.current(&record.key());
-            let change_type = if previous.is_some() {
+        LogOp::Put(record) => Some(Change {
+            resource_version: entry.rv,
+            change_type: if previous.is_some() {
                 ChangeType::Modified
             } else {
                 ChangeType::Added
-            };
-            Some(Change {
-                resource_version: entry.rv,
-                change_type,
-                object: Arc::new(StoredEvent {
-                    record: *record,
-                    updated_at: entry.at,
-                }),
-                previous,
-                committed_at: entry.at,
-            })
-        }
-        LogOp::Delete(key) => {
-            let previous = head.current(&key)?;
+            },
+            object: Arc::new(StoredEvent {
+                record: *record,
+                updated_at: entry.at,
+            }),
+            previous,
+            committed_at: entry.at,
+        }),
+        LogOp::Delete(_) => {
+            let previous = previous?;
             let mut last = (*previous).clone();
             last.record.resource_version = entry.rv;
             Some(Change {

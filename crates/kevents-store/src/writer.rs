@@ -4,7 +4,7 @@
 
 use crate::entry::{Change, ChangeType, LogEntry, LogOp, StoredEvent};
 use crate::frame::encode_frame;
-use crate::log::Log;
+use crate::log::{change_from, Log};
 use crate::{Committed, Mutation, Shared, StoreError};
 use kevents_model::{EventKey, Micros};
 use std::collections::HashMap;
@@ -168,41 +168,12 @@ impl Writer {
                     ));
                     continue;
                 }
-                let rv = entry.rv;
-                let change = match (entry.op, current) {
-                    (LogOp::Put(record), previous) => Change {
-                        resource_version: rv,
-                        change_type: if previous.is_some() {
-                            ChangeType::Modified
-                        } else {
-                            ChangeType::Added
-                        },
-                        object: Arc::new(StoredEvent {
-                            record: *record,
-                            updated_at: now,
-                        }),
-                        previous,
-                        committed_at: now,
-                    },
-                    (LogOp::Delete(_), Some(previous)) => {
-                        let mut last = (*previous).clone();
-                        last.record.resource_version = rv;
-                        Change {
-                            resource_version: rv,
-                            change_type: ChangeType::Deleted,
-                            object: Arc::new(last),
-                            previous: Some(previous),
-                            committed_at: now,
-                        }
-                    }
-                    // `check` makes neither: a delete needs an event, checkpoints are not
-                    // mutations.
-                    (LogOp::Delete(_) | LogOp::Checkpoint, _) => {
-                        rejected.push((reply, Err(StoreError::Skipped)));
-                        continue;
-                    }
+                // `check` makes neither a delete of nothing nor a checkpoint marker.
+                let Some(change) = change_from(entry, current) else {
+                    rejected.push((reply, Err(StoreError::Skipped)));
+                    continue;
                 };
-                next_rv = rv;
+                next_rv = change.resource_version;
                 encode_frame(&payload, &mut frames);
                 let state =
                     (change.change_type != ChangeType::Deleted).then(|| change.object.clone());
