@@ -10,7 +10,13 @@
 
 use crate::columns::{format_uuid, parse_uuid, ColumnReader, ColumnWriter, DecodeError};
 use crate::entry::StoredEvent;
-use kevents_model::{EventField, EventRecord, Micros, ObjectRef, Series};
+pub use crate::row_view::RowView;
+use crate::row_view::{
+    Packed, CLUSTER, NAMESPACE, OBJECT_API_VERSION, OBJECT_FIELD_PATH, OBJECT_KIND, OBJECT_NAME,
+    OBJECT_NAMESPACE, OBJECT_RESOURCE_VERSION, REASON, REPORTING_CONTROLLER, SOURCE_COMPONENT,
+    STRING_COLUMNS, TYPE,
+};
+use kevents_model::{EventRecord, Micros, ObjectRef, Series};
 
 /// Format version written at the start of every block.
 const VERSION: u8 = 1;
@@ -87,104 +93,12 @@ pub fn encode(events: &[&StoredEvent]) -> Vec<u8> {
     w.buf
 }
 
-/// The string columns of a block, in the order `encode` writes them.
-const STRING_COLUMNS: usize = 22;
-const CLUSTER: usize = 0;
-const NAMESPACE: usize = 1;
-const REASON: usize = 4;
-const TYPE: usize = 5;
-const REPORTING_CONTROLLER: usize = 7;
-const SOURCE_COMPONENT: usize = 9;
-const OBJECT_KIND: usize = 11;
-const OBJECT_NAMESPACE: usize = 12;
-const OBJECT_NAME: usize = 13;
-const OBJECT_API_VERSION: usize = 14;
-const OBJECT_RESOURCE_VERSION: usize = 15;
-const OBJECT_FIELD_PATH: usize = 16;
-
-/// One row of a block before its event is built: the string fields, borrowed from the block's
-/// bytes, so that a filter can refuse rows without paying for their events.
-pub struct RowView<'a> {
-    strings: &'a [Vec<&'a str>],
-    names: &'a [Packed<'a>],
-    row: usize,
-}
-
-impl RowView<'_> {
-    fn column(&self, column: usize) -> &str {
-        self.strings[column][self.row]
-    }
-
-    /// The event's cluster (`""`: the hub's own).
-    pub fn cluster(&self) -> &str {
-        self.column(CLUSTER)
-    }
-
-    /// The event's namespace.
-    pub fn namespace(&self) -> &str {
-        self.column(NAMESPACE)
-    }
-
-    /// The involved object's name.
-    pub fn object_name(&self) -> &str {
-        self.column(OBJECT_NAME)
-    }
-
-    /// True when the event's name is `name`, without building it.
-    pub fn name_is(&self, name: &str) -> bool {
-        match self.names[self.row] {
-            Packed::Text(text) => text == name,
-            Packed::Number(number) => name
-                .strip_prefix(self.object_name())
-                .and_then(|rest| rest.strip_prefix('.'))
-                .is_some_and(|hex| is_hex_of(hex, number)),
-            Packed::Uuid(_) => false,
-        }
-    }
-
-    /// The value of a selectable field, as `EventField::value` gives it for the built event;
-    /// `None` for fields that are not plain string columns (they are checked on the event).
-    pub fn field(&self, field: EventField) -> Option<&str> {
-        let column = match field {
-            EventField::Cluster => CLUSTER,
-            EventField::Namespace => NAMESPACE,
-            EventField::Reason => REASON,
-            EventField::Type => TYPE,
-            EventField::ReportingController => REPORTING_CONTROLLER,
-            EventField::ObjectKind => OBJECT_KIND,
-            EventField::ObjectNamespace => OBJECT_NAMESPACE,
-            EventField::ObjectName => OBJECT_NAME,
-            EventField::ObjectApiVersion => OBJECT_API_VERSION,
-            EventField::ObjectResourceVersion => OBJECT_RESOURCE_VERSION,
-            EventField::ObjectFieldPath => OBJECT_FIELD_PATH,
-            EventField::Source => {
-                let component = self.column(SOURCE_COMPONENT);
-                return Some(if component.is_empty() {
-                    self.column(REPORTING_CONTROLLER)
-                } else {
-                    component
-                });
-            }
-            EventField::Name | EventField::ObjectUid => return None,
-        };
-        Some(self.column(column))
-    }
-}
-
 /// Decodes a block written by `encode`.
 pub fn decode(bytes: &[u8]) -> Result<Vec<StoredEvent>, DecodeError> {
     Ok(decode_where(bytes, |_| true)?
         .into_iter()
         .map(|(_, event)| event)
         .collect())
-}
-
-/// A name or UID: its compact form, or the text stored as is.
-#[derive(Clone, Copy)]
-enum Packed<'a> {
-    Number(u64),
-    Uuid(&'a [u8]),
-    Text(&'a str),
 }
 
 /// Decodes the rows of a block that `keep` accepts, with their row numbers. Only accepted rows
@@ -313,16 +227,6 @@ pub fn decode_where(
         events.push((row, StoredEvent { record, updated_at }));
     }
     Ok(events)
-}
-
-/// True when `hex` is exactly `{number:x}`: lowercase, no leading zeros.
-fn is_hex_of(hex: &str, number: u64) -> bool {
-    let canonical = !hex.is_empty()
-        && (hex == "0" || !hex.starts_with('0'))
-        && hex
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    canonical && u64::from_str_radix(hex, 16) == Ok(number)
 }
 
 fn unpack_uid(packed: Packed<'_>) -> String {

@@ -1,6 +1,7 @@
 //! Round trips of sealed blocks, including every field of an event.
 
 use super::*;
+use kevents_model::EventField;
 use std::collections::BTreeMap;
 
 /// Every field set, with values that exercise each encoding's edge.

@@ -8,12 +8,13 @@
 //! and, for a write, puts the new version in the head. Checkpoints move cold-enough head events
 //! into a new file and merge older files into it when they are small or mostly dead.
 
-use crate::block::RowView;
+use crate::cold_scan::FileCursor;
+pub(crate) use crate::cold_scan::Pushdown;
 use crate::entry::StoredEvent;
 use crate::head::Scope;
 use crate::sealed::{self, key_parts, SealedIndex};
 use crate::StoreError;
-use kevents_model::{EventKey, EventRecord, FieldSelector, Micros};
+use kevents_model::{EventKey, EventRecord, Micros};
 use parking_lot::Mutex;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
@@ -26,37 +27,6 @@ use std::sync::Arc;
 /// Decoded events of one block.
 pub(crate) type Rows = Arc<Vec<Arc<StoredEvent>>>;
 
-/// What a scan may check on a cold row's columns before its event is built: rows that fail are
-/// never materialized. The caller still checks every event it gets.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct Pushdown<'a> {
-    /// Only events about an object of this name.
-    pub object: Option<&'a str>,
-    /// Only events these field requirements accept.
-    pub fields: Option<&'a FieldSelector>,
-}
-
-impl Pushdown<'_> {
-    /// True when nothing is pushed down (every row in the span is wanted).
-    fn is_empty(&self) -> bool {
-        self.object.is_none() && self.fields.is_none_or(FieldSelector::is_empty)
-    }
-
-    /// False when the row certainly fails: outside `span`, about another object, or refused by
-    /// a field requirement the columns can answer.
-    fn accepts(&self, span: &Scope<'_>, row: &RowView<'_>) -> bool {
-        span.cluster.is_none_or(|c| row.cluster() == c)
-            && span.namespace.is_none_or(|ns| row.namespace() == ns)
-            && self.object.is_none_or(|name| row.object_name() == name)
-            && self.fields.is_none_or(|fields| {
-                fields
-                    .requirements
-                    .iter()
-                    .all(|r| row.field(r.field).is_none_or(|value| r.accepts(value)))
-            })
-    }
-}
-
 /// Decoded events kept in the block cache (about 1 KiB each in memory).
 const CACHE_EVENTS: usize = 64 * 1024;
 
@@ -68,7 +38,7 @@ pub(crate) struct ColdFile {
     pub file: Arc<File>,
     pub index: Arc<SealedIndex>,
     /// First row number of each block.
-    starts: Vec<u64>,
+    pub(crate) starts: Vec<u64>,
     /// A set bit is a dead row: written again or deleted after the file was sealed.
     pub dead: Vec<u64>,
     pub rows: u64,
@@ -134,7 +104,7 @@ impl ColdFile {
     }
 
     /// The block that holds `key` if any does: the last whose first key is not after it.
-    fn block_for(&self, key: &EventKey) -> Option<usize> {
+    pub(crate) fn block_for(&self, key: &EventKey) -> Option<usize> {
         let after = self.index.blocks.partition_point(|b| b.first_key <= *key);
         after.checked_sub(1)
     }
@@ -227,7 +197,7 @@ impl Cold {
     /// The rows of block `block` of `file` that `pushdown` may accept within `span`, with their
     /// row numbers in the block: from the cache when the block is there, else decoding only
     /// those rows (and not caching them: the cache holds whole blocks).
-    fn block_where(
+    pub(crate) fn block_where(
         &self,
         file: &ColdFile,
         block: usize,
@@ -439,113 +409,5 @@ impl Cold {
             file.oldest_live[b].fetch_max(oldest_live.min(i64::MAX - 1), AtomicOrdering::Relaxed);
         }
         found
-    }
-}
-
-/// A key-ordered walk over one file's live rows.
-struct FileCursor<'a> {
-    cold: &'a Cold,
-    file: &'a ColdFile,
-    span: Scope<'a>,
-    pushdown: Pushdown<'a>,
-    /// The filter hash of the pushed-down object name, computed once for every block's filter.
-    object_hash: Option<u64>,
-    lower: Bound<EventKey>,
-    block: usize,
-    /// The current block's rows, all of them or (with `positions`) those the pushdown kept.
-    rows: Option<(Rows, Option<Vec<usize>>)>,
-    at: usize,
-    done: bool,
-}
-
-impl<'a> FileCursor<'a> {
-    fn new(
-        cold: &'a Cold,
-        file: &'a ColdFile,
-        lower: Bound<EventKey>,
-        span: Scope<'a>,
-        pushdown: Pushdown<'a>,
-    ) -> FileCursor<'a> {
-        let block = match &lower {
-            Bound::Included(key) | Bound::Excluded(key) => file.block_for(key).unwrap_or(0),
-            Bound::Unbounded => 0,
-        };
-        FileCursor {
-            cold,
-            file,
-            span,
-            pushdown,
-            object_hash: pushdown
-                .object
-                .map(|name| crate::bloom::hash(&[name.as_bytes()])),
-            lower,
-            block,
-            rows: None,
-            at: 0,
-            done: file.index.blocks.is_empty(),
-        }
-    }
-
-    fn peek(&mut self) -> Option<Arc<StoredEvent>> {
-        while !self.done {
-            let Some((rows, positions)) = &self.rows else {
-                let info = &self.file.index.blocks[self.block];
-                if self.span.after(&info.first_key) {
-                    // This block and every later one start past the span.
-                    self.done = true;
-                    return None;
-                }
-                let skip = self.object_hash.is_some_and(|hash| {
-                    info.objects
-                        .as_ref()
-                        .is_some_and(|names| !names.may_contain_hash(hash))
-                });
-                if skip {
-                    self.block += 1;
-                    self.done = self.block >= self.file.index.blocks.len();
-                    continue;
-                }
-                let (rows, positions) =
-                    self.cold
-                        .block_where(self.file, self.block, &self.span, &self.pushdown);
-                self.at = match &self.lower {
-                    Bound::Included(key) => {
-                        rows.partition_point(|e| cmp_record(&e.record, key) == Ordering::Less)
-                    }
-                    Bound::Excluded(key) => {
-                        rows.partition_point(|e| cmp_record(&e.record, key) != Ordering::Greater)
-                    }
-                    Bound::Unbounded => 0,
-                };
-                self.rows = Some((rows, positions));
-                continue;
-            };
-            if self.at >= rows.len() {
-                self.rows = None;
-                self.block += 1;
-                self.done = self.block >= self.file.index.blocks.len();
-                continue;
-            }
-            let event = &rows[self.at];
-            if !self.span.contains_record(&event.record) {
-                if self.span.before(&event.record) {
-                    self.at += 1;
-                    continue;
-                }
-                self.done = true;
-                return None;
-            }
-            let row = positions.as_ref().map_or(self.at, |p| p[self.at]);
-            if self.file.is_dead(self.file.starts[self.block] + row as u64) {
-                self.at += 1;
-                continue;
-            }
-            return Some(event.clone());
-        }
-        None
-    }
-
-    fn advance(&mut self) {
-        self.at += 1;
     }
 }
