@@ -11,10 +11,11 @@ pub trait Observer: Send + Sync {
     fn observe(&self, change: &Change);
 }
 
-/// Follows the store from its current version until `shutdown` turns true.
+/// Follows the store's changes after version `from` until `shutdown` turns true.
 pub async fn follow_store(
     store: Store,
     observers: Vec<Arc<dyn Observer>>,
+    from: u64,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let notify = |change: &Change| {
@@ -22,7 +23,7 @@ pub async fn follow_store(
             observer.observe(change);
         }
     };
-    let mut last_rv = store.resource_version();
+    let mut last_rv = from;
     loop {
         let subscription = match store.subscribe(WatchFrom::After(last_rv), Scope::ALL) {
             Ok(subscription) => subscription,

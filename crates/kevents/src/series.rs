@@ -1,5 +1,6 @@
-//! Keeps the hub's series (`kubectl get eventseries`) current: rebuilt from the store at start,
-//! then fed every committed change, and expired once a minute.
+//! Keeps the hub's series (`kubectl get eventseries`) current: rebuilt from the store in the
+//! background after a start (the hub serves meanwhile), fed every committed change, and
+//! expired once a minute.
 
 use kevents_alert::Observer;
 use kevents_api::SeriesState;
@@ -19,9 +20,11 @@ impl Observer for SeriesFeed {
 }
 
 /// The series of `store`'s events (series live as long as events: `ttl_micros`), the observer
-/// that keeps them current, and the task that expires them.
+/// that keeps them current (it must follow the store's changes after `from`), and the task
+/// that rebuilds them from the stored events and then expires them.
 pub fn start(
     store: &Store,
+    from: u64,
     ttl_micros: i64,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> (
@@ -33,15 +36,31 @@ pub fn start(
         ttl_micros,
         ..SeriesConfig::default()
     }));
-    let started = std::time::Instant::now();
-    state.rebuild(store);
-    tracing::info!(
-        series = state.len(),
-        millis = started.elapsed().as_millis() as u64,
-        "series rebuilt from the store"
-    );
-    let expiring = tokio::spawn(expire_periodically(state.clone(), shutdown));
-    (state.clone(), Arc::new(SeriesFeed(state)), expiring)
+    state.begin_rebuild(from);
+    let task = {
+        let (state, store) = (state.clone(), store.clone());
+        tokio::spawn(async move {
+            let (rebuilding, stopping) = (state.clone(), shutdown.clone());
+            let started = std::time::Instant::now();
+            let read = tokio::task::spawn_blocking(move || {
+                rebuilding
+                    .finish_rebuild(&store, SeriesState::REBUILD_PAGE, |_| !*stopping.borrow())
+            })
+            .await
+            .unwrap_or(0);
+            if *shutdown.borrow() {
+                return;
+            }
+            tracing::info!(
+                events = read,
+                series = state.len(),
+                millis = started.elapsed().as_millis() as u64,
+                "series rebuilt from the store"
+            );
+            expire_periodically(state, shutdown).await
+        })
+    };
+    (state.clone(), Arc::new(SeriesFeed(state)), task)
 }
 
 async fn expire_periodically(

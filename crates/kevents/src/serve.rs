@@ -296,11 +296,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         alerting_metrics,
         shutdown.clone(),
     ));
+    let from = store.resource_version();
     let (series, series_feed, series_expiry) =
-        crate::series::start(&store, args.event_ttl, shutdown.clone());
+        crate::series::start(&store, from, args.event_ttl, shutdown.clone());
     let following = tokio::spawn(kevents_alert::follow_store(
         store.clone(),
         vec![event_metrics, engine, key_resources, series_feed],
+        from,
         shutdown.clone(),
     ));
     let security = Arc::new(security(&args)?);

@@ -6,13 +6,14 @@
 mod encode;
 mod handlers;
 mod patterns;
+mod rebuild;
 mod select;
 
 pub(crate) use handlers::routes;
 
 use kevents_correlate::{Series, SeriesConfig, SeriesTracker};
 use kevents_model::Micros;
-use kevents_store::{Change, ChangeType, ListQuery, Store};
+use kevents_store::{Change, ChangeType, Store};
 use parking_lot::RwLock;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -32,6 +33,9 @@ pub struct SeriesState {
     /// The store version the series account for; `None` until [`SeriesState::rebuild`] (a
     /// state nobody feeds is read as it is).
     applied: tokio::sync::watch::Sender<Option<u64>>,
+    /// While the stored events are read after a start: changes the feed delivers meanwhile,
+    /// applied once the read is done (see `rebuild.rs`).
+    rebuilding: parking_lot::Mutex<Option<rebuild::Pending>>,
 }
 
 /// How long a read waits for the series to account for writes acknowledged before it.
@@ -47,20 +51,16 @@ impl SeriesState {
             tracker: RwLock::new(SeriesTracker::new(config)),
             feed: broadcast::channel(FEED_CAPACITY).0,
             applied: tokio::sync::watch::channel(None).0,
+            rebuilding: parking_lot::Mutex::new(None),
         }
     }
 
-    /// Feeds every live event of `store` (startup, before the change feed is followed).
+    /// Feeds every live event of `store`, then follows nothing: for a state whose feed starts
+    /// after the store's current version (tests, tools). The hub uses
+    /// [`SeriesState::begin_rebuild`] and [`SeriesState::finish_rebuild`].
     pub fn rebuild(&self, store: &Store) {
-        let now = Micros::now();
-        let page = store
-            .list(ListQuery::default(), |_| true)
-            .expect("a list at the current version is always retained");
-        let mut tracker = self.tracker.write();
-        for event in &page.items {
-            tracker.observe(&event.record.cluster, &event.record, None, now);
-        }
-        self.applied.send_replace(Some(page.resource_version));
+        self.begin_rebuild(store.resource_version());
+        self.finish_rebuild(store, Self::REBUILD_PAGE, |_| true);
     }
 
     /// Waits (bounded) until the series account for every change up to `version`, so a read
@@ -74,6 +74,10 @@ impl SeriesState {
 
     /// Accounts for one committed change, in resourceVersion order.
     pub fn observe(&self, change: &Change) {
+        if let Some(pending) = self.rebuilding.lock().as_mut() {
+            pending.changes.push(change.clone());
+            return;
+        }
         self.observe_change(change);
         self.applied.send_if_modified(|applied| match applied {
             Some(version) if *version < change.resource_version => {

@@ -1,0 +1,278 @@
+//! Rebuilding the series from the stored events after a start, while the hub already serves.
+//!
+//! A store may hold millions of events; reading them all takes seconds to minutes, so the hub
+//! does it in the background, a page at a time, and meanwhile buffers the changes its feed
+//! delivers. The series must count every event exactly once, although pages are read at
+//! different versions while writes go on:
+//!
+//! - The feed starts after version `from`. A page keeps only events whose last write is at or
+//!   before `from` (their state at `from`); later versions are the feed's.
+//! - The first buffered change of a key carries the key's state at `from` as its `previous`.
+//!   If the page that covered the key was read before that change, the page saw (and counted)
+//!   that state; otherwise the page saw a later version or nothing, and the replay counts the
+//!   `previous` state first. Then the change itself is counted, as the feed would.
+
+use super::SeriesState;
+use kevents_model::{EventKey, Micros};
+use kevents_store::{Change, ListQuery, Store};
+use std::collections::HashSet;
+
+impl SeriesState {
+    /// Events a rebuild reads per page (the store's read lock is held for one page).
+    pub const REBUILD_PAGE: usize = 5_000;
+}
+
+/// Changes delivered by the feed while a rebuild reads the store.
+pub(super) struct Pending {
+    /// The version the feed starts after.
+    from: u64,
+    /// The delivered changes, in resourceVersion order.
+    pub(super) changes: Vec<Change>,
+}
+
+/// The pages a rebuild read: each page's last key (`None`: to the end) and the store's version
+/// when it was read. Page `i` covers the keys after page `i - 1`'s last key up to its own.
+struct Pages(Vec<(Option<EventKey>, u64)>);
+
+impl Pages {
+    /// True when the page that covered `key` was read before version `rv` was committed.
+    fn read_before(&self, key: &EventKey, rv: u64) -> bool {
+        let at = self
+            .0
+            .partition_point(|(last, _)| last.as_ref().is_some_and(|last| last < key));
+        self.0
+            .get(at)
+            .or(self.0.last())
+            .is_some_and(|(_, read_at)| *read_at < rv)
+    }
+}
+
+impl SeriesState {
+    /// Starts buffering the feed: call before the feed is followed from version `from`, then
+    /// [`SeriesState::finish_rebuild`] (typically on a blocking thread). Reads of the series
+    /// answer from what is counted so far until it finishes.
+    pub fn begin_rebuild(&self, from: u64) {
+        *self.rebuilding.lock() = Some(Pending {
+            from,
+            changes: Vec::new(),
+        });
+        self.applied.send_replace(None);
+    }
+
+    /// Counts every stored event as of the version given to [`SeriesState::begin_rebuild`],
+    /// `page` events at a time, then the changes buffered meanwhile, and returns to following
+    /// the feed directly. After each page `between_pages` gets the events read so far and may
+    /// stop the rebuild (false: the hub is shutting down; the state stays partial). Returns the
+    /// events read.
+    pub fn finish_rebuild(
+        &self,
+        store: &Store,
+        page: usize,
+        mut between_pages: impl FnMut(usize) -> bool,
+    ) -> usize {
+        let Some(from) = self.rebuilding.lock().as_ref().map(|p| p.from) else {
+            return 0;
+        };
+        let mut pages = Pages(Vec::new());
+        let mut after: Option<EventKey> = None;
+        let mut read = 0;
+        loop {
+            let listed = store
+                .list(
+                    ListQuery {
+                        limit: Some(page.max(1)),
+                        start_after: after.as_ref(),
+                        ..Default::default()
+                    },
+                    |_| true,
+                )
+                .expect("a list at the current version is always retained");
+            read += listed.items.len();
+            {
+                let now = Micros::now();
+                let mut tracker = self.tracker.write();
+                for event in &listed.items {
+                    if event.record.resource_version <= from {
+                        tracker.observe(&event.record.cluster, &event.record, None, now);
+                    }
+                }
+            }
+            pages
+                .0
+                .push((listed.continue_after.clone(), listed.resource_version));
+            if !between_pages(read) {
+                return read;
+            }
+            match listed.continue_after {
+                Some(last) => after = Some(last),
+                None => break,
+            }
+        }
+        // Replay what the feed delivered, until no change is left buffered.
+        let mut replayed: HashSet<EventKey> = HashSet::new();
+        let mut last = from;
+        loop {
+            let changes = {
+                let mut rebuilding = self.rebuilding.lock();
+                let pending = rebuilding.as_mut().expect("only this rebuild ends it");
+                if pending.changes.is_empty() {
+                    // Under the lock, so the feed's next change sees the version counted.
+                    self.applied.send_replace(Some(last));
+                    *rebuilding = None;
+                    break;
+                }
+                std::mem::take(&mut pending.changes)
+            };
+            for change in changes.iter().filter(|c| c.resource_version > from) {
+                let key = change.object.record.key();
+                if let Some(previous) = &change.previous {
+                    if !replayed.contains(&key) && !pages.read_before(&key, change.resource_version)
+                    {
+                        let record = &previous.record;
+                        let now = Micros::now();
+                        self.tracker
+                            .write()
+                            .observe(&record.cluster, record, None, now);
+                    }
+                }
+                replayed.insert(key);
+                self.observe_change(change);
+                last = change.resource_version;
+            }
+        }
+        read
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kevents_model::{EventRecord, ObjectRef};
+    use kevents_store::{Mutation, Scope, StoreConfig, WatchFrom};
+
+    fn event(i: usize, count: i32) -> EventRecord {
+        let pod = format!("web-{}", i % 9);
+        EventRecord {
+            namespace: "default".into(),
+            name: format!("e{i:03}"),
+            involved_object: ObjectRef {
+                kind: "Pod".into(),
+                namespace: "default".into(),
+                name: pod.clone(),
+                uid: format!("uid-{pod}"),
+                ..Default::default()
+            },
+            reason: ["BackOff", "Unhealthy", "Pulled"][i % 3].into(),
+            message: "Back-off restarting failed container".into(),
+            event_type: "Warning".into(),
+            source_component: "kubelet".into(),
+            count,
+            last_timestamp: Some(Micros::now()),
+            ..Default::default()
+        }
+    }
+
+    /// Every series with its count, comparable between two states.
+    fn counts(state: &SeriesState) -> Vec<(String, u64)> {
+        let mut counts: Vec<(String, u64)> = state
+            .tracker
+            .read()
+            .iter()
+            .map(|s| (format!("{:?}", s.key()), s.count))
+            .collect();
+        counts.sort();
+        counts
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rebuild_while_writes_go_on_counts_every_occurrence_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+        let mut every_change = store
+            .subscribe(WatchFrom::After(store.resource_version()), Scope::ALL)
+            .unwrap()
+            .live;
+        for i in 0..60 {
+            store
+                .write(Mutation::Create(event(i, 1 + (i % 4) as i32)))
+                .await
+                .unwrap();
+        }
+        let from = store.resource_version();
+        let rebuilt = std::sync::Arc::new(SeriesState::default());
+        rebuilt.begin_rebuild(from);
+        let mut live = store
+            .subscribe(WatchFrom::After(from), Scope::ALL)
+            .unwrap()
+            .live;
+        let handle = tokio::runtime::Handle::current();
+        let (state, writer) = (rebuilt.clone(), store.clone());
+        // Between pages of 7: raise the count of an event the rebuild has not read yet and of
+        // one it has, delete one ahead, create one: each way a key can change meanwhile.
+        let read = tokio::task::spawn_blocking(move || {
+            state.finish_rebuild(&writer, 7, |read| {
+                handle.block_on(async {
+                    for (i, raise) in [(read + 10, true), (read.saturating_sub(3), true)] {
+                        if let Some(stored) = writer.get(&event(i, 1).key()) {
+                            let mut record = stored.record.clone();
+                            record.count += if raise { 2 } else { 0 };
+                            let update = Mutation::Update {
+                                record,
+                                expected_rv: None,
+                            };
+                            writer.write(update).await.unwrap();
+                        }
+                    }
+                    let key = event(read + 12, 1).key();
+                    let delete = Mutation::Delete {
+                        key,
+                        expected_rv: None,
+                        expected_uid: None,
+                    };
+                    let _ = writer.write(delete).await;
+                    let created = event(100 + read, 3);
+                    writer.write(Mutation::Create(created)).await.unwrap();
+                });
+                while let Ok(change) = live.try_recv() {
+                    state.observe(&change);
+                }
+                true
+            })
+        })
+        .await
+        .unwrap();
+        assert!(read >= 60, "read {read} events");
+        assert!(rebuilt.rebuilding.lock().is_none());
+        assert_eq!(*rebuilt.applied.borrow(), Some(store.resource_version()));
+
+        // The reference counted every change as it was committed.
+        let reference = SeriesState::default();
+        while let Ok(change) = every_change.try_recv() {
+            reference.observe(&change);
+        }
+        assert_eq!(counts(&rebuilt), counts(&reference));
+        assert!(counts(&reference).iter().map(|(_, c)| c).sum::<u64>() > 150);
+
+        // After the rebuild the feed counts directly again.
+        let mut record = store.get(&event(0, 1).key()).unwrap().record.clone();
+        record.count += 5;
+        let change = store
+            .write(Mutation::Update {
+                record,
+                expected_rv: None,
+            })
+            .await
+            .unwrap();
+        let before: u64 = counts(&rebuilt).iter().map(|(_, c)| c).sum();
+        let fed = store
+            .subscribe(
+                WatchFrom::After(change.object.record.resource_version - 1),
+                Scope::ALL,
+            )
+            .unwrap()
+            .backlog;
+        rebuilt.observe(&fed[0]);
+        let after: u64 = counts(&rebuilt).iter().map(|(_, c)| c).sum();
+        assert_eq!(after, before + 5);
+    }
+}
