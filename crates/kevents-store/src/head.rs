@@ -272,6 +272,19 @@ impl Head {
             })
     }
 
+    /// The hot (in-memory) events within `scope`, in key order.
+    pub(crate) fn hot_in<'a>(
+        &'a self,
+        scope: Scope<'a>,
+    ) -> impl Iterator<Item = &'a Arc<StoredEvent>> + 'a {
+        self.spans(scope, None).flat_map(move |(lower, span)| {
+            self.events
+                .range((lower, Bound::Unbounded))
+                .take_while(move |(key, _)| span.contains(key))
+                .map(|(_, event)| event)
+        })
+    }
+
     /// The contiguous key ranges a scope covers, in key order, each with where it starts: one per
     /// cluster when a namespace is asked for across clusters (keys order by cluster first).
     fn spans<'a>(

@@ -11,6 +11,7 @@ mod checkpoint;
 mod cold;
 mod cold_scan;
 mod columns;
+mod counts;
 mod entry;
 mod files;
 mod frame;
@@ -22,13 +23,16 @@ mod row_view;
 mod sealed;
 mod snapshot;
 mod tiering;
+mod time_index;
 mod types;
 mod writer;
 
+pub use counts::{CountQuery, Counted, Counts};
 pub use entry::{Change, ChangeType, StoredEvent};
 pub use head::Scope;
 pub use log::LogConfig;
 pub use retention::parse_size;
+pub use time_index::seen_at;
 pub use types::{
     Committed, ListPage, ListQuery, Mutation, StoreConfig, StoreError, StoreStats, Subscription,
     TooOld, WatchFrom, DEFAULT_RETENTION_BYTES,
@@ -210,6 +214,11 @@ impl Store {
             resource_version: query.at.unwrap_or(head.resource_version),
             continue_after,
         })
+    }
+
+    /// Counts the live events `query` selects by the values of one field (see `counts`).
+    pub fn count(&self, query: CountQuery<'_>) -> Counts {
+        counts::count(&self.shared.head.read(), &query)
     }
 
     /// Starts a watch. Fails when `from` is older than the retained history.

@@ -16,6 +16,7 @@ use crate::block;
 use crate::bloom::Bloom;
 use crate::entry::StoredEvent;
 use crate::frame::{encode_frame, FrameRead, FrameReader};
+use crate::time_index::{self, Chunk, ChunkInfo, TimeIndex};
 use crate::StoreError;
 use kevents_model::EventKey;
 use std::collections::HashSet;
@@ -42,12 +43,14 @@ pub(crate) struct BlockInfo {
     pub objects: Option<Bloom>,
 }
 
-/// A sealed file's footer: its version, its blocks and a filter of every key it holds.
+/// A sealed file's footer: its version, its blocks, a filter of every key it holds and the
+/// index of its rows by time (cold files written since the index exists).
 #[derive(Debug, Clone)]
 pub(crate) struct SealedIndex {
     pub rv: u64,
     pub blocks: Vec<BlockInfo>,
     pub keys: Option<Bloom>,
+    pub time: Option<TimeIndex>,
 }
 
 /// The filter parts of an event key.
@@ -61,10 +64,13 @@ pub(crate) fn key_parts(key: &EventKey) -> [&[u8]; 3] {
 
 /// Marks the filter section after the block index (files without it end after the index).
 const FILTERS_V1: u64 = 1;
+/// Marks the time index section after the filters (files without it end after the filters).
+const TIME_INDEX_V1: u64 = 2;
 
 /// Writes the blocks of `events` (key order) to `out`; returns the bytes written. With
-/// `filters`, the footer also holds the key and object-name filters that reads of single
-/// blocks need (cold files); a checkpoint, loaded whole, goes without.
+/// `filters`, the file also holds what reads of single blocks and of time ranges need (cold
+/// files): key and object-name filters and the time index; a checkpoint, loaded whole, goes
+/// without.
 pub(crate) fn write(
     out: File,
     rv: u64,
@@ -80,9 +86,13 @@ pub(crate) fn write(
     let mut chunk: Vec<Arc<StoredEvent>> = Vec::with_capacity(block_events);
     let mut frame = Vec::new();
     let mut events = events.peekable();
+    let mut times = filters.then(time_index::Builder::new);
     while events.peek().is_some() {
         chunk.clear();
         chunk.extend(events.by_ref().take(block_events.max(1)));
+        if let Some(times) = times.as_mut() {
+            chunk.iter().for_each(|e| times.add(&e.record));
+        }
         let refs: Vec<&StoredEvent> = chunk.iter().map(|e| &**e).collect();
         let compressed = compress(&block::encode(&refs));
         frame.clear();
@@ -118,7 +128,20 @@ pub(crate) fn write(
         });
         offset += frame.len() as u64;
     }
-    let footer = encode_footer(rv, &index, filters.then_some(keys.as_slice()));
+    let time = match times {
+        Some(times) => {
+            let (time, written) = times.write(&mut out, offset)?;
+            offset += written;
+            time
+        }
+        None => None,
+    };
+    let footer = encode_footer(
+        rv,
+        &index,
+        filters.then_some(keys.as_slice()),
+        time.as_ref(),
+    );
     out.write_all(&footer)?;
     out.write_all(&(footer.len() as u32).to_le_bytes())?;
     out.write_all(&crc32fast::hash(&footer).to_le_bytes())?;
@@ -142,7 +165,7 @@ const DEFLATE_LEVEL: u8 = 1;
 /// would be more, but such events do not come in thousands), and a bound for a damaged one.
 const MAX_BLOCK_BYTES: usize = 1 << 30;
 
-fn compress(raw: &[u8]) -> Vec<u8> {
+pub(crate) fn compress(raw: &[u8]) -> Vec<u8> {
     let mut header = crate::columns::ColumnWriter::default();
     header.buf.push(CODEC_DEFLATE_SIZED);
     header.varint(raw.len() as u64);
@@ -188,7 +211,12 @@ pub(crate) fn decompress(bytes: &[u8]) -> Result<Vec<u8>, String> {
     }
 }
 
-fn encode_footer(rv: u64, index: &[BlockInfo], keys: Option<&[u64]>) -> Vec<u8> {
+fn encode_footer(
+    rv: u64,
+    index: &[BlockInfo],
+    keys: Option<&[u64]>,
+    time: Option<&TimeIndex>,
+) -> Vec<u8> {
     let mut w = crate::columns::ColumnWriter::default();
     w.varint(rv);
     w.varint(index.len() as u64);
@@ -222,6 +250,10 @@ fn encode_footer(rv: u64, index: &[BlockInfo], keys: Option<&[u64]>) -> Vec<u8> 
         bloom.insert_hash(*hash);
     }
     words(&mut w, Some(&bloom));
+    if let Some(time) = time {
+        w.varint(TIME_INDEX_V1);
+        time.encode(&mut w);
+    }
     w.buf
 }
 
@@ -267,10 +299,18 @@ fn decode_footer(bytes: &[u8]) -> Result<SealedIndex, crate::columns::DecodeErro
         }
         keys = decode_words(r.bytes()?);
     }
+    let mut time = None;
+    if !r.at_end() {
+        if r.varint()? != TIME_INDEX_V1 {
+            return Err(crate::columns::DecodeError("unknown time index section"));
+        }
+        time = Some(TimeIndex::decode(&mut r)?);
+    }
     Ok(SealedIndex {
         rv,
         blocks: index,
         keys,
+        time,
     })
 }
 
@@ -416,17 +456,29 @@ fn read_index(file: &mut File, len: u64) -> Result<SealedIndex, &'static str> {
 }
 
 fn read_block_at(file: &File, info: &BlockInfo) -> Result<Vec<u8>, &'static str> {
+    read_frame_at(file, info.offset, info.len, info.crc)
+}
+
+/// Reads the frame at `offset` that the footer says holds `len` bytes with checksum `crc`.
+fn read_frame_at(file: &File, offset: u64, len: u32, crc: u32) -> Result<Vec<u8>, &'static str> {
     use std::os::unix::fs::FileExt;
-    let mut frame = vec![0u8; 8 + info.len as usize];
-    file.read_exact_at(&mut frame, info.offset)
-        .map_err(|_| "block beyond the end of the file")?;
+    let mut frame = vec![0u8; 8 + len as usize];
+    file.read_exact_at(&mut frame, offset)
+        .map_err(|_| "frame beyond the end of the file")?;
     let header_len = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]);
     let header_crc = u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
     let payload = frame.split_off(8);
-    if header_len != info.len || header_crc != info.crc || crc32fast::hash(&payload) != info.crc {
-        return Err("block checksum mismatch");
+    if header_len != len || header_crc != crc || crc32fast::hash(&payload) != crc {
+        return Err("checksum mismatch");
     }
     Ok(payload)
+}
+
+/// Reads and decodes one chunk of an opened cold file's time index.
+pub(crate) fn read_chunk(file: &File, time: &TimeIndex, info: &ChunkInfo) -> Result<Chunk, String> {
+    let bytes = read_frame_at(file, info.offset, info.len, info.crc)?;
+    let raw = decompress(&bytes)?;
+    time_index::decode_chunk(&raw, time, info).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -1,0 +1,252 @@
+//! Counting events by one field over a window of last-seen times (`Store::count`): "which
+//! reasons in the last 24 hours", "how many Warnings per namespace this week". Hot events are
+//! counted from memory; a cold file answers from its time index (only the chunks of the window
+//! are read) when the grouping field and every field requirement are among the indexed
+//! fields, else from its blocks.
+
+use crate::cold::{Cold, ColdFile};
+use crate::cold_scan::Pushdown;
+use crate::head::{Head, Scope};
+use crate::sealed;
+use crate::time_index::{seen_at, Chunk, TimeIndex, FIELDS};
+use kevents_model::{EventField, EventRecord, FieldSelector, Micros};
+use std::collections::HashMap;
+
+/// What to count.
+#[derive(Debug, Clone, Copy)]
+pub struct CountQuery<'a> {
+    /// Which clusters and namespaces.
+    pub scope: Scope<'a>,
+    /// Only events these field requirements accept.
+    pub fields: Option<&'a FieldSelector>,
+    /// Only events last seen at or after this time.
+    pub from: Option<Micros>,
+    /// Only events last seen at or before this time.
+    pub to: Option<Micros>,
+    /// The field whose values are counted.
+    pub by: EventField,
+}
+
+/// The events with one value of the counted field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counted {
+    /// The value (empty when the events do not set the field).
+    pub value: String,
+    /// Stored events with this value.
+    pub events: u64,
+    /// Their occurrences (`count` / `series.count`, at least 1 each).
+    pub occurrences: u64,
+}
+
+/// The answer of `Store::count`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counts {
+    /// One entry per value, most events first (then by value).
+    pub items: Vec<Counted>,
+    /// The store's version the counts are as of.
+    pub resource_version: u64,
+    /// Time index chunks read from cold files.
+    pub chunks_read: u64,
+    /// Cold blocks read (files or questions the time index cannot answer).
+    pub blocks_read: u64,
+}
+
+/// Events and occurrences per value.
+type Totals = HashMap<String, (u64, u64)>;
+
+impl CountQuery<'_> {
+    fn in_window(&self, time: i64) -> bool {
+        self.from.is_none_or(|from| time >= from.0) && self.to.is_none_or(|to| time <= to.0)
+    }
+
+    fn accepts(&self, record: &EventRecord) -> bool {
+        self.scope.contains_record(record)
+            && self.in_window(seen_at(record).0)
+            && self.fields.is_none_or(|f| f.matches(record))
+    }
+}
+
+fn add(totals: &mut Totals, value: &str, occurrences: u64) {
+    match totals.get_mut(value) {
+        Some(total) => {
+            total.0 += 1;
+            total.1 += occurrences;
+        }
+        None => {
+            totals.insert(value.to_string(), (1, occurrences));
+        }
+    }
+}
+
+fn occurrences(record: &EventRecord) -> u64 {
+    u64::try_from(record.occurrences().max(1)).unwrap_or(1)
+}
+
+/// Counts the live events of `head` (hot and cold) that `query` selects.
+pub(crate) fn count(head: &Head, query: &CountQuery<'_>) -> Counts {
+    let mut totals = Totals::new();
+    let (mut chunks_read, mut blocks_read) = (0, 0);
+    for event in head.hot_in(query.scope) {
+        if query.accepts(&event.record) {
+            add(
+                &mut totals,
+                query.by.value(&event.record),
+                occurrences(&event.record),
+            );
+        }
+    }
+    for file in &head.cold.files {
+        let counted = file
+            .index
+            .time
+            .as_ref()
+            .and_then(|time| by_time_index(&head.cold, file, time, query, &mut chunks_read));
+        match counted {
+            Some(counted) => merge(&mut totals, counted),
+            None => blocks_read += by_blocks(&head.cold, file, query, &mut totals),
+        }
+    }
+    let mut items: Vec<Counted> = totals
+        .into_iter()
+        .map(|(value, (events, occurrences))| Counted {
+            value,
+            events,
+            occurrences,
+        })
+        .collect();
+    items.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.value.cmp(&b.value)));
+    Counts {
+        items,
+        resource_version: head.resource_version,
+        chunks_read,
+        blocks_read,
+    }
+}
+
+fn merge(totals: &mut Totals, counted: Totals) {
+    for (value, (events, occurrences)) in counted {
+        let total = totals.entry(value).or_default();
+        total.0 += events;
+        total.1 += occurrences;
+    }
+}
+
+/// Counts one file from its time index; `None` when the index cannot answer (a field it does
+/// not hold, or a damaged chunk).
+fn by_time_index(
+    cold: &Cold,
+    file: &ColdFile,
+    time: &TimeIndex,
+    query: &CountQuery<'_>,
+    chunks_read: &mut u64,
+) -> Option<Totals> {
+    let by = FIELDS.iter().position(|f| *f == query.by)?;
+    let requirements = query
+        .fields
+        .map(|f| f.requirements.as_slice())
+        .unwrap_or(&[]);
+    if requirements.iter().any(|r| !FIELDS.contains(&r.field)) {
+        return None;
+    }
+    // Per indexed field, which dictionary values the scope and the requirements accept.
+    let mut allowed: Vec<Option<Vec<bool>>> = Vec::with_capacity(FIELDS.len());
+    for (f, field) in FIELDS.iter().enumerate() {
+        let scope = match field {
+            EventField::Cluster => query.scope.cluster,
+            EventField::Namespace => query.scope.namespace,
+            _ => None,
+        };
+        let wanted: Vec<_> = requirements.iter().filter(|r| r.field == *field).collect();
+        if scope.is_none() && wanted.is_empty() {
+            allowed.push(None);
+            continue;
+        }
+        let accepts: Vec<bool> = time.dictionaries[f]
+            .iter()
+            .map(|value| {
+                scope.is_none_or(|s| value == s) && wanted.iter().all(|r| r.accepts(value))
+            })
+            .collect();
+        if !accepts.contains(&true) {
+            return Some(Totals::new());
+        }
+        allowed.push(Some(accepts));
+    }
+    let mut per_value = vec![(0u64, 0u64); time.dictionaries[by].len()];
+    let window = (
+        query.from.map_or(i64::MIN, |t| t.0),
+        query.to.map_or(i64::MAX, |t| t.0),
+    );
+    for info in &time.chunks {
+        if info.last < window.0 || info.first > window.1 {
+            continue;
+        }
+        *chunks_read += 1;
+        let chunk: Chunk = match sealed::read_chunk(&file.file, time, info) {
+            Ok(chunk) => chunk,
+            Err(why) => {
+                cold.damaged_time_index(file, &why);
+                return None;
+            }
+        };
+        for i in 0..chunk.times.len() {
+            let t = chunk.times[i];
+            if t < window.0 || t > window.1 {
+                continue;
+            }
+            let row = chunk.rows[i];
+            if row >= file.rows || file.is_dead(row) {
+                continue;
+            }
+            let selected = allowed.iter().enumerate().all(|(f, accepts)| {
+                accepts
+                    .as_ref()
+                    .is_none_or(|a| a[chunk.fields[f][i] as usize])
+            });
+            if selected {
+                let total = &mut per_value[chunk.fields[by][i] as usize];
+                total.0 += 1;
+                total.1 += chunk.occurrences[i];
+            }
+        }
+    }
+    Some(
+        per_value
+            .into_iter()
+            .enumerate()
+            .filter(|(_, (events, _))| *events > 0)
+            .map(|(id, total)| (time.dictionaries[by][id].clone(), total))
+            .collect(),
+    )
+}
+
+/// Counts one file by reading every block (only the rows its columns do not rule out become
+/// events); returns the blocks read.
+fn by_blocks(cold: &Cold, file: &ColdFile, query: &CountQuery<'_>, totals: &mut Totals) -> u64 {
+    let pushdown = Pushdown {
+        object: None,
+        fields: query.fields,
+    };
+    for (b, info) in file.index.blocks.iter().enumerate() {
+        let rows = match sealed::read_events_where(&file.file, info, |row| {
+            pushdown.accepts(&query.scope, row)
+        }) {
+            Ok(rows) => rows,
+            Err(why) => {
+                cold.damaged(file, b, &why);
+                continue;
+            }
+        };
+        for (at, event) in rows {
+            if file.is_dead(file.starts[b] + at as u64) || !query.accepts(&event.record) {
+                continue;
+            }
+            add(
+                totals,
+                query.by.value(&event.record),
+                occurrences(&event.record),
+            );
+        }
+    }
+    file.index.blocks.len() as u64
+}
