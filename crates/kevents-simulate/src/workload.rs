@@ -52,6 +52,8 @@ pub struct Workload {
     rng: StdRng,
     total_weight: u32,
     start: Micros,
+    /// Microseconds between the last-seen times of consecutive events.
+    step: i64,
 }
 
 impl Workload {
@@ -61,7 +63,15 @@ impl Workload {
             rng: StdRng::seed_from_u64(seed),
             total_weight: SHAPES.iter().map(|s| s.4).sum(),
             start,
+            step: 1000,
         }
+    }
+
+    /// The same workload with consecutive events `step` microseconds apart (default 1 ms), so
+    /// that N events span N × `step` after `start`.
+    pub fn spaced(mut self, step: i64) -> Workload {
+        self.step = step.max(1);
+        self
     }
 
     /// The `index`-th event (unique name).
@@ -103,7 +113,7 @@ impl Workload {
             _ => (pod.clone(), namespace.to_string()),
         };
         let event_namespace = if kind == "Node" { "default" } else { namespace };
-        let at = Micros(self.start.0 + index as i64 * 1000).truncate_to_seconds();
+        let at = Micros(self.start.0 + index as i64 * self.step).truncate_to_seconds();
         let count = if reason == "BackOff" {
             self.rng.random_range(1..50)
         } else {

@@ -6,8 +6,9 @@
 //!
 //! ```text
 //! chunk frame (after the blocks) = len u32 | crc32 u32 | codec-framed payload (as blocks)
-//! payload = n | n time deltas from the chunk's first time | n row numbers
-//!             | per field: n dictionary ids | n occurrences
+//! payload = n | n whole seconds after the chunk's first time | n remaining microseconds
+//!             | n row number deltas | per field: n dictionary ids | n occurrences
+//! (a chunk holds the next 4,096 rows by time; inside it, rows are in file order)
 //! footer section = per field: dictionary (count, strings) | chunks: offset, len, crc, n,
 //!                  first time (zigzag), last time - first time
 //! ```
@@ -147,20 +148,31 @@ impl Builder {
         for entries in self.order.chunks(CHUNK_ENTRIES) {
             let first = entries[0].0;
             let last = entries[entries.len() - 1].0;
+            // A chunk holds a span of times; inside it rows go in file order, so row numbers
+            // are small deltas and neighbouring rows' fields repeat.
+            let mut entries = entries.to_vec();
+            entries.sort_unstable_by_key(|(_, row)| *row);
             let mut w = ColumnWriter::default();
             w.varint(entries.len() as u64);
-            for (time, _) in entries {
-                w.varint(time.wrapping_sub(first) as u64);
+            // Times as whole seconds after the chunk's first time, then the microseconds
+            // (mostly zero: Kubernetes times are whole seconds).
+            for (time, _) in &entries {
+                w.varint((time.wrapping_sub(first) as u64) / 1_000_000);
             }
-            for (_, row) in entries {
-                w.varint(u64::from(*row));
+            for (time, _) in &entries {
+                w.varint((time.wrapping_sub(first) as u64) % 1_000_000);
+            }
+            let mut previous = 0u64;
+            for (_, row) in &entries {
+                w.varint(u64::from(*row) - previous);
+                previous = u64::from(*row);
             }
             for f in 0..FIELDS.len() {
-                for (_, row) in entries {
+                for (_, row) in &entries {
                     w.varint(u64::from(self.values[*row as usize].0[f]));
                 }
             }
-            for (_, row) in entries {
+            for (_, row) in &entries {
                 w.varint(u64::from(self.values[*row as usize].1));
             }
             let payload = crate::sealed::compress(&w.buf);
@@ -259,13 +271,18 @@ pub(crate) fn decode_chunk(
         fields: Vec::with_capacity(FIELDS.len()),
         occurrences: Vec::with_capacity(n),
     };
+    let mut seconds = Vec::with_capacity(n);
     for _ in 0..n {
-        chunk
-            .times
-            .push(info.first.wrapping_add(r.varint()? as i64));
+        seconds.push(r.varint()?);
     }
+    for second in seconds {
+        let micros = second.wrapping_mul(1_000_000).wrapping_add(r.varint()?);
+        chunk.times.push(info.first.wrapping_add(micros as i64));
+    }
+    let mut row = 0u64;
     for _ in 0..n {
-        chunk.rows.push(r.varint()?);
+        row = row.wrapping_add(r.varint()?);
+        chunk.rows.push(row);
     }
     for dictionary in &index.dictionaries {
         let mut ids = Vec::with_capacity(n);

@@ -1,15 +1,17 @@
-//! The store at scale: writes N simulated events spread over 7 days of last writes, moves them
-//! to the cold tier with a checkpoint, then measures what a hub holding them costs: resident
-//! memory, query latency (first page, a field selector on the involved object, a namespace
-//! scan, a get) and the time to reopen the store. The anchor is the same store with every
+//! The store at scale: writes N simulated events last seen over the 7 days before the run,
+//! moves them to the cold tier with a checkpoint, then measures what a hub holding them costs:
+//! resident memory, query latency (first page, a field selector on the involved object, a
+//! namespace scan, a get, counts by reason over the last 24 hours and the last hour) and the
+//! time to reopen the store. The anchor is the same store with every
 //! event in memory (`--hot`), measured in the same way.
 //!
 //! `cargo run --release -p kevents-bench --bin scale -- --events 1000000`
 
 use anyhow::Result;
 use clap::Parser;
+use kevents_model::EventField;
 use kevents_model::{ApiGroup, EventKey, EventRecord, FieldSelector, Micros};
-use kevents_store::{ListQuery, Mutation, Scope, Store, StoreConfig};
+use kevents_store::{CountQuery, ListQuery, Mutation, Scope, Store, StoreConfig};
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
@@ -36,6 +38,9 @@ struct Args {
     #[arg(long)]
     query_dir: Option<std::path::PathBuf>,
 }
+
+const HOUR: i64 = 3_600_000_000;
+const WEEK: i64 = 7 * 24 * HOUR;
 
 fn rss_mib() -> f64 {
     status_mib("VmRSS:")
@@ -110,7 +115,9 @@ async fn main() -> Result<()> {
         }
     };
     let store = Store::open(config(&dir, &args))?;
-    let mut workload = kevents_simulate::Workload::new(7, Micros::now());
+    let now = Micros::now();
+    let step = WEEK / args.events.max(1) as i64;
+    let mut workload = kevents_simulate::Workload::new(7, Micros(now.0 - WEEK)).spaced(step);
     let started = Instant::now();
     let batch = 2048;
     let mut written = 0;
@@ -254,6 +261,53 @@ async fn queries(args: &Args, dir: &std::path::Path) -> Result<()> {
     );
     measure("get by key", args.queries, |i| {
         usize::from(store.get(&names[(i * 31) % names.len()].0).is_some())
+    });
+    // Counts over windows of last-seen times (the events were last seen over the week before
+    // the writing run). Rows: the events counted.
+    let counted = |query: CountQuery<'_>| {
+        let counts = store.count(query);
+        counts
+            .items
+            .iter()
+            .map(|c| c.events as usize)
+            .sum::<usize>()
+    };
+    let queries = (args.queries / 10).max(5);
+    measure("events per reason, last 24 hours", queries, |_| {
+        counted(CountQuery {
+            scope: Scope::ALL,
+            fields: None,
+            from: Some(Micros(Micros::now().0 - 24 * HOUR)),
+            to: None,
+            by: EventField::Reason,
+        })
+    });
+    measure(
+        "type=Warning in one namespace, last hour, per reason",
+        args.queries,
+        |i| {
+            let namespace = names[(i * 104_729) % names.len()].0.namespace.clone();
+            let fields = selector("type=Warning");
+            counted(CountQuery {
+                scope: Scope {
+                    cluster: None,
+                    namespace: Some(&namespace),
+                },
+                fields: Some(&fields),
+                from: Some(Micros(Micros::now().0 - HOUR)),
+                to: None,
+                by: EventField::Reason,
+            })
+        },
+    );
+    measure("events per reason, all 7 days", queries, |_| {
+        counted(CountQuery {
+            scope: Scope::ALL,
+            fields: None,
+            from: None,
+            to: None,
+            by: EventField::Reason,
+        })
     });
     println!("\nRSS after queries {:.0} MiB", rss_mib());
     store.close().await;
