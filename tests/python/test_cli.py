@@ -108,6 +108,8 @@ def fixture_hub(hub):
     ("top-reasons.txt", ["top", "reasons", "--since", "3h"]),
     ("top-objects-warnings.txt", ["top", "objects", "--since", "1h", "--type", "Warning"]),
     ("top-patterns.txt", ["top", "patterns", "--since", "3h", "--limit", "3"]),
+    ("count-reasons-3h.txt", ["count", "reasons", "--since", "3h"]),
+    ("count-namespaces-warnings.txt", ["count", "namespaces", "--type", "Warning"]),
 ])
 def test_table_output_matches_golden_files(fixture_hub, name, args):
     assert_golden(name, cli(fixture_hub, *args).stdout)
@@ -120,6 +122,18 @@ def test_machine_formats(fixture_hub):
     assert len(lines) == len(FIXTURE) and all(json.loads(line)["kind"] == "Event" for line in lines)
     yaml_out = cli(fixture_hub, "get", "--for", "node/worker-1", "-o", "yaml").stdout
     assert "kind: EventList" in yaml_out and "reason: NodeNotReady" in yaml_out
+
+
+def test_count_matches_the_fixture_and_refuses_label_selectors(fixture_hub):
+    answer = json.loads(cli(fixture_hub, "count", "types", "--since", "3h", "-o", "json").stdout)
+    expected = {}
+    for body in FIXTURE:
+        if body["lastTimestamp"] >= at("09:00:00"):
+            events, occurrences = expected.get(body["type"], (0, 0))
+            expected[body["type"]] = (events + 1, occurrences + max(body.get("count") or 1, 1))
+    assert {i["value"]: (i["events"], i["occurrences"]) for i in answer["items"]} == expected
+    refused = cli(fixture_hub, "count", "-l", "app=web", check=False)
+    assert refused.returncode != 0 and "fields only" in refused.stderr
 
 
 def test_json_output_round_trips_through_import(fixture_hub, make_hub, tmp_path):

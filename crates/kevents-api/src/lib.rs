@@ -7,6 +7,7 @@ mod admission;
 pub mod auth;
 mod body;
 mod clusters;
+mod counts;
 mod delete;
 mod discovery;
 mod error;
@@ -174,7 +175,7 @@ pub fn router(state: AppState) -> Router {
                 item(group, true),
             );
     }
-    let router = series::routes(router);
+    let router = counts::routes(series::routes(router));
     let scoped = router
         .clone()
         .fallback(|| async { ApiError::unknown_path() })

@@ -4,6 +4,7 @@
 
 pub mod completion;
 pub mod context;
+pub mod count;
 pub mod describe;
 pub mod error;
 pub mod export;
@@ -52,6 +53,14 @@ pub enum Command {
   kevents top objects --since 24h --type Warning
   kevents top patterns -n prod --limit 20")]
     Top(top::TopArgs),
+    /// Count stored events by reason, type, namespace, kind, object, source or cluster over a
+    /// time window; the hub counts, so weeks of millions of events take milliseconds.
+    #[command(after_help = "Examples:
+  kevents count                                # reasons, over all stored events
+  kevents count reasons --since 24h
+  kevents count namespaces --type Warning --since 7d
+  kevents count types -n prod --from 2026-01-02T00:00:00Z --to 2026-01-03T00:00:00Z -o json")]
+    Count(count::CountArgs),
     /// Follow new events live, one line each; resumes across hub restarts; Ctrl-C to stop.
     #[command(after_help = "Examples:
   kevents tail
@@ -94,6 +103,7 @@ pub fn run(command: Command, cli: clap::Command) -> Result<(), CliError> {
                 Command::Describe(args) => describe::run(args).await,
                 Command::Timeline(args) => timeline::run(args).await,
                 Command::Top(args) => top::run(args).await,
+                Command::Count(args) => count::run(args).await,
                 Command::Tail(args) => tail::run(args).await,
                 Command::Export(args) => export::run(args).await,
                 Command::Import(args) => import::run(args).await,

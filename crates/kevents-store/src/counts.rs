@@ -41,7 +41,7 @@ pub struct Counted {
 /// The answer of `Store::count`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counts {
-    /// One entry per value, most events first (then by value).
+    /// One entry per value, most events first (then most occurrences, then by value).
     pub items: Vec<Counted>,
     /// The store's version the counts are as of.
     pub resource_version: u64,
@@ -114,7 +114,11 @@ pub(crate) fn count(head: &Head, query: &CountQuery<'_>) -> Counts {
             occurrences,
         })
         .collect();
-    items.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.value.cmp(&b.value)));
+    items.sort_by(|a, b| {
+        (b.events, b.occurrences)
+            .cmp(&(a.events, a.occurrences))
+            .then_with(|| a.value.cmp(&b.value))
+    });
     Counts {
         items,
         resource_version: head.resource_version,

@@ -92,7 +92,11 @@ fn by_listing(store: &Store, query: &CountQuery<'_>) -> Vec<Counted> {
             occurrences,
         })
         .collect();
-    items.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.value.cmp(&b.value)));
+    items.sort_by(|a, b| {
+        (b.events, b.occurrences)
+            .cmp(&(a.events, a.occurrences))
+            .then_with(|| a.value.cmp(&b.value))
+    });
     items
 }
 
