@@ -64,7 +64,33 @@ pub mod fuzzing {
             .ok()
             .and_then(|raw| crate::block::decode(&raw).ok())
             .map_or(0, |events| events.len());
-        columns.max(framed)
+        columns.max(framed).max(decode_index(bytes))
+    }
+
+    /// Decodes `bytes` as a sealed file's footer and as a time index chunk; returns how many
+    /// blocks or rows decoded.
+    fn decode_index(bytes: &[u8]) -> usize {
+        let footer = crate::sealed::decode_footer(bytes).map_or(0, |f| f.blocks.len());
+        let index = crate::time_index::TimeIndex {
+            dictionaries: vec![vec!["a".into(), "b".into(), "c".into()]; 6],
+            chunks: Vec::new(),
+        };
+        let entries = crate::columns::ColumnReader::new(bytes)
+            .count()
+            .ok()
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0);
+        let info = crate::time_index::ChunkInfo {
+            offset: 0,
+            len: 0,
+            crc: 0,
+            entries,
+            first: 0,
+            last: 0,
+        };
+        let chunk = crate::time_index::decode_chunk(bytes, &index, &info)
+            .map_or(0, |chunk| chunk.rows.len());
+        footer.max(chunk)
     }
 }
 

@@ -270,7 +270,7 @@ fn decode_words(bytes: &[u8]) -> Option<Bloom> {
     Bloom::from_words(words)
 }
 
-fn decode_footer(bytes: &[u8]) -> Result<SealedIndex, crate::columns::DecodeError> {
+pub(crate) fn decode_footer(bytes: &[u8]) -> Result<SealedIndex, crate::columns::DecodeError> {
     let mut r = crate::columns::ColumnReader::new(bytes);
     let rv = r.varint()?;
     let blocks = r.count()?;
