@@ -123,10 +123,16 @@ async fn send(
             .name
             .bytes()
             .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
-        senders[shard % workers]
-            .send(operation)
-            .await
-            .context("a sender stopped")?;
+        let worker = shard % workers;
+        if senders[worker].send(operation).await.is_err() {
+            // The worker ended early: its error says why (the hub went away, ...).
+            drop(senders);
+            return Err(match handles.swap_remove(worker).await {
+                Ok(Err(error)) => error.context(format!("writing to {url}")),
+                Ok(Ok(_)) => anyhow::anyhow!("writing to {url}: a connection stopped"),
+                Err(join) => join.into(),
+            });
+        }
         produced += 1;
     }
     drop(senders);
