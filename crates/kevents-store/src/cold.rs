@@ -262,17 +262,10 @@ impl Cold {
         })
     }
 
-    pub(crate) fn damaged(&self, file: &ColdFile, block: usize, why: &str) {
+    fn damaged(&self, file: &ColdFile, block: usize, why: &str) {
         self.damaged_blocks.fetch_add(1, AtomicOrdering::Relaxed);
         tracing::error!(file = %file.path.display(), block, reason = %why,
             "unreadable cold block: its events are missing from reads");
-    }
-
-    /// A chunk of a file's time index did not read: counts fall back to the file's blocks.
-    pub(crate) fn damaged_time_index(&self, file: &ColdFile, why: &str) {
-        self.damaged_blocks.fetch_add(1, AtomicOrdering::Relaxed);
-        tracing::error!(file = %file.path.display(), reason = %why,
-            "unreadable time index chunk: counting this file from its blocks");
     }
 
     /// Forgets the cached blocks of a file that is gone.

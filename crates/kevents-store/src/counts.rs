@@ -4,13 +4,17 @@
 //! are read) when the grouping field and every field requirement are among the indexed
 //! fields, else from its blocks.
 
-use crate::cold::{Cold, ColdFile};
+use crate::cold::ColdFile;
 use crate::cold_scan::Pushdown;
 use crate::head::{Head, Scope};
-use crate::sealed;
+use crate::sealed::{self, SealedIndex};
 use crate::time_index::{seen_at, Chunk, TimeIndex, FIELDS};
 use kevents_model::{EventField, EventRecord, FieldSelector, Micros};
+use parking_lot::RwLock;
 use std::collections::HashMap;
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 /// What to count.
 #[derive(Debug, Clone, Copy)]
@@ -82,29 +86,70 @@ fn occurrences(record: &EventRecord) -> u64 {
     u64::try_from(record.occurrences().max(1)).unwrap_or(1)
 }
 
-/// Counts the live events of `head` (hot and cold) that `query` selects.
-pub(crate) fn count(head: &Head, query: &CountQuery<'_>) -> Counts {
-    let mut totals = Totals::new();
-    let (mut chunks_read, mut blocks_read) = (0, 0);
-    for event in head.hot_in(query.scope) {
-        if query.accepts(&event.record) {
-            add(
-                &mut totals,
-                query.by.value(&event.record),
-                occurrences(&event.record),
-            );
+/// What a count needs of a cold file, taken under the head's read lock so the files are read
+/// without it: a count over blocks can take seconds, and writers wait for that lock. The open
+/// file stays readable even if a checkpoint merges it away meanwhile.
+struct FileSnapshot {
+    path: PathBuf,
+    file: Arc<File>,
+    index: Arc<SealedIndex>,
+    starts: Vec<u64>,
+    dead: Vec<u64>,
+    rows: u64,
+}
+
+impl FileSnapshot {
+    fn of(file: &ColdFile) -> FileSnapshot {
+        FileSnapshot {
+            path: file.path.clone(),
+            file: file.file.clone(),
+            index: file.index.clone(),
+            starts: file.starts.clone(),
+            dead: file.dead.clone(),
+            rows: file.rows,
         }
     }
-    for file in &head.cold.files {
+
+    fn is_dead(&self, row: u64) -> bool {
+        row >= self.rows || self.dead[(row / 64) as usize] & (1 << (row % 64)) != 0
+    }
+}
+
+/// Counts the live events (hot and cold) that `query` selects, as of one version: the hot
+/// events and the cold files' dead rows are taken under the read lock, the files read after.
+pub(crate) fn count(head: &RwLock<Head>, query: &CountQuery<'_>) -> Counts {
+    let mut totals = Totals::new();
+    let (files, resource_version) = {
+        let head = head.read();
+        for event in head.hot_in(query.scope) {
+            if query.accepts(&event.record) {
+                add(
+                    &mut totals,
+                    query.by.value(&event.record),
+                    occurrences(&event.record),
+                );
+            }
+        }
+        let files: Vec<FileSnapshot> = head.cold.files.iter().map(FileSnapshot::of).collect();
+        (files, head.resource_version)
+    };
+    let (mut chunks_read, mut blocks_read, mut damaged) = (0, 0, 0);
+    for file in &files {
         let counted = file
             .index
             .time
             .as_ref()
-            .and_then(|time| by_time_index(&head.cold, file, time, query, &mut chunks_read));
+            .and_then(|time| by_time_index(file, time, query, &mut chunks_read, &mut damaged));
         match counted {
             Some(counted) => merge(&mut totals, counted),
-            None => blocks_read += by_blocks(&head.cold, file, query, &mut totals),
+            None => blocks_read += by_blocks(file, query, &mut totals, &mut damaged),
         }
+    }
+    if damaged > 0 {
+        head.read()
+            .cold
+            .damaged_blocks
+            .fetch_add(damaged, std::sync::atomic::Ordering::Relaxed);
     }
     let mut items: Vec<Counted> = totals
         .into_iter()
@@ -121,7 +166,7 @@ pub(crate) fn count(head: &Head, query: &CountQuery<'_>) -> Counts {
     });
     Counts {
         items,
-        resource_version: head.resource_version,
+        resource_version,
         chunks_read,
         blocks_read,
     }
@@ -138,11 +183,11 @@ fn merge(totals: &mut Totals, counted: Totals) {
 /// Counts one file from its time index; `None` when the index cannot answer (a field it does
 /// not hold, or a damaged chunk).
 fn by_time_index(
-    cold: &Cold,
-    file: &ColdFile,
+    file: &FileSnapshot,
     time: &TimeIndex,
     query: &CountQuery<'_>,
     chunks_read: &mut u64,
+    damaged: &mut u64,
 ) -> Option<Totals> {
     let by = FIELDS.iter().position(|f| *f == query.by)?;
     let requirements = query
@@ -189,7 +234,9 @@ fn by_time_index(
         let chunk: Chunk = match sealed::read_chunk(&file.file, time, info) {
             Ok(chunk) => chunk,
             Err(why) => {
-                cold.damaged_time_index(file, &why);
+                *damaged += 1;
+                tracing::error!(file = %file.path.display(), reason = %why,
+                    "unreadable time index chunk: counting this file from its blocks");
                 return None;
             }
         };
@@ -199,7 +246,7 @@ fn by_time_index(
                 continue;
             }
             let row = chunk.rows[i];
-            if row >= file.rows || file.is_dead(row) {
+            if file.is_dead(row) {
                 continue;
             }
             let selected = allowed.iter().enumerate().all(|(f, accepts)| {
@@ -226,7 +273,12 @@ fn by_time_index(
 
 /// Counts one file by reading every block (only the rows its columns do not rule out become
 /// events); returns the blocks read.
-fn by_blocks(cold: &Cold, file: &ColdFile, query: &CountQuery<'_>, totals: &mut Totals) -> u64 {
+fn by_blocks(
+    file: &FileSnapshot,
+    query: &CountQuery<'_>,
+    totals: &mut Totals,
+    damaged: &mut u64,
+) -> u64 {
     let pushdown = Pushdown {
         object: None,
         fields: query.fields,
@@ -237,7 +289,9 @@ fn by_blocks(cold: &Cold, file: &ColdFile, query: &CountQuery<'_>, totals: &mut 
         }) {
             Ok(rows) => rows,
             Err(why) => {
-                cold.damaged(file, b, &why);
+                *damaged += 1;
+                tracing::error!(file = %file.path.display(), block = b, reason = %why,
+                    "unreadable cold block: its events are missing from the count");
                 continue;
             }
         };

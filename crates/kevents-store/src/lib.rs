@@ -244,7 +244,7 @@ impl Store {
 
     /// Counts the live events `query` selects by the values of one field (see `counts`).
     pub fn count(&self, query: CountQuery<'_>) -> Counts {
-        counts::count(&self.shared.head.read(), &query)
+        counts::count(&self.shared.head, &query)
     }
 
     /// Starts a watch. Fails when `from` is older than the retained history.
