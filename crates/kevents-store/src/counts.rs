@@ -135,14 +135,23 @@ pub(crate) fn count(head: &RwLock<Head>, query: &CountQuery<'_>) -> Counts {
     };
     let (mut chunks_read, mut blocks_read, mut damaged) = (0, 0, 0);
     for file in &files {
-        let counted = file
-            .index
-            .time
-            .as_ref()
-            .and_then(|time| by_time_index(file, time, query, &mut chunks_read, &mut damaged));
+        let counted = match &file.index.time {
+            Some(time) => by_time_index(file, time, query, &mut chunks_read, &mut damaged),
+            None => FileCount::Blocks,
+        };
         match counted {
-            Some(counted) => merge(&mut totals, counted),
-            None => blocks_read += by_blocks(file, query, &mut totals, &mut damaged),
+            FileCount::Counted(counted) => merge(&mut totals, counted),
+            FileCount::Rows(rows) => {
+                let mut counted = Totals::new();
+                match by_row_columns(file, &rows, query, &mut counted, &mut damaged) {
+                    Some(read) => {
+                        blocks_read += read;
+                        merge(&mut totals, counted);
+                    }
+                    None => blocks_read += by_blocks(file, query, &mut totals, &mut damaged),
+                }
+            }
+            FileCount::Blocks => blocks_read += by_blocks(file, query, &mut totals, &mut damaged),
         }
     }
     if damaged > 0 {
@@ -180,23 +189,33 @@ fn merge(totals: &mut Totals, counted: Totals) {
     }
 }
 
-/// Counts one file from its time index; `None` when the index cannot answer (a field it does
-/// not hold, or a damaged chunk).
+/// How a cold file's count goes.
+enum FileCount {
+    /// Counted from the time index alone.
+    Counted(Totals),
+    /// The index selected these rows (row, occurrences) in row order; the rest of the query
+    /// is answered from the rows' columns.
+    Rows(Vec<(u64, u64)>),
+    /// The index cannot answer (damaged chunk): read every block.
+    Blocks,
+}
+
+/// Counts one file from its time index, or selects the rows the rest of the query needs.
 fn by_time_index(
     file: &FileSnapshot,
     time: &TimeIndex,
     query: &CountQuery<'_>,
     chunks_read: &mut u64,
     damaged: &mut u64,
-) -> Option<Totals> {
-    let by = FIELDS.iter().position(|f| *f == query.by)?;
+) -> FileCount {
     let requirements = query
         .fields
         .map(|f| f.requirements.as_slice())
         .unwrap_or(&[]);
-    if requirements.iter().any(|r| !FIELDS.contains(&r.field)) {
-        return None;
-    }
+    let by = FIELDS
+        .iter()
+        .position(|f| *f == query.by)
+        .filter(|_| requirements.iter().all(|r| FIELDS.contains(&r.field)));
     // Per indexed field, which dictionary values the scope and the requirements accept.
     let mut allowed: Vec<Option<Vec<bool>>> = Vec::with_capacity(FIELDS.len());
     for (f, field) in FIELDS.iter().enumerate() {
@@ -217,11 +236,12 @@ fn by_time_index(
             })
             .collect();
         if !accepts.contains(&true) {
-            return Some(Totals::new());
+            return FileCount::Counted(Totals::new());
         }
         allowed.push(Some(accepts));
     }
-    let mut per_value = vec![(0u64, 0u64); time.dictionaries[by].len()];
+    let mut per_value = vec![(0u64, 0u64); by.map_or(0, |by| time.dictionaries[by].len())];
+    let mut rows = Vec::new();
     let window = (
         query.from.map_or(i64::MIN, |t| t.0),
         query.to.map_or(i64::MAX, |t| t.0),
@@ -237,7 +257,7 @@ fn by_time_index(
                 *damaged += 1;
                 tracing::error!(file = %file.path.display(), reason = %why,
                     "unreadable time index chunk: counting this file from its blocks");
-                return None;
+                return FileCount::Blocks;
             }
         };
         for i in 0..chunk.times.len() {
@@ -254,14 +274,24 @@ fn by_time_index(
                     .as_ref()
                     .is_none_or(|a| a[chunk.fields[f][i] as usize])
             });
-            if selected {
-                let total = &mut per_value[chunk.fields[by][i] as usize];
-                total.0 += 1;
-                total.1 += chunk.occurrences[i];
+            if !selected {
+                continue;
+            }
+            match by {
+                Some(by) => {
+                    let total = &mut per_value[chunk.fields[by][i] as usize];
+                    total.0 += 1;
+                    total.1 += chunk.occurrences[i];
+                }
+                None => rows.push((row, chunk.occurrences[i])),
             }
         }
     }
-    Some(
+    let Some(by) = by else {
+        rows.sort_unstable();
+        return FileCount::Rows(rows);
+    };
+    FileCount::Counted(
         per_value
             .into_iter()
             .enumerate()
@@ -269,6 +299,79 @@ fn by_time_index(
             .map(|(id, total)| (time.dictionaries[by][id].clone(), total))
             .collect(),
     )
+}
+
+/// Counts the `rows` (row, occurrences; in row order) of one file that the time index selected,
+/// checking the other requirements and reading the counted field on the blocks' columns,
+/// without building events; returns the blocks read, or `None` when a field is not a plain
+/// column (the caller then builds the events).
+fn by_row_columns(
+    file: &FileSnapshot,
+    rows: &[(u64, u64)],
+    query: &CountQuery<'_>,
+    totals: &mut Totals,
+    damaged: &mut u64,
+) -> Option<u64> {
+    let requirements = query
+        .fields
+        .map(|f| f.requirements.as_slice())
+        .unwrap_or(&[]);
+    let plain = |field: EventField| !matches!(field, EventField::Name | EventField::ObjectUid);
+    if !plain(query.by) || !requirements.iter().all(|r| plain(r.field)) {
+        return None;
+    }
+    let mut read = 0;
+    let mut next = 0;
+    while next < rows.len() {
+        let Some(b) = file
+            .starts
+            .partition_point(|start| *start <= rows[next].0)
+            .checked_sub(1)
+        else {
+            next += 1;
+            continue;
+        };
+        let end = file.starts.get(b + 1).copied().unwrap_or(file.rows);
+        let first = next;
+        while next < rows.len() && rows[next].0 < end {
+            next += 1;
+        }
+        let wanted = &rows[first..next];
+        read += 1;
+        let mut cursor = 0;
+        let scanned = sealed::read_events_where(&file.file, &file.index.blocks[b], |view| {
+            let row = file.starts[b] + view.row as u64;
+            while cursor < wanted.len() && wanted[cursor].0 < row {
+                cursor += 1;
+            }
+            let Some((_, occurrences)) = wanted.get(cursor).filter(|w| w.0 == row) else {
+                return false;
+            };
+            let accepted = requirements
+                .iter()
+                .all(|r| view.field(r.field).is_some_and(|value| r.accepts(value)));
+            if accepted {
+                if let Some(value) = view.field(query.by) {
+                    match totals.get_mut(value) {
+                        Some(total) => {
+                            total.0 += 1;
+                            total.1 += occurrences;
+                        }
+                        None => {
+                            totals.insert(value.to_string(), (1, *occurrences));
+                        }
+                    }
+                }
+            }
+            false
+        });
+        if let Err(why) = scanned {
+            *damaged += 1;
+            tracing::error!(file = %file.path.display(), block = b, reason = %why,
+                "unreadable cold block: its events are missing from the count");
+        }
+    }
+    Some(read)
 }
 
 /// Counts one file by reading every block (only the rows its columns do not rule out become

@@ -135,6 +135,7 @@ fn check_all(store: &Store) -> usize {
         EventField::ObjectKind,
         EventField::Source,
         EventField::ObjectName,
+        EventField::Name,
     ];
     let mut nonempty = 0;
     for text in selectors {

@@ -300,6 +300,15 @@ async fn queries(args: &Args, dir: &std::path::Path) -> Result<()> {
             })
         },
     );
+    measure("events per object name, last 24 hours", queries, |_| {
+        counted(CountQuery {
+            scope: Scope::ALL,
+            fields: None,
+            from: Some(Micros(Micros::now().0 - 24 * HOUR)),
+            to: None,
+            by: EventField::ObjectName,
+        })
+    });
     measure("events per reason, all 7 days", queries, |_| {
         counted(CountQuery {
             scope: Scope::ALL,
