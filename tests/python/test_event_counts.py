@@ -124,6 +124,14 @@ def test_event_counts_equal_counting_the_listed_events_hot_and_cold(make_hub):
     assert counted(hub, "/apis/kevents.io/v1/eventcounts?fieldSelector=cluster%3Ddefault") == expected(
         items, reason
     )
+    # A limit returns the first values and sums the rest.
+    status, limited, _ = hub.request("GET", "/apis/kevents.io/v1/eventcounts?by=object&limit=3")
+    assert status == 200, limited
+    by_object = expected(items, lambda item: item["involvedObject"]["name"])
+    assert len(limited["items"]) == 3
+    assert limited["more"]["values"] == len(by_object) - 3
+    shown = sum(item["events"] for item in limited["items"])
+    assert shown + limited["more"]["events"] == limited["total"]["events"] == len(items)
     # kubectl reaches it as a raw path.
     out = hub.kubectl("get", "--raw", "/apis/kevents.io/v1/eventcounts?by=reason&since=3h").stdout
     assert '"EventCountList"' in out
@@ -140,6 +148,9 @@ def test_event_counts_refuse_bad_parameters_with_a_status(hub):
         ("from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "from is after to"),
         ("labelSelector=app%3Dweb", "fields only"),
         ("fieldSelector=colour%3Dred", "colour"),
+        ("by=name", "name of its own"),
+        ("since=-1h", "not a duration back from now"),
+        ("limit=many", "not a number"),
     ]:
         status, body, _ = hub.request("GET", f"/apis/kevents.io/v1/eventcounts?{query}")
         assert status == 400, (query, body)

@@ -109,6 +109,27 @@ def test_kubectl_over_tls_with_tokens_gets_the_apiservers_answers(secure_hub, tm
     assert any(l["user"] == "reader" and l["decision"] == "deny" and l["verb"] == "delete" for l in lines)
 
 
+def test_kevents_io_reads_are_authorized_like_event_reads(secure_hub, tmp_path):
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(core_event("counted")))
+    created = kubectl(secure_hub, "admin-token", "create", "-f", str(event))
+    assert created.returncode == 0, created.stderr
+    for path in ["/apis/kevents.io/v1/namespaces/default/eventcounts?by=reason",
+                 "/apis/kevents.io/v1/namespaces/default/eventseries"]:
+        allowed = kubectl(secure_hub, "reader-token", "get", "--raw", path)
+        assert allowed.returncode == 0, (path, allowed.stderr)
+    # The reader may list events in default only: counts across namespaces, another namespace,
+    # series across namespaces and cluster-scoped patterns are refused.
+    for path in ["/apis/kevents.io/v1/eventcounts?by=object",
+                 "/apis/kevents.io/v1/namespaces/kube-system/eventcounts",
+                 "/clusters/edge/apis/kevents.io/v1/eventcounts",
+                 "/apis/kevents.io/v1/eventseries",
+                 "/apis/kevents.io/v1/eventpatterns"]:
+        denied = kubectl(secure_hub, "reader-token", "get", "--raw", path)
+        assert denied.returncode == 1 and "Forbidden" in denied.stderr, (path, denied.stdout, denied.stderr)
+        assert kubectl(secure_hub, "admin-token", "get", "--raw", path).returncode == 0, path
+
+
 def test_removed_token_is_refused_after_reload(secure_hub):
     assert kubectl(secure_hub, "reader-token", "get", "events").returncode == 0
     secure_hub.tokens.write_text('admin-token,admin,u1,"ops"\n')

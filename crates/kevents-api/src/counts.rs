@@ -5,7 +5,8 @@
 //!
 //! Parameters: `by` (default `reason`; a field selector label such as `type`,
 //! `involvedObject.kind`, `source`, or the short `namespace`, `kind`, `object`, `cluster`),
-//! `since` (a Go duration: `24h`) or `from`/`to` (RFC 3339), and `fieldSelector`.
+//! `since` (a Go duration: `24h`) or `from`/`to` (RFC 3339), `fieldSelector`, and `limit`
+//! (values returned, default 1,000, 0 for all; the rest are summed in `more`).
 
 use crate::clusters::ClusterScope;
 use crate::error::ApiError;
@@ -21,6 +22,9 @@ use kevents_model::{parse_go_duration, ApiGroup, EventField, FieldSelector, Micr
 use kevents_store::{CountQuery, Scope};
 use serde_json::json;
 use std::collections::HashMap;
+
+/// Values returned when the request sets no `limit`; the rest are summed in `more`.
+const DEFAULT_LIMIT: usize = 1000;
 
 pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
     let base = "/apis/kevents.io/v1";
@@ -94,6 +98,17 @@ async fn count(
              kind, object, source, reportingComponent, cluster, or a field selector label)"
         ))
     })?;
+    if by == EventField::Name {
+        return Err(ApiError::bad_request(
+            "by: every event has a name of its own; count by object, reason, type, ...",
+        ));
+    }
+    let limit = match query.get("limit").filter(|l| !l.is_empty()) {
+        None => DEFAULT_LIMIT,
+        Some(text) => text.parse::<usize>().map_err(|_| {
+            ApiError::bad_request(format!("limit: {text:?} is not a number of values"))
+        })?,
+    };
     if query.get("labelSelector").is_some_and(|l| !l.is_empty()) {
         return Err(ApiError::bad_request(
             "labelSelector: eventcounts select by fields only; list events to select by labels",
@@ -106,11 +121,14 @@ async fn count(
         if from.is_some() {
             return Err(ApiError::bad_request("since and from exclude each other"));
         }
-        let length = parse_go_duration(since).map_err(|why| {
-            ApiError::bad_request(format!(
-                "since: {since:?} is not a duration (24h, 90m): {why}"
-            ))
-        })?;
+        let length = parse_go_duration(since)
+            .ok()
+            .filter(|length| *length >= 0)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "since: {since:?} is not a duration back from now (24h, 90m)"
+                ))
+            })?;
         from = Some(Micros(to.unwrap_or(now).0.saturating_sub(length)));
     }
     if let (Some(from), Some(to)) = (from, to) {
@@ -154,8 +172,15 @@ async fn count(
         .items
         .iter()
         .fold((0, 0), |(e, o), c| (e + c.events, o + c.occurrences));
-    let items: Vec<_> = counts
-        .items
+    let shown = if limit == 0 {
+        counts.items.len()
+    } else {
+        limit.min(counts.items.len())
+    };
+    let (rest_events, rest_occurrences) = counts.items[shown..]
+        .iter()
+        .fold((0, 0), |(e, o), c| (e + c.events, o + c.occurrences));
+    let items: Vec<_> = counts.items[..shown]
         .iter()
         .map(|c| {
             let value = if by == EventField::Cluster && c.value.is_empty() {
@@ -166,7 +191,7 @@ async fn count(
             json!({"value": value, "events": c.events, "occurrences": c.occurrences})
         })
         .collect();
-    let body = json!({
+    let mut body = json!({
         "apiVersion": "kevents.io/v1",
         "kind": "EventCountList",
         "metadata": {"resourceVersion": counts.resource_version.to_string()},
@@ -176,6 +201,13 @@ async fn count(
         "total": {"events": events, "occurrences": occurrences},
         "items": items,
     });
+    if shown < counts.items.len() {
+        body["more"] = json!({
+            "values": counts.items.len() - shown,
+            "events": rest_events,
+            "occurrences": rest_occurrences,
+        });
+    }
     match representation {
         Representation::Yaml => yaml_response(StatusCode::OK, &body),
         _ => json_response(StatusCode::OK, &body),

@@ -87,7 +87,11 @@ fn counts_path(args: &CountArgs, now: Micros) -> Result<String> {
     if let Some(namespace) = &filter.namespace {
         path.push_str(&format!("/namespaces/{}", encode_query(namespace)));
     }
-    path.push_str(&format!("/eventcounts?by={}", args.by.field().0));
+    path.push_str(&format!(
+        "/eventcounts?by={}&limit={}",
+        args.by.field().0,
+        args.limit
+    ));
     // The list query's field selector, and the kind of `--for` (checked exactly here).
     let mut fields: Vec<String> = filter
         .list_path
@@ -99,6 +103,7 @@ fn counts_path(args: &CountArgs, now: Micros) -> Result<String> {
         .map(str::to_string)
         .collect();
     if let Some(kind) = &filter.kind {
+        let kind = crate::filter::escape_selector_value(kind);
         fields.push(encode_query(&format!("involvedObject.kind={kind}")));
     }
     if !fields.is_empty() {
@@ -152,12 +157,7 @@ pub async fn run(args: CountArgs) -> Result<()> {
         lines.push("No events in this window.".into());
         return print_lines(&context.style, &lines);
     }
-    let shown = if args.limit == 0 {
-        items.len()
-    } else {
-        args.limit.min(items.len())
-    };
-    let rows: Vec<Vec<String>> = items[..shown]
+    let rows: Vec<Vec<String>> = items
         .iter()
         .enumerate()
         .map(|(i, item)| {
@@ -176,10 +176,11 @@ pub async fn run(args: CountArgs) -> Result<()> {
         &["#", "EVENTS", "OCCURRENCES", "SHARE", args.by.field().1],
         &rows,
     ));
-    if shown < items.len() {
+    let more = number(&answer["more"], "values");
+    if more > 0 {
         lines.push(format!(
-            "… {} more (--limit 0 shows all)",
-            items.len() - shown
+            "… {more} more with {} events (--limit 0 shows all)",
+            number(&answer["more"], "events")
         ));
     }
     print_lines(&context.style, &lines)
@@ -206,17 +207,17 @@ mod tests {
     fn flags_become_the_eventcounts_query() {
         assert_eq!(
             path(&[]).unwrap(),
-            "/apis/kevents.io/v1/eventcounts?by=reason"
+            "/apis/kevents.io/v1/eventcounts?by=reason&limit=20"
         );
         assert_eq!(
             path(&["types", "-n", "prod", "--since", "24h", "--reason", "BackOff"]).unwrap(),
-            "/apis/kevents.io/v1/namespaces/prod/eventcounts?by=type\
+            "/apis/kevents.io/v1/namespaces/prod/eventcounts?by=type&limit=20\
              &fieldSelector=reason%3DBackOff&from=2025-12-31T00%3A00%3A00.000000Z"
         );
         assert_eq!(
             path(&["objects", "--cluster", "edge", "--for", "node/worker-1", "--type", "warning"])
                 .unwrap(),
-            "/clusters/edge/apis/kevents.io/v1/eventcounts?by=object\
+            "/clusters/edge/apis/kevents.io/v1/eventcounts?by=object&limit=20\
              &fieldSelector=type%3DWarning%2CinvolvedObject.name%3Dworker-1%2CinvolvedObject.kind%3DNode"
         );
         assert!(path(&["-l", "app=web"]).is_err());

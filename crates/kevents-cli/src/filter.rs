@@ -240,7 +240,7 @@ pub fn first_seen(record: &EventRecord) -> Micros {
     record.first_seen().unwrap_or(last).min(last)
 }
 
-fn escape_selector_value(value: &str) -> String {
+pub(crate) fn escape_selector_value(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace(',', "\\,")

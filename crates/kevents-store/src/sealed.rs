@@ -299,11 +299,9 @@ pub(crate) fn decode_footer(bytes: &[u8]) -> Result<SealedIndex, crate::columns:
         }
         keys = decode_words(r.bytes()?);
     }
+    // A later version may add other sections: without the index, counts read the blocks.
     let mut time = None;
-    if !r.at_end() {
-        if r.varint()? != TIME_INDEX_V1 {
-            return Err(crate::columns::DecodeError("unknown time index section"));
-        }
+    if !r.at_end() && r.varint()? == TIME_INDEX_V1 {
         time = Some(TimeIndex::decode(&mut r)?);
     }
     Ok(SealedIndex {

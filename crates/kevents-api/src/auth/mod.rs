@@ -156,6 +156,8 @@ pub fn attributes(method: &str, path: &str, query: &str, cluster: &str) -> Optio
         ("", rest)
     } else if let Some(rest) = path.strip_prefix("/apis/events.k8s.io/v1/") {
         ("events.k8s.io", rest)
+    } else if let Some(rest) = path.strip_prefix("/apis/kevents.io/v1/") {
+        ("kevents.io", rest)
     } else {
         return None;
     };
@@ -168,7 +170,14 @@ pub fn attributes(method: &str, path: &str, query: &str, cluster: &str) -> Optio
         [resource] => (None, *resource, None),
         ["namespaces", ns, resource] => (Some(*ns), *resource, None),
         ["namespaces", ns, resource, name] => (Some(*ns), *resource, Some(*name)),
+        // Cluster-scoped kevents.io resources (`eventpatterns/{name}`).
+        [resource, name] if group == "kevents.io" => (None, *resource, Some(*name)),
         _ => return None,
+    };
+    // Counting events tells what listing them tells: it needs `list` on `events` in the scope.
+    let (group, resource) = match (group, resource) {
+        ("kevents.io", "eventcounts") => ("", "events"),
+        other => other,
     };
     let watch = watch_path
         || query
@@ -409,6 +418,36 @@ mod tests {
                 .unwrap()
                 .verb,
             "watch"
+        );
+        let a = attributes("GET", "/apis/kevents.io/v1/eventseries", "", "c").unwrap();
+        assert_eq!(
+            (
+                a.verb.as_str(),
+                a.group.as_str(),
+                a.resource.as_str(),
+                a.namespace
+            ),
+            ("list", "kevents.io", "eventseries", None)
+        );
+        let a = attributes("GET", "/apis/kevents.io/v1/eventpatterns/p1", "", "c").unwrap();
+        assert_eq!(
+            (a.verb.as_str(), a.resource.as_str()),
+            ("get", "eventpatterns")
+        );
+        let a = attributes(
+            "GET",
+            "/clusters/edge/apis/kevents.io/v1/namespaces/dev/eventcounts",
+            "by=object",
+            "c",
+        )
+        .unwrap();
+        assert_eq!(
+            (a.verb.as_str(), a.group.as_str(), a.resource.as_str()),
+            ("list", "", "events")
+        );
+        assert_eq!(
+            (a.namespace.as_deref(), a.cluster.as_str()),
+            (Some("dev"), "edge")
         );
         assert!(attributes("GET", "/api/v1", "", "c").is_none());
         assert!(attributes("GET", "/version", "", "c").is_none());

@@ -28,7 +28,7 @@ pub struct Grant {
     pub groups: Vec<String>,
     /// Verbs: get, list, watch, create, update, patch, delete, deletecollection, or `*`.
     pub verbs: Vec<String>,
-    /// Resources: events, eventseries, or `*`.
+    /// Resources: events, eventseries, eventpatterns, or `*` (eventcounts are `list` of events).
     #[serde(default = "everything")]
     pub resources: Vec<String>,
     /// Namespace globs; `*` also allows requests across all namespaces.

@@ -93,8 +93,17 @@ impl SeriesState {
             // Occurrences stay counted when their event expires or is deleted.
             return;
         }
-        let record = &change.object.record;
         let previous = change.previous.as_ref().map(|p| &p.record);
+        self.observe_record(&change.object.record, previous);
+    }
+
+    /// Counts one version of an event (`previous`: the version it replaces) and tells series
+    /// watchers what changed.
+    fn observe_record(
+        &self,
+        record: &kevents_model::EventRecord,
+        previous: Option<&kevents_model::EventRecord>,
+    ) {
         let mut tracker = self.tracker.write();
         let observation = tracker.observe(&record.cluster, record, previous, Micros::now());
         if self.feed.receiver_count() == 0 {

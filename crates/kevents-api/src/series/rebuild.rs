@@ -13,7 +13,7 @@
 //!   `previous` state first. Then the change itself is counted, as the feed would.
 
 use super::SeriesState;
-use kevents_model::{EventKey, Micros};
+use kevents_model::EventKey;
 use kevents_store::{Change, ListQuery, Store};
 use std::collections::HashSet;
 
@@ -47,6 +47,29 @@ impl Pages {
     }
 }
 
+/// Ends a rebuild that stops early (shutdown, or a panic): the feed is applied directly from
+/// then on instead of being buffered without end.
+struct EndRebuild<'a> {
+    state: &'a SeriesState,
+    done: bool,
+}
+
+impl Drop for EndRebuild<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if let Some(pending) = self.state.rebuilding.lock().take() {
+            if std::thread::panicking() {
+                tracing::error!(
+                    dropped_changes = pending.changes.len(),
+                    "the series rebuild failed: series count only changes from now on"
+                );
+            }
+        }
+    }
+}
+
 impl SeriesState {
     /// Starts buffering the feed: call before the feed is followed from version `from`, then
     /// [`SeriesState::finish_rebuild`] (typically on a blocking thread). Reads of the series
@@ -73,6 +96,10 @@ impl SeriesState {
         let Some(from) = self.rebuilding.lock().as_ref().map(|p| p.from) else {
             return 0;
         };
+        let mut ending = EndRebuild {
+            state: self,
+            done: false,
+        };
         let mut pages = Pages(Vec::new());
         let mut after: Option<EventKey> = None;
         let mut read = 0;
@@ -88,13 +115,10 @@ impl SeriesState {
                 )
                 .expect("a list at the current version is always retained");
             read += listed.items.len();
-            {
-                let now = Micros::now();
-                let mut tracker = self.tracker.write();
-                for event in &listed.items {
-                    if event.record.resource_version <= from {
-                        tracker.observe(&event.record.cluster, &event.record, None, now);
-                    }
+            // Series watchers opened meanwhile see the series appear (and evictions).
+            for event in &listed.items {
+                if event.record.resource_version <= from {
+                    self.observe_record(&event.record, None);
                 }
             }
             pages
@@ -119,6 +143,7 @@ impl SeriesState {
                     // Under the lock, so the feed's next change sees the version counted.
                     self.applied.send_replace(Some(last));
                     *rebuilding = None;
+                    ending.done = true;
                     break;
                 }
                 std::mem::take(&mut pending.changes)
@@ -128,11 +153,7 @@ impl SeriesState {
                 if let Some(previous) = &change.previous {
                     if !replayed.contains(&key) && !pages.read_before(&key, change.resource_version)
                     {
-                        let record = &previous.record;
-                        let now = Micros::now();
-                        self.tracker
-                            .write()
-                            .observe(&record.cluster, record, None, now);
+                        self.observe_record(&previous.record, None);
                     }
                 }
                 replayed.insert(key);
@@ -147,7 +168,7 @@ impl SeriesState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kevents_model::{EventRecord, ObjectRef};
+    use kevents_model::{EventRecord, Micros, ObjectRef};
     use kevents_store::{Mutation, Scope, StoreConfig, WatchFrom};
 
     fn event(i: usize, count: i32) -> EventRecord {
@@ -198,9 +219,19 @@ mod tests {
                 .await
                 .unwrap();
         }
+        // Events no write touches during the rebuild: only the pages announce their series.
+        for i in 0..10 {
+            let mut quiet = event(i, 1);
+            quiet.name = format!("q{i:03}");
+            quiet.involved_object.name = format!("quiet-{}", i % 5);
+            quiet.involved_object.uid = format!("uid-quiet-{}", i % 5);
+            store.write(Mutation::Create(quiet)).await.unwrap();
+        }
         let from = store.resource_version();
         let rebuilt = std::sync::Arc::new(SeriesState::default());
         rebuilt.begin_rebuild(from);
+        // A series watcher opened before the rebuild sees every series it adds.
+        let mut watcher = rebuilt.feed.subscribe();
         let mut live = store
             .subscribe(WatchFrom::After(from), Scope::ALL)
             .unwrap()
@@ -251,6 +282,13 @@ mod tests {
             reference.observe(&change);
         }
         assert_eq!(counts(&rebuilt), counts(&reference));
+        let mut announced = std::collections::HashSet::new();
+        while let Ok(change) = watcher.try_recv() {
+            announced.insert(format!("{:?}", change.series.key()));
+        }
+        let held: std::collections::HashSet<String> =
+            counts(&rebuilt).into_iter().map(|(key, _)| key).collect();
+        assert_eq!(announced, held);
         assert!(counts(&reference).iter().map(|(_, c)| c).sum::<u64>() > 150);
 
         // After the rebuild the feed counts directly again.
