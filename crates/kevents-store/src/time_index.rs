@@ -82,8 +82,8 @@ pub(crate) struct Chunk {
 pub(crate) struct Builder {
     ids: Vec<HashMap<String, u16>>,
     dictionaries: Vec<Vec<String>>,
-    /// (time, row) in row order until sorted.
-    order: Vec<(i64, u32)>,
+    /// Each row's last-seen time, in row order.
+    times: Vec<i64>,
     /// Per row: its field ids and occurrences.
     values: Vec<([u16; FIELDS.len()], u32)>,
     overflow: bool,
@@ -126,7 +126,7 @@ impl Builder {
             };
             ids[f] = id;
         }
-        self.order.push((seen_at(record).0, row));
+        self.times.push(seen_at(record).0);
         let occurrences = u32::try_from(record.occurrences().max(1)).unwrap_or(1);
         self.values.push((ids, occurrences));
     }
@@ -141,16 +141,21 @@ impl Builder {
         if self.overflow {
             return Ok((None, 0));
         }
-        self.order.sort_unstable();
+        // Rows by time, as 4-byte row numbers (the largest merge sorts tens of millions).
+        let mut order: Vec<u32> = (0..self.times.len() as u32).collect();
+        order.sort_unstable_by_key(|row| (self.times[*row as usize], *row));
         let mut chunks = Vec::new();
         let mut written = 0u64;
         let mut frame = Vec::new();
-        for entries in self.order.chunks(CHUNK_ENTRIES) {
-            let first = entries[0].0;
-            let last = entries[entries.len() - 1].0;
+        for rows in order.chunks(CHUNK_ENTRIES) {
+            let first = self.times[rows[0] as usize];
+            let last = self.times[rows[rows.len() - 1] as usize];
             // A chunk holds a span of times; inside it rows go in file order, so row numbers
             // are small deltas and neighbouring rows' fields repeat.
-            let mut entries = entries.to_vec();
+            let mut entries: Vec<(i64, u32)> = rows
+                .iter()
+                .map(|row| (self.times[*row as usize], *row))
+                .collect();
             entries.sort_unstable_by_key(|(_, row)| *row);
             let mut w = ColumnWriter::default();
             w.varint(entries.len() as u64);
