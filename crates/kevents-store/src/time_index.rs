@@ -103,11 +103,11 @@ impl Builder {
         if self.overflow {
             return;
         }
-        let row = self.values.len();
-        let Ok(row) = u32::try_from(row) else {
+        // Rows are numbered in u32 (a file of more goes without an index).
+        if u32::try_from(self.values.len()).is_err() {
             self.overflow = true;
             return;
-        };
+        }
         let mut ids = [0u16; FIELDS.len()];
         for (f, field) in FIELDS.iter().enumerate() {
             let value = field.value(record);
