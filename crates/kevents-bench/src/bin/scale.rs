@@ -37,6 +37,65 @@ struct Args {
     /// Only run the queries (in this process), on a store kept by an earlier `--keep` run.
     #[arg(long)]
     query_dir: Option<std::path::PathBuf>,
+    /// Also load the events into SQLite (`anchor.sqlite` in the store's directory: the events
+    /// table of `kevents-bench` with its indexes and an occurrences column) and run the count
+    /// queries there too, as the anchor.
+    #[arg(long)]
+    sqlite: bool,
+}
+
+/// The SQLite anchor's database in a store directory.
+fn anchor_path(dir: &std::path::Path) -> std::path::PathBuf {
+    dir.join("anchor.sqlite")
+}
+
+/// Creates the anchor's table: the columns and indexes of `kevents-bench`'s SQLite anchor, plus
+/// occurrences. Loading is not what is measured here, so commits are not fsynced.
+fn anchor_open(dir: &std::path::Path) -> Result<rusqlite::Connection> {
+    let db = rusqlite::Connection::open(anchor_path(dir))?;
+    db.execute_batch(
+        "PRAGMA journal_mode=WAL;
+         PRAGMA synchronous=OFF;
+         CREATE TABLE IF NOT EXISTS events (
+             rv INTEGER PRIMARY KEY,
+             namespace TEXT NOT NULL,
+             name TEXT NOT NULL,
+             involved_kind TEXT, involved_name TEXT, type TEXT, reason TEXT,
+             last_seen INTEGER, occurrences INTEGER,
+             body TEXT NOT NULL);
+         CREATE UNIQUE INDEX IF NOT EXISTS events_key ON events(namespace, name);
+         CREATE INDEX IF NOT EXISTS events_object ON events(involved_name, involved_kind);
+         CREATE INDEX IF NOT EXISTS events_type ON events(namespace, type, last_seen);
+         CREATE INDEX IF NOT EXISTS events_time ON events(last_seen);",
+    )?;
+    Ok(db)
+}
+
+fn anchor_insert(db: &mut rusqlite::Connection, events: &[EventRecord]) -> Result<()> {
+    let tx = db.transaction()?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT OR IGNORE INTO events (namespace, name, involved_kind, involved_name, type, \
+             reason, last_seen, occurrences, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        for event in events {
+            let body =
+                serde_json::to_string(&kevents_model::wire::EventView::new(event, ApiGroup::Core))?;
+            insert.execute(rusqlite::params![
+                event.namespace,
+                event.name,
+                event.involved_object.kind,
+                event.involved_object.name,
+                event.event_type,
+                event.reason,
+                kevents_store::seen_at(event).0,
+                event.occurrences().max(1),
+                body,
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 const HOUR: i64 = 3_600_000_000;
@@ -122,11 +181,22 @@ async fn main() -> Result<()> {
     let batch = 2048;
     let mut written = 0;
     let mut duplicates = 0;
+    let mut anchor = if args.sqlite {
+        Some(anchor_open(&dir)?)
+    } else {
+        None
+    };
+    let mut anchor_loading = Duration::ZERO;
     while written < args.events {
         let events: Vec<EventRecord> = (written..(written + batch).min(args.events))
             .map(|i| workload.event(i as u64))
             .collect();
         written += events.len();
+        if let Some(db) = anchor.as_mut() {
+            let loading = Instant::now();
+            anchor_insert(db, &events)?;
+            anchor_loading += loading.elapsed();
+        }
         for result in store
             .write_many(events.into_iter().map(Mutation::Create).collect())
             .await
@@ -138,7 +208,14 @@ async fn main() -> Result<()> {
             }
         }
     }
-    let ingest = started.elapsed();
+    let ingest = started.elapsed() - anchor_loading;
+    if let Some(db) = anchor.take() {
+        db.execute_batch("ANALYZE;")?;
+        println!(
+            "SQLite anchor loaded in {:.1} s (not fsynced; not part of the ingest rate)",
+            anchor_loading.as_secs_f64()
+        );
+    }
     let sealing = Instant::now();
     store.checkpoint().await?;
     let sealed = sealing.elapsed();
@@ -318,6 +395,53 @@ async fn queries(args: &Args, dir: &std::path::Path) -> Result<()> {
             by: EventField::Reason,
         })
     });
+    if anchor_path(dir).exists() {
+        let db = anchor_open(dir)?;
+        let group = |sql: &str, params: &[&dyn rusqlite::ToSql]| -> usize {
+            let mut statement = db.prepare_cached(sql).expect("a valid query");
+            let rows = statement
+                .query_map(params, |row| row.get::<_, i64>(1))
+                .expect("the query runs");
+            rows.map(|count| count.expect("a count") as usize).sum()
+        };
+        println!("\nSQLite anchor, the same counts (indexes on last_seen and (namespace, type, last_seen)):\n");
+        println!("| query | p50 | p99 | rows |\n|---|---|---|---|");
+        measure("events per reason, last 24 hours", queries, |_| {
+            let from = Micros::now().0 - 24 * HOUR;
+            group(
+                "SELECT reason, count(*), sum(occurrences) FROM events \
+                 WHERE last_seen >= ?1 GROUP BY reason",
+                &[&from],
+            )
+        });
+        measure(
+            "type=Warning in one namespace, last hour, per reason",
+            args.queries,
+            |i| {
+                let namespace = names[(i * 104_729) % names.len()].0.namespace.clone();
+                let from = Micros::now().0 - HOUR;
+                group(
+                    "SELECT reason, count(*), sum(occurrences) FROM events \
+                     WHERE namespace = ?1 AND type = 'Warning' AND last_seen >= ?2 GROUP BY reason",
+                    &[&namespace, &from],
+                )
+            },
+        );
+        measure("events per object name, last 24 hours", queries, |_| {
+            let from = Micros::now().0 - 24 * HOUR;
+            group(
+                "SELECT involved_name, count(*), sum(occurrences) FROM events \
+                 WHERE last_seen >= ?1 GROUP BY involved_name",
+                &[&from],
+            )
+        });
+        measure("events per reason, all 7 days", queries, |_| {
+            group(
+                "SELECT reason, count(*), sum(occurrences) FROM events GROUP BY reason",
+                &[],
+            )
+        });
+    }
     println!("\nRSS after queries {:.0} MiB", rss_mib());
     store.close().await;
     Ok(())
