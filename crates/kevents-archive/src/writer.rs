@@ -13,10 +13,7 @@ use std::collections::BTreeMap;
 
 /// The instant an event version is filed under: its last occurrence, else its creation.
 pub fn row_time(record: &EventRecord) -> Micros {
-    record
-        .last_seen()
-        .or(record.creation_timestamp)
-        .unwrap_or(Micros(0))
+    record.seen_at()
 }
 
 /// The UTC date (`YYYY-MM-DD`) of an instant.

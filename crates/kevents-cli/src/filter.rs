@@ -228,10 +228,7 @@ impl Filter {
 
 /// When an event last happened; events without any time count as created.
 pub fn last_seen(record: &EventRecord) -> Micros {
-    record
-        .last_seen()
-        .or(record.creation_timestamp)
-        .unwrap_or(Micros(0))
+    record.seen_at()
 }
 
 /// When an event first happened (never after [`last_seen`]; the last time when unknown).

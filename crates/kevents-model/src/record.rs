@@ -183,6 +183,14 @@ impl EventRecord {
         self.last_timestamp.or_else(|| self.first_seen())
     }
 
+    /// When the event last happened, else when it was created (epoch when it says neither):
+    /// the instant time windows, partitions and time indexes file an event under.
+    pub fn seen_at(&self) -> Micros {
+        self.last_seen()
+            .or(self.creation_timestamp)
+            .unwrap_or(Micros(0))
+    }
+
     /// How many times the event happened: series.count, else count, where 0 means once.
     pub fn occurrences(&self) -> i32 {
         match &self.series {

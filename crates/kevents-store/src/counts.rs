@@ -8,7 +8,7 @@ use crate::cold::ColdFile;
 use crate::cold_scan::Pushdown;
 use crate::head::{Head, Scope};
 use crate::sealed::{self, SealedIndex};
-use crate::time_index::{seen_at, Chunk, TimeIndex, FIELDS};
+use crate::time_index::{Chunk, TimeIndex, FIELDS};
 use kevents_model::{EventField, EventRecord, FieldSelector, Micros};
 use parking_lot::RwLock;
 use std::collections::HashMap;
@@ -65,7 +65,7 @@ impl CountQuery<'_> {
 
     fn accepts(&self, record: &EventRecord) -> bool {
         self.scope.contains_record(record)
-            && self.in_window(seen_at(record).0)
+            && self.in_window(record.seen_at().0)
             && self.fields.is_none_or(|f| f.matches(record))
     }
 }

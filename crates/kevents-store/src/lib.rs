@@ -32,7 +32,6 @@ pub use entry::{Change, ChangeType, StoredEvent};
 pub use head::Scope;
 pub use log::LogConfig;
 pub use retention::parse_size;
-pub use time_index::seen_at;
 pub use types::{
     Committed, ListPage, ListQuery, Mutation, StoreConfig, StoreError, StoreStats, Subscription,
     TooOld, WatchFrom, DEFAULT_RETENTION_BYTES,

@@ -18,7 +18,7 @@
 
 use crate::columns::{ColumnReader, ColumnWriter, DecodeError};
 use crate::frame::encode_frame;
-use kevents_model::{EventField, EventRecord, Micros};
+use kevents_model::{EventField, EventRecord};
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -38,15 +38,6 @@ const CHUNK_ENTRIES: usize = 4096;
 /// Dictionary ids are kept as u16 while building; a file with more distinct values in one
 /// field goes without a time index (its queries read blocks).
 const MAX_DISTINCT: usize = u16::MAX as usize;
-
-/// When an event last happened, as questions over time see it: series.lastObservedTime, else
-/// lastTimestamp, else first seen, else its creation (the CLI's `--since` uses the same).
-pub fn seen_at(record: &EventRecord) -> Micros {
-    record
-        .last_seen()
-        .or(record.creation_timestamp)
-        .unwrap_or(Micros(0))
-}
 
 /// Where one chunk is and which times it holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,7 +117,7 @@ impl Builder {
             };
             ids[f] = id;
         }
-        self.times.push(seen_at(record).0);
+        self.times.push(record.seen_at().0);
         let occurrences = u32::try_from(record.occurrences().max(1)).unwrap_or(1);
         self.values.push((ids, occurrences));
     }

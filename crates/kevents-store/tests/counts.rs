@@ -4,7 +4,7 @@
 //! (dead rows), across cold files, and after a restart.
 
 use kevents_model::{ApiGroup, EventField, EventKey, EventRecord, FieldSelector, Micros, Series};
-use kevents_store::{seen_at, CountQuery, Counted, ListQuery, Mutation, Scope, Store, StoreConfig};
+use kevents_store::{CountQuery, Counted, ListQuery, Mutation, Scope, Store, StoreConfig};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -73,7 +73,7 @@ fn by_listing(store: &Store, query: &CountQuery<'_>) -> Vec<Counted> {
     let mut totals: HashMap<String, (u64, u64)> = HashMap::new();
     for event in &all {
         let r = &event.record;
-        let t = seen_at(r).0;
+        let t = r.seen_at().0;
         let selected = query.scope.contains(&r.key())
             && query.from.is_none_or(|f| t >= f.0)
             && query.to.is_none_or(|to| t <= to.0)

@@ -88,7 +88,7 @@ fn anchor_insert(db: &mut rusqlite::Connection, events: &[EventRecord]) -> Resul
                 event.involved_object.name,
                 event.event_type,
                 event.reason,
-                kevents_store::seen_at(event).0,
+                event.seen_at().0,
                 event.occurrences().max(1),
                 body,
             ])?;
