@@ -87,7 +87,7 @@ impl ColdFile {
     }
 
     pub fn is_dead(&self, row: u64) -> bool {
-        self.dead[(row / 64) as usize] & (1 << (row % 64)) != 0
+        bit_is_set(&self.dead, row)
     }
 
     pub fn set_dead(&mut self, row: u64, cluster: &str) {
@@ -108,6 +108,11 @@ impl ColdFile {
         let after = self.index.blocks.partition_point(|b| b.first_key <= *key);
         after.checked_sub(1)
     }
+}
+
+/// Whether bit `row` of a dead-row bitmap is set.
+pub(crate) fn bit_is_set(bits: &[u64], row: u64) -> bool {
+    bits[(row / 64) as usize] & (1 << (row % 64)) != 0
 }
 
 /// Orders a record against a key without building a key.

@@ -9,7 +9,7 @@ use crate::cold_scan::Pushdown;
 use crate::head::{Head, Scope};
 use crate::sealed::{self, SealedIndex};
 use crate::time_index::{Chunk, TimeIndex, FIELDS};
-use kevents_model::{EventField, EventRecord, FieldSelector, Micros};
+use kevents_model::{EventField, EventRecord, FieldRequirement, FieldSelector, Micros};
 use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::fs::File;
@@ -63,11 +63,30 @@ impl CountQuery<'_> {
         self.from.is_none_or(|from| time >= from.0) && self.to.is_none_or(|to| time <= to.0)
     }
 
+    fn requirements(&self) -> &[FieldRequirement] {
+        self.fields.map_or(&[], |f| f.requirements.as_slice())
+    }
+
+    /// True when the counted field and every requirement are plain string columns of a block
+    /// (all but the event's name and the object's uid): rows are then counted off the columns
+    /// without building events.
+    fn on_columns(&self) -> bool {
+        let plain = |field: EventField| !matches!(field, EventField::Name | EventField::ObjectUid);
+        plain(self.by) && self.requirements().iter().all(|r| plain(r.field))
+    }
+
     fn accepts(&self, record: &EventRecord) -> bool {
         self.scope.contains_record(record)
             && self.in_window(record.seen_at().0)
             && self.fields.is_none_or(|f| f.matches(record))
     }
+}
+
+/// Logs a block that did not read; its rows are missing from the count.
+fn unreadable(file: &FileSnapshot, block: usize, why: &str, damaged: &mut u64) {
+    *damaged += 1;
+    tracing::error!(file = %file.path.display(), block, reason = %why,
+        "unreadable cold block: its events are missing from the count");
 }
 
 fn add(totals: &mut Totals, value: &str, occurrences: u64) {
@@ -111,7 +130,7 @@ impl FileSnapshot {
     }
 
     fn is_dead(&self, row: u64) -> bool {
-        row >= self.rows || self.dead[(row / 64) as usize] & (1 << (row % 64)) != 0
+        row >= self.rows || crate::cold::bit_is_set(&self.dead, row)
     }
 }
 
@@ -142,14 +161,7 @@ pub(crate) fn count(head: &RwLock<Head>, query: &CountQuery<'_>) -> Counts {
         match counted {
             FileCount::Counted(counted) => merge(&mut totals, counted),
             FileCount::Rows(rows) => {
-                let mut counted = Totals::new();
-                match by_row_columns(file, &rows, query, &mut counted, &mut damaged) {
-                    Some(read) => {
-                        blocks_read += read;
-                        merge(&mut totals, counted);
-                    }
-                    None => blocks_read += by_blocks(file, query, &mut totals, &mut damaged),
-                }
+                blocks_read += by_row_columns(file, &rows, query, &mut totals, &mut damaged)
             }
             FileCount::Blocks => blocks_read += by_blocks(file, query, &mut totals, &mut damaged),
         }
@@ -196,7 +208,8 @@ enum FileCount {
     /// The index selected these rows (row, occurrences) in row order; the rest of the query
     /// is answered from the rows' columns.
     Rows(Vec<(u64, u64)>),
-    /// The index cannot answer (damaged chunk): read every block.
+    /// The index cannot answer (a damaged chunk, or fields that are no plain columns): read
+    /// every block and build the events.
     Blocks,
 }
 
@@ -208,14 +221,14 @@ fn by_time_index(
     chunks_read: &mut u64,
     damaged: &mut u64,
 ) -> FileCount {
-    let requirements = query
-        .fields
-        .map(|f| f.requirements.as_slice())
-        .unwrap_or(&[]);
+    let requirements = query.requirements();
     let by = FIELDS
         .iter()
         .position(|f| *f == query.by)
         .filter(|_| requirements.iter().all(|r| FIELDS.contains(&r.field)));
+    if by.is_none() && !query.on_columns() {
+        return FileCount::Blocks;
+    }
     // Per indexed field, which dictionary values the scope and the requirements accept.
     let mut allowed: Vec<Option<Vec<bool>>> = Vec::with_capacity(FIELDS.len());
     for (f, field) in FIELDS.iter().enumerate() {
@@ -302,24 +315,16 @@ fn by_time_index(
 }
 
 /// Counts the `rows` (row, occurrences; in row order) of one file that the time index selected,
-/// checking the other requirements and reading the counted field on the blocks' columns,
-/// without building events; returns the blocks read, or `None` when a field is not a plain
-/// column (the caller then builds the events).
+/// checking the other requirements and reading the counted field on the blocks' columns
+/// (`query.on_columns()`), without building events; returns the blocks read.
 fn by_row_columns(
     file: &FileSnapshot,
     rows: &[(u64, u64)],
     query: &CountQuery<'_>,
     totals: &mut Totals,
     damaged: &mut u64,
-) -> Option<u64> {
-    let requirements = query
-        .fields
-        .map(|f| f.requirements.as_slice())
-        .unwrap_or(&[]);
-    let plain = |field: EventField| !matches!(field, EventField::Name | EventField::ObjectUid);
-    if !plain(query.by) || !requirements.iter().all(|r| plain(r.field)) {
-        return None;
-    }
+) -> u64 {
+    let requirements = query.requirements();
     let mut read = 0;
     let mut next = 0;
     while next < rows.len() {
@@ -352,26 +357,16 @@ fn by_row_columns(
                 .all(|r| view.field(r.field).is_some_and(|value| r.accepts(value)));
             if accepted {
                 if let Some(value) = view.field(query.by) {
-                    match totals.get_mut(value) {
-                        Some(total) => {
-                            total.0 += 1;
-                            total.1 += occurrences;
-                        }
-                        None => {
-                            totals.insert(value.to_string(), (1, *occurrences));
-                        }
-                    }
+                    add(totals, value, *occurrences);
                 }
             }
             false
         });
         if let Err(why) = scanned {
-            *damaged += 1;
-            tracing::error!(file = %file.path.display(), block = b, reason = %why,
-                "unreadable cold block: its events are missing from the count");
+            unreadable(file, b, &why, damaged);
         }
     }
-    Some(read)
+    read
 }
 
 /// Counts one file by reading every block (only the rows its columns do not rule out become
@@ -392,9 +387,7 @@ fn by_blocks(
         }) {
             Ok(rows) => rows,
             Err(why) => {
-                *damaged += 1;
-                tracing::error!(file = %file.path.display(), block = b, reason = %why,
-                    "unreadable cold block: its events are missing from the count");
+                unreadable(file, b, &why, damaged);
                 continue;
             }
         };
