@@ -143,12 +143,7 @@ async fn count(
             .or_else(|_| FieldSelector::parse(text, ApiGroup::Events))
             .map_err(|e| ApiError::bad_request(e.to_string()))?,
     };
-    // The hub's own events have no cluster; the selector may name them by the hub's name.
-    for requirement in &mut fields.requirements {
-        if requirement.field == EventField::Cluster && requirement.value == own {
-            requirement.value.clear();
-        }
-    }
+    crate::read::own_cluster_is_empty(&mut fields, &own);
     let cluster = cluster
         .or_else(|| fields.exact(EventField::Cluster).map(str::to_string))
         .map(|c| if c == own { String::new() } else { c });

@@ -52,6 +52,16 @@ pub(crate) struct Filter {
     pub options: ListOptions,
 }
 
+/// The hub's own events have no cluster: a `cluster` requirement naming the hub (`own`) is
+/// rewritten to the empty cluster.
+pub(crate) fn own_cluster_is_empty(fields: &mut kevents_model::FieldSelector, own: &str) {
+    for requirement in &mut fields.requirements {
+        if requirement.field == EventField::Cluster && requirement.value == own {
+            requirement.value.clear();
+        }
+    }
+}
+
 /// The part of the key space a list or watch has to look at.
 pub(crate) struct ScanScope {
     cluster: Option<String>,
@@ -71,11 +81,7 @@ impl Filter {
     /// The filter of `target`; `own_cluster` is the hub's name for its own events, which the
     /// `cluster` field selector accepts for them.
     pub fn new(target: &Target, mut options: ListOptions, own_cluster: &str) -> Filter {
-        for requirement in &mut options.fields.requirements {
-            if requirement.field == EventField::Cluster && requirement.value == own_cluster {
-                requirement.value.clear();
-            }
-        }
+        own_cluster_is_empty(&mut options.fields, own_cluster);
         Filter {
             cluster: target.cluster.clone(),
             namespace: target.namespace.clone(),
