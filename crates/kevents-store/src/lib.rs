@@ -8,6 +8,7 @@
 mod block;
 mod bloom;
 mod checkpoint;
+mod codec;
 mod cold;
 mod cold_scan;
 mod columns;
@@ -59,7 +60,7 @@ pub mod fuzzing {
     /// byte, compressed columns); returns how many events decoded.
     pub fn decode_block(bytes: &[u8]) -> usize {
         let columns = crate::block::decode(bytes).map_or(0, |events| events.len());
-        let framed = crate::sealed::decompress(bytes)
+        let framed = crate::codec::decompress(bytes)
             .ok()
             .and_then(|raw| crate::block::decode(&raw).ok())
             .map_or(0, |events| events.len());

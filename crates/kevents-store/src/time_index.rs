@@ -171,7 +171,7 @@ impl Builder {
             for (_, row) in &entries {
                 w.varint(u64::from(self.values[*row as usize].1));
             }
-            let payload = crate::sealed::compress(&w.buf);
+            let payload = crate::codec::compress(&w.buf);
             frame.clear();
             encode_frame(&payload, &mut frame);
             out.write_all(&frame)?;
