@@ -11,17 +11,16 @@
 use crate::clusters::ClusterScope;
 use crate::error::ApiError;
 use crate::negotiate::{representation, Representation};
-use crate::query::parse_query;
+use crate::query::{parse_query, seen_window};
 use crate::respond::{json_response, yaml_response};
 use crate::{AppState, Reply};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::Router;
-use kevents_model::{parse_go_duration, ApiGroup, EventField, FieldSelector, Micros};
+use kevents_model::{ApiGroup, EventField, FieldSelector, Micros};
 use kevents_store::{CountQuery, Scope};
 use serde_json::json;
-use std::collections::HashMap;
 
 /// Values returned when the request sets no `limit`; the rest are summed in `more`.
 const DEFAULT_LIMIT: usize = 1000;
@@ -67,18 +66,6 @@ fn grouping(by: &str) -> Option<EventField> {
     }
 }
 
-/// A time parameter: RFC 3339.
-fn time(query: &HashMap<String, String>, name: &str) -> Result<Option<Micros>, ApiError> {
-    match query.get(name).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(text) => Micros::parse(text).map(Some).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "{name}: {text:?} is not an RFC 3339 time (2026-01-02T15:04:05Z)"
-            ))
-        }),
-    }
-}
-
 async fn count(
     state: AppState,
     cluster: Option<String>,
@@ -114,28 +101,7 @@ async fn count(
             "labelSelector: eventcounts select by fields only; list events to select by labels",
         ));
     }
-    let now = Micros::now();
-    let mut from = time(&query, "from")?;
-    let to = time(&query, "to")?;
-    if let Some(since) = query.get("since").filter(|s| !s.is_empty()) {
-        if from.is_some() {
-            return Err(ApiError::bad_request("since and from exclude each other"));
-        }
-        let length = parse_go_duration(since)
-            .ok()
-            .filter(|length| *length >= 0)
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "since: {since:?} is not a duration back from now (24h, 90m)"
-                ))
-            })?;
-        from = Some(Micros(to.unwrap_or(now).0.saturating_sub(length)));
-    }
-    if let (Some(from), Some(to)) = (from, to) {
-        if from.0 > to.0 {
-            return Err(ApiError::bad_request("from is after to"));
-        }
-    }
+    let seen = seen_window(&query, Micros::now())?.unwrap_or_default();
     let own = state.security.cluster.clone();
     let mut fields = match query.get("fieldSelector").filter(|f| !f.is_empty()) {
         None => FieldSelector::default(),
@@ -156,8 +122,7 @@ async fn count(
                 namespace: namespace.as_deref(),
             },
             fields: (!fields.is_empty()).then_some(&fields),
-            from,
-            to,
+            seen,
             by,
         })
     })
@@ -191,8 +156,8 @@ async fn count(
         "kind": "EventCountList",
         "metadata": {"resourceVersion": counts.resource_version.to_string()},
         "by": by_text,
-        "from": from.map(Micros::to_micro_time_string),
-        "to": to.map(Micros::to_micro_time_string),
+        "from": seen.from.map(Micros::to_micro_time_string),
+        "to": seen.to.map(Micros::to_micro_time_string),
         "total": {"events": events, "occurrences": occurrences},
         "items": items,
     });

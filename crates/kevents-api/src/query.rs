@@ -2,7 +2,8 @@
 
 use crate::error::{ApiError, ApiResult};
 use base64::Engine;
-use kevents_model::{ApiGroup, EventKey, FieldSelector, LabelSelector};
+use kevents_model::{parse_go_duration, ApiGroup, EventKey, FieldSelector, LabelSelector, Micros};
+use kevents_store::TimeWindow;
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -42,6 +43,9 @@ pub struct ListOptions {
     pub timeout_seconds: Option<u64>,
     /// `includeObject` for Table responses.
     pub include_object: IncludeObject,
+    /// `since` or `from`/`to` (a kevents extension): only events last seen in this window; a
+    /// continue token's window wins over the request's.
+    pub seen: Option<TimeWindow>,
 }
 
 /// What a Table row carries in `object`.
@@ -63,6 +67,9 @@ pub struct ContinueToken {
     pub resource_version: u64,
     /// The last key of the previous page.
     pub after: EventKey,
+    /// The list's window of last-seen times, resolved once (`since` is relative to the first
+    /// page's time), so every page of one list asks for the same window.
+    pub seen: Option<TimeWindow>,
 }
 
 impl ContinueToken {
@@ -77,7 +84,11 @@ impl ContinueToken {
                 self.after.namespace, self.after.name
             ),
         };
-        let doc = json!({"v": "meta.k8s.io/v1", "rv": self.resource_version, "start": start});
+        let mut doc = json!({"v": "meta.k8s.io/v1", "rv": self.resource_version, "start": start});
+        if let Some(seen) = self.seen {
+            doc["seenFrom"] = json!(seen.from.map(|t| t.0));
+            doc["seenTo"] = json!(seen.to.map(|t| t.0));
+        }
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(doc.to_string())
     }
 
@@ -111,11 +122,52 @@ impl ContinueToken {
                 ))
             }
         };
+        let time = |name: &str| doc[name].as_i64().map(Micros);
+        let windowed = doc.get("seenFrom").is_some() || doc.get("seenTo").is_some();
         Ok(ContinueToken {
             resource_version,
             after,
+            seen: windowed.then(|| TimeWindow {
+                from: time("seenFrom"),
+                to: time("seenTo"),
+            }),
         })
     }
+}
+
+/// `since` (a Go duration back from `now`: `1h`, `90m`) or `from`/`to` (RFC 3339): a window
+/// of last-seen times, or `None` when the request sets none of them.
+pub fn seen_window(query: &HashMap<String, String>, now: Micros) -> ApiResult<Option<TimeWindow>> {
+    let time = |name: &str| match query.get(name).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(text) => Micros::parse(text).map(Some).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{name}: {text:?} is not an RFC 3339 time (2026-01-02T15:04:05Z)"
+            ))
+        }),
+    };
+    let mut from = time("from")?;
+    let to = time("to")?;
+    if let Some(since) = query.get("since").filter(|s| !s.is_empty()) {
+        if from.is_some() {
+            return Err(ApiError::bad_request("since and from exclude each other"));
+        }
+        let length = parse_go_duration(since)
+            .ok()
+            .filter(|length| *length >= 0)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "since: {since:?} is not a duration back from now (24h, 90m)"
+                ))
+            })?;
+        from = Some(Micros(to.unwrap_or(now).0.saturating_sub(length)));
+    }
+    if let (Some(from), Some(to)) = (from, to) {
+        if from.0 > to.0 {
+            return Err(ApiError::bad_request("from is after to"));
+        }
+    }
+    Ok((from.is_some() || to.is_some()).then_some(TimeWindow { from, to }))
 }
 
 /// Largest page a list returns; a larger `limit` gets this many items and a continue token.
@@ -234,6 +286,16 @@ impl ListOptions {
                     .map_err(|e| ApiError::bad_request(format!("invalid continue token: {e}")))?,
             );
         }
+        options.seen = match &options.continue_from {
+            Some(token) if token.seen.is_some() => token.seen,
+            _ => seen_window(query, Micros::now())?,
+        };
+        if options.seen.is_some() && options.watch {
+            return Err(ApiError::bad_request(
+                "since, from and to select a list of events last seen in a window; a watch \
+                 follows every change (leave them out, or list first)",
+            ));
+        }
         options.include_object = match query.get("includeObject").map(String::as_str) {
             None | Some("") | Some("Metadata") => IncludeObject::Metadata,
             Some("Object") => IncludeObject::Object,
@@ -257,13 +319,32 @@ mod tests {
         let token = ContinueToken {
             resource_version: 42,
             after: EventKey::new("kube-system", "node-1.17a"),
+            seen: None,
         };
         assert_eq!(ContinueToken::decode(&token.encode()), Ok(token));
         let collected = ContinueToken {
             resource_version: 7,
             after: EventKey::in_cluster("prod", "default", "web.1"),
+            seen: None,
         };
         assert_eq!(ContinueToken::decode(&collected.encode()), Ok(collected));
+        for seen in [
+            TimeWindow {
+                from: Some(Micros(1_767_225_600_000_000)),
+                to: None,
+            },
+            TimeWindow {
+                from: None,
+                to: Some(Micros(5)),
+            },
+        ] {
+            let windowed = ContinueToken {
+                resource_version: 9,
+                after: EventKey::new("default", "web.2"),
+                seen: Some(seen),
+            };
+            assert_eq!(ContinueToken::decode(&windowed.encode()), Ok(windowed));
+        }
         assert!(ContinueToken::decode("garbage").is_err());
         assert!(ContinueToken::decode("!!!").is_err());
     }
@@ -285,6 +366,44 @@ mod tests {
         );
         assert_eq!(parse(&[("labelSelector", "a in (")]).unwrap_err().code, 400);
         assert_eq!(parse(&[("limit", "x")]).unwrap_err().code, 400);
+        assert_eq!(parse(&[("since", "yesterday")]).unwrap_err().code, 400);
+        assert_eq!(parse(&[("since", "-1h")]).unwrap_err().code, 400);
+        assert_eq!(parse(&[("from", "2026-13-01")]).unwrap_err().code, 400);
+        assert_eq!(
+            parse(&[("since", "1h"), ("from", "2026-01-01T00:00:00Z")])
+                .unwrap_err()
+                .code,
+            400
+        );
+        assert_eq!(
+            parse(&[
+                ("from", "2026-01-02T00:00:00Z"),
+                ("to", "2026-01-01T00:00:00Z")
+            ])
+            .unwrap_err()
+            .code,
+            400
+        );
+        assert_eq!(
+            parse(&[("since", "1h"), ("watch", "true")])
+                .unwrap_err()
+                .code,
+            400
+        );
+        let window = parse(&[
+            ("from", "2026-01-01T00:00:00Z"),
+            ("to", "2026-01-02T00:00:00Z"),
+        ])
+        .unwrap()
+        .seen
+        .unwrap();
+        assert_eq!(window.from, Micros::parse("2026-01-01T00:00:00Z"));
+        assert_eq!(window.to, Micros::parse("2026-01-02T00:00:00Z"));
+        let since = parse(&[("since", "90m")]).unwrap().seen.unwrap();
+        let back = Micros::now().0 - since.from.unwrap().0;
+        assert!((90 * 60_000_000..91 * 60_000_000).contains(&back), "{back}");
+        assert_eq!(since.to, None);
+        assert_eq!(parse(&[]).unwrap().seen, None);
         assert_eq!(
             parse(&[("resourceVersionMatch", "Exact")])
                 .unwrap_err()

@@ -111,6 +111,10 @@ impl Filter {
             && self.name.as_ref().is_none_or(|name| &event.name == name)
             && self.options.fields.matches(event)
             && self.options.labels.matches(&event.labels)
+            && self
+                .options
+                .seen
+                .is_none_or(|w| w.contains(event.seen_at()))
     }
 }
 
@@ -150,6 +154,7 @@ pub async fn list_or_watch(
     let include = options.include_object;
     let limit = options.limit;
     let continue_from = options.continue_from.clone();
+    let seen = options.seen;
     let filter = Filter::new(&target, options, &state.security.cluster);
     let scan = filter.scan_scope();
     let page = state
@@ -162,6 +167,7 @@ pub async fn list_or_watch(
                 object_name: filter.options.fields.exact(EventField::ObjectName),
                 fields: Some(&filter.options.fields),
                 at,
+                seen,
             },
             |event| filter.matches(event),
         )
@@ -179,6 +185,7 @@ pub async fn list_or_watch(
         let token = ContinueToken {
             resource_version: list_rv,
             after,
+            seen,
         };
         metadata.insert("continue".into(), json!(token.encode()));
     }

@@ -177,10 +177,19 @@ impl FilterArgs {
         if let Some(labels) = self.label_selector.as_deref().filter(|s| !s.is_empty()) {
             list_path.push_str(&format!("&labelSelector={}", encode_query(labels)));
         }
+        let from = self.since.map(|since| Micros(now.0 - since)).or(self.from);
+        // The hub picks the window's events from its time index; the same times are checked
+        // again here (an apiserver ignores the parameters).
+        for (name, time) in [("from", from), ("to", self.to)] {
+            if let Some(time) = time {
+                let text = time.to_micro_time_string();
+                list_path.push_str(&format!("&{name}={}", encode_query(&text)));
+            }
+        }
         Ok(Filter {
             namespace: self.namespace.clone(),
             list_path,
-            from: self.since.map(|since| Micros(now.0 - since)).or(self.from),
+            from,
             to: self.to,
             kind: object.map(|o| o.kind),
         })
@@ -188,15 +197,17 @@ impl FilterArgs {
 }
 
 impl Filter {
-    /// The list path for watches: the same selectors, without `limit`.
+    /// The list path for watches: the same selectors, without `limit` and the time window (a
+    /// watch follows every change after the list).
     pub fn watch_path(&self, resource_version: &str) -> String {
         let (path, query) = self
             .list_path
             .split_once('?')
             .unwrap_or((&self.list_path, ""));
+        let list_only = ["limit=", "from=", "to="];
         let kept: Vec<&str> = query
             .split('&')
-            .filter(|p| !p.starts_with("limit=") && !p.is_empty())
+            .filter(|p| !p.is_empty() && !list_only.iter().any(|name| p.starts_with(name)))
             .collect();
         let mut out = format!(
             "{path}?watch=true&allowWatchBookmarks=true&resourceVersion={}",
@@ -292,6 +303,13 @@ mod tests {
         assert!(filter.matches(&record));
         record.last_timestamp = Some(Micros(80));
         assert!(!filter.matches(&record));
+        // The hub gets the window as an absolute time, the same for every page; watches
+        // follow every change after the list.
+        assert_eq!(
+            filter.list_path,
+            "/api/v1/events?limit=500&from=1970-01-01T00%3A00%3A00.000090Z"
+        );
+        assert!(!filter.watch_path("3").contains("from="));
     }
 
     #[test]

@@ -229,6 +229,42 @@ impl Cold {
         }
     }
 
+    /// The rows `wanted` (row numbers in the block, ascending) of block `block` of `file`, with
+    /// those numbers: from the cache when the block is there, else decoding only those rows.
+    pub(crate) fn block_rows(
+        &self,
+        file: &ColdFile,
+        block: usize,
+        wanted: &[usize],
+    ) -> (Rows, Option<Vec<usize>>) {
+        if let Some(rows) = self.cached(file, block) {
+            let (positions, rows): (Vec<usize>, Vec<Arc<StoredEvent>>) = wanted
+                .iter()
+                .filter_map(|at| rows.get(*at).map(|event| (*at, event.clone())))
+                .unzip();
+            return (Arc::new(rows), Some(positions));
+        }
+        let info = &file.index.blocks[block];
+        let mut next = 0;
+        let found = sealed::read_events_where(&file.file, info, |row| {
+            while next < wanted.len() && wanted[next] < row.row {
+                next += 1;
+            }
+            wanted.get(next) == Some(&row.row)
+        });
+        match found {
+            Ok(found) => {
+                let (positions, rows): (Vec<usize>, Vec<Arc<StoredEvent>>) =
+                    found.into_iter().map(|(at, e)| (at, Arc::new(e))).unzip();
+                (Arc::new(rows), Some(positions))
+            }
+            Err(why) => {
+                self.damaged(file, block, &why);
+                (Arc::new(Vec::new()), Some(Vec::new()))
+            }
+        }
+    }
+
     /// The row of `key` in block `block` of `file` (its number in the block and its event):
     /// from the cache when the block is there, else decoding that row alone.
     fn row_of(

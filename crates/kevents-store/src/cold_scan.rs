@@ -5,7 +5,9 @@ use crate::block::RowView;
 use crate::cold::{cmp_record, Cold, ColdFile, Rows};
 use crate::entry::StoredEvent;
 use crate::head::Scope;
-use kevents_model::{EventKey, FieldSelector};
+use crate::time_index::{IdFilter, CHUNK_ENTRIES};
+use crate::TimeWindow;
+use kevents_model::{EventKey, FieldSelector, Micros};
 use std::cmp::Ordering;
 use std::ops::Bound;
 use std::sync::Arc;
@@ -18,12 +20,64 @@ pub(crate) struct Pushdown<'a> {
     pub object: Option<&'a str>,
     /// Only events these field requirements accept.
     pub fields: Option<&'a FieldSelector>,
+    /// Only events last seen in this window: a file's time index picks its rows.
+    pub seen: Option<TimeWindow>,
 }
+
+/// A file's time index chooses the rows of a window while the chunks of the window hold at
+/// most this share of the file's rows (or one chunk's worth: a small file's one chunk costs
+/// little); a wider window reads the blocks in the scope and checks each event's time.
+const SELECTIVE_SHARE: u64 = 4;
 
 impl Pushdown<'_> {
     /// True when nothing is pushed down (every row in the span is wanted).
     pub(crate) fn is_empty(&self) -> bool {
         self.object.is_none() && self.fields.is_none_or(FieldSelector::is_empty)
+    }
+
+    /// The rows of `file` the time index puts in the window and the scope and requirements
+    /// allow, in row (= key) order, checked against the dead rows; `None` when the index cannot
+    /// choose (no window, no index, a wide window, an unreadable chunk): the caller then reads
+    /// the scope's blocks and checks each event's time itself.
+    fn rows_in_window(&self, file: &ColdFile, span: &Scope<'_>) -> Option<Vec<u64>> {
+        let seen = self.seen?;
+        let time = file.index.time.as_ref()?;
+        let overlapping = || {
+            time.chunks
+                .iter()
+                .filter(|info| seen.overlaps(info.first, info.last))
+        };
+        let entries: u64 = overlapping().map(|info| u64::from(info.entries)).sum();
+        if entries > (file.rows / SELECTIVE_SHARE).max(CHUNK_ENTRIES as u64) {
+            return None;
+        }
+        let requirements = self.fields.map_or(&[][..], |f| f.requirements.as_slice());
+        let Some(ids) = IdFilter::new(time, *span, requirements) else {
+            return Some(Vec::new());
+        };
+        let mut rows = Vec::new();
+        for info in overlapping() {
+            let chunk = match crate::sealed::read_chunk(&file.file, time, info) {
+                Ok(chunk) => chunk,
+                Err(why) => {
+                    tracing::error!(file = %file.path.display(), reason = %why,
+                        "unreadable time index chunk: listing this file from its blocks");
+                    return None;
+                }
+            };
+            for i in 0..chunk.rows.len() {
+                let row = chunk.rows[i];
+                if seen.contains(Micros(chunk.times[i]))
+                    && row < file.rows
+                    && !file.is_dead(row)
+                    && ids.accepts(&chunk, i)
+                {
+                    rows.push(row);
+                }
+            }
+        }
+        rows.sort_unstable();
+        Some(rows)
     }
 
     /// False when the row certainly fails: outside `span`, about another object, or refused by
@@ -50,6 +104,9 @@ pub(crate) struct FileCursor<'a> {
     /// The filter hash of the pushed-down object name, computed once for every block's filter.
     object_hash: Option<u64>,
     lower: Bound<EventKey>,
+    /// The rows the time index chose for the pushed-down window (in row order), when it did:
+    /// only their blocks are read, and only they are built.
+    chosen: Option<Vec<u64>>,
     block: usize,
     /// The current block's rows, all of them or (with `positions`) those the pushdown kept.
     rows: Option<(Rows, Option<Vec<usize>>)>,
@@ -69,7 +126,7 @@ impl<'a> FileCursor<'a> {
             Bound::Included(key) | Bound::Excluded(key) => file.block_for(key).unwrap_or(0),
             Bound::Unbounded => 0,
         };
-        FileCursor {
+        let mut cursor = FileCursor {
             cold,
             file,
             span,
@@ -78,11 +135,48 @@ impl<'a> FileCursor<'a> {
                 .object
                 .map(|name| crate::bloom::hash(&[name.as_bytes()])),
             lower,
+            chosen: pushdown.rows_in_window(file, &span),
             block,
             rows: None,
             at: 0,
-            done: file.index.blocks.is_empty(),
-        }
+            done: false,
+        };
+        cursor.seek_block(block);
+        cursor
+    }
+
+    /// Moves to block `from`, or with chosen rows to the first block from there that holds
+    /// one; done when there is none.
+    fn seek_block(&mut self, from: usize) {
+        self.block = match &self.chosen {
+            None => from,
+            Some(chosen) => {
+                let start = self
+                    .file
+                    .starts
+                    .get(from)
+                    .copied()
+                    .unwrap_or(self.file.rows);
+                let next = chosen.partition_point(|row| *row < start);
+                match chosen.get(next) {
+                    Some(row) => self.file.starts.partition_point(|s| s <= row) - 1,
+                    None => self.file.index.blocks.len(),
+                }
+            }
+        };
+        self.done = self.block >= self.file.index.blocks.len();
+    }
+
+    /// The chosen rows of block `block`, as row numbers inside the block.
+    fn chosen_in_block(&self, chosen: &[u64]) -> Vec<usize> {
+        let start = self.file.starts[self.block];
+        let end = (self.file.starts.get(self.block + 1).copied()).unwrap_or(self.file.rows);
+        let first = chosen.partition_point(|row| *row < start);
+        let last = chosen.partition_point(|row| *row < end);
+        chosen[first..last]
+            .iter()
+            .map(|row| (row - start) as usize)
+            .collect()
     }
 
     pub(crate) fn peek(&mut self) -> Option<Arc<StoredEvent>> {
@@ -100,13 +194,19 @@ impl<'a> FileCursor<'a> {
                         .is_some_and(|names| !names.may_contain_hash(hash))
                 });
                 if skip {
-                    self.block += 1;
-                    self.done = self.block >= self.file.index.blocks.len();
+                    self.seek_block(self.block + 1);
                     continue;
                 }
-                let (rows, positions) =
-                    self.cold
-                        .block_where(self.file, self.block, &self.span, &self.pushdown);
+                let (rows, positions) = match &self.chosen {
+                    Some(chosen) => {
+                        let wanted = self.chosen_in_block(chosen);
+                        self.cold.block_rows(self.file, self.block, &wanted)
+                    }
+                    None => {
+                        self.cold
+                            .block_where(self.file, self.block, &self.span, &self.pushdown)
+                    }
+                };
                 self.at = match &self.lower {
                     Bound::Included(key) => {
                         rows.partition_point(|e| cmp_record(&e.record, key) == Ordering::Less)
@@ -121,8 +221,7 @@ impl<'a> FileCursor<'a> {
             };
             if self.at >= rows.len() {
                 self.rows = None;
-                self.block += 1;
-                self.done = self.block >= self.file.index.blocks.len();
+                self.seek_block(self.block + 1);
                 continue;
             }
             let event = &rows[self.at];

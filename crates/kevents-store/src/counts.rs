@@ -8,7 +8,8 @@ use crate::cold::ColdFile;
 use crate::cold_scan::Pushdown;
 use crate::head::{Head, Scope};
 use crate::sealed::{self, SealedIndex};
-use crate::time_index::{Chunk, TimeIndex, FIELDS};
+use crate::time_index::{Chunk, IdFilter, TimeIndex, FIELDS};
+use crate::TimeWindow;
 use kevents_model::{EventField, EventRecord, FieldRequirement, FieldSelector, Micros};
 use parking_lot::RwLock;
 use std::collections::HashMap;
@@ -23,10 +24,8 @@ pub struct CountQuery<'a> {
     pub scope: Scope<'a>,
     /// Only events these field requirements accept.
     pub fields: Option<&'a FieldSelector>,
-    /// Only events last seen at or after this time.
-    pub from: Option<Micros>,
-    /// Only events last seen at or before this time.
-    pub to: Option<Micros>,
+    /// Only events last seen in this window.
+    pub seen: TimeWindow,
     /// The field whose values are counted.
     pub by: EventField,
 }
@@ -59,10 +58,6 @@ pub struct Counts {
 type Totals = HashMap<String, (u64, u64)>;
 
 impl CountQuery<'_> {
-    fn in_window(&self, time: i64) -> bool {
-        self.from.is_none_or(|from| time >= from.0) && self.to.is_none_or(|to| time <= to.0)
-    }
-
     fn requirements(&self) -> &[FieldRequirement] {
         self.fields.map_or(&[], |f| f.requirements.as_slice())
     }
@@ -77,7 +72,7 @@ impl CountQuery<'_> {
 
     fn accepts(&self, record: &EventRecord) -> bool {
         self.scope.contains_record(record)
-            && self.in_window(record.seen_at().0)
+            && self.seen.contains(record.seen_at())
             && self.fields.is_none_or(|f| f.matches(record))
     }
 }
@@ -229,38 +224,13 @@ fn by_time_index(
     if by.is_none() && !query.on_columns() {
         return FileCount::Blocks;
     }
-    // Per indexed field, which dictionary values the scope and the requirements accept.
-    let mut allowed: Vec<Option<Vec<bool>>> = Vec::with_capacity(FIELDS.len());
-    for (f, field) in FIELDS.iter().enumerate() {
-        let scope = match field {
-            EventField::Cluster => query.scope.cluster,
-            EventField::Namespace => query.scope.namespace,
-            _ => None,
-        };
-        let wanted: Vec<_> = requirements.iter().filter(|r| r.field == *field).collect();
-        if scope.is_none() && wanted.is_empty() {
-            allowed.push(None);
-            continue;
-        }
-        let accepts: Vec<bool> = time.dictionaries[f]
-            .iter()
-            .map(|value| {
-                scope.is_none_or(|s| value == s) && wanted.iter().all(|r| r.accepts(value))
-            })
-            .collect();
-        if !accepts.contains(&true) {
-            return FileCount::Counted(Totals::new());
-        }
-        allowed.push(Some(accepts));
-    }
+    let Some(ids) = IdFilter::new(time, query.scope, requirements) else {
+        return FileCount::Counted(Totals::new());
+    };
     let mut per_value = vec![(0u64, 0u64); by.map_or(0, |by| time.dictionaries[by].len())];
     let mut rows = Vec::new();
-    let window = (
-        query.from.map_or(i64::MIN, |t| t.0),
-        query.to.map_or(i64::MAX, |t| t.0),
-    );
     for info in &time.chunks {
-        if info.last < window.0 || info.first > window.1 {
+        if !query.seen.overlaps(info.first, info.last) {
             continue;
         }
         *chunks_read += 1;
@@ -274,20 +244,11 @@ fn by_time_index(
             }
         };
         for i in 0..chunk.times.len() {
-            let t = chunk.times[i];
-            if t < window.0 || t > window.1 {
-                continue;
-            }
             let row = chunk.rows[i];
-            if file.is_dead(row) {
-                continue;
-            }
-            let selected = allowed.iter().enumerate().all(|(f, accepts)| {
-                accepts
-                    .as_ref()
-                    .is_none_or(|a| a[chunk.fields[f][i] as usize])
-            });
-            if !selected {
+            if !query.seen.contains(Micros(chunk.times[i]))
+                || file.is_dead(row)
+                || !ids.accepts(&chunk, i)
+            {
                 continue;
             }
             match by {
@@ -378,8 +339,8 @@ fn by_blocks(
     damaged: &mut u64,
 ) -> u64 {
     let pushdown = Pushdown {
-        object: None,
         fields: query.fields,
+        ..Pushdown::default()
     };
     for (b, info) in file.index.blocks.iter().enumerate() {
         let rows = match sealed::read_events_where(&file.file, info, |row| {

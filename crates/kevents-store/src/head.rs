@@ -3,7 +3,7 @@
 
 use crate::cold::{cmp_records, Cold, Pushdown};
 use crate::entry::{Change, ChangeType, StoredEvent};
-use kevents_model::{EventKey, FieldSelector, Micros};
+use kevents_model::{EventKey, Micros};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
@@ -186,17 +186,17 @@ impl Head {
     }
 
     /// Live events about objects named `name`, in key order after `start_after`; cold events
-    /// that `fields` refuses may be left out (hot ones are not checked).
-    pub fn about_object<'a>(
+    /// that `narrow` refuses may be left out (hot ones are not checked).
+    pub(crate) fn about_object<'a>(
         &'a self,
         name: &'a str,
         scope: Scope<'a>,
         start_after: Option<&'a EventKey>,
-        fields: Option<&'a FieldSelector>,
+        narrow: Pushdown<'a>,
     ) -> impl Iterator<Item = Arc<StoredEvent>> + 'a {
         let pushdown = Pushdown {
             object: Some(name),
-            fields,
+            ..narrow
         };
         let keys = self.by_object.get(name);
         self.spans(scope, start_after)
@@ -246,21 +246,17 @@ impl Head {
         scope: Scope<'a>,
         start_after: Option<&'a EventKey>,
     ) -> impl Iterator<Item = Arc<StoredEvent>> + 'a {
-        self.range_where(scope, start_after, None)
+        self.range_where(scope, start_after, Pushdown::default())
     }
 
-    /// Like `range`; cold events that `fields` refuses may be left out (hot ones are not
+    /// Like `range`; cold events that `pushdown` refuses may be left out (hot ones are not
     /// checked).
-    pub fn range_where<'a>(
+    pub(crate) fn range_where<'a>(
         &'a self,
         scope: Scope<'a>,
         start_after: Option<&'a EventKey>,
-        fields: Option<&'a FieldSelector>,
+        pushdown: Pushdown<'a>,
     ) -> impl Iterator<Item = Arc<StoredEvent>> + 'a {
-        let pushdown = Pushdown {
-            object: None,
-            fields,
-        };
         self.spans(scope, start_after)
             .flat_map(move |(lower, span)| {
                 let hot = self

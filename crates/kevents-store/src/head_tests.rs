@@ -89,13 +89,16 @@ fn range_of_a_namespace_across_clusters_resumes_inside_any_cluster() {
     assert_eq!(names(head.range(only_p, None).collect()), ["3", "4"]);
     assert_eq!(
         names(
-            head.about_object("web-0", ns_a, Some(&after_local), None)
+            head.about_object("web-0", ns_a, Some(&after_local), Default::default())
                 .collect()
         ),
         ["3", "5"]
     );
     assert_eq!(
-        names(head.about_object("web-0", only_p, None, None).collect()),
+        names(
+            head.about_object("web-0", only_p, None, Default::default())
+                .collect()
+        ),
         ["3", "4"]
     );
     assert_eq!(head.clusters.get("p"), Some(&2));

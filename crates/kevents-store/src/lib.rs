@@ -35,7 +35,7 @@ pub use log::LogConfig;
 pub use retention::parse_size;
 pub use types::{
     Committed, ListPage, ListQuery, Mutation, StoreConfig, StoreError, StoreStats, Subscription,
-    TooOld, WatchFrom, DEFAULT_RETENTION_BYTES,
+    TimeWindow, TooOld, WatchFrom, DEFAULT_RETENTION_BYTES,
 };
 
 /// Entry points for fuzzing the on-disk decoders directly; not a stable API.
@@ -204,21 +204,29 @@ impl Store {
         let head = self.shared.head.read();
         let snapshot = past_states(&head, &query)?;
         // Current versions may be narrowed before they are built (the object index, field
-        // requirements on cold columns) only when no past state replaces them.
-        let fields = query.fields.filter(|_| snapshot.is_empty());
+        // requirements on cold columns, the time index) only when no past state replaces them.
+        let narrow = match snapshot.is_empty() {
+            true => cold::Pushdown {
+                object: None,
+                fields: query.fields,
+                seen: query.seen,
+            },
+            false => cold::Pushdown::default(),
+        };
         let candidates: Box<dyn Iterator<Item = Arc<StoredEvent>> + '_> = match query.object_name {
             Some(name) if snapshot.is_empty() => {
-                Box::new(head.about_object(name, query.scope, query.start_after, fields))
+                Box::new(head.about_object(name, query.scope, query.start_after, narrow))
             }
-            _ => Box::new(head.range_where(query.scope, query.start_after, fields)),
+            _ => Box::new(head.range_where(query.scope, query.start_after, narrow)),
         };
-        // Past states, hot events and the full range are not narrowed, so the object name and
-        // the fields are checked on every candidate.
+        // Past states, hot events and the full range are not narrowed, so the object name, the
+        // fields and the window are checked on every candidate.
         let about = |e: &Arc<StoredEvent>| {
             query
                 .object_name
                 .is_none_or(|name| e.record.involved_object.name == name)
                 && query.fields.is_none_or(|f| f.matches(&e.record))
+                && query.seen.is_none_or(|w| w.contains(e.record.seen_at()))
         };
         let mut matching =
             merge_states(candidates, snapshot).filter(|e| about(e) && filter(&e.record));

@@ -18,7 +18,8 @@
 
 use crate::columns::{ColumnReader, ColumnWriter, DecodeError};
 use crate::frame::encode_frame;
-use kevents_model::{EventField, EventRecord};
+use crate::head::Scope;
+use kevents_model::{EventField, EventRecord, FieldRequirement};
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -33,7 +34,7 @@ pub(crate) const FIELDS: [EventField; 6] = [
 ];
 
 /// Entries per chunk.
-const CHUNK_ENTRIES: usize = 4096;
+pub(crate) const CHUNK_ENTRIES: usize = 4096;
 
 /// Dictionary ids are kept as u16 while building; a file with more distinct values in one
 /// field goes without a time index (its queries read blocks).
@@ -66,6 +67,58 @@ pub(crate) struct Chunk {
     /// Per field of `FIELDS`, the dictionary id of each entry.
     pub fields: Vec<Vec<u32>>,
     pub occurrences: Vec<u64>,
+}
+
+/// Which dictionary values of each indexed field a scope and field requirements accept, so
+/// index entries are checked by id. Requirements on fields the index does not hold are left to
+/// the caller.
+pub(crate) struct IdFilter {
+    /// Per field of `FIELDS`: `None` when every value is accepted, else one flag per id.
+    allowed: Vec<Option<Vec<bool>>>,
+}
+
+impl IdFilter {
+    /// The filter for `index`; `None` when some field accepts none of the file's values (no
+    /// row of the file can match).
+    pub fn new(
+        index: &TimeIndex,
+        scope: Scope<'_>,
+        requirements: &[FieldRequirement],
+    ) -> Option<IdFilter> {
+        let mut allowed = Vec::with_capacity(FIELDS.len());
+        for (f, field) in FIELDS.iter().enumerate() {
+            let scoped = match field {
+                EventField::Cluster => scope.cluster,
+                EventField::Namespace => scope.namespace,
+                _ => None,
+            };
+            let wanted: Vec<_> = requirements.iter().filter(|r| r.field == *field).collect();
+            if scoped.is_none() && wanted.is_empty() {
+                allowed.push(None);
+                continue;
+            }
+            let accepts: Vec<bool> = index.dictionaries[f]
+                .iter()
+                .map(|value| {
+                    scoped.is_none_or(|s| value == s) && wanted.iter().all(|r| r.accepts(value))
+                })
+                .collect();
+            if !accepts.contains(&true) {
+                return None;
+            }
+            allowed.push(Some(accepts));
+        }
+        Some(IdFilter { allowed })
+    }
+
+    /// True when entry `i` of `chunk` has an accepted value in every field.
+    pub fn accepts(&self, chunk: &Chunk, i: usize) -> bool {
+        self.allowed.iter().enumerate().all(|(f, accepts)| {
+            accepts
+                .as_ref()
+                .is_none_or(|a| a[chunk.fields[f][i] as usize])
+        })
+    }
 }
 
 /// Collects the rows of a file being written.

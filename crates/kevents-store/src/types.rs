@@ -3,7 +3,7 @@
 use crate::entry::{Change, StoredEvent};
 use crate::head::Scope;
 use crate::log::LogConfig;
-use kevents_model::{EventKey, EventRecord, FieldSelector};
+use kevents_model::{EventKey, EventRecord, FieldSelector, Micros};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -164,6 +164,40 @@ pub struct ListQuery<'a> {
     pub fields: Option<&'a FieldSelector>,
     /// List the state as of this version instead of the current one.
     pub at: Option<u64>,
+    /// Only events last seen in this window; cold files answer from their time index.
+    pub seen: Option<TimeWindow>,
+}
+
+/// A window of last-seen times (`EventRecord::seen_at`), both ends included; an end left
+/// unset is open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeWindow {
+    /// At or after this time.
+    pub from: Option<Micros>,
+    /// At or before this time.
+    pub to: Option<Micros>,
+}
+
+impl TimeWindow {
+    /// True when `time` is inside the window.
+    pub fn contains(&self, time: Micros) -> bool {
+        let (from, to) = self.bounds();
+        (from..=to).contains(&time.0)
+    }
+
+    /// The window as inclusive microsecond bounds.
+    pub(crate) fn bounds(&self) -> (i64, i64) {
+        (
+            self.from.map_or(i64::MIN, |t| t.0),
+            self.to.map_or(i64::MAX, |t| t.0),
+        )
+    }
+
+    /// True when some time from `first` to `last` is inside the window.
+    pub(crate) fn overlaps(&self, first: i64, last: i64) -> bool {
+        let (from, to) = self.bounds();
+        last >= from && first <= to
+    }
 }
 
 /// A page of a list.

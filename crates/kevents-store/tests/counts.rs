@@ -3,69 +3,12 @@
 //! equal counting the listed events one by one: after rewrites and deletes of cold events
 //! (dead rows), across cold files, and after a restart.
 
-use kevents_model::{ApiGroup, EventField, EventKey, EventRecord, FieldSelector, Micros, Series};
-use kevents_store::{CountQuery, Counted, ListQuery, Mutation, Scope, Store, StoreConfig};
+mod history;
+
+use history::{config, write_history, MINUTE, T0};
+use kevents_model::{ApiGroup, EventField, FieldSelector, Micros};
+use kevents_store::{CountQuery, Counted, ListQuery, Scope, Store, TimeWindow};
 use std::collections::HashMap;
-use std::path::Path;
-
-const T0: i64 = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z
-const MINUTE: i64 = 60_000_000;
-
-fn config(dir: &Path) -> StoreConfig {
-    let mut config = StoreConfig::new(dir);
-    config.log.cold_after_micros = 0;
-    config.log.cold_block_events = 16;
-    config
-}
-
-fn record(i: usize, version: usize) -> EventRecord {
-    let mut record = EventRecord {
-        cluster: if i.is_multiple_of(5) {
-            "prod".into()
-        } else {
-            String::new()
-        },
-        namespace: format!("ns{}", i % 4),
-        name: format!("obj{}.{:x}", i % 10, 0x1800_0000_0000_0000u64 + i as u64),
-        reason: [
-            "BackOff",
-            "Pulled",
-            "FailedScheduling",
-            "Unhealthy",
-            "Killing",
-        ][(i + version) % 5]
-            .into(),
-        event_type: if i.is_multiple_of(3) {
-            "Warning"
-        } else {
-            "Normal"
-        }
-        .into(),
-        source_component: if i.is_multiple_of(2) { "kubelet" } else { "" }.into(),
-        reporting_controller: "default-scheduler".into(),
-        message: format!("message {i}"),
-        count: 1 + (i % 5) as i32,
-        last_timestamp: Some(Micros(T0 + (i + 7 * version) as i64 * MINUTE)),
-        ..Default::default()
-    };
-    record.involved_object.kind = if i.is_multiple_of(2) { "Pod" } else { "Node" }.into();
-    record.involved_object.name = format!("obj{}", i % 10);
-    if i.is_multiple_of(11) {
-        record.series = Some(Series {
-            count: 20 + i as i32,
-            last_observed: Some(Micros(T0 + (i as i64 + 3) * MINUTE)),
-        });
-    }
-    if i.is_multiple_of(13) {
-        record.last_timestamp = None;
-        record.event_time = Some(Micros(T0 + i as i64 * MINUTE - 30_000_000));
-    }
-    record
-}
-
-fn key(i: usize) -> EventKey {
-    record(i, 0).key()
-}
 
 /// The answer counted one listed event at a time.
 fn by_listing(store: &Store, query: &CountQuery<'_>) -> Vec<Counted> {
@@ -75,8 +18,8 @@ fn by_listing(store: &Store, query: &CountQuery<'_>) -> Vec<Counted> {
         let r = &event.record;
         let t = r.seen_at().0;
         let selected = query.scope.contains(&r.key())
-            && query.from.is_none_or(|f| t >= f.0)
-            && query.to.is_none_or(|to| t <= to.0)
+            && query.seen.from.is_none_or(|f| t >= f.0)
+            && query.seen.to.is_none_or(|to| t <= to.0)
             && query.fields.is_none_or(|f| f.matches(r));
         if selected {
             let total = totals.entry(query.by.value(r).to_string()).or_default();
@@ -146,8 +89,10 @@ fn check_all(store: &Store) -> usize {
                     let query = CountQuery {
                         scope,
                         fields: (!text.is_empty()).then_some(&selector),
-                        from: from.map(Micros),
-                        to: to.map(Micros),
+                        seen: TimeWindow {
+                            from: from.map(Micros),
+                            to: to.map(Micros),
+                        },
                         by,
                     };
                     let expected = by_listing(store, &query);
@@ -167,35 +112,7 @@ fn check_all(store: &Store) -> usize {
 #[tokio::test]
 async fn counts_over_hot_and_cold_events_equal_counting_each_listed_event() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(config(dir.path())).unwrap();
-    let create = |i: usize| Mutation::Create(record(i, 0));
-    for i in 0..300 {
-        store.write(create(i)).await.unwrap();
-    }
-    store.checkpoint().await.unwrap();
-    for i in 300..450 {
-        store.write(create(i)).await.unwrap();
-    }
-    store.checkpoint().await.unwrap();
-    // Cold rows written again (new reason and time) or deleted are dead in their files.
-    for i in (0..450).step_by(9) {
-        let update = Mutation::Update {
-            record: record(i, 1),
-            expected_rv: None,
-        };
-        store.write(update).await.unwrap();
-    }
-    for i in (4..450).step_by(17) {
-        let delete = Mutation::Delete {
-            key: key(i),
-            expected_rv: None,
-            expected_uid: None,
-        };
-        store.write(delete).await.unwrap();
-    }
-    for i in 450..600 {
-        store.write(create(i)).await.unwrap();
-    }
+    let store = write_history(dir.path()).await;
     let stats = store.stats();
     assert!(stats.hot_events > 0 && stats.hot_events < stats.events);
     let nonempty = check_all(&store);
@@ -214,8 +131,10 @@ async fn counts_over_hot_and_cold_events_equal_counting_each_listed_event() {
     let indexed = store.count(CountQuery {
         scope: Scope::ALL,
         fields: Some(&warnings),
-        from: Some(Micros(T0 + 100 * MINUTE)),
-        to: Some(Micros(T0 + 130 * MINUTE)),
+        seen: TimeWindow {
+            from: Some(Micros(T0 + 100 * MINUTE)),
+            to: Some(Micros(T0 + 130 * MINUTE)),
+        },
         by: EventField::Reason,
     });
     assert!(indexed.chunks_read > 0);
@@ -224,8 +143,10 @@ async fn counts_over_hot_and_cold_events_equal_counting_each_listed_event() {
     let by_object = store.count(CountQuery {
         scope: Scope::ALL,
         fields: None,
-        from: None,
-        to: None,
+        seen: TimeWindow {
+            from: None,
+            to: None,
+        },
         by: EventField::ObjectName,
     });
     assert!(by_object.blocks_read > 0);
@@ -251,8 +172,10 @@ async fn counts_over_hot_and_cold_events_equal_counting_each_listed_event() {
     let all_time = CountQuery {
         scope: Scope::ALL,
         fields: None,
-        from: None,
-        to: None,
+        seen: TimeWindow {
+            from: None,
+            to: None,
+        },
         by: EventField::Reason,
     };
     let counted = store.count(all_time);

@@ -257,6 +257,7 @@ async fn paging_visits_every_match_once() {
                     object_name: None,
                     fields: None,
                     at: None,
+                    seen: None,
                 },
                 |_| true,
             )

@@ -11,7 +11,7 @@ use anyhow::Result;
 use clap::Parser;
 use kevents_model::EventField;
 use kevents_model::{ApiGroup, EventKey, EventRecord, FieldSelector, Micros};
-use kevents_store::{CountQuery, ListQuery, Mutation, Scope, Store, StoreConfig};
+use kevents_store::{CountQuery, ListQuery, Mutation, Scope, Store, StoreConfig, TimeWindow};
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
@@ -336,6 +336,45 @@ async fn queries(args: &Args, dir: &std::path::Path) -> Result<()> {
                 .len()
         },
     );
+    // The issue's third query as a list: every page of one namespace's Warnings last seen in
+    // the last hour (the time index picks the rows; only their blocks are read).
+    let warnings_last_hour = |i: usize, pages: &mut usize| {
+        let namespace = names[(i * 104_729) % names.len()].0.namespace.clone();
+        let fields = selector("type=Warning");
+        let seen = TimeWindow {
+            from: Some(Micros(Micros::now().0 - HOUR)),
+            to: None,
+        };
+        let mut after: Option<EventKey> = None;
+        let mut rows = 0;
+        loop {
+            let query = ListQuery {
+                scope: Scope {
+                    cluster: None,
+                    namespace: Some(&namespace),
+                },
+                start_after: after.as_ref(),
+                limit: Some(500),
+                fields: Some(&fields),
+                seen: Some(seen),
+                ..Default::default()
+            };
+            let page = store.list(query, |e| fields.matches(e)).unwrap();
+            rows += page.items.len();
+            *pages += 1;
+            match page.continue_after {
+                Some(key) => after = Some(key),
+                None => return rows,
+            }
+        }
+    };
+    let mut pages = 0;
+    measure(
+        "type=Warning in one namespace, last hour, every page of 500",
+        args.queries,
+        |i| warnings_last_hour(i, &mut pages),
+    );
+    println!("({pages} pages in all)");
     measure("get by key", args.queries, |i| {
         usize::from(store.get(&names[(i * 31) % names.len()].0).is_some())
     });
@@ -354,8 +393,10 @@ async fn queries(args: &Args, dir: &std::path::Path) -> Result<()> {
         counted(CountQuery {
             scope: Scope::ALL,
             fields: None,
-            from: Some(Micros(Micros::now().0 - 24 * HOUR)),
-            to: None,
+            seen: TimeWindow {
+                from: Some(Micros(Micros::now().0 - 24 * HOUR)),
+                to: None,
+            },
             by: EventField::Reason,
         })
     });
@@ -371,8 +412,10 @@ async fn queries(args: &Args, dir: &std::path::Path) -> Result<()> {
                     namespace: Some(&namespace),
                 },
                 fields: Some(&fields),
-                from: Some(Micros(Micros::now().0 - HOUR)),
-                to: None,
+                seen: TimeWindow {
+                    from: Some(Micros(Micros::now().0 - HOUR)),
+                    to: None,
+                },
                 by: EventField::Reason,
             })
         },
@@ -381,8 +424,10 @@ async fn queries(args: &Args, dir: &std::path::Path) -> Result<()> {
         counted(CountQuery {
             scope: Scope::ALL,
             fields: None,
-            from: Some(Micros(Micros::now().0 - 24 * HOUR)),
-            to: None,
+            seen: TimeWindow {
+                from: Some(Micros(Micros::now().0 - 24 * HOUR)),
+                to: None,
+            },
             by: EventField::ObjectName,
         })
     });
@@ -390,8 +435,10 @@ async fn queries(args: &Args, dir: &std::path::Path) -> Result<()> {
         counted(CountQuery {
             scope: Scope::ALL,
             fields: None,
-            from: None,
-            to: None,
+            seen: TimeWindow {
+                from: None,
+                to: None,
+            },
             by: EventField::Reason,
         })
     });
@@ -425,6 +472,31 @@ async fn queries(args: &Args, dir: &std::path::Path) -> Result<()> {
                      WHERE namespace = ?1 AND type = 'Warning' AND last_seen >= ?2 GROUP BY reason",
                     &[&namespace, &from],
                 )
+            },
+        );
+        measure(
+            "type=Warning in one namespace, last hour, every row (list)",
+            args.queries,
+            |i| {
+                let namespace = names[(i * 104_729) % names.len()].0.namespace.clone();
+                let from = Micros::now().0 - HOUR;
+                // Sorted here: with ORDER BY the planner walks the key index instead (140 ms
+                // at 1M events).
+                let mut statement = db
+                    .prepare_cached(
+                        "SELECT name, body FROM events WHERE namespace = ?1 \
+                         AND type = 'Warning' AND last_seen >= ?2",
+                    )
+                    .expect("a valid query");
+                let mut rows: Vec<(String, String)> = statement
+                    .query_map(rusqlite::params![namespace, from], |row| {
+                        Ok((row.get(0)?, row.get(1)?))
+                    })
+                    .expect("the query runs")
+                    .map(|row| row.expect("a row"))
+                    .collect();
+                rows.sort_unstable();
+                rows.len()
             },
         );
         measure("events per object name, last 24 hours", queries, |_| {

@@ -1,15 +1,19 @@
-"""`/apis/kevents.io/v1/eventcounts` through the real binary: live events counted by a field
-over a window of last-seen times equal counting the listed events, for hot and cold events
-(cold files answer from their time index), after patches and deletes; bad parameters get a
-400 Status and the hub keeps serving."""
+"""Questions over time through the real binary, for hot and cold events (cold files answer from
+their time index), after patches and deletes: `/apis/kevents.io/v1/eventcounts` (live events
+counted by a field over a window of last-seen times) equals counting the listed events, and a
+list with `since` or `from`/`to` holds exactly the listed events last seen in the window, page
+after page; bad parameters get a 400 Status and the hub keeps serving."""
 
 import collections
 import datetime
+import json
+import os
+import subprocess
 import time
 import urllib.parse
 from pathlib import Path
 
-from conftest import core_event
+from conftest import BIN, core_event
 
 COLD = ["--cold-after", "1ms", "--hot-events", "20", "--checkpoint-log-bytes", "64KiB"]
 REASONS = ["BackOff", "Pulled", "FailedScheduling", "Unhealthy", "Killing"]
@@ -32,11 +36,11 @@ def event(i):
     return body
 
 
-def listed(hub):
+def listed(hub, path="/api/v1/events?limit=250"):
     items, token = [], None
     while True:
-        path = "/api/v1/events?limit=250" + (f"&continue={token}" if token else "")
-        status, body, _ = hub.request("GET", path)
+        path_now = path + (f"&continue={token}" if token else "")
+        status, body, _ = hub.request("GET", path_now)
         assert status == 200, body
         items += body["items"]
         token = body["metadata"].get("continue")
@@ -73,7 +77,9 @@ def counted(hub, path):
     return result
 
 
-def test_event_counts_equal_counting_the_listed_events_hot_and_cold(make_hub):
+def write_history(make_hub):
+    """A hub with 420 events ten minutes apart over ten hours, most in the cold tier, some of
+    them patched (seen a minute ago) or deleted since."""
     hub = make_hub(COLD).start()
     for i in range(420):
         status, body, _ = hub.request("POST", f"/api/v1/namespaces/{event(i)['metadata']['namespace']}/events", event(i))
@@ -94,6 +100,11 @@ def test_event_counts_equal_counting_the_listed_events_hot_and_cold(make_hub):
         status, body, _ = hub.request("DELETE", f"/api/v1/namespaces/{ns}/events/ev-{i:04d}")
         assert status == 200, body
 
+    return hub
+
+
+def test_event_counts_equal_counting_the_listed_events_hot_and_cold(make_hub):
+    hub = write_history(make_hub)
     items = listed(hub)
     reason = lambda item: item["reason"]
     assert counted(hub, "/apis/kevents.io/v1/eventcounts") == expected(items, reason)
@@ -157,3 +168,73 @@ def test_event_counts_refuse_bad_parameters_with_a_status(hub):
         assert body["kind"] == "Status" and body["reason"] == "BadRequest", body
         assert words in body["message"], (query, body["message"])
     assert counted(hub, "/apis/kevents.io/v1/eventcounts?by=reason") == {"Scheduled": (1, 1)}
+
+
+def seen(item):
+    return item.get("lastTimestamp") or item["deprecatedLastTimestamp"]
+
+
+def test_windowed_lists_hold_the_listed_events_last_seen_in_the_window(make_hub):
+    hub = write_history(make_hub)
+    items = listed(hub)
+    names = lambda found: [(i["metadata"]["namespace"], i["metadata"]["name"]) for i in found]
+    since = lambda minutes: [item for item in items if seen(item) >= stamp(minutes)]
+    assert 0 < len(since(180)) < len(items)
+    # Pages of 7 follow the continue token, which keeps the first page's window.
+    assert names(listed(hub, "/api/v1/events?limit=7&since=3h")) == names(since(180))
+    assert names(listed(hub, "/api/v1/events?since=3h")) == names(since(180))
+    window = f"from={stamp(300)}&to={stamp(100)}"
+    in_window = [item for item in items if stamp(300) <= seen(item) <= stamp(100)]
+    assert names(listed(hub, f"/api/v1/events?limit=5&{window}")) == names(in_window)
+    warnings = urllib.parse.quote("type=Warning")
+    beta = [item for item in since(240) if item["metadata"]["namespace"] == "beta" and item["type"] == "Warning"]
+    assert beta
+    path = f"/api/v1/namespaces/beta/events?limit=4&since=4h&fieldSelector={warnings}"
+    assert names(listed(hub, path)) == names(beta)
+    # events.k8s.io/v1 lists the same events.
+    path = f"/apis/events.k8s.io/v1/namespaces/beta/events?since=4h&fieldSelector={warnings}"
+    assert names(listed(hub, path)) == names(beta)
+    # kubectl reaches it as a raw path; the Table printing works on a windowed list.
+    out = hub.kubectl("get", "--raw", "/api/v1/namespaces/beta/events?since=4h").stdout
+    assert json.loads(out)["items"]
+    status, table, _ = hub.request(
+        "GET", "/api/v1/events?since=3h",
+        headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"},
+    )
+    assert status == 200 and table["kind"] == "Table" and len(table["rows"]) == len(since(180))
+    # The kevents CLI asks the hub for the window.
+    out = subprocess.run(
+        [BIN, "get", "-n", "gamma", "--since", "3h", "-o", "json"],
+        capture_output=True, text=True, check=True, env=dict(os.environ, KEVENTS_SERVER=hub.url),
+    ).stdout
+    gamma = [item for item in since(180) if item["metadata"]["namespace"] == "gamma"]
+    assert sorted(i["metadata"]["name"] for i in json.loads(out)["items"]) == sorted(
+        i["metadata"]["name"] for i in gamma
+    )
+    # A deletecollection with a window deletes only the events in it.
+    old = [item for item in items if item["metadata"]["namespace"] == "alpha" and seen(item) <= stamp(400)]
+    assert old
+    status, body, _ = hub.request("DELETE", f"/api/v1/namespaces/alpha/events?to={stamp(400)}")
+    assert status == 200, body
+    assert sorted(names(body["items"])) == sorted(names(old))
+    left = listed(hub, "/api/v1/namespaces/alpha/events?limit=100")
+    assert names(left) == [n for n in names(items) if n[0] == "alpha" and n not in names(old)]
+
+
+def test_windowed_lists_refuse_bad_parameters_with_a_status(hub):
+    status, body, _ = hub.request("POST", "/api/v1/namespaces/default/events", core_event("one"))
+    assert status == 201, body
+    for path, words in [
+        ("/api/v1/events?since=yesterday", "not a duration"),
+        ("/api/v1/events?since=-2h", "not a duration back from now"),
+        ("/api/v1/namespaces/default/events?from=tuesday", "not an RFC 3339 time"),
+        ("/api/v1/events?since=1h&from=2026-01-01T00:00:00Z", "exclude each other"),
+        ("/apis/events.k8s.io/v1/events?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "from is after to"),
+        ("/api/v1/events?watch=true&since=1h", "a watch follows every change"),
+    ]:
+        status, body, _ = hub.request("GET", path)
+        assert status == 400, (path, body)
+        assert body["kind"] == "Status" and body["reason"] == "BadRequest", body
+        assert words in body["message"], (path, body["message"])
+    status, body, _ = hub.request("GET", "/api/v1/events?since=1h")
+    assert status == 200 and len(body["items"]) == 1, body
