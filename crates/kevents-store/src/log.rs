@@ -184,7 +184,7 @@ impl Log {
                 fresh.resource_version,
                 std::iter::empty(),
                 config.block_events,
-                false,
+                crate::sealed::SealedKind::Checkpoint,
             )?;
             listing = list_dir(dir)?;
         }

@@ -68,22 +68,39 @@ const FILTERS_V1: u64 = 1;
 /// Marks the time index section after the filters (files without it end after the filters).
 const TIME_INDEX_V1: u64 = 2;
 
-/// Writes the blocks of `events` (key order) to `out`; returns the bytes written. With
-/// `filters`, the file also holds what reads of single blocks and of time ranges need (cold
-/// files): key and object-name filters and the time index; a checkpoint, loaded whole, goes
-/// without.
+/// What a sealed file holds besides its blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SealedKind {
+    /// A checkpoint of the head, loaded whole: blocks only.
+    Checkpoint,
+    /// A cold file, read a block or a time range at a time: key and object-name filters and
+    /// the time index. The key filter is sized for about `rows` rows up front, so keys go into
+    /// it as they are written (not collected first: 8 bytes a row in the largest merges).
+    Cold {
+        /// The rows the file will about hold.
+        rows: usize,
+    },
+}
+
+/// Writes the blocks of `events` (key order) to `out`; returns the bytes written.
 pub(crate) fn write(
     out: File,
     rv: u64,
     events: impl Iterator<Item = Arc<StoredEvent>>,
     block_events: usize,
-    filters: bool,
+    kind: SealedKind,
 ) -> std::io::Result<(File, u64)> {
     let mut out = BufWriter::with_capacity(1 << 20, out);
     out.write_all(MAGIC)?;
     let mut offset = MAGIC.len() as u64;
     let mut index = Vec::new();
-    let mut keys: Vec<u64> = Vec::new();
+    let mut keys = match kind {
+        SealedKind::Checkpoint => None,
+        SealedKind::Cold { rows } => {
+            Some(Bloom::with_bits(rows.max(1), crate::bloom::BITS_PER_KEY))
+        }
+    };
+    let filters = keys.is_some();
     let mut chunk: Vec<Arc<StoredEvent>> = Vec::with_capacity(block_events);
     let mut frame = Vec::new();
     let mut events = events.peekable();
@@ -111,12 +128,14 @@ pub(crate) fn write(
             for name in names {
                 objects.insert(&[name.as_bytes()]);
             }
-            for event in &chunk {
-                let r = &event.record;
-                keys.push(key_hash(&r.cluster, &r.namespace, &r.name));
-            }
             objects
         });
+        if let Some(keys) = keys.as_mut() {
+            for event in &chunk {
+                let r = &event.record;
+                keys.insert_hash(key_hash(&r.cluster, &r.namespace, &r.name));
+            }
+        }
         index.push(BlockInfo {
             offset,
             len: compressed.len() as u32,
@@ -137,12 +156,7 @@ pub(crate) fn write(
         }
         None => None,
     };
-    let footer = encode_footer(
-        rv,
-        &index,
-        filters.then_some(keys.as_slice()),
-        time.as_ref(),
-    );
+    let footer = encode_footer(rv, &index, keys.as_ref(), time.as_ref());
     out.write_all(&footer)?;
     out.write_all(&(footer.len() as u32).to_le_bytes())?;
     out.write_all(&crc32fast::hash(&footer).to_le_bytes())?;
@@ -154,7 +168,7 @@ pub(crate) fn write(
 fn encode_footer(
     rv: u64,
     index: &[BlockInfo],
-    keys: Option<&[u64]>,
+    keys: Option<&Bloom>,
     time: Option<&TimeIndex>,
 ) -> Vec<u8> {
     let mut w = crate::columns::ColumnWriter::default();
@@ -185,11 +199,7 @@ fn encode_footer(
         words(&mut w, b.objects.as_ref());
     }
     // Every create asks the key filters of all cold files; a false positive costs a block.
-    let mut bloom = Bloom::with_bits(keys.len(), crate::bloom::BITS_PER_KEY);
-    for hash in keys {
-        bloom.insert_hash(*hash);
-    }
-    words(&mut w, Some(&bloom));
+    words(&mut w, Some(keys));
     if let Some(time) = time {
         w.varint(TIME_INDEX_V1);
         time.encode(&mut w);

@@ -9,7 +9,7 @@ use crate::entry::StoredEvent;
 use crate::files::{checkpoint_path, cold_path, list_dir, sync_dir};
 use crate::head::{expires_at, Head};
 use crate::manifest::{self, Manifest, ManifestFile};
-use crate::sealed::{self, SealedIndex};
+use crate::sealed::{self, SealedIndex, SealedKind};
 use crate::StoreError;
 use kevents_model::{EventKey, Micros};
 use std::collections::{BTreeMap, HashSet};
@@ -161,6 +161,15 @@ pub(crate) fn seal(dir: &Path, plan: Plan, block_events: usize) -> Result<Sealed
     let mut clusters: BTreeMap<String, u64> = BTreeMap::new();
     let mut rows = 0u64;
     if !demoted.is_empty() || !merged.is_empty() {
+        let expected_rows = demoted.len()
+            + merged
+                .iter()
+                .map(|m| {
+                    let rows: u64 = m.index.blocks.iter().map(|b| u64::from(b.count)).sum();
+                    let dead: u64 = m.dead.iter().map(|w| u64::from(w.count_ones())).sum();
+                    rows.saturating_sub(dead) as usize
+                })
+                .sum::<usize>();
         let sources: Vec<Box<dyn Iterator<Item = Arc<StoredEvent>>>> = merged
             .into_iter()
             .map(|m| Box::new(live_rows(m)) as Box<dyn Iterator<Item = Arc<StoredEvent>>>)
@@ -178,7 +187,9 @@ pub(crate) fn seal(dir: &Path, plan: Plan, block_events: usize) -> Result<Sealed
             rv,
             events,
             cold_block_events,
-            true,
+            SealedKind::Cold {
+                rows: expected_rows,
+            },
         )?;
     }
     // An empty new file is not named by the manifest, so it is deleted with the redundant.
@@ -196,7 +207,7 @@ pub(crate) fn seal(dir: &Path, plan: Plan, block_events: usize) -> Result<Sealed
         rv,
         hot.into_iter(),
         block_events,
-        false,
+        SealedKind::Checkpoint,
     )?;
     let live_files: HashSet<u64> = kept.iter().map(|f| f.id).collect();
     manifest::write(dir, &Manifest { rv, files: kept })?;
@@ -314,11 +325,11 @@ pub(crate) fn write_sealed(
     rv: u64,
     events: impl Iterator<Item = Arc<StoredEvent>>,
     block_events: usize,
-    filters: bool,
+    kind: SealedKind,
 ) -> Result<u64, StoreError> {
     let tmp = path.with_extension("tmp");
     let result = File::create(&tmp)
-        .and_then(|file| sealed::write(file, rv, events, block_events, filters))
+        .and_then(|file| sealed::write(file, rv, events, block_events, kind))
         .and_then(|(file, written)| {
             file.sync_all()?;
             drop(file);
