@@ -46,10 +46,7 @@ pub(crate) fn load_json_checkpoint(
                     record: *record,
                     updated_at: entry.at,
                 });
-                let key = stored.record.key();
-                head.expiry
-                    .insert((crate::head::expires_at(&stored, ttl_micros), key.clone()));
-                head.insert(key, stored);
+                head.load(stored, ttl_micros);
             }
             LogOp::Delete(_) => {
                 return Err(StoreError::Corrupt(format!(
@@ -79,11 +76,7 @@ pub(crate) fn load_checkpoint(
         return Ok(0);
     }
     let report = sealed::load(path, rv, |event| {
-        let stored = Arc::new(event);
-        let key = stored.record.key();
-        head.expiry
-            .insert((crate::head::expires_at(&stored, ttl_micros), key.clone()));
-        head.insert(key, stored);
+        head.load(Arc::new(event), ttl_micros);
     })?;
     head.resource_version = rv;
     head.compacted_rv = rv;
@@ -221,6 +214,6 @@ mod tests {
         let mut head = Head::default();
         assert_eq!(load_checkpoint(&path, 9, &mut head, 100).unwrap(), 0);
         assert_eq!(head.resource_version, 9);
-        assert_eq!(head.events.get(&record.key()).unwrap().record, record);
+        assert_eq!(head.hot(&record.key()).unwrap().record, record);
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::cold::{cmp_records, Cold, Pushdown};
 use crate::entry::{Change, ChangeType, StoredEvent};
+use crate::hot_key::HotKey;
 use kevents_model::{EventKey, Micros};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::ops::Bound;
@@ -11,8 +12,8 @@ use std::sync::Arc;
 /// The live state and recent history.
 #[derive(Default)]
 pub struct Head {
-    /// Live events by (namespace, name): storage key order, like the apiserver lists.
-    pub events: BTreeMap<EventKey, Arc<StoredEvent>>,
+    /// Live events by (cluster, namespace, name): storage key order, like the apiserver lists.
+    pub(crate) events: BTreeMap<HotKey, Arc<StoredEvent>>,
     /// Recent changes in resourceVersion order, for watch resume.
     pub history: VecDeque<Arc<Change>>,
     /// Changes at or below this version are no longer in `history`.
@@ -20,9 +21,9 @@ pub struct Head {
     /// The version of the last committed change.
     pub resource_version: u64,
     /// (expiry time, key) of every live event.
-    pub expiry: BTreeSet<(Micros, EventKey)>,
+    pub(crate) expiry: BTreeSet<(Micros, HotKey)>,
     /// Keys of live events by the name of the object they are about.
-    pub by_object: HashMap<String, BTreeSet<EventKey>>,
+    pub(crate) by_object: HashMap<String, BTreeSet<HotKey>>,
     /// Live events per cluster (`""`: the hub's own), in the head and the cold tier.
     pub clusters: BTreeMap<String, usize>,
     /// Events not written for a while, on disk.
@@ -81,35 +82,38 @@ impl Scope<'_> {
 impl Head {
     /// Applies a committed change and records it in the history.
     pub fn apply(&mut self, change: Arc<Change>, ttl_micros: i64) {
-        let key = change.object.record.key();
+        let record = &change.object.record;
+        let hot = HotKey::of_record(record);
         // A create has no earlier version anywhere: no lookup.
-        let in_head = change.previous.is_some() && self.events.contains_key(&key);
+        let in_head = change.previous.is_some() && self.events.contains_key(&hot);
         if let Some(previous) = change.previous.as_ref().filter(|_| in_head) {
             self.expiry
-                .remove(&(expires_at(previous, ttl_micros), key.clone()));
-            self.unindex_object(&previous.record.involved_object.name, &key);
+                .remove(&(expires_at(previous, ttl_micros), hot.clone()));
+            self.unindex_object(&previous.record.involved_object.name, &hot);
         }
-        // A change to an event that lives in the cold tier retires its row there.
-        let from_cold = change.previous.is_some() && !in_head && self.cold.kill(&key);
+        // A change to an event that lives in the cold tier retires its row there (it is looked
+        // up by its key; only changes to earlier versions build one).
+        let key = change.previous.is_some().then(|| record.key());
+        let from_cold = !in_head && key.as_ref().is_some_and(|key| self.cold.kill(key));
         match change.change_type {
             ChangeType::Deleted => {
-                if self.events.remove(&key).is_some() || from_cold {
-                    self.uncount_cluster(&key.cluster);
+                if self.events.remove(&hot).is_some() || from_cold {
+                    self.uncount_cluster(&record.cluster);
                 }
             }
             ChangeType::Added | ChangeType::Modified => {
                 self.expiry
-                    .insert((expires_at(&change.object, ttl_micros), key.clone()));
+                    .insert((expires_at(&change.object, ttl_micros), hot.clone()));
                 if from_cold {
-                    self.index(key.clone(), &change.object);
-                    self.events.insert(key.clone(), change.object.clone());
+                    self.index(hot.clone(), &change.object);
+                    self.events.insert(hot, change.object.clone());
                 } else {
-                    self.insert(key.clone(), change.object.clone());
+                    self.insert(hot, change.object.clone());
                 }
             }
         }
         if let Some(touched) = &mut self.touched {
-            touched.insert(key);
+            touched.insert(key.unwrap_or_else(|| record.key()));
         }
         self.resource_version = change.resource_version;
         self.history.push_back(change);
@@ -117,7 +121,7 @@ impl Head {
 
     /// The live version of `key`, in the head or the cold tier.
     pub fn current(&self, key: &EventKey) -> Option<Arc<StoredEvent>> {
-        match self.events.get(key) {
+        match self.events.get(&HotKey::of(key)) {
             Some(event) => Some(event.clone()),
             None => self.cold.get(key),
         }
@@ -128,8 +132,9 @@ impl Head {
         self.events.len() + self.cold.live() as usize
     }
 
-    /// Makes `event` the live version of `key`, with its index entries.
-    pub fn insert(&mut self, key: EventKey, event: Arc<StoredEvent>) {
+    /// Makes `event` the live version of its key, with its index entries (not its expiry: see
+    /// `load`).
+    pub(crate) fn insert(&mut self, key: HotKey, event: Arc<StoredEvent>) {
         self.index(key.clone(), &event);
         let record = event.clone();
         if self.events.insert(key, event).is_none() {
@@ -143,7 +148,21 @@ impl Head {
         }
     }
 
-    fn index(&mut self, key: EventKey, event: &StoredEvent) {
+    /// Loads `event` (from a checkpoint) as the live version of its key, with its expiry.
+    pub(crate) fn load(&mut self, event: Arc<StoredEvent>, ttl_micros: i64) {
+        let key = HotKey::of_record(&event.record);
+        self.expiry
+            .insert((expires_at(&event, ttl_micros), key.clone()));
+        self.insert(key, event);
+    }
+
+    /// The hot version of `key`, if the head holds it.
+    #[cfg(test)]
+    pub(crate) fn hot(&self, key: &EventKey) -> Option<&Arc<StoredEvent>> {
+        self.events.get(&HotKey::of(key))
+    }
+
+    fn index(&mut self, key: HotKey, event: &StoredEvent) {
         self.by_object
             .entry(event.record.involved_object.name.clone())
             .or_default()
@@ -153,17 +172,17 @@ impl Head {
     /// Drops `key` from the head when its version is still `rv` (it now lives in a cold file);
     /// true when it did.
     pub fn demote(&mut self, key: &EventKey, rv: u64, ttl_micros: i64) -> bool {
-        let Some(event) = self.events.remove(key) else {
+        let key = HotKey::of(key);
+        let Some(event) = self.events.remove(&key) else {
             return false;
         };
         if event.record.resource_version != rv {
             // Written again since the checkpoint's plan: it stays (rare, so no lookup first).
-            self.events.insert(key.clone(), event);
+            self.events.insert(key, event);
             return false;
         }
-        self.expiry
-            .remove(&(expires_at(&event, ttl_micros), key.clone()));
-        self.unindex_object(&event.record.involved_object.name, key);
+        self.unindex_object(&event.record.involved_object.name, &key);
+        self.expiry.remove(&(expires_at(&event, ttl_micros), key));
         true
     }
 
@@ -176,7 +195,7 @@ impl Head {
         }
     }
 
-    fn unindex_object(&mut self, name: &str, key: &EventKey) {
+    fn unindex_object(&mut self, name: &str, key: &HotKey) {
         if let Some(keys) = self.by_object.get_mut(name) {
             keys.remove(key);
             if keys.is_empty() {
@@ -204,12 +223,13 @@ impl Head {
                 let hot = keys
                     .into_iter()
                     .flat_map({
-                        let lower = lower.clone();
+                        let lower = hot_bound(&lower);
                         move |keys| keys.range((lower.clone(), Bound::Unbounded))
                     })
-                    .take_while(move |key| span.contains(key))
-                    .filter(move |key| scope.contains(key))
-                    .filter_map(|key| self.events.get(key).cloned());
+                    .filter_map(|key| self.events.get(key))
+                    .take_while(move |event| span.contains_record(&event.record))
+                    .filter(move |event| scope.contains_record(&event.record))
+                    .cloned();
                 let cold = self
                     .cold
                     .scan(lower, span, pushdown)
@@ -261,9 +281,10 @@ impl Head {
             .flat_map(move |(lower, span)| {
                 let hot = self
                     .events
-                    .range((lower.clone(), Bound::Unbounded))
-                    .take_while(move |(key, _)| span.contains(key))
-                    .map(|(_, event)| event.clone());
+                    .range((hot_bound(&lower), Bound::Unbounded))
+                    .map(|(_, event)| event)
+                    .take_while(move |event| span.contains_record(&event.record))
+                    .cloned();
                 merge_by_key(hot, self.cold.scan(lower, span, pushdown))
             })
     }
@@ -275,9 +296,9 @@ impl Head {
     ) -> impl Iterator<Item = &'a Arc<StoredEvent>> + 'a {
         self.spans(scope, None).flat_map(move |(lower, span)| {
             self.events
-                .range((lower, Bound::Unbounded))
-                .take_while(move |(key, _)| span.contains(key))
+                .range((hot_bound(&lower), Bound::Unbounded))
                 .map(|(_, event)| event)
+                .take_while(move |event| span.contains_record(&event.record))
         })
     }
 
@@ -323,7 +344,7 @@ impl Head {
                 .filter_map(|(at, key)| {
                     self.events
                         .get(key)
-                        .map(|e| (*at, key.clone(), e.record.resource_version))
+                        .map(|e| (*at, e.record.key(), e.record.resource_version))
                 }),
         );
         found.sort_unstable();
@@ -362,6 +383,15 @@ fn lower_bound(span: Scope<'_>, start_after: Option<&EventKey>) -> Bound<EventKe
         (_, Some(after)) => Bound::Excluded(after.clone()),
         (Some(first), None) => Bound::Included(first),
         (None, None) => Bound::Unbounded,
+    }
+}
+
+/// A bound on event keys as a bound on the head's keys.
+fn hot_bound(bound: &Bound<EventKey>) -> Bound<HotKey> {
+    match bound {
+        Bound::Included(key) => Bound::Included(HotKey::of(key)),
+        Bound::Excluded(key) => Bound::Excluded(HotKey::of(key)),
+        Bound::Unbounded => Bound::Unbounded,
     }
 }
 

@@ -133,7 +133,7 @@ fn expiry_follows_last_write() {
     head.apply(change(1, "a", "x", ChangeType::Added, 0), 10);
     assert_eq!(head.expired(Micros(10), 10, 10).len(), 1);
     let mut update = (*change(2, "a", "x", ChangeType::Modified, 5)).clone();
-    update.previous = head.events.get(&EventKey::new("a", "x")).cloned();
+    update.previous = head.hot(&EventKey::new("a", "x")).cloned();
     head.apply(Arc::new(update), 10);
     assert!(head.expired(Micros(10), 10, 10).is_empty());
     assert_eq!(

@@ -17,6 +17,7 @@ mod entry;
 mod files;
 mod frame;
 mod head;
+mod hot_key;
 mod log;
 mod manifest;
 mod retention;

@@ -8,6 +8,7 @@ use crate::cold::ColdFile;
 use crate::entry::StoredEvent;
 use crate::files::{checkpoint_path, cold_path, list_dir, sync_dir};
 use crate::head::{expires_at, Head};
+use crate::hot_key::HotKey;
 use crate::manifest::{self, Manifest, ManifestFile};
 use crate::sealed::{self, SealedIndex, SealedKind};
 use crate::StoreError;
@@ -86,7 +87,8 @@ pub(crate) fn plan(
     let stays = |event: &Arc<StoredEvent>| match &threshold {
         None => false,
         Some(first_staying) => {
-            (expires_at(event, ttl_micros), event.record.key()) >= *first_staying
+            let key = HotKey::of_record(&event.record);
+            (expires_at(event, ttl_micros), key) >= *first_staying
         }
     };
     let (mut hot, mut demoted) = (Vec::new(), Vec::new());
