@@ -5,7 +5,7 @@ use crate::cold::{cmp_records, Cold, Pushdown};
 use crate::entry::{Change, ChangeType, StoredEvent};
 use crate::hot_key::HotKey;
 use kevents_model::{EventKey, Micros};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -23,13 +23,13 @@ pub struct Head {
     /// (expiry time, key) of every live event.
     pub(crate) expiry: BTreeSet<(Micros, HotKey)>,
     /// Keys of live events by the name of the object they are about.
-    pub(crate) by_object: HashMap<String, BTreeSet<HotKey>>,
+    pub(crate) by_object: crate::FastMap<String, BTreeSet<HotKey>>,
     /// Live events per cluster (`""`: the hub's own), in the head and the cold tier.
     pub clusters: BTreeMap<String, usize>,
     /// Events not written for a while, on disk.
     pub cold: Cold,
     /// Keys changed while a checkpoint is being written (it must not revive their old rows).
-    pub touched: Option<HashSet<EventKey>>,
+    pub touched: Option<crate::FastSet<EventKey>>,
 }
 
 /// Which part of the key space a read covers: one cluster or all, one namespace or all.

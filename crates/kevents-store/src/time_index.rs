@@ -20,7 +20,6 @@ use crate::columns::{ColumnReader, ColumnWriter, DecodeError};
 use crate::frame::encode_frame;
 use crate::head::Scope;
 use kevents_model::{EventField, EventRecord, FieldRequirement};
-use std::collections::HashMap;
 use std::io::Write;
 
 /// The fields the index holds for every row, in this order.
@@ -124,7 +123,7 @@ impl IdFilter {
 /// Collects the rows of a file being written.
 #[derive(Default)]
 pub(crate) struct Builder {
-    ids: Vec<HashMap<String, u16>>,
+    ids: Vec<crate::FastMap<String, u16>>,
     dictionaries: Vec<Vec<String>>,
     /// Each row's last-seen time, in row order.
     times: Vec<i64>,
@@ -136,7 +135,7 @@ pub(crate) struct Builder {
 impl Builder {
     pub fn new() -> Builder {
         Builder {
-            ids: vec![HashMap::new(); FIELDS.len()],
+            ids: vec![Default::default(); FIELDS.len()],
             dictionaries: vec![Vec::new(); FIELDS.len()],
             ..Default::default()
         }

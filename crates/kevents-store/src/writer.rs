@@ -7,7 +7,6 @@ use crate::frame::encode_frame;
 use crate::log::{change_from, Log};
 use crate::{Committed, Mutation, Shared, StoreError};
 use kevents_model::{EventKey, Micros};
-use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -129,7 +128,8 @@ impl Writer {
         {
             let head = self.shared.head.read();
             // The state of keys written earlier in this batch: None = deleted in this batch.
-            let mut overlay: HashMap<EventKey, Option<Arc<StoredEvent>>> = HashMap::new();
+            let mut overlay: crate::FastMap<EventKey, Option<Arc<StoredEvent>>> =
+                Default::default();
             let mut next_rv = head.resource_version;
             for (mutation, reply) in batch.drain(..) {
                 let key = mutation.key();
