@@ -28,6 +28,9 @@ struct Args {
     /// Events the head keeps in memory (`--hot-events` of `kevents serve`).
     #[arg(long, default_value_t = kevents_store::LogConfig::default().hot_events)]
     hot_events: usize,
+    /// Batches of 2,048 writes in flight at once.
+    #[arg(long, default_value_t = 4)]
+    batches_in_flight: usize,
     /// Events per block of the cold files.
     #[arg(long, default_value_t = kevents_store::LogConfig::default().cold_block_events)]
     cold_block_events: usize,
@@ -187,6 +190,19 @@ async fn main() -> Result<()> {
         None
     };
     let mut anchor_loading = Duration::ZERO;
+    // Batches in flight at once, as a busy hub's concurrent requests keep its writer fed: the
+    // next batch is generated and queued while the writer commits the last.
+    let mut in_flight = tokio::task::JoinSet::new();
+    let mut settle = |results: Vec<Result<_, kevents_store::StoreError>>| -> Result<()> {
+        for result in results {
+            match result {
+                Ok(_) => {}
+                Err(kevents_store::StoreError::AlreadyExists(_)) => duplicates += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    };
     while written < args.events {
         let events: Vec<EventRecord> = (written..(written + batch).min(args.events))
             .map(|i| workload.event(i as u64))
@@ -197,16 +213,18 @@ async fn main() -> Result<()> {
             anchor_insert(db, &events)?;
             anchor_loading += loading.elapsed();
         }
-        for result in store
-            .write_many(events.into_iter().map(Mutation::Create).collect())
-            .await
-        {
-            match result {
-                Ok(_) => {}
-                Err(kevents_store::StoreError::AlreadyExists(_)) => duplicates += 1,
-                Err(e) => return Err(e.into()),
-            }
+        let writer = store.clone();
+        in_flight.spawn(async move {
+            writer
+                .write_many(events.into_iter().map(Mutation::Create).collect())
+                .await
+        });
+        if in_flight.len() >= args.batches_in_flight.max(1) {
+            settle(in_flight.join_next().await.expect("a batch in flight")?)?;
         }
+    }
+    while let Some(results) = in_flight.join_next().await {
+        settle(results?)?;
     }
     let ingest = started.elapsed() - anchor_loading;
     if let Some(db) = anchor.take() {
