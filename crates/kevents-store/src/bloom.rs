@@ -56,8 +56,69 @@ impl Bloom {
 
     /// Like `may_contain`, for an item by its [`hash`] (one hash for many filters).
     pub fn may_contain_hash(&self, hash: u64) -> bool {
-        let len = self.bits.len() as u64 * 64;
-        positions(hash, len).all(|bit| self.bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
+        words_may_contain(&self.bits, hash)
+    }
+}
+
+/// Whether the filter stored as `words` (not empty) may hold the item of `hash`.
+fn words_may_contain(words: &[u64], hash: u64) -> bool {
+    let len = words.len() as u64 * 64;
+    positions(hash, len).all(|bit| words[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
+}
+
+/// The object-name filters of a file's blocks, end to end in one allocation. An
+/// `involvedObject.name` query asks every block's filter in block order: one sequential sweep
+/// over this instead of a separate allocation (and cache misses) per block, which was a
+/// quarter of the time of such queries at 10,000,000 events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct BlockFilters {
+    words: Vec<u64>,
+    /// Per block: where its filter ends in `words` (it starts where the previous one ends;
+    /// an empty filter is a block written without one).
+    ends: Vec<usize>,
+}
+
+impl BlockFilters {
+    /// Adds the next block's filter (empty: none).
+    pub fn push(&mut self, words: &[u64]) {
+        self.words.extend_from_slice(words);
+        self.ends.push(self.words.len());
+    }
+
+    /// The stored words of block `block`'s filter (empty when it has none).
+    pub fn words(&self, block: usize) -> &[u64] {
+        let Some(end) = self.ends.get(block) else {
+            return &[];
+        };
+        let start = block.checked_sub(1).map_or(0, |b| self.ends[b]);
+        &self.words[start..*end]
+    }
+
+    /// The first block from `from` up to (not including) `until` that may hold an item of
+    /// `hash` (or has no filter); `until` when none does. One tight loop, so the processor
+    /// overlaps the memory reads of many blocks' filters (each is a cache miss at 40,000 blocks
+    /// a file).
+    pub fn next_candidate(&self, from: usize, until: usize, hash: u64) -> usize {
+        let until = until.min(self.ends.len());
+        let mut start = match from.checked_sub(1) {
+            Some(previous) => self.ends.get(previous).copied().unwrap_or(0),
+            None => 0,
+        };
+        for (block, end) in self.ends.iter().enumerate().take(until).skip(from) {
+            let words = &self.words[start..*end];
+            if words.is_empty() || words_may_contain(words, hash) {
+                return block;
+            }
+            start = *end;
+        }
+        until.max(from)
+    }
+
+    /// False when block `block` certainly holds no item of `hash`; true when it may, or has no
+    /// filter.
+    pub fn may_contain_hash(&self, block: usize, hash: u64) -> bool {
+        let words = self.words(block);
+        words.is_empty() || words_may_contain(words, hash)
     }
 }
 
@@ -130,6 +191,61 @@ mod tests {
             .filter(|i| bloom.may_contain(&[format!("node-{i}").as_bytes()]))
             .count();
         assert!(false_positives < 40, "{false_positives} of 200,000");
+    }
+
+    #[test]
+    fn block_filters_answer_as_their_blooms() {
+        let mut filters = BlockFilters::default();
+        let mut blooms = Vec::new();
+        for block in 0..5usize {
+            // Block 2 was written without a filter: it may hold anything.
+            let words = match block {
+                2 => Vec::new(),
+                _ => {
+                    let mut bloom = Bloom::with_bits(3 + block, BITS_PER_OBJECT);
+                    for i in 0..3 + block {
+                        bloom.insert(&[format!("pod-{block}-{i}").as_bytes()]);
+                    }
+                    bloom.words().to_vec()
+                }
+            };
+            filters.push(&words);
+            blooms.push(Bloom::from_words(words));
+        }
+        for block in 0..5usize {
+            assert_eq!(
+                filters.words(block),
+                blooms[block].as_ref().map_or(&[][..], |b| b.words())
+            );
+            for name in ["pod-0-1", "pod-3-5", "pod-4-6", "other"] {
+                let hash = hash(&[name.as_bytes()]);
+                let expected = blooms[block]
+                    .as_ref()
+                    .is_none_or(|b| b.may_contain_hash(hash));
+                assert_eq!(
+                    filters.may_contain_hash(block, hash),
+                    expected,
+                    "{block} {name}"
+                );
+            }
+        }
+        assert!(filters.may_contain_hash(2, hash(&[b"anything"])));
+        // The next candidate is the next block whose filter may hold the name.
+        let name = hash(&[b"pod-3-1"]);
+        let expected = (1..5)
+            .find(|b| filters.may_contain_hash(*b, name))
+            .unwrap_or(5);
+        assert_eq!(filters.next_candidate(1, 5, name), expected);
+        assert_eq!(filters.next_candidate(3, 5, name), 3);
+        assert_eq!(filters.next_candidate(1, 2, name), expected.min(2));
+        assert!(filters.next_candidate(4, 5, name) >= 4);
+        assert_eq!(filters.next_candidate(9, 5, name), 9);
+        // A file written without filters has none for any block.
+        assert!(BlockFilters::default().may_contain_hash(7, hash(&[b"anything"])));
+        assert!(
+            !filters.may_contain_hash(0, hash(&[b"pod-1-0"]))
+                || filters.may_contain_hash(1, hash(&[b"pod-1-0"]))
+        );
     }
 
     #[test]

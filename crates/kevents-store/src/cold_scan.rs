@@ -188,14 +188,23 @@ impl<'a> FileCursor<'a> {
                     self.done = true;
                     return None;
                 }
-                let skip = self.object_hash.is_some_and(|hash| {
-                    info.objects
-                        .as_ref()
-                        .is_some_and(|names| !names.may_contain_hash(hash))
-                });
-                if skip {
-                    self.seek_block(self.block + 1);
-                    continue;
+                if let Some(hash) = self.object_hash {
+                    let objects = &self.file.index.objects;
+                    if !objects.may_contain_hash(self.block, hash) {
+                        // Not past the span's last block: a name asked in one namespace may be
+                        // in every other's blocks too.
+                        let blocks = &self.file.index.blocks;
+                        let until = match self.span.namespace.or(self.span.cluster) {
+                            None => blocks.len(),
+                            Some(_) => {
+                                let rest = &blocks[self.block..];
+                                self.block
+                                    + rest.partition_point(|b| !self.span.after(&b.first_key))
+                            }
+                        };
+                        self.seek_block(objects.next_candidate(self.block + 1, until, hash));
+                        continue;
+                    }
                 }
                 let (rows, positions) = match &self.chosen {
                     Some(chosen) => {

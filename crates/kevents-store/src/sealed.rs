@@ -13,7 +13,7 @@
 //! load. A damaged footer only costs the index: the blocks are then found by scanning frames.
 
 use crate::block;
-use crate::bloom::Bloom;
+use crate::bloom::{BlockFilters, Bloom};
 use crate::codec::{compress, decompress};
 use crate::entry::StoredEvent;
 use crate::frame::{encode_frame, FrameRead, FrameReader};
@@ -39,8 +39,6 @@ pub(crate) struct BlockInfo {
     pub min_updated: i64,
     pub max_updated: i64,
     pub first_key: EventKey,
-    /// The names of the objects its events are about (files written before filters: none).
-    pub objects: Option<Bloom>,
 }
 
 /// A sealed file's footer: its version, its blocks, a filter of every key it holds and the
@@ -49,6 +47,9 @@ pub(crate) struct BlockInfo {
 pub(crate) struct SealedIndex {
     pub rv: u64,
     pub blocks: Vec<BlockInfo>,
+    /// The names of the objects each block's events are about (files written before filters:
+    /// none).
+    pub objects: BlockFilters,
     pub keys: Option<Bloom>,
     pub time: Option<TimeIndex>,
 }
@@ -100,6 +101,7 @@ pub(crate) fn write(
         }
     };
     let filters = keys.is_some();
+    let mut objects = BlockFilters::default();
     let mut chunk: Vec<Arc<StoredEvent>> = Vec::with_capacity(block_events);
     let mut frame = Vec::new();
     let mut events = events.peekable();
@@ -118,17 +120,17 @@ pub(crate) fn write(
         // Sized by the distinct object names: every block a query's name falsely matches
         // costs a block read (at 10 bits per event, blocks of unique pod names matched ~0.4%
         // of all queries: 80 wasted reads per query at 10M events).
-        let objects = filters.then(|| {
+        if filters {
             let names: crate::FastSet<&str> = chunk
                 .iter()
                 .map(|e| e.record.involved_object.name.as_str())
                 .collect();
-            let mut objects = Bloom::with_bits(names.len(), crate::bloom::BITS_PER_OBJECT);
+            let mut bloom = Bloom::with_bits(names.len(), crate::bloom::BITS_PER_OBJECT);
             for name in names {
-                objects.insert(&[name.as_bytes()]);
+                bloom.insert(&[name.as_bytes()]);
             }
-            objects
-        });
+            objects.push(bloom.words());
+        }
         if let Some(keys) = keys.as_mut() {
             for event in &chunk {
                 let r = &event.record;
@@ -143,7 +145,6 @@ pub(crate) fn write(
             min_updated: chunk.iter().map(|e| e.updated_at.0).min().unwrap_or(0),
             max_updated: chunk.iter().map(|e| e.updated_at.0).max().unwrap_or(0),
             first_key: chunk[0].record.key(),
-            objects,
         });
         offset += frame.len() as u64;
     }
@@ -155,7 +156,7 @@ pub(crate) fn write(
         }
         None => None,
     };
-    let footer = encode_footer(rv, &index, keys.as_ref(), time.as_ref());
+    let footer = encode_footer(rv, &index, &objects, keys.as_ref(), time.as_ref());
     out.write_all(&footer)?;
     out.write_all(&(footer.len() as u32).to_le_bytes())?;
     out.write_all(&crc32fast::hash(&footer).to_le_bytes())?;
@@ -167,6 +168,7 @@ pub(crate) fn write(
 fn encode_footer(
     rv: u64,
     index: &[BlockInfo],
+    objects: &BlockFilters,
     keys: Option<&Bloom>,
     time: Option<&TimeIndex>,
 ) -> Vec<u8> {
@@ -188,17 +190,15 @@ fn encode_footer(
         return w.buf;
     };
     w.varint(FILTERS_V1);
-    let words = |w: &mut crate::columns::ColumnWriter, bloom: Option<&Bloom>| {
-        let bytes: Vec<u8> = bloom
-            .map(|b| b.words().iter().flat_map(|x| x.to_le_bytes()).collect())
-            .unwrap_or_default();
+    let words = |w: &mut crate::columns::ColumnWriter, words: &[u64]| {
+        let bytes: Vec<u8> = words.iter().flat_map(|x| x.to_le_bytes()).collect();
         w.bytes(&bytes);
     };
-    for b in index {
-        words(&mut w, b.objects.as_ref());
+    for b in 0..index.len() {
+        words(&mut w, objects.words(b));
     }
     // Every create asks the key filters of all cold files; a false positive costs a block.
-    words(&mut w, Some(keys));
+    words(&mut w, keys.words());
     if let Some(time) = time {
         w.varint(TIME_INDEX_V1);
         time.encode(&mut w);
@@ -211,12 +211,11 @@ fn key_hash(cluster: &str, namespace: &str, name: &str) -> u64 {
     crate::bloom::hash(&[cluster.as_bytes(), namespace.as_bytes(), name.as_bytes()])
 }
 
-fn decode_words(bytes: &[u8]) -> Option<Bloom> {
-    let words = bytes
+fn decode_words(bytes: &[u8]) -> Vec<u64> {
+    bytes
         .chunks_exact(8)
         .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
-        .collect();
-    Bloom::from_words(words)
+        .collect()
 }
 
 pub(crate) fn decode_footer(bytes: &[u8]) -> Result<SealedIndex, crate::columns::DecodeError> {
@@ -235,18 +234,18 @@ pub(crate) fn decode_footer(bytes: &[u8]) -> Result<SealedIndex, crate::columns:
             min_updated: r.zigzag()?,
             max_updated: r.zigzag()?,
             first_key: EventKey::in_cluster(r.str()?, r.str()?, r.str()?),
-            objects: None,
         });
     }
     let mut keys = None;
+    let mut objects = BlockFilters::default();
     if !r.at_end() {
         if r.varint()? != FILTERS_V1 {
             return Err(crate::columns::DecodeError("unknown filter section"));
         }
-        for block in &mut index {
-            block.objects = decode_words(r.bytes()?);
+        for _ in &index {
+            objects.push(&decode_words(r.bytes()?));
         }
-        keys = decode_words(r.bytes()?);
+        keys = Bloom::from_words(decode_words(r.bytes()?));
     }
     // A later version may add other sections: without the index, counts read the blocks.
     let mut time = None;
@@ -256,6 +255,7 @@ pub(crate) fn decode_footer(bytes: &[u8]) -> Result<SealedIndex, crate::columns:
     Ok(SealedIndex {
         rv,
         blocks: index,
+        objects,
         keys,
         time,
     })
