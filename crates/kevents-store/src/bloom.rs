@@ -212,16 +212,14 @@ mod tests {
             filters.push(&words);
             blooms.push(Bloom::from_words(words));
         }
-        for block in 0..5usize {
+        for (block, bloom) in blooms.iter().enumerate() {
             assert_eq!(
                 filters.words(block),
-                blooms[block].as_ref().map_or(&[][..], |b| b.words())
+                bloom.as_ref().map_or(&[][..], |b| b.words())
             );
             for name in ["pod-0-1", "pod-3-5", "pod-4-6", "other"] {
                 let hash = hash(&[name.as_bytes()]);
-                let expected = blooms[block]
-                    .as_ref()
-                    .is_none_or(|b| b.may_contain_hash(hash));
+                let expected = bloom.as_ref().is_none_or(|b| b.may_contain_hash(hash));
                 assert_eq!(
                     filters.may_contain_hash(block, hash),
                     expected,
