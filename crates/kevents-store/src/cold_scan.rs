@@ -107,6 +107,9 @@ pub(crate) struct FileCursor<'a> {
     /// The rows the time index chose for the pushed-down window (in row order), when it did:
     /// only their blocks are read, and only they are built.
     chosen: Option<Vec<u64>>,
+    /// The blocks the file's object index names for the pushed-down object, when it has one:
+    /// only they are read.
+    object_blocks: Option<Vec<usize>>,
     block: usize,
     /// The current block's rows, all of them or (with `positions`) those the pushdown kept.
     rows: Option<(Rows, Option<Vec<usize>>)>,
@@ -136,6 +139,10 @@ impl<'a> FileCursor<'a> {
                 .map(|name| crate::bloom::hash(&[name.as_bytes()])),
             lower,
             chosen: pushdown.rows_in_window(file, &span),
+            object_blocks: pushdown.object.and_then(|name| {
+                let index = file.index.object_index.as_ref()?;
+                Some(index.blocks_of(name).collect())
+            }),
             block,
             rows: None,
             at: 0,
@@ -145,26 +152,39 @@ impl<'a> FileCursor<'a> {
         cursor
     }
 
-    /// Moves to block `from`, or with chosen rows to the first block from there that holds
-    /// one; done when there is none.
+    /// Moves to block `from`, or to the first block from there that holds a chosen row and is
+    /// one the object index names (as far as either applies); done when there is none.
     fn seek_block(&mut self, from: usize) {
-        self.block = match &self.chosen {
-            None => from,
-            Some(chosen) => {
-                let start = self
-                    .file
-                    .starts
-                    .get(from)
-                    .copied()
-                    .unwrap_or(self.file.rows);
-                let next = chosen.partition_point(|row| *row < start);
-                match chosen.get(next) {
-                    Some(row) => self.file.starts.partition_point(|s| s <= row) - 1,
-                    None => self.file.index.blocks.len(),
-                }
+        let end = self.file.index.blocks.len();
+        let mut block = from;
+        loop {
+            if let Some(blocks) = &self.object_blocks {
+                let next = blocks.partition_point(|b| *b < block);
+                block = blocks.get(next).copied().unwrap_or(end);
             }
-        };
-        self.done = self.block >= self.file.index.blocks.len();
+            let Some(chosen) = &self.chosen else {
+                break;
+            };
+            let start = self
+                .file
+                .starts
+                .get(block)
+                .copied()
+                .unwrap_or(self.file.rows);
+            let next = chosen.partition_point(|row| *row < start);
+            let holding = match chosen.get(next) {
+                Some(row) => self.file.starts.partition_point(|s| s <= row) - 1,
+                None => end,
+            };
+            // Done when both agree (or nothing is left); else try from the later block.
+            if holding == block || holding >= end || self.object_blocks.is_none() {
+                block = holding;
+                break;
+            }
+            block = holding;
+        }
+        self.block = block;
+        self.done = self.block >= end;
     }
 
     /// The chosen rows of block `block`, as row numbers inside the block.
@@ -188,7 +208,7 @@ impl<'a> FileCursor<'a> {
                     self.done = true;
                     return None;
                 }
-                if let Some(hash) = self.object_hash {
+                if let Some(hash) = self.object_hash.filter(|_| self.object_blocks.is_none()) {
                     let objects = &self.file.index.objects;
                     if !objects.may_contain_hash(self.block, hash) {
                         // Not past the span's last block: a name asked in one namespace may be
@@ -256,3 +276,7 @@ impl<'a> FileCursor<'a> {
         self.at += 1;
     }
 }
+
+#[cfg(test)]
+#[path = "cold_scan_tests.rs"]
+mod tests;

@@ -20,6 +20,7 @@ mod head;
 mod hot_key;
 mod log;
 mod manifest;
+mod object_index;
 mod retention;
 mod row_view;
 mod sealed;

@@ -17,6 +17,7 @@ use crate::bloom::{BlockFilters, Bloom};
 use crate::codec::{compress, decompress};
 use crate::entry::StoredEvent;
 use crate::frame::{encode_frame, FrameRead, FrameReader};
+use crate::object_index::ObjectIndex;
 use crate::time_index::{self, Chunk, ChunkInfo, TimeIndex};
 use crate::StoreError;
 use kevents_model::EventKey;
@@ -52,6 +53,8 @@ pub(crate) struct SealedIndex {
     pub objects: BlockFilters,
     pub keys: Option<Bloom>,
     pub time: Option<TimeIndex>,
+    /// The blocks of each object name (cold files written since the index exists).
+    pub object_index: Option<ObjectIndex>,
 }
 
 /// The filter parts of an event key.
@@ -67,6 +70,8 @@ pub(crate) fn key_parts(key: &EventKey) -> [&[u8]; 3] {
 const FILTERS_V1: u64 = 1;
 /// Marks the time index section after the filters (files without it end after the filters).
 const TIME_INDEX_V1: u64 = 2;
+/// Marks the object index section (after the time index, when the file has one).
+const OBJECT_INDEX_V1: u64 = 3;
 
 /// What a sealed file holds besides its blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +107,7 @@ pub(crate) fn write(
     };
     let filters = keys.is_some();
     let mut objects = BlockFilters::default();
+    let mut object_index = filters.then(ObjectIndex::default);
     let mut chunk: Vec<Arc<StoredEvent>> = Vec::with_capacity(block_events);
     let mut frame = Vec::new();
     let mut events = events.peekable();
@@ -126,10 +132,13 @@ pub(crate) fn write(
                 .map(|e| e.record.involved_object.name.as_str())
                 .collect();
             let mut bloom = Bloom::with_bits(names.len(), crate::bloom::BITS_PER_OBJECT);
-            for name in names {
+            for name in &names {
                 bloom.insert(&[name.as_bytes()]);
             }
             objects.push(bloom.words());
+            if let Some(object_index) = object_index.as_mut() {
+                object_index.add_block(index.len(), names.into_iter());
+            }
         }
         if let Some(keys) = keys.as_mut() {
             for event in &chunk {
@@ -156,7 +165,17 @@ pub(crate) fn write(
         }
         None => None,
     };
-    let footer = encode_footer(rv, &index, &objects, keys.as_ref(), time.as_ref());
+    if let Some(object_index) = object_index.as_mut() {
+        object_index.finish();
+    }
+    let footer = encode_footer(
+        rv,
+        &index,
+        &objects,
+        keys.as_ref(),
+        time.as_ref(),
+        object_index.as_ref(),
+    );
     out.write_all(&footer)?;
     out.write_all(&(footer.len() as u32).to_le_bytes())?;
     out.write_all(&crc32fast::hash(&footer).to_le_bytes())?;
@@ -171,6 +190,7 @@ fn encode_footer(
     objects: &BlockFilters,
     keys: Option<&Bloom>,
     time: Option<&TimeIndex>,
+    object_index: Option<&ObjectIndex>,
 ) -> Vec<u8> {
     let mut w = crate::columns::ColumnWriter::default();
     w.varint(rv);
@@ -202,6 +222,10 @@ fn encode_footer(
     if let Some(time) = time {
         w.varint(TIME_INDEX_V1);
         time.encode(&mut w);
+    }
+    if let Some(object_index) = object_index {
+        w.varint(OBJECT_INDEX_V1);
+        object_index.encode(&mut w);
     }
     w.buf
 }
@@ -247,10 +271,15 @@ pub(crate) fn decode_footer(bytes: &[u8]) -> Result<SealedIndex, crate::columns:
         }
         keys = Bloom::from_words(decode_words(r.bytes()?));
     }
-    // A later version may add other sections: without the index, counts read the blocks.
-    let mut time = None;
-    if !r.at_end() && r.varint()? == TIME_INDEX_V1 {
-        time = Some(TimeIndex::decode(&mut r)?);
+    // Later sections, each behind its marker; a later version may add others, which this one
+    // leaves unread (counts and name queries then read the blocks).
+    let (mut time, mut object_index) = (None, None);
+    while !r.at_end() {
+        match r.varint()? {
+            TIME_INDEX_V1 => time = Some(TimeIndex::decode(&mut r)?),
+            OBJECT_INDEX_V1 => object_index = Some(ObjectIndex::decode(&mut r, index.len())?),
+            _ => break,
+        }
     }
     Ok(SealedIndex {
         rv,
@@ -258,6 +287,7 @@ pub(crate) fn decode_footer(bytes: &[u8]) -> Result<SealedIndex, crate::columns:
         objects,
         keys,
         time,
+        object_index,
     })
 }
 
