@@ -66,6 +66,15 @@ def expected(items, by, minutes=None, namespace=None, keep=lambda item: True):
     return {value: tuple(total) for value, total in counts.items()}
 
 
+def assert_bad_requests(hub, paths_and_words):
+    """Each GET is a 400 BadRequest Status whose message holds the words."""
+    for path, words in paths_and_words:
+        status, body, _ = hub.request("GET", path)
+        assert status == 400, (path, body)
+        assert body["kind"] == "Status" and body["reason"] == "BadRequest", body
+        assert words in body["message"], (path, body["message"])
+
+
 def counted(hub, path):
     status, body, _ = hub.request("GET", path)
     assert status == 200, body
@@ -151,22 +160,18 @@ def test_event_counts_equal_counting_the_listed_events_hot_and_cold(make_hub):
 def test_event_counts_refuse_bad_parameters_with_a_status(hub):
     status, body, _ = hub.request("POST", "/api/v1/namespaces/default/events", core_event("one"))
     assert status == 201, body
-    for query, words in [
-        ("by=colour", "not a field events can be counted by"),
-        ("since=yesterday", "not a duration"),
-        ("from=tuesday", "not an RFC 3339 time"),
-        ("since=1h&from=2026-01-01T00:00:00Z", "exclude each other"),
-        ("from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "from is after to"),
-        ("labelSelector=app%3Dweb", "fields only"),
-        ("fieldSelector=colour%3Dred", "colour"),
-        ("by=name", "name of its own"),
-        ("since=-1h", "not a duration back from now"),
-        ("limit=many", "not a number"),
-    ]:
-        status, body, _ = hub.request("GET", f"/apis/kevents.io/v1/eventcounts?{query}")
-        assert status == 400, (query, body)
-        assert body["kind"] == "Status" and body["reason"] == "BadRequest", body
-        assert words in body["message"], (query, body["message"])
+    assert_bad_requests(hub, [
+        ("/apis/kevents.io/v1/eventcounts?by=colour", "not a field events can be counted by"),
+        ("/apis/kevents.io/v1/eventcounts?since=yesterday", "not a duration"),
+        ("/apis/kevents.io/v1/eventcounts?from=tuesday", "not an RFC 3339 time"),
+        ("/apis/kevents.io/v1/eventcounts?since=1h&from=2026-01-01T00:00:00Z", "exclude each other"),
+        ("/apis/kevents.io/v1/eventcounts?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "from is after to"),
+        ("/apis/kevents.io/v1/eventcounts?labelSelector=app%3Dweb", "fields only"),
+        ("/apis/kevents.io/v1/eventcounts?fieldSelector=colour%3Dred", "colour"),
+        ("/apis/kevents.io/v1/eventcounts?by=name", "name of its own"),
+        ("/apis/kevents.io/v1/eventcounts?since=-1h", "not a duration back from now"),
+        ("/apis/kevents.io/v1/eventcounts?limit=many", "not a number"),
+    ])
     assert counted(hub, "/apis/kevents.io/v1/eventcounts?by=reason") == {"Scheduled": (1, 1)}
 
 
@@ -224,17 +229,13 @@ def test_windowed_lists_hold_the_listed_events_last_seen_in_the_window(make_hub)
 def test_windowed_lists_refuse_bad_parameters_with_a_status(hub):
     status, body, _ = hub.request("POST", "/api/v1/namespaces/default/events", core_event("one"))
     assert status == 201, body
-    for path, words in [
+    assert_bad_requests(hub, [
         ("/api/v1/events?since=yesterday", "not a duration"),
         ("/api/v1/events?since=-2h", "not a duration back from now"),
         ("/api/v1/namespaces/default/events?from=tuesday", "not an RFC 3339 time"),
         ("/api/v1/events?since=1h&from=2026-01-01T00:00:00Z", "exclude each other"),
         ("/apis/events.k8s.io/v1/events?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "from is after to"),
         ("/api/v1/events?watch=true&since=1h", "a watch follows every change"),
-    ]:
-        status, body, _ = hub.request("GET", path)
-        assert status == 400, (path, body)
-        assert body["kind"] == "Status" and body["reason"] == "BadRequest", body
-        assert words in body["message"], (path, body["message"])
+    ])
     status, body, _ = hub.request("GET", "/api/v1/events?since=1h")
     assert status == 200 and len(body["items"]) == 1, body

@@ -5,7 +5,7 @@
 
 mod history;
 
-use history::{config, write_history, MINUTE, T0};
+use history::{config, write_history, MINUTE, SCOPES, T0};
 use kevents_model::{ApiGroup, EventField, FieldSelector, Micros};
 use kevents_store::{CountQuery, Counted, ListQuery, Scope, Store, TimeWindow};
 use std::collections::HashMap;
@@ -59,17 +59,6 @@ fn check_all(store: &Store) -> usize {
         (Some(T0 + 450 * MINUTE), None),
         (None, Some(T0 + 50 * MINUTE - 30_000_000)),
     ];
-    let scopes = [
-        Scope::ALL,
-        Scope {
-            cluster: None,
-            namespace: Some("ns1"),
-        },
-        Scope {
-            cluster: Some("prod"),
-            namespace: Some("ns0"),
-        },
-    ];
     let fields = [
         EventField::Reason,
         EventField::Namespace,
@@ -84,7 +73,7 @@ fn check_all(store: &Store) -> usize {
     for text in selectors {
         let selector = FieldSelector::parse(text, ApiGroup::Core).unwrap();
         for (from, to) in windows {
-            for scope in scopes {
+            for scope in SCOPES {
                 for by in fields {
                     let query = CountQuery {
                         scope,

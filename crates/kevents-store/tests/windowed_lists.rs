@@ -5,7 +5,7 @@
 
 mod history;
 
-use history::{config, write_history, MINUTE, T0};
+use history::{config, write_history, MINUTE, SCOPES, T0};
 use kevents_model::{ApiGroup, EventField, EventKey, EventRecord, FieldSelector, Micros};
 use kevents_store::{ListQuery, Scope, Store, TimeWindow};
 use std::path::Path;
@@ -91,21 +91,6 @@ async fn check_all(dir: &Path, store: Store) -> (Store, usize) {
         (Some(T0 + 100_000 * MINUTE), None),
         (None, None),
     ];
-    let scopes = [
-        Scope::ALL,
-        Scope {
-            cluster: None,
-            namespace: Some("ns1"),
-        },
-        Scope {
-            cluster: Some("prod"),
-            namespace: Some("ns0"),
-        },
-        Scope {
-            cluster: Some(""),
-            namespace: None,
-        },
-    ];
     let mut nonempty = 0;
     // First with every block on disk, then with every block in the block cache.
     for cached in [false, true] {
@@ -119,7 +104,7 @@ async fn check_all(dir: &Path, store: Store) -> (Store, usize) {
                     from: from.map(Micros),
                     to: to.map(Micros),
                 };
-                for scope in scopes {
+                for scope in SCOPES {
                     let want = expected(&all, scope, &fields, seen);
                     for limit in [7, 1000] {
                         let got = paged(&store, scope, &fields, seen, limit);

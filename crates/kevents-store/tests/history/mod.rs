@@ -5,11 +5,29 @@
 #![allow(dead_code)] // each test file uses part of it
 
 use kevents_model::{EventKey, EventRecord, Micros, Series};
-use kevents_store::{Mutation, Store, StoreConfig};
+use kevents_store::{Mutation, Scope, Store, StoreConfig};
 use std::path::Path;
 
 pub const T0: i64 = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z
 pub const MINUTE: i64 = 60_000_000;
+
+/// The scopes questions are asked in: everything, a namespace across clusters, a namespace of
+/// one cluster, the hub's own cluster.
+pub const SCOPES: [Scope<'static>; 4] = [
+    Scope::ALL,
+    Scope {
+        cluster: None,
+        namespace: Some("ns1"),
+    },
+    Scope {
+        cluster: Some("prod"),
+        namespace: Some("ns0"),
+    },
+    Scope {
+        cluster: Some(""),
+        namespace: None,
+    },
+];
 
 pub fn config(dir: &Path) -> StoreConfig {
     let mut config = StoreConfig::new(dir);
