@@ -119,3 +119,20 @@ pub async fn write_history(dir: &Path) -> Store {
     }
     store
 }
+
+/// Flips a bit inside the last time index chunk of every cold file in `dir` (just before the
+/// footer): that chunk then fails its checksum, and questions over it fall back to the blocks.
+pub fn damage_last_time_index_chunks(dir: &Path) {
+    for path in std::fs::read_dir(dir.join("wal")).unwrap() {
+        let path = path.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.starts_with("cold-") {
+            continue;
+        }
+        let mut bytes = std::fs::read(&path).unwrap();
+        let trailer = bytes.len() - 16;
+        let footer = u32::from_le_bytes(bytes[trailer..trailer + 4].try_into().unwrap()) as usize;
+        bytes[trailer - footer - 10] ^= 0x10;
+        std::fs::write(&path, &bytes).unwrap();
+    }
+}

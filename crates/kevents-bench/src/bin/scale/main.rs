@@ -14,6 +14,8 @@ use kevents_model::{ApiGroup, EventKey, EventRecord, FieldSelector, Micros};
 use kevents_store::{CountQuery, ListQuery, Mutation, Scope, Store, StoreConfig, TimeWindow};
 use std::time::{Duration, Instant};
 
+mod anchor;
+
 #[derive(Parser)]
 struct Args {
     /// Events to write.
@@ -47,58 +49,9 @@ struct Args {
     sqlite: bool,
 }
 
-/// The SQLite anchor's database in a store directory.
-fn anchor_path(dir: &std::path::Path) -> std::path::PathBuf {
-    dir.join("anchor.sqlite")
-}
-
-/// Creates the anchor's table: the columns and indexes of `kevents-bench`'s SQLite anchor, plus
-/// occurrences. Loading is not what is measured here, so commits are not fsynced.
-fn anchor_open(dir: &std::path::Path) -> Result<rusqlite::Connection> {
-    let db = rusqlite::Connection::open(anchor_path(dir))?;
-    db.execute_batch(
-        "PRAGMA journal_mode=WAL;
-         PRAGMA synchronous=OFF;
-         CREATE TABLE IF NOT EXISTS events (
-             rv INTEGER PRIMARY KEY,
-             namespace TEXT NOT NULL,
-             name TEXT NOT NULL,
-             involved_kind TEXT, involved_name TEXT, type TEXT, reason TEXT,
-             last_seen INTEGER, occurrences INTEGER,
-             body TEXT NOT NULL);
-         CREATE UNIQUE INDEX IF NOT EXISTS events_key ON events(namespace, name);
-         CREATE INDEX IF NOT EXISTS events_object ON events(involved_name, involved_kind);
-         CREATE INDEX IF NOT EXISTS events_type ON events(namespace, type, last_seen);
-         CREATE INDEX IF NOT EXISTS events_time ON events(last_seen);",
-    )?;
-    Ok(db)
-}
-
-fn anchor_insert(db: &mut rusqlite::Connection, events: &[EventRecord]) -> Result<()> {
-    let tx = db.transaction()?;
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO events (namespace, name, involved_kind, involved_name, type, \
-             reason, last_seen, occurrences, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?;
-        for event in events {
-            let body =
-                serde_json::to_string(&kevents_model::wire::EventView::new(event, ApiGroup::Core))?;
-            insert.execute(rusqlite::params![
-                event.namespace,
-                event.name,
-                event.involved_object.kind,
-                event.involved_object.name,
-                event.event_type,
-                event.reason,
-                event.seen_at().0,
-                event.occurrences().max(1),
-                body,
-            ])?;
-        }
-    }
-    tx.commit()?;
-    Ok(())
+/// The simulated events, seeded: the anchor loads the same ones, one every `step` from `start`.
+fn workload(start: Micros, step: i64) -> kevents_simulate::Workload {
+    kevents_simulate::Workload::new(7, start).spaced(step)
 }
 
 const HOUR: i64 = 3_600_000_000;
@@ -179,7 +132,7 @@ async fn main() -> Result<()> {
     let store = Store::open(config(&dir, &args))?;
     let now = Micros::now();
     let step = WEEK / args.events.max(1) as i64;
-    let mut workload = kevents_simulate::Workload::new(7, Micros(now.0 - WEEK)).spaced(step);
+    let mut workload = workload(Micros(now.0 - WEEK), step);
     let started = Instant::now();
     let batch = 2048;
     let mut written = 0;
@@ -217,20 +170,8 @@ async fn main() -> Result<()> {
     }
     let ingest = started.elapsed();
     if args.sqlite {
-        // The same events again (the workload is seeded), after kevents' ingest so neither
-        // slows the other's measurement.
         let loading = Instant::now();
-        let mut db = anchor_open(&dir)?;
-        let mut again = kevents_simulate::Workload::new(7, Micros(now.0 - WEEK)).spaced(step);
-        let mut loaded = 0;
-        while loaded < args.events {
-            let events: Vec<EventRecord> = (loaded..(loaded + batch).min(args.events))
-                .map(|i| again.event(i as u64))
-                .collect();
-            loaded += events.len();
-            anchor_insert(&mut db, &events)?;
-        }
-        db.execute_batch("ANALYZE;")?;
+        anchor::load(&dir, args.events, batch, Micros(now.0 - WEEK), step)?;
         println!(
             "SQLite anchor loaded in {:.1} s (not fsynced; not part of the ingest rate)",
             loading.elapsed().as_secs_f64()
@@ -462,77 +403,8 @@ async fn queries(args: &Args, dir: &std::path::Path) -> Result<()> {
             by: EventField::Reason,
         })
     });
-    if anchor_path(dir).exists() {
-        let db = anchor_open(dir)?;
-        let group = |sql: &str, params: &[&dyn rusqlite::ToSql]| -> usize {
-            let mut statement = db.prepare_cached(sql).expect("a valid query");
-            let rows = statement
-                .query_map(params, |row| row.get::<_, i64>(1))
-                .expect("the query runs");
-            rows.map(|count| count.expect("a count") as usize).sum()
-        };
-        println!("\nSQLite anchor, the same counts (indexes on last_seen and (namespace, type, last_seen)):\n");
-        println!("| query | p50 | p99 | rows |\n|---|---|---|---|");
-        measure("events per reason, last 24 hours", queries, |_| {
-            let from = Micros::now().0 - 24 * HOUR;
-            group(
-                "SELECT reason, count(*), sum(occurrences) FROM events \
-                 WHERE last_seen >= ?1 GROUP BY reason",
-                &[&from],
-            )
-        });
-        measure(
-            "type=Warning in one namespace, last hour, per reason",
-            args.queries,
-            |i| {
-                let namespace = names[(i * 104_729) % names.len()].0.namespace.clone();
-                let from = Micros::now().0 - HOUR;
-                group(
-                    "SELECT reason, count(*), sum(occurrences) FROM events \
-                     WHERE namespace = ?1 AND type = 'Warning' AND last_seen >= ?2 GROUP BY reason",
-                    &[&namespace, &from],
-                )
-            },
-        );
-        measure(
-            "type=Warning in one namespace, last hour, every row (list)",
-            args.queries,
-            |i| {
-                let namespace = names[(i * 104_729) % names.len()].0.namespace.clone();
-                let from = Micros::now().0 - HOUR;
-                // Sorted here: with ORDER BY the planner walks the key index instead (140 ms
-                // at 1M events).
-                let mut statement = db
-                    .prepare_cached(
-                        "SELECT name, body FROM events WHERE namespace = ?1 \
-                         AND type = 'Warning' AND last_seen >= ?2",
-                    )
-                    .expect("a valid query");
-                let mut rows: Vec<(String, String)> = statement
-                    .query_map(rusqlite::params![namespace, from], |row| {
-                        Ok((row.get(0)?, row.get(1)?))
-                    })
-                    .expect("the query runs")
-                    .map(|row| row.expect("a row"))
-                    .collect();
-                rows.sort_unstable();
-                rows.len()
-            },
-        );
-        measure("events per object name, last 24 hours", queries, |_| {
-            let from = Micros::now().0 - 24 * HOUR;
-            group(
-                "SELECT involved_name, count(*), sum(occurrences) FROM events \
-                 WHERE last_seen >= ?1 GROUP BY involved_name",
-                &[&from],
-            )
-        });
-        measure("events per reason, all 7 days", queries, |_| {
-            group(
-                "SELECT reason, count(*), sum(occurrences) FROM events GROUP BY reason",
-                &[],
-            )
-        });
+    if anchor::path(dir).exists() {
+        anchor::queries(dir, &names, args.queries, queries)?;
     }
     println!("\nRSS after queries {:.0} MiB", rss_mib());
     store.close().await;
