@@ -32,6 +32,10 @@ struct Args {
     /// The etcd binary for the etcd anchor (skipped when it cannot be found).
     #[arg(long, default_value = "etcd")]
     etcd: std::path::PathBuf,
+    /// Measure only the store API's ingest (`store`) or only the HTTP ingest and queries
+    /// (`http`), without the anchors: for profiling.
+    #[arg(long, value_parser = ["store", "http"])]
+    only: Option<String>,
 }
 
 fn find_binary(name: &std::path::Path) -> Option<std::path::PathBuf> {
@@ -119,8 +123,23 @@ async fn main() -> anyhow::Result<()> {
         raw_json / events.len().max(1)
     );
 
+    let http_dir = scratch.path().join("http");
+    let run_http = || http::run(&http_dir, &events, args.concurrency, args.queries);
+    if args.only.as_deref() == Some("http") {
+        let http = run_http().await?;
+        println!("durable ingest over HTTP: {:.0} events/s", http.ingest_rate);
+        return Ok(());
+    }
     let (store_rate, mut store_lat) =
         store_ingest(&scratch.path().join("store"), &events, args.concurrency).await?;
+    if args.only.as_deref() == Some("store") {
+        println!(
+            "durable ingest, store API: {store_rate:.0} events/s, write latency p50 / p99 {} / {}",
+            millis(store_lat.percentile(0.5)),
+            millis(store_lat.percentile(0.99))
+        );
+        return Ok(());
+    }
     let (sqlite_rate, mut sqlite_lat) =
         sqlite::ingest(&scratch.path().join("sqlite.db"), &events, args.concurrency)?;
     let single_count = (events.len() / 20).max(100).min(events.len());
@@ -129,13 +148,7 @@ async fn main() -> anyhow::Result<()> {
         &events[..single_count],
         1,
     )?;
-    let http = http::run(
-        &scratch.path().join("http"),
-        &events,
-        args.concurrency,
-        args.queries,
-    )
-    .await?;
+    let http = run_http().await?;
     let etcd_results = match find_binary(&args.etcd) {
         Some(binary) => Some(
             etcd::ingest(

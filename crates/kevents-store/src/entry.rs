@@ -60,3 +60,73 @@ pub enum LogOp {
     /// A checkpoint header: the state that follows is complete as of `rv`.
     Checkpoint,
 }
+
+/// A log entry for a put or a delete, borrowing what it records: serializes exactly as the
+/// [`LogEntry`] it stands for, without moving the record out of the change that holds it.
+#[derive(Serialize)]
+pub(crate) struct LogEntryRef<'a> {
+    pub rv: u64,
+    pub at: Micros,
+    pub op: LogOpRef<'a>,
+}
+
+/// [`LogOp`] by reference (same variant names, so the same JSON).
+#[derive(Serialize)]
+pub(crate) enum LogOpRef<'a> {
+    Put(&'a EventRecord),
+    Delete(&'a EventKey),
+}
+
+impl<'a> LogEntryRef<'a> {
+    /// The entry recording `change` to the event at `key`.
+    pub fn of(change: &'a Change, key: &'a EventKey) -> LogEntryRef<'a> {
+        LogEntryRef {
+            rv: change.resource_version,
+            at: change.committed_at,
+            op: match change.change_type {
+                ChangeType::Deleted => LogOpRef::Delete(key),
+                ChangeType::Added | ChangeType::Modified => LogOpRef::Put(&change.object.record),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::{delete_change, put_change};
+
+    #[test]
+    fn a_borrowed_entry_serializes_as_the_entry_it_stands_for() {
+        let record = EventRecord {
+            cluster: "east".into(),
+            namespace: "default".into(),
+            name: "pod.17f".into(),
+            uid: "u-1".into(),
+            message: "Back-off \"restarting\"".into(),
+            ..Default::default()
+        };
+        let key = record.key();
+        let at = Micros(1_700_000_000_123_456);
+        let put = put_change(7, at, record.clone(), None);
+        let owned = LogEntry {
+            rv: 7,
+            at,
+            op: LogOp::Put(Box::new(put.object.record.clone())),
+        };
+        assert_eq!(
+            serde_json::to_string(&LogEntryRef::of(&put, &key)).unwrap(),
+            serde_json::to_string(&owned).unwrap()
+        );
+        let delete = delete_change(8, at, put.object.clone());
+        let owned = LogEntry {
+            rv: 8,
+            at,
+            op: LogOp::Delete(key.clone()),
+        };
+        assert_eq!(
+            serde_json::to_string(&LogEntryRef::of(&delete, &key)).unwrap(),
+            serde_json::to_string(&owned).unwrap()
+        );
+    }
+}

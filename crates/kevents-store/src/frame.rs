@@ -3,7 +3,7 @@
 //! Used by log segments and checkpoints. A frame that is short or fails its checksum marks the
 //! end of the valid data in a file: after a crash that is a torn tail, elsewhere corruption.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
 const HEADER_BYTES: usize = 8;
 /// Larger frames are refused; no single mutation comes near it.
@@ -14,6 +14,19 @@ pub fn encode_frame(payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
     out.extend_from_slice(payload);
+}
+
+/// Appends one frame whose payload `write` appends to `out`, without a copy of the payload;
+/// returns the payload's length.
+pub fn encode_frame_with(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0; HEADER_BYTES]);
+    write(out);
+    let len = out.len() - start - HEADER_BYTES;
+    let crc = crc32fast::hash(&out[start + HEADER_BYTES..]);
+    out[start..start + 4].copy_from_slice(&(len as u32).to_le_bytes());
+    out[start + 4..start + HEADER_BYTES].copy_from_slice(&crc.to_le_bytes());
+    len
 }
 
 /// The outcome of reading the next frame.
@@ -81,12 +94,6 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// Writes `bytes` and makes them durable.
-pub fn write_durably(file: &mut std::fs::File, bytes: &[u8]) -> io::Result<()> {
-    file.write_all(bytes)?;
-    file.sync_data()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +127,18 @@ mod tests {
         );
         assert_eq!(end, FrameRead::End);
         assert_eq!(offset, bytes.len() as u64);
+    }
+
+    #[test]
+    fn a_frame_written_in_place_is_the_frame_of_its_payload() {
+        let mut in_place = b"before".to_vec();
+        let len = encode_frame_with(&mut in_place, |out| out.extend_from_slice(b"payload"));
+        let mut copied = b"before".to_vec();
+        encode_frame(b"payload", &mut copied);
+        assert_eq!(len, 7);
+        assert_eq!(in_place, copied);
+        let (got, end, _) = read_all(&in_place[6..]);
+        assert_eq!((got, end), (vec![b"payload".to_vec()], FrameRead::End));
     }
 
     #[test]

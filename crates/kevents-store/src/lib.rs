@@ -173,6 +173,8 @@ impl Store {
             waiting: Vec::new(),
             reclaim: false,
             deferred: Vec::new(),
+            pipeline: writer::Pipeline::start(requests.downgrade())?,
+            disk: writer::DiskUsage::new(),
         };
         let handle = std::thread::Builder::new()
             .name("kevents-store-writer".into())

@@ -9,14 +9,14 @@ use crate::cold::ColdFile;
 use crate::entry::{Change, ChangeType, LogEntry, LogOp, StoredEvent};
 use crate::files::{checkpoint_path, cold_path};
 use crate::files::{dir_bytes, list_dir, remove_partial_checkpoints, segment_path, sync_dir};
-use crate::frame::{write_durably, FrameRead, FrameReader};
+use crate::frame::{FrameRead, FrameReader};
 use crate::head::Head;
 use crate::tiering::{write_sealed, Plan};
 use crate::writer::CheckpointDone;
 use crate::StoreError;
-use kevents_model::Micros;
+use kevents_model::{EventRecord, Micros};
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufReader, Read, Seek};
+use std::io::{BufReader, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -62,6 +62,14 @@ impl LogConfig {
             block_events: self.cold_block_events.max(1),
         }
     }
+}
+
+/// A batch written to the active segment but not yet known to be durable.
+pub struct Written {
+    /// The segment (its own handle), to sync from another thread.
+    pub segment: File,
+    /// Where the batch starts in the segment.
+    pub start: u64,
 }
 
 /// The open log: appends go to the active segment.
@@ -117,33 +125,46 @@ pub fn change_for(head: &Head, entry: LogEntry) -> Option<Change> {
 /// delete of nothing and for checkpoint markers.
 pub fn change_from(entry: LogEntry, previous: Option<Arc<StoredEvent>>) -> Option<Change> {
     match entry.op {
-        LogOp::Put(record) => Some(Change {
-            resource_version: entry.rv,
-            change_type: if previous.is_some() {
-                ChangeType::Modified
-            } else {
-                ChangeType::Added
-            },
-            object: Arc::new(StoredEvent {
-                record: *record,
-                updated_at: entry.at,
-            }),
-            previous,
-            committed_at: entry.at,
-        }),
-        LogOp::Delete(_) => {
-            let previous = previous?;
-            let mut last = (*previous).clone();
-            last.record.resource_version = entry.rv;
-            Some(Change {
-                resource_version: entry.rv,
-                change_type: ChangeType::Deleted,
-                object: Arc::new(last),
-                previous: Some(previous),
-                committed_at: entry.at,
-            })
-        }
+        LogOp::Put(record) => Some(put_change(entry.rv, entry.at, *record, previous)),
+        LogOp::Delete(_) => Some(delete_change(entry.rv, entry.at, previous?)),
         LogOp::Checkpoint => None,
+    }
+}
+
+/// The change a create or update committed at `rv` makes; `record` becomes the event's state
+/// (its resourceVersion set to `rv`).
+pub(crate) fn put_change(
+    rv: u64,
+    at: Micros,
+    mut record: EventRecord,
+    previous: Option<Arc<StoredEvent>>,
+) -> Change {
+    record.resource_version = rv;
+    Change {
+        resource_version: rv,
+        change_type: match previous {
+            Some(_) => ChangeType::Modified,
+            None => ChangeType::Added,
+        },
+        object: Arc::new(StoredEvent {
+            record,
+            updated_at: at,
+        }),
+        previous,
+        committed_at: at,
+    }
+}
+
+/// The change a delete committed at `rv` makes to the event whose state was `previous`.
+pub(crate) fn delete_change(rv: u64, at: Micros, previous: Arc<StoredEvent>) -> Change {
+    let mut last = (*previous).clone();
+    last.record.resource_version = rv;
+    Change {
+        resource_version: rv,
+        change_type: ChangeType::Deleted,
+        object: Arc::new(last),
+        previous: Some(previous),
+        committed_at: at,
     }
 }
 
@@ -340,9 +361,11 @@ impl Log {
         })
     }
 
-    /// Appends a batch of encoded frames and fsyncs. On failure the segment is cut back so a
-    /// later append does not follow a partial batch.
-    pub fn append(&mut self, frames: &[u8]) -> Result<(), StoreError> {
+    /// Appends a batch of encoded frames without waiting for them to be durable: the caller
+    /// syncs the returned segment before acknowledging anything in it, and calls [`Log::undo`]
+    /// if that fails. On a failed write the segment is cut back so a later
+    /// append does not follow a partial batch.
+    pub fn write(&mut self, frames: &[u8]) -> Result<Written, StoreError> {
         if self.poisoned {
             return Err(StoreError::Io {
                 context: "appending to the log",
@@ -352,23 +375,46 @@ impl Log {
                 no_space: false,
             });
         }
-        match write_durably(&mut self.active, frames) {
-            Ok(()) => {
+        let start = self.active_len;
+        let written = self
+            .active
+            .write_all(frames)
+            .and_then(|_| self.active.try_clone());
+        match written {
+            Ok(file) => {
                 self.active_len += frames.len() as u64;
                 self.bytes_since_checkpoint += frames.len() as u64;
-                Ok(())
+                Ok(Written {
+                    segment: file,
+                    start,
+                })
             }
             Err(e) => {
-                if let Err(cut) = self
-                    .active
-                    .set_len(self.active_len)
-                    .and_then(|_| self.active.sync_data())
-                {
-                    tracing::error!(error = %cut, "could not cut back a failed log append; refusing further writes");
-                    self.poisoned = true;
-                }
+                self.cut_back(start);
                 Err(StoreError::io("appending to the log", e))
             }
+        }
+    }
+
+    /// A batch from [`Log::write`] could not be made durable: the active segment is cut back
+    /// to where it started, dropping it and anything written after it. Writes are synced in
+    /// order and the segment is not rotated while one is unsynced, so it is still the active
+    /// segment.
+    pub fn undo(&mut self, start: u64) {
+        let dropped = self.active_len.saturating_sub(start);
+        self.bytes_since_checkpoint = self.bytes_since_checkpoint.saturating_sub(dropped);
+        self.cut_back(start);
+    }
+
+    fn cut_back(&mut self, len: u64) {
+        self.active_len = len;
+        if let Err(cut) = self
+            .active
+            .set_len(len)
+            .and_then(|_| self.active.sync_data())
+        {
+            tracing::error!(error = %cut, "could not cut back a failed log append; refusing further writes");
+            self.poisoned = true;
         }
     }
 

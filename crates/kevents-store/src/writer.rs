@@ -1,12 +1,19 @@
 //! The single writer: batches mutations, checks them against the head, appends them to the log
 //! with one fsync per batch (group commit), then publishes them. Nothing is acknowledged before
 //! its batch is durable.
+//!
+//! Commits are pipelined: while a batch's fsync runs on the sync thread, the writer checks and
+//! encodes the writes that arrive into the next (open) batch, against the state the syncing
+//! batch leaves (`overlay`), so the disk's flush and the writer's CPU overlap and the open
+//! batch gathers everything that arrived meanwhile, as one fsync. One batch at most is
+//! unsynced: the open batch is written only once the one before it is durable, so a failed
+//! sync cuts the log back to that batch alone (and fails the open batch, checked against it).
 
-use crate::entry::{Change, ChangeType, LogEntry, LogOp, StoredEvent};
-use crate::frame::encode_frame;
-use crate::log::{change_from, Log};
+use crate::entry::{Change, ChangeType, LogEntryRef, StoredEvent};
+use crate::frame::encode_frame_with;
+use crate::log::{delete_change, put_change, Log, Written};
 use crate::{Committed, Mutation, Shared, StoreError};
-use kevents_model::{EventKey, Micros};
+use kevents_model::{EventKey, EventRecord, Micros};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -27,6 +34,8 @@ pub(crate) enum Request {
         Box<Result<crate::tiering::Sealed, StoreError>>,
         Vec<CheckpointDone>,
     ),
+    /// The sync thread finished a sync: the batch in flight may be answered.
+    Synced,
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -44,17 +53,118 @@ pub(crate) struct Writer {
     /// Writes held back while the head is at its limit and a checkpoint is moving events out
     /// (their callers wait for their replies, so this holds at most what is in flight).
     pub deferred: Vec<PendingWrite>,
+    pub pipeline: Pipeline,
+    pub disk: DiskUsage,
+}
+
+/// Keeps `Shared::disk_bytes` current without listing the log directory after every batch:
+/// appends are added up, and the directory is listed again when its files changed (rotation,
+/// checkpoints) or a second after the last listing.
+pub(crate) struct DiskUsage {
+    listed: std::time::Instant,
+    appended: u64,
+    files_changed: bool,
+}
+
+impl DiskUsage {
+    const LIST_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+    pub fn new() -> DiskUsage {
+        DiskUsage {
+            listed: std::time::Instant::now(),
+            appended: 0,
+            files_changed: false,
+        }
+    }
+
+    fn publish(&mut self, shared: &Shared, log: &Log) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.files_changed || self.listed.elapsed() >= Self::LIST_EVERY {
+            shared.disk_bytes.store(log.disk_bytes(), Relaxed);
+            self.listed = std::time::Instant::now();
+            self.files_changed = false;
+        } else if self.appended > 0 {
+            shared.disk_bytes.fetch_add(self.appended, Relaxed);
+        }
+        self.appended = 0;
+    }
+}
+
+/// The state of the commit pipeline.
+pub(crate) struct Pipeline {
+    syncer: Syncer,
+    /// The batch being synced.
+    in_flight: Option<InFlight>,
+    /// The batch being gathered; its frames are in `frames`.
+    open: Batch,
+    /// The state of keys written by the batch in flight and the open one (`None` = deleted),
+    /// with the sequence number of the batch that wrote it: what the head will be.
+    overlay: crate::FastMap<EventKey, (u64, Option<Arc<StoredEvent>>)>,
+    /// The version of the last staged write, while anything is staged.
+    staged_rv: Option<u64>,
+    /// The open batch's frames (the buffer is kept to reuse its allocation).
+    frames: Vec<u8>,
+}
+
+impl Pipeline {
+    pub fn start(wake: mpsc::WeakSender<Request>) -> Result<Pipeline, StoreError> {
+        Ok(Pipeline {
+            syncer: Syncer::start(wake)?,
+            in_flight: None,
+            open: Batch::new(0),
+            overlay: Default::default(),
+            staged_rv: None,
+            frames: Vec::new(),
+        })
+    }
 }
 
 type Reply = oneshot::Sender<Result<Committed, StoreError>>;
 pub(crate) type PendingWrite = (Mutation, Reply);
+type Answer = (Reply, Result<Committed, StoreError>);
 
 /// A mutation that passed its checks, waiting for its batch to be durable: the change it makes,
-/// worked out against the head and the batch's earlier writes when it was staged (only this
+/// worked out against the head and the earlier staged writes when it was staged (only this
 /// thread changes the head, so it still holds when the batch is applied).
 struct Staged {
     change: Change,
     reply: Reply,
+}
+
+/// A batch checked and encoded, not yet in the log.
+struct Batch {
+    seq: u64,
+    staged: Vec<Staged>,
+    /// Mutations refused by their checks; answered when the batch is, since a refusal may rest
+    /// on a write of the batch before it.
+    rejected: Vec<Answer>,
+}
+
+impl Batch {
+    fn new(seq: u64) -> Batch {
+        Batch {
+            seq,
+            staged: Vec::new(),
+            rejected: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.staged.len() + self.rejected.len()
+    }
+
+    /// This batch, leaving the next one (empty) in its place.
+    fn take(&mut self) -> Batch {
+        let next = Batch::new(self.seq + 1);
+        std::mem::replace(self, next)
+    }
+}
+
+/// A batch written to the log whose sync is running.
+struct InFlight {
+    batch: Batch,
+    /// Where it starts in the active segment.
+    start: u64,
 }
 
 impl Writer {
@@ -74,6 +184,8 @@ impl Writer {
                         self.deferred.push((*mutation, reply));
                     }
                     Request::Mutate(mutation, reply) => batch.push((*mutation, reply)),
+                    // Handled below, with whatever else arrived.
+                    Request::Synced => {}
                     Request::Shutdown(reply) => {
                         shutdown = Some(reply);
                         break;
@@ -84,14 +196,13 @@ impl Writer {
                         break;
                     }
                     Request::Sealed(result, done) => {
-                        if !batch.is_empty() {
-                            self.commit(&mut batch);
-                        }
+                        self.stage(&mut batch);
+                        self.drain();
                         self.install(*result, done);
                         break;
                     }
                 }
-                if batch.len() < MAX_BATCH {
+                if batch.len() + self.pipeline.open.len() < MAX_BATCH {
                     next = self.requests.try_recv().ok();
                 }
             }
@@ -101,16 +212,17 @@ impl Writer {
                 released.append(&mut batch);
                 batch = released;
             }
-            if !batch.is_empty() {
-                self.commit(&mut batch);
+            self.stage(&mut batch);
+            if self.pipeline.open.len() >= MAX_BATCH {
+                self.finish_in_flight(true);
             }
+            self.advance();
             self.maintain(checkpoint.take());
         }
         // Whatever was held back is committed before the log closes.
         batch.append(&mut self.deferred);
-        if !batch.is_empty() {
-            self.commit(&mut batch);
-        }
+        self.stage(&mut batch);
+        self.drain();
         self.requests.close();
         self.log.finish();
         tracing::debug!("store writer stopped");
@@ -119,84 +231,171 @@ impl Writer {
         }
     }
 
-    fn commit(&mut self, batch: &mut Vec<PendingWrite>) {
+    /// Finishes the batch in flight if its sync is done, then, with nothing in flight, writes
+    /// the open batch and starts its sync.
+    fn advance(&mut self) {
+        self.finish_in_flight(false);
+        if self.pipeline.in_flight.is_none() {
+            self.write_open();
+        }
+    }
+
+    /// Leaves nothing staged or unsynced: every write so far is durable and applied (or failed).
+    fn drain(&mut self) {
+        self.finish_in_flight(true);
+        self.write_open();
+        self.finish_in_flight(true);
+    }
+
+    /// Checks and encodes writes into the open batch, against the head and the writes staged
+    /// before them.
+    fn stage(&mut self, writes: &mut Vec<PendingWrite>) {
+        if writes.is_empty() {
+            return;
+        }
         let now = Micros::now();
         let max_entry = self.shared.config.max_event_bytes;
-        let mut staged: Vec<Staged> = Vec::with_capacity(batch.len());
-        let mut rejected = Vec::new();
-        let mut frames = Vec::new();
-        {
-            let head = self.shared.head.read();
-            // The state of keys written earlier in this batch: None = deleted in this batch.
-            let mut overlay: crate::FastMap<EventKey, Option<Arc<StoredEvent>>> =
-                Default::default();
-            let mut next_rv = head.resource_version;
-            for (mutation, reply) in batch.drain(..) {
-                let key = mutation.key();
-                let current = match overlay.get(&key) {
-                    Some(state) => state.clone(),
-                    None => head.current(&key),
-                };
-                let op = match check(mutation, current.as_deref()) {
-                    Ok(Some(op)) => op,
-                    // An expiry that lost a race with an update: nothing to do.
-                    Ok(None) => {
-                        rejected.push((reply, Err(StoreError::Skipped)));
-                        continue;
-                    }
-                    Err(e) => {
-                        rejected.push((reply, Err(e)));
-                        continue;
-                    }
-                };
-                let mut entry = LogEntry {
-                    rv: next_rv + 1,
-                    at: now,
-                    op,
-                };
-                if let LogOp::Put(record) = &mut entry.op {
-                    record.resource_version = entry.rv;
-                }
-                let payload = serde_json::to_vec(&entry).expect("log entries always serialize");
-                if payload.len() > max_entry {
-                    rejected.push((
-                        reply,
-                        Err(StoreError::TooLarge {
-                            bytes: payload.len(),
-                            limit: max_entry,
-                        }),
-                    ));
+        let pipeline = &mut self.pipeline;
+        let open = &mut pipeline.open;
+        let head = self.shared.head.read();
+        let mut next_rv = pipeline.staged_rv.unwrap_or(head.resource_version);
+        for (mutation, reply) in writes.drain(..) {
+            let key = mutation.key();
+            let current = match pipeline.overlay.get(&key) {
+                Some((_, state)) => state.clone(),
+                None => head.current(&key),
+            };
+            let checked = match check(mutation, current.as_ref()) {
+                Ok(Some(checked)) => checked,
+                // An expiry that lost a race with an update: nothing to do.
+                Ok(None) => {
+                    open.rejected.push((reply, Err(StoreError::Skipped)));
                     continue;
                 }
-                // `check` makes neither a delete of nothing nor a checkpoint marker.
-                let Some(change) = change_from(entry, current) else {
-                    rejected.push((reply, Err(StoreError::Skipped)));
+                Err(e) => {
+                    open.rejected.push((reply, Err(e)));
                     continue;
-                };
-                next_rv = change.resource_version;
-                encode_frame(&payload, &mut frames);
-                let state =
-                    (change.change_type != ChangeType::Deleted).then(|| change.object.clone());
-                overlay.insert(key, state);
-                staged.push(Staged { change, reply });
+                }
+            };
+            let rv = next_rv + 1;
+            let change = match checked {
+                Checked::Put(record) => put_change(rv, now, record, current),
+                Checked::Delete(existing) => delete_change(rv, now, existing),
+            };
+            let frame_start = pipeline.frames.len();
+            let payload = encode_frame_with(&mut pipeline.frames, |out| {
+                serde_json::to_writer(out, &LogEntryRef::of(&change, &key))
+                    .expect("log entries always serialize")
+            });
+            if payload > max_entry {
+                pipeline.frames.truncate(frame_start);
+                open.rejected.push((
+                    reply,
+                    Err(StoreError::TooLarge {
+                        bytes: payload,
+                        limit: max_entry,
+                    }),
+                ));
+                continue;
             }
+            next_rv = rv;
+            let state = (change.change_type != ChangeType::Deleted).then(|| change.object.clone());
+            pipeline.overlay.insert(key, (open.seq, state));
+            open.staged.push(Staged { change, reply });
         }
-        if !frames.is_empty() {
-            if let Err(e) = self.log.append(&frames) {
+        pipeline.staged_rv = Some(next_rv);
+    }
+
+    /// With nothing in flight, writes the open batch's frames and hands it to the sync thread;
+    /// a batch that wrote nothing is answered at once (everything before it is durable).
+    fn write_open(&mut self) {
+        debug_assert!(self.pipeline.in_flight.is_none());
+        let pipeline = &mut self.pipeline;
+        if pipeline.open.len() == 0 {
+            return;
+        }
+        let batch = pipeline.open.take();
+        if batch.staged.is_empty() {
+            self.forget(batch.seq);
+            answer(batch.rejected);
+            return;
+        }
+        let written = self.log.write(&self.pipeline.frames);
+        let bytes = self.pipeline.frames.len() as u64;
+        self.pipeline.frames.clear();
+        match written {
+            Ok(Written { segment, start }) => {
+                self.disk.appended += bytes;
+                self.pipeline.syncer.submit(segment);
+                self.pipeline.in_flight = Some(InFlight { batch, start });
+            }
+            Err(e) => {
                 tracing::error!(error = %e, "log append failed; batch rejected");
-                for item in staged {
-                    let _ = item.reply.send(Err(e.clone()));
-                }
-                for (reply, result) in rejected {
-                    let _ = reply.send(result);
-                }
-                return;
+                self.disk.files_changed = true;
+                self.forget(batch.seq);
+                fail(batch, &e);
             }
         }
-        let mut replies = Vec::with_capacity(staged.len());
+    }
+
+    /// Finishes the batch in flight once its sync is done; waits for it with `wait`.
+    fn finish_in_flight(&mut self, wait: bool) {
+        if self.pipeline.in_flight.is_none() {
+            return;
+        }
+        let synced = match wait {
+            true => self.pipeline.syncer.wait(),
+            false => match self.pipeline.syncer.try_result() {
+                Some(synced) => synced,
+                None => return,
+            },
+        };
+        let Some(in_flight) = self.pipeline.in_flight.take() else {
+            return;
+        };
+        match synced {
+            Ok(()) => self.apply(in_flight.batch),
+            Err(e) => self.fail_sync(in_flight, e),
+        }
+    }
+
+    /// The batch in flight did not become durable: the log is cut back to where it began and
+    /// its writers get the error, and so do the open batch's, checked against its writes.
+    fn fail_sync(&mut self, in_flight: InFlight, e: std::io::Error) {
+        let error = StoreError::io("syncing the log", e);
+        tracing::error!(error = %error, "log sync failed; batch rejected");
+        self.log.undo(in_flight.start);
+        self.disk.files_changed = true;
+        let pipeline = &mut self.pipeline;
+        let open = pipeline.open.take();
+        pipeline.frames.clear();
+        pipeline.overlay.clear();
+        pipeline.staged_rv = None;
+        fail(in_flight.batch, &error);
+        fail(open, &error);
+    }
+
+    /// Drops the overlay's entries written by batch `seq` and before: the head has them now,
+    /// or they were never written.
+    fn forget(&mut self, seq: u64) {
+        let pipeline = &mut self.pipeline;
+        if pipeline.in_flight.is_none() && pipeline.open.len() == 0 {
+            pipeline.overlay.clear();
+            pipeline.staged_rv = None;
+        } else {
+            pipeline
+                .overlay
+                .retain(|_, (written_by, _)| *written_by > seq);
+        }
+    }
+
+    /// Publishes a durable batch: the head, the change feed, then the replies.
+    fn apply(&mut self, batch: Batch) {
+        let now = Micros::now();
+        let mut replies = Vec::with_capacity(batch.staged.len());
         {
             let mut head = self.shared.head.write();
-            for item in staged {
+            for item in batch.staged {
                 let change = Arc::new(item.change);
                 head.apply(change.clone(), self.shared.config.ttl_micros);
                 // Sent under the lock so a watcher subscribing under the read lock sees no gap.
@@ -206,15 +405,14 @@ impl Writer {
             let oldest = Micros(now.0.saturating_sub(self.shared.config.ttl_micros));
             head.trim_history(self.shared.config.history_limit, oldest);
         }
+        self.forget(batch.seq);
         for (reply, change) in replies {
             let _ = reply.send(Ok(Committed {
                 created: change.previous.is_none(),
                 object: change.object.clone(),
             }));
         }
-        for (reply, result) in rejected {
-            let _ = reply.send(result);
-        }
+        answer(batch.rejected);
     }
 
     /// True when new writes wait: the head holds twice `hot_events` and a running checkpoint
@@ -226,14 +424,20 @@ impl Writer {
     }
 
     /// Rotates the log or starts a checkpoint when due, or when `forced` asks for one.
+    /// Both need the pipeline drained: a checkpoint plans from the head, and a rotation must
+    /// not leave an unsynced batch in the segment it closes.
     fn maintain(&mut self, forced: Option<CheckpointDone>) {
         self.waiting.extend(forced);
         let head_events = self.shared.head.read().events.len();
         let running = self.log.checkpoints().running();
         let result =
             if !running && (!self.waiting.is_empty() || self.log.wants_checkpoint(head_events)) {
+                self.drain();
+                self.disk.files_changed = true;
                 self.start_checkpoint()
             } else if self.log.wants_rotation() {
+                self.drain();
+                self.disk.files_changed = true;
                 let next = self.shared.head.read().resource_version + 1;
                 self.log.rotate(next)
             } else {
@@ -242,9 +446,7 @@ impl Writer {
         if let Err(e) = result {
             tracing::error!(error = %e, "log maintenance failed; will retry after the next batch");
         }
-        self.shared
-            .disk_bytes
-            .store(self.log.disk_bytes(), std::sync::atomic::Ordering::Relaxed);
+        self.disk.publish(&self.shared, &self.log);
     }
 
     /// Plans a checkpoint as of the current version and hands it to the checkpoint thread.
@@ -291,18 +493,119 @@ impl Writer {
             }
         };
         self.log.checkpoints().finished(hot_bytes);
+        self.disk.files_changed = true;
         for done in done {
             let _ = done.send(answer.clone());
         }
     }
 }
 
-/// Checks a mutation against the current state of its key; returns the log op to commit.
-fn check(mutation: Mutation, current: Option<&StoredEvent>) -> Result<Option<LogOp>, StoreError> {
+/// Answers refused mutations.
+fn answer(answers: Vec<Answer>) {
+    for (reply, result) in answers {
+        let _ = reply.send(result);
+    }
+}
+
+/// Answers a batch that did not become durable: its writes get `error`, its refusals stand.
+fn fail(batch: Batch, error: &StoreError) {
+    for item in batch.staged {
+        let _ = item.reply.send(Err(error.clone()));
+    }
+    answer(batch.rejected);
+}
+
+/// The sync thread: fsyncs written batches in order, so the writer can stage the next batch
+/// meanwhile, and wakes the writer when one is durable.
+struct Syncer {
+    jobs: Option<std::sync::mpsc::Sender<std::fs::File>>,
+    results: std::sync::mpsc::Receiver<std::io::Result<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Syncer {
+    fn start(wake: mpsc::WeakSender<Request>) -> Result<Syncer, StoreError> {
+        let (jobs, todo) = std::sync::mpsc::channel::<std::fs::File>();
+        let (done, results) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("kevents-store-sync".into())
+            .spawn(move || {
+                for file in todo {
+                    if done.send(file.sync_data()).is_err() {
+                        break;
+                    }
+                    // A full queue needs no wake-up: the writer is busy and checks the
+                    // result before it commits again.
+                    if let Some(writer) = wake.upgrade() {
+                        let _ = writer.try_send(Request::Synced);
+                    }
+                }
+            })
+            .map_err(|e| StoreError::io("starting the log sync thread", e))?;
+        Ok(Syncer {
+            jobs: Some(jobs),
+            results,
+            thread: Some(thread),
+        })
+    }
+
+    /// Starts syncing a written batch's segment.
+    fn submit(&self, segment: std::fs::File) {
+        if let Some(jobs) = &self.jobs {
+            // A stopped thread shows in the result.
+            let _ = jobs.send(segment);
+        }
+    }
+
+    /// The result of the oldest sync not yet collected, waiting for it.
+    fn wait(&self) -> std::io::Result<()> {
+        self.results
+            .recv()
+            .unwrap_or_else(|_| Err(sync_thread_stopped()))
+    }
+
+    /// The result of the oldest sync not yet collected, if it is done.
+    fn try_result(&self) -> Option<std::io::Result<()>> {
+        match self.results.try_recv() {
+            Ok(result) => Some(result),
+            Err(std::sync::mpsc::TryRecvError::Empty) => None,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => Some(Err(sync_thread_stopped())),
+        }
+    }
+}
+
+impl Drop for Syncer {
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn sync_thread_stopped() -> std::io::Error {
+    std::io::Error::other("the log sync thread stopped")
+}
+
+/// What a mutation that passed its checks does.
+// Made and consumed at once; boxing the record would add the allocation this avoids.
+#[allow(clippy::large_enum_variant)]
+enum Checked {
+    /// The event's new state.
+    Put(EventRecord),
+    /// The event, in this state, goes.
+    Delete(Arc<StoredEvent>),
+}
+
+/// Checks a mutation against the current state of its key; returns what to commit.
+fn check(
+    mutation: Mutation,
+    current: Option<&Arc<StoredEvent>>,
+) -> Result<Option<Checked>, StoreError> {
     match mutation {
         Mutation::Create(record) => match current {
             Some(_) => Err(StoreError::AlreadyExists(record.key())),
-            None => Ok(Some(LogOp::Put(Box::new(record)))),
+            None => Ok(Some(Checked::Put(record))),
         },
         Mutation::Update {
             mut record,
@@ -316,7 +619,7 @@ fn check(mutation: Mutation, current: Option<&StoredEvent>) -> Result<Option<Log
                 // Server-owned identity never changes on update.
                 record.uid = existing.record.uid.clone();
                 record.creation_timestamp = existing.record.creation_timestamp;
-                Ok(Some(LogOp::Put(Box::new(record))))
+                Ok(Some(Checked::Put(record)))
             }
         },
         Mutation::Delete {
@@ -332,12 +635,12 @@ fn check(mutation: Mutation, current: Option<&StoredEvent>) -> Result<Option<Log
                 if rv_mismatch || uid_mismatch {
                     return Err(StoreError::Conflict(key));
                 }
-                Ok(Some(LogOp::Delete(key)))
+                Ok(Some(Checked::Delete(existing.clone())))
             }
         },
-        Mutation::Expire { key, expected_rv } => match current {
+        Mutation::Expire { expected_rv, .. } => match current {
             Some(existing) if existing.record.resource_version == expected_rv => {
-                Ok(Some(LogOp::Delete(key)))
+                Ok(Some(Checked::Delete(existing.clone())))
             }
             _ => Ok(None),
         },
