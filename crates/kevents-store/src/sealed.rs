@@ -57,6 +57,13 @@ pub(crate) struct SealedIndex {
     pub object_index: Option<ObjectIndex>,
 }
 
+impl SealedIndex {
+    /// The earliest and latest last-seen time of the file's rows, from its time index.
+    pub fn seen_bounds(&self) -> Option<(i64, i64)> {
+        self.time.as_ref()?.bounds()
+    }
+}
+
 /// The filter parts of an event key.
 pub(crate) fn key_parts(key: &EventKey) -> [&[u8]; 3] {
     [

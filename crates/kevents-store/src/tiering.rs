@@ -27,6 +27,8 @@ pub(crate) struct TierPolicy {
     pub hot_events: usize,
     /// Events per block of a cold file.
     pub block_events: usize,
+    /// Merges stop where the new file would hold last-seen times further apart than this.
+    pub file_span_micros: i64,
 }
 
 /// A cold file whose live rows go into the new file.
@@ -35,6 +37,33 @@ pub(crate) struct MergeSource {
     pub file: Arc<File>,
     pub index: Arc<SealedIndex>,
     pub dead: Vec<u64>,
+}
+
+/// The earliest and latest last-seen time of the events a file holds or will hold (`None`:
+/// none, or unknown for a file without a time index: such a file limits nothing).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct SeenSpan(Option<(i64, i64)>);
+
+impl SeenSpan {
+    fn of(times: impl Iterator<Item = i64>) -> SeenSpan {
+        SeenSpan(times.fold(None, |bounds, t| match bounds {
+            None => Some((t, t)),
+            Some((lo, hi)) => Some((lo.min(t), hi.max(t))),
+        }))
+    }
+
+    fn with(self, other: Option<(i64, i64)>) -> SeenSpan {
+        match (self.0, other) {
+            (Some((lo, hi)), Some((a, b))) => SeenSpan(Some((lo.min(a), hi.max(b)))),
+            (None, other) => SeenSpan(other),
+            (bounds, None) => SeenSpan(bounds),
+        }
+    }
+
+    fn fits(self, span_micros: i64) -> bool {
+        self.0
+            .is_none_or(|(lo, hi)| hi.saturating_sub(lo) <= span_micros)
+    }
 }
 
 /// What one checkpoint writes, as of `rv`.
@@ -104,16 +133,25 @@ pub(crate) fn plan(
         }
     }
     // Newest files first: merge a file when it is mostly dead, or while it is no bigger than
-    // twice what the new file holds so far (file sizes then grow geometrically with age).
+    // twice what the new file holds so far (file sizes then grow geometrically with age) --
+    // either only while the new file's last-seen times stay within the span. A file with no
+    // live rows is always dropped; `reclaim` rewrites whatever has dead rows.
     let mut merged = Vec::new();
     let mut kept = Vec::new();
     let mut accumulated = demoted.len() as u64;
     let mut growing = true;
+    let mut span = SeenSpan::of(demoted.iter().map(|e| e.record.seen_at().0));
     for file in head.cold.files.iter().rev() {
-        let mostly_dead = file.live * 2 <= file.rows || (reclaim && file.live < file.rows);
-        let small = growing && file.live <= accumulated.saturating_mul(2);
-        if mostly_dead || small {
+        let widened = span.with(file.index.seen_bounds());
+        let within = widened.fits(policy.file_span_micros);
+        let mostly_dead = file.live * 2 <= file.rows && within;
+        let small = growing && file.live <= accumulated.saturating_mul(2) && within;
+        let reclaimed = reclaim && file.live < file.rows;
+        if file.live == 0 || mostly_dead || small || reclaimed {
             accumulated += file.live;
+            if file.live > 0 {
+                span = widened;
+            }
             merged.push(MergeSource {
                 id: file.id,
                 file: file.file.clone(),

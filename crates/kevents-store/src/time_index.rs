@@ -58,6 +58,15 @@ pub(crate) struct TimeIndex {
     pub chunks: Vec<ChunkInfo>,
 }
 
+impl TimeIndex {
+    /// The earliest and latest time the index holds (`None` when empty).
+    pub fn bounds(&self) -> Option<(i64, i64)> {
+        let first = self.chunks.iter().map(|c| c.first).min()?;
+        let last = self.chunks.iter().map(|c| c.last).max()?;
+        Some((first, last))
+    }
+}
+
 /// One decoded chunk, column by column.
 #[derive(Debug, Default)]
 pub(crate) struct Chunk {

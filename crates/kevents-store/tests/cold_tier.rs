@@ -177,3 +177,64 @@ fn config_for(dir: &Path, hot: usize) -> StoreConfig {
     config.log.cold_block_events = PER_BLOCK;
     config
 }
+
+fn cold_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir.join("wal"))
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().starts_with("cold-")
+        })
+        .count()
+}
+
+/// A checkpoint merges small cold files into its new one only while the result's last-seen
+/// times stay within `cold_file_span_micros`: a window's rows then sit in the files of its
+/// days. A file with no live rows goes whatever its times.
+#[tokio::test]
+async fn cold_files_are_merged_only_within_their_span() {
+    const HOUR: i64 = 3600 * 1_000_000;
+    let day = kevents_model::Micros(1_760_000_000_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.log.cold_file_span_micros = HOUR;
+    let store = Store::open(config.clone()).unwrap();
+    let write_at = |first: usize, at: i64| {
+        let store = store.clone();
+        async move {
+            for i in first..first + 50 {
+                let mut record = record(i, "seen");
+                record.last_timestamp = Some(kevents_model::Micros(at + i as i64));
+                store.write(Mutation::Create(record)).await.unwrap();
+            }
+            store.checkpoint().await.unwrap();
+        }
+    };
+    write_at(0, day.0).await;
+    assert_eq!(cold_files(dir.path()), 1);
+    write_at(50, day.0 + HOUR / 2).await;
+    assert_eq!(cold_files(dir.path()), 1, "half an hour later: merged");
+    write_at(100, day.0 + 24 * HOUR).await;
+    assert_eq!(cold_files(dir.path()), 2, "a day later: a file of its own");
+    assert_eq!(names(&store, None).len(), 150);
+
+    // The first day's events go: their file is dropped although the next checkpoint (which
+    // merges the second day's file) would be stretched past the span by it.
+    for i in 0..100 {
+        let delete = Mutation::Delete {
+            key: key(i),
+            expected_rv: None,
+            expected_uid: None,
+        };
+        store.write(delete).await.unwrap();
+    }
+    write_at(150, day.0 + 24 * HOUR + HOUR / 6).await;
+    assert_eq!(cold_files(dir.path()), 1);
+    store.close().await;
+    let reopened = Store::open(config).unwrap();
+    let left = names(&reopened, None);
+    assert_eq!(left.len(), 100);
+    assert!(left.contains(&key(100).name) && left.contains(&key(150).name));
+    assert!(!left.contains(&key(0).name));
+    reopened.close().await;
+}
