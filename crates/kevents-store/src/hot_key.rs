@@ -13,10 +13,12 @@
 
 use kevents_model::{EventKey, EventRecord};
 use std::fmt;
+use std::sync::Arc;
 
-/// An event key in the head's order-preserving encoding.
+/// An event key in the head's order-preserving encoding. Shared: the head's maps (events,
+/// expiry, object index) hold clones of one allocation.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct HotKey(Box<[u8]>);
+pub(crate) struct HotKey(Arc<[u8]>);
 
 impl HotKey {
     pub fn new(cluster: &str, namespace: &str, name: &str) -> HotKey {
@@ -31,7 +33,7 @@ impl HotKey {
             bytes.extend_from_slice(&[0, 1]);
         }
         bytes.extend_from_slice(name.as_bytes());
-        HotKey(bytes.into_boxed_slice())
+        HotKey(bytes.into())
     }
 
     pub fn of(key: &EventKey) -> HotKey {
