@@ -118,6 +118,8 @@ pub(crate) struct Shared {
     disk_bytes: AtomicU64,
     retention_deleted: AtomicU64,
     corrupt_blocks: u64,
+    /// Fault injection for tests: this many upcoming log syncs fail.
+    sync_faults: std::sync::atomic::AtomicUsize,
 }
 
 /// A handle to the store; cheap to clone.
@@ -162,6 +164,7 @@ impl Store {
             disk_bytes: AtomicU64::new(disk_bytes),
             retention_deleted: AtomicU64::new(0),
             corrupt_blocks: recovered.corrupt_blocks,
+            sync_faults: Default::default(),
         });
         let (requests, receiver) = mpsc::channel(8192);
         let mut log = recovered.log;
@@ -173,7 +176,7 @@ impl Store {
             waiting: Vec::new(),
             reclaim: false,
             deferred: Vec::new(),
-            pipeline: writer::Pipeline::start(requests.downgrade())?,
+            pipeline: writer::Pipeline::start(requests.downgrade(), shared.clone())?,
             disk: writer::DiskUsage::new(),
         };
         let handle = std::thread::Builder::new()

@@ -14,6 +14,7 @@ use crate::frame::encode_frame_with;
 use crate::log::{delete_change, put_change, Log, Written};
 use crate::{Committed, Mutation, Shared, StoreError};
 use kevents_model::{EventKey, EventRecord, Micros};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -107,9 +108,12 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn start(wake: mpsc::WeakSender<Request>) -> Result<Pipeline, StoreError> {
+    pub fn start(
+        wake: mpsc::WeakSender<Request>,
+        shared: Arc<Shared>,
+    ) -> Result<Pipeline, StoreError> {
         Ok(Pipeline {
-            syncer: Syncer::start(wake)?,
+            syncer: Syncer::start(wake, shared)?,
             in_flight: None,
             open: Batch::new(0),
             overlay: Default::default(),
@@ -524,14 +528,22 @@ struct Syncer {
 }
 
 impl Syncer {
-    fn start(wake: mpsc::WeakSender<Request>) -> Result<Syncer, StoreError> {
+    fn start(wake: mpsc::WeakSender<Request>, shared: Arc<Shared>) -> Result<Syncer, StoreError> {
         let (jobs, todo) = std::sync::mpsc::channel::<std::fs::File>();
         let (done, results) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("kevents-store-sync".into())
             .spawn(move || {
                 for file in todo {
-                    if done.send(file.sync_data()).is_err() {
+                    let faults = &shared.sync_faults;
+                    let injected = faults
+                        .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
+                        .is_ok();
+                    let synced = match injected {
+                        true => Err(std::io::Error::other("injected sync failure")),
+                        false => file.sync_data(),
+                    };
+                    if done.send(synced).is_err() {
                         break;
                     }
                     // A full queue needs no wake-up: the writer is busy and checks the
@@ -644,5 +656,51 @@ fn check(
             }
             _ => Ok(None),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Relaxed;
+    use crate::{Mutation, Store, StoreConfig, StoreError};
+    use kevents_model::{EventKey, EventRecord};
+
+    fn record(name: &str) -> EventRecord {
+        EventRecord {
+            namespace: "ns".into(),
+            name: name.into(),
+            uid: format!("uid-{name}"),
+            ..Default::default()
+        }
+    }
+
+    /// A batch whose sync fails is cut off the log and its writers get the error; what was
+    /// written before stays, what comes after takes the failed batch's versions, and a
+    /// restart finds exactly the acknowledged writes.
+    #[tokio::test]
+    async fn a_failed_sync_fails_its_batch_and_the_log_goes_on_without_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+        let first = store.write(Mutation::Create(record("a"))).await.unwrap();
+        store.shared.sync_faults.store(1, Relaxed);
+        let failed = store.write(Mutation::Create(record("b"))).await;
+        assert!(matches!(failed, Err(StoreError::Io { .. })), "{failed:?}");
+        assert!(store.get(&EventKey::new("ns", "b")).is_none());
+        // The failed create left nothing behind: the same name can be created, at the
+        // version the failed write had.
+        let again = store.write(Mutation::Create(record("b"))).await.unwrap();
+        let rv = |c: &crate::Committed| c.object.record.resource_version;
+        let reused = rv(&first) + 1;
+        assert_eq!(rv(&again), reused, "the failed write's version is reused");
+        store.write(Mutation::Create(record("c"))).await.unwrap();
+        let version = store.resource_version();
+        store.close().await;
+
+        let reopened = Store::open(StoreConfig::new(dir.path())).unwrap();
+        assert_eq!(reopened.resource_version(), version);
+        for name in ["a", "b", "c"] {
+            assert!(reopened.get(&EventKey::new("ns", name)).is_some(), "{name}");
+        }
+        reopened.close().await;
     }
 }
