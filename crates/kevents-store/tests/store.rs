@@ -522,3 +522,34 @@ async fn writes_staged_behind_a_syncing_batch_see_its_changes() {
     expect_final_state(&reopened);
     reopened.close().await;
 }
+
+/// The log records what was stored, not what was sent: an update's server-owned fields (uid,
+/// creationTimestamp) are replaced before it is logged, so a restart replays the stored event.
+#[tokio::test]
+async fn server_owned_fields_an_update_tried_to_change_stay_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    let mut original = record("a", "e1", "first");
+    original.creation_timestamp = Some(Micros(1_700_000_000_000_000));
+    store.write(Mutation::Create(original)).await.unwrap();
+    let mut changed = record("a", "e1", "second");
+    changed.uid = "client-tried-to-change".into();
+    changed.creation_timestamp = Some(Micros(1_800_000_000_000_000));
+    let update = Mutation::Update {
+        record: changed,
+        expected_rv: None,
+    };
+    store.write(update).await.unwrap();
+    store.close().await;
+
+    let reopened = Store::open(StoreConfig::new(dir.path())).unwrap();
+    let stored = reopened.get(&EventKey::new("a", "e1")).unwrap();
+    assert_eq!(stored.record.message, "second");
+    assert_eq!(stored.record.uid, "uid-e1");
+    assert_eq!(
+        stored.record.creation_timestamp,
+        Some(Micros(1_700_000_000_000_000))
+    );
+    assert_eq!(stored.record.resource_version, reopened.resource_version());
+    reopened.close().await;
+}
