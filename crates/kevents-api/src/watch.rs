@@ -19,8 +19,39 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
-/// Frames buffered per watcher before the sender waits on a slow client.
-const STREAM_BUFFER: usize = 256;
+/// Chunks buffered per watcher before the sender waits on a slow client (at most 128 KiB).
+const STREAM_BUFFER: usize = 16;
+
+/// A chunk of several lines stops growing past this size: chunks are copies (a single line is
+/// sent as it is, often shared between watchers), and a slow client holds up to
+/// `STREAM_BUFFER` of them.
+const MAX_CHUNK_BYTES: usize = 8 * 1024;
+
+/// Lines handed to the response together: for a burst of changes, one channel send, one
+/// wake-up and one write instead of one each per line.
+#[derive(Default)]
+struct Chunk {
+    lines: Vec<Bytes>,
+    len: usize,
+}
+
+impl Chunk {
+    fn push(&mut self, line: Bytes) {
+        self.len += line.len();
+        self.lines.push(line);
+    }
+
+    fn into_bytes(mut self) -> Option<Bytes> {
+        if self.lines.len() <= 1 {
+            return self.lines.pop();
+        }
+        let mut joined = Vec::with_capacity(self.len);
+        for line in &self.lines {
+            joined.extend_from_slice(line);
+        }
+        Some(Bytes::from(joined))
+    }
+}
 
 /// One line of a watch stream.
 #[derive(serde::Serialize)]
@@ -190,6 +221,17 @@ impl Stream {
         Some(self.encoder.event(kind, &object.record))
     }
 
+    /// Adds the line of `change` (if this watcher sees it and has not yet) to `chunk`.
+    fn take(&mut self, change: &Arc<Change>, last_rv: &mut u64, chunk: &mut Chunk) {
+        if change.resource_version <= *last_rv {
+            return;
+        }
+        *last_rv = change.resource_version;
+        if let Some(line) = self.line(change) {
+            chunk.push(line);
+        }
+    }
+
     async fn run(mut self, subscription: kevents_store::Subscription) -> Result<(), ()> {
         let options = &self.filter.options;
         let bookmarks = options.allow_bookmarks;
@@ -217,12 +259,34 @@ impl Stream {
             tokio::select! {
                 received = live.recv() => match received {
                     Ok(change) => {
-                        if change.resource_version <= last_rv {
-                            continue;
+                        // Changes committed together arrive together: what is already queued
+                        // goes out as one chunk (one wake-up and one write per burst, not per
+                        // change).
+                        let mut chunk = Chunk::default();
+                        self.take(&change, &mut last_rv, &mut chunk);
+                        let mut ended = None;
+                        while chunk.len < MAX_CHUNK_BYTES {
+                            match live.try_recv() {
+                                Ok(change) => self.take(&change, &mut last_rv, &mut chunk),
+                                Err(broadcast::error::TryRecvError::Empty) => break,
+                                Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                                    ended = Some(Err(()));
+                                    break;
+                                }
+                                Err(broadcast::error::TryRecvError::Closed) => {
+                                    ended = Some(Ok(()));
+                                    break;
+                                }
+                            }
                         }
-                        last_rv = change.resource_version;
-                        if let Some(line) = self.line(&change) {
-                            self.send(line).await?;
+                        if let Some(bytes) = chunk.into_bytes() {
+                            self.send(bytes).await?;
+                        }
+                        if let Some(ended) = ended {
+                            if ended.is_err() {
+                                tracing::debug!("dropping a watcher that fell behind");
+                            }
+                            return ended;
                         }
                     }
                     // Too slow to keep up: end the stream; the client resumes from the last

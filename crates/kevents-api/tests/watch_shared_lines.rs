@@ -27,8 +27,10 @@ async fn first_lines(app: axum::Router, uri: String, lines: usize) -> Vec<serde_
         let frame = body.frame().await.expect("stream open").unwrap();
         text.extend_from_slice(&frame.into_data().unwrap());
     }
+    // A chunk may hold more lines than asked for: lines, not chunks, are the stream's unit.
     text.split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
+        .take(lines)
         .map(|l| serde_json::from_slice(l).unwrap())
         .collect()
 }
@@ -119,4 +121,57 @@ async fn watchers_of_both_groups_and_selectors_get_their_own_view_of_a_shared_ch
     assert_eq!(selected[0]["type"], "ADDED");
     assert_eq!(selected[0]["object"]["metadata"]["name"], "web-0.1");
     assert_eq!(selected[1]["object"]["metadata"]["name"], "web-0.2");
+}
+
+/// Changes committed together reach a watcher together (handed to the response at once), each
+/// still as one whole line, in order, without the changes its scope leaves out.
+#[tokio::test]
+async fn a_burst_of_changes_reaches_a_watcher_whole_and_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    let app = app(&store);
+    let rv = store.resource_version();
+    let uri = format!("/api/v1/namespaces/default/events?watch=true&resourceVersion={rv}");
+    let response = app
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let mutations = (0..300)
+        .map(|i| {
+            let namespace = if i % 3 == 2 { "other" } else { "default" };
+            kevents_store::Mutation::Create(kevents_model::EventRecord {
+                namespace: namespace.into(),
+                name: format!("burst-{i:03}"),
+                uid: format!("uid-{i}"),
+                reason: "Pulled".into(),
+                ..Default::default()
+            })
+        })
+        .collect();
+    for result in store.write_many(mutations).await {
+        result.unwrap();
+    }
+    let mut body = response.into_body();
+    let mut text = Vec::new();
+    while text.iter().filter(|b| **b == b'\n').count() < 200 {
+        let frame = body.frame().await.expect("stream open").unwrap();
+        text.extend_from_slice(&frame.into_data().unwrap());
+    }
+    let names: Vec<String> = text
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let line: serde_json::Value = serde_json::from_slice(l).unwrap();
+            assert_eq!(line["type"], "ADDED");
+            line["object"]["metadata"]["name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let expected: Vec<String> = (0..300)
+        .filter(|i| i % 3 != 2)
+        .map(|i| format!("burst-{i:03}"))
+        .collect();
+    assert_eq!(names, expected);
 }

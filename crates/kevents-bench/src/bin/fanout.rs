@@ -36,10 +36,10 @@ struct Seen {
     worst_lag: Duration,
 }
 
-const MARKER: &[u8] = b"\"type\":\"ADDED\"";
-
-/// Reads a watch stream, counting ADDED events; the lag of a read is how long ago the oldest
-/// event in it was committed.
+/// Reads a watch stream, counting its events (one line each: the stream has no bookmarks, and
+/// only creates are written); the lag of a read is how long ago the oldest event in it was
+/// committed. Counting newlines keeps the watchers' own reading cheap on the cores they share
+/// with the hub (a search for each event's `"type":"ADDED"` was a third of the bench's CPU).
 async fn watch(
     address: std::net::SocketAddr,
     rv: u64,
@@ -54,7 +54,7 @@ async fn watch(
     );
     stream.write_all(request.as_bytes()).await?;
     let mut buffer = vec![0u8; 256 * 1024];
-    let mut carry: Vec<u8> = Vec::new();
+    let mut previous = 0u8;
     let mut seen = Seen {
         received: 0,
         worst_lag: Duration::ZERO,
@@ -67,16 +67,15 @@ async fn watch(
             Ok(Err(e)) => return Err(e.into()),
         };
         let now = started.elapsed().as_micros() as u64;
-        carry.extend_from_slice(&buffer[..n]);
         let before = seen.received;
-        let mut at = 0;
-        while let Some(found) = carry[at..].windows(MARKER.len()).position(|w| w == MARKER) {
-            seen.received += 1;
-            at += found + MARKER.len();
+        // The response head's lines and the chunk framing end in CRLF; an event's line ends in
+        // a bare newline (JSON escapes newlines inside strings).
+        for &byte in &buffer[..n] {
+            if byte == b'\n' && previous != b'\r' {
+                seen.received += 1;
+            }
+            previous = byte;
         }
-        // Keep a tail in case a marker is split across reads.
-        let keep = carry.len().saturating_sub(at).min(MARKER.len());
-        carry.drain(..carry.len() - keep);
         if seen.received > before {
             // The oldest event of this read waited longest.
             if let Some(at) = committed_at.get(before as usize) {
