@@ -20,12 +20,12 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
 /// Chunks buffered per watcher before the sender waits on a slow client (at most 128 KiB).
-const STREAM_BUFFER: usize = 16;
+const STREAM_BUFFER: usize = 4;
 
 /// A chunk of several lines stops growing past this size: chunks are copies (a single line is
 /// sent as it is, often shared between watchers), and a slow client holds up to
 /// `STREAM_BUFFER` of them.
-const MAX_CHUNK_BYTES: usize = 8 * 1024;
+const MAX_CHUNK_BYTES: usize = 32 * 1024;
 
 /// Lines handed to the response together: for a burst of changes, one channel send, one
 /// wake-up and one write instead of one each per line.
