@@ -132,10 +132,8 @@ async fn a_burst_of_changes_reaches_a_watcher_whole_and_in_order() {
     let app = app(&store);
     let rv = store.resource_version();
     let uri = format!("/api/v1/namespaces/default/events?watch=true&resourceVersion={rv}");
-    let response = app
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
+    let watch = tokio::spawn(first_lines(app, uri, 200));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let mutations = (0..300)
         .map(|i| {
             let namespace = if i % 3 == 2 { "other" } else { "default" };
@@ -151,17 +149,11 @@ async fn a_burst_of_changes_reaches_a_watcher_whole_and_in_order() {
     for result in store.write_many(mutations).await {
         result.unwrap();
     }
-    let mut body = response.into_body();
-    let mut text = Vec::new();
-    while text.iter().filter(|b| **b == b'\n').count() < 200 {
-        let frame = body.frame().await.expect("stream open").unwrap();
-        text.extend_from_slice(&frame.into_data().unwrap());
-    }
-    let names: Vec<String> = text
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let line: serde_json::Value = serde_json::from_slice(l).unwrap();
+    let names: Vec<String> = watch
+        .await
+        .unwrap()
+        .iter()
+        .map(|line| {
             assert_eq!(line["type"], "ADDED");
             line["object"]["metadata"]["name"]
                 .as_str()

@@ -19,6 +19,7 @@ mod frame;
 mod head;
 mod hot_key;
 mod log;
+mod log_sync;
 mod manifest;
 mod object_index;
 mod retention;

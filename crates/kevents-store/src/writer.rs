@@ -12,9 +12,9 @@
 use crate::entry::{Change, ChangeType, LogEntryRef, StoredEvent};
 use crate::frame::encode_frame_with;
 use crate::log::{delete_change, put_change, Log, Written};
+use crate::log_sync::Syncer;
 use crate::{Committed, Mutation, Shared, StoreError};
 use kevents_model::{EventKey, EventRecord, Micros};
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -519,86 +519,6 @@ fn fail(batch: Batch, error: &StoreError) {
     answer(batch.rejected);
 }
 
-/// The sync thread: fsyncs written batches in order, so the writer can stage the next batch
-/// meanwhile, and wakes the writer when one is durable.
-struct Syncer {
-    jobs: Option<std::sync::mpsc::Sender<std::fs::File>>,
-    results: std::sync::mpsc::Receiver<std::io::Result<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Syncer {
-    fn start(wake: mpsc::WeakSender<Request>, shared: Arc<Shared>) -> Result<Syncer, StoreError> {
-        let (jobs, todo) = std::sync::mpsc::channel::<std::fs::File>();
-        let (done, results) = std::sync::mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("kevents-store-sync".into())
-            .spawn(move || {
-                for file in todo {
-                    let faults = &shared.sync_faults;
-                    let injected = faults
-                        .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
-                        .is_ok();
-                    let synced = match injected {
-                        true => Err(std::io::Error::other("injected sync failure")),
-                        false => file.sync_data(),
-                    };
-                    if done.send(synced).is_err() {
-                        break;
-                    }
-                    // A full queue needs no wake-up: the writer is busy and checks the
-                    // result before it commits again.
-                    if let Some(writer) = wake.upgrade() {
-                        let _ = writer.try_send(Request::Synced);
-                    }
-                }
-            })
-            .map_err(|e| StoreError::io("starting the log sync thread", e))?;
-        Ok(Syncer {
-            jobs: Some(jobs),
-            results,
-            thread: Some(thread),
-        })
-    }
-
-    /// Starts syncing a written batch's segment.
-    fn submit(&self, segment: std::fs::File) {
-        if let Some(jobs) = &self.jobs {
-            // A stopped thread shows in the result.
-            let _ = jobs.send(segment);
-        }
-    }
-
-    /// The result of the oldest sync not yet collected, waiting for it.
-    fn wait(&self) -> std::io::Result<()> {
-        self.results
-            .recv()
-            .unwrap_or_else(|_| Err(sync_thread_stopped()))
-    }
-
-    /// The result of the oldest sync not yet collected, if it is done.
-    fn try_result(&self) -> Option<std::io::Result<()>> {
-        match self.results.try_recv() {
-            Ok(result) => Some(result),
-            Err(std::sync::mpsc::TryRecvError::Empty) => None,
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => Some(Err(sync_thread_stopped())),
-        }
-    }
-}
-
-impl Drop for Syncer {
-    fn drop(&mut self) {
-        self.jobs.take();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn sync_thread_stopped() -> std::io::Error {
-    std::io::Error::other("the log sync thread stopped")
-}
-
 /// What a mutation that passed its checks does.
 // Made and consumed at once; boxing the record would add the allocation this avoids.
 #[allow(clippy::large_enum_variant)]
@@ -661,9 +581,9 @@ fn check(
 
 #[cfg(test)]
 mod tests {
-    use super::Relaxed;
     use crate::{Mutation, Store, StoreConfig, StoreError};
     use kevents_model::{EventKey, EventRecord};
+    use std::sync::atomic::Ordering::Relaxed;
 
     fn record(name: &str) -> EventRecord {
         EventRecord {
