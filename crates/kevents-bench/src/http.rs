@@ -149,3 +149,80 @@ pub async fn run(
         reopen_time,
     })
 }
+
+/// Collectors shipping batches to `POST /kevents/v1/clusters/{name}/ingest`, the way the
+/// hub's collectors write: `clusters` collectors side by side, each sending its share of
+/// `events` as one source cluster in batches of `batch` (each with a resourceVersion and a
+/// cursor, stored durably with the batch). Returns events per second.
+pub async fn collector_ingest(
+    dir: &Path,
+    events: &[EventRecord],
+    clusters: usize,
+    batch: usize,
+) -> anyhow::Result<f64> {
+    let store = Store::open(StoreConfig::new(dir))?;
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let state = AppState {
+        clusters: Arc::new(kevents_api::ClusterRegistry::open(dir)?),
+        ..AppState::new(store.clone(), shutdown)
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+
+    let clusters = clusters.max(1);
+    // Each collector's batches, encoded before the clock starts (as `run` encodes its bodies).
+    let mut requests: Vec<Vec<Bytes>> = vec![Vec::new(); clusters];
+    for (cluster, requests) in requests.iter_mut().enumerate() {
+        let mine: Vec<&EventRecord> = events.iter().skip(cluster).step_by(clusters).collect();
+        let mut version = 0u64;
+        for chunk in mine.chunks(batch.max(1)) {
+            let items: Vec<serde_json::Value> = chunk
+                .iter()
+                .map(|event| {
+                    version += 1;
+                    let mut value = serde_json::to_value(EventView::new(event, ApiGroup::Core))?;
+                    value["metadata"]["resourceVersion"] = version.to_string().into();
+                    anyhow::Ok(value)
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let body = serde_json::json!({"events": items, "cursor": version.to_string()});
+            requests.push(Bytes::from(serde_json::to_vec(&body)?));
+        }
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (cluster, requests) in requests.into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            let mut client = HubClient::connect(address, "127.0.0.1").await?;
+            let path = format!("/kevents/v1/clusters/bench-{cluster}/ingest");
+            let mut applied = 0u64;
+            for body in requests {
+                let (status, answer) = client
+                    .request("POST", &path, "application/json", "application/json", body)
+                    .await?;
+                anyhow::ensure!(
+                    status == 200,
+                    "ingest answered {status}: {}",
+                    String::from_utf8_lossy(&answer)
+                );
+                let answer: serde_json::Value = serde_json::from_slice(&answer)?;
+                applied += answer["applied"].as_u64().unwrap_or(0);
+            }
+            anyhow::Ok(applied)
+        }));
+    }
+    let mut applied = 0;
+    for task in tasks {
+        applied += task.await??;
+    }
+    let rate = events.len() as f64 / started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        applied == events.len() as u64,
+        "{applied} of {} events applied",
+        events.len()
+    );
+    server.abort();
+    store.close().await;
+    Ok(rate)
+}

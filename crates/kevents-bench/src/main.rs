@@ -32,10 +32,17 @@ struct Args {
     /// The etcd binary for the etcd anchor (skipped when it cannot be found).
     #[arg(long, default_value = "etcd")]
     etcd: std::path::PathBuf,
-    /// Measure only the store API's ingest (`store`) or only the HTTP ingest and queries
-    /// (`http`), without the anchors: for profiling.
-    #[arg(long, value_parser = ["store", "http"])]
+    /// Measure only the store API's ingest (`store`), only the HTTP ingest and queries
+    /// (`http`) or only the collector ingest (`collect`), without the anchors: for profiling.
+    #[arg(long, value_parser = ["store", "http", "collect"])]
     only: Option<String>,
+    /// Collectors shipping batches side by side in the collector ingest run (one source
+    /// cluster each).
+    #[arg(long, default_value_t = 8)]
+    collectors: usize,
+    /// Events per collector batch (the collector's default).
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
 }
 
 fn find_binary(name: &std::path::Path) -> Option<std::path::PathBuf> {
@@ -125,9 +132,19 @@ async fn main() -> anyhow::Result<()> {
 
     let http_dir = scratch.path().join("http");
     let run_http = || http::run(&http_dir, &events, args.concurrency, args.queries);
+    let collect_dir = scratch.path().join("collect");
+    let run_collectors =
+        || http::collector_ingest(&collect_dir, &events, args.collectors, args.batch);
     if args.only.as_deref() == Some("http") {
         let http = run_http().await?;
         println!("durable ingest over HTTP: {:.0} events/s", http.ingest_rate);
+    }
+    if matches!(args.only.as_deref(), Some("http" | "collect")) {
+        let collected = run_collectors().await?;
+        println!(
+            "durable ingest over HTTP, {} collectors, batches of {}: {collected:.0} events/s",
+            args.collectors, args.batch
+        );
         return Ok(());
     }
     let (store_rate, mut store_lat) =
@@ -149,6 +166,7 @@ async fn main() -> anyhow::Result<()> {
         1,
     )?;
     let http = run_http().await?;
+    let collected = run_collectors().await?;
     let etcd_results = match find_binary(&args.etcd) {
         Some(binary) => Some(
             etcd::ingest(
@@ -205,6 +223,17 @@ async fn main() -> anyhow::Result<()> {
             http.ingest_rate / sqlite_rate
         ),
     );
+    row(
+        &format!(
+            "durable ingest over HTTP, {} collectors in batches of {} (events/s)",
+            args.collectors, args.batch
+        ),
+        format!("{collected:.0}"),
+        &format!(
+            "ratio to SQLite group commit: {:.2}x",
+            collected / sqlite_rate
+        ),
+    );
     if let Some(mut etcd) = etcd_results {
         row(
             "etcd anchor: durable ingest like the apiserver (events/s)",
@@ -218,6 +247,11 @@ async fn main() -> anyhow::Result<()> {
         row(
             "  ratio kevents over HTTP / etcd",
             format!("{:.1}x", http.ingest_rate / etcd.ingest_rate),
+            "",
+        );
+        row(
+            "  ratio kevents collector ingest over HTTP / etcd",
+            format!("{:.1}x", collected / etcd.ingest_rate),
             "",
         );
         row(

@@ -11,17 +11,19 @@ use crate::{AppState, Reply};
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use kevents_model::validation::validate_create;
-use kevents_model::wire::decode_event;
+use kevents_model::wire::decode_event_text;
 use kevents_model::{ApiGroup, EventKey, EventRecord, Micros};
 use kevents_store::{Mutation, StoreError};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct IngestRequest {
-    events: Vec<Value>,
+    /// Kept as text: each is decoded once, and again only if a lost race makes it retry.
+    events: Vec<Box<RawValue>>,
     #[serde(default)]
     cursor: Option<String>,
     #[serde(default)]
@@ -54,11 +56,12 @@ pub(super) async fn ingest(
     let bytes = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
     let batch: IngestRequest = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request(format!("invalid ingest request: {e}")))?;
-    let _one_at_a_time = state.clusters.ingest.lock().await;
+    let lock = state.clusters.ingest_lock(&cluster);
+    let _one_at_a_time = lock.lock().await;
     let mut errors = Vec::new();
     let mut pending: BTreeMap<EventKey, (usize, EventRecord)> = BTreeMap::new();
-    for (index, value) in batch.events.into_iter().enumerate() {
-        match source_record(value, &cluster) {
+    for (index, raw) in batch.events.iter().enumerate() {
+        match source_record(raw, &cluster) {
             // Of several versions of one object in a batch, the newest wins.
             Ok(record) => match pending.get(&record.key()) {
                 Some((_, held)) if !newer(&record, &held.source_resource_version) => {}
@@ -71,9 +74,10 @@ pub(super) async fn ingest(
     }
     let mut applied = 0u64;
     let mut skipped = 0u64;
+    let mut lost = String::new();
     for _ in 0..ATTEMPTS {
-        let mut mutations = Vec::new();
-        let mut order = Vec::new();
+        let mut mutations = Vec::with_capacity(pending.len());
+        let mut order = Vec::with_capacity(pending.len());
         for (key, (index, record)) in std::mem::take(&mut pending) {
             let mutation = match state.store.get(&key) {
                 Some(held) if !newer(&record, &held.record.source_resource_version) => {
@@ -81,38 +85,47 @@ pub(super) async fn ingest(
                     continue;
                 }
                 Some(held) => Mutation::Update {
-                    record: record.clone(),
                     expected_rv: Some(held.record.resource_version),
+                    record,
                 },
-                None => Mutation::Create(record.clone()),
+                None => Mutation::Create(record),
             };
             mutations.push(mutation);
-            order.push((key, index, record));
+            order.push((key, index));
         }
         let results = state.store.write_many(mutations).await;
-        for ((key, index, record), result) in order.into_iter().zip(results) {
+        for ((key, index), result) in order.into_iter().zip(results) {
             match result {
                 Ok(_) => applied += 1,
+                // A lost race: decoded again (the record went into the mutation) and retried.
                 Err(
                     StoreError::Conflict(_)
                     | StoreError::AlreadyExists(_)
                     | StoreError::NotFound(_),
-                ) => {
-                    pending.insert(key, (index, record));
-                }
+                ) => match source_record(&batch.events[index], &cluster) {
+                    Ok(record) => {
+                        pending.insert(key, (index, record));
+                    }
+                    Err(message) => errors.push(ItemError { index, message }),
+                },
                 Err(StoreError::TooLarge { bytes, limit }) => errors.push(ItemError {
                     index,
                     message: format!("the event is {bytes} bytes, the limit is {limit}"),
                 }),
-                Err(e) => return Err(ApiError::from_store(e, ApiGroup::Core, &record.name)),
+                Err(e) => return Err(ApiError::from_store(e, ApiGroup::Core, &key.name)),
             }
         }
         if pending.is_empty() {
             break;
         }
+        lost = pending
+            .keys()
+            .next()
+            .map(|k| k.name.clone())
+            .unwrap_or_default();
     }
-    if let Some((_, record)) = pending.values().next() {
-        return Err(ApiError::conflict(ApiGroup::Core, &record.name));
+    if !pending.is_empty() {
+        return Err(ApiError::conflict(ApiGroup::Core, &lost));
     }
     errors.sort_by_key(|e| e.index);
     let invalid = errors.len() as u64;
@@ -120,9 +133,11 @@ pub(super) async fn ingest(
         .clusters
         .touch(&cluster, applied, skipped, invalid, batch.lag_seconds);
     if let Some(cursor) = batch.cursor.filter(|c| !c.is_empty()) {
-        state
-            .clusters
-            .set_cursor(&cluster, &cursor)
+        let registry = state.clusters.clone();
+        let name = cluster.clone();
+        tokio::task::spawn_blocking(move || registry.set_cursor(&name, &cursor))
+            .await
+            .map_err(|e| ApiError::internal(format!("storing the cursor of {cluster}: {e}")))?
             .map_err(|e| ApiError::internal(format!("storing the cursor of {cluster}: {e}")))?;
     }
     let cursor = state.clusters.get(&cluster).unwrap_or_default().cursor;
@@ -133,15 +148,8 @@ pub(super) async fn ingest(
 }
 
 /// A source event as the hub keeps it: in its cluster, with its source identity and times.
-fn source_record(mut value: Value, cluster: &str) -> Result<EventRecord, String> {
-    if value.get("apiVersion").is_none() {
-        value["apiVersion"] = json!("v1");
-        value["kind"] = json!("Event");
-    }
-    let created = value["metadata"]["creationTimestamp"]
-        .as_str()
-        .and_then(Micros::parse);
-    let decoded = decode_event(ApiGroup::Core, value).map_err(|e| e.to_string())?;
+fn source_record(raw: &RawValue, cluster: &str) -> Result<EventRecord, String> {
+    let decoded = decode_event_text(ApiGroup::Core, raw.get()).map_err(|e| e.to_string())?;
     let mut record = decoded.record;
     record.source_resource_version = decoded
         .resource_version
@@ -149,7 +157,9 @@ fn source_record(mut value: Value, cluster: &str) -> Result<EventRecord, String>
     record.uid = decoded
         .uid
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    record.creation_timestamp = created.or_else(|| Some(Micros::now().truncate_to_seconds()));
+    record.creation_timestamp = decoded
+        .creation_timestamp
+        .or_else(|| Some(Micros::now().truncate_to_seconds()));
     settle_cluster(&mut record, cluster);
     let errors = validate_create(&record, ApiGroup::Core);
     if let Some(first) = errors.first() {
@@ -258,7 +268,8 @@ mod tests {
             "source": {"component": "kubelet"},
             "firstTimestamp": "2026-01-02T03:04:05Z", "lastTimestamp": "2026-01-02T03:05:05Z"
         });
-        let record = source_record(value, "prod").unwrap();
+        let raw = RawValue::from_string(value.to_string()).unwrap();
+        let record = source_record(&raw, "prod").unwrap();
         assert_eq!(record.cluster, "prod");
         assert_eq!(record.source_resource_version, "42");
         assert_eq!(record.uid, "u-1");
@@ -270,6 +281,7 @@ mod tests {
         );
         let missing_version = json!({"metadata": {"name": "x", "namespace": "default"},
             "involvedObject": {"kind": "Pod", "name": "web", "namespace": "default"}});
-        assert!(source_record(missing_version, "prod").is_err());
+        let raw = RawValue::from_string(missing_version.to_string()).unwrap();
+        assert!(source_record(&raw, "prod").is_err());
     }
 }

@@ -8,17 +8,24 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Per-cluster ingest state, shared by the ingest endpoint and the cluster listing.
 pub struct ClusterRegistry {
     path: Option<PathBuf>,
     clusters: Mutex<BTreeMap<String, ClusterState>>,
-    /// One ingest at a time: a batch's cursor is only stored after its events, in order.
-    pub(crate) ingest: tokio::sync::Mutex<()>,
+    /// One ingest at a time per cluster: a batch's cursor is only stored after its events, in
+    /// order. Clusters ingest side by side.
+    ingest: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Cursor changes made (under `clusters`' lock) and the newest of them on disk (under
+    /// this lock, held while the file is written): a writer whose change a concurrent writer
+    /// already put on disk returns without writing again.
+    changes: AtomicU64,
+    persisted: Mutex<u64>,
     lag: Family<Vec<(&'static str, String)>, Gauge<f64, AtomicU64>>,
     ingested: Family<Vec<(&'static str, String)>, Counter>,
 }
@@ -84,7 +91,9 @@ impl ClusterRegistry {
         ClusterRegistry {
             path,
             clusters: Mutex::new(clusters),
-            ingest: tokio::sync::Mutex::new(()),
+            ingest: Mutex::new(HashMap::new()),
+            changes: AtomicU64::new(0),
+            persisted: Mutex::new(0),
             lag: Family::default(),
             ingested: Family::default(),
         }
@@ -102,6 +111,15 @@ impl ClusterRegistry {
             "Collected events per cluster by result (applied, skipped as already present, invalid)",
             self.ingested.clone(),
         );
+    }
+
+    /// The lock a cluster's ingest holds while it applies a batch and stores its cursor.
+    pub(crate) fn ingest_lock(&self, cluster: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.ingest
+            .lock()
+            .entry(cluster.to_string())
+            .or_default()
+            .clone()
     }
 
     /// A snapshot of one cluster.
@@ -148,17 +166,27 @@ impl ClusterRegistry {
         }
     }
 
-    /// Stores a cursor durably (write, fsync, rename) before returning.
+    /// Stores a cursor durably (write, fsync, rename) before returning. Concurrent calls share
+    /// a write: each file written holds every change made before it was taken.
     pub fn set_cursor(&self, cluster: &str, cursor: &str) -> std::io::Result<()> {
-        let snapshot = {
+        let change = {
             let mut clusters = self.clusters.lock();
             clusters.entry(cluster.to_string()).or_default().cursor = cursor.to_string();
-            Persisted {
-                clusters: clusters.clone(),
-            }
+            self.changes.fetch_add(1, Ordering::SeqCst) + 1
         };
         let Some(path) = &self.path else {
             return Ok(());
+        };
+        let mut persisted = self.persisted.lock();
+        if *persisted >= change {
+            return Ok(());
+        }
+        let (snapshot, newest) = {
+            let clusters = self.clusters.lock();
+            let snapshot = Persisted {
+                clusters: clusters.clone(),
+            };
+            (snapshot, self.changes.load(Ordering::SeqCst))
         };
         let bytes = serde_json::to_vec_pretty(&snapshot).map_err(std::io::Error::other)?;
         let tmp = path.with_extension("json.tmp");
@@ -169,6 +197,7 @@ impl ClusterRegistry {
         if let Some(dir) = path.parent() {
             std::fs::File::open(dir)?.sync_all()?;
         }
+        *persisted = newest;
         Ok(())
     }
 }
@@ -192,6 +221,31 @@ mod tests {
         assert_eq!(reopened.get("prod").unwrap().cursor, "1300");
         assert_eq!(reopened.get("staging").unwrap().cursor, "7");
         assert!(reopened.get("dev").is_none());
+    }
+
+    #[test]
+    fn cursors_stored_side_by_side_all_reach_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Arc::new(ClusterRegistry::open(dir.path()).unwrap());
+        let writers: Vec<_> = (0..8)
+            .map(|c| {
+                let registry = registry.clone();
+                std::thread::spawn(move || {
+                    for cursor in 1..=40 {
+                        registry
+                            .set_cursor(&format!("c{c}"), &cursor.to_string())
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        let reopened = ClusterRegistry::open(dir.path()).unwrap();
+        for c in 0..8 {
+            assert_eq!(reopened.get(&format!("c{c}")).unwrap().cursor, "40");
+        }
     }
 
     #[test]

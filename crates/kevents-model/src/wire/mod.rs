@@ -34,6 +34,8 @@ pub struct DecodedEvent {
     pub uid: Option<String>,
     /// Fields the schema does not know, as dotted paths (for `fieldValidation`).
     pub unknown_fields: Vec<String>,
+    /// `metadata.creationTimestamp` as sent (server-owned: only a collected event keeps it).
+    pub creation_timestamp: Option<Micros>,
 }
 
 /// Decodes a JSON value as an Event of `group`.
@@ -84,6 +86,21 @@ pub fn decode_event(group: ApiGroup, mut value: Value) -> Result<DecodedEvent, D
         unknown_fields,
         ..decoded
     })
+}
+
+/// Decodes an Event of `group` from JSON text, without listing unknown fields (they are
+/// ignored): a core/v1 event goes straight into k8s-openapi's type, skipping the JSON tree;
+/// anything that path refuses (and every events.k8s.io event) takes [`decode_event`]'s, which
+/// gives the same record or the same error.
+pub fn decode_event_text(group: ApiGroup, text: &str) -> Result<DecodedEvent, DecodeError> {
+    if group == ApiGroup::Core {
+        if let Ok(event) = serde_json::from_str::<core::Event>(text) {
+            return Ok(from_core(event));
+        }
+    }
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| DecodeError::Malformed(unrecognized(&e.to_string())))?;
+    decode_event(group, value)
 }
 
 /// The apiserver's message for a body that is not a JSON object at all.
@@ -168,6 +185,10 @@ fn object_ref(reference: core::ObjectReference) -> ObjectRef {
 }
 
 fn record_with_metadata(mut metadata: ObjectMeta) -> DecodedEvent {
+    let creation_timestamp = metadata
+        .creation_timestamp
+        .as_ref()
+        .map(|t| Micros::from_jiff(t.0));
     let record = EventRecord {
         namespace: metadata.namespace.take().unwrap_or_default(),
         name: metadata.name.take().unwrap_or_default(),
@@ -197,6 +218,7 @@ fn record_with_metadata(mut metadata: ObjectMeta) -> DecodedEvent {
         resource_version,
         uid,
         unknown_fields: Vec::new(),
+        creation_timestamp,
     }
 }
 

@@ -87,3 +87,72 @@ fn events_series_without_time_reaches_validation() {
         })
     );
 }
+
+/// `decode_event_text` takes a typed shortcut for core/v1; whatever it answers must be what
+/// `decode_event` answers for the same text (unknown fields aside, which it does not list).
+#[test]
+fn decoding_text_answers_as_decoding_the_json_tree() {
+    let full = json!({
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": "web-0.1", "namespace": "apps", "uid": "u-1", "resourceVersion": "42",
+                     "creationTimestamp": "2026-01-02T03:04:05Z", "labels": {"a": "b"},
+                     "annotations": {"n": "v"}, "generateName": "web-0.",
+                     "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": "web-0", "uid": "u"}],
+                     "managedFields": [{"manager": "kubelet", "operation": "Update"}]},
+        "involvedObject": {"kind": "Pod", "namespace": "apps", "name": "web-0", "uid": "p-1",
+                           "apiVersion": "v1", "resourceVersion": "7", "fieldPath": "spec.containers{web}"},
+        "related": {"kind": "Node", "name": "node-1"},
+        "reason": "BackOff", "message": "Back-off restarting", "type": "Warning",
+        "source": {"component": "kubelet", "host": "node-1"},
+        "firstTimestamp": "2024-01-01T00:00:00Z", "lastTimestamp": "2024-01-01T00:05:00.7Z",
+        "eventTime": "2024-01-01T00:05:00.123456Z", "action": "Restart",
+        "reportingComponent": "kubelet", "reportingInstance": "node-1",
+        "series": {"count": 4, "lastObservedTime": "2024-01-01T00:05:00.123456Z"},
+        "count": 3
+    });
+    let cases = [
+        full.to_string(),
+        // No type meta, null metadata and involved object, an unknown field.
+        r#"{"metadata": null, "involvedObject": null, "reason": "X", "extra": {"a": 1}}"#.into(),
+        r#"{"metadata": {"name": "a", "resourceVersion": ""}, "count": 2}"#.into(),
+        // The typed path refuses these; the tree's answer (or error) is taken.
+        r#"{"apiVersion": "", "kind": "", "metadata": {"name": "a"}}"#.into(),
+        r#"{"apiVersion": "v1", "metadata": {"name": "a"}, "reason": "X", "reason": "Y"}"#.into(),
+        r#"{"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "a"}}"#.into(),
+        r#"{"kind": "Pod", "metadata": {"name": "a"}}"#.into(),
+        r#"{"metadata": {"name": 5}}"#.into(),
+        r#"{"count": "three"}"#.into(),
+        r#"[1, 2]"#.into(),
+        r#"{"metadata": "#.into(),
+    ];
+    for text in &cases {
+        let by_text = decode_event_text(ApiGroup::Core, text);
+        let by_tree = serde_json::from_str::<Value>(text)
+            .map_err(|e| DecodeError::Malformed(unrecognized(&e.to_string())))
+            .and_then(|value| decode_event(ApiGroup::Core, value));
+        match (by_text, by_tree) {
+            (Ok(text_answer), Ok(tree_answer)) => {
+                assert_eq!(text_answer.record, tree_answer.record, "{text}");
+                assert_eq!(text_answer.resource_version, tree_answer.resource_version);
+                assert_eq!(text_answer.uid, tree_answer.uid);
+                assert_eq!(
+                    text_answer.creation_timestamp,
+                    tree_answer.creation_timestamp
+                );
+            }
+            (Err(text_error), Err(tree_error)) => assert_eq!(text_error, tree_error, "{text}"),
+            (by_text, by_tree) => panic!("{text}: {by_text:?} against {by_tree:?}"),
+        }
+    }
+    let decoded = decode_event_text(ApiGroup::Core, &full.to_string()).unwrap();
+    assert_eq!(
+        decoded.creation_timestamp,
+        Micros::parse("2026-01-02T03:04:05Z")
+    );
+    assert_eq!(decoded.record.series.map(|s| s.count), Some(4));
+    let by_events = decode_event_text(
+        ApiGroup::Events,
+        r#"{"metadata": {"name": "a"}, "note": "n"}"#,
+    );
+    assert_eq!(by_events.unwrap().record.message, "n");
+}
