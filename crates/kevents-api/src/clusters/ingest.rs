@@ -21,9 +21,11 @@ use std::collections::BTreeMap;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct IngestRequest {
-    /// Kept as text: each is decoded once, and again only if a lost race makes it retry.
-    events: Vec<Box<RawValue>>,
+struct IngestRequest<'a> {
+    /// Kept as text (borrowed from the body): each is decoded once, and again only if a lost
+    /// race makes it retry.
+    #[serde(borrow)]
+    events: Vec<&'a RawValue>,
     #[serde(default)]
     cursor: Option<String>,
     #[serde(default)]
@@ -60,7 +62,7 @@ pub(super) async fn ingest(
     let _one_at_a_time = lock.lock().await;
     let mut errors = Vec::new();
     let mut pending: BTreeMap<EventKey, (usize, EventRecord)> = BTreeMap::new();
-    for (index, raw) in batch.events.iter().enumerate() {
+    for (index, raw) in batch.events.iter().copied().enumerate() {
         match source_record(raw, &cluster) {
             // Of several versions of one object in a batch, the newest wins.
             Ok(record) => match pending.get(&record.key()) {
@@ -102,7 +104,7 @@ pub(super) async fn ingest(
                     StoreError::Conflict(_)
                     | StoreError::AlreadyExists(_)
                     | StoreError::NotFound(_),
-                ) => match source_record(&batch.events[index], &cluster) {
+                ) => match source_record(batch.events[index], &cluster) {
                     Ok(record) => {
                         pending.insert(key, (index, record));
                     }
