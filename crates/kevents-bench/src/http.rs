@@ -41,48 +41,8 @@ pub async fn run(
     let address = listener.local_addr()?;
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let bodies: Arc<Vec<(String, Bytes)>> = Arc::new(
-        events
-            .iter()
-            .map(|e| {
-                let body =
-                    serde_json::to_vec(&EventView::new(e, ApiGroup::Core)).unwrap_or_default();
-                (
-                    format!("/api/v1/namespaces/{}/events", e.namespace),
-                    Bytes::from(body),
-                )
-            })
-            .collect(),
-    );
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for worker in 0..concurrency {
-        let bodies = bodies.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut client = HubClient::connect(address, "127.0.0.1").await?;
-            for (path, body) in bodies.iter().skip(worker).step_by(concurrency) {
-                let (status, body) = client
-                    .request(
-                        "POST",
-                        path,
-                        "application/json",
-                        "application/json",
-                        body.clone(),
-                    )
-                    .await?;
-                anyhow::ensure!(
-                    status == 201,
-                    "create answered {status}: {}",
-                    String::from_utf8_lossy(&body)
-                );
-            }
-            anyhow::Ok(())
-        }));
-    }
-    for task in tasks {
-        task.await??;
-    }
-    let ingest_rate = events.len() as f64 / started.elapsed().as_secs_f64();
+    let bodies = create_requests(events);
+    let ingest_rate = post_all(address, &bodies, concurrency).await?;
     let disk_bytes = store.stats().disk_bytes;
 
     let sample = &events[events.len() / 2];
@@ -148,6 +108,90 @@ pub async fn run(
         seal_time,
         reopen_time,
     })
+}
+
+/// Each event's create request: its path and core/v1 JSON body.
+fn create_requests(events: &[EventRecord]) -> Arc<Vec<(String, Bytes)>> {
+    Arc::new(
+        events
+            .iter()
+            .map(|e| {
+                let body =
+                    serde_json::to_vec(&EventView::new(e, ApiGroup::Core)).unwrap_or_default();
+                (
+                    format!("/api/v1/namespaces/{}/events", e.namespace),
+                    Bytes::from(body),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// POSTs every request from `concurrency` keep-alive connections; returns requests per second.
+/// Every answer must be 201.
+async fn post_all(
+    address: std::net::SocketAddr,
+    bodies: &Arc<Vec<(String, Bytes)>>,
+    concurrency: usize,
+) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..concurrency {
+        let bodies = bodies.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut client = HubClient::connect(address, "127.0.0.1").await?;
+            for (path, body) in bodies.iter().skip(worker).step_by(concurrency) {
+                let (status, body) = client
+                    .request(
+                        "POST",
+                        path,
+                        "application/json",
+                        "application/json",
+                        body.clone(),
+                    )
+                    .await?;
+                anyhow::ensure!(
+                    status == 201,
+                    "create answered {status}: {}",
+                    String::from_utf8_lossy(&body)
+                );
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(bodies.len() as f64 / started.elapsed().as_secs_f64())
+}
+
+/// The floor under any HTTP ingest on this machine: the same client, connections and bodies
+/// against an axum route that only reads the body and answers `201` with it (no decoding, no
+/// store, no fsync). Returns requests per second.
+pub async fn transport_floor(events: &[EventRecord], concurrency: usize) -> anyhow::Result<f64> {
+    async fn echo(
+        body: Bytes,
+    ) -> (
+        axum::http::StatusCode,
+        [(&'static str, &'static str); 1],
+        Bytes,
+    ) {
+        (
+            axum::http::StatusCode::CREATED,
+            [("content-type", "application/json")],
+            body,
+        )
+    }
+    let app = axum::Router::new().route(
+        "/api/v1/namespaces/{namespace}/events",
+        axum::routing::post(echo),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let rate = post_all(address, &create_requests(events), concurrency).await;
+    server.abort();
+    rate
 }
 
 /// Collectors shipping batches to `POST /kevents/v1/clusters/{name}/ingest`, the way the

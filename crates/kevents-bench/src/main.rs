@@ -138,8 +138,11 @@ async fn main() -> anyhow::Result<()> {
     if args.only.as_deref() == Some("http") {
         let http = run_http().await?;
         println!("durable ingest over HTTP: {:.0} events/s", http.ingest_rate);
+        let floor = http::transport_floor(&events, args.concurrency).await?;
+        println!("HTTP floor (echo route, same client): {floor:.0} requests/s");
+        return Ok(());
     }
-    if matches!(args.only.as_deref(), Some("http" | "collect")) {
+    if args.only.as_deref() == Some("collect") {
         let collected = run_collectors().await?;
         println!(
             "durable ingest over HTTP, {} collectors, batches of {}: {collected:.0} events/s",
@@ -167,6 +170,7 @@ async fn main() -> anyhow::Result<()> {
     )?;
     let http = run_http().await?;
     let collected = run_collectors().await?;
+    let floor = http::transport_floor(&events, args.concurrency).await?;
     let etcd_results = match find_binary(&args.etcd) {
         Some(binary) => Some(
             etcd::ingest(
@@ -224,6 +228,14 @@ async fn main() -> anyhow::Result<()> {
         ),
     );
     row(
+        "  HTTP floor: an echo route, same client and bodies (requests/s)",
+        format!("{floor:.0}"),
+        &format!(
+            "kevents' create path reaches {:.0}% of it",
+            100.0 * http.ingest_rate / floor
+        ),
+    );
+    row(
         &format!(
             "durable ingest over HTTP, {} collectors in batches of {} (events/s)",
             args.collectors, args.batch
@@ -247,6 +259,11 @@ async fn main() -> anyhow::Result<()> {
         row(
             "  ratio kevents over HTTP / etcd",
             format!("{:.1}x", http.ingest_rate / etcd.ingest_rate),
+            "",
+        );
+        row(
+            "  ratio HTTP floor / etcd",
+            format!("{:.1}x", floor / etcd.ingest_rate),
             "",
         );
         row(
