@@ -298,6 +298,12 @@ impl Stream {
                     Err(broadcast::error::RecvError::Closed) => return Ok(()),
                 },
                 _ = ticker.tick(), if bookmarks => {
+                    // Current up to the store's version once nothing is waiting, even when
+                    // the changes since were outside this watch (a resume from the bookmark
+                    // then stays inside the retained history).
+                    if let Some(current) = live.caught_up() {
+                        last_rv = last_rv.max(current);
+                    }
                     self.send(self.encoder.bookmark(last_rv, false)).await?;
                 }
                 _ = self.sender.closed() => return Ok(()),

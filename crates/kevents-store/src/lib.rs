@@ -14,6 +14,7 @@ mod cold_scan;
 mod columns;
 mod counts;
 mod entry;
+mod feed;
 mod files;
 mod frame;
 mod head;
@@ -33,6 +34,7 @@ mod writer;
 
 pub use counts::{CountQuery, Counted, Counts};
 pub use entry::{Change, ChangeType, StoredEvent};
+pub use feed::{Live, PIECE as FEED_PIECE};
 pub use head::Scope;
 pub use log::LogConfig;
 pub use retention::parse_size;
@@ -110,11 +112,11 @@ use snapshot::{merge_states, past_states};
 use std::fs::File;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 pub(crate) struct Shared {
     head: RwLock<Head>,
-    feed: broadcast::Sender<Arc<Change>>,
+    feeds: feed::Feeds,
     config: StoreConfig,
     disk_bytes: AtomicU64,
     retention_deleted: AtomicU64,
@@ -156,11 +158,11 @@ impl Store {
             corrupt_blocks = recovered.corrupt_blocks,
             "store recovered"
         );
-        let (feed, _) = broadcast::channel(config.feed_capacity.max(1));
+        let feeds = feed::Feeds::new(config.feed_capacity, recovered.head.resource_version);
         let disk_bytes = recovered.log.disk_bytes();
         let shared = Arc::new(Shared {
             head: RwLock::new(recovered.head),
-            feed,
+            feeds,
             config,
             disk_bytes: AtomicU64::new(disk_bytes),
             retention_deleted: AtomicU64::new(0),
@@ -272,7 +274,7 @@ impl Store {
     /// Starts a watch. Fails when `from` is older than the retained history.
     pub fn subscribe(&self, from: WatchFrom, scope: Scope<'_>) -> Result<Subscription, TooOld> {
         let head = self.shared.head.read();
-        let live = self.shared.feed.subscribe();
+        let live = (self.shared.feeds).subscribe(scope.namespace, Arc::downgrade(&self.shared));
         let (initial, backlog) = match from {
             WatchFrom::InitialState => (head.range(scope, None).collect(), Vec::new()),
             WatchFrom::After(rv) => {

@@ -6,7 +6,6 @@ use crate::log::LogConfig;
 use kevents_model::{EventKey, EventRecord, FieldSelector, Micros};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::sync::broadcast;
 
 /// Errors of store operations.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -121,7 +120,10 @@ pub struct StoreConfig {
     pub history_limit: usize,
     /// Log tuning.
     pub log: LogConfig,
-    /// Changes a watcher may fall behind the feed before it is cut off.
+    /// Changes (of the whole store) a watcher may fall behind before it is cut off. A watcher
+    /// of one namespace is also cut off a sixteenth as many (at least 64) pieces of its
+    /// namespace's feed behind (a piece: that namespace's changes of one commit, up to
+    /// `FEED_PIECE`).
     pub feed_capacity: usize,
     /// Largest encoded event accepted (bytes of its log entry).
     pub max_event_bytes: usize,
@@ -226,8 +228,9 @@ pub struct Subscription {
     pub initial: Vec<Arc<StoredEvent>>,
     /// Retained changes after the requested version.
     pub backlog: Vec<Arc<Change>>,
-    /// Changes committed after the subscription was made.
-    pub live: broadcast::Receiver<Arc<Change>>,
+    /// Changes committed after the subscription was made: every change, or for a scope with a
+    /// namespace, that namespace's (of every cluster: the scope's cluster is not applied).
+    pub live: crate::Live,
     /// The store's version when the subscription was made.
     pub resource_version: u64,
 }

@@ -399,13 +399,15 @@ impl Writer {
         let mut replies = Vec::with_capacity(batch.staged.len());
         {
             let mut head = self.shared.head.write();
+            let mut changes = Vec::with_capacity(batch.staged.len());
             for item in batch.staged {
                 let change = Arc::new(item.change);
                 head.apply(change.clone(), self.shared.config.ttl_micros);
-                // Sent under the lock so a watcher subscribing under the read lock sees no gap.
-                let _ = self.shared.feed.send(change.clone());
+                changes.push(change.clone());
                 replies.push((item.reply, change));
             }
+            // Sent under the lock so a watcher subscribing under the read lock sees no gap.
+            self.shared.feeds.publish(&changes);
             let oldest = Micros(now.0.saturating_sub(self.shared.config.ttl_micros));
             head.trim_history(self.shared.config.history_limit, oldest);
         }

@@ -19,7 +19,6 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::sync::broadcast;
 
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
@@ -77,7 +76,7 @@ fn plain(items: &[Arc<StoredEvent>]) -> Vec<StoredEvent> {
 /// An open store and the live feed subscribed when it opened.
 struct Open {
     store: Store,
-    live: broadcast::Receiver<Arc<Change>>,
+    live: kevents_store::Live,
 }
 
 fn open(dir: &Path, history_limit: usize, tiers: Tiers) -> Open {

@@ -28,6 +28,11 @@ struct Args {
     /// Seconds of writing.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Namespaces the events are spread over (round robin); watcher `j` watches namespace
+    /// `j % namespaces`, so each sees `rate / namespaces` events a second. 1: every watcher
+    /// sees every event.
+    #[arg(long, default_value_t = 1)]
+    namespaces: u64,
 }
 
 /// What one watcher saw.
@@ -36,13 +41,17 @@ struct Seen {
     worst_lag: Duration,
 }
 
-/// Reads a watch stream, counting its events (one line each: the stream has no bookmarks, and
-/// only creates are written); the lag of a read is how long ago the oldest event in it was
-/// committed. Counting newlines keeps the watchers' own reading cheap on the cores they share
-/// with the hub (a search for each event's `"type":"ADDED"` was a third of the bench's CPU).
+/// Reads a watch stream of namespace `fan-{namespace}`, counting its events (one line each: the
+/// stream has no bookmarks, and only creates are written); the lag of a read is how long ago the
+/// oldest event in it was committed (its `k`-th event is event `k * namespaces + namespace`).
+/// Counting line ends keeps the watchers' own reading cheap on the cores they share with the
+/// hub (a search for each event's `"type":"ADDED"` was a third of the bench's CPU, a
+/// byte-at-a-time loop a quarter).
+#[allow(clippy::too_many_arguments)]
 async fn watch(
     address: std::net::SocketAddr,
     rv: u64,
+    (namespace, namespaces): (u64, u64),
     expected: u64,
     committed_at: Arc<Vec<AtomicU64>>,
     started: Instant,
@@ -50,7 +59,7 @@ async fn watch(
 ) -> anyhow::Result<Seen> {
     let mut stream = tokio::net::TcpStream::connect(address).await?;
     let request = format!(
-        "GET /api/v1/namespaces/fan/events?watch=true&resourceVersion={rv} HTTP/1.1\r\nHost: hub\r\n\r\n"
+        "GET /api/v1/namespaces/fan-{namespace}/events?watch=true&resourceVersion={rv} HTTP/1.1\r\nHost: hub\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).await?;
     let mut buffer = vec![0u8; 256 * 1024];
@@ -68,17 +77,11 @@ async fn watch(
         };
         let now = started.elapsed().as_micros() as u64;
         let before = seen.received;
-        // The response head's lines and the chunk framing end in CRLF; an event's line ends in
-        // a bare newline (JSON escapes newlines inside strings).
-        for &byte in &buffer[..n] {
-            if byte == b'\n' && previous != b'\r' {
-                seen.received += 1;
-            }
-            previous = byte;
-        }
+        seen.received += event_lines(previous, &buffer[..n]);
+        previous = buffer[n - 1];
         if seen.received > before {
             // The oldest event of this read waited longest.
-            if let Some(at) = committed_at.get(before as usize) {
+            if let Some(at) = committed_at.get((before * namespaces + namespace) as usize) {
                 let committed = at.load(Ordering::Acquire);
                 let lag = Duration::from_micros(now.saturating_sub(committed));
                 seen.worst_lag = seen.worst_lag.max(lag);
@@ -88,9 +91,22 @@ async fn watch(
     Ok(seen)
 }
 
-fn event(i: u64) -> EventRecord {
+/// The events' lines in `read`: its line ends not preceded by a CR (the response head's lines
+/// and the chunk framing end in CRLF; an event's line in a bare newline, as JSON escapes
+/// newlines inside strings). `previous` is the byte before `read`.
+fn event_lines(previous: u8, read: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', read)
+        .filter(|&at| {
+            let before = if at == 0 { previous } else { read[at - 1] };
+            before != b'\r'
+        })
+        .count() as u64
+}
+
+fn event(i: u64, namespaces: u64) -> EventRecord {
+    let namespace = format!("fan-{}", i % namespaces);
     let mut record = EventRecord {
-        namespace: "fan".into(),
+        namespace: namespace.clone(),
         name: format!("web-{}.{:x}", i % 50, 0x1800_0000_0000_0000u64 + i),
         reason: "Pulled".into(),
         message: format!("Successfully pulled image \"registry.example.com/web:{i}\" in 1.2s"),
@@ -102,7 +118,7 @@ fn event(i: u64) -> EventRecord {
         ..Default::default()
     };
     record.involved_object.kind = "Pod".into();
-    record.involved_object.namespace = "fan".into();
+    record.involved_object.namespace = namespace;
     record.involved_object.name = format!("web-{}", i % 50);
     record
 }
@@ -126,12 +142,17 @@ async fn main() -> anyhow::Result<()> {
     let rv = store.resource_version();
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.seconds + 30);
-    let watchers: Vec<_> = (0..args.watchers)
-        .map(|_| {
+    let namespaces = args.namespaces.max(1);
+    let watchers: Vec<_> = (0..args.watchers as u64)
+        .map(|j| {
+            let namespace = j % namespaces;
+            // Events namespace..total step namespaces are this watcher's.
+            let expected = total.saturating_sub(namespace).div_ceil(namespaces);
             tokio::spawn(watch(
                 address,
                 rv,
-                total,
+                (namespace, namespaces),
+                expected,
                 committed_at.clone(),
                 started,
                 deadline,
@@ -148,7 +169,7 @@ async fn main() -> anyhow::Result<()> {
         let due = writing + tick * (next / per_tick) as u32;
         tokio::time::sleep_until(due.into()).await;
         let batch: Vec<Mutation> = (next..(next + per_tick).min(total))
-            .map(|i| Mutation::Create(event(i)))
+            .map(|i| Mutation::Create(event(i, namespaces)))
             .collect();
         let count = batch.len() as u64;
         // Stamped when the write is submitted, before any watcher can see it: the lag then
@@ -166,10 +187,12 @@ async fn main() -> anyhow::Result<()> {
     let mut complete = 0;
     let mut lags = Vec::new();
     let mut failed = 0;
-    for watcher in watchers {
+    for (j, watcher) in watchers.into_iter().enumerate() {
+        let namespace = j as u64 % namespaces;
+        let expected = total.saturating_sub(namespace).div_ceil(namespaces);
         match watcher.await? {
             Ok(seen) => {
-                if seen.received == total {
+                if seen.received == expected {
                     complete += 1;
                 }
                 lags.push(seen.worst_lag);
@@ -182,10 +205,10 @@ async fn main() -> anyhow::Result<()> {
         lags.get(((lags.len().max(1) - 1) as f64 * p) as usize)
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
-    println!("| watchers | events/s asked | written in | watchers with every event | worst lag p50 | p99 | max |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| watchers | events/s asked | namespaces | written in | watchers with every event | worst lag p50 | p99 | max |");
+    println!("|---|---|---|---|---|---|---|---|");
     println!(
-        "| {} | {} | {:.1} s ({:.0}/s) | {complete} ({failed} failed) | {:.0} ms | {:.0} ms | {:.0} ms |",
+        "| {} | {} | {namespaces} | {:.1} s ({:.0}/s) | {complete} ({failed} failed) | {:.0} ms | {:.0} ms | {:.0} ms |",
         args.watchers,
         args.rate,
         write_seconds,
@@ -197,4 +220,22 @@ async fn main() -> anyhow::Result<()> {
     server.abort();
     store.close().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event_lines;
+
+    /// A response head, chunk framing and three event lines, read in two pieces split at
+    /// every position (between a CR and its LF too): always three events.
+    #[test]
+    fn event_lines_counts_bare_newlines_wherever_a_read_ends() {
+        let stream = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1a\r\n{\"a\":1}\n{\"b\":2}\n\r\n9\r\n{\"c\":3}\n\r\n";
+        for split in 0..=stream.len() {
+            let (first, second) = stream.split_at(split);
+            let before_second = first.last().copied().unwrap_or(0);
+            let counted = event_lines(0, first) + event_lines(before_second, second);
+            assert_eq!(counted, 3, "split at {split}");
+        }
+    }
 }
