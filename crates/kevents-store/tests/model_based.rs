@@ -73,19 +73,32 @@ fn plain(items: &[Arc<StoredEvent>]) -> Vec<StoredEvent> {
     items.iter().map(|e| (**e).clone()).collect()
 }
 
-/// An open store and the live feed subscribed when it opened.
+/// An open store and the live feeds subscribed when it opened: of every change, and of
+/// namespace `a`'s (a namespace's own feed), read up to version `checked`.
 struct Open {
     store: Store,
     live: kevents_store::Live,
+    namespace_live: kevents_store::Live,
+    checked: u64,
 }
 
 fn open(dir: &Path, history_limit: usize, tiers: Tiers) -> Open {
     let store = Store::open(config(dir, history_limit, tiers)).expect("open");
-    let live = store
-        .subscribe(WatchFrom::After(store.resource_version()), SCOPES[0])
-        .expect("subscribe at the current version")
-        .live;
-    Open { store, live }
+    let checked = store.resource_version();
+    let subscribe = |scope| {
+        store
+            .subscribe(WatchFrom::After(checked), scope)
+            .expect("subscribe at the current version")
+            .live
+    };
+    let live = subscribe(SCOPES[0]);
+    let namespace_live = subscribe(SCOPES[3]);
+    Open {
+        store,
+        live,
+        namespace_live,
+        checked,
+    }
 }
 
 /// Lists every page of `query`, continuing at the first page's version.
@@ -193,6 +206,19 @@ fn check(open: &mut Open, model: &Model, step: &Step) {
     }
     let since = delivered.first().map(|c| c.rv - 1).unwrap_or(model.rv);
     assert_eq!(delivered, model.changes_after(since), "live feed");
+    // The namespace's own feed: exactly its changes since the last check, in order.
+    let namespace = SCOPES[3].namespace.unwrap();
+    let mut delivered = Vec::new();
+    while let Ok(change) = open.namespace_live.try_recv() {
+        delivered.push(as_model(&change));
+    }
+    let expected: Vec<ModelChange> = model
+        .changes_after(open.checked)
+        .into_iter()
+        .filter(|c| c.object.record.namespace == namespace)
+        .collect();
+    assert_eq!(delivered, expected, "namespace feed");
+    open.checked = model.rv;
 }
 
 /// The copy a kill -9 at this point would leave, plus the model it must reopen as.
