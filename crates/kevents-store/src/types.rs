@@ -121,9 +121,8 @@ pub struct StoreConfig {
     /// Log tuning.
     pub log: LogConfig,
     /// Changes (of the whole store) a watcher may fall behind before it is cut off. A watcher
-    /// of one namespace is also cut off a sixteenth as many (at least 64) pieces of its
-    /// namespace's feed behind (a piece: that namespace's changes of one commit, up to
-    /// `FEED_PIECE`).
+    /// of one namespace (or one cluster) is also cut off a sixteenth as many (at least 64)
+    /// pieces of its own feed behind (a piece: its changes of one commit, up to `FEED_PIECE`).
     pub feed_capacity: usize,
     /// Largest encoded event accepted (bytes of its log entry).
     pub max_event_bytes: usize,
@@ -228,8 +227,9 @@ pub struct Subscription {
     pub initial: Vec<Arc<StoredEvent>>,
     /// Retained changes after the requested version.
     pub backlog: Vec<Arc<Change>>,
-    /// Changes committed after the subscription was made: every change, or for a scope with a
-    /// namespace, that namespace's (of every cluster: the scope's cluster is not applied).
+    /// Changes committed after the subscription was made: for a scope with a namespace, that
+    /// namespace's (of every cluster: the scope's cluster is not applied); with a cluster
+    /// only, that cluster's; otherwise every change.
     pub live: crate::Live,
     /// The store's version when the subscription was made.
     pub resource_version: u64,

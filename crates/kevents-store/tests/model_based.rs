@@ -12,7 +12,7 @@ mod model;
 
 use kevents_model::{ApiGroup, EventKey, FieldSelector, Micros};
 use kevents_store::{
-    Change, ListQuery, Mutation, Store, StoreConfig, StoreError, StoredEvent, WatchFrom,
+    Change, ListQuery, Mutation, Scope, Store, StoreConfig, StoreError, StoredEvent, WatchFrom,
 };
 use model::{Model, ModelChange, Op, Pre, Step, OBJECTS, SCOPES};
 use proptest::prelude::*;
@@ -74,11 +74,11 @@ fn plain(items: &[Arc<StoredEvent>]) -> Vec<StoredEvent> {
 }
 
 /// An open store and the live feeds subscribed when it opened: of every change, and of
-/// namespace `a`'s (a namespace's own feed), read up to version `checked`.
+/// namespace `a` and cluster `east` (feeds of their own), read up to version `checked`.
 struct Open {
     store: Store,
     live: kevents_store::Live,
-    namespace_live: kevents_store::Live,
+    scoped: Vec<(Scope<'static>, kevents_store::Live)>,
     checked: u64,
 }
 
@@ -92,11 +92,15 @@ fn open(dir: &Path, history_limit: usize, tiers: Tiers) -> Open {
             .live
     };
     let live = subscribe(SCOPES[0]);
-    let namespace_live = subscribe(SCOPES[3]);
+    // A namespace of every cluster, a cluster of every namespace.
+    let scoped = [SCOPES[3], SCOPES[2]]
+        .into_iter()
+        .map(|scope| (scope, subscribe(scope)))
+        .collect();
     Open {
         store,
         live,
-        namespace_live,
+        scoped,
         checked,
     }
 }
@@ -206,18 +210,19 @@ fn check(open: &mut Open, model: &Model, step: &Step) {
     }
     let since = delivered.first().map(|c| c.rv - 1).unwrap_or(model.rv);
     assert_eq!(delivered, model.changes_after(since), "live feed");
-    // The namespace's own feed: exactly its changes since the last check, in order.
-    let namespace = SCOPES[3].namespace.unwrap();
-    let mut delivered = Vec::new();
-    while let Ok(change) = open.namespace_live.try_recv() {
-        delivered.push(as_model(&change));
+    // A scope's own feed: exactly its changes since the last check, in order.
+    for (scope, live) in &mut open.scoped {
+        let mut delivered = Vec::new();
+        while let Ok(change) = live.try_recv() {
+            delivered.push(as_model(&change));
+        }
+        let expected: Vec<ModelChange> = model
+            .changes_after(open.checked)
+            .into_iter()
+            .filter(|c| scope.contains(&c.object.record.key()))
+            .collect();
+        assert_eq!(delivered, expected, "the feed of {scope:?}");
     }
-    let expected: Vec<ModelChange> = model
-        .changes_after(open.checked)
-        .into_iter()
-        .filter(|c| c.object.record.namespace == namespace)
-        .collect();
-    assert_eq!(delivered, expected, "namespace feed");
     open.checked = model.rv;
 }
 
