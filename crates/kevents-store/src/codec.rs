@@ -46,13 +46,13 @@ pub(crate) fn decompress(bytes: &[u8]) -> Result<Vec<u8>, String> {
                 return Err("block length out of range".into());
             }
             let mut out = vec![0u8; len];
-            let written = miniz_oxide::inflate::decompress_slice_iter_to_slice(
-                &mut out,
-                std::iter::once(deflated),
-                false,
-                false,
-            )
-            .map_err(|e| format!("inflating: {e:?}"))?;
+            // Raw Deflate (negative window bits: no zlib header).
+            let config = zlib_rs::InflateConfig { window_bits: -15 };
+            let (inflated, code) = zlib_rs::decompress_slice(&mut out, deflated, config);
+            let written = inflated.len();
+            if code != zlib_rs::ReturnCode::Ok {
+                return Err(format!("inflating: {code:?}"));
+            }
             if written != len {
                 return Err(format!("inflated {written} bytes, {len} announced"));
             }

@@ -47,7 +47,14 @@ struct Args {
     /// queries there too, as the anchor.
     #[arg(long)]
     sqlite: bool,
+    /// Only the measurements whose label contains this (the full scan that picks the keys
+    /// and names to ask for still runs), e.g. `--only "last hour, every page"` to profile one.
+    #[arg(long)]
+    only: Option<String>,
 }
+
+/// `--only`, for `measure`.
+static ONLY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 
 /// The simulated events, seeded: the anchor loads the same ones, one every `step` from `start`.
 fn workload(start: Micros, step: i64) -> kevents_simulate::Workload {
@@ -82,6 +89,13 @@ fn percentile(samples: &mut [Duration], p: f64) -> f64 {
 }
 
 fn measure(label: &str, queries: usize, mut run: impl FnMut(usize) -> usize) {
+    if ONLY
+        .get()
+        .and_then(Option::as_deref)
+        .is_some_and(|only| !label.contains(only))
+    {
+        return;
+    }
     let mut samples = Vec::with_capacity(queries);
     let mut rows = 0;
     for i in 0..queries {
@@ -115,6 +129,7 @@ fn config(dir: &std::path::Path, args: &Args) -> StoreConfig {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    ONLY.get_or_init(|| args.only.clone());
     if let Some(dir) = &args.query_dir {
         return queries(&args, dir).await;
     }
@@ -335,7 +350,9 @@ async fn queries(args: &Args, dir: &std::path::Path) -> Result<()> {
         args.queries,
         |i| warnings_last_hour(i, &mut pages),
     );
-    println!("({pages} pages in all)");
+    if pages > 0 {
+        println!("({pages} pages in all)");
+    }
     measure("get by key", args.queries, |i| {
         usize::from(store.get(&names[(i * 31) % names.len()].0).is_some())
     });
