@@ -13,7 +13,7 @@ use crate::entry::Change;
 use crate::{FastMap, Scope};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 
 /// Most changes in one piece of the feed.
@@ -30,7 +30,8 @@ pub(crate) struct Feeds {
     /// namespace).
     partitions: Mutex<Partitions>,
     partition_capacity: usize,
-    /// The version of the last published change.
+    /// The version of the last published change, stored once every feed has it: the store's
+    /// version (only published changes move it after recovery).
     published: Arc<AtomicU64>,
     /// Changes committed since the oldest change a reader has not taken, past which it is cut
     /// off (`StoreConfig::feed_capacity`).
@@ -109,7 +110,7 @@ impl Feeds {
 
     /// A receiver of `scope`'s changes: of its namespace (in every cluster) when it has one,
     /// else of its cluster when it has one, else of every change.
-    pub(crate) fn subscribe(&self, scope: Scope<'_>, store: Weak<crate::Shared>) -> Live {
+    pub(crate) fn subscribe(&self, scope: Scope<'_>) -> Live {
         let receiver = match (scope.namespace, scope.cluster) {
             (None, None) => self.all.subscribe(),
             (Some(namespace), _) => {
@@ -123,7 +124,6 @@ impl Feeds {
             receiver,
             piece: None,
             next: 0,
-            store,
             published: self.published.clone(),
             limit: self.limit,
         }
@@ -134,8 +134,6 @@ impl Feeds {
         let Some(last) = changes.last() else {
             return;
         };
-        self.published
-            .store(last.resource_version, Ordering::Release);
         if self.all.receiver_count() > 0 {
             for piece in changes.chunks(PIECE) {
                 let _ = self.all.send(Arc::from(piece));
@@ -144,6 +142,9 @@ impl Feeds {
         let mut partitions = self.partitions.lock();
         (partitions.namespaces).publish(changes, |c| c.object.record.namespace.as_str());
         (partitions.clusters).publish(changes, |c| c.object.record.cluster.as_str());
+        // After the sends: a reader that sees this version finds every change up to it queued.
+        self.published
+            .store(last.resource_version, Ordering::Release);
     }
 }
 
@@ -155,7 +156,6 @@ pub struct Live {
     receiver: broadcast::Receiver<Piece>,
     piece: Option<Piece>,
     next: usize,
-    store: Weak<crate::Shared>,
     published: Arc<AtomicU64>,
     limit: u64,
 }
@@ -211,9 +211,9 @@ impl Live {
     /// even though the changes between were elsewhere (its bookmarks can say so, and a resume
     /// from them stays inside the retained history). `None` while changes are waiting.
     pub fn caught_up(&mut self) -> Option<u64> {
-        // Read first: a change at or before this version was published before it became
-        // visible (both happen under the head's write lock), so it is queued by now.
-        let version = self.store.upgrade()?.head.read().resource_version;
+        // Read first: every change at or before this version was sent before it was stored,
+        // so it is queued by now.
+        let version = self.published.load(Ordering::Acquire);
         let pending = self
             .piece
             .as_ref()

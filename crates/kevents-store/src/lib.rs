@@ -274,7 +274,7 @@ impl Store {
     /// Starts a watch. Fails when `from` is older than the retained history.
     pub fn subscribe(&self, from: WatchFrom, scope: Scope<'_>) -> Result<Subscription, TooOld> {
         let head = self.shared.head.read();
-        let live = (self.shared.feeds).subscribe(scope, Arc::downgrade(&self.shared));
+        let live = self.shared.feeds.subscribe(scope);
         let (initial, backlog) = match from {
             WatchFrom::InitialState => (head.range(scope, None).collect(), Vec::new()),
             WatchFrom::After(rv) => {

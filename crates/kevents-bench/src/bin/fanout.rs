@@ -47,7 +47,6 @@ struct Seen {
 /// Counting line ends keeps the watchers' own reading cheap on the cores they share with the
 /// hub (a search for each event's `"type":"ADDED"` was a third of the bench's CPU, a
 /// byte-at-a-time loop a quarter).
-#[allow(clippy::too_many_arguments)]
 async fn watch(
     address: std::net::SocketAddr,
     rv: u64,
@@ -148,7 +147,7 @@ async fn main() -> anyhow::Result<()> {
             let namespace = j % namespaces;
             // Events namespace..total step namespaces are this watcher's.
             let expected = total.saturating_sub(namespace).div_ceil(namespaces);
-            tokio::spawn(watch(
+            let watcher = tokio::spawn(watch(
                 address,
                 rv,
                 (namespace, namespaces),
@@ -156,7 +155,8 @@ async fn main() -> anyhow::Result<()> {
                 committed_at.clone(),
                 started,
                 deadline,
-            ))
+            ));
+            (expected, watcher)
         })
         .collect();
     // Let every watcher connect before the first write.
@@ -187,9 +187,7 @@ async fn main() -> anyhow::Result<()> {
     let mut complete = 0;
     let mut lags = Vec::new();
     let mut failed = 0;
-    for (j, watcher) in watchers.into_iter().enumerate() {
-        let namespace = j as u64 % namespaces;
-        let expected = total.saturating_sub(namespace).div_ceil(namespaces);
+    for (expected, watcher) in watchers {
         match watcher.await? {
             Ok(seen) => {
                 if seen.received == expected {
