@@ -5,7 +5,6 @@ import os
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -33,7 +32,9 @@ class Hub:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
         self.log_path = Path(self.data_dir).parent / f"kevents-{self.port}.log"
-        self.kube_dir = tempfile.mkdtemp(prefix="kevents-kubectl-")
+        # Beside the log, inside the test's own temporary directory, so nothing outlives the run.
+        self.kube_dir = Path(self.data_dir).parent / f"kubectl-{self.port}"
+        self.kube_dir.mkdir(parents=True, exist_ok=True)
         Path(self.kube_dir, "config").write_text("")
 
     def start(self, timeout=20):
