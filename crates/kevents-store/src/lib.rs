@@ -12,6 +12,7 @@ mod codec;
 mod cold;
 mod cold_scan;
 mod columns;
+mod commit;
 mod counts;
 mod entry;
 mod feed;
@@ -179,7 +180,7 @@ impl Store {
             waiting: Vec::new(),
             reclaim: false,
             deferred: Vec::new(),
-            pipeline: writer::Pipeline::start(requests.downgrade(), shared.clone())?,
+            pipeline: commit::Pipeline::start(requests.downgrade(), shared.clone())?,
             disk: writer::DiskUsage::new(),
         };
         let handle = std::thread::Builder::new()

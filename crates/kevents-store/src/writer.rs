@@ -1,20 +1,11 @@
-//! The single writer: batches mutations, checks them against the head, appends them to the log
-//! with one fsync per batch (group commit), then publishes them. Nothing is acknowledged before
-//! its batch is durable.
-//!
-//! Commits are pipelined: while a batch's fsync runs on the sync thread, the writer checks and
-//! encodes the writes that arrive into the next (open) batch, against the state the syncing
-//! batch leaves (`overlay`), so the disk's flush and the writer's CPU overlap and the open
-//! batch gathers everything that arrived meanwhile, as one fsync. One batch at most is
-//! unsynced: the open batch is written only once the one before it is durable, so a failed
-//! sync cuts the log back to that batch alone (and fails the open batch, checked against it).
+//! The single writer: takes mutations and maintenance requests off one queue, commits the
+//! mutations through the pipeline in `commit.rs` (nothing is acknowledged before its batch is
+//! durable), and rotates the log, starts checkpoints and installs them in between.
 
-use crate::entry::{Change, ChangeType, LogEntryRef, StoredEvent};
-use crate::frame::encode_frame_with;
-use crate::log::{delete_change, put_change, Log, Written};
-use crate::log_sync::Syncer;
+use crate::commit::{PendingWrite, Pipeline};
+use crate::log::Log;
 use crate::{Committed, Mutation, Shared, StoreError};
-use kevents_model::{EventKey, EventRecord, Micros};
+use kevents_model::Micros;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -63,8 +54,10 @@ pub(crate) struct Writer {
 /// checkpoints) or a second after the last listing.
 pub(crate) struct DiskUsage {
     listed: std::time::Instant,
-    appended: u64,
-    files_changed: bool,
+    /// Bytes appended since the last publish.
+    pub appended: u64,
+    /// The log's files changed (rotation, checkpoint, a cut-back tail): list them again.
+    pub files_changed: bool,
 }
 
 impl DiskUsage {
@@ -89,86 +82,6 @@ impl DiskUsage {
         }
         self.appended = 0;
     }
-}
-
-/// The state of the commit pipeline.
-pub(crate) struct Pipeline {
-    syncer: Syncer,
-    /// The batch being synced.
-    in_flight: Option<InFlight>,
-    /// The batch being gathered; its frames are in `frames`.
-    open: Batch,
-    /// The state of keys written by the batch in flight and the open one (`None` = deleted),
-    /// with the sequence number of the batch that wrote it: what the head will be.
-    overlay: crate::FastMap<EventKey, (u64, Option<Arc<StoredEvent>>)>,
-    /// The version of the last staged write, while anything is staged.
-    staged_rv: Option<u64>,
-    /// The open batch's frames (the buffer is kept to reuse its allocation).
-    frames: Vec<u8>,
-}
-
-impl Pipeline {
-    pub fn start(
-        wake: mpsc::WeakSender<Request>,
-        shared: Arc<Shared>,
-    ) -> Result<Pipeline, StoreError> {
-        Ok(Pipeline {
-            syncer: Syncer::start(wake, shared)?,
-            in_flight: None,
-            open: Batch::new(0),
-            overlay: Default::default(),
-            staged_rv: None,
-            frames: Vec::new(),
-        })
-    }
-}
-
-type Reply = oneshot::Sender<Result<Committed, StoreError>>;
-pub(crate) type PendingWrite = (Mutation, Reply);
-type Answer = (Reply, Result<Committed, StoreError>);
-
-/// A mutation that passed its checks, waiting for its batch to be durable: the change it makes,
-/// worked out against the head and the earlier staged writes when it was staged (only this
-/// thread changes the head, so it still holds when the batch is applied).
-struct Staged {
-    change: Change,
-    reply: Reply,
-}
-
-/// A batch checked and encoded, not yet in the log.
-struct Batch {
-    seq: u64,
-    staged: Vec<Staged>,
-    /// Mutations refused by their checks; answered when the batch is, since a refusal may rest
-    /// on a write of the batch before it.
-    rejected: Vec<Answer>,
-}
-
-impl Batch {
-    fn new(seq: u64) -> Batch {
-        Batch {
-            seq,
-            staged: Vec::new(),
-            rejected: Vec::new(),
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.staged.len() + self.rejected.len()
-    }
-
-    /// This batch, leaving the next one (empty) in its place.
-    fn take(&mut self) -> Batch {
-        let next = Batch::new(self.seq + 1);
-        std::mem::replace(self, next)
-    }
-}
-
-/// A batch written to the log whose sync is running.
-struct InFlight {
-    batch: Batch,
-    /// Where it starts in the active segment.
-    start: u64,
 }
 
 impl Writer {
@@ -206,7 +119,7 @@ impl Writer {
                         break;
                     }
                 }
-                if batch.len() + self.pipeline.open.len() < MAX_BATCH {
+                if batch.len() + self.pipeline.open_len() < MAX_BATCH {
                     next = self.requests.try_recv().ok();
                 }
             }
@@ -217,7 +130,7 @@ impl Writer {
                 batch = released;
             }
             self.stage(&mut batch);
-            if self.pipeline.open.len() >= MAX_BATCH {
+            if self.pipeline.open_len() >= MAX_BATCH {
                 self.finish_in_flight(true);
             }
             self.advance();
@@ -233,192 +146,6 @@ impl Writer {
         if let Some(reply) = shutdown {
             let _ = reply.send(());
         }
-    }
-
-    /// Finishes the batch in flight if its sync is done, then, with nothing in flight, writes
-    /// the open batch and starts its sync.
-    fn advance(&mut self) {
-        self.finish_in_flight(false);
-        if self.pipeline.in_flight.is_none() {
-            self.write_open();
-        }
-    }
-
-    /// Leaves nothing staged or unsynced: every write so far is durable and applied (or failed).
-    fn drain(&mut self) {
-        self.finish_in_flight(true);
-        self.write_open();
-        self.finish_in_flight(true);
-    }
-
-    /// Checks and encodes writes into the open batch, against the head and the writes staged
-    /// before them.
-    fn stage(&mut self, writes: &mut Vec<PendingWrite>) {
-        if writes.is_empty() {
-            return;
-        }
-        let now = Micros::now();
-        let max_entry = self.shared.config.max_event_bytes;
-        let pipeline = &mut self.pipeline;
-        let open = &mut pipeline.open;
-        let head = self.shared.head.read();
-        let mut next_rv = pipeline.staged_rv.unwrap_or(head.resource_version);
-        for (mutation, reply) in writes.drain(..) {
-            let key = mutation.key();
-            let current = match pipeline.overlay.get(&key) {
-                Some((_, state)) => state.clone(),
-                None => head.current(&key),
-            };
-            let checked = match check(mutation, current.as_ref()) {
-                Ok(Some(checked)) => checked,
-                // An expiry that lost a race with an update: nothing to do.
-                Ok(None) => {
-                    open.rejected.push((reply, Err(StoreError::Skipped)));
-                    continue;
-                }
-                Err(e) => {
-                    open.rejected.push((reply, Err(e)));
-                    continue;
-                }
-            };
-            let rv = next_rv + 1;
-            let change = match checked {
-                Checked::Put(record) => put_change(rv, now, record, current),
-                Checked::Delete(existing) => delete_change(rv, now, existing),
-            };
-            let frame_start = pipeline.frames.len();
-            let payload = encode_frame_with(&mut pipeline.frames, |out| {
-                serde_json::to_writer(out, &LogEntryRef::of(&change, &key))
-                    .expect("log entries always serialize")
-            });
-            if payload > max_entry {
-                pipeline.frames.truncate(frame_start);
-                open.rejected.push((
-                    reply,
-                    Err(StoreError::TooLarge {
-                        bytes: payload,
-                        limit: max_entry,
-                    }),
-                ));
-                continue;
-            }
-            next_rv = rv;
-            let state = (change.change_type != ChangeType::Deleted).then(|| change.object.clone());
-            pipeline.overlay.insert(key, (open.seq, state));
-            open.staged.push(Staged { change, reply });
-        }
-        pipeline.staged_rv = Some(next_rv);
-    }
-
-    /// With nothing in flight, writes the open batch's frames and hands it to the sync thread;
-    /// a batch that wrote nothing is answered at once (everything before it is durable).
-    fn write_open(&mut self) {
-        debug_assert!(self.pipeline.in_flight.is_none());
-        let pipeline = &mut self.pipeline;
-        if pipeline.open.len() == 0 {
-            return;
-        }
-        let batch = pipeline.open.take();
-        if batch.staged.is_empty() {
-            self.forget(batch.seq);
-            answer(batch.rejected);
-            return;
-        }
-        let written = self.log.write(&self.pipeline.frames);
-        let bytes = self.pipeline.frames.len() as u64;
-        self.pipeline.frames.clear();
-        match written {
-            Ok(Written { segment, start }) => {
-                self.disk.appended += bytes;
-                self.pipeline.syncer.submit(segment);
-                self.pipeline.in_flight = Some(InFlight { batch, start });
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "log append failed; batch rejected");
-                self.disk.files_changed = true;
-                self.forget(batch.seq);
-                fail(batch, &e);
-            }
-        }
-    }
-
-    /// Finishes the batch in flight once its sync is done; waits for it with `wait`.
-    fn finish_in_flight(&mut self, wait: bool) {
-        if self.pipeline.in_flight.is_none() {
-            return;
-        }
-        let synced = match wait {
-            true => self.pipeline.syncer.wait(),
-            false => match self.pipeline.syncer.try_result() {
-                Some(synced) => synced,
-                None => return,
-            },
-        };
-        let Some(in_flight) = self.pipeline.in_flight.take() else {
-            return;
-        };
-        match synced {
-            Ok(()) => self.apply(in_flight.batch),
-            Err(e) => self.fail_sync(in_flight, e),
-        }
-    }
-
-    /// The batch in flight did not become durable: the log is cut back to where it began and
-    /// its writers get the error, and so do the open batch's, checked against its writes.
-    fn fail_sync(&mut self, in_flight: InFlight, e: std::io::Error) {
-        let error = StoreError::io("syncing the log", e);
-        tracing::error!(error = %error, "log sync failed; batch rejected");
-        self.log.undo(in_flight.start);
-        self.disk.files_changed = true;
-        let pipeline = &mut self.pipeline;
-        let open = pipeline.open.take();
-        pipeline.frames.clear();
-        pipeline.overlay.clear();
-        pipeline.staged_rv = None;
-        fail(in_flight.batch, &error);
-        fail(open, &error);
-    }
-
-    /// Drops the overlay's entries written by batch `seq` and before: the head has them now,
-    /// or they were never written.
-    fn forget(&mut self, seq: u64) {
-        let pipeline = &mut self.pipeline;
-        if pipeline.in_flight.is_none() && pipeline.open.len() == 0 {
-            pipeline.overlay.clear();
-            pipeline.staged_rv = None;
-        } else {
-            pipeline
-                .overlay
-                .retain(|_, (written_by, _)| *written_by > seq);
-        }
-    }
-
-    /// Publishes a durable batch: the head, the change feed, then the replies.
-    fn apply(&mut self, batch: Batch) {
-        let now = Micros::now();
-        let mut replies = Vec::with_capacity(batch.staged.len());
-        {
-            let mut head = self.shared.head.write();
-            let mut changes = Vec::with_capacity(batch.staged.len());
-            for item in batch.staged {
-                let change = Arc::new(item.change);
-                head.apply(change.clone(), self.shared.config.ttl_micros);
-                changes.push(change.clone());
-                replies.push((item.reply, change));
-            }
-            // Sent under the lock so a watcher subscribing under the read lock sees no gap.
-            self.shared.feeds.publish(&changes);
-            let oldest = Micros(now.0.saturating_sub(self.shared.config.ttl_micros));
-            head.trim_history(self.shared.config.history_limit, oldest);
-        }
-        self.forget(batch.seq);
-        for (reply, change) in replies {
-            let _ = reply.send(Ok(Committed {
-                created: change.previous.is_none(),
-                object: change.object.clone(),
-            }));
-        }
-        answer(batch.rejected);
     }
 
     /// True when new writes wait: the head holds twice `hot_events` and a running checkpoint
@@ -503,126 +230,5 @@ impl Writer {
         for done in done {
             let _ = done.send(answer.clone());
         }
-    }
-}
-
-/// Answers refused mutations.
-fn answer(answers: Vec<Answer>) {
-    for (reply, result) in answers {
-        let _ = reply.send(result);
-    }
-}
-
-/// Answers a batch that did not become durable: its writes get `error`, its refusals stand.
-fn fail(batch: Batch, error: &StoreError) {
-    for item in batch.staged {
-        let _ = item.reply.send(Err(error.clone()));
-    }
-    answer(batch.rejected);
-}
-
-/// What a mutation that passed its checks does.
-// Made and consumed at once; boxing the record would add the allocation this avoids.
-#[allow(clippy::large_enum_variant)]
-enum Checked {
-    /// The event's new state.
-    Put(EventRecord),
-    /// The event, in this state, goes.
-    Delete(Arc<StoredEvent>),
-}
-
-/// Checks a mutation against the current state of its key; returns what to commit.
-fn check(
-    mutation: Mutation,
-    current: Option<&Arc<StoredEvent>>,
-) -> Result<Option<Checked>, StoreError> {
-    match mutation {
-        Mutation::Create(record) => match current {
-            Some(_) => Err(StoreError::AlreadyExists(record.key())),
-            None => Ok(Some(Checked::Put(record))),
-        },
-        Mutation::Update {
-            mut record,
-            expected_rv,
-        } => match current {
-            None => Err(StoreError::NotFound(record.key())),
-            Some(existing) => {
-                if expected_rv.is_some_and(|rv| rv != existing.record.resource_version) {
-                    return Err(StoreError::Conflict(record.key()));
-                }
-                // Server-owned identity never changes on update.
-                record.uid = existing.record.uid.clone();
-                record.creation_timestamp = existing.record.creation_timestamp;
-                Ok(Some(Checked::Put(record)))
-            }
-        },
-        Mutation::Delete {
-            key,
-            expected_rv,
-            expected_uid,
-        } => match current {
-            None => Err(StoreError::NotFound(key)),
-            Some(existing) => {
-                let rv_mismatch =
-                    expected_rv.is_some_and(|rv| rv != existing.record.resource_version);
-                let uid_mismatch = expected_uid.is_some_and(|uid| uid != existing.record.uid);
-                if rv_mismatch || uid_mismatch {
-                    return Err(StoreError::Conflict(key));
-                }
-                Ok(Some(Checked::Delete(existing.clone())))
-            }
-        },
-        Mutation::Expire { expected_rv, .. } => match current {
-            Some(existing) if existing.record.resource_version == expected_rv => {
-                Ok(Some(Checked::Delete(existing.clone())))
-            }
-            _ => Ok(None),
-        },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::{Mutation, Store, StoreConfig, StoreError};
-    use kevents_model::{EventKey, EventRecord};
-    use std::sync::atomic::Ordering::Relaxed;
-
-    fn record(name: &str) -> EventRecord {
-        EventRecord {
-            namespace: "ns".into(),
-            name: name.into(),
-            uid: format!("uid-{name}"),
-            ..Default::default()
-        }
-    }
-
-    /// A batch whose sync fails is cut off the log and its writers get the error; what was
-    /// written before stays, what comes after takes the failed batch's versions, and a
-    /// restart finds exactly the acknowledged writes.
-    #[tokio::test]
-    async fn a_failed_sync_fails_its_batch_and_the_log_goes_on_without_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(StoreConfig::new(dir.path())).unwrap();
-        let first = store.write(Mutation::Create(record("a"))).await.unwrap();
-        store.shared.sync_faults.store(1, Relaxed);
-        let failed = store.write(Mutation::Create(record("b"))).await;
-        assert!(matches!(failed, Err(StoreError::Io { .. })), "{failed:?}");
-        assert!(store.get(&EventKey::new("ns", "b")).is_none());
-        // The failed create left nothing behind: the same name can be created, at the
-        // version the failed write had.
-        let again = store.write(Mutation::Create(record("b"))).await.unwrap();
-        let rv = |c: &crate::Committed| c.object.record.resource_version;
-        let reused = rv(&first) + 1;
-        assert_eq!(rv(&again), reused, "the failed write's version is reused");
-        store.write(Mutation::Create(record("c"))).await.unwrap();
-        let version = store.resource_version();
-        store.close().await;
-
-        let reopened = Store::open(StoreConfig::new(dir.path())).unwrap();
-        assert_eq!(reopened.resource_version(), version);
-        for name in ["a", "b", "c"] {
-            assert!(reopened.get(&EventKey::new("ns", name)).is_some(), "{name}");
-        }
-        reopened.close().await;
     }
 }
