@@ -1,17 +1,9 @@
 //! Regression tests of lists found by the model-based property test.
 
-use kevents_model::EventRecord;
 use kevents_store::{ListQuery, Mutation, Store, StoreConfig};
 
-fn record(namespace: &str, name: &str, message: &str) -> EventRecord {
-    EventRecord {
-        namespace: namespace.into(),
-        name: name.into(),
-        uid: format!("uid-{name}"),
-        message: message.into(),
-        ..Default::default()
-    }
-}
+mod common;
+use common::record;
 
 /// A list at an older version with an object name merged past states into the full range and
 /// returned events about other objects.
