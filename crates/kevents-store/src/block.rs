@@ -112,20 +112,27 @@ pub fn decode_where(
         return Err(DecodeError("unknown block version"));
     }
     let n = r.count()?;
-    let mut strings = Vec::with_capacity(STRING_COLUMNS);
+    // Column after column, `n` values each; UTF-8 is checked only where a value is read.
+    let mut strings = Vec::with_capacity(STRING_COLUMNS * n);
     for _ in 0..STRING_COLUMNS {
-        strings.push(r.string_refs(n)?);
+        r.string_bytes(n, &mut strings)?;
     }
     let names = read_names(&mut r, n)?;
+    let damaged = std::cell::Cell::new(false);
     let kept: Vec<usize> = (0..n)
         .filter(|row| {
             keep(&RowView {
                 strings: &strings,
+                rows: n,
                 names: &names,
                 row: *row,
+                damaged: &damaged,
             })
         })
         .collect();
+    if damaged.get() {
+        return Err(DecodeError("invalid UTF-8"));
+    }
     let uids = read_uuids(&mut r, n)?;
     let object_uids = read_uuids(&mut r, n)?;
     let mut versions = Vec::with_capacity(n);
@@ -162,8 +169,11 @@ pub fn decode_where(
     }
     let mut events = Vec::with_capacity(kept.len());
     for row in kept {
-        let take = |column: usize| strings[column][row].to_owned();
-        let object_name = take(OBJECT_NAME);
+        let text = |column: usize| {
+            std::str::from_utf8(strings[column * n + row]).map_err(|_| DecodeError("invalid UTF-8"))
+        };
+        let take = |column: usize| text(column).map(str::to_owned);
+        let object_name = take(OBJECT_NAME)?;
         let name = match names[row] {
             Packed::Number(number) => format!("{object_name}.{number:x}"),
             Packed::Text(text) => text.to_owned(),
@@ -183,43 +193,43 @@ pub fn decode_where(
             (None, None) => None,
             (None, Some(_)) => return Err(DecodeError("observed time without series")),
         };
-        let related = strings[21][row];
+        let related = text(21)?;
         let record = EventRecord {
-            cluster: take(CLUSTER),
-            namespace: take(NAMESPACE),
+            cluster: take(CLUSTER)?,
+            namespace: take(NAMESPACE)?,
             name,
-            generate_name: take(2),
-            source_resource_version: take(3),
+            generate_name: take(2)?,
+            source_resource_version: take(3)?,
             uid: unpack_uid(uids[row]),
             resource_version,
             creation_timestamp: time(0)?,
-            labels: parse_json(strings[18][row])?,
-            annotations: parse_json(strings[19][row])?,
-            extra_metadata: parse_json(strings[20][row])?,
+            labels: parse_json(text(18)?)?,
+            annotations: parse_json(text(19)?)?,
+            extra_metadata: parse_json(text(20)?)?,
             involved_object: ObjectRef {
-                kind: take(OBJECT_KIND),
-                namespace: take(OBJECT_NAMESPACE),
+                kind: take(OBJECT_KIND)?,
+                namespace: take(OBJECT_NAMESPACE)?,
                 name: object_name,
                 uid: unpack_uid(object_uids[row]),
-                api_version: take(OBJECT_API_VERSION),
-                resource_version: take(OBJECT_RESOURCE_VERSION),
-                field_path: take(OBJECT_FIELD_PATH),
+                api_version: take(OBJECT_API_VERSION)?,
+                resource_version: take(OBJECT_RESOURCE_VERSION)?,
+                field_path: take(OBJECT_FIELD_PATH)?,
             },
             related: if related.is_empty() {
                 None
             } else {
                 Some(parse_json(related)?)
             },
-            reason: take(REASON),
-            message: take(17),
-            event_type: take(TYPE),
-            action: take(6),
-            reporting_controller: take(REPORTING_CONTROLLER),
-            reporting_instance: take(8),
+            reason: take(REASON)?,
+            message: take(17)?,
+            event_type: take(TYPE)?,
+            action: take(6)?,
+            reporting_controller: take(REPORTING_CONTROLLER)?,
+            reporting_instance: take(8)?,
             event_time: time(1)?,
             series,
-            source_component: take(SOURCE_COMPONENT),
-            source_host: take(10),
+            source_component: take(SOURCE_COMPONENT)?,
+            source_host: take(10)?,
             first_timestamp: time(2)?,
             last_timestamp: time(3)?,
             count,

@@ -228,3 +228,39 @@ fn row_views_agree_with_built_events_and_filters_pick_exactly_their_rows() {
     assert_eq!(expected.len(), 9);
     assert_eq!(picked, expected);
 }
+
+/// UTF-8 is checked where a value is read, not for every value of a block: a damaged value
+/// in a column no filter reads and no kept row needs costs nothing, one a filter reads fails
+/// the block, and so does one in a row that is built.
+#[test]
+fn a_damaged_string_fails_the_block_where_it_is_read() {
+    let mut events: Vec<StoredEvent> = (0..4).map(full).collect();
+    // A message unlike any other (the column stays plain) and a reason in every row.
+    events[2].record.message = "MARK-of-damage".into();
+    let refs: Vec<&StoredEvent> = events.iter().collect();
+    let mut bytes = encode(&refs);
+    let at = bytes
+        .windows(4)
+        .position(|w| w == b"MARK")
+        .expect("the message is stored as is");
+    bytes[at] = 0xff;
+    assert!(decode(&bytes).is_err(), "building every row reads it");
+    let reasons = decode_where(&bytes, |view| view.field(EventField::Reason).is_some());
+    assert!(reasons.is_err(), "row 2 is built");
+    let not_row_2 = decode_where(&bytes, |view| view.row != 2).unwrap();
+    assert_eq!(
+        not_row_2.iter().map(|(row, _)| *row).collect::<Vec<_>>(),
+        [0, 1, 3]
+    );
+    assert_eq!(not_row_2[0].1, events[0]);
+
+    // The same damage in a column a filter reads fails the block even if nothing is kept.
+    let mut events: Vec<StoredEvent> = (0..4).map(full).collect();
+    events[2].record.involved_object.name = "MARK-object".into();
+    let refs: Vec<&StoredEvent> = events.iter().collect();
+    let mut bytes = encode(&refs);
+    let at = bytes.windows(4).position(|w| w == b"MARK").unwrap();
+    bytes[at] = 0xff;
+    let by_object = decode_where(&bytes, |view| view.object_name() == "nothing");
+    assert!(by_object.is_err());
+}

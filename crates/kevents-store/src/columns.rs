@@ -141,24 +141,41 @@ impl<'a> ColumnReader<'a> {
     /// A string column of `rows` values written by `ColumnWriter::strings`, borrowed from the
     /// buffer (nothing is copied).
     pub fn string_refs(&mut self, rows: usize) -> Result<Vec<&'a str>, DecodeError> {
+        let mut bytes = Vec::with_capacity(rows);
+        self.string_bytes(rows, &mut bytes)?;
+        let mut values = Vec::with_capacity(rows);
+        for value in bytes {
+            values.push(std::str::from_utf8(value).map_err(|_| DecodeError("invalid UTF-8"))?);
+        }
+        Ok(values)
+    }
+
+    /// A string column of `rows` values written by `ColumnWriter::strings`, appended to `out`
+    /// as bytes borrowed from the buffer whose UTF-8 is not checked: a block's reader checks
+    /// the values it uses (a filter reads a few columns, and only the rows it keeps are built).
+    pub fn string_bytes(
+        &mut self,
+        rows: usize,
+        out: &mut Vec<&'a [u8]>,
+    ) -> Result<(), DecodeError> {
         // Filled in loops rather than collected from fallible iterators: those cannot size the
         // vector up front, and these run for every column of every block read.
-        let mut values = Vec::with_capacity(rows);
+        out.reserve(rows);
         match self.byte()? {
             0 => {
                 for _ in 0..rows {
-                    values.push(self.str()?);
+                    out.push(self.bytes()?);
                 }
             }
             1 => {
                 let size = self.count()?;
                 let mut dictionary = Vec::with_capacity(size);
                 for _ in 0..size {
-                    dictionary.push(self.str()?);
+                    dictionary.push(self.bytes()?);
                 }
                 for _ in 0..rows {
                     let index = usize::try_from(self.varint()?).unwrap_or(usize::MAX);
-                    values.push(
+                    out.push(
                         *dictionary
                             .get(index)
                             .ok_or(DecodeError("dictionary index out of range"))?,
@@ -167,7 +184,7 @@ impl<'a> ColumnReader<'a> {
             }
             _ => return Err(DecodeError("unknown string column encoding")),
         }
-        Ok(values)
+        Ok(())
     }
 
     /// `len` raw bytes.

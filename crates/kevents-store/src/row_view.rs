@@ -2,6 +2,7 @@
 //! on cold blocks read (`block::decode_where`).
 
 use kevents_model::EventField;
+use std::cell::Cell;
 
 /// The string columns of a block, in the order `encode` writes them.
 pub(crate) const STRING_COLUMNS: usize = 22;
@@ -21,14 +22,25 @@ pub(crate) const OBJECT_FIELD_PATH: usize = 16;
 /// One row of a block before its event is built: the string fields, borrowed from the block's
 /// bytes, so that a filter can refuse rows without paying for their events.
 pub struct RowView<'a> {
-    pub(crate) strings: &'a [Vec<&'a str>],
+    /// The block's string columns one after the other (`rows` values each), UTF-8 unchecked.
+    pub(crate) strings: &'a [&'a [u8]],
+    pub(crate) rows: usize,
     pub(crate) names: &'a [Packed<'a>],
     pub(crate) row: usize,
+    /// Set when a value the filter read is not UTF-8: the block is damaged, and its reader
+    /// reports that instead of what the filter decided.
+    pub(crate) damaged: &'a Cell<bool>,
 }
 
 impl RowView<'_> {
     fn column(&self, column: usize) -> &str {
-        self.strings[column][self.row]
+        match std::str::from_utf8(self.strings[column * self.rows + self.row]) {
+            Ok(text) => text,
+            Err(_) => {
+                self.damaged.set(true);
+                ""
+            }
+        }
     }
 
     /// The event's cluster (`""`: the hub's own).
