@@ -44,6 +44,8 @@ impl Store {
         }
         let target = limit - limit / 10;
         let mut deleted = 0;
+        // The footprint and the deletions of the previous round, for what one event frees.
+        let mut previous: Option<(u64, usize)> = None;
         for round in 0.. {
             // Superseded versions and deletes only leave the disk with a checkpoint (which
             // rewrites the cold files they are in).
@@ -55,10 +57,20 @@ impl Store {
                 break;
             }
             // After a checkpoint the footprint is almost all live events, so its average per
-            // event says how many must go.
-            let per_event = footprint.div_ceil(live as u64).max(1);
+            // event says how many must go; once a round deleted some, what that freed per
+            // event says it better (files have a fixed part, and a smaller block compresses
+            // less well).
+            let average = footprint.div_ceil(live as u64);
+            let per_event = match previous {
+                Some((before, count)) if count > 0 && before > footprint => {
+                    (before - footprint) / count as u64
+                }
+                _ => average,
+            }
+            .max(1);
             let excess = (footprint - target).div_ceil(per_event);
             let count = usize::try_from(excess).unwrap_or(usize::MAX).min(live);
+            let deleted_before = deleted;
             let mut remaining = count;
             while remaining > 0 {
                 let oldest = self.shared.head.read().expired(
@@ -76,6 +88,7 @@ impl Store {
                     .retention_deleted
                     .fetch_add(done as u64, Ordering::Relaxed);
             }
+            previous = Some((footprint, deleted - deleted_before));
         }
         if deleted > 0 {
             tracing::warn!(
