@@ -14,7 +14,8 @@ const CODEC_DEFLATE_SIZED: u8 = 3;
 /// A Zstandard frame (with its content size): written since it measured 5% smaller and twice
 /// as fast to read as Deflate level 1 on the simulated corpus (docs/architecture.md).
 const CODEC_ZSTD: u8 = 4;
-/// Zstandard's level 1: levels 3 and 5 saved 1-2% more for 1.1 and 2.2 times the compression time.
+/// Zstandard's level 1: levels 3 and 5 saved 1-2% more for 1.1 and 2.2 times the
+/// compression time.
 const ZSTD_LEVEL: i32 = 1;
 /// Most bytes a block may inflate to; far above any real block (4096 events of at most 1 MiB
 /// would be more, but such events do not come in thousands), and a bound for a damaged one.
