@@ -99,7 +99,8 @@ impl<'a> ColumnReader<'a> {
 
     /// An unsigned LEB128 varint.
     // Inlined with a one-byte fast path: most values of a block (lengths, dictionary indexes,
-    // deltas) are below 128, and a call per value was a fifth of a filtered block read.
+    // deltas) are below 128, and as a call per value varints were 7-9% of a name query's
+    // profile.
     #[inline]
     pub fn varint(&mut self) -> Result<u64, DecodeError> {
         match self.buf.get(self.pos) {

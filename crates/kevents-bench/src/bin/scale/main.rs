@@ -47,8 +47,9 @@ struct Args {
     /// queries there too, as the anchor.
     #[arg(long)]
     sqlite: bool,
-    /// Only the measurements whose label contains this (the full scan that picks the keys
-    /// and names to ask for still runs), e.g. `--only "last hour, every page"` to profile one.
+    /// Only the measurements whose label contains this, e.g. `--only "last hour, every page"`
+    /// to profile one; the keys and names to ask for come from `query-sample.json` beside the
+    /// store when an earlier run left one, else from the full scan.
     #[arg(long)]
     only: Option<String>,
 }
