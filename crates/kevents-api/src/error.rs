@@ -30,6 +30,33 @@ fn resource_details(group: ApiGroup, name: &str) -> Value {
     Value::Object(details)
 }
 
+/// Longest request target (path and query) the HTTP server accepts; fixed by hyper.
+pub const MAX_REQUEST_TARGET_BYTES: usize = 65_534;
+
+/// Largest request line plus headers the HTTP server reads (hyper's default read buffer).
+pub const MAX_REQUEST_HEAD_BYTES: usize = 8192 + 4096 * 100;
+
+/// Most bytes of a rejected value an error message quotes; a patch result can be as large as
+/// the body limit.
+pub const QUOTED_VALUE_MAX: usize = 1024;
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+pub(crate) fn prefix_within(text: &str, max: usize) -> &str {
+    let mut cut = text.len().min(max);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &text[..cut]
+}
+
+fn quoted_value(value: &Value) -> String {
+    let text = value.to_string();
+    if text.len() <= QUOTED_VALUE_MAX {
+        return text;
+    }
+    format!("{}...", prefix_within(&text, QUOTED_VALUE_MAX))
+}
+
 impl ApiError {
     pub(crate) fn new(
         code: StatusCode,
@@ -136,6 +163,44 @@ impl ApiError {
             "kind": "ListOptions",
             "causes": [{"reason": cause, "message": body, "field": field}],
         }))
+    }
+
+    /// 422 for a patch whose result is not an event object, as the apiserver answers when the
+    /// patched JSON does not decode: the cause names the field `patch` and quotes the result,
+    /// cut to [`QUOTED_VALUE_MAX`] bytes.
+    pub fn invalid_patch_result(patched: &Value, why: &str) -> ApiError {
+        let quoted = quoted_value(patched);
+        let body = format!("Invalid value: {quoted:?}: {why}");
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid",
+            format!(" \"\" is invalid: patch: {body}"),
+        )
+        .with_details(json!({
+            "causes": [{"reason": "FieldValueInvalid", "message": body, "field": "patch"}],
+        }))
+    }
+
+    /// 414 for a request target longer than the HTTP server accepts.
+    pub fn uri_too_long() -> ApiError {
+        ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "",
+            format!(
+                "the request URI is longer than the server's limit of {MAX_REQUEST_TARGET_BYTES} bytes"
+            ),
+        )
+    }
+
+    /// 431 for a request line and headers larger than the HTTP server reads.
+    pub fn request_head_too_large() -> ApiError {
+        ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "",
+            format!(
+                "the request line and headers are larger than the server's limit of {MAX_REQUEST_HEAD_BYTES} bytes"
+            ),
+        )
     }
 
     /// 405 for a method the path does not support.

@@ -15,6 +15,7 @@ mod kinds;
 mod metrics;
 mod negotiate;
 mod openapi;
+mod panics;
 mod patch;
 mod query;
 mod read;
@@ -28,8 +29,9 @@ pub use admission::{run_folding, Admission, AdmissionConfig};
 pub use auth::{Identity, Peer, Security};
 pub use clusters::ClusterRegistry;
 use clusters::ClusterScope;
-pub use error::{ApiError, ApiResult};
+pub use error::{ApiError, ApiResult, MAX_REQUEST_HEAD_BYTES, MAX_REQUEST_TARGET_BYTES};
 pub use metrics::ApiMetrics;
+pub use panics::log_panics_briefly;
 pub use series::SeriesState;
 
 /// Entry points for fuzzing the request parsers directly; not a stable API.
@@ -185,6 +187,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            panics::catch,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -22,6 +22,7 @@ pub struct ApiMetrics {
     /// Watches currently open.
     pub watchers: Gauge,
     rejected_requests: Family<Vec<(&'static str, String)>, Counter>,
+    handler_panics: Counter,
 }
 
 impl Default for ApiMetrics {
@@ -32,6 +33,7 @@ impl Default for ApiMetrics {
             rejected_writes: Family::default(),
             watchers: Gauge::default(),
             rejected_requests: Family::default(),
+            handler_panics: Counter::default(),
         }
     }
 }
@@ -64,6 +66,21 @@ impl ApiMetrics {
             "Requests refused before reaching the API, by reason (Unauthorized, Forbidden, TooManyRequests, TooManyWatches)",
             self.rejected_requests.clone(),
         );
+        registry.register(
+            "kevents_handler_panics",
+            "Requests whose handler panicked and were answered 500 InternalError",
+            self.handler_panics.clone(),
+        );
+    }
+
+    /// Counts a handler that panicked.
+    pub(crate) fn handler_panicked(&self) {
+        self.handler_panics.inc();
+    }
+
+    /// Handlers that panicked since the start.
+    pub fn handler_panics(&self) -> u64 {
+        self.handler_panics.get()
     }
 
     /// Counts a request refused by authentication, authorization or a limit.

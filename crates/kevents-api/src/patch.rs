@@ -13,9 +13,22 @@ pub struct Limits {
     pub max_document_bytes: usize,
 }
 
-/// Applies `patch` of `kind` to `target` in place. On error `target` may be partly patched;
-/// callers patch a copy.
+/// Applies `patch` of `kind` to `target` in place; the result is always a JSON object. On
+/// error `target` may be partly patched; callers patch a copy.
 pub fn apply(kind: PatchKind, target: &mut Value, patch: &[u8], limits: &Limits) -> ApiResult<()> {
+    apply_any(kind, target, patch, limits)?;
+    if target.is_object() {
+        Ok(())
+    } else {
+        // A JSON patch can replace the root with any value (`"path": ""`).
+        Err(ApiError::invalid_patch_result(
+            target,
+            "the patched document is not a JSON object",
+        ))
+    }
+}
+
+fn apply_any(kind: PatchKind, target: &mut Value, patch: &[u8], limits: &Limits) -> ApiResult<()> {
     let patch_doc: Value = serde_json::from_slice(patch).map_err(|e| {
         let what = match kind {
             PatchKind::Apply => "apply configuration (only its JSON form is accepted)",
@@ -310,6 +323,31 @@ mod tests {
         ]);
         let err = patched(PatchKind::Json, json!({}), deep_move).unwrap_err();
         assert!(err.code == 422, "{}", err.message);
+    }
+
+    #[test]
+    fn json_patch_that_makes_the_root_a_non_object_is_invalid_not_a_panic() {
+        let event = json!({"metadata": {"name": "x"}, "items": [1, 2]});
+        for root in [json!([]), json!(5), json!("str"), json!(true), json!(null)] {
+            let ops = json!([{"op": "replace", "path": "", "value": root}]);
+            let err = patched(PatchKind::Json, event.clone(), ops).unwrap_err();
+            assert_eq!(err.code, 422, "{root}");
+            assert_eq!(err.reason, "Invalid");
+            let status = err.to_status();
+            assert_eq!(status["details"]["causes"][0]["field"], "patch");
+            let quoted = format!("Invalid value: {:?}", root.to_string());
+            assert!(err.message.contains(&quoted), "{}", err.message);
+        }
+        let copy = json!([{"op": "copy", "from": "/items", "path": ""}]);
+        assert_eq!(patched(PatchKind::Json, event, copy).unwrap_err().code, 422);
+    }
+
+    #[test]
+    fn a_large_non_object_result_is_quoted_cut_short() {
+        let ops = json!([{"op": "replace", "path": "", "value": "x".repeat(3000)}]);
+        let err = patched(PatchKind::Json, json!({}), ops).unwrap_err();
+        assert!(err.message.len() < 1200, "{}", err.message.len());
+        assert!(err.message.contains("..."));
     }
 
     #[test]

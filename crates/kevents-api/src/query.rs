@@ -140,7 +140,7 @@ impl ContinueToken {
 pub fn seen_window(query: &HashMap<String, String>, now: Micros) -> ApiResult<Option<TimeWindow>> {
     let time = |name: &str| match query.get(name).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(text) => Micros::parse(text).map(Some).ok_or_else(|| {
+        Some(text) => Micros::parse_window_bound(text).map(Some).ok_or_else(|| {
             ApiError::bad_request(format!(
                 "{name}: {text:?} is not an RFC 3339 time (2026-01-02T15:04:05Z)"
             ))

@@ -134,6 +134,15 @@ pub async fn list_or_watch(
         return watch::start(state, target.group, filter, representation);
     }
     let current = state.store.resource_version();
+    // A token names the version its first page was read at, which cannot be newer than now.
+    if let Some(token) = options.continue_from.as_ref() {
+        if token.resource_version > current {
+            return Err(ApiError::too_large_resource_version(
+                token.resource_version,
+                current,
+            ));
+        }
+    }
     // The version to read at: a continue token's, or an exact one asked for (explicitly, or as
     // the apiserver reads `resourceVersion=N` with a limit); otherwise the current state.
     let mut at = options.continue_from.as_ref().map(|c| c.resource_version);

@@ -10,10 +10,12 @@ use crate::{AppState, Reply};
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
+use futures::FutureExt;
 use kevents_model::wire::EventView;
 use kevents_model::{ApiGroup, EventRecord, Micros};
 use kevents_store::{Change, ChangeType, WatchFrom};
 use serde_json::json;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
@@ -232,11 +234,17 @@ impl Stream {
         }
     }
 
-    async fn run(mut self, subscription: kevents_store::Subscription) -> Result<(), ()> {
+    /// Streams `subscription`, skipping changes up to `seen_through` (a version the client
+    /// named, possibly ahead of the store's).
+    async fn run(
+        mut self,
+        subscription: kevents_store::Subscription,
+        seen_through: u64,
+    ) -> Result<(), ()> {
         let options = &self.filter.options;
         let bookmarks = options.allow_bookmarks;
         let initial_end_bookmark = bookmarks && options.send_initial_events == Some(true);
-        let mut last_rv = subscription.resource_version;
+        let mut last_rv = subscription.resource_version.max(seen_through);
         for event in &subscription.initial {
             if self.filter.matches(&event.record) {
                 let line = self.encoder.event("ADDED", &event.record);
@@ -247,6 +255,10 @@ impl Stream {
             self.send(self.encoder.bookmark(last_rv, true)).await?;
         }
         for change in &subscription.backlog {
+            // Only a version ahead of the store's when the watch began skips any.
+            if change.resource_version <= seen_through {
+                continue;
+            }
             last_rv = change.resource_version;
             if let Some(line) = self.line(change) {
                 self.send(line).await?;
@@ -330,12 +342,22 @@ pub fn start(
     let send_initial = options
         .send_initial_events
         .unwrap_or(matches!(options.resource_version_number, None | Some(0)));
-    let from = match (send_initial, options.resource_version_number) {
+    let current = state.store.resource_version();
+    let requested = options.resource_version_number.unwrap_or(0);
+    // Like the apiserver's watch cache: initial events at a version the store has not reached
+    // are a 504 (it waits 3 s first); a plain watch from such a version is accepted and sees
+    // only the changes after it.
+    if send_initial && requested > current {
+        return Err(ApiError::too_large_resource_version(requested, current));
+    }
+    let from = match (send_initial, requested) {
         (true, _) => WatchFrom::InitialState,
-        (false, Some(rv)) if rv > 0 => WatchFrom::After(rv),
+        (false, rv) if rv > current => WatchFrom::After(current),
+        (false, rv) if rv > 0 => WatchFrom::After(rv),
         // "0" without initial events: from any point, so from now.
-        (false, _) => WatchFrom::After(state.store.resource_version()),
+        (false, _) => WatchFrom::After(current),
     };
+    let seen_through = if send_initial { 0 } else { requested };
     let encoder = Encoder {
         group,
         representation,
@@ -366,6 +388,7 @@ pub fn start(
             };
             let stop = stopping(state.shutdown.clone());
             let watchers = state.metrics.watchers.clone();
+            let panics = state.metrics.clone();
             // Ending on timeout or shutdown drops the stream, even mid-send to a client that
             // stopped reading.
             tokio::spawn(async move {
@@ -376,8 +399,11 @@ pub fn start(
                         None => std::future::pending().await,
                     }
                 };
+                let run = AssertUnwindSafe(stream.run(subscription, seen_through)).catch_unwind();
                 tokio::select! {
-                    _ = stream.run(subscription) => {}
+                    ran = run => if ran.is_err() {
+                        panics.handler_panicked();
+                    },
                     _ = deadline => {}
                     _ = stop => {}
                 }

@@ -4,7 +4,7 @@
 use crate::admission::Outcome;
 use crate::body::{decode_body, decode_value, read_body, with_warnings, WriteOptions};
 use crate::clusters::settle_cluster;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{prefix_within, ApiError, ApiResult};
 use crate::negotiate::{body_format, patch_kind, representation, PatchKind, Representation};
 use crate::query::{parse_query, parse_resource_version, IncludeObject};
 use crate::respond::object_response;
@@ -64,15 +64,11 @@ const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 const GENERATE_NAME_ATTEMPTS: usize = 8;
 
 fn generated_name(prefix: &str) -> String {
-    let mut cut = prefix.len().min(58);
-    while !prefix.is_char_boundary(cut) {
-        cut -= 1;
-    }
     let mut rng = rand::rng();
     let suffix: String = (0..5)
         .map(|_| NAME_ALPHABET[rng.random_range(0..NAME_ALPHABET.len())] as char)
         .collect();
-    format!("{}{suffix}", &prefix[..cut])
+    format!("{}{suffix}", prefix_within(prefix, 58))
 }
 
 fn created_response(
@@ -337,6 +333,9 @@ pub async fn update(
     Err(ApiError::conflict(target.group, &name))
 }
 
+/// Where a patched document keeps its resourceVersion.
+const RESOURCE_VERSION: &str = "/metadata/resourceVersion";
+
 /// JSON patches with more operations are refused, as the apiserver does.
 const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
 
@@ -377,11 +376,11 @@ pub async fn patch(
             (None, PatchKind::Apply) => json!({"metadata": {"name": name, "namespace": namespace}}),
             (None, _) => return Err(ApiError::not_found(group, &name)),
         };
-        let base_rv = document["metadata"]["resourceVersion"].clone();
+        let base_rv = document.pointer(RESOURCE_VERSION).cloned();
         patch::apply(kind, &mut document, &bytes, &limits)?;
-        let user_precondition = document["metadata"]["resourceVersion"] != base_rv;
-        if let Value::Object(metadata) = &mut document["metadata"] {
-            if !user_precondition {
+        // A resourceVersion the patch did not change is no precondition.
+        if document.pointer(RESOURCE_VERSION) == base_rv.as_ref() {
+            if let Some(Value::Object(metadata)) = document.get_mut("metadata") {
                 metadata.remove("resourceVersion");
             }
         }

@@ -49,6 +49,25 @@ impl Micros {
             .map(|ts| Micros(ts.as_microsecond()))
     }
 
+    /// Parses an RFC 3339 time that bounds a window of times. RFC 3339 reaches
+    /// `9999-12-31T23:59:59Z`; the instants past the last one kevents represents (jiff's range
+    /// ends a day earlier, to leave room for UTC offsets) are clamped to it, as are those before
+    /// the first, so that "from the end of time" is a valid, empty window.
+    pub fn parse_window_bound(text: &str) -> Option<Micros> {
+        if let Some(micros) = Micros::parse(text) {
+            return Some(micros);
+        }
+        let pieces = jiff::fmt::temporal::Pieces::parse(text).ok()?;
+        pieces.time()?;
+        pieces.offset()?;
+        let bound = if pieces.date().year() > 0 {
+            jiff::Timestamp::MAX
+        } else {
+            jiff::Timestamp::MIN
+        };
+        Some(Micros(bound.as_microsecond()))
+    }
+
     /// Converts from the time type used by k8s-openapi.
     pub fn from_jiff(ts: jiff::Timestamp) -> Micros {
         Micros(ts.as_microsecond())
@@ -191,6 +210,27 @@ mod tests {
             Some(Micros(1_704_067_200_000_000))
         );
         assert_eq!(Micros::parse("2024-01-01"), None);
+    }
+
+    #[test]
+    fn the_last_rfc3339_second_parses_as_a_window_bound() {
+        let end = Micros::parse_window_bound("9999-12-31T23:59:59Z").unwrap();
+        assert_eq!(end, Micros(jiff::Timestamp::MAX.as_microsecond()));
+        assert!(end > Micros::parse("9999-12-30T00:00:00Z").unwrap());
+        let start = Micros::parse_window_bound("-009999-01-01T00:00:00Z").unwrap();
+        assert_eq!(start, Micros(jiff::Timestamp::MIN.as_microsecond()));
+        assert_eq!(
+            Micros::parse_window_bound("2026-01-02T15:04:05Z"),
+            Micros::parse("2026-01-02T15:04:05Z")
+        );
+        for bad in [
+            "9999-12-31",
+            "9999-12-31T23:59:59",
+            "tomorrow",
+            "9999-13-01T00:00:00Z",
+        ] {
+            assert_eq!(Micros::parse_window_bound(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! certificates reloaded when their files change), serves them with hyper under header-read and
 //! handshake timeouts, tags each request with its peer, and drains gracefully on shutdown.
 
+use crate::head_errors::StatusOnHeadErrors;
 use anyhow::Context;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -184,7 +185,8 @@ async fn connection(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(kevents_api::MAX_REQUEST_HEAD_BYTES);
     let builder = builder.http1_only();
     match tls {
         Some(tls) => {
@@ -204,8 +206,10 @@ async fn connection(
                 tls: true,
                 client,
             };
-            let connection =
-                builder.serve_connection_with_upgrades(TokioIo::new(stream), service(peer));
+            let connection = builder.serve_connection_with_upgrades(
+                TokioIo::new(StatusOnHeadErrors::new(stream)),
+                service(peer),
+            );
             watcher
                 .watch(connection.into_owned())
                 .await
@@ -217,8 +221,10 @@ async fn connection(
                 tls: false,
                 client: None,
             };
-            let connection =
-                builder.serve_connection_with_upgrades(TokioIo::new(tcp), service(peer));
+            let connection = builder.serve_connection_with_upgrades(
+                TokioIo::new(StatusOnHeadErrors::new(tcp)),
+                service(peer),
+            );
             watcher
                 .watch(connection.into_owned())
                 .await

@@ -195,6 +195,7 @@ pub(crate) fn init_logging(format: LogFormat) {
 /// Runs the hub until SIGINT or SIGTERM.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
+    kevents_api::log_panics_briefly();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -13,6 +13,11 @@ const REASON_LIMIT: usize = 128;
 const NOTE_LIMIT: usize = 1024;
 const DNS1123_SUBDOMAIN_MAX: usize = 253;
 const QUALIFIED_NAME_MAX: usize = 63;
+/// Longest event name kevents accepts, in bytes. The apiserver bounds core/v1 names only by
+/// its request size; kevents bounds them so that every stored event stays addressable: even
+/// percent-encoded whole (3 bytes a byte) under the longest path, a name this long keeps the
+/// request target below the HTTP server's fixed 65,534-byte limit.
+pub const NAME_MAX_BYTES: usize = 8192;
 
 /// The kind of a field error, named as in `metav1.CauseType`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -307,8 +312,8 @@ fn legacy_validate(event: &EventRecord, group: ApiGroup) -> Vec<FieldError> {
     errors
 }
 
-/// Name checks: core/v1 only requires a name usable as a URL path segment; events.k8s.io/v1
-/// requires a DNS-1123 subdomain.
+/// Name checks: core/v1 requires a name usable as a URL path segment of at most
+/// [`NAME_MAX_BYTES`]; events.k8s.io/v1 requires a DNS-1123 subdomain (at most 253).
 fn validate_name(name: &str, generate_name: &str, group: ApiGroup) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if name.is_empty() {
@@ -322,6 +327,16 @@ fn validate_name(name: &str, generate_name: &str, group: ApiGroup) -> Vec<FieldE
     }
     for msg in path_segment_errors(name) {
         errors.push(FieldError::invalid("metadata.name", name, msg));
+    }
+    if group == ApiGroup::Core && name.len() > NAME_MAX_BYTES {
+        errors.push(FieldError::invalid(
+            "metadata.name",
+            name,
+            format!(
+                "must be no more than {NAME_MAX_BYTES} bytes, so that the event can be addressed \
+                 by name"
+            ),
+        ));
     }
     if group == ApiGroup::Events {
         for msg in dns1123_subdomain_errors(name) {

@@ -109,3 +109,21 @@ fn names_are_checked_per_group() {
     );
     assert!(validate_name("", "web-", ApiGroup::Events).is_empty());
 }
+
+#[test]
+fn a_name_too_long_to_address_is_refused_with_the_limit() {
+    let longest = "n".repeat(NAME_MAX_BYTES);
+    assert!(validate_name(&longest, "", ApiGroup::Core).is_empty());
+    let unreachable = "n".repeat(66_000);
+    let errors = rendered(&validate_name(&unreachable, "", ApiGroup::Core));
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].contains("must be no more than 8192 bytes"),
+        "{errors:?}"
+    );
+    let errors = rendered(&validate_name(&unreachable, "", ApiGroup::Events));
+    assert!(
+        errors[0].contains("must be no more than 253 characters"),
+        "{errors:?}"
+    );
+}
