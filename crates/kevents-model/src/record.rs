@@ -160,7 +160,67 @@ fn is_zero(value: &i32) -> bool {
     *value == 0
 }
 
+impl ObjectRef {
+    fn text_bytes(&self) -> usize {
+        [
+            &self.kind,
+            &self.namespace,
+            &self.name,
+            &self.uid,
+            &self.api_version,
+            &self.resource_version,
+            &self.field_path,
+        ]
+        .iter()
+        .map(|s| s.len())
+        .sum()
+    }
+}
+
+/// What one event costs in memory beyond its text: the struct, its maps' nodes and the
+/// allocations' headers, rounded up from `size_of::<EventRecord>()` and a map node each.
+const RECORD_OVERHEAD_BYTES: usize = 1024;
+const MAP_ENTRY_OVERHEAD_BYTES: usize = 64;
+
 impl EventRecord {
+    /// An estimate of the memory this event holds, in bytes: its text plus a fixed overhead.
+    /// Memory bounds (watch history) count events with it.
+    pub fn approximate_bytes(&self) -> usize {
+        let strings = [
+            &self.cluster,
+            &self.source_resource_version,
+            &self.namespace,
+            &self.name,
+            &self.generate_name,
+            &self.uid,
+            &self.reason,
+            &self.message,
+            &self.event_type,
+            &self.action,
+            &self.reporting_controller,
+            &self.reporting_instance,
+            &self.source_component,
+            &self.source_host,
+        ];
+        let maps = self
+            .labels
+            .iter()
+            .chain(&self.annotations)
+            .map(|(k, v)| k.len() + v.len() + MAP_ENTRY_OVERHEAD_BYTES)
+            .sum::<usize>();
+        let extra = if self.extra_metadata.is_empty() {
+            0
+        } else {
+            serde_json::to_vec(&self.extra_metadata).map_or(0, |b| b.len() * 2)
+        };
+        RECORD_OVERHEAD_BYTES
+            + strings.iter().map(|s| s.len()).sum::<usize>()
+            + maps
+            + extra
+            + self.involved_object.text_bytes()
+            + self.related.as_ref().map_or(0, ObjectRef::text_bytes)
+    }
+
     /// The key this event is stored under.
     pub fn key(&self) -> EventKey {
         EventKey::in_cluster(

@@ -279,7 +279,8 @@ impl Writer {
             // Sent under the lock so a watcher subscribing under the read lock sees no gap.
             self.shared.feeds.publish(&changes);
             let oldest = Micros(now.0.saturating_sub(self.shared.config.ttl_micros));
-            head.trim_history(self.shared.config.history_limit, oldest);
+            let config = &self.shared.config;
+            head.trim_history(config.history_limit, config.history_bytes_limit, oldest);
         }
         self.forget(batch.seq);
         for (reply, change) in replies {

@@ -18,6 +18,8 @@ pub struct Head {
     pub history: VecDeque<Arc<Change>>,
     /// Changes at or below this version are no longer in `history`.
     pub compacted_rv: u64,
+    /// What the events of `history` hold, by `EventRecord::approximate_bytes`.
+    pub history_bytes: usize,
     /// The version of the last committed change.
     pub resource_version: u64,
     /// (expiry time, key) of every live event.
@@ -116,6 +118,7 @@ impl Head {
             touched.insert(key.unwrap_or_else(|| record.key()));
         }
         self.resource_version = change.resource_version;
+        self.history_bytes += change.object.record.approximate_bytes();
         self.history.push_back(change);
     }
 
@@ -238,13 +241,18 @@ impl Head {
             })
     }
 
-    /// Drops history beyond `limit` entries or committed before `oldest`.
-    pub fn trim_history(&mut self, limit: usize, oldest: Micros) {
+    /// Drops history beyond `limit` entries or `bytes_limit` bytes, or committed before
+    /// `oldest`.
+    pub fn trim_history(&mut self, limit: usize, bytes_limit: usize, oldest: Micros) {
         while let Some(front) = self.history.front() {
-            if self.history.len() <= limit && front.committed_at >= oldest {
+            if self.history.len() <= limit
+                && self.history_bytes <= bytes_limit
+                && front.committed_at >= oldest
+            {
                 break;
             }
             self.compacted_rv = front.resource_version;
+            self.history_bytes -= front.object.record.approximate_bytes();
             self.history.pop_front();
         }
     }

@@ -41,7 +41,7 @@ pub use log::LogConfig;
 pub use retention::parse_size;
 pub use types::{
     Committed, ListPage, ListQuery, Mutation, StoreConfig, StoreError, StoreStats, Subscription,
-    TimeWindow, TooOld, WatchFrom, DEFAULT_RETENTION_BYTES,
+    TimeWindow, TooOld, WatchFrom, DEFAULT_HISTORY_BYTES, DEFAULT_RETENTION_BYTES,
 };
 
 /// Entry points for fuzzing the on-disk decoders directly; not a stable API.
@@ -150,6 +150,7 @@ impl Store {
             config.log.clone(),
             config.ttl_micros,
             config.history_limit,
+            config.history_bytes_limit,
         )?;
         tracing::info!(
             events = recovered.head.live(),
@@ -319,6 +320,7 @@ impl Store {
             resource_version: head.resource_version,
             disk_bytes: self.shared.disk_bytes.load(Ordering::Relaxed),
             history: head.history.len(),
+            history_bytes: head.history_bytes,
             retention_deleted: self.shared.retention_deleted.load(Ordering::Relaxed),
             corrupt_blocks: self.shared.corrupt_blocks
                 + head.cold.damaged_blocks.load(Ordering::Relaxed),

@@ -197,6 +197,7 @@ impl Log {
         config: LogConfig,
         ttl_micros: i64,
         history_limit: usize,
+        history_bytes_limit: usize,
     ) -> Result<Recovered, StoreError> {
         fs::create_dir_all(dir).map_err(|e| StoreError::io("creating the log directory", e))?;
         remove_partial_checkpoints(dir)?;
@@ -332,8 +333,8 @@ impl Log {
                     None => head.resource_version = rv,
                 }
                 replayed += 1;
-                if head.history.len() > history_limit {
-                    head.trim_history(history_limit, Micros(i64::MIN));
+                if head.history.len() > history_limit || head.history_bytes > history_bytes_limit {
+                    head.trim_history(history_limit, history_bytes_limit, Micros(i64::MIN));
                 }
             }
         }

@@ -118,6 +118,9 @@ pub struct StoreConfig {
     pub ttl_micros: i64,
     /// Most changes kept in memory for watch resume.
     pub history_limit: usize,
+    /// Most bytes of events (by `EventRecord::approximate_bytes`) the watch history holds;
+    /// large events would otherwise make a count bound a bound of gigabytes.
+    pub history_bytes_limit: usize,
     /// Log tuning.
     pub log: LogConfig,
     /// Changes (of the whole store) a watcher may fall behind before it is cut off. A watcher
@@ -131,17 +134,22 @@ pub struct StoreConfig {
     pub retention_bytes: u64,
 }
 
+/// The default byte bound of the watch history: 256 MiB, 200,000 changes of events of about
+/// 1.3 KiB, or 290 versions of an event of 900 KB.
+pub const DEFAULT_HISTORY_BYTES: usize = 256 << 20;
+
 /// The default size limit of the store on disk: 10 GiB.
 pub const DEFAULT_RETENTION_BYTES: u64 = 10 << 30;
 
 impl StoreConfig {
-    /// Defaults for a data directory: 168h TTL, 200,000 changes of watch history, events of
-    /// up to 1 MiB, 10 GiB on disk.
+    /// Defaults for a data directory: 168h TTL, 200,000 changes and 256 MiB of watch history,
+    /// events of up to 1 MiB, 10 GiB on disk.
     pub fn new(data_dir: impl Into<PathBuf>) -> StoreConfig {
         StoreConfig {
             data_dir: data_dir.into(),
             ttl_micros: 168 * 3600 * 1_000_000,
             history_limit: 200_000,
+            history_bytes_limit: DEFAULT_HISTORY_BYTES,
             log: LogConfig::default(),
             feed_capacity: 16 * 1024,
             max_event_bytes: 1024 * 1024 + 4096,
@@ -258,6 +266,8 @@ pub struct StoreStats {
     pub disk_bytes: u64,
     /// Changes kept for watch resume.
     pub history: usize,
+    /// Bytes of the events those changes hold (by `EventRecord::approximate_bytes`).
+    pub history_bytes: usize,
     /// Events deleted before their TTL because the store outgrew `retention_bytes`.
     pub retention_deleted: u64,
     /// Damaged blocks found (and skipped) when the store opened; their events were lost.

@@ -21,6 +21,7 @@ pub struct StoreGauges {
     resource_version: Gauge,
     disk_bytes: Gauge,
     history: Gauge,
+    history_bytes: Gauge,
     retention_deleted: Counter,
     retention_deleted_seen: Arc<AtomicU64>,
     corrupt_blocks: Gauge,
@@ -56,6 +57,11 @@ impl StoreGauges {
             gauges.history.clone(),
         );
         registry.register(
+            "kevents_watch_history_bytes",
+            "Bytes of events the watch history holds (bounded by --watch-history-bytes)",
+            gauges.history_bytes.clone(),
+        );
+        registry.register(
             "kevents_store_retention_deleted_events",
             "Events deleted early because the store outgrew --retention-size",
             gauges.retention_deleted.clone(),
@@ -76,6 +82,7 @@ impl StoreGauges {
         self.resource_version.set(clamp(stats.resource_version));
         self.disk_bytes.set(clamp(stats.disk_bytes));
         self.history.set(clamp(stats.history as u64));
+        self.history_bytes.set(clamp(stats.history_bytes as u64));
         self.corrupt_blocks.set(clamp(stats.corrupt_blocks));
         let before = self
             .retention_deleted_seen

@@ -63,6 +63,11 @@ pub struct ServeArgs {
     /// older resourceVersion gets `410 Expired` and relists.
     #[arg(long, env = "KEVENTS_WATCH_HISTORY", default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..))]
     watch_history: u64,
+    /// Most memory the watch history may take, counted by the events its changes hold; the
+    /// oldest changes are dropped past it (a watch from before them gets `410 Expired`).
+    /// Bytes, or with a unit: `64MiB`, `1GiB`.
+    #[arg(long, env = "KEVENTS_WATCH_HISTORY_BYTES", default_value = "256MiB", value_parser = kevents_store::parse_size)]
+    watch_history_bytes: u64,
     /// Most disk the event store may take (log and checkpoints): past it the events written
     /// longest ago are deleted early, until the store fits in 90% of it. Bytes, or with a unit:
     /// `512MiB`, `10GiB`.
@@ -207,6 +212,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut store_config = StoreConfig::new(&args.data_dir);
     store_config.ttl_micros = args.event_ttl;
     store_config.history_limit = usize::try_from(args.watch_history).unwrap_or(usize::MAX);
+    store_config.history_bytes_limit =
+        usize::try_from(args.watch_history_bytes).unwrap_or(usize::MAX);
     store_config.retention_bytes = args.retention_size;
     store_config.log.cold_after_micros = args.cold_after;
     store_config.log.hot_events = args.hot_events.max(1);
