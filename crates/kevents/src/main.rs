@@ -17,6 +17,11 @@ mod sinks;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc rather than the system allocator: it returns freed memory (measured in
+/// docs/benchmarks.md#allocator).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "kevents",
