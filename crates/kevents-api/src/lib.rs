@@ -40,6 +40,26 @@ pub mod fuzzing {
     pub use crate::negotiate::PatchKind;
     pub use crate::patch::{apply as apply_patch, Limits as PatchLimits};
     pub use crate::query::{parse_query, ContinueToken, ListOptions};
+
+    /// Applies a PATCH body to `document`, an event's JSON form through `group`, and decodes
+    /// the result, as the PATCH handler does before validating and storing it.
+    pub fn patch_event(
+        kind: PatchKind,
+        document: serde_json::Value,
+        patch: &[u8],
+        limits: &PatchLimits,
+        group: kevents_model::ApiGroup,
+    ) -> Result<(), crate::ApiError> {
+        crate::write::patched_event(
+            kind,
+            document,
+            patch,
+            limits,
+            group,
+            crate::body::FieldValidation::Warn,
+        )
+        .map(|_| ())
+    }
 }
 
 use axum::extract::{Path, RawQuery, Request, State};

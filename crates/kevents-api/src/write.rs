@@ -2,7 +2,9 @@
 //! Status errors.
 
 use crate::admission::Outcome;
-use crate::body::{decode_body, decode_value, read_body, with_warnings, WriteOptions};
+use crate::body::{
+    decode_body, decode_value, read_body, with_warnings, FieldValidation, WriteOptions,
+};
 use crate::clusters::settle_cluster;
 use crate::error::{prefix_within, ApiError, ApiResult};
 use crate::negotiate::{body_format, patch_kind, representation, PatchKind, Representation};
@@ -339,6 +341,27 @@ const RESOURCE_VERSION: &str = "/metadata/resourceVersion";
 /// JSON patches with more operations are refused, as the apiserver does.
 const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
 
+/// What `patch` makes of `document`, an event's JSON form through `group`: the patched event,
+/// decoded, and its warnings. A resourceVersion the patch left unchanged is dropped (it is no
+/// precondition).
+pub(crate) fn patched_event(
+    kind: PatchKind,
+    mut document: Value,
+    patch: &[u8],
+    limits: &patch::Limits,
+    group: ApiGroup,
+    validation: FieldValidation,
+) -> ApiResult<(DecodedEvent, Vec<String>)> {
+    let base_rv = document.pointer(RESOURCE_VERSION).cloned();
+    patch::apply(kind, &mut document, patch, limits)?;
+    if document.pointer(RESOURCE_VERSION) == base_rv.as_ref() {
+        if let Some(Value::Object(metadata)) = document.get_mut("metadata") {
+            metadata.remove("resourceVersion");
+        }
+    }
+    decode_value(document, group, validation)
+}
+
 /// `PATCH …/namespaces/{ns}/events/{name}`.
 pub async fn patch(
     state: AppState,
@@ -369,22 +392,21 @@ pub async fn patch(
             }
             charged = true;
         }
-        let mut document = match (&current, kind) {
+        let document = match (&current, kind) {
             (Some(current), _) => serde_json::to_value(EventView::new(&current.record, group))
                 .map_err(ApiError::internal)?,
             // Server-side apply creates what does not exist.
             (None, PatchKind::Apply) => json!({"metadata": {"name": name, "namespace": namespace}}),
             (None, _) => return Err(ApiError::not_found(group, &name)),
         };
-        let base_rv = document.pointer(RESOURCE_VERSION).cloned();
-        patch::apply(kind, &mut document, &bytes, &limits)?;
-        // A resourceVersion the patch did not change is no precondition.
-        if document.pointer(RESOURCE_VERSION) == base_rv.as_ref() {
-            if let Some(Value::Object(metadata)) = document.get_mut("metadata") {
-                metadata.remove("resourceVersion");
-            }
-        }
-        let (decoded, warnings) = decode_value(document, group, options.field_validation)?;
+        let (decoded, warnings) = patched_event(
+            kind,
+            document,
+            &bytes,
+            &limits,
+            group,
+            options.field_validation,
+        )?;
         let expected_rv = expected_version(&decoded)?;
         let mut record = decoded.record;
         check_name(&record, &name)?;
