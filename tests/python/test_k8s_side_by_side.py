@@ -93,6 +93,11 @@ COMMANDS = [
     ["get", "events", "-n", NS, "-o", "name"],
     ["get", "events", "-n", NS, "-o", "custom-columns=NAME:.metadata.name,COUNT:.count,REASON:.reason"],
     ["get", "event", "web-0.17a1", "-n", NS],
+    ["get", "events.v1.events.k8s.io", "-n", NS],
+    ["get", "events.v1.events.k8s.io", "-n", NS, "-o", "wide"],
+    ["get", "events", "-n", NS, "--field-selector", "involvedObject.name=web-0"],
+    ["get", "events", "-n", NS, "-l", "app=none"],
+    ["get", "events", "-n", "no-events-here"],
     ["events", "-n", NS],
     ["events", "-n", NS, "--types=Warning"],
     ["events", "-n", NS, "--for", "pod/web-0"],
@@ -106,6 +111,7 @@ def test_kubectl_output_matches_the_apiserver(both, args):
     apiserver, hub = both
     expected, got = apiserver(*args), hub(*args)
     assert normalise(got.stdout) == normalise(expected.stdout)
+    assert normalise(got.stderr) == normalise(expected.stderr)
 
 
 # Errors: the same message for the same mistake.
