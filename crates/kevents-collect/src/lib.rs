@@ -16,6 +16,7 @@ mod collector;
 pub mod hub;
 pub mod hubconfig;
 pub mod metrics;
+mod refusal;
 pub mod sources;
 
 pub use batch::BatchLimits;
