@@ -1,0 +1,137 @@
+"""The manifests in deploy/: the Helm chart renders what the kustomize trees build, helm lints
+it, the PrometheusRule is what `kevents rules export` prints, and the container image builds
+where an engine runs. (tests/python/test_deploy_cluster.py applies them to a real apiserver.)"""
+
+import shutil
+import subprocess
+
+import pytest
+
+from deploying import (CHART, DEPLOY, KUSTOMIZE, ROOT, by_identity, helm_binary, helm_template,
+                       kustomize, parse, rules_export, without_helm_labels)
+
+# Each kustomize tree and the chart values that must render the same objects.
+EQUIVALENTS = {
+    "base": (),
+    "overlays/tls-token": ("tls.enabled=true", "auth.enabled=true"),
+    "overlays/prometheus": ("serviceMonitor.enabled=true", "prometheusRule.enabled=true"),
+}
+
+
+@pytest.fixture(scope="module")
+def helm():
+    return helm_binary()
+
+
+def assert_same_objects(rendered, built):
+    rendered = by_identity(without_helm_labels(o) for o in parse(rendered))
+    built = by_identity(parse(built))
+    assert sorted(rendered, key=str) == sorted(built, key=str), "the two render different objects"
+    for key, obj in built.items():
+        assert rendered[key] == obj, f"{key} differs"
+
+
+def test_helm_default_values_render_the_kustomize_base(helm):
+    assert_same_objects(helm_template(helm), kustomize(KUSTOMIZE / "base"))
+
+
+@pytest.mark.parametrize("tree", [t for t in EQUIVALENTS if t != "base"])
+def test_helm_options_render_the_kustomize_overlays(helm, tree):
+    assert_same_objects(helm_template(helm, *EQUIVALENTS[tree]), kustomize(KUSTOMIZE / tree))
+
+
+def test_helm_labels_are_the_only_difference_ignored(helm):
+    objects = parse(helm_template(helm))
+    assert objects and all(o["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm" for o in objects)
+    assert all(o["metadata"]["labels"]["helm.sh/chart"] == "kevents-0.1.0" for o in objects)
+
+
+@pytest.mark.parametrize("values", [(), sum(EQUIVALENTS.values(), ())], ids=["defaults", "every-option"])
+def test_helm_lint_passes(helm, values):
+    args = [helm, "lint", "--strict", str(CHART)]
+    for value in values:
+        args += ["--set", value]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 chart(s) failed" in result.stdout
+
+
+def test_kustomize_base_holds_the_hub_and_a_least_privileged_collector():
+    objects = by_identity(parse(kustomize(KUSTOMIZE / "base")))
+    kinds = sorted((kind, name) for _, kind, _, name in objects)
+    assert kinds == [("ClusterRole", "kevents-collector"), ("ClusterRoleBinding", "kevents-collector"),
+                     ("Deployment", "kevents-collector"), ("Service", "kevents-hub"),
+                     ("ServiceAccount", "kevents-collector"), ("StatefulSet", "kevents-hub")]
+    role = objects[("rbac.authorization.k8s.io/v1", "ClusterRole", None, "kevents-collector")]
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["events"], "verbs": ["list", "watch"]}]
+    hub = objects[("apps/v1", "StatefulSet", "kevents", "kevents-hub")]
+    pod = hub["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert hub["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    collector = objects[("apps/v1", "Deployment", "kevents", "kevents-collector")]["spec"]["template"]["spec"]
+    assert collector["serviceAccountName"] == "kevents-collector"
+    assert "--in-cluster" in collector["containers"][0]["args"]
+    assert "--to=http://kevents-hub:8080" in collector["containers"][0]["args"]
+
+
+def test_kustomize_tls_token_overlay_serves_https_with_tokens_only():
+    objects = by_identity(parse(kustomize(KUSTOMIZE / "overlays" / "tls-token")))
+    hub = objects[("apps/v1", "StatefulSet", "kevents", "kevents-hub")]["spec"]["template"]["spec"]
+    args = hub["containers"][0]["args"]
+    assert "--insecure-allow-unauthenticated" not in args
+    assert "--token-auth-file=/etc/kevents/tokens/tokens.csv" in args
+    assert hub["containers"][0]["readinessProbe"]["httpGet"]["scheme"] == "HTTPS"
+    collector = objects[("apps/v1", "Deployment", "kevents", "kevents-collector")]["spec"]["template"]["spec"]
+    assert "--to=https://kevents-hub:8080" in collector["containers"][0]["args"]
+    assert "--to-token-file=/etc/kevents/token/token" in collector["containers"][0]["args"]
+    assert ("v1", "ConfigMap", "kevents", "kevents-hub-policy") in objects
+
+
+def test_kustomize_prometheus_overlay_adds_the_operator_objects():
+    objects = by_identity(parse(kustomize(KUSTOMIZE / "overlays" / "prometheus")))
+    assert ("monitoring.coreos.com/v1", "ServiceMonitor", "kevents", "kevents") in objects
+    assert ("monitoring.coreos.com/v1", "PrometheusRule", "kevents", "kevents") in objects
+    assert ("v1", "Service", "kevents", "kevents-collector-metrics") in objects
+
+
+def test_prometheus_rule_in_deploy_is_what_rules_export_prints_now(helm):
+    exported = rules_export("--format", "prometheus-rule")
+    for copy in (KUSTOMIZE / "components" / "prometheus" / "prometheusrule.yaml",
+                 CHART / "files" / "prometheusrule.yaml"):
+        assert copy.read_text() == exported, (
+            f"{copy.relative_to(ROOT)} is not what `kevents rules export --format prometheus-rule` prints: "
+            f"regenerate it with that command")
+    exported_object = parse(exported)[0]
+    rendered = [o for o in parse(helm_template(helm, "prometheusRule.enabled=true")) if o["kind"] == "PrometheusRule"]
+    assert len(rendered) == 1 and rendered[0]["spec"] == exported_object["spec"]
+    assert exported_object["spec"] == parse(rules_export("--format", "prometheus"))[0]
+    assert "HighWarningEventRate" in [r["alert"] for r in exported_object["spec"]["groups"][0]["rules"]]
+
+
+def container_engine():
+    for engine in ("docker", "podman"):
+        if shutil.which(engine) and subprocess.run([engine, "info"], capture_output=True, timeout=60).returncode == 0:
+            return engine
+    return None
+
+
+def test_container_image_builds_static_non_root_without_a_shell():
+    engine = container_engine()
+    if engine is None:
+        pytest.skip("no container engine is running (`docker info` and `podman info` fail)")
+    tag = "kevents-test:deploy"
+    build = subprocess.run([engine, "build", "-f", str(DEPLOY / "Containerfile"), "-t", tag, str(ROOT)],
+                           capture_output=True, text=True, timeout=3600)
+    assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
+    inspect = subprocess.run([engine, "image", "inspect", tag, "--format", "{{.Config.User}}"],
+                             capture_output=True, text=True, check=True)
+    assert inspect.stdout.strip() == "65532:65532"
+    usage = subprocess.run([engine, "run", "--rm", "--read-only", tag, "--help"], capture_output=True, text=True)
+    assert usage.returncode == 0 and "serve" in usage.stdout, usage.stderr
+    shell = subprocess.run([engine, "run", "--rm", "--entrypoint", "/bin/sh", tag, "-c", "true"],
+                           capture_output=True, text=True)
+    assert shell.returncode != 0, "the image has a shell"
