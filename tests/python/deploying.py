@@ -2,7 +2,6 @@
 kustomize trees into parsed objects, and `kevents rules export`."""
 
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml

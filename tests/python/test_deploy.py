@@ -2,11 +2,14 @@
 it, the PrometheusRule is what `kevents rules export` prints, and the container image builds
 where an engine runs. (tests/python/test_deploy_cluster.py applies them to a real apiserver.)"""
 
+import json
 import shutil
 import subprocess
 
 import pytest
 
+from collecting import Collector, core_api, event_body, wait_for, write_kubeconfig
+from conftest import BIN
 from deploying import (CHART, DEPLOY, KUSTOMIZE, ROOT, by_identity, helm_binary, helm_template,
                        kustomize, parse, rules_export, without_helm_labels)
 
@@ -96,6 +99,66 @@ def test_kustomize_prometheus_overlay_adds_the_operator_objects():
     assert ("monitoring.coreos.com/v1", "ServiceMonitor", "kevents", "kevents") in objects
     assert ("monitoring.coreos.com/v1", "PrometheusRule", "kevents", "kevents") in objects
     assert ("v1", "Service", "kevents", "kevents-collector-metrics") in objects
+
+
+def container_args(objects, kind, name, mounts):
+    """The container's arguments with the pod's mount paths replaced by local directories."""
+    spec = objects[("apps/v1", kind, "kevents", name)]["spec"]["template"]["spec"]
+    args = spec["containers"][0]["args"][1:]
+    for mount, local in mounts.items():
+        args = [a.replace(mount, str(local)) for a in args]
+    return args
+
+
+def test_tls_token_overlay_hub_and_collector_work_with_the_documented_secrets(make_hub, tmp_path):
+    """The overlay's own arguments, policy and Secret layout (docs/deploy.md#tls-and-tokens),
+    run as processes: the collector's token and policy are enough to collect a cluster."""
+    objects = by_identity(parse(kustomize(KUSTOMIZE / "overlays" / "tls-token")))
+    tls, tokens, policy, token = (tmp_path / d for d in ("tls", "tokens", "policy", "token"))
+    certs = tmp_path / "certs"
+    subprocess.run([BIN, "certs", "generate", "--dir", str(certs), "--host", "kevents-hub", "--host", "localhost"],
+                   check=True, capture_output=True)
+    for directory in (tls, tokens, policy, token):
+        directory.mkdir()
+    for key, generated in (("tls.crt", "server.crt"), ("tls.key", "server.key"), ("ca.crt", "ca.crt")):
+        (tls / key).write_bytes((certs / generated).read_bytes())
+    (token / "token").write_text("collector-secret")
+    (tokens / "tokens.csv").write_text("collector-secret,kevents-collector,kevents-collector")
+    (policy / "policy.yaml").write_text(objects[("v1", "ConfigMap", "kevents", "kevents-hub-policy")]["data"]["policy.yaml"])
+
+    hub_args = container_args(objects, "StatefulSet", "kevents-hub",
+                              {"/etc/kevents/tls": tls, "/etc/kevents/tokens": tokens, "/etc/kevents/policy": policy})
+    hub = make_hub([a for a in hub_args if not a.startswith(("--listen=", "--data-dir="))])
+    log = open(hub.log_path, "ab")
+    hub.proc = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{hub.port}", "--data-dir", hub.data_dir]
+                                + hub.extra_args, stdout=log, stderr=log)
+    url = f"https://localhost:{hub.port}"
+    curl = ["curl", "-sf", "--cacert", str(tls / "ca.crt")]
+    wait_for(lambda: subprocess.run(curl + [f"{url}/readyz"], capture_output=True).returncode == 0,
+             message="the hub on https")
+    assert subprocess.run(curl + [f"{url}/api/v1/events"], capture_output=True).returncode != 0, "no token, no events"
+
+    source = make_hub().start()
+    for name in ("a", "b"):
+        core_api(source.url).create_namespaced_event("default", event_body(name))
+    kubeconfig = write_kubeconfig(tmp_path / "source.kubeconfig", {"src": {"server": source.url}})
+    collector_args = container_args(objects, "Deployment", "kevents-collector",
+                                    {"/etc/kevents/hub-ca": tls, "/etc/kevents/token": token})
+    assert "--in-cluster" in collector_args and "--to=https://kevents-hub:8080" in collector_args
+    # Collector() passes --kubeconfig, --to and --metrics-addr of its own.
+    collector_args = [a for a in collector_args
+                      if a != "--in-cluster" and not a.startswith(("--to=", "--metrics-addr="))]
+    collector = Collector(tmp_path, kubeconfig, url, collector_args).start()
+    try:
+        def collected():
+            answer = subprocess.run(curl + ["-H", "Authorization: Bearer collector-secret",
+                                            f"{url}/kevents/v1/clusters/local"], capture_output=True, text=True)
+            return answer.returncode == 0 and json.loads(answer.stdout).get("events") == 2
+
+        wait_for(collected, timeout=60, message="both events counted on the hub for cluster local")
+        assert "refused" not in collector.log()
+    finally:
+        collector.stop()
 
 
 def test_prometheus_rule_in_deploy_is_what_rules_export_prints_now(helm):
