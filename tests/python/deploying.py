@@ -38,9 +38,9 @@ def kustomize(path):
     return result.stdout
 
 
-def helm_template(helm, *values):
-    """The chart rendered for release `kevents` in namespace `kevents` with `--set` values, as text."""
-    args = [helm, "template", RELEASE, str(CHART), "--namespace", NAMESPACE]
+def helm_template(helm, *values, namespace=NAMESPACE):
+    """The chart rendered for release `kevents` in `namespace` with `--set` values, as text."""
+    args = [helm, "template", RELEASE, str(CHART), "--namespace", namespace]
     for value in values:
         args += ["--set", value]
     result = subprocess.run(args, capture_output=True, text=True, timeout=120)

@@ -12,10 +12,20 @@ import yaml
 pytest.importorskip("controlplane", reason="tests/python/controlplane.py (the real control plane) is not here yet")
 
 from collecting import Collector, wait_for, write_kubeconfig  # noqa: E402
-from deploying import KUSTOMIZE, NAMESPACE, kustomize  # noqa: E402
+from deploying import KUSTOMIZE, NAMESPACE, helm_binary, helm_template, kustomize  # noqa: E402
 
 CRDS = Path(__file__).with_name("deploy_crds.yaml")
 TREES = ["base", "overlays/tls-token", "overlays/prometheus"]
+# Chart values the kustomize trees do not cover (those that do render the same objects).
+HELM_VALUES = {
+    "tls-only": ("tls.enabled=true",),
+    "auth-only": ("auth.enabled=true",),
+    "everything": ("tls.enabled=true", "auth.enabled=true", "serviceMonitor.enabled=true",
+                   "prometheusRule.enabled=true", "auth.extraPolicyRules[0].users[0]=reader",
+                   "auth.extraPolicyRules[0].verbs[0]=list", "hub.persistence.storageClassName=fast",
+                   "hub.extraArgs[0]=--event-ttl=720h", "collector.clusterName=prod"),
+    "no-collector": ("collector.enabled=false", "serviceMonitor.enabled=true"),
+}
 COLLECTOR = "kevents-collector"
 
 
@@ -50,6 +60,18 @@ def test_manifests_pass_a_server_dry_run_and_apply(cluster, tree):
     cluster.kubectl("apply", "-f", path)
     stored = json.loads(cluster.kubectl("get", "-f", path, "-o", "json").stdout)["items"]
     assert sorted((o["kind"], o["metadata"]["name"]) for o in stored) == expected
+
+
+@pytest.mark.parametrize("values", HELM_VALUES, ids=list(HELM_VALUES))
+def test_helm_renders_pass_a_server_dry_run(cluster, values):
+    # A namespace of its own: a StatefulSet's volumeClaimTemplates cannot change in place.
+    namespace = f"kevents-helm-{values}"
+    if cluster.kubectl("get", "namespace", namespace, check=False).returncode != 0:
+        cluster.kubectl("create", "namespace", namespace)
+    manifests = helm_template(helm_binary(), *HELM_VALUES[values], namespace=namespace)
+    expected = len([o for o in yaml.safe_load_all(manifests) if o])
+    dry = cluster.kubectl("apply", "--dry-run=server", "-f", manifest_file(cluster, manifests))
+    assert dry.stdout.count("(server dry run)") == expected, dry.stdout
 
 
 def token_kubeconfig(cluster, path, service_account):
