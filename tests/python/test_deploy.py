@@ -3,6 +3,7 @@ it, the PrometheusRule is what `kevents rules export` prints, and the container 
 where an engine runs. (tests/python/test_deploy_cluster.py applies them to a real apiserver.)"""
 
 import json
+import os
 import shutil
 import subprocess
 
@@ -79,6 +80,18 @@ def test_kustomize_base_holds_the_hub_and_a_least_privileged_collector():
     assert collector["serviceAccountName"] == "kevents-collector"
     assert "--in-cluster" in collector["containers"][0]["args"]
     assert "--to=http://kevents-hub:8080" in collector["containers"][0]["args"]
+
+
+def test_an_overlay_moving_kevents_to_another_namespace_rebinds_the_collector(tmp_path):
+    base = os.path.relpath(KUSTOMIZE / "base", tmp_path)
+    (tmp_path / "kustomization.yaml").write_text(f"namespace: monitoring\nresources:\n  - {base}\n")
+    result = subprocess.run(["kubectl", "kustomize", "--load-restrictor", "LoadRestrictionsNone", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    objects = by_identity(parse(result.stdout))
+    binding = objects[("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", None, "kevents-collector")]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "kevents-collector", "namespace": "monitoring"}]
+    assert ("v1", "ServiceAccount", "monitoring", "kevents-collector") in objects
 
 
 def test_kustomize_tls_token_overlay_serves_https_with_tokens_only():
