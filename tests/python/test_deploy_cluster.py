@@ -31,13 +31,20 @@ COLLECTOR = "kevents-collector"
 
 @pytest.fixture(scope="module")
 def cluster(control_plane):
-    """The control plane with the operator's CRDs and the namespace deploy/ installs into."""
+    """The control plane with the operator's CRDs and the namespace deploy/ installs into.
+    Everything this module creates is deleted afterwards, so that the session's other suites
+    see none of its objects or their events."""
     control_plane.kubectl("apply", "-f", str(CRDS))
     control_plane.kubectl("wait", "--for=condition=Established", "--timeout=60s",
                           "crd/servicemonitors.monitoring.coreos.com", "crd/prometheusrules.monitoring.coreos.com")
     if control_plane.kubectl("get", "namespace", NAMESPACE, check=False).returncode != 0:
         control_plane.kubectl("create", "namespace", NAMESPACE)
-    return control_plane
+    yield control_plane
+    namespaces = [NAMESPACE] + [f"kevents-helm-{values}" for values in HELM_VALUES]
+    control_plane.kubectl("delete", "namespace", "--ignore-not-found", "--timeout=120s", *namespaces, check=False)
+    control_plane.kubectl("delete", "clusterrole,clusterrolebinding", "--ignore-not-found",
+                          COLLECTOR, f"{COLLECTOR}-no-watch", check=False)
+    control_plane.kubectl("delete", "-f", str(CRDS), "--ignore-not-found", check=False)
 
 
 def manifest_file(cluster, manifests):
@@ -91,8 +98,8 @@ def token_kubeconfig(cluster, path, service_account):
 
 def create_event(cluster, name):
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    event = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": "default"},
-             "involvedObject": {"kind": "Pod", "namespace": "default", "name": "web-0", "apiVersion": "v1"},
+    event = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": NAMESPACE},
+             "involvedObject": {"kind": "Pod", "namespace": NAMESPACE, "name": "web-0", "apiVersion": "v1"},
              "reason": "BackOff", "message": "Back-off restarting failed container", "type": "Warning",
              "source": {"component": "kubelet", "host": "node-1"}, "count": 1,
              "firstTimestamp": now, "lastTimestamp": now}
@@ -115,7 +122,7 @@ def test_collector_service_account_token_alone_collects_into_a_hub(cluster, make
     try:
         create_event(cluster, "deploy-after")
         for name in ("deploy-before", "deploy-after"):
-            path = f"/clusters/real/api/v1/namespaces/default/events/{name}"
+            path = f"/clusters/real/api/v1/namespaces/{NAMESPACE}/events/{name}"
             wait_for(lambda: hub.request("GET", path)[0] == 200, timeout=60, message=f"{name} in the hub")
         assert "forbids" not in collector.log()
     finally:
