@@ -17,6 +17,7 @@ mod error;
 pub mod hub;
 pub mod hubconfig;
 pub mod metrics;
+mod refusal;
 mod settings;
 pub mod sources;
 
