@@ -52,14 +52,14 @@ def both(control_plane, tmp_path_factory):
     from conftest import Hub
 
     hub = Hub(tmp_path_factory.mktemp("sbs") / "data").start()
-    control_plane.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-    for body in events():
-        path = f"/api/v1/namespaces/{body['metadata']['namespace']}/events"
-        status, answer = control_plane.request("POST", path, body)
-        assert status == 201, answer
-        status, answer, _ = hub.request("POST", path, body)
-        assert status == 201, answer
     try:
+        control_plane.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+        for body in events():
+            path = f"/api/v1/namespaces/{body['metadata']['namespace']}/events"
+            status, answer = control_plane.request("POST", path, body)
+            assert status == 201, answer
+            status, answer, _ = hub.request("POST", path, body)
+            assert status == 201, answer
         yield control_plane.kubectl, hub.kubectl
     finally:
         hub.stop()
