@@ -1,5 +1,6 @@
 """The rule engine at scale: an idle hub holding 100,000 events does (almost) nothing, a restart in
-the middle of a storm gives the same firing alerts as a hub that never stopped."""
+the middle of a storm gives the same firing alerts as a hub that never stopped, and a storm of
+crash-looping pods is a handful of alerts."""
 
 import json
 import os
@@ -140,3 +141,23 @@ def test_a_restart_in_the_middle_of_a_storm_gives_the_same_firing_alerts(make_hu
         "team-0", "team-1", "team-2"}
     assert restarted == steady
     assert not os.path.exists(os.path.join(tmp_path, "data-1", "alerts", "state.json"))
+
+
+def test_a_storm_of_crash_looping_pods_is_a_handful_of_alerts(make_hub):
+    hub = make_hub(["--cluster-name", "hub"]).start()
+    for round_no in range(3):
+        items = []
+        for i in range(10_000):
+            body = crash_event(i, namespace=f"team-{i % 4}", rv=round_no * 10_000 + i + 1)
+            body["metadata"]["name"] = f"web-{i}.r{round_no}"
+            body["metadata"]["uid"] = f"uid-{i}-{round_no}"
+            items.append(body)
+        for start in range(0, len(items), 2_000):
+            assert not ingest(hub, "prod", items[start:start + 2_000]).get("errors")
+    deadline = time.time() + 20
+    while time.time() < deadline and not metric(hub, "kevents_alerts_firing"):
+        time.sleep(0.2)
+    time.sleep(1.5)
+    firing = metric(hub, "kevents_alerts_firing")
+    # CrashLoopBackOff per namespace and reason, HighWarningEventRate for the cluster.
+    assert 1 <= firing <= 10, firing

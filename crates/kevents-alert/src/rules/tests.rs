@@ -83,11 +83,12 @@ fn builtin_pack_loads_and_fires_failed_scheduling_with_labels_and_annotations() 
     let alert = &alerts[0];
     assert_eq!(alert.labels["severity"], "warning");
     assert_eq!(alert.labels["namespace"], "prod");
-    assert_eq!(alert.labels["name"], "web-0");
+    assert_eq!(alert.labels["reason"], "FailedScheduling");
+    assert!(!alert.labels.contains_key("name"), "grouped per namespace");
     assert_eq!(alert.labels["cluster"], "prod-cluster");
     assert_eq!(
         alert.annotations["summary"],
-        "Pod/web-0 in prod cannot be scheduled"
+        "Pods in prod cannot be scheduled: Pod/web-0"
     );
     assert_eq!(alert.starts_at, Micros(11 * S));
 }
