@@ -1,4 +1,4 @@
-//! Request bodies of writes: size limits, JSON/YAML decoding into an event with
+//! Request bodies of writes: size limits, JSON/YAML/protobuf decoding into an event with
 //! `fieldValidation`, and the warnings that go back in `Warning` headers.
 
 use crate::error::{ApiError, ApiResult};
@@ -73,6 +73,10 @@ pub(crate) fn decode_body(
     group: ApiGroup,
     validation: FieldValidation,
 ) -> ApiResult<(DecodedEvent, Vec<String>)> {
+    if format == BodyFormat::Protobuf {
+        let value = kevents_model::proto::decode_event(group, bytes).map_err(decode_error)?;
+        return decode_value(value, group, validation);
+    }
     if format == BodyFormat::Yaml {
         let text = std::str::from_utf8(bytes)
             .map_err(|e| ApiError::bad_request(format!("the YAML body is not UTF-8: {e}")))?;
@@ -93,9 +97,7 @@ pub(crate) fn decode_value(
     group: ApiGroup,
     validation: FieldValidation,
 ) -> ApiResult<(DecodedEvent, Vec<String>)> {
-    let decoded = decode_event(group, value).map_err(|e| match e {
-        DecodeError::Malformed(m) | DecodeError::WrongType(m) => ApiError::bad_request(m),
-    })?;
+    let decoded = decode_event(group, value).map_err(decode_error)?;
     let unknown: Vec<String> = decoded
         .unknown_fields
         .iter()
@@ -109,6 +111,12 @@ pub(crate) fn decode_value(
         ))),
         FieldValidation::Warn => Ok((decoded, unknown)),
         _ => Ok((decoded, Vec::new())),
+    }
+}
+
+fn decode_error(error: DecodeError) -> ApiError {
+    match error {
+        DecodeError::Malformed(m) | DecodeError::WrongType(m) => ApiError::bad_request(m),
     }
 }
 

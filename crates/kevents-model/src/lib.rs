@@ -5,6 +5,7 @@
 mod field_selector;
 mod glob;
 mod label_selector;
+pub mod proto;
 mod record;
 mod time;
 pub mod validation;
