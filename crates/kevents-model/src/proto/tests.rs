@@ -154,6 +154,42 @@ fn unknown_fields_and_groups_are_skipped() {
 }
 
 #[test]
+fn a_message_seen_twice_merges_field_by_field() {
+    let label = |key: &[u8], value: &[u8]| {
+        message_of(|e| {
+            e.bytes(1, key);
+            e.bytes(2, value);
+        })
+    };
+    let raw = message_of(|w| {
+        w.bytes(
+            1,
+            &message_of(|m| {
+                m.bytes(1, b"first");
+                m.bytes(11, &label(b"a", b"1"));
+                m.bytes(14, b"keep");
+            }),
+        );
+        w.bytes(7, b"Scheduled");
+        w.bytes(
+            1,
+            &message_of(|m| {
+                m.bytes(11, &label(b"b", b"2"));
+                m.bytes(11, &label(b"a", b"3"));
+                m.bytes(14, b"audit");
+            }),
+        );
+        w.bytes(7, b"Started");
+    });
+    let event = decode_event(ApiGroup::Events, &body(&raw)).unwrap();
+    assert_eq!(
+        event["metadata"],
+        serde_json::json!({"name": "first", "labels": {"a": "3", "b": "2"}, "finalizers": ["keep", "audit"]})
+    );
+    assert_eq!(event["reason"], "Started");
+}
+
+#[test]
 fn zero_times_and_values_are_absent() {
     let raw = message_of(|w| {
         w.bytes(2, b"");
@@ -184,6 +220,9 @@ proptest! {
         let at = at.index(go.len());
         go[at] = byte;
         if let Ok(value) = decode_event(group, &go) {
+            let encoded = encode_event(group, &value).unwrap();
+            let again = decode_event(group, &encoded).unwrap();
+            prop_assert_eq!(encode_event(group, &again).unwrap(), encoded);
             let _ = crate::wire::decode_event(group, value);
         }
         let _ = decode_event(group, &go[..cut.index(go.len())]);

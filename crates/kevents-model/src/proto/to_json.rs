@@ -17,38 +17,57 @@ pub(crate) fn message(
     path: &str,
 ) -> Result<Map<String, Value>, ProtoError> {
     let mut object = Map::new();
+    merge(&mut object, message, schema, path)?;
+    Ok(object)
+}
+
+/// Decodes `message` into `object`. A field seen again merges as protobuf merges: scalars are
+/// replaced, lists appended, maps and embedded messages merged field by field.
+fn merge(
+    object: &mut Map<String, Value>,
+    message: &[u8],
+    schema: &[Field],
+    path: &str,
+) -> Result<(), ProtoError> {
     for item in fields(message) {
         let (number, value) = item.map_err(|e| ProtoError::at(path, e))?;
         let Some(field) = schema.iter().find(|f| f.number == number) else {
             continue;
         };
         let field_path = join(path, field.name);
-        let decoded = field_value(field, value, &field_path)?;
-        if field.repeated {
-            let list = object
-                .entry(field.name)
-                .or_insert_with(|| Value::Array(Vec::new()));
-            if let Value::Array(list) = list {
-                list.push(decoded);
+        let merged = matches!(field.kind, Kind::Message(_) | Kind::StringMap) && !field.repeated;
+        let slot = if merged || field.repeated {
+            let empty = if field.repeated {
+                Value::Array(Vec::new())
+            } else {
+                Value::Object(Map::new())
+            };
+            Some(object.entry(field.name).or_insert(empty))
+        } else {
+            None
+        };
+        match (slot, field.kind, value) {
+            (Some(Value::Object(inner)), Kind::Message(schema), WireValue::Bytes(bytes)) => {
+                merge(inner, bytes, schema, &field_path)?
             }
-            continue;
-        }
-        match (object.get_mut(field.name), decoded) {
-            // An embedded message seen twice merges, as in every protobuf decoder.
-            (Some(Value::Object(earlier)), Value::Object(later))
-                if matches!(field.kind, Kind::Message(_) | Kind::StringMap) =>
-            {
-                earlier.extend(later);
+            (Some(Value::Object(map)), Kind::StringMap, WireValue::Bytes(bytes)) => {
+                let (key, value) = map_entry(bytes, &field_path)?;
+                map.insert(key, value);
             }
-            (_, decoded) if is_absent(field, &decoded) => {
-                object.remove(field.name);
+            (Some(Value::Array(list)), _, value) => {
+                list.push(field_value(field, value, &field_path)?)
             }
-            (_, decoded) => {
-                object.insert(field.name.to_string(), decoded);
+            (_, _, value) => {
+                let decoded = field_value(field, value, &field_path)?;
+                if is_absent(field, &decoded) {
+                    object.remove(field.name);
+                } else {
+                    object.insert(field.name.to_string(), decoded);
+                }
             }
         }
     }
-    Ok(object)
+    Ok(())
 }
 
 fn join(path: &str, name: &str) -> String {
@@ -79,7 +98,6 @@ fn field_value(field: &Field, value: WireValue<'_>, path: &str) -> Result<Value,
         (Kind::String, WireValue::Bytes(b)) => text(b, path).map(|s| Value::String(s.to_string())),
         (Kind::Time, WireValue::Bytes(b)) => timestamp(b, path, false),
         (Kind::MicroTime, WireValue::Bytes(b)) => timestamp(b, path, true),
-        (Kind::StringMap, WireValue::Bytes(b)) => map_entry(b, path),
         (Kind::FieldsV1, WireValue::Bytes(b)) => fields_v1(b, path),
         (Kind::Message(schema), WireValue::Bytes(b)) => message(b, schema, path).map(Value::Object),
         (kind, value) => Err(wrong_wire_type(
@@ -144,8 +162,8 @@ fn timestamp(bytes: &[u8], path: &str, micro: bool) -> Result<Value, ProtoError>
     }))
 }
 
-/// One `map<string, string>` entry, as a one-key object merged into the map by the caller.
-fn map_entry(bytes: &[u8], path: &str) -> Result<Value, ProtoError> {
+/// One `map<string, string>` entry: its key and value.
+fn map_entry(bytes: &[u8], path: &str) -> Result<(String, Value), ProtoError> {
     let (mut key, mut value) = ("", "");
     for item in fields(bytes) {
         match item.map_err(|e| ProtoError::at(path, e))? {
@@ -158,9 +176,7 @@ fn map_entry(bytes: &[u8], path: &str) -> Result<Value, ProtoError> {
             _ => {}
         }
     }
-    let mut entry = Map::new();
-    entry.insert(key.to_string(), Value::String(value.to_string()));
-    Ok(Value::Object(entry))
+    Ok((key.to_string(), Value::String(value.to_string())))
 }
 
 /// `FieldsV1{raw}`: the raw bytes are the field's JSON.
