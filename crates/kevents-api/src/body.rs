@@ -2,7 +2,7 @@
 //! `fieldValidation`, and the warnings that go back in `Warning` headers.
 
 use crate::error::{ApiError, ApiResult};
-use crate::negotiate::BodyFormat;
+use crate::negotiate::{body_format, BodyFormat};
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
@@ -64,6 +64,21 @@ pub(crate) async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> 
     axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| ApiError::too_large(limit))
+}
+
+/// Reads a DELETE body as JSON `DeleteOptions`: client-go's typed clients send it in protobuf.
+pub(crate) async fn read_delete_options(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+) -> ApiResult<Bytes> {
+    let bytes = read_body(body, headers, limit).await?;
+    if !matches!(body_format(headers), Ok(BodyFormat::Protobuf)) {
+        return Ok(bytes);
+    }
+    let options = kevents_model::proto::decode_delete_options(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?;
+    Ok(Bytes::from(options.to_string()))
 }
 
 /// Decodes a body as an Event of `group`, enforcing `fieldValidation`; returns warnings.

@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
 use kevents_api::{router, AppState};
+use kevents_model::proto::{wire::Writer, MAGIC};
 use kevents_store::{Store, StoreConfig};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -105,6 +106,40 @@ async fn core_create_in_protobuf_reads_back_through_both_groups() {
     assert_eq!(read["deprecatedFirstTimestamp"], "2025-03-14T15:00:00Z");
     assert_eq!(read["deprecatedSource"]["host"], "node-1");
     assert_eq!(read["note"], created["message"]);
+}
+
+/// `DeleteOptions{preconditions{resourceVersion}}` as client-go's typed `Delete` sends it.
+fn delete_options(resource_version: &str) -> Vec<u8> {
+    let mut preconditions = Writer::new();
+    preconditions.bytes(2, resource_version.as_bytes());
+    let mut options = Writer::new();
+    options.bytes(2, &preconditions.finish());
+    let mut type_meta = Writer::new();
+    type_meta.bytes(1, b"meta.k8s.io/v1");
+    type_meta.bytes(2, b"DeleteOptions");
+    let mut unknown = Writer::new();
+    unknown.bytes(1, &type_meta.finish());
+    unknown.bytes(2, &options.finish());
+    let mut body = MAGIC.to_vec();
+    body.extend(unknown.finish());
+    body
+}
+
+#[tokio::test]
+async fn typed_delete_sends_protobuf_delete_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir);
+    let (_, created) = send(&app, "POST", CORE, fixture("core-v1-recorded.pb")).await;
+    let uri = format!("{CORE}/{}", created["metadata"]["name"].as_str().unwrap());
+    let (status, answer) = send(&app, "DELETE", &uri, delete_options("999")).await;
+    assert_eq!(
+        (status, answer["reason"].as_str()),
+        (409, Some("Conflict")),
+        "{answer}"
+    );
+    let current = created["metadata"]["resourceVersion"].as_str().unwrap();
+    let (status, answer) = send(&app, "DELETE", &uri, delete_options(current)).await;
+    assert_eq!(status, 200, "{answer}");
 }
 
 #[tokio::test]

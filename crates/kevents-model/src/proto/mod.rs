@@ -107,6 +107,19 @@ pub fn decode_event(group: ApiGroup, body: &[u8]) -> Result<Value, DecodeError> 
     Ok(Value::Object(object))
 }
 
+/// Decodes a protobuf `DeleteOptions` body (client-go's typed clients send DELETE bodies in
+/// protobuf too) into its JSON form.
+pub fn decode_delete_options(body: &[u8]) -> Result<Value, ProtoError> {
+    let envelope = envelope(body)?;
+    if !matches!(envelope.kind, "" | "DeleteOptions") {
+        return Err(ProtoError::new(
+            "",
+            format!("expected a DeleteOptions, got a {}", envelope.kind),
+        ));
+    }
+    to_json::message(envelope.raw, schema::DELETE_OPTIONS, "").map(Value::Object)
+}
+
 /// Encodes the JSON form of an Event of `group` (as [`EventView`](crate::wire::EventView)
 /// renders it) as a protobuf body, envelope included, the bytes Go would write.
 pub fn encode_event(group: ApiGroup, event: &Value) -> Result<Vec<u8>, ProtoError> {

@@ -182,6 +182,25 @@ const EVENTS_EVENT: &[Field] = &[
     field(15, "deprecatedCount", Kind::Int32),
 ];
 
+const PRECONDITIONS: &[Field] = &[
+    pointer(1, "uid", Kind::String),
+    pointer(2, "resourceVersion", Kind::String),
+];
+
+/// `meta/v1.DeleteOptions`, the body of a DELETE.
+pub(crate) const DELETE_OPTIONS: &[Field] = &[
+    pointer(1, "gracePeriodSeconds", Kind::Int64),
+    pointer(2, "preconditions", Kind::Message(PRECONDITIONS)),
+    pointer(3, "orphanDependents", Kind::Bool),
+    pointer(4, "propagationPolicy", Kind::String),
+    repeated(5, "dryRun", Kind::String),
+    pointer(
+        6,
+        "ignoreStoreReadErrorWithClusterBreakingPotential",
+        Kind::Bool,
+    ),
+];
+
 /// The Event message of `group`.
 pub(crate) fn event(group: ApiGroup) -> &'static [Field] {
     match group {

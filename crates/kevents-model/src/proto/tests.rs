@@ -190,6 +190,32 @@ fn a_message_seen_twice_merges_field_by_field() {
 }
 
 #[test]
+fn delete_options_decode_with_their_preconditions() {
+    let raw = message_of(|w| {
+        w.varint(1, 0);
+        w.bytes(2, &message_of(|p| p.bytes(2, b"42")));
+        w.bytes(5, b"All");
+    });
+    let mut type_meta = Writer::new();
+    type_meta.bytes(1, b"meta.k8s.io/v1");
+    type_meta.bytes(2, b"DeleteOptions");
+    let mut unknown = Writer::new();
+    unknown.bytes(1, &type_meta.finish());
+    unknown.bytes(2, &raw);
+    let mut delete = MAGIC.to_vec();
+    delete.extend(unknown.finish());
+    assert_eq!(
+        decode_delete_options(&delete).unwrap(),
+        serde_json::json!({"gracePeriodSeconds": 0, "preconditions": {"resourceVersion": "42"}, "dryRun": ["All"]})
+    );
+    let event = fixture("core-v1-recorded.pb");
+    assert!(decode_delete_options(&event)
+        .unwrap_err()
+        .to_string()
+        .contains("got a Event"));
+}
+
+#[test]
 fn zero_times_and_values_are_absent() {
     let raw = message_of(|w| {
         w.bytes(2, b"");
