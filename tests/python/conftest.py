@@ -190,3 +190,21 @@ def alertmanager(tmp_path):
         yield f"http://127.0.0.1:{port}"
     finally:
         stop_process(process)
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory):
+    """A real etcd, kube-apiserver, kube-controller-manager and kube-scheduler for the whole
+    session (see controlplane.py), with one registered node `node-1`."""
+    from controlplane import BuildUnavailable, ControlPlane
+
+    try:
+        plane = ControlPlane(tmp_path_factory.mktemp("k8s"))
+    except BuildUnavailable as e:
+        pytest.skip(f"no real control plane: {e}")
+    try:
+        plane.start()
+        plane.register_node("node-1")
+        yield plane
+    finally:
+        plane.stop()

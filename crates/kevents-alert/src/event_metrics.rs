@@ -200,7 +200,7 @@ impl crate::Observer for EventMetrics {
         if change.change_type == ChangeType::Added {
             self.unique.get_or_create(&self.labels(event)).inc();
         }
-        let occurred = crate::rules::occurrences_added(change);
+        let occurred = crate::occurrences::occurrences_added(change);
         if occurred > 0 {
             self.occurrences
                 .get_or_create(&self.labels(event))

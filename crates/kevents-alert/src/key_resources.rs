@@ -2,7 +2,8 @@
 //! `cluster/namespace/kind/name` glob patterns. Each matching object gets gauges of its recent
 //! Warning events, and rules can be limited to them.
 
-use crate::rules::{glob_match, occurrences_added};
+use crate::occurrences::occurrences_added;
+use crate::rules::glob_match;
 use kevents_model::{EventRecord, Micros};
 use kevents_store::Change;
 use parking_lot::Mutex;

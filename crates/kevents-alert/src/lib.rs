@@ -11,6 +11,7 @@ mod event_metrics;
 mod follow;
 pub mod http;
 mod key_resources;
+mod occurrences;
 pub mod rules;
 
 pub use alert::Alert;

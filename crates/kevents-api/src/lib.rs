@@ -13,6 +13,7 @@ mod discovery;
 mod error;
 mod kinds;
 mod metrics;
+mod namespaces;
 mod negotiate;
 mod openapi;
 mod patch;
@@ -175,7 +176,7 @@ pub fn router(state: AppState) -> Router {
                 item(group, true),
             );
     }
-    let router = counts::routes(series::routes(router));
+    let router = namespaces::routes(counts::routes(series::routes(router)));
     let scoped = router
         .clone()
         .fallback(|| async { ApiError::unknown_path() })
@@ -193,7 +194,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-fn not_allowed() -> impl Fn() -> std::future::Ready<ApiError> + Clone {
+pub(crate) fn not_allowed() -> impl Fn() -> std::future::Ready<ApiError> + Clone {
     || std::future::ready(ApiError::method_not_allowed())
 }
 

@@ -11,7 +11,7 @@ use kevents_model::wire::EventView;
 use kevents_model::{ApiGroup, EventRecord, Micros};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// A JSON response with `code`.
 pub fn json_response(code: StatusCode, body: &impl Serialize) -> Result<Response, ApiError> {
@@ -138,5 +138,33 @@ pub fn list_response(
                 },
             )
         }
+    }
+}
+
+/// A `meta.k8s.io/v1` `Table` of `rows` under `columns`.
+pub(crate) fn table(columns: Value, rows: Vec<Value>, metadata: Value) -> Value {
+    json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata, "columnDefinitions": columns, "rows": rows})
+}
+
+/// A Table row: its cells and the object (whole, or only its metadata).
+pub(crate) fn row(cells: Value, object: &Value, with_object: bool) -> Value {
+    let object = if with_object {
+        object.clone()
+    } else {
+        json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object["metadata"]})
+    };
+    json!({"cells": cells, "object": object})
+}
+
+/// One object in the negotiated representation; `table` builds the Table form on demand.
+pub(crate) fn respond(
+    representation: Representation,
+    object: Value,
+    table: impl FnOnce() -> Value,
+) -> Result<Response, ApiError> {
+    match representation {
+        Representation::Json => json_response(StatusCode::OK, &object),
+        Representation::Yaml => yaml_response(StatusCode::OK, &object),
+        Representation::Table => json_response(StatusCode::OK, &table()),
     }
 }

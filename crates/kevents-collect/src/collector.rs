@@ -137,7 +137,12 @@ async fn watch_events(
             Ok(watcher::Event::Delete(_)) => continue,
             Err(e) => {
                 metrics.watch_errors.inc();
-                tracing::warn!(%cluster, error = %e, "watching events (retrying)");
+                // A refusal does not pass by itself, but fixing the RBAC or the credentials
+                // resumes collection without a restart, so it is retried like the rest.
+                match crate::refusal::refusal(&e) {
+                    Some(message) => tracing::error!(%cluster, "{message}; retrying"),
+                    None => tracing::warn!(%cluster, error = %e, "watching events (retrying)"),
+                }
                 continue;
             }
         };

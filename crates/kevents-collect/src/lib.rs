@@ -13,50 +13,24 @@
 pub mod backoff;
 pub mod batch;
 mod collector;
+mod error;
 pub mod hub;
 pub mod hubconfig;
 pub mod metrics;
+mod refusal;
+mod settings;
 pub mod sources;
 
 pub use batch::BatchLimits;
+pub use error::CollectError;
 pub use hub::{HubClient, HubError, HubOptions};
 pub use metrics::CollectorMetrics;
+pub use settings::Settings;
 pub use sources::{Selection, Source, SourceError, SourceOptions};
 
 use std::future::Future;
-use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-
-/// Tuning of the collector loop.
-#[derive(Debug, Clone, Copy)]
-pub struct Settings {
-    /// Batch size limits.
-    pub limits: BatchLimits,
-    /// How long a batch may wait for more events before it is sent.
-    pub linger: Duration,
-    /// Observations queued between the watcher and the sender (the memory bound).
-    pub queue: usize,
-    /// Send an empty batch this long after the last one, so the hub sees the collector alive.
-    pub heartbeat: Duration,
-    /// First retry delay for a batch the hub did not take.
-    pub retry_initial: Duration,
-    /// Longest retry delay.
-    pub retry_cap: Duration,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            limits: BatchLimits::default(),
-            linger: Duration::from_millis(200),
-            queue: 500,
-            heartbeat: Duration::from_secs(10),
-            retry_initial: Duration::from_millis(200),
-            retry_cap: Duration::from_secs(30),
-        }
-    }
-}
 
 /// Everything a collector run needs.
 #[derive(Clone)]
@@ -69,34 +43,6 @@ pub struct CollectConfig {
     pub settings: Settings,
     /// Where the per-cluster metrics go.
     pub metrics: CollectorMetrics,
-}
-
-/// Why collection stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum CollectError {
-    /// The hub client could not be built.
-    #[error(transparent)]
-    Hub(#[from] HubError),
-    /// A cluster's client could not be built from its configuration.
-    #[error("cluster {cluster:?}: {message}")]
-    Client {
-        /// The cluster.
-        cluster: String,
-        /// What failed.
-        message: String,
-    },
-    /// A cluster's watcher ended, which kube-rs's watcher never does on its own.
-    #[error("cluster {0:?}: the watch stopped")]
-    WatcherStopped(String),
-    /// The cluster name is the hub's own (`kevents serve --cluster-name`).
-    #[error("cluster {0:?} is the hub's own cluster name (its --cluster-name): collect it under another name with --cluster-name")]
-    OwnCluster(String),
-    /// A collector task panicked.
-    #[error("a collector task failed: {0}")]
-    Task(String),
-    /// No cluster to collect from.
-    #[error("no cluster to collect from")]
-    NoSources,
 }
 
 /// Collects every source into the hub until `shutdown` resolves. Returns early with an error if

@@ -9,6 +9,7 @@ mod key;
 mod patterns;
 #[cfg(test)]
 mod properties;
+mod record;
 mod slab;
 #[cfg(test)]
 mod tests;
@@ -16,12 +17,13 @@ mod tests;
 pub use history::{History, MINUTES_KEPT};
 pub use key::{ObjectIdentity, SeriesId, SeriesIdError, SeriesKey};
 pub use patterns::{Pattern, PatternId};
+pub use record::Series;
 
 use crate::key::KeyBuffer;
 use crate::template::template_into;
 use history::minute_of;
 use kevents_model::{EventRecord, Micros};
-use key::{KeyParts, SeriesText};
+use key::KeyParts;
 use slab::Slab;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -45,45 +47,6 @@ impl Default for SeriesConfig {
             max_series: 50_000,
             hours_kept: 168,
         }
-    }
-}
-
-/// One series and what is known about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Series {
-    /// The compact id.
-    pub id: SeriesId,
-    /// The readable key.
-    /// Key fields and latest event, in one allocation.
-    text: SeriesText,
-    /// Earliest occurrence seen (the events' firstTimestamp/eventTime).
-    pub first_seen: Micros,
-    /// Latest occurrence seen (lastTimestamp/series.lastObservedTime).
-    pub last_seen: Micros,
-    /// Exact number of occurrences.
-    pub count: u64,
-    /// Event objects that joined the series (created in it, or updated into it).
-    pub objects: u64,
-    /// The tracker's version at this series' last change; grows with every change.
-    pub version: u64,
-    /// Occurrences per minute and hour.
-    pub history: History,
-}
-
-impl Series {
-    /// The readable key.
-    pub fn key(&self) -> SeriesKey<'_> {
-        self.text.key()
-    }
-
-    /// Message of the latest occurrence.
-    pub fn latest_message(&self) -> &str {
-        self.text.latest_message()
-    }
-
-    /// Name of the event object of the latest occurrence (in the key's cluster and namespace).
-    pub fn latest_event(&self) -> &str {
-        self.text.latest_event()
     }
 }
 
@@ -335,6 +298,12 @@ impl SeriesTracker {
     /// One series.
     pub fn get(&self, id: &SeriesId) -> Option<&Series> {
         self.series.get(id)
+    }
+
+    /// The patterns of the series `include` accepts (e.g. those of one namespace), most
+    /// occurrences first; ties by reason, then template.
+    pub fn patterns(&self, include: impl Fn(&Series) -> bool) -> Vec<Pattern> {
+        patterns::group(self.iter().filter(|s| include(s)))
     }
 
     /// Every series, in no particular order.

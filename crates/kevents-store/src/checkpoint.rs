@@ -3,13 +3,13 @@
 //! so writes continue meanwhile, as sealed block files (`sealed`); checkpoints of earlier
 //! versions (`.ckpt`, JSON frames like the log) are still read.
 
+use crate::entry::decode_entry;
 use crate::entry::{LogOp, StoredEvent};
 use crate::frame::{FrameRead, FrameReader};
 use crate::head::Head;
-use crate::log::decode_entry;
+use crate::request::{CheckpointDone, Request};
 use crate::sealed;
 use crate::tiering::{seal, Plan};
-use crate::writer::{CheckpointDone, Request};
 use crate::StoreError;
 use std::fs::File;
 use std::io::BufReader;

@@ -8,10 +8,9 @@
 //! and, for a write, puts the new version in the head. Checkpoints move cold-enough head events
 //! into a new file and merge older files into it when they are small or mostly dead.
 
-use crate::cold_scan::FileCursor;
-pub(crate) use crate::cold_scan::Pushdown;
 use crate::entry::StoredEvent;
-use crate::head::Scope;
+use crate::pushdown::Pushdown;
+use crate::scope::Scope;
 use crate::sealed::{self, key_parts, SealedIndex};
 use crate::StoreError;
 use kevents_model::{EventKey, EventRecord, Micros};
@@ -19,7 +18,6 @@ use parking_lot::Mutex;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
 use std::sync::Arc;
@@ -370,39 +368,6 @@ impl Cold {
             }
             None => false,
         }
-    }
-
-    /// Live cold events in key order after `lower` while inside `span`, without those
-    /// `pushdown` rules out (the caller still checks each event); with an object name, only
-    /// blocks whose filter may hold events about an object of that name are read.
-    pub fn scan<'a>(
-        &'a self,
-        lower: Bound<EventKey>,
-        span: Scope<'a>,
-        pushdown: Pushdown<'a>,
-    ) -> impl Iterator<Item = Arc<StoredEvent>> + 'a {
-        let mut cursors: Vec<FileCursor<'a>> = self
-            .files
-            .iter()
-            .map(|file| FileCursor::new(self, file, lower.clone(), span, pushdown))
-            .collect();
-        std::iter::from_fn(move || {
-            // The smallest next key among the files (few files: a linear pick).
-            let mut best: Option<(usize, Arc<StoredEvent>)> = None;
-            for (i, cursor) in cursors.iter_mut().enumerate() {
-                if let Some(event) = cursor.peek() {
-                    let better = best.as_ref().is_none_or(|(_, b)| {
-                        cmp_records(&event.record, &b.record) == Ordering::Less
-                    });
-                    if better {
-                        best = Some((i, event));
-                    }
-                }
-            }
-            let (i, event) = best?;
-            cursors[i].advance();
-            Some(event)
-        })
     }
 
     /// Live cold events whose TTL has passed at `now` as (expiry, key, version), from the

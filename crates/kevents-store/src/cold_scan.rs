@@ -1,98 +1,99 @@
 //! Scans of one cold file: a key-ordered cursor over its live rows, and what a scan may check
 //! on a row's columns before the row's event is built.
 
-use crate::block::RowView;
-use crate::cold::{cmp_record, Cold, ColdFile, Rows};
+use crate::cold::{cmp_record, cmp_records, Cold, ColdFile, Rows};
 use crate::entry::StoredEvent;
-use crate::head::Scope;
+use crate::pushdown::Pushdown;
+use crate::scope::Scope;
 use crate::time_index::{IdFilter, CHUNK_ENTRIES};
-use crate::TimeWindow;
-use kevents_model::{EventKey, FieldSelector, Micros};
+use kevents_model::{EventKey, Micros};
 use std::cmp::Ordering;
 use std::ops::Bound;
 use std::sync::Arc;
-
-/// What a scan may check on a cold row's columns before its event is built: rows that fail are
-/// never materialized. The caller still checks every event it gets.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct Pushdown<'a> {
-    /// Only events about an object of this name.
-    pub object: Option<&'a str>,
-    /// Only events these field requirements accept.
-    pub fields: Option<&'a FieldSelector>,
-    /// Only events last seen in this window: a file's time index picks its rows.
-    pub seen: Option<TimeWindow>,
-}
 
 /// A file's time index chooses the rows of a window while the chunks of the window hold at
 /// most this share of the file's rows (or one chunk's worth: a small file's one chunk costs
 /// little); a wider window reads the blocks in the scope and checks each event's time.
 const SELECTIVE_SHARE: u64 = 4;
 
-impl Pushdown<'_> {
-    /// True when nothing is pushed down (every row in the span is wanted).
-    pub(crate) fn is_empty(&self) -> bool {
-        self.object.is_none() && self.fields.is_none_or(FieldSelector::is_empty)
+/// The rows of `file` the time index puts in the window and the scope and requirements
+/// allow, in row (= key) order, checked against the dead rows; `None` when the index cannot
+/// choose (no window, no index, a wide window, an unreadable chunk): the caller then reads
+/// the scope's blocks and checks each event's time itself.
+fn rows_in_window(pushdown: &Pushdown<'_>, file: &ColdFile, span: &Scope<'_>) -> Option<Vec<u64>> {
+    let seen = pushdown.seen?;
+    let time = file.index.time.as_ref()?;
+    let overlapping = || {
+        time.chunks
+            .iter()
+            .filter(|info| seen.overlaps(info.first, info.last))
+    };
+    let entries: u64 = overlapping().map(|info| u64::from(info.entries)).sum();
+    if entries > (file.rows / SELECTIVE_SHARE).max(CHUNK_ENTRIES as u64) {
+        return None;
     }
-
-    /// The rows of `file` the time index puts in the window and the scope and requirements
-    /// allow, in row (= key) order, checked against the dead rows; `None` when the index cannot
-    /// choose (no window, no index, a wide window, an unreadable chunk): the caller then reads
-    /// the scope's blocks and checks each event's time itself.
-    fn rows_in_window(&self, file: &ColdFile, span: &Scope<'_>) -> Option<Vec<u64>> {
-        let seen = self.seen?;
-        let time = file.index.time.as_ref()?;
-        let overlapping = || {
-            time.chunks
-                .iter()
-                .filter(|info| seen.overlaps(info.first, info.last))
+    let requirements = pushdown
+        .fields
+        .map_or(&[][..], |f| f.requirements.as_slice());
+    let Some(ids) = IdFilter::new(time, *span, requirements) else {
+        return Some(Vec::new());
+    };
+    let mut rows = Vec::new();
+    for info in overlapping() {
+        let chunk = match crate::sealed::read_chunk(&file.file, time, info) {
+            Ok(chunk) => chunk,
+            Err(why) => {
+                tracing::error!(file = %file.path.display(), reason = %why,
+                    "unreadable time index chunk: listing this file from its blocks");
+                return None;
+            }
         };
-        let entries: u64 = overlapping().map(|info| u64::from(info.entries)).sum();
-        if entries > (file.rows / SELECTIVE_SHARE).max(CHUNK_ENTRIES as u64) {
-            return None;
+        for i in 0..chunk.rows.len() {
+            let row = chunk.rows[i];
+            if seen.contains(Micros(chunk.times[i]))
+                && row < file.rows
+                && !file.is_dead(row)
+                && ids.accepts(&chunk, i)
+            {
+                rows.push(row);
+            }
         }
-        let requirements = self.fields.map_or(&[][..], |f| f.requirements.as_slice());
-        let Some(ids) = IdFilter::new(time, *span, requirements) else {
-            return Some(Vec::new());
-        };
-        let mut rows = Vec::new();
-        for info in overlapping() {
-            let chunk = match crate::sealed::read_chunk(&file.file, time, info) {
-                Ok(chunk) => chunk,
-                Err(why) => {
-                    tracing::error!(file = %file.path.display(), reason = %why,
-                        "unreadable time index chunk: listing this file from its blocks");
-                    return None;
-                }
-            };
-            for i in 0..chunk.rows.len() {
-                let row = chunk.rows[i];
-                if seen.contains(Micros(chunk.times[i]))
-                    && row < file.rows
-                    && !file.is_dead(row)
-                    && ids.accepts(&chunk, i)
-                {
-                    rows.push(row);
+    }
+    rows.sort_unstable();
+    Some(rows)
+}
+
+/// Live cold events in key order after `lower` while inside `span`, without those
+/// `pushdown` rules out (the caller still checks each event); with an object name, only
+/// blocks whose filter may hold events about an object of that name are read.
+pub(crate) fn scan<'a>(
+    cold: &'a Cold,
+    lower: Bound<EventKey>,
+    span: Scope<'a>,
+    pushdown: Pushdown<'a>,
+) -> impl Iterator<Item = Arc<StoredEvent>> + 'a {
+    let mut cursors: Vec<FileCursor<'a>> = cold
+        .files
+        .iter()
+        .map(|file| FileCursor::new(cold, file, lower.clone(), span, pushdown))
+        .collect();
+    std::iter::from_fn(move || {
+        // The smallest next key among the files (few files: a linear pick).
+        let mut best: Option<(usize, Arc<StoredEvent>)> = None;
+        for (i, cursor) in cursors.iter_mut().enumerate() {
+            if let Some(event) = cursor.peek() {
+                let better = best
+                    .as_ref()
+                    .is_none_or(|(_, b)| cmp_records(&event.record, &b.record) == Ordering::Less);
+                if better {
+                    best = Some((i, event));
                 }
             }
         }
-        rows.sort_unstable();
-        Some(rows)
-    }
-
-    /// False when the row certainly fails: outside `span`, about another object, or refused by
-    /// a field requirement the columns can answer.
-    pub(crate) fn accepts(&self, span: &Scope<'_>, row: &RowView<'_>) -> bool {
-        span.cluster.is_none_or(|c| row.cluster() == c)
-            && span.namespace.is_none_or(|ns| row.namespace() == ns)
-            && self.object.is_none_or(|name| row.object_name() == name)
-            && self.fields.is_none_or(|fields| {
-                fields
-                    .requirements
-                    .iter()
-                    .all(|r| row.field(r.field).is_none_or(|value| r.accepts(value)))
-            })
-    }
+        let (i, event) = best?;
+        cursors[i].advance();
+        Some(event)
+    })
 }
 
 /// A key-ordered walk over one file's live rows.
@@ -138,7 +139,7 @@ impl<'a> FileCursor<'a> {
                 .object
                 .map(|name| crate::bloom::hash(&[name.as_bytes()])),
             lower,
-            chosen: pushdown.rows_in_window(file, &span),
+            chosen: rows_in_window(&pushdown, file, &span),
             object_blocks: pushdown.object.and_then(|name| {
                 let index = file.index.object_index.as_ref()?;
                 Some(index.blocks_of(name).collect())

@@ -104,8 +104,7 @@ fn scans_by_object_name_answer_alike_with_the_object_index_the_filters_or_neithe
                     for cold in &colds {
                         // The scan may return rows the pushdown cannot rule out; the caller
                         // checks each event, as lists do.
-                        let found = cold
-                            .scan(lower.clone(), span, pushdown)
+                        let found = scan(cold, lower.clone(), span, pushdown)
                             .filter(|e| e.record.involved_object.name == object)
                             .filter(|e| seen.is_none_or(|w| w.contains(e.record.seen_at())));
                         assert_eq!(

@@ -39,7 +39,7 @@ impl ColumnWriter {
     /// fewer than half the rows are distinct, else the values in row order.
     pub fn strings<'a>(&mut self, values: &[&'a str]) {
         let mut dictionary: Vec<&'a str> = Vec::new();
-        let mut positions: crate::FastMap<&'a str, u64> = Default::default();
+        let mut positions: crate::fast_map::FastMap<&'a str, u64> = Default::default();
         let mut indices = Vec::with_capacity(values.len());
         for value in values {
             let next = dictionary.len() as u64;

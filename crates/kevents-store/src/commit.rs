@@ -9,12 +9,16 @@
 //! unsynced: the open batch is written only once the one before it is durable, so a failed
 //! sync cuts the log back to that batch alone (and fails the open batch, checked against it).
 
+use crate::change::{delete_change, put_change};
+use crate::disk_usage::DiskUsage;
 use crate::entry::{Change, ChangeType, LogEntryRef, StoredEvent};
+use crate::fast_map::FastMap;
 use crate::frame::encode_frame_with;
-use crate::log::{delete_change, put_change, Written};
+use crate::log::{Log, Written};
 use crate::log_sync::Syncer;
-use crate::writer::{Request, Writer};
-use crate::{Committed, Mutation, Shared, StoreError};
+use crate::request::Request;
+use crate::shared::Shared;
+use crate::{Committed, Mutation, StoreError};
 use kevents_model::{EventKey, EventRecord, Micros};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -28,7 +32,7 @@ pub(crate) struct Pipeline {
     open: Batch,
     /// The state of keys written by the batch in flight and the open one (`None` = deleted),
     /// with the sequence number of the batch that wrote it: what the head will be.
-    overlay: crate::FastMap<EventKey, (u64, Option<Arc<StoredEvent>>)>,
+    overlay: FastMap<EventKey, (u64, Option<Arc<StoredEvent>>)>,
     /// The version of the last staged write, while anything is staged.
     staged_rv: Option<u64>,
     /// The open batch's frames (the buffer is kept to reuse its allocation).
@@ -104,7 +108,16 @@ struct InFlight {
     start: u64,
 }
 
-impl Writer {
+/// The pipeline with what it works on: the log it appends to, the head and feeds it publishes
+/// to, and the disk usage it adds appends to. The writer lends them for each step.
+pub(crate) struct Committer<'a> {
+    pub pipeline: &'a mut Pipeline,
+    pub log: &'a mut Log,
+    pub shared: &'a Shared,
+    pub disk: &'a mut DiskUsage,
+}
+
+impl Committer<'_> {
     /// Finishes the batch in flight if its sync is done, then, with nothing in flight, writes
     /// the open batch and starts its sync.
     pub(crate) fn advance(&mut self) {

@@ -5,8 +5,9 @@
 //! fields, else from its blocks.
 
 use crate::cold::ColdFile;
-use crate::cold_scan::Pushdown;
-use crate::head::{Head, Scope};
+use crate::head::Head;
+use crate::pushdown::Pushdown;
+use crate::scope::Scope;
 use crate::sealed::{self, SealedIndex};
 use crate::time_index::{Chunk, IdFilter, TimeIndex, FIELDS};
 use crate::TimeWindow;

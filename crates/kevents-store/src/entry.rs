@@ -1,7 +1,9 @@
 //! What the log records: one entry per committed mutation, and the stored form of an event.
 
+use crate::StoreError;
 use kevents_model::{EventKey, EventRecord, Micros};
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 use std::sync::Arc;
 
 /// An event as stored: the record (with its resourceVersion) and when it was last written.
@@ -91,10 +93,16 @@ impl<'a> LogEntryRef<'a> {
     }
 }
 
+/// Decodes a log entry read from `path`.
+pub(crate) fn decode_entry(payload: &[u8], path: &Path) -> Result<LogEntry, StoreError> {
+    serde_json::from_slice(payload)
+        .map_err(|e| StoreError::Corrupt(format!("{}: undecodable entry: {e}", path.display())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::{delete_change, put_change};
+    use crate::change::{delete_change, put_change};
 
     #[test]
     fn a_borrowed_entry_serializes_as_the_entry_it_stands_for() {

@@ -10,7 +10,8 @@
 //! takes a quarter less user CPU.
 
 use crate::entry::Change;
-use crate::{FastMap, Scope};
+use crate::fast_map::FastMap;
+use crate::scope::Scope;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -1,9 +1,13 @@
 //! The in-memory head: the current version of every live event, the recent change history that
 //! watches resume from, and the expiry index. One writer mutates it; readers share it.
 
-use crate::cold::{cmp_records, Cold, Pushdown};
+use crate::cold::{cmp_records, Cold};
+use crate::cold_scan::scan;
 use crate::entry::{Change, ChangeType, StoredEvent};
+use crate::fast_map::{FastMap, FastSet};
 use crate::hot_key::HotKey;
+use crate::pushdown::Pushdown;
+use crate::scope::Scope;
 use kevents_model::{EventKey, Micros};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ops::Bound;
@@ -23,60 +27,13 @@ pub struct Head {
     /// (expiry time, key) of every live event.
     pub(crate) expiry: BTreeSet<(Micros, HotKey)>,
     /// Keys of live events by the name of the object they are about.
-    pub(crate) by_object: crate::FastMap<String, BTreeSet<HotKey>>,
+    pub(crate) by_object: FastMap<String, BTreeSet<HotKey>>,
     /// Live events per cluster (`""`: the hub's own), in the head and the cold tier.
     pub clusters: BTreeMap<String, usize>,
     /// Events not written for a while, on disk.
     pub cold: Cold,
     /// Keys changed while a checkpoint is being written (it must not revive their old rows).
-    pub touched: Option<crate::FastSet<EventKey>>,
-}
-
-/// Which part of the key space a read covers: one cluster or all, one namespace or all.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Scope<'a> {
-    /// Only this cluster (`""`: the hub's own events), when set.
-    pub cluster: Option<&'a str>,
-    /// Only this namespace, when set.
-    pub namespace: Option<&'a str>,
-}
-
-impl Scope<'_> {
-    /// Everything.
-    pub const ALL: Scope<'static> = Scope {
-        cluster: None,
-        namespace: None,
-    };
-
-    /// True when `key` is inside the scope.
-    pub fn contains(&self, key: &EventKey) -> bool {
-        self.cluster.is_none_or(|c| key.cluster == c)
-            && self.namespace.is_none_or(|ns| key.namespace == ns)
-    }
-
-    /// True when the key of `record` is inside the scope.
-    pub(crate) fn contains_record(&self, record: &kevents_model::EventRecord) -> bool {
-        self.cluster.is_none_or(|c| record.cluster == c)
-            && self.namespace.is_none_or(|ns| record.namespace == ns)
-    }
-
-    /// True when `key` sorts after every key of this (contiguous) scope.
-    pub(crate) fn after(&self, key: &EventKey) -> bool {
-        match (self.cluster, self.namespace) {
-            (Some(c), Some(ns)) => (key.cluster.as_str(), key.namespace.as_str()) > (c, ns),
-            (Some(c), None) => key.cluster.as_str() > c,
-            _ => false,
-        }
-    }
-
-    /// True when the key of `record` sorts before every key of this (contiguous) scope.
-    pub(crate) fn before(&self, record: &kevents_model::EventRecord) -> bool {
-        match (self.cluster, self.namespace) {
-            (Some(c), Some(ns)) => (record.cluster.as_str(), record.namespace.as_str()) < (c, ns),
-            (Some(c), None) => record.cluster.as_str() < c,
-            _ => false,
-        }
-    }
+    pub touched: Option<FastSet<EventKey>>,
 }
 
 impl Head {
@@ -230,9 +187,7 @@ impl Head {
                     .take_while(move |event| span.contains_record(&event.record))
                     .filter(move |event| scope.contains_record(&event.record))
                     .cloned();
-                let cold = self
-                    .cold
-                    .scan(lower, span, pushdown)
+                let cold = scan(&self.cold, lower, span, pushdown)
                     .filter(move |e| e.record.involved_object.name == name);
                 merge_by_key(hot, cold)
             })
@@ -285,7 +240,7 @@ impl Head {
                     .map(|(_, event)| event)
                     .take_while(move |event| span.contains_record(&event.record))
                     .cloned();
-                merge_by_key(hot, self.cold.scan(lower, span, pushdown))
+                merge_by_key(hot, scan(&self.cold, lower, span, pushdown))
             })
     }
 

@@ -7,14 +7,19 @@
 
 mod block;
 mod bloom;
+mod change;
 mod checkpoint;
 mod codec;
 mod cold;
 mod cold_scan;
 mod columns;
 mod commit;
+mod config;
 mod counts;
+mod disk_usage;
 mod entry;
+mod error;
+mod fast_map;
 mod feed;
 mod files;
 mod frame;
@@ -24,24 +29,32 @@ mod log;
 mod log_sync;
 mod manifest;
 mod object_index;
+mod pushdown;
+mod recover;
+mod request;
 mod retention;
 mod row_view;
+mod scope;
 mod sealed;
+mod shared;
 mod snapshot;
+mod store;
 mod tiering;
 mod time_index;
 mod types;
 mod writer;
 
+pub use config::{LogConfig, TierConfig};
 pub use counts::{CountQuery, Counted, Counts};
 pub use entry::{Change, ChangeType, StoredEvent};
+pub use error::StoreError;
 pub use feed::{Live, PIECE as FEED_PIECE};
-pub use head::Scope;
-pub use log::LogConfig;
 pub use retention::parse_size;
+pub use scope::Scope;
+pub use store::Store;
 pub use types::{
-    Committed, ListPage, ListQuery, Mutation, StoreConfig, StoreError, StoreStats, Subscription,
-    TimeWindow, TooOld, WatchFrom, DEFAULT_RETENTION_BYTES,
+    Committed, ListPage, ListQuery, Mutation, StoreConfig, StoreStats, Subscription, TimeWindow,
+    TooOld, WatchFrom, DEFAULT_RETENTION_BYTES,
 };
 
 /// Entry points for fuzzing the on-disk decoders directly; not a stable API.
@@ -97,304 +110,5 @@ pub mod fuzzing {
         let chunk = crate::time_index::decode_chunk(bytes, &index, &info)
             .map_or(0, |chunk| chunk.rows.len());
         footer.max(chunk)
-    }
-}
-
-use head::Head;
-
-/// A hash map with a fast, per-process seeded hasher, for the maps of the write and seal paths
-/// (keys and strings from events; SipHash's DoS resistance is not needed inside the store).
-pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-/// The set of [`FastMap`].
-pub(crate) type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
-use kevents_model::{EventKey, EventRecord};
-use parking_lot::RwLock;
-use snapshot::{merge_states, past_states};
-use std::fs::File;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
-
-pub(crate) struct Shared {
-    head: RwLock<Head>,
-    feeds: feed::Feeds,
-    config: StoreConfig,
-    disk_bytes: AtomicU64,
-    retention_deleted: AtomicU64,
-    corrupt_blocks: u64,
-    /// Fault injection for tests: this many upcoming log syncs fail.
-    sync_faults: std::sync::atomic::AtomicUsize,
-}
-
-/// A handle to the store; cheap to clone.
-#[derive(Clone)]
-pub struct Store {
-    shared: Arc<Shared>,
-    requests: mpsc::Sender<writer::Request>,
-    writer: Arc<parking_lot::Mutex<Option<std::thread::JoinHandle<()>>>>,
-    lock: Arc<parking_lot::Mutex<Option<File>>>,
-}
-
-impl Store {
-    /// Opens the store in `config.data_dir`, recovering from the log.
-    pub fn open(config: StoreConfig) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|e| StoreError::io("creating the data directory", e))?;
-        let lock = File::create(config.data_dir.join("LOCK"))
-            .map_err(|e| StoreError::io("creating the lock file", e))?;
-        if lock.try_lock().is_err() {
-            return Err(StoreError::Locked(config.data_dir.display().to_string()));
-        }
-        let recovered = log::Log::recover(
-            &config.data_dir.join("wal"),
-            config.log.clone(),
-            config.ttl_micros,
-            config.history_limit,
-        )?;
-        tracing::info!(
-            events = recovered.head.live(),
-            resource_version = recovered.head.resource_version,
-            replayed = recovered.replayed,
-            truncated_bytes = recovered.truncated_bytes,
-            corrupt_blocks = recovered.corrupt_blocks,
-            "store recovered"
-        );
-        let feeds = feed::Feeds::new(config.feed_capacity, recovered.head.resource_version);
-        let disk_bytes = recovered.log.disk_bytes();
-        let shared = Arc::new(Shared {
-            head: RwLock::new(recovered.head),
-            feeds,
-            config,
-            disk_bytes: AtomicU64::new(disk_bytes),
-            retention_deleted: AtomicU64::new(0),
-            corrupt_blocks: recovered.corrupt_blocks,
-            sync_faults: Default::default(),
-        });
-        let (requests, receiver) = mpsc::channel(8192);
-        let mut log = recovered.log;
-        log.checkpoints().set_notify(requests.downgrade());
-        let writer = writer::Writer {
-            shared: shared.clone(),
-            log,
-            requests: receiver,
-            waiting: Vec::new(),
-            reclaim: false,
-            deferred: Vec::new(),
-            pipeline: commit::Pipeline::start(requests.downgrade(), shared.clone())?,
-            disk: writer::DiskUsage::new(),
-        };
-        let handle = std::thread::Builder::new()
-            .name("kevents-store-writer".into())
-            .spawn(move || writer.run())
-            .map_err(|e| StoreError::io("starting the writer thread", e))?;
-        Ok(Store {
-            shared,
-            requests,
-            writer: Arc::new(parking_lot::Mutex::new(Some(handle))),
-            lock: Arc::new(parking_lot::Mutex::new(Some(lock))),
-        })
-    }
-
-    /// Commits a mutation durably and returns the stored result.
-    pub async fn write(&self, mutation: Mutation) -> Result<Committed, StoreError> {
-        let (reply, response) = oneshot::channel();
-        self.requests
-            .send(writer::Request::Mutate(Box::new(mutation), reply))
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        response.await.map_err(|_| StoreError::Closed)?
-    }
-
-    /// The current version of an event.
-    pub fn get(&self, key: &EventKey) -> Option<Arc<StoredEvent>> {
-        self.shared.head.read().current(key)
-    }
-
-    /// Lists events in key order after `start_after`, keeping those `filter` accepts, as of
-    /// `query.at` (the current version when unset). With a limit, `continue_after` is set when
-    /// more matches follow. Fails when `at` is older than the retained history.
-    pub fn list(
-        &self,
-        query: ListQuery<'_>,
-        filter: impl Fn(&EventRecord) -> bool,
-    ) -> Result<ListPage, TooOld> {
-        let head = self.shared.head.read();
-        let snapshot = past_states(&head, &query)?;
-        // Current versions may be narrowed before they are built (the object index, field
-        // requirements on cold columns, the time index) only when no past state replaces them.
-        let narrow = match snapshot.is_empty() {
-            true => cold::Pushdown {
-                object: None,
-                fields: query.fields,
-                seen: query.seen,
-            },
-            false => cold::Pushdown::default(),
-        };
-        let candidates: Box<dyn Iterator<Item = Arc<StoredEvent>> + '_> = match query.object_name {
-            Some(name) if snapshot.is_empty() => {
-                Box::new(head.about_object(name, query.scope, query.start_after, narrow))
-            }
-            _ => Box::new(head.range_where(query.scope, query.start_after, narrow)),
-        };
-        // Past states, hot events and the full range are not narrowed, so the object name, the
-        // fields and the window are checked on every candidate.
-        let about = |e: &Arc<StoredEvent>| {
-            query
-                .object_name
-                .is_none_or(|name| e.record.involved_object.name == name)
-                && query.fields.is_none_or(|f| f.matches(&e.record))
-                && query.seen.is_none_or(|w| w.contains(e.record.seen_at()))
-        };
-        let mut matching =
-            merge_states(candidates, snapshot).filter(|e| about(e) && filter(&e.record));
-        let mut items = Vec::new();
-        for event in matching.by_ref() {
-            items.push(event);
-            if query.limit.is_some_and(|l| items.len() >= l) {
-                break;
-            }
-        }
-        let full = query.limit.is_some_and(|l| items.len() >= l);
-        let continue_after = if full && matching.next().is_some() {
-            items.last().map(|e| e.record.key())
-        } else {
-            None
-        };
-        Ok(ListPage {
-            items,
-            resource_version: query.at.unwrap_or(head.resource_version),
-            continue_after,
-        })
-    }
-
-    /// Counts the live events `query` selects by the values of one field (see `counts`).
-    pub fn count(&self, query: CountQuery<'_>) -> Counts {
-        counts::count(&self.shared.head, &query)
-    }
-
-    /// Starts a watch. Fails when `from` is older than the retained history.
-    pub fn subscribe(&self, from: WatchFrom, scope: Scope<'_>) -> Result<Subscription, TooOld> {
-        let head = self.shared.head.read();
-        let live = self.shared.feeds.subscribe(scope);
-        let (initial, backlog) = match from {
-            WatchFrom::InitialState => (head.range(scope, None).collect(), Vec::new()),
-            WatchFrom::After(rv) => {
-                let backlog = head.changes_after(rv).ok_or(TooOld {
-                    requested: rv,
-                    oldest: head.compacted_rv,
-                })?;
-                (Vec::new(), backlog)
-            }
-        };
-        Ok(Subscription {
-            initial,
-            backlog,
-            live,
-            resource_version: head.resource_version,
-        })
-    }
-
-    /// Clusters with live events and how many each has (`""`: the hub's own events).
-    pub fn clusters(&self) -> Vec<(String, usize)> {
-        let head = self.shared.head.read();
-        head.clusters.iter().map(|(c, n)| (c.clone(), *n)).collect()
-    }
-
-    /// The oldest version a watch can resume from: every change after it is retained.
-    pub fn oldest_resumable(&self) -> u64 {
-        self.shared.head.read().compacted_rv
-    }
-
-    /// The version of the last committed change.
-    pub fn resource_version(&self) -> u64 {
-        self.shared.head.read().resource_version
-    }
-
-    /// Counters for metrics.
-    pub fn stats(&self) -> StoreStats {
-        let head = self.shared.head.read();
-        StoreStats {
-            events: head.live(),
-            hot_events: head.events.len(),
-            resource_version: head.resource_version,
-            disk_bytes: self.shared.disk_bytes.load(Ordering::Relaxed),
-            history: head.history.len(),
-            retention_deleted: self.shared.retention_deleted.load(Ordering::Relaxed),
-            corrupt_blocks: self.shared.corrupt_blocks
-                + head.cold.damaged_blocks.load(Ordering::Relaxed),
-        }
-    }
-
-    /// Commits several mutations; they are queued together so the writer can batch them.
-    pub async fn write_many(&self, mutations: Vec<Mutation>) -> Vec<Result<Committed, StoreError>> {
-        let mut responses = Vec::with_capacity(mutations.len());
-        for mutation in mutations {
-            let (reply, response) = oneshot::channel();
-            let sent = self
-                .requests
-                .send(writer::Request::Mutate(Box::new(mutation), reply))
-                .await;
-            responses.push(sent.ok().map(|_| response));
-        }
-        let mut results = Vec::with_capacity(responses.len());
-        for response in responses {
-            results.push(match response {
-                Some(response) => response.await.unwrap_or(Err(StoreError::Closed)),
-                None => Err(StoreError::Closed),
-            });
-        }
-        results
-    }
-
-    /// The TTL applied to events, in microseconds.
-    pub fn ttl_micros(&self) -> i64 {
-        self.shared.config.ttl_micros
-    }
-
-    /// Writes a checkpoint of everything committed before this call and waits until it is
-    /// durable and the log it replaces is deleted; returns its resourceVersion. The writer also
-    /// does this on its own as the log grows; this is for shutdown paths, retention and tests.
-    pub async fn checkpoint(&self) -> Result<u64, StoreError> {
-        self.checkpoint_with(false).await
-    }
-
-    /// A checkpoint that also rewrites every cold file holding deleted or superseded rows, so
-    /// that their space is freed now rather than when the files are next merged.
-    pub(crate) async fn checkpoint_with(&self, reclaim: bool) -> Result<u64, StoreError> {
-        let (reply, done) = oneshot::channel();
-        self.requests
-            .send(writer::Request::Checkpoint(reply, reclaim))
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        let rv = done.await.map_err(|_| StoreError::Closed)??;
-        self.refresh_disk_bytes();
-        Ok(rv)
-    }
-
-    /// Re-reads the size of the files on disk for `stats`; returns it.
-    pub(crate) fn refresh_disk_bytes(&self) -> u64 {
-        let bytes = files::dir_bytes(&self.shared.config.data_dir.join("wal"));
-        self.shared.disk_bytes.store(bytes, Ordering::Relaxed);
-        bytes
-    }
-
-    /// Stops the writer once everything sent before this call is committed; later writes
-    /// fail with `Closed`.
-    pub async fn close(&self) {
-        let (reply, done) = oneshot::channel();
-        if self
-            .requests
-            .send(writer::Request::Shutdown(reply))
-            .await
-            .is_ok()
-        {
-            let _ = done.await;
-        }
-        let handle = self.writer.lock().take();
-        if let Some(handle) = handle {
-            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
-        }
-        // Dropping the file releases the directory lock for the next process.
-        self.lock.lock().take();
     }
 }

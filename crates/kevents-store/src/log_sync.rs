@@ -1,8 +1,9 @@
 //! The log's sync thread: it fsyncs the segments of written batches in order, so the writer
 //! can stage the next batch meanwhile, and wakes the writer when one is durable.
 
-use crate::writer::Request;
-use crate::{Shared, StoreError};
+use crate::request::Request;
+use crate::shared::Shared;
+use crate::StoreError;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use tokio::sync::mpsc;

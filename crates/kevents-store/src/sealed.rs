@@ -134,7 +134,7 @@ pub(crate) fn write(
         // costs a block read (at 10 bits per event, blocks of unique pod names matched ~0.4%
         // of all queries: 80 wasted reads per query at 10M events).
         if filters {
-            let names: crate::FastSet<&str> = chunk
+            let names: crate::fast_map::FastSet<&str> = chunk
                 .iter()
                 .map(|e| e.record.involved_object.name.as_str())
                 .collect();

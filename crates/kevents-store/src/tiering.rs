@@ -5,6 +5,7 @@
 //! the writer thread again.
 
 use crate::cold::ColdFile;
+use crate::config::TierConfig;
 use crate::entry::StoredEvent;
 use crate::files::{checkpoint_path, cold_path, list_dir, sync_dir};
 use crate::head::{expires_at, Head};
@@ -29,6 +30,18 @@ pub(crate) struct TierPolicy {
     pub block_events: usize,
     /// Merges stop where the new file would hold last-seen times further apart than this.
     pub file_span_micros: i64,
+}
+
+impl TierPolicy {
+    /// The policy the settings ask for.
+    pub(crate) fn of(config: &TierConfig) -> TierPolicy {
+        TierPolicy {
+            cold_after_micros: config.cold_after_micros,
+            hot_events: config.hot_events,
+            block_events: config.cold_block_events.max(1),
+            file_span_micros: config.cold_file_span_micros,
+        }
+    }
 }
 
 /// A cold file whose live rows go into the new file.

@@ -18,7 +18,7 @@
 
 use crate::columns::{ColumnReader, ColumnWriter, DecodeError};
 use crate::frame::encode_frame;
-use crate::head::Scope;
+use crate::scope::Scope;
 use kevents_model::{EventField, EventRecord, FieldRequirement};
 use std::io::Write;
 
@@ -132,7 +132,7 @@ impl IdFilter {
 /// Collects the rows of a file being written.
 #[derive(Default)]
 pub(crate) struct Builder {
-    ids: Vec<crate::FastMap<String, u16>>,
+    ids: Vec<crate::fast_map::FastMap<String, u16>>,
     dictionaries: Vec<Vec<String>>,
     /// Each row's last-seen time, in row order.
     times: Vec<i64>,

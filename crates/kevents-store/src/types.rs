@@ -1,65 +1,11 @@
 //! The store's public value types: errors, mutations, settings, list and watch requests.
 
+use crate::config::{LogConfig, TierConfig};
 use crate::entry::{Change, StoredEvent};
-use crate::head::Scope;
-use crate::log::LogConfig;
+use crate::scope::Scope;
 use kevents_model::{EventKey, EventRecord, FieldSelector, Micros};
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// Errors of store operations.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum StoreError {
-    /// A create named an event that exists.
-    #[error("event {0:?} already exists")]
-    AlreadyExists(EventKey),
-    /// The event does not exist.
-    #[error("event {0:?} not found")]
-    NotFound(EventKey),
-    /// A precondition (resourceVersion or uid) did not hold.
-    #[error("event {0:?} was modified concurrently")]
-    Conflict(EventKey),
-    /// The disk failed; nothing of the request was stored.
-    #[error("{context}: {message}")]
-    Io {
-        /// What the store was doing.
-        context: &'static str,
-        /// The operating system's error.
-        message: String,
-        /// True when the disk is full.
-        no_space: bool,
-    },
-    /// The data on disk is damaged beyond a torn tail.
-    #[error("store data is corrupt: {0}")]
-    Corrupt(String),
-    /// The data directory is in use by another process.
-    #[error("data directory {0} is locked by another kevents process")]
-    Locked(String),
-    /// The store is shutting down.
-    #[error("the store is closed")]
-    Closed,
-    /// The event is larger than the store accepts; nothing was written.
-    #[error("the event is {bytes} bytes encoded, more than the limit of {limit}")]
-    TooLarge {
-        /// Encoded size.
-        bytes: usize,
-        /// The limit.
-        limit: usize,
-    },
-    /// An expiry found the event already changed; nothing was done.
-    #[error("skipped")]
-    Skipped,
-}
-
-impl StoreError {
-    pub(crate) fn io(context: &'static str, error: std::io::Error) -> StoreError {
-        StoreError::Io {
-            context,
-            no_space: error.kind() == std::io::ErrorKind::StorageFull,
-            message: error.to_string(),
-        }
-    }
-}
 
 /// A write to the store.
 #[derive(Debug, Clone)]
@@ -120,6 +66,8 @@ pub struct StoreConfig {
     pub history_limit: usize,
     /// Log tuning.
     pub log: LogConfig,
+    /// Cold tier tuning.
+    pub tiers: TierConfig,
     /// Changes (of the whole store) a watcher may fall behind before it is cut off. A watcher
     /// of one namespace (or one cluster) is also cut off a sixteenth as many (at least 64)
     /// pieces of its own feed behind (a piece: its changes of one commit, up to `FEED_PIECE`).
@@ -143,6 +91,7 @@ impl StoreConfig {
             ttl_micros: 168 * 3600 * 1_000_000,
             history_limit: 200_000,
             log: LogConfig::default(),
+            tiers: TierConfig::default(),
             feed_capacity: 16 * 1024,
             max_event_bytes: 1024 * 1024 + 4096,
             retention_bytes: DEFAULT_RETENTION_BYTES,

@@ -2,37 +2,18 @@
 //! mutations through the pipeline in `commit.rs` (nothing is acknowledged before its batch is
 //! durable), and rotates the log, starts checkpoints and installs them in between.
 
-use crate::commit::{PendingWrite, Pipeline};
+use crate::commit::{Committer, PendingWrite, Pipeline};
+use crate::disk_usage::DiskUsage;
 use crate::log::Log;
-use crate::{Committed, Mutation, Shared, StoreError};
+use crate::request::{CheckpointDone, Request};
+use crate::shared::Shared;
+use crate::StoreError;
 use kevents_model::Micros;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// Most mutations committed by one fsync.
 const MAX_BATCH: usize = 4096;
-
-pub(crate) enum Request {
-    Mutate(
-        Box<Mutation>,
-        oneshot::Sender<Result<Committed, StoreError>>,
-    ),
-    /// Commit everything queued before it, then write a checkpoint and answer when it is done;
-    /// with `true`, the checkpoint also rewrites every cold file with dead rows (retention needs
-    /// the space back).
-    Checkpoint(CheckpointDone, bool),
-    /// A checkpoint finished on its thread: install it, then answer these.
-    Sealed(
-        Box<Result<crate::tiering::Sealed, StoreError>>,
-        Vec<CheckpointDone>,
-    ),
-    /// The sync thread finished a sync: the batch in flight may be answered.
-    Synced,
-    Shutdown(oneshot::Sender<()>),
-}
-
-/// Answered with the checkpoint's version once it is durable.
-pub(crate) type CheckpointDone = oneshot::Sender<Result<u64, StoreError>>;
 
 pub(crate) struct Writer {
     pub shared: Arc<Shared>,
@@ -49,42 +30,17 @@ pub(crate) struct Writer {
     pub disk: DiskUsage,
 }
 
-/// Keeps `Shared::disk_bytes` current without listing the log directory after every batch:
-/// appends are added up, and the directory is listed again when its files changed (rotation,
-/// checkpoints) or a second after the last listing.
-pub(crate) struct DiskUsage {
-    listed: std::time::Instant,
-    /// Bytes appended since the last publish.
-    pub appended: u64,
-    /// The log's files changed (rotation, checkpoint, a cut-back tail): list them again.
-    pub files_changed: bool,
-}
-
-impl DiskUsage {
-    const LIST_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
-
-    pub fn new() -> DiskUsage {
-        DiskUsage {
-            listed: std::time::Instant::now(),
-            appended: 0,
-            files_changed: false,
-        }
-    }
-
-    fn publish(&mut self, shared: &Shared, log: &Log) {
-        use std::sync::atomic::Ordering::Relaxed;
-        if self.files_changed || self.listed.elapsed() >= Self::LIST_EVERY {
-            shared.disk_bytes.store(log.disk_bytes(), Relaxed);
-            self.listed = std::time::Instant::now();
-            self.files_changed = false;
-        } else if self.appended > 0 {
-            shared.disk_bytes.fetch_add(self.appended, Relaxed);
-        }
-        self.appended = 0;
-    }
-}
-
 impl Writer {
+    /// The commit pipeline with what it works on, borrowed for one step.
+    fn committer(&mut self) -> Committer<'_> {
+        Committer {
+            pipeline: &mut self.pipeline,
+            log: &mut self.log,
+            shared: &self.shared,
+            disk: &mut self.disk,
+        }
+    }
+
     pub fn run(mut self) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         let mut shutdown = None;
@@ -113,8 +69,8 @@ impl Writer {
                         break;
                     }
                     Request::Sealed(result, done) => {
-                        self.stage(&mut batch);
-                        self.drain();
+                        self.committer().stage(&mut batch);
+                        self.committer().drain();
                         self.install(*result, done);
                         break;
                     }
@@ -129,17 +85,17 @@ impl Writer {
                 released.append(&mut batch);
                 batch = released;
             }
-            self.stage(&mut batch);
+            self.committer().stage(&mut batch);
             if self.pipeline.open_len() >= MAX_BATCH {
-                self.finish_in_flight(true);
+                self.committer().finish_in_flight(true);
             }
-            self.advance();
+            self.committer().advance();
             self.maintain(checkpoint.take());
         }
         // Whatever was held back is committed before the log closes.
         batch.append(&mut self.deferred);
-        self.stage(&mut batch);
-        self.drain();
+        self.committer().stage(&mut batch);
+        self.committer().drain();
         self.requests.close();
         self.log.finish();
         tracing::debug!("store writer stopped");
@@ -152,7 +108,7 @@ impl Writer {
     /// will move events out. This bounds the head's memory when writes come faster than
     /// checkpoints seal them; without a running checkpoint nothing waits (one starts instead).
     fn head_at_limit(&mut self) -> bool {
-        let limit = self.shared.config.log.hot_events.saturating_mul(2);
+        let limit = self.shared.config.tiers.hot_events.saturating_mul(2);
         self.log.checkpoints().running() && self.shared.head.read().events.len() >= limit
     }
 
@@ -163,19 +119,23 @@ impl Writer {
         self.waiting.extend(forced);
         let head_events = self.shared.head.read().events.len();
         let running = self.log.checkpoints().running();
-        let result =
-            if !running && (!self.waiting.is_empty() || self.log.wants_checkpoint(head_events)) {
-                self.drain();
-                self.disk.files_changed = true;
-                self.start_checkpoint()
-            } else if self.log.wants_rotation() {
-                self.drain();
-                self.disk.files_changed = true;
-                let next = self.shared.head.read().resource_version + 1;
-                self.log.rotate(next)
-            } else {
-                Ok(())
-            };
+        let result = if !running
+            && (!self.waiting.is_empty()
+                || self
+                    .log
+                    .wants_checkpoint(head_events, self.shared.config.tiers.hot_events))
+        {
+            self.committer().drain();
+            self.disk.files_changed = true;
+            self.start_checkpoint()
+        } else if self.log.wants_rotation() {
+            self.committer().drain();
+            self.disk.files_changed = true;
+            let next = self.shared.head.read().resource_version + 1;
+            self.log.rotate(next)
+        } else {
+            Ok(())
+        };
         if let Err(e) = result {
             tracing::error!(error = %e, "log maintenance failed; will retry after the next batch");
         }
@@ -190,7 +150,7 @@ impl Writer {
         self.shared.head.write().touched = Some(Default::default());
         let plan = {
             let head = self.shared.head.read();
-            let policy = self.shared.config.log.tier_policy();
+            let policy = crate::tiering::TierPolicy::of(&self.shared.config.tiers);
             crate::tiering::plan(&head, Micros::now(), policy, ttl, self.reclaim)
         };
         self.reclaim = false;

@@ -12,8 +12,8 @@ const PER_BLOCK: usize = 16;
 
 fn config(dir: &Path) -> StoreConfig {
     let mut config = StoreConfig::new(dir);
-    config.log.cold_after_micros = 0;
-    config.log.cold_block_events = PER_BLOCK;
+    config.tiers.cold_after_micros = 0;
+    config.tiers.cold_block_events = PER_BLOCK;
     config
 }
 
@@ -144,8 +144,8 @@ async fn head_stays_bounded_when_writes_outpace_checkpoints() {
     const HOT: usize = 500;
     let dir = tempfile::tempdir().unwrap();
     let mut config = StoreConfig::new(dir.path());
-    config.log.hot_events = HOT;
-    config.log.cold_block_events = PER_BLOCK;
+    config.tiers.hot_events = HOT;
+    config.tiers.cold_block_events = PER_BLOCK;
     config.log.checkpoint_min_bytes = 1;
     let store = Store::open(config).unwrap();
     let mut largest = 0;
@@ -173,8 +173,8 @@ async fn head_stays_bounded_when_writes_outpace_checkpoints() {
 
 fn config_for(dir: &Path, hot: usize) -> StoreConfig {
     let mut config = StoreConfig::new(dir);
-    config.log.hot_events = hot;
-    config.log.cold_block_events = PER_BLOCK;
+    config.tiers.hot_events = hot;
+    config.tiers.cold_block_events = PER_BLOCK;
     config
 }
 
@@ -197,7 +197,7 @@ async fn cold_files_are_merged_only_within_their_span() {
     let day = kevents_model::Micros(1_760_000_000_000_000);
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(dir.path());
-    config.log.cold_file_span_micros = HOUR;
+    config.tiers.cold_file_span_micros = HOUR;
     let store = Store::open(config.clone()).unwrap();
     let write_at = |first: usize, at: i64| {
         let store = store.clone();

@@ -42,10 +42,10 @@ fn config(dir: &Path, history_limit: usize, tiers: Tiers) -> StoreConfig {
     let mut config = StoreConfig::new(dir);
     match tiers {
         Tiers::Hot => {}
-        Tiers::Cold => config.log.cold_after_micros = 0,
+        Tiers::Cold => config.tiers.cold_after_micros = 0,
         Tiers::Mixed => {
-            config.log.cold_after_micros = i64::MAX;
-            config.log.hot_events = 2;
+            config.tiers.cold_after_micros = i64::MAX;
+            config.tiers.hot_events = 2;
         }
     }
     config.ttl_micros = model::TTL;
@@ -57,7 +57,7 @@ fn config(dir: &Path, history_limit: usize, tiers: Tiers) -> StoreConfig {
     // Tiny blocks, so a checkpoint of a few events spans several and restarts cross their
     // boundaries.
     config.log.block_events = 3;
-    config.log.cold_block_events = 2;
+    config.tiers.cold_block_events = 2;
     config
 }
 

@@ -147,8 +147,8 @@ async fn over_the_size_limit_cold_files_are_rewritten_instead_of_deleting_more()
     let dir = tempfile::tempdir().unwrap();
     let cold = |limit: u64| {
         let mut config = config(dir.path(), limit);
-        config.log.cold_after_micros = 0;
-        config.log.cold_block_events = 16;
+        config.tiers.cold_after_micros = 0;
+        config.tiers.cold_block_events = 16;
         config
     };
     let store = Store::open(cold(u64::MAX)).unwrap();

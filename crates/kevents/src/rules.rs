@@ -1,7 +1,7 @@
 //! `kevents rules check|export`: validate rule files, or export them as Prometheus rules.
 
 use clap::{Args, Subcommand, ValueEnum};
-use kevents_alert::rules::{prometheus_rules, RuleSources};
+use kevents_alert::rules::{prometheus_rule_object, prometheus_rules, RuleSources};
 use std::path::PathBuf;
 
 /// `kevents rules …`.
@@ -20,6 +20,9 @@ enum RulesCommand {
         /// Output format.
         #[arg(long, value_enum, default_value = "prometheus")]
         format: ExportFormat,
+        /// `metadata.name` of the PrometheusRule (with `--format prometheus-rule`).
+        #[arg(long, default_value = "kevents")]
+        name: String,
         #[command(flatten)]
         sources: SourceArgs,
     },
@@ -38,6 +41,8 @@ struct SourceArgs {
 enum ExportFormat {
     /// A Prometheus rule file over `kube_event_count`.
     Prometheus,
+    /// The same groups in a Prometheus operator `PrometheusRule` (monitoring.coreos.com/v1).
+    PrometheusRule,
 }
 
 impl SourceArgs {
@@ -58,15 +63,19 @@ pub fn run(args: RulesArgs) -> anyhow::Result<()> {
             Ok(())
         }
         RulesCommand::Export {
-            format: ExportFormat::Prometheus,
+            format,
+            name,
             sources,
         } => {
             let rules = sources.sources().load()?;
-            let (file, skipped) = prometheus_rules(&rules);
+            let (document, skipped) = match format {
+                ExportFormat::Prometheus => prometheus_rules(&rules),
+                ExportFormat::PrometheusRule => prometheus_rule_object(&rules, &name),
+            };
             for (name, why) in skipped {
                 println!("# {name} is not exported: {why}");
             }
-            print!("{}", serde_saphyr::to_string(&file)?);
+            print!("{}", serde_saphyr::to_string(&document)?);
             Ok(())
         }
     }

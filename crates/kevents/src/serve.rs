@@ -207,8 +207,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     store_config.ttl_micros = args.event_ttl;
     store_config.history_limit = usize::try_from(args.watch_history).unwrap_or(usize::MAX);
     store_config.retention_bytes = args.retention_size;
-    store_config.log.cold_after_micros = args.cold_after;
-    store_config.log.hot_events = args.hot_events.max(1);
+    store_config.tiers.cold_after_micros = args.cold_after;
+    store_config.tiers.hot_events = args.hot_events.max(1);
     store_config.log.checkpoint_min_bytes = args.checkpoint_log_bytes.max(4096);
     let store = Store::open(store_config)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;

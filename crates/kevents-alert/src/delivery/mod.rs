@@ -8,6 +8,7 @@
 //!   alert starts firing and once when it resolves.
 
 mod alertmanager;
+mod kind;
 mod outbox;
 mod sink;
 mod state;
@@ -17,6 +18,8 @@ pub mod webhook;
 mod outbox_tests;
 #[cfg(test)]
 mod tests;
+
+pub use kind::SinkKind;
 
 use crate::http::{CaFileError, Client, Endpoint, UrlError};
 use crate::Alert;
@@ -131,15 +134,6 @@ pub enum DeliveryError {
     /// `Dispatcher::start` was called outside a tokio runtime.
     #[error("alert delivery must be started from within a tokio runtime")]
     NoRuntime,
-}
-
-/// The kind of a receiver.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SinkKind {
-    /// An Alertmanager (v2 API).
-    Alertmanager,
-    /// A webhook.
-    Webhook,
 }
 
 /// One receiver's delivery counters.

@@ -1,7 +1,7 @@
 //! What one sink still has to deliver: a pure state machine fed with the engine's views and with
 //! the outcome of each request, so the delivery rules are testable without I/O or clocks.
 
-use super::SinkKind;
+use super::kind::SinkKind;
 use crate::Alert;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};

@@ -2,9 +2,10 @@
 //! (inactive → pending for `for` → firing → resolved). One lock; observe and evaluate are short.
 
 use super::rule::{Condition, Rule};
+use crate::occurrences::occurrences_added;
 use crate::Alert;
 use kevents_model::{EventRecord, Micros};
-use kevents_store::{Change, ChangeType};
+use kevents_store::Change;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -58,22 +59,6 @@ pub struct RuleEngine {
     state: Mutex<State>,
     cluster: String,
     key_resources: Option<std::sync::Arc<crate::KeyResources>>,
-}
-
-/// How many occurrences a change adds: a new event its count, an update the increase.
-pub fn occurrences_added(change: &Change) -> u64 {
-    let now = i64::from(change.object.record.occurrences().max(1));
-    let added = match change.change_type {
-        ChangeType::Added => now,
-        ChangeType::Modified => {
-            now - change
-                .previous
-                .as_ref()
-                .map_or(0, |p| i64::from(p.record.occurrences().max(1)))
-        }
-        ChangeType::Deleted => 0,
-    };
-    added.max(0) as u64
 }
 
 impl RuleEngine {

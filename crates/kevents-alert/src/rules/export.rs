@@ -1,5 +1,6 @@
-//! `kevents rules export --format prometheus`: the rules as a Prometheus rule file over
-//! `kube_event_count`, for teams that prefer evaluating in Prometheus.
+//! `kevents rules export --format prometheus|prometheus-rule`: the rules as a Prometheus rule
+//! file over `kube_event_count`, or as the Prometheus operator's `PrometheusRule` object holding
+//! the same groups, for teams that prefer evaluating in Prometheus.
 
 use super::rule::{metric_label, Condition, Rule};
 use serde_json::{json, Map, Value};
@@ -107,4 +108,17 @@ pub fn prometheus_rules(rules: &[Rule]) -> (Value, Vec<(String, String)>) {
     }
     let file = json!({"groups": [{"name": "kevents", "rules": exported}]});
     (file, skipped)
+}
+
+/// The Prometheus operator's `PrometheusRule` named `name` whose spec is the rule file of
+/// [`prometheus_rules`]; rules that cannot be expressed are listed in `skipped` with the reason.
+pub fn prometheus_rule_object(rules: &[Rule], name: &str) -> (Value, Vec<(String, String)>) {
+    let (file, skipped) = prometheus_rules(rules);
+    let object = json!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": name},
+        "spec": file,
+    });
+    (object, skipped)
 }

@@ -7,8 +7,9 @@ mod format;
 mod rule;
 mod template;
 
-pub use engine::{occurrences_added, RuleEngine};
-pub use export::{prometheus_rules, promql};
+pub use crate::occurrences::occurrences_added;
+pub use engine::RuleEngine;
+pub use export::{prometheus_rule_object, prometheus_rules, promql};
 pub use format::RuleError;
 pub use rule::{glob_match, load_rules, Condition, GroupField, Rule};
 

@@ -247,6 +247,28 @@ fn prometheus_export_translates_what_the_metric_carries() {
 }
 
 #[test]
+fn prometheus_rule_object_holds_the_rule_file_as_its_spec() {
+    let rules = load_rules(
+        "t",
+        "rules:\n- name: Sched\n  match: {reason: FailedScheduling}\n- name: Msg\n  match: {message: boom}\n",
+    )
+    .unwrap();
+    let (object, skipped) = prometheus_rule_object(&rules, "kevents-rules");
+    assert_eq!(object["apiVersion"], "monitoring.coreos.com/v1");
+    assert_eq!(object["kind"], "PrometheusRule");
+    assert_eq!(
+        object["metadata"],
+        serde_json::json!({"name": "kevents-rules"})
+    );
+    assert_eq!(object["spec"], prometheus_rules(&rules).0);
+    assert_eq!(object["spec"]["groups"][0]["rules"][0]["alert"], "Sched");
+    assert_eq!(
+        skipped,
+        vec![("Msg".to_string(), promql(&rules[1]).unwrap_err())]
+    );
+}
+
+#[test]
 fn key_resource_rules_only_see_key_resources() {
     let keys = std::sync::Arc::new(crate::KeyResources::new(
         vec!["*/prod/Pod/db-*".parse().unwrap()],

@@ -99,3 +99,26 @@ fn forbidden_message_matches_the_apiserver() {
         r#"events.events.k8s.io is forbidden: User "bob" cannot list resource "events" in API group "events.k8s.io" at the cluster scope"#
     );
 }
+
+#[test]
+fn system_masters_is_allowed_everything_without_a_policy() {
+    let security = Security {
+        client_certificates: true,
+        ..Security::default()
+    };
+    let delete = attributes("DELETE", "/api/v1/namespaces/p/events/x", "", "c").unwrap();
+    let admin = Identity {
+        user: "admin".into(),
+        uid: String::new(),
+        groups: vec!["system:authenticated".into(), SUPERUSER_GROUP.into()],
+    };
+    let someone = Identity {
+        groups: vec!["system:authenticated".into()],
+        ..admin.clone()
+    };
+    assert!(security.allows(&admin, &delete));
+    assert!(
+        !security.allows(&someone, &delete),
+        "without a policy everyone else is denied"
+    );
+}

@@ -9,7 +9,8 @@ use crate::clusters::ClusterScope;
 use crate::error::ApiError;
 use crate::negotiate::{representation, Representation};
 use crate::query::parse_query;
-use crate::respond::{json_response, yaml_response};
+use crate::respond::json_response;
+pub(super) use crate::respond::{respond, row, table};
 use crate::{AppState, Reply};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
@@ -282,31 +283,6 @@ fn list_series(
 
 pub(super) fn list(kind: &str, metadata: Value, items: Vec<Value>) -> Value {
     json!({"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "items": items})
-}
-
-pub(super) fn table(columns: Value, rows: Vec<Value>, metadata: Value) -> Value {
-    json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata, "columnDefinitions": columns, "rows": rows})
-}
-
-pub(super) fn row(cells: Value, object: &Value, with_object: bool) -> Value {
-    let object = if with_object {
-        object.clone()
-    } else {
-        json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object["metadata"]})
-    };
-    json!({"cells": cells, "object": object})
-}
-
-pub(super) fn respond(
-    representation: Representation,
-    object: Value,
-    table: impl FnOnce() -> Value,
-) -> Reply {
-    match representation {
-        Representation::Json => json_response(StatusCode::OK, &object),
-        Representation::Yaml => yaml_response(StatusCode::OK, &object),
-        Representation::Table => json_response(StatusCode::OK, &table()),
-    }
 }
 
 fn encode_continue(namespace: &str, name: &str) -> String {

@@ -3,7 +3,7 @@
 //! whatever the export size.
 
 use super::csv::row;
-use super::Sink;
+use super::sink::Sink;
 use crate::error::{CliError, Result};
 use kevents_archive::table::TableWriter;
 use kevents_model::EventRecord;

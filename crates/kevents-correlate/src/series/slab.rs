@@ -2,7 +2,8 @@
 //! slot. Growing the map moves 20-byte entries instead of whole series, and evicting one
 //! series to make room for the next reuses its slot.
 
-use super::{Series, SeriesId};
+use super::key::SeriesId;
+use super::record::Series;
 use crate::key::Prehashed;
 use std::collections::HashMap;
 

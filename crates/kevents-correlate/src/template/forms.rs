@@ -1,8 +1,7 @@
 //! Recognisers of structured values: timestamps, clock times, IP addresses (v4, v6, with
 //! ports), durations, sizes and numbers.
 
-use super::scan::{digits_end, ends_token};
-use super::{Replacement, DURATION, IP, NUMBER, SIZE, TIME};
+use super::placeholder::{Replacement, DURATION, IP, NUMBER, SIZE, TIME};
 
 /// `[2001:db8::1]` or `[2001:db8::1]:443`.
 pub(super) fn bracketed_ipv6(message: &str, start: usize) -> Option<usize> {
@@ -231,4 +230,19 @@ fn decimal_end(bytes: &[u8], start: usize) -> usize {
         return digits_end(bytes, end + 1);
     }
     end
+}
+
+/// Whether a token may end before `at`. A `<` after a token would be the start of a
+/// placeholder that replaced the rest of a longer word, so it does not end one.
+pub(super) fn ends_token(bytes: &[u8], at: usize) -> bool {
+    bytes
+        .get(at)
+        .is_none_or(|&b| !(b.is_ascii_alphanumeric() || b == b'<'))
+}
+
+pub(super) fn digits_end(bytes: &[u8], from: usize) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .map_or(bytes.len(), |p| from + p)
 }

@@ -2,8 +2,8 @@
 //! of a token start (the previous byte is not an ASCII letter or digit) and returns where the
 //! token ends and what it becomes.
 
-use super::forms;
-use super::{Replacement, HEX, ID, IP, POD, REPLICA_SET, UUID};
+use super::forms::{self, ends_token};
+use super::placeholder::{Replacement, HEX, ID, IP, POD, REPLICA_SET, UUID};
 
 /// Characters of generated name suffixes (`generateName`, pod names): the apiserver's
 /// `bcdfghjklmnpqrstvwxz2456789`, which has no vowels, so words rarely look like one.
@@ -62,21 +62,6 @@ pub(super) fn next_token_start(bytes: &[u8], from: usize) -> usize {
 /// Whether `byte` opens a quoted value.
 pub(super) fn is_quote(byte: u8) -> bool {
     matches!(byte, b'"' | b'\'' | b'`')
-}
-
-/// Whether a token may end before `at`. A `<` after a token would be the start of a
-/// placeholder that replaced the rest of a longer word, so it does not end one.
-pub(super) fn ends_token(bytes: &[u8], at: usize) -> bool {
-    bytes
-        .get(at)
-        .is_none_or(|&b| !(b.is_ascii_alphanumeric() || b == b'<'))
-}
-
-pub(super) fn digits_end(bytes: &[u8], from: usize) -> usize {
-    bytes[from..]
-        .iter()
-        .position(|b| !b.is_ascii_digit())
-        .map_or(bytes.len(), |p| from + p)
 }
 
 /// A quoted value from the quote at `start` to the first matching quote that is not followed by

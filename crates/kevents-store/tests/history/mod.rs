@@ -31,8 +31,8 @@ pub const SCOPES: [Scope<'static>; 4] = [
 
 pub fn config(dir: &Path) -> StoreConfig {
     let mut config = StoreConfig::new(dir);
-    config.log.cold_after_micros = 0;
-    config.log.cold_block_events = 16;
+    config.tiers.cold_after_micros = 0;
+    config.tiers.cold_block_events = 16;
     config
 }
 

@@ -28,13 +28,13 @@ struct Args {
     #[arg(long, default_value_t = 200)]
     queries: usize,
     /// Events the head keeps in memory (`--hot-events` of `kevents serve`).
-    #[arg(long, default_value_t = kevents_store::LogConfig::default().hot_events)]
+    #[arg(long, default_value_t = kevents_store::TierConfig::default().hot_events)]
     hot_events: usize,
     /// Batches of 2,048 writes in flight at once.
     #[arg(long, default_value_t = 4)]
     batches_in_flight: usize,
     /// Events per block of the cold files.
-    #[arg(long, default_value_t = kevents_store::LogConfig::default().cold_block_events)]
+    #[arg(long, default_value_t = kevents_store::TierConfig::default().cold_block_events)]
     cold_block_events: usize,
     /// Write the store into this (new) directory and keep it, instead of a temporary one.
     #[arg(long)]
@@ -114,15 +114,15 @@ fn measure(label: &str, queries: usize, mut run: impl FnMut(usize) -> usize) {
 
 fn config(dir: &std::path::Path, args: &Args) -> StoreConfig {
     let mut config = StoreConfig::new(dir);
-    config.log.cold_block_events = args.cold_block_events;
-    config.log.hot_events = args.hot_events;
+    config.tiers.cold_block_events = args.cold_block_events;
+    config.tiers.hot_events = args.hot_events;
     config.ttl_micros = 8 * 24 * 3600 * 1_000_000;
     config.history_limit = 100_000;
     if args.hot {
-        config.log.cold_after_micros = i64::MAX;
-        config.log.hot_events = usize::MAX / 2;
+        config.tiers.cold_after_micros = i64::MAX;
+        config.tiers.hot_events = usize::MAX / 2;
     } else {
-        config.log.cold_after_micros = 0;
+        config.tiers.cold_after_micros = 0;
     }
     config
 }

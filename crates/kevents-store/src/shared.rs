@@ -1,0 +1,19 @@
+//! What the store handle, the writer thread and the sync thread share.
+
+use crate::feed::Feeds;
+use crate::head::Head;
+use crate::StoreConfig;
+use parking_lot::RwLock;
+use std::sync::atomic::AtomicU64;
+
+/// The state behind every clone of a store handle.
+pub(crate) struct Shared {
+    pub head: RwLock<Head>,
+    pub feeds: Feeds,
+    pub config: StoreConfig,
+    pub disk_bytes: AtomicU64,
+    pub retention_deleted: AtomicU64,
+    pub corrupt_blocks: u64,
+    /// Fault injection for tests: this many upcoming log syncs fail.
+    pub sync_faults: std::sync::atomic::AtomicUsize,
+}
