@@ -24,7 +24,7 @@ pub enum DecodeError {
 }
 
 /// A decoded request body: the record plus the metadata a request may carry as preconditions.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DecodedEvent {
     /// The event as the client sent it (server-owned fields not yet assigned).
     pub record: EventRecord,
@@ -122,7 +122,11 @@ fn json_type_name(value: &Value) -> &'static str {
     }
 }
 
-fn check_type_meta(group: ApiGroup, object: &Map<String, Value>) -> Result<(), DecodeError> {
+/// Refuses a body whose `kind` or `apiVersion` is not this endpoint's.
+pub(crate) fn check_type_meta(
+    group: ApiGroup,
+    object: &Map<String, Value>,
+) -> Result<(), DecodeError> {
     if let Some(kind) = object.get("kind") {
         match kind.as_str() {
             Some("Event") | Some("") => {}
