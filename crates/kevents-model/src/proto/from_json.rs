@@ -2,9 +2,9 @@
 //! write the same struct, byte for byte: every non-pointer field (zero or not), pointers only
 //! when set, map entries sorted by key.
 
+use super::error::ProtoError;
 use super::schema::{Field, Kind};
 use super::wire::Writer;
-use super::ProtoError;
 use crate::time::Micros;
 use serde_json::{Map, Value};
 

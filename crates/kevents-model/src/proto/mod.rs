@@ -7,6 +7,7 @@
 //! Hand-written over a schema table rather than generated (prost, k8s-pb): an Event needs ten
 //! small messages, and the workspace builds on two cores.
 
+mod error;
 mod from_json;
 mod schema;
 mod to_json;
@@ -17,30 +18,13 @@ use crate::ApiGroup;
 use serde_json::{Map, Value};
 use wire::{bytes_field, Writer};
 
+pub use error::ProtoError;
+
 /// The four bytes every Kubernetes protobuf body starts with.
 pub const MAGIC: &[u8] = b"k8s\0";
 
 /// The media type of Kubernetes protobuf bodies.
 pub const MEDIA_TYPE: &str = "application/vnd.kubernetes.protobuf";
-
-/// What is wrong with a protobuf body, and where.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{problem}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
-pub struct ProtoError {
-    /// The JSON path of the field (`metadata.labels`), empty for the envelope.
-    pub path: String,
-    /// What is wrong with it.
-    pub problem: String,
-}
-
-impl ProtoError {
-    fn new(path: &str, problem: impl Into<String>) -> ProtoError {
-        ProtoError {
-            path: path.to_string(),
-            problem: problem.into(),
-        }
-    }
-}
 
 /// The `runtime.Unknown` envelope of a protobuf body.
 #[derive(Debug, Clone, PartialEq, Eq)]

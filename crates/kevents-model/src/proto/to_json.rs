@@ -1,9 +1,9 @@
 //! Protobuf → JSON: a message read by its schema into the JSON object Go's JSON encoder would
 //! write for the same Go struct, so the JSON decoding path handles both encodings.
 
+use super::error::ProtoError;
 use super::schema::{Field, Kind};
 use super::wire::{bytes_field, fields, WireError, WireValue};
-use super::ProtoError;
 use crate::time::Micros;
 use serde_json::{Map, Value};
 
