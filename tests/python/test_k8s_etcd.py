@@ -45,6 +45,12 @@ def names(items):
     return sorted(e["metadata"]["name"] for e in items)
 
 
+def contents(items):
+    """What the events say (name, object, reason, message, count, uid), server fields aside."""
+    return sorted((e["metadata"]["name"], e["involvedObject"]["name"], e.get("reason"), e.get("message"),
+                   e.get("count"), e["metadata"].get("uid")) for e in items)
+
+
 def hub_events(hub, namespace):
     status, body, _ = hub.request("GET", f"/api/v1/namespaces/{namespace}/events")
     assert status == 200, body
@@ -87,9 +93,13 @@ def test_the_apiserver_stores_its_events_in_kevents(etcd_hub_plane, tmp_path):
     table = plane.kubectl("get", "events", "-n", ns).stdout
     assert "FailedScheduling" in table and "patched" in table, table
 
-    # The hub's own API lists the same events; the real etcd holds none.
-    wait_for(lambda: names(hub_events(hub, ns)) == names(plane.events(ns)), timeout=30,
+    # The hub's own API lists the same events, whole (decoded from the apiserver's protobuf),
+    # with their series; the real etcd holds none.
+    wait_for(lambda: contents(hub_events(hub, ns)) == contents(plane.events(ns)), timeout=30,
              message="the hub lists the apiserver's events")
+    status, series, _ = hub.request("GET", f"/apis/kevents.io/v1/namespaces/{ns}/eventseries")
+    assert status == 200, series
+    assert {"FailedScheduling", "Scheduled"} <= {s["spec"]["reason"] for s in series["items"]}, series
     assert "to-delete" not in names(hub_events(hub, ns))
     assert etcd_count(plane, "/registry/events/") == 0
     assert etcd_count(plane, "/registry/pods/") > 0

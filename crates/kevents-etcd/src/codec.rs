@@ -2,7 +2,8 @@
 //! `runtime.Unknown` that wraps the object. The endpoint keeps every value byte for byte for
 //! etcd reads and hands it to an [`EventCodec`] for the hub's event record.
 
-use kevents_model::EventRecord;
+use kevents_model::wire::decode_event;
+use kevents_model::{ApiGroup, EventRecord};
 use prost::Message;
 
 /// The magic bytes in front of the apiserver's protobuf storage encoding.
@@ -52,19 +53,28 @@ pub fn event_bytes(value: &[u8]) -> Result<Vec<u8>, String> {
     Ok(unknown.raw)
 }
 
-/// The codec used until the Event protobuf decoder is wired in: it checks the envelope and
-/// fills the record's identity from the key, so the hub lists the event by namespace and name.
+/// The apiserver's own encoding: the envelope is checked, then the core/v1 Event message is
+/// read with kevents' protobuf schema into the record every other part of the hub sees
+/// (series, rules, sinks, the API), with the uid and creation time the apiserver assigned.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct EnvelopeCodec;
+pub struct ProtobufEventCodec;
 
-impl EventCodec for EnvelopeCodec {
+impl EventCodec for ProtobufEventCodec {
     fn decode(&self, namespace: &str, name: &str, value: &[u8]) -> Result<EventRecord, String> {
         event_bytes(value)?;
-        Ok(EventRecord {
-            namespace: namespace.to_owned(),
-            name: name.to_owned(),
-            ..Default::default()
-        })
+        let json = kevents_model::proto::decode_event(ApiGroup::Core, value)
+            .map_err(|e| format!("undecodable v1 Event: {e}"))?;
+        let decoded = decode_event(ApiGroup::Core, json).map_err(|e| e.to_string())?;
+        let mut record = decoded.record;
+        if record.namespace != namespace || record.name != name {
+            return Err(format!(
+                "the value is the event {}/{}, stored under the key of {namespace}/{name}",
+                record.namespace, record.name
+            ));
+        }
+        record.uid = decoded.uid.unwrap_or_default();
+        record.creation_timestamp = decoded.creation_timestamp;
+        Ok(record)
     }
 }
 
@@ -90,11 +100,6 @@ mod tests {
     fn the_envelope_of_an_event_is_accepted_and_anything_else_refused() {
         let value = envelope(b"\x0a\x00");
         assert_eq!(event_bytes(&value).unwrap(), b"\x0a\x00");
-        let record = EnvelopeCodec.decode("default", "e1", &value).unwrap();
-        assert_eq!(
-            (record.namespace.as_str(), record.name.as_str()),
-            ("default", "e1")
-        );
         assert!(event_bytes(b"{\"kind\":\"Event\"}")
             .unwrap_err()
             .contains("k8s"));
@@ -116,5 +121,32 @@ mod tests {
             v
         };
         assert!(event_bytes(&pod).unwrap_err().contains("v1/Pod"));
+    }
+
+    /// An Event as the Go encoder wrote it (k8s.io/apimachinery's protobuf serializer).
+    const RECORDED: &[u8] =
+        include_bytes!("../../kevents-model/testdata/proto/core-v1-recorded.pb");
+
+    #[test]
+    fn the_apiservers_encoding_becomes_the_whole_event_record() {
+        let record = ProtobufEventCodec
+            .decode("default", "web-0.182c9f1e2d3a4b5d", RECORDED)
+            .unwrap();
+        assert_eq!(record.reason, "BackOff");
+        assert_eq!(record.involved_object.name, "web-0");
+        assert_eq!(record.labels.get("app").map(String::as_str), Some("web"));
+        assert!(record.message.starts_with("Back-off restarting"));
+    }
+
+    #[test]
+    fn a_value_under_another_events_key_is_refused() {
+        let error = ProtobufEventCodec
+            .decode("default", "someone-else", RECORDED)
+            .unwrap_err();
+        assert!(error.contains("stored under the key"), "{error}");
+        let truncated = &RECORDED[..RECORDED.len() - 7];
+        assert!(ProtobufEventCodec
+            .decode("default", "web-0.182c9f1e2d3a4b5d", truncated)
+            .is_err());
     }
 }

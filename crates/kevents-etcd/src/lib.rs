@@ -27,7 +27,7 @@ mod watch;
 #[cfg(test)]
 mod tests;
 
-pub use codec::{envelope, event_bytes, EnvelopeCodec, EventCodec, PROTOBUF_MAGIC};
+pub use codec::{envelope, event_bytes, EventCodec, ProtobufEventCodec, PROTOBUF_MAGIC};
 pub use config::{EtcdConfig, CLUSTER_ID, MEMBER_ID};
 pub use error::EtcdError;
 pub use keys::{KeyKind, KeyPolicy, Refused, COMPACT_REV_KEY};

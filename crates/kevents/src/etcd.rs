@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use clap::Args;
-use kevents_etcd::{EnvelopeCodec, EtcdConfig, EtcdServer};
+use kevents_etcd::{EtcdConfig, EtcdServer, ProtobufEventCodec};
 use kevents_store::Store;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -58,7 +58,7 @@ pub async fn start(
     let mut config = EtcdConfig::new(data_dir.join("etcd"));
     config.prefix = args.etcd_prefix.clone();
     config.client_urls = vec![format!("{scheme}://{local}")];
-    let server = EtcdServer::open(config, store.clone(), Arc::new(EnvelopeCodec))
+    let server = EtcdServer::open(config, store.clone(), Arc::new(ProtobufEventCodec))
         .await
         .context("opening the etcd view")?;
     tracing::info!(listen = %local, prefix = %args.etcd_prefix, "kevents is serving etcd v3 for the apiserver's events");
