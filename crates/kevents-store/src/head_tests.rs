@@ -117,14 +117,14 @@ fn history_trim_makes_old_versions_unwatchable() {
             100,
         );
     }
-    assert_eq!(head.changes_after(0).unwrap().len(), 5);
-    head.trim_history(3, Micros(0));
-    assert_eq!(head.compacted_rv, 2);
-    assert!(head.changes_after(1).is_none());
-    assert_eq!(head.changes_after(2).unwrap().len(), 3);
-    assert_eq!(head.changes_after(4).unwrap().len(), 1);
-    head.trim_history(10, Micros(5));
-    assert_eq!(head.compacted_rv, 4);
+    assert_eq!(head.history.after(0).unwrap().len(), 5);
+    head.history.trim(3, Micros(0));
+    assert_eq!(head.history.oldest_resumable(), 2);
+    assert!(head.history.after(1).is_err());
+    assert_eq!(head.history.after(2).unwrap().len(), 3);
+    assert_eq!(head.history.after(4).unwrap().len(), 1);
+    head.history.trim(10, Micros(5));
+    assert_eq!(head.history.oldest_resumable(), 4);
 }
 
 #[test]
