@@ -69,6 +69,7 @@ impl Store {
             disk_bytes: AtomicU64::new(disk_bytes),
             retention_deleted: AtomicU64::new(0),
             corrupt_blocks: recovered.corrupt_blocks,
+            #[cfg(test)]
             sync_faults: Default::default(),
         });
         let (requests, receiver) = mpsc::channel(8192);
