@@ -96,6 +96,12 @@ def test_collector_mirrors_a_real_apiserver_through_kills_restarts_and_compactio
         wait_for(lambda: collector.metric("kevents_collector_cursor", "real") >= compacted_at,
                  message="the collector's cursor past the compaction")
         assert collector.metric("kevents_collector_lists_total", "real") >= lists_before
+        # Deletions and the CronJob (created at the start; it fires on the minute) add their own.
+        plane.kubectl("scale", "deployment/web", "--replicas=0", "-n", ns)
+        wait_for(lambda: {("ReplicaSet", "SuccessfulDelete"), ("CronJob", "SuccessfulCreate")}
+                 <= {(e["involvedObject"]["kind"], e["reason"]) for e in plane.events(ns)},
+                 timeout=90, interval=1, message="deletion and CronJob events")
+        wait_mirrored(plane, hub, ns)
         # Each event is there once, with the apiserver's own name (no duplicates under other names).
         names = [e["metadata"]["name"] for e in hub.request("GET", f"/clusters/real/api/v1/namespaces/{ns}/events")[1]["items"]]
         assert len(names) == len(set(names))

@@ -117,7 +117,6 @@ def test_core_recorder_writes_to_a_hub_as_to_the_apiserver(control_plane, tls_hu
     assert any(message.startswith("(combined from similar events)") for (_, _, _, message, _) in hub)
 
 
-@pytest.mark.xfail(strict=True, reason="client-go's typed events.k8s.io/v1 client sends protobuf bodies, which the hub does not read yet")
 def test_events_recorder_writes_series_to_a_hub_as_to_the_apiserver(control_plane, tls_hub, recorder_bin, tmp_path):
     ns = "rec-series"
     control_plane.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})

@@ -1,8 +1,8 @@
-//! Request bodies of writes: size limits, JSON/YAML decoding into an event with
+//! Request bodies of writes: size limits, JSON/YAML/protobuf decoding into an event with
 //! `fieldValidation`, and the warnings that go back in `Warning` headers.
 
 use crate::error::{ApiError, ApiResult};
-use crate::negotiate::BodyFormat;
+use crate::negotiate::{body_format, BodyFormat};
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
@@ -66,6 +66,21 @@ pub(crate) async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> 
         .map_err(|_| ApiError::too_large(limit))
 }
 
+/// Reads a DELETE body as JSON `DeleteOptions`: client-go's typed clients send it in protobuf.
+pub(crate) async fn read_delete_options(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+) -> ApiResult<Bytes> {
+    let bytes = read_body(body, headers, limit).await?;
+    if !matches!(body_format(headers), Ok(BodyFormat::Protobuf)) {
+        return Ok(bytes);
+    }
+    let options = kevents_model::proto::decode_delete_options(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?;
+    Ok(Bytes::from(options.to_string()))
+}
+
 /// Decodes a body as an Event of `group`, enforcing `fieldValidation`; returns warnings.
 pub(crate) fn decode_body(
     bytes: &[u8],
@@ -73,6 +88,10 @@ pub(crate) fn decode_body(
     group: ApiGroup,
     validation: FieldValidation,
 ) -> ApiResult<(DecodedEvent, Vec<String>)> {
+    if format == BodyFormat::Protobuf {
+        let value = kevents_model::proto::decode_event(group, bytes).map_err(decode_error)?;
+        return decode_value(value, group, validation);
+    }
     if format == BodyFormat::Yaml {
         let text = std::str::from_utf8(bytes)
             .map_err(|e| ApiError::bad_request(format!("the YAML body is not UTF-8: {e}")))?;
@@ -93,9 +112,7 @@ pub(crate) fn decode_value(
     group: ApiGroup,
     validation: FieldValidation,
 ) -> ApiResult<(DecodedEvent, Vec<String>)> {
-    let decoded = decode_event(group, value).map_err(|e| match e {
-        DecodeError::Malformed(m) | DecodeError::WrongType(m) => ApiError::bad_request(m),
-    })?;
+    let decoded = decode_event(group, value).map_err(decode_error)?;
     let unknown: Vec<String> = decoded
         .unknown_fields
         .iter()
@@ -109,6 +126,12 @@ pub(crate) fn decode_value(
         ))),
         FieldValidation::Warn => Ok((decoded, unknown)),
         _ => Ok((decoded, Vec::new())),
+    }
+}
+
+fn decode_error(error: DecodeError) -> ApiError {
+    match error {
+        DecodeError::Malformed(m) | DecodeError::WrongType(m) => ApiError::bad_request(m),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Deletes: one event (200 with a Success Status) and deletecollection with selectors.
 
-use crate::body::{read_body, WriteOptions};
+use crate::body::{read_delete_options, WriteOptions};
 use crate::error::{ApiError, ApiResult};
 use crate::query::{parse_query, parse_resource_version, ListOptions};
 use crate::read::Filter;
@@ -45,7 +45,7 @@ pub async fn delete(
 ) -> Reply {
     let (parts, body) = request.into_parts();
     let options = WriteOptions::parse(&parse_query(query.as_deref())?)?;
-    let bytes = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
+    let bytes = read_delete_options(body, &parts.headers, state.config.max_body_bytes).await?;
     let (expected_rv, expected_uid, body_dry_run) = parse_delete_options(&bytes)?;
     let group = target.group;
     let name = target.name.clone().unwrap_or_default();
@@ -93,7 +93,7 @@ pub async fn delete_collection(
     let query = parse_query(query.as_deref())?;
     let write_options = WriteOptions::parse(&query)?;
     let list_options = ListOptions::parse(&query, target.group)?;
-    let bytes = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
+    let bytes = read_delete_options(body, &parts.headers, state.config.max_body_bytes).await?;
     let (_, _, body_dry_run) = parse_delete_options(&bytes)?;
     // At the root a deletecollection removes the hub's own events only, like a single delete.
     let target = Target {

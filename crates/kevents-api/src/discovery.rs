@@ -22,14 +22,16 @@ const VERBS: [&str; 8] = [
     "watch",
 ];
 
-/// `/version`, shaped like the apiserver's (kubectl prints it as the server version).
+/// `/version`, shaped like the apiserver's (kubectl prints it as the server version): the
+/// Kubernetes version whose API types kevents is built with.
 pub async fn version() -> Reply {
+    let minor = kevents_model::wire::kubernetes_minor();
     json_response(
         StatusCode::OK,
         &json!({
             "major": "1",
-            "minor": "32",
-            "gitVersion": concat!("v1.32.0-kevents.", env!("CARGO_PKG_VERSION")),
+            "minor": minor.to_string(),
+            "gitVersion": format!("v1.{minor}.0-kevents.{}", env!("CARGO_PKG_VERSION")),
             "gitCommit": "",
             "gitTreeState": "clean",
             "buildDate": "",

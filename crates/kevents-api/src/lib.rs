@@ -11,6 +11,7 @@ mod counts;
 mod delete;
 mod discovery;
 mod error;
+mod guaranteed;
 mod kinds;
 mod metrics;
 mod namespaces;

@@ -21,6 +21,8 @@ pub enum BodyFormat {
     Json,
     /// `application/yaml`.
     Yaml,
+    /// `application/vnd.kubernetes.protobuf`, which client-go's typed clients prefer.
+    Protobuf,
 }
 
 /// The media types of a PATCH body.
@@ -98,8 +100,9 @@ pub fn body_format(headers: &HeaderMap) -> ApiResult<BodyFormat> {
     match essence(headers).as_deref() {
         None | Some("application/json") | Some("") => Ok(BodyFormat::Json),
         Some("application/yaml") => Ok(BodyFormat::Yaml),
+        Some(kevents_model::proto::MEDIA_TYPE) => Ok(BodyFormat::Protobuf),
         Some(_) => Err(ApiError::unsupported_media_type(
-            "application/json, application/yaml",
+            "application/json, application/yaml, application/vnd.kubernetes.protobuf",
         )),
     }
 }

@@ -7,6 +7,7 @@ use crate::body::{
 };
 use crate::clusters::settle_cluster;
 use crate::error::{prefix_within, ApiError, ApiResult};
+use crate::guaranteed::{guaranteed_update, Attempt};
 use crate::negotiate::{body_format, patch_kind, representation, PatchKind, Representation};
 use crate::query::{parse_query, parse_resource_version, IncludeObject};
 use crate::respond::object_response;
@@ -20,6 +21,7 @@ use kevents_model::{ApiGroup, EventKey, EventRecord, Micros};
 use kevents_store::{Mutation, StoredEvent};
 use rand::Rng;
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The body's namespace must be empty or match the URL's.
 fn settle_namespace(record: &mut EventRecord, namespace: &str) -> ApiResult<()> {
@@ -204,14 +206,27 @@ fn expected_version(decoded: &DecodedEvent) -> ApiResult<Option<u64>> {
     Ok(expected.filter(|rv| *rv != 0))
 }
 
-/// Writes that lose a race with another writer are retried this often when the client set no
-/// precondition, like the apiserver's `GuaranteedUpdate`.
-const WRITE_ATTEMPTS: usize = 5;
-
 /// What `replace` did.
 struct Replaced {
     record: EventRecord,
     created: bool,
+}
+
+impl Replaced {
+    /// The response: 201 when the replace created the event, else 200.
+    fn respond(
+        &self,
+        group: ApiGroup,
+        representation: Representation,
+        warnings: &[String],
+    ) -> Reply {
+        let code = if self.created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        created_response(code, &self.record, group, representation, warnings)
+    }
 }
 
 /// Validates and commits `record` as a replacement of `current`, or as a new event when there
@@ -276,6 +291,16 @@ async fn replace(
     })
 }
 
+/// A replace as an attempt of a read-modify-write: a write that lost a race with another
+/// writer is retried on fresh state, unless the client pinned the version it replaces.
+fn retry_unless_pinned<T>(result: ApiResult<T>, expected_rv: Option<u64>) -> ApiResult<Attempt<T>> {
+    match result {
+        Ok(done) => Ok(Attempt::Done(done)),
+        Err(e) if expected_rv.is_none() && lost_race(&e) => Ok(Attempt::LostRace),
+        Err(e) => Err(e),
+    }
+}
+
 /// True for the errors of a write that lost a race and may be retried on fresh state.
 fn lost_race(error: &ApiError) -> bool {
     matches!(error.reason, "Conflict" | "AlreadyExists" | "NotFound")
@@ -302,37 +327,21 @@ pub async fn update(
     if !options.dry_run {
         state.admission.check_rate(&record, &user)?;
     }
-    for _ in 0..WRITE_ATTEMPTS {
-        let current = state.store.get(&key);
+    let (shared, group, dry_run, record) = (&state, target.group, options.dry_run, &record);
+    let replaced = guaranteed_update(&state, group, &key, move |current| async move {
+        let record = record.clone();
         let result = replace(
-            &state,
-            target.group,
-            record.clone(),
+            shared,
+            group,
+            record,
             current.as_deref(),
             expected_rv,
-            options.dry_run,
-        )
-        .await;
-        match result {
-            Ok(replaced) => {
-                let code = if replaced.created {
-                    StatusCode::CREATED
-                } else {
-                    StatusCode::OK
-                };
-                return created_response(
-                    code,
-                    &replaced.record,
-                    target.group,
-                    representation,
-                    &warnings,
-                );
-            }
-            Err(e) if expected_rv.is_none() && lost_race(&e) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(ApiError::conflict(target.group, &name))
+            dry_run,
+        );
+        retry_unless_pinned(result.await, expected_rv)
+    })
+    .await?;
+    replaced.respond(target.group, representation, &warnings)
 }
 
 /// Where a patched document keeps its resourceVersion.
@@ -383,57 +392,51 @@ pub async fn patch(
         max_operations: MAX_JSON_PATCH_OPERATIONS,
         max_document_bytes: state.config.max_body_bytes,
     };
-    let mut charged = options.dry_run;
-    for _ in 0..WRITE_ATTEMPTS {
-        let current = state.store.get(&key);
-        if !charged {
+    let charged = AtomicBool::new(options.dry_run);
+    let (shared, user, charged, name, namespace) = (&state, &user, &charged, &name, &namespace);
+    let (bytes, limits, options, target) = (&bytes, &limits, &options, &target);
+    let patched = guaranteed_update(&state, group, &key, move |current| async move {
+        if !charged.swap(true, Ordering::Relaxed) {
             if let Some(current) = &current {
-                state.admission.check_rate(&current.record, &user)?;
+                shared.admission.check_rate(&current.record, user)?;
             }
-            charged = true;
         }
         let document = match (&current, kind) {
             (Some(current), _) => serde_json::to_value(EventView::new(&current.record, group))
                 .map_err(ApiError::internal)?,
             // Server-side apply creates what does not exist.
             (None, PatchKind::Apply) => json!({"metadata": {"name": name, "namespace": namespace}}),
-            (None, _) => return Err(ApiError::not_found(group, &name)),
+            (None, _) => return Err(ApiError::not_found(group, name)),
         };
         let (decoded, warnings) = patched_event(
             kind,
             document,
-            &bytes,
-            &limits,
+            bytes,
+            limits,
             group,
             options.field_validation,
         )?;
         let expected_rv = expected_version(&decoded)?;
         let mut record = decoded.record;
-        check_name(&record, &name)?;
-        settle_namespace(&mut record, &namespace)?;
+        check_name(&record, name)?;
+        settle_namespace(&mut record, namespace)?;
         settle_cluster(&mut record, target.write_cluster());
         let result = replace(
-            &state,
+            shared,
             group,
             record,
             current.as_deref(),
             expected_rv,
             options.dry_run,
-        )
-        .await;
-        match result {
-            Ok(replaced) => {
-                let code = if replaced.created {
-                    StatusCode::CREATED
-                } else {
-                    StatusCode::OK
-                };
-                return created_response(code, &replaced.record, group, representation, &warnings);
-            }
-            // Someone else wrote first: patch the newer version, unless the client pinned one.
-            Err(e) if expected_rv.is_none() && lost_race(&e) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(ApiError::conflict(group, &name))
+        );
+        // Someone else wrote first: patch the newer version, unless the client pinned one.
+        let replaced = retry_unless_pinned(result.await, expected_rv)?;
+        Ok(match replaced {
+            Attempt::Done(replaced) => Attempt::Done((replaced, warnings)),
+            Attempt::LostRace => Attempt::LostRace,
+        })
+    })
+    .await;
+    let (replaced, warnings) = patched?;
+    replaced.respond(group, representation, &warnings)
 }

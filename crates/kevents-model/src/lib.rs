@@ -6,6 +6,7 @@ mod api_group;
 mod field_selector;
 mod glob;
 mod label_selector;
+pub mod proto;
 mod record;
 mod time;
 pub mod validation;

@@ -13,11 +13,12 @@ use crate::progress::{Batch, Progress};
 use crate::route::Route;
 use crate::worker::Worker;
 use kevents_model::{EventKey, Micros};
-use kevents_store::{Change, ChangeType, ListQuery, Scope, Store, StoredEvent, TooOld, WatchFrom};
+use kevents_store::{
+    Change, ChangeType, EventStore, Follow, ListQuery, Store, StoredEvent, TooOld,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
 use tokio::task::{Id, JoinSet};
 use tokio::time::Instant;
 
@@ -88,14 +89,14 @@ impl Engine {
             return;
         }
         tracing::info!(sink = %self.name(), cursor = self.progress.read(), "sink started");
+        let mut changes = self.store.follow(self.progress.read());
         loop {
             let step = match gap.take() {
-                Some(too_old) => self.catch_up(too_old).await,
-                None => self.follow().await,
+                Some(too_old) => self.catch_up(&mut changes, too_old).await,
+                None => self.follow(&mut changes).await,
             };
             match step {
-                Ok(None) => continue,
-                Ok(Some(too_old)) => gap = Some(Some(too_old)),
+                Ok(too_old) => gap = Some(Some(too_old)),
                 Err(Stopped) => break,
             }
         }
@@ -133,19 +134,9 @@ impl Engine {
         }
     }
 
-    /// Follows the feed; `Ok(None)` asks to resubscribe, `Ok(Some)` reports a gap.
-    async fn follow(&mut self) -> Result<Option<TooOld>, Stopped> {
-        let subscription = match self
-            .store
-            .subscribe(WatchFrom::After(self.progress.read()), Scope::ALL)
-        {
-            Ok(subscription) => subscription,
-            Err(too_old) => return Ok(Some(too_old)),
-        };
-        for change in &subscription.backlog {
-            self.accept(change).await?;
-        }
-        let mut live = subscription.live;
+    /// Follows the store's changes from the read position; returns when they are no longer
+    /// retained (a gap to catch up).
+    async fn follow(&mut self, changes: &mut Follow<Store>) -> Result<TooOld, Stopped> {
         loop {
             if self.batch.is_full() && self.in_flight.len() < self.concurrency {
                 self.flush();
@@ -153,12 +144,10 @@ impl Engine {
             let deadline = self.batch.deadline();
             let room = self.in_flight.len() < self.concurrency;
             tokio::select! {
-                received = live.recv(), if !self.batch.is_full() => match received {
-                    Ok(change) if change.resource_version > self.progress.read() => self.accept(&change).await?,
-                    Ok(_) => {}
-                    // The history fills in what the feed dropped while this sink was busy.
-                    Err(RecvError::Lagged(_)) => return Ok(None),
-                    Err(RecvError::Closed) => return Err(Stopped),
+                next = changes.next(), if !self.batch.is_full() => match next {
+                    Some(Ok(change)) => self.accept(&change).await?,
+                    Some(Err(too_old)) => return Ok(too_old),
+                    None => return Err(Stopped),
                 },
                 Some(done) = self.in_flight.join_next_with_id(), if !self.in_flight.is_empty() => self.settle(done),
                 _ = sleep_until(deadline), if deadline.is_some() && room => self.flush(),
@@ -172,8 +161,13 @@ impl Engine {
         }
     }
 
-    /// Delivers the current state of every event changed after the read position.
-    async fn catch_up(&mut self, too_old: Option<TooOld>) -> Result<Option<TooOld>, Stopped> {
+    /// Delivers the current state of every event changed after the read position, then
+    /// follows `changes` from the version that state is as of.
+    async fn catch_up(
+        &mut self,
+        changes: &mut Follow<Store>,
+        too_old: Option<TooOld>,
+    ) -> Result<TooOld, Stopped> {
         let after = self.progress.read();
         let target = self.store.resource_version();
         if let Some(gap) = too_old {
@@ -193,8 +187,10 @@ impl Engine {
             let in_range = |r: &kevents_model::EventRecord| {
                 r.resource_version > after && r.resource_version <= target
             };
-            let Ok(page) = self.store.list(query, in_range) else {
-                return Ok(None); // only `at` queries can be too old; this one has none
+            let page = match self.store.list(query, in_range) {
+                Ok(page) => page,
+                // Only `at` queries can be too old; this one has none.
+                Err(too_old) => return Ok(too_old),
             };
             for event in page.items {
                 if !self.route.matches(&event.record, &self.hub_cluster) {
@@ -217,7 +213,8 @@ impl Engine {
             }
         }
         self.progress.read_to(target);
-        Ok(None)
+        changes.skip_to(target);
+        self.follow(changes).await
     }
 
     async fn accept(&mut self, change: &Change) -> Result<(), Stopped> {
@@ -318,23 +315,9 @@ impl Engine {
     }
 
     /// Seconds since the first change after the read position was committed (0 when none):
-    /// the lag while nothing is in flight because the sink is not reading. Past the retained
-    /// history the oldest retained change gives a lower bound.
+    /// the lag while nothing is in flight because the sink is not reading.
     fn unread_lag(&self) -> f64 {
-        let after = match self
-            .store
-            .subscribe(WatchFrom::After(self.progress.read()), Scope::ALL)
-        {
-            Ok(subscription) => subscription,
-            Err(too_old) => match self
-                .store
-                .subscribe(WatchFrom::After(too_old.oldest), Scope::ALL)
-            {
-                Ok(subscription) => subscription,
-                Err(_) => return 0.0,
-            },
-        };
-        let first = after.backlog.first().map(|c| c.committed_at);
+        let first = self.store.follow(self.progress.read()).waiting_since();
         first.map_or(0.0, |t| (Micros::now().0 - t.0).max(0) as f64 / 1e6)
     }
 

@@ -7,6 +7,7 @@ use crate::entry::decode_entry;
 use crate::entry::{LogOp, StoredEvent};
 use crate::frame::{FrameRead, FrameReader};
 use crate::head::Head;
+use crate::history::History;
 use crate::request::{CheckpointDone, Request};
 use crate::sealed;
 use crate::tiering::{seal, Plan};
@@ -59,7 +60,7 @@ pub(crate) fn load_json_checkpoint(
     let rv = checkpoint_rv
         .ok_or_else(|| StoreError::Corrupt(format!("{}: no checkpoint header", path.display())))?;
     head.resource_version = rv;
-    head.compacted_rv = rv;
+    head.history = History::starting_at(rv);
     Ok(rv)
 }
 
@@ -79,7 +80,7 @@ pub(crate) fn load_checkpoint(
         head.load(Arc::new(event), ttl_micros);
     })?;
     head.resource_version = rv;
-    head.compacted_rv = rv;
+    head.history = History::starting_at(rv);
     Ok(report.corrupt_blocks)
 }
 

@@ -9,7 +9,7 @@
 //! unsynced: the open batch is written only once the one before it is durable, so a failed
 //! sync cuts the log back to that batch alone (and fails the open batch, checked against it).
 
-use crate::change::{delete_change, put_change};
+use crate::check::checked_change;
 use crate::disk_usage::DiskUsage;
 use crate::entry::{Change, ChangeType, LogEntryRef, StoredEvent};
 use crate::fast_map::FastMap;
@@ -19,7 +19,7 @@ use crate::log_sync::Syncer;
 use crate::request::Request;
 use crate::shared::Shared;
 use crate::{Committed, Mutation, StoreError};
-use kevents_model::{EventKey, EventRecord, Micros};
+use kevents_model::{EventKey, Micros};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -152,22 +152,13 @@ impl Committer<'_> {
                 Some((_, state)) => state.clone(),
                 None => head.current(&key),
             };
-            let checked = match check(mutation, current.as_ref()) {
-                Ok(Some(checked)) => checked,
-                // An expiry that lost a race with an update: nothing to do.
-                Ok(None) => {
-                    open.rejected.push((reply, Err(StoreError::Skipped)));
-                    continue;
-                }
+            let rv = next_rv + 1;
+            let change = match checked_change(mutation, current, rv, now) {
+                Ok(change) => change,
                 Err(e) => {
                     open.rejected.push((reply, Err(e)));
                     continue;
                 }
-            };
-            let rv = next_rv + 1;
-            let change = match checked {
-                Checked::Put(record) => put_change(rv, now, record, current),
-                Checked::Delete(existing) => delete_change(rv, now, existing),
             };
             let frame_start = pipeline.frames.len();
             let payload = encode_frame_with(&mut pipeline.frames, |out| {
@@ -293,7 +284,8 @@ impl Committer<'_> {
             self.shared.feeds.publish(&changes);
             let oldest = Micros(now.0.saturating_sub(self.shared.config.ttl_micros));
             let config = &self.shared.config;
-            head.trim_history(config.history_limit, config.history_bytes_limit, oldest);
+            head.history
+                .trim(config.history_limit, config.history_bytes_limit, oldest);
         }
         self.forget(batch.seq);
         for (reply, change) in replies {
@@ -319,66 +311,6 @@ fn fail(batch: Batch, error: &StoreError) {
         let _ = item.reply.send(Err(error.clone()));
     }
     answer(batch.rejected);
-}
-
-/// What a mutation that passed its checks does.
-// Made and consumed at once; boxing the record would add the allocation this avoids.
-#[allow(clippy::large_enum_variant)]
-enum Checked {
-    /// The event's new state.
-    Put(EventRecord),
-    /// The event, in this state, goes.
-    Delete(Arc<StoredEvent>),
-}
-
-/// Checks a mutation against the current state of its key; returns what to commit.
-fn check(
-    mutation: Mutation,
-    current: Option<&Arc<StoredEvent>>,
-) -> Result<Option<Checked>, StoreError> {
-    match mutation {
-        Mutation::Create(record) => match current {
-            Some(_) => Err(StoreError::AlreadyExists(record.key())),
-            None => Ok(Some(Checked::Put(record))),
-        },
-        Mutation::Update {
-            mut record,
-            expected_rv,
-        } => match current {
-            None => Err(StoreError::NotFound(record.key())),
-            Some(existing) => {
-                if expected_rv.is_some_and(|rv| rv != existing.record.resource_version) {
-                    return Err(StoreError::Conflict(record.key()));
-                }
-                // Server-owned identity never changes on update.
-                record.uid = existing.record.uid.clone();
-                record.creation_timestamp = existing.record.creation_timestamp;
-                Ok(Some(Checked::Put(record)))
-            }
-        },
-        Mutation::Delete {
-            key,
-            expected_rv,
-            expected_uid,
-        } => match current {
-            None => Err(StoreError::NotFound(key)),
-            Some(existing) => {
-                let rv_mismatch =
-                    expected_rv.is_some_and(|rv| rv != existing.record.resource_version);
-                let uid_mismatch = expected_uid.is_some_and(|uid| uid != existing.record.uid);
-                if rv_mismatch || uid_mismatch {
-                    return Err(StoreError::Conflict(key));
-                }
-                Ok(Some(Checked::Delete(existing.clone())))
-            }
-        },
-        Mutation::Expire { expected_rv, .. } => match current {
-            Some(existing) if existing.record.resource_version == expected_rv => {
-                Ok(Some(Checked::Delete(existing.clone())))
-            }
-            _ => Ok(None),
-        },
-    }
 }
 
 #[cfg(test)]

@@ -168,6 +168,28 @@ pub(crate) fn count(head: &RwLock<Head>, query: &CountQuery<'_>) -> Counts {
             .damaged_blocks
             .fetch_add(damaged, std::sync::atomic::Ordering::Relaxed);
     }
+    let mut counts = answer(totals, resource_version);
+    counts.chunks_read = chunks_read;
+    counts.blocks_read = blocks_read;
+    counts
+}
+
+/// Counts the events of `records` that `query` selects: the live events of a store without
+/// files, at `resource_version`.
+pub(crate) fn count_records<'a>(
+    records: impl Iterator<Item = &'a EventRecord>,
+    query: &CountQuery<'_>,
+    resource_version: u64,
+) -> Counts {
+    let mut totals = Totals::new();
+    for record in records.filter(|r| query.accepts(r)) {
+        add(&mut totals, query.by.value(record), occurrences(record));
+    }
+    answer(totals, resource_version)
+}
+
+/// The counts of `totals`, most events first, as of `resource_version`; nothing read from files.
+fn answer(totals: Totals, resource_version: u64) -> Counts {
     let mut items: Vec<Counted> = totals
         .into_iter()
         .map(|(value, (events, occurrences))| Counted {
@@ -184,8 +206,8 @@ pub(crate) fn count(head: &RwLock<Head>, query: &CountQuery<'_>) -> Counts {
     Counts {
         items,
         resource_version,
-        chunks_read,
-        blocks_read,
+        chunks_read: 0,
+        blocks_read: 0,
     }
 }
 

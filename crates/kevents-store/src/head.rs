@@ -5,11 +5,12 @@ use crate::cold::{cmp_records, Cold};
 use crate::cold_scan::scan;
 use crate::entry::{Change, ChangeType, StoredEvent};
 use crate::fast_map::{FastMap, FastSet};
+use crate::history::History;
 use crate::hot_key::HotKey;
 use crate::pushdown::Pushdown;
 use crate::scope::Scope;
 use kevents_model::{EventKey, Micros};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -18,12 +19,8 @@ use std::sync::Arc;
 pub struct Head {
     /// Live events by (cluster, namespace, name): storage key order, like the apiserver lists.
     pub(crate) events: BTreeMap<HotKey, Arc<StoredEvent>>,
-    /// Recent changes in resourceVersion order, for watch resume.
-    pub history: VecDeque<Arc<Change>>,
-    /// Changes at or below this version are no longer in `history`.
-    pub compacted_rv: u64,
-    /// What the events of `history` hold, by `EventRecord::approximate_bytes`.
-    pub history_bytes: usize,
+    /// Recent changes, for watch resume and lists at older versions.
+    pub(crate) history: History,
     /// The version of the last committed change.
     pub resource_version: u64,
     /// (expiry time, key) of every live event.
@@ -75,8 +72,7 @@ impl Head {
             touched.insert(key.unwrap_or_else(|| record.key()));
         }
         self.resource_version = change.resource_version;
-        self.history_bytes += change.object.record.approximate_bytes();
-        self.history.push_back(change);
+        self.history.push(change);
     }
 
     /// The live version of `key`, in the head or the cold tier.
@@ -194,33 +190,6 @@ impl Head {
                     .filter(move |e| e.record.involved_object.name == name);
                 merge_by_key(hot, cold)
             })
-    }
-
-    /// Drops history beyond `limit` entries or `bytes_limit` bytes, or committed before
-    /// `oldest`.
-    pub fn trim_history(&mut self, limit: usize, bytes_limit: usize, oldest: Micros) {
-        while let Some(front) = self.history.front() {
-            if self.history.len() <= limit
-                && self.history_bytes <= bytes_limit
-                && front.committed_at >= oldest
-            {
-                break;
-            }
-            self.compacted_rv = front.resource_version;
-            self.history_bytes -= front.object.record.approximate_bytes();
-            self.history.pop_front();
-        }
-    }
-
-    /// Changes after `rv`, or `None` when some of them are no longer retained.
-    pub fn changes_after(&self, rv: u64) -> Option<Vec<Arc<Change>>> {
-        if rv < self.compacted_rv {
-            return None;
-        }
-        let start = self
-            .history
-            .partition_point(|change| change.resource_version <= rv);
-        Some(self.history.range(start..).cloned().collect())
     }
 
     /// Live events in key order after `start_after`, within `scope`.

@@ -117,14 +117,14 @@ fn history_trim_makes_old_versions_unwatchable() {
             100,
         );
     }
-    assert_eq!(head.changes_after(0).unwrap().len(), 5);
-    head.trim_history(3, usize::MAX, Micros(0));
-    assert_eq!(head.compacted_rv, 2);
-    assert!(head.changes_after(1).is_none());
-    assert_eq!(head.changes_after(2).unwrap().len(), 3);
-    assert_eq!(head.changes_after(4).unwrap().len(), 1);
-    head.trim_history(10, usize::MAX, Micros(5));
-    assert_eq!(head.compacted_rv, 4);
+    assert_eq!(head.history.after(0).unwrap().len(), 5);
+    head.history.trim(3, usize::MAX, Micros(0));
+    assert_eq!(head.history.oldest_resumable(), 2);
+    assert!(head.history.after(1).is_err());
+    assert_eq!(head.history.after(2).unwrap().len(), 3);
+    assert_eq!(head.history.after(4).unwrap().len(), 1);
+    head.history.trim(10, usize::MAX, Micros(5));
+    assert_eq!(head.history.oldest_resumable(), 4);
 }
 
 #[test]
@@ -140,15 +140,15 @@ fn history_is_bounded_in_bytes_and_counts_what_it_drops() {
     for rv in 1..=10 {
         head.apply(big(rv), 100);
     }
-    let one = head.history_bytes / 10;
+    let one = head.history.bytes() / 10;
     assert!(one > 100_000, "{one}");
-    head.trim_history(usize::MAX, 3 * one, Micros(0));
+    head.history.trim(usize::MAX, 3 * one, Micros(0));
     assert_eq!(head.history.len(), 3);
-    assert_eq!(head.history_bytes, 3 * one);
-    assert_eq!(head.compacted_rv, 7);
-    assert!(head.changes_after(6).is_none());
-    head.trim_history(usize::MAX, 0, Micros(0));
-    assert_eq!((head.history.len(), head.history_bytes), (0, 0));
+    assert_eq!(head.history.bytes(), 3 * one);
+    assert_eq!(head.history.oldest_resumable(), 7);
+    assert!(head.history.after(6).is_err());
+    head.history.trim(usize::MAX, 0, Micros(0));
+    assert_eq!((head.history.len(), head.history.bytes()), (0, 0));
 }
 
 #[test]

@@ -3,11 +3,15 @@
 //! Writes go through one writer thread that group-commits them to a CRC-framed write-ahead log
 //! (`log`), then applies them to the in-memory head (`head`) and publishes them on a change
 //! feed that watches follow. Reads are served from the head under a shared lock.
+//!
+//! `EventStore` is the contract the rest of kevents relies on; `Store` (on disk) and
+//! `MemoryStore` implement it, and `EventStore::follow` reads every change after a version.
 #![warn(missing_docs)]
 
 mod block;
 mod bloom;
 mod change;
+mod check;
 mod checkpoint;
 mod codec;
 mod cold;
@@ -15,6 +19,7 @@ mod cold_scan;
 mod columns;
 mod commit;
 mod config;
+mod contract;
 mod counts;
 mod disk_usage;
 mod entry;
@@ -24,10 +29,12 @@ mod feed;
 mod files;
 mod frame;
 mod head;
+mod history;
 mod hot_key;
 mod log;
 mod log_sync;
 mod manifest;
+mod memory;
 mod object_index;
 mod pushdown;
 mod recover;
@@ -45,10 +52,12 @@ mod types;
 mod writer;
 
 pub use config::{LogConfig, TierConfig};
+pub use contract::{EventStore, Follow};
 pub use counts::{CountQuery, Counted, Counts};
 pub use entry::{Change, ChangeType, StoredEvent};
 pub use error::StoreError;
 pub use feed::{Live, PIECE as FEED_PIECE};
+pub use memory::MemoryStore;
 pub use retention::parse_size;
 pub use scope::Scope;
 pub use store::Store;

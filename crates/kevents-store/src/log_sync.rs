@@ -4,7 +4,6 @@
 use crate::request::Request;
 use crate::shared::Shared;
 use crate::StoreError;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -27,14 +26,7 @@ impl Syncer {
             .name("kevents-store-sync".into())
             .spawn(move || {
                 for file in todo {
-                    let faults = &shared.sync_faults;
-                    let injected = faults
-                        .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
-                        .is_ok();
-                    let synced = match injected {
-                        true => Err(std::io::Error::other("injected sync failure")),
-                        false => file.sync_data(),
-                    };
+                    let synced = sync(&shared, &file);
                     if done.send(synced).is_err() {
                         break;
                     }
@@ -89,4 +81,21 @@ impl Drop for Syncer {
 
 fn sync_thread_stopped() -> std::io::Error {
     std::io::Error::other("the log sync thread stopped")
+}
+
+/// Makes `file`'s written data durable.
+#[cfg(not(test))]
+fn sync(_: &Shared, file: &std::fs::File) -> std::io::Result<()> {
+    file.sync_data()
+}
+
+/// Makes `file`'s written data durable, or fails while the tests have failures queued.
+#[cfg(test)]
+fn sync(shared: &Shared, file: &std::fs::File) -> std::io::Result<()> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let faults = &shared.sync_faults;
+    match faults.fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1)) {
+        Ok(_) => Err(std::io::Error::other("injected sync failure")),
+        Err(_) => file.sync_data(),
+    }
 }

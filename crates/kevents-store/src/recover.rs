@@ -10,6 +10,7 @@ use crate::entry::decode_entry;
 use crate::files::{checkpoint_path, cold_path, list_dir, remove_partial_checkpoints};
 use crate::frame::{FrameRead, FrameReader};
 use crate::head::Head;
+use crate::history::History;
 use crate::log::Log;
 use crate::tiering::write_sealed;
 use crate::StoreError;
@@ -68,7 +69,7 @@ pub(crate) fn recover(
     if listing.segments.is_empty() && listing.checkpoints.is_empty() {
         let fresh = Head {
             resource_version: INITIAL_RESOURCE_VERSION,
-            compacted_rv: INITIAL_RESOURCE_VERSION,
+            history: History::starting_at(INITIAL_RESOURCE_VERSION),
             ..Head::default()
         };
         write_sealed(
@@ -195,8 +196,9 @@ pub(crate) fn recover(
                 None => head.resource_version = rv,
             }
             replayed += 1;
-            if head.history.len() > history_limit || head.history_bytes > history_bytes_limit {
-                head.trim_history(history_limit, history_bytes_limit, Micros(i64::MIN));
+            if head.history.len() > history_limit || head.history.bytes() > history_bytes_limit {
+                head.history
+                    .trim(history_limit, history_bytes_limit, Micros(i64::MIN));
             }
         }
     }

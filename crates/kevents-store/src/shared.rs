@@ -14,6 +14,7 @@ pub(crate) struct Shared {
     pub disk_bytes: AtomicU64,
     pub retention_deleted: AtomicU64,
     pub corrupt_blocks: u64,
-    /// Fault injection for tests: this many upcoming log syncs fail.
+    /// Unit tests' fault injection: this many upcoming log syncs fail.
+    #[cfg(test)]
     pub sync_faults: std::sync::atomic::AtomicUsize,
 }

@@ -2,6 +2,7 @@
 //! the head under its read lock.
 
 use crate::commit::Pipeline;
+use crate::contract::EventStore;
 use crate::counts;
 use crate::disk_usage::DiskUsage;
 use crate::entry::StoredEvent;
@@ -12,15 +13,16 @@ use crate::recover::recover;
 use crate::request::Request;
 use crate::scope::Scope;
 use crate::shared::Shared;
-use crate::snapshot::{merge_states, past_states};
+use crate::snapshot::{merge_states, page, past_states};
 use crate::writer::Writer;
 use crate::{
     Committed, CountQuery, Counts, ListPage, ListQuery, Mutation, StoreConfig, StoreError,
     StoreStats, Subscription, TooOld, WatchFrom,
 };
-use kevents_model::{EventKey, EventRecord};
+use kevents_model::{EventKey, EventRecord, Micros};
 use parking_lot::RwLock;
 use std::fs::File;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -68,6 +70,7 @@ impl Store {
             disk_bytes: AtomicU64::new(disk_bytes),
             retention_deleted: AtomicU64::new(0),
             corrupt_blocks: recovered.corrupt_blocks,
+            #[cfg(test)]
             sync_faults: Default::default(),
         });
         let (requests, receiver) = mpsc::channel(8192);
@@ -119,7 +122,7 @@ impl Store {
         filter: impl Fn(&EventRecord) -> bool,
     ) -> Result<ListPage, TooOld> {
         let head = self.shared.head.read();
-        let snapshot = past_states(&head, &query)?;
+        let snapshot = past_states(&head.history, head.resource_version, &query)?;
         // Current versions may be narrowed before they are built (the object index, field
         // requirements on cold columns, the time index) only when no past state replaces them.
         let narrow = match snapshot.is_empty() {
@@ -136,35 +139,10 @@ impl Store {
             }
             _ => Box::new(head.range_where(query.scope, query.start_after, narrow)),
         };
-        // Past states, hot events and the full range are not narrowed, so the object name, the
-        // fields and the window are checked on every candidate.
-        let about = |e: &Arc<StoredEvent>| {
-            query
-                .object_name
-                .is_none_or(|name| e.record.involved_object.name == name)
-                && query.fields.is_none_or(|f| f.matches(&e.record))
-                && query.seen.is_none_or(|w| w.contains(e.record.seen_at()))
-        };
-        let mut matching =
-            merge_states(candidates, snapshot).filter(|e| about(e) && filter(&e.record));
-        let mut items = Vec::new();
-        for event in matching.by_ref() {
-            items.push(event);
-            if query.limit.is_some_and(|l| items.len() >= l) {
-                break;
-            }
-        }
-        let full = query.limit.is_some_and(|l| items.len() >= l);
-        let continue_after = if full && matching.next().is_some() {
-            items.last().map(|e| e.record.key())
-        } else {
-            None
-        };
-        Ok(ListPage {
-            items,
-            resource_version: query.at.unwrap_or(head.resource_version),
-            continue_after,
-        })
+        // Past states, hot events and the full range are not narrowed: `page` checks the
+        // object name, the fields and the window on every candidate.
+        let candidates = merge_states(candidates, snapshot);
+        Ok(page(candidates, &query, filter, head.resource_version))
     }
 
     /// Counts the live events `query` selects by the values of one field (see `counts`).
@@ -179,10 +157,7 @@ impl Store {
         let (initial, backlog) = match from {
             WatchFrom::InitialState => (head.range(scope, None).collect(), Vec::new()),
             WatchFrom::After(rv) => {
-                let backlog = head.changes_after(rv).ok_or(TooOld {
-                    requested: rv,
-                    oldest: head.compacted_rv,
-                })?;
+                let backlog = head.history.after(rv)?;
                 (Vec::new(), backlog)
             }
         };
@@ -202,7 +177,7 @@ impl Store {
 
     /// The oldest version a watch can resume from: every change after it is retained.
     pub fn oldest_resumable(&self) -> u64 {
-        self.shared.head.read().compacted_rv
+        self.shared.head.read().history.oldest_resumable()
     }
 
     /// The version of the last committed change.
@@ -219,7 +194,7 @@ impl Store {
             resource_version: head.resource_version,
             disk_bytes: self.shared.disk_bytes.load(Ordering::Relaxed),
             history: head.history.len(),
-            history_bytes: head.history_bytes,
+            history_bytes: head.history.bytes(),
             retention_deleted: self.shared.retention_deleted.load(Ordering::Relaxed),
             corrupt_blocks: self.shared.corrupt_blocks
                 + head.cold.damaged_blocks.load(Ordering::Relaxed),
@@ -292,5 +267,57 @@ impl Store {
         }
         // Dropping the file releases the directory lock for the next process.
         self.lock.lock().take();
+    }
+}
+
+impl EventStore for Store {
+    fn write(
+        &self,
+        mutation: Mutation,
+    ) -> impl Future<Output = Result<Committed, StoreError>> + Send {
+        Store::write(self, mutation)
+    }
+
+    fn write_many(
+        &self,
+        mutations: Vec<Mutation>,
+    ) -> impl Future<Output = Vec<Result<Committed, StoreError>>> + Send {
+        Store::write_many(self, mutations)
+    }
+
+    fn expire(&self, now: Micros) -> impl Future<Output = Result<usize, StoreError>> + Send {
+        Store::expire(self, now)
+    }
+
+    fn get(&self, key: &EventKey) -> Option<Arc<StoredEvent>> {
+        Store::get(self, key)
+    }
+
+    fn list(
+        &self,
+        query: ListQuery<'_>,
+        filter: impl Fn(&EventRecord) -> bool,
+    ) -> Result<ListPage, TooOld> {
+        Store::list(self, query, filter)
+    }
+
+    fn count(&self, query: CountQuery<'_>) -> Counts {
+        Store::count(self, query)
+    }
+
+    fn subscribe(&self, from: WatchFrom, scope: Scope<'_>) -> Result<Subscription, TooOld> {
+        Store::subscribe(self, from, scope)
+    }
+
+    fn clusters(&self) -> Vec<(String, usize)> {
+        Store::clusters(self)
+    }
+
+    fn oldest_resumable(&self) -> u64 {
+        Store::oldest_resumable(self)
+    }
+
+    fn resource_version(&self) -> u64 {
+        Store::resource_version(self)
     }
 }

@@ -4,7 +4,8 @@
 //! in several scopes with paging (continuing at the first page's version across a write), lists
 //! at older versions, watches resumed from a version, the live feed, and every crash copy
 //! reopened as of its last acknowledged write; with events kept in memory, moved to the cold tier
-//! at every checkpoint, or a mix.
+//! at every checkpoint, or a mix. The same run checks the in-memory store, without the
+//! checkpoint, restart and crash steps: every implementation of the contract must pass it.
 //!
 //! `PROPTEST_CASES` raises the case count (default 24, a few seconds).
 
@@ -12,7 +13,8 @@ mod model;
 
 use kevents_model::{ApiGroup, EventKey, FieldSelector, Micros};
 use kevents_store::{
-    Change, ListQuery, Mutation, Scope, Store, StoreConfig, StoreError, StoredEvent, WatchFrom,
+    Change, EventStore, ListQuery, MemoryStore, Mutation, Scope, Store, StoreConfig, StoreError,
+    StoredEvent, WatchFrom,
 };
 use model::{Model, ModelChange, Op, Pre, Step, OBJECTS, SCOPES};
 use proptest::prelude::*;
@@ -36,6 +38,67 @@ enum Tiers {
     Cold,
     /// The head keeps two events; checkpoints move the rest, oldest first.
     Mixed,
+}
+
+/// A store implementation under test, and the steps only a store on disk has.
+trait Subject {
+    type Store: EventStore;
+    /// Opens the store (for a restart: again, on the same data).
+    fn open(&self, history_limit: usize) -> Self::Store;
+    /// Where a store on disk keeps its data; `None` in memory, where checkpoints, restarts
+    /// and crashes are not steps.
+    fn data_dir(&self) -> Option<&Path>;
+    /// Forces a checkpoint; returns its version.
+    async fn checkpoint(&self, store: &Self::Store) -> u64;
+    /// Closes the store before a restart.
+    async fn close(&self, store: &Self::Store);
+}
+
+/// The store on disk in `dir`.
+struct Disk {
+    dir: PathBuf,
+    tiers: Tiers,
+}
+
+impl Subject for Disk {
+    type Store = Store;
+
+    fn open(&self, history_limit: usize) -> Store {
+        Store::open(config(&self.dir, history_limit, self.tiers)).expect("open")
+    }
+
+    fn data_dir(&self) -> Option<&Path> {
+        Some(&self.dir)
+    }
+
+    async fn checkpoint(&self, store: &Store) -> u64 {
+        store.checkpoint().await.unwrap()
+    }
+
+    async fn close(&self, store: &Store) {
+        store.close().await
+    }
+}
+
+/// The in-memory store.
+struct Memory;
+
+impl Subject for Memory {
+    type Store = MemoryStore;
+
+    fn open(&self, history_limit: usize) -> MemoryStore {
+        MemoryStore::new(&config(Path::new(""), history_limit, Tiers::Hot))
+    }
+
+    fn data_dir(&self) -> Option<&Path> {
+        None
+    }
+
+    async fn checkpoint(&self, _: &MemoryStore) -> u64 {
+        unreachable!("a store in memory has no checkpoint steps")
+    }
+
+    async fn close(&self, _: &MemoryStore) {}
 }
 
 fn config(dir: &Path, history_limit: usize, tiers: Tiers) -> StoreConfig {
@@ -75,15 +138,15 @@ fn plain(items: &[Arc<StoredEvent>]) -> Vec<StoredEvent> {
 
 /// An open store and the live feeds subscribed when it opened: of every change, and of
 /// namespace `a` and cluster `east` (feeds of their own), read up to version `checked`.
-struct Open {
-    store: Store,
+struct Open<S> {
+    store: S,
     live: kevents_store::Live,
     scoped: Vec<(Scope<'static>, kevents_store::Live)>,
     checked: u64,
 }
 
-fn open(dir: &Path, history_limit: usize, tiers: Tiers) -> Open {
-    let store = Store::open(config(dir, history_limit, tiers)).expect("open");
+fn open<S: Subject>(subject: &S, history_limit: usize) -> Open<S::Store> {
+    let store = subject.open(history_limit);
     let checked = store.resource_version();
     let subscribe = |scope| {
         store
@@ -106,7 +169,7 @@ fn open(dir: &Path, history_limit: usize, tiers: Tiers) -> Open {
 }
 
 /// Lists every page of `query`, continuing at the first page's version.
-fn all_pages(store: &Store, query: ListQuery<'_>) -> Result<Vec<StoredEvent>, ()> {
+fn all_pages(store: &impl EventStore, query: ListQuery<'_>) -> Result<Vec<StoredEvent>, ()> {
     let first = store.list(query, |_| true).map_err(|_| ())?;
     let mut items = plain(&first.items);
     let mut cursor = first.continue_after;
@@ -129,7 +192,7 @@ fn all_pages(store: &Store, query: ListQuery<'_>) -> Result<Vec<StoredEvent>, ()
 }
 
 /// Compares every read of the store with the model.
-fn check(open: &mut Open, model: &Model, step: &Step) {
+fn check(open: &mut Open<impl EventStore>, model: &Model, step: &Step) {
     let store = &open.store;
     assert_eq!(store.resource_version(), model.rv);
     let scope = SCOPES[step.scope];
@@ -273,7 +336,7 @@ fn crash_copy(dir: &Path, model: &Model, torn: Option<u8>) -> CrashCopy {
     }
 }
 
-async fn write(store: &Store, model: &mut Model, mutation: Mutation) {
+async fn write(store: &impl EventStore, model: &mut Model, mutation: Mutation) {
     let result = store.write(mutation.clone()).await;
     let stored_at = result.as_ref().ok().map(|c| c.object.updated_at);
     let expected = model.apply(&mutation, stored_at);
@@ -298,13 +361,17 @@ fn precondition(model: &Model, key: &EventKey, pre: Pre) -> Option<u64> {
     }
 }
 
-async fn run(steps: Vec<Step>, history_limit: usize, tiers: Tiers) {
-    let dir = tempfile::tempdir().unwrap();
+/// Runs `steps` on `subject`'s store; returns the crash copies taken on the way.
+async fn run<S: Subject>(subject: &S, steps: Vec<Step>, history_limit: usize) -> Vec<CrashCopy> {
     let mut model = Model::new();
-    let mut open_store = open(dir.path(), history_limit, tiers);
+    let mut open_store = open(subject, history_limit);
     let mut crashes = Vec::new();
     for step in &steps {
         let store = open_store.store.clone();
+        let durability = matches!(step.op, Op::Checkpoint | Op::Restart | Op::Crash { .. });
+        if durability && subject.data_dir().is_none() {
+            continue;
+        }
         match step.op {
             Op::Create { key, msg, object } => {
                 model.uids += 1;
@@ -351,20 +418,32 @@ async fn run(steps: Vec<Step>, history_limit: usize, tiers: Tiers) {
                 );
             }
             Op::Checkpoint => {
-                assert_eq!(store.checkpoint().await.unwrap(), model.rv);
+                assert_eq!(subject.checkpoint(&store).await, model.rv);
             }
             Op::Restart => {
                 check(&mut open_store, &model, step);
-                store.close().await;
-                open_store = open(dir.path(), history_limit, tiers);
+                subject.close(&store).await;
+                open_store = open(subject, history_limit);
             }
-            Op::Crash { torn } => crashes.push(crash_copy(dir.path(), &model, torn)),
+            Op::Crash { torn } => {
+                let dir = subject.data_dir().expect("crash steps are on disk");
+                crashes.push(crash_copy(dir, &model, torn));
+            }
         }
         check(&mut open_store, &model, step);
     }
-    open_store.store.close().await;
+    subject.close(&open_store.store).await;
+    crashes
+}
+
+/// Reopens every crash copy and checks it holds its model's state and takes writes after it.
+async fn check_crash_copies(crashes: Vec<CrashCopy>, history_limit: usize, tiers: Tiers) {
     for crash in crashes {
-        let reopened = open(crash.dir.path(), history_limit, tiers);
+        let disk = Disk {
+            dir: crash.dir.path().to_path_buf(),
+            tiers,
+        };
+        let reopened = open(&disk, history_limit);
         let everything = ListQuery::default();
         let listed = plain(&reopened.store.list(everything, |_| true).unwrap().items);
         assert_eq!(listed, crash.model.list(crash.model.rv, SCOPES[0], None));
@@ -396,6 +475,14 @@ async fn run(steps: Vec<Step>, history_limit: usize, tiers: Tiers) {
     }
 }
 
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
 #[test]
 fn store_matches_the_model_through_restarts_checkpoints_and_crashes() {
     let mut runner = TestRunner::new(Config::with_cases(cases()));
@@ -406,11 +493,31 @@ fn store_matches_the_model_through_restarts_checkpoints_and_crashes() {
     );
     runner
         .run(&strategy, |(steps, history_limit, tiers)| {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(run(steps, history_limit, tiers));
+            let dir = tempfile::tempdir().unwrap();
+            let disk = Disk {
+                dir: dir.path().to_path_buf(),
+                tiers,
+            };
+            block_on(async {
+                let crashes = run(&disk, steps, history_limit).await;
+                check_crash_copies(crashes, history_limit, tiers).await;
+            });
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn memory_store_matches_the_model() {
+    let mut runner = TestRunner::new(Config::with_cases(cases()));
+    let strategy = (
+        model::steps(48),
+        prop_oneof![Just(6usize), Just(10_000usize)],
+    );
+    runner
+        .run(&strategy, |(steps, history_limit)| {
+            let crashes = block_on(run(&Memory, steps, history_limit));
+            assert!(crashes.is_empty());
             Ok(())
         })
         .unwrap();

@@ -7,6 +7,7 @@ mod clusters;
 mod collect;
 mod correlation;
 mod embedded;
+mod etcd;
 mod head_errors;
 mod listen;
 mod metrics;

@@ -177,6 +177,8 @@ pub struct ServeArgs {
     collect: crate::embedded::EmbeddedCollectArgs,
     #[command(flatten)]
     correlation: crate::correlation::CorrelationArgs,
+    #[command(flatten)]
+    etcd: crate::etcd::EtcdArgs,
 }
 
 fn duration_micros(text: &str) -> Result<i64, String> {
@@ -360,6 +362,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await
     .context("starting the embedded collectors")?;
+    let etcd = crate::etcd::start(&args.etcd, &args.data_dir, &store, shutdown.clone()).await?;
     let app = kevents_api::router(state).merge(crate::metrics::router(
         Arc::new(registry),
         store_gauges,
@@ -389,6 +392,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = folding.await;
     if let Some(collecting) = collecting {
         let _ = collecting.await;
+    }
+    if let Some(etcd) = etcd {
+        let _ = etcd.await;
     }
     store.close().await;
     tracing::info!("store closed; bye");

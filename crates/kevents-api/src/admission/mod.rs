@@ -9,6 +9,7 @@ mod fold;
 pub use fold::run_folding;
 
 use crate::error::ApiError;
+use crate::guaranteed::{guaranteed_update, Attempt};
 use crate::AppState;
 use axum::http::StatusCode;
 use kevents_correlate::dedupe::{apply_increment, DedupeConfig, DedupeDecision, Deduplicator};
@@ -182,9 +183,10 @@ pub(crate) async fn increment(
     key: &EventKey,
     change: impl Fn(&mut EventRecord),
 ) -> Result<Option<EventRecord>, ApiError> {
-    for _ in 0..5 {
-        let Some(held) = state.store.get(key) else {
-            return Ok(None);
+    let change = &change;
+    guaranteed_update(state, group, key, move |held| async move {
+        let Some(held) = held else {
+            return Ok(Attempt::Done(None));
         };
         let mut record = held.record.clone();
         change(&mut record);
@@ -193,13 +195,13 @@ pub(crate) async fn increment(
             expected_rv: Some(held.record.resource_version),
         };
         match state.store.write(mutation).await {
-            Ok(committed) => return Ok(Some(committed.object.record.clone())),
-            Err(StoreError::Conflict(_)) => continue,
-            Err(StoreError::NotFound(_)) => return Ok(None),
-            Err(e) => return Err(ApiError::from_store(e, group, &key.name)),
+            Ok(committed) => Ok(Attempt::Done(Some(committed.object.record.clone()))),
+            Err(StoreError::Conflict(_)) => Ok(Attempt::LostRace),
+            Err(StoreError::NotFound(_)) => Ok(Attempt::Done(None)),
+            Err(e) => Err(ApiError::from_store(e, group, &key.name)),
         }
-    }
-    Err(ApiError::conflict(group, &key.name))
+    })
+    .await
 }
 
 /// Aggregate templates by target, for writes handed out later.

@@ -124,7 +124,7 @@ fn build_document(layout: Layout) -> Value {
     }
     json!({
         "openapi": "3.0.0",
-        "info": { "title": "Kubernetes", "version": "v1.32.0" },
+        "info": { "title": "Kubernetes", "version": format!("v1.{}.0", kevents_model::wire::kubernetes_minor()) },
         "paths": paths,
         "components": { "schemas": schemas(layout) },
     })

@@ -24,7 +24,7 @@ pub enum DecodeError {
 }
 
 /// A decoded request body: the record plus the metadata a request may carry as preconditions.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DecodedEvent {
     /// The event as the client sent it (server-owned fields not yet assigned).
     pub record: EventRecord,
@@ -122,7 +122,11 @@ fn json_type_name(value: &Value) -> &'static str {
     }
 }
 
-fn check_type_meta(group: ApiGroup, object: &Map<String, Value>) -> Result<(), DecodeError> {
+/// Refuses a body whose `kind` or `apiVersion` is not this endpoint's.
+pub(crate) fn check_type_meta(
+    group: ApiGroup,
+    object: &Map<String, Value>,
+) -> Result<(), DecodeError> {
     if let Some(kind) = object.get("kind") {
         match kind.as_str() {
             Some("Event") | Some("") => {}
@@ -466,3 +470,16 @@ mod known_fields;
 
 #[cfg(test)]
 mod tests;
+
+// Exactly one of these expands: the version of k8s-openapi's enabled `v1_*` feature.
+k8s_openapi::k8s_if_1_33! { const ENABLED_MINOR: u32 = 33; }
+k8s_openapi::k8s_if_1_34! { const ENABLED_MINOR: u32 = 34; }
+k8s_openapi::k8s_if_1_35! { const ENABLED_MINOR: u32 = 35; }
+k8s_openapi::k8s_if_1_36! { const ENABLED_MINOR: u32 = 36; }
+k8s_openapi::k8s_if_1_37! { const ENABLED_MINOR: u32 = 37; }
+
+/// The Kubernetes minor version (`1.x`) whose API types the wire forms are built from: the
+/// `v1_*` feature enabled on k8s-openapi.
+pub fn kubernetes_minor() -> u32 {
+    ENABLED_MINOR
+}

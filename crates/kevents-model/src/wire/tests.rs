@@ -156,3 +156,9 @@ fn decoding_text_answers_as_decoding_the_json_tree() {
     );
     assert_eq!(by_events.unwrap().record.message, "n");
 }
+
+#[test]
+fn the_kubernetes_version_is_the_one_k8s_openapi_is_built_for() {
+    // The workspace enables k8s-openapi's `v1_33`.
+    assert_eq!(super::kubernetes_minor(), 33);
+}

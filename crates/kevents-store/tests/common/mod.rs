@@ -1,7 +1,7 @@
 //! Helpers shared by the store's integration tests.
 
 use kevents_model::EventRecord;
-use kevents_store::{Mutation, Store};
+use kevents_store::{EventStore, Mutation};
 
 /// An event `name` in `namespace` with `message`, everything else defaulted.
 pub fn record(namespace: &str, name: &str, message: &str) -> EventRecord {
@@ -16,7 +16,7 @@ pub fn record(namespace: &str, name: &str, message: &str) -> EventRecord {
 
 /// Creates an event and returns its resourceVersion.
 #[allow(dead_code)] // not every test binary creates through this
-pub async fn create(store: &Store, namespace: &str, name: &str) -> u64 {
+pub async fn create(store: &impl EventStore, namespace: &str, name: &str) -> u64 {
     store
         .write(Mutation::Create(record(namespace, name, "m")))
         .await
