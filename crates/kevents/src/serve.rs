@@ -68,6 +68,10 @@ pub struct ServeArgs {
     /// Bytes, or with a unit: `64MiB`, `1GiB`.
     #[arg(long, env = "KEVENTS_WATCH_HISTORY_BYTES", default_value = "256MiB", value_parser = kevents_store::parse_size)]
     watch_history_bytes: u64,
+    /// Most memory decoded cold blocks may take for later reads (counted by their events);
+    /// the blocks used longest ago are dropped past it. Bytes, or with a unit: `64MiB`.
+    #[arg(long, env = "KEVENTS_BLOCK_CACHE_BYTES", default_value = "64MiB", value_parser = kevents_store::parse_size)]
+    block_cache_bytes: u64,
     /// Most disk the event store may take (log and checkpoints): past it the events written
     /// longest ago are deleted early, until the store fits in 90% of it. Bytes, or with a unit:
     /// `512MiB`, `10GiB`.
@@ -223,6 +227,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     store_config.retention_bytes = args.retention_size;
     store_config.tiers.cold_after_micros = args.cold_after;
     store_config.tiers.hot_events = args.hot_events.max(1);
+    store_config.tiers.block_cache_bytes =
+        usize::try_from(args.block_cache_bytes).unwrap_or(usize::MAX);
     store_config.log.checkpoint_min_bytes = args.checkpoint_log_bytes.max(4096);
     let store = Store::open(store_config)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
