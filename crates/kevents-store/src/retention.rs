@@ -59,11 +59,12 @@ impl Store {
             // After a checkpoint the footprint is almost all live events, so its average per
             // event says how many must go; once a round deleted some, what that freed per
             // event says it better (files have a fixed part, and a smaller block compresses
-            // less well).
+            // less well). Never more than the average: a round that freed more per event than
+            // that (blocks compress differently from run to run) would delete too few next.
             let average = footprint.div_ceil(live as u64);
             let per_event = match previous {
                 Some((before, count)) if count > 0 && before > footprint => {
-                    (before - footprint) / count as u64
+                    ((before - footprint) / count as u64).min(average)
                 }
                 _ => average,
             }
