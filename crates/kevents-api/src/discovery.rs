@@ -1,9 +1,11 @@
 //! Discovery (legacy and aggregated), `/version`, OpenAPI, and health endpoints.
 
 use crate::error::ApiError;
+use crate::error::Reply;
 use crate::kinds::{kind, ReferencedKind, REFERENCED_KINDS};
+use crate::openapi;
 use crate::respond::json_response;
-use crate::{openapi, AppState, Reply};
+use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
