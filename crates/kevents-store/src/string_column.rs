@@ -3,10 +3,25 @@
 
 use kevents_model::EventRecord;
 
-/// A string column of a block. Columns are written in declaration order: a variant's
-/// discriminant is its column number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum StringColumn {
+/// Declares `StringColumn` and `StringColumn::ALL` from one list, in one order.
+macro_rules! string_columns {
+    ($($(#[$doc:meta])* $column:ident,)*) => {
+        /// A string column of a block. Columns are written in declaration order: a variant's
+        /// discriminant is its column number.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub(crate) enum StringColumn {
+            $($(#[$doc])* $column,)*
+        }
+
+        impl StringColumn {
+            /// Every column, in the order a block holds them.
+            pub const ALL: [StringColumn; [$(StringColumn::$column),*].len()] =
+                [$(StringColumn::$column),*];
+        }
+    };
+}
+
+string_columns! {
     Cluster,
     Namespace,
     GenerateName,
@@ -39,35 +54,6 @@ pub(crate) enum StringColumn {
 pub(crate) type JsonFields = [String; 4];
 
 impl StringColumn {
-    /// Every column, in the order a block holds them.
-    pub const ALL: [StringColumn; 22] = {
-        use StringColumn::*;
-        [
-            Cluster,
-            Namespace,
-            GenerateName,
-            SourceResourceVersion,
-            Reason,
-            Type,
-            Action,
-            ReportingController,
-            ReportingInstance,
-            SourceComponent,
-            SourceHost,
-            ObjectKind,
-            ObjectNamespace,
-            ObjectName,
-            ObjectApiVersion,
-            ObjectResourceVersion,
-            ObjectFieldPath,
-            Message,
-            Labels,
-            Annotations,
-            ExtraMetadata,
-            Related,
-        ]
-    };
-
     /// The number of string columns in a block.
     pub const COUNT: usize = StringColumn::ALL.len();
 
