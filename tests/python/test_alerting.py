@@ -65,11 +65,11 @@ def test_builtin_rules_fire_into_alertmanager_with_labels_and_annotations(make_h
     assert alerts, am_alerts(alertmanager)
     sched_alert = alert_named(alerts, "FailedScheduling")[0]
     assert sched_alert["labels"] == {"alertname": "FailedScheduling", "cluster": "prod", "namespace": "default",
-                                     "kind": "Pod", "name": "web-0", "severity": "warning"}
-    assert sched_alert["annotations"]["summary"] == "Pod/web-0 in default cannot be scheduled"
+                                     "reason": "FailedScheduling", "severity": "warning"}
+    assert sched_alert["annotations"]["summary"] == "Pods in default cannot be scheduled: Pod/web-0"
     assert "0/3 nodes are available" in sched_alert["annotations"]["description"]
     oom_alert = alert_named(alerts, "OOMKilled")[0]
-    assert oom_alert["labels"]["name"] == "db-0"
+    assert oom_alert["annotations"]["summary"] == "Out of memory in default: Pod/db-0"
     assert "postgres" in oom_alert["annotations"]["description"]
     node_alert = alert_named(alerts, "NodeNotReady")[0]
     assert node_alert["labels"] == {"alertname": "NodeNotReady", "cluster": "prod", "name": "worker-1",

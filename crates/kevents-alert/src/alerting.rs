@@ -1,5 +1,7 @@
-//! The alerting loop: evaluates the rules every interval, hands the alerts to delivery, keeps
-//! the engine's state on disk, and reloads rule files when they change.
+//! The alerting loop: evaluates the rules when something changed or is due, hands the alerts to
+//! delivery, remembers when the firing alerts started (a small file, rewritten only when the
+//! set of firing alerts changes; everything else is rebuilt from the store), and reloads rule
+//! files when they change.
 
 use crate::delivery::Dispatcher;
 use crate::rules::{RuleEngine, RuleSources};
@@ -8,7 +10,8 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,8 +20,8 @@ use std::time::Duration;
 pub struct AlertingConfig {
     /// Where rules come from.
     pub sources: RuleSources,
-    /// Where the engine's state is kept across restarts.
-    pub state_path: PathBuf,
+    /// Where the start times of firing alerts are kept across restarts.
+    pub firing_path: PathBuf,
     /// How often rules are evaluated.
     pub evaluation_interval: Duration,
     /// How often rule files are checked for changes.
@@ -50,7 +53,7 @@ impl AlertingMetrics {
     }
 }
 
-/// Runs until `shutdown` turns true, then saves the state once more.
+/// Runs until `shutdown` turns true.
 pub async fn run_alerting(
     config: AlertingConfig,
     engine: Arc<RuleEngine>,
@@ -61,7 +64,7 @@ pub async fn run_alerting(
 ) {
     metrics.rules.set(engine.rule_names().len() as i64);
     let mut stamp = config.sources.stamp();
-    let mut saved = String::new();
+    let mut saved = read_firing(&config.firing_path);
     let mut evaluate = tokio::time::interval(config.evaluation_interval);
     let mut reload = tokio::time::interval(config.reload_interval);
     loop {
@@ -69,16 +72,22 @@ pub async fn run_alerting(
             _ = evaluate.tick() => {
                 let now = Micros::now();
                 key_resources.refresh(now);
-                let alerts = engine.evaluate(now);
-                metrics.firing.set(alerts.iter().filter(|a| !a.is_resolved()).count() as i64);
-                dispatcher.update(alerts);
-                let state = engine.save();
-                if state != saved {
-                    if let Err(e) = write_atomically(&config.state_path, &state) {
-                        tracing::warn!(error = %e, path = %config.state_path.display(), "could not save alert state");
+                let Some(alerts) = engine.evaluate_if_due(now) else {
+                    continue;
+                };
+                let firing: BTreeMap<String, i64> = alerts
+                    .iter()
+                    .filter(|a| !a.is_resolved())
+                    .map(|a| (a.fingerprint(), a.starts_at.0))
+                    .collect();
+                metrics.firing.set(firing.len() as i64);
+                if firing != saved {
+                    if let Err(e) = write_firing(&config.firing_path, &firing) {
+                        tracing::warn!(error = %e, path = %config.firing_path.display(), "could not save the firing alerts");
                     }
-                    saved = state;
+                    saved = firing;
                 }
+                dispatcher.update(alerts);
             }
             _ = reload.tick() => {
                 let now = config.sources.stamp();
@@ -101,9 +110,6 @@ pub async fn run_alerting(
             }
             changed = shutdown.changed() => {
                 if changed.is_err() || *shutdown.borrow() {
-                    if let Err(e) = write_atomically(&config.state_path, &engine.save()) {
-                        tracing::warn!(error = %e, "could not save alert state");
-                    }
                     return;
                 }
             }
@@ -111,18 +117,31 @@ pub async fn run_alerting(
     }
 }
 
-/// Restores the engine's state from `path` when it exists.
-pub fn restore_state(engine: &RuleEngine, path: &std::path::Path) {
-    if let Ok(saved) = std::fs::read_to_string(path) {
-        engine.restore(&saved);
+/// Gives `engine` the start times of the alerts that were firing when the hub stopped, from
+/// `path` (see [`AlertingConfig::firing_path`]).
+pub fn restore_firing(engine: &RuleEngine, path: &Path) {
+    let starts: HashMap<String, Micros> = read_firing(path)
+        .into_iter()
+        .map(|(fingerprint, at)| (fingerprint, Micros(at)))
+        .collect();
+    engine.restore_firing(starts);
+}
+
+fn read_firing(path: &Path) -> BTreeMap<String, i64> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, path = %path.display(), "ignoring unreadable firing alerts");
+            BTreeMap::new()
+        }),
+        Err(_) => BTreeMap::new(),
     }
 }
 
-fn write_atomically(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+fn write_firing(path: &Path, firing: &BTreeMap<String, i64>) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, contents)?;
+    std::fs::write(&tmp, serde_json::to_vec(firing)?)?;
     std::fs::rename(&tmp, path)
 }

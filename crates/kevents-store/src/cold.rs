@@ -25,9 +25,6 @@ use std::sync::Arc;
 /// Decoded events of one block.
 pub(crate) type Rows = Arc<Vec<Arc<StoredEvent>>>;
 
-/// Decoded events kept in the block cache (about 1 KiB each in memory).
-const CACHE_EVENTS: usize = 64 * 1024;
-
 /// One immutable cold file and which of its rows are still live.
 pub(crate) struct ColdFile {
     /// The version the file was sealed at; names it.
@@ -137,19 +134,38 @@ pub(crate) fn cmp_records(a: &EventRecord, b: &EventRecord) -> Ordering {
 }
 
 /// Every cold file, oldest first, and the cache of decoded blocks.
-#[derive(Default)]
 pub(crate) struct Cold {
     pub files: Vec<ColdFile>,
     cache: Mutex<BlockCache>,
+    /// The most bytes of decoded events the cache keeps (it keeps at least the last block).
+    cache_limit: std::sync::atomic::AtomicUsize,
     /// Blocks that failed to read or decode since the start.
     pub damaged_blocks: std::sync::atomic::AtomicU64,
 }
 
+impl Default for Cold {
+    fn default() -> Self {
+        Cold {
+            files: Vec::new(),
+            cache: Mutex::default(),
+            cache_limit: crate::config::DEFAULT_BLOCK_CACHE_BYTES.into(),
+            damaged_blocks: Default::default(),
+        }
+    }
+}
+
 #[derive(Default)]
 struct BlockCache {
-    blocks: HashMap<(u64, usize), (Rows, u64)>,
-    events: usize,
+    /// Each block's rows, when it was last used and the bytes its rows hold.
+    blocks: HashMap<(u64, usize), (Rows, u64, usize)>,
+    /// Bytes of the decoded events held, by `EventRecord::approximate_bytes`.
+    bytes: usize,
     tick: u64,
+}
+
+/// What a decoded block holds in memory, approximately.
+fn rows_bytes(rows: &Rows) -> usize {
+    rows.iter().map(|e| e.record.approximate_bytes()).sum()
 }
 
 /// Where a live cold row is.
@@ -165,6 +181,16 @@ impl Cold {
         self.files.iter().map(|f| f.live).sum()
     }
 
+    /// Bounds the block cache to `bytes` of decoded events.
+    pub fn set_cache_limit(&self, bytes: usize) {
+        self.cache_limit.store(bytes, AtomicOrdering::Relaxed);
+    }
+
+    /// Bytes of decoded events in the block cache.
+    pub fn cache_bytes(&self) -> usize {
+        self.cache.lock().bytes
+    }
+
     /// The decoded events of block `block` of `file`.
     pub fn block(&self, file: &ColdFile, block: usize) -> Rows {
         if let Some(rows) = self.cached(file, block) {
@@ -177,21 +203,26 @@ impl Cold {
                 Arc::new(Vec::new())
             }
         };
+        let limit = self.cache_limit.load(AtomicOrdering::Relaxed);
         let mut cache = self.cache.lock();
-        cache.events += rows.len();
+        let bytes = rows_bytes(&rows);
+        cache.bytes += bytes;
         let tick = cache.tick;
-        if let Some((old, _)) = cache.blocks.insert((file.id, block), (rows.clone(), tick)) {
-            cache.events -= old.len();
+        if let Some((_, _, old)) = cache
+            .blocks
+            .insert((file.id, block), (rows.clone(), tick, bytes))
+        {
+            cache.bytes -= old;
         }
-        while cache.events > CACHE_EVENTS && cache.blocks.len() > 1 {
+        while cache.bytes > limit && cache.blocks.len() > 1 {
             let oldest = cache
                 .blocks
                 .iter()
-                .min_by_key(|(_, (_, used))| *used)
+                .min_by_key(|(_, (_, used, _))| *used)
                 .map(|(at, _)| *at)
                 .expect("not empty");
-            if let Some((old, _)) = cache.blocks.remove(&oldest) {
-                cache.events -= old.len();
+            if let Some((_, _, old)) = cache.blocks.remove(&oldest) {
+                cache.bytes -= old;
             }
         }
         rows
@@ -295,10 +326,13 @@ impl Cold {
         let mut cache = self.cache.lock();
         cache.tick += 1;
         let tick = cache.tick;
-        cache.blocks.get_mut(&(file.id, block)).map(|(rows, used)| {
-            *used = tick;
-            rows.clone()
-        })
+        cache
+            .blocks
+            .get_mut(&(file.id, block))
+            .map(|(rows, used, _)| {
+                *used = tick;
+                rows.clone()
+            })
     }
 
     fn damaged(&self, file: &ColdFile, block: usize, why: &str) {
@@ -312,8 +346,8 @@ impl Cold {
         let mut cache = self.cache.lock();
         let gone: Vec<_> = cache.blocks.keys().filter(|k| k.0 == id).copied().collect();
         for at in gone {
-            if let Some((old, _)) = cache.blocks.remove(&at) {
-                cache.events -= old.len();
+            if let Some((_, _, bytes)) = cache.blocks.remove(&at) {
+                cache.bytes -= bytes;
             }
         }
     }

@@ -120,3 +120,44 @@ fn scans_by_object_name_answer_alike_with_the_object_index_the_filters_or_neithe
     }
     assert!(checked > 20, "only {checked} scans found events");
 }
+
+#[test]
+fn the_block_cache_is_bounded_in_bytes_and_keeps_the_block_just_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cold-1.blk");
+    let events = events();
+    let out = std::fs::File::create(&path).unwrap();
+    let kind = SealedKind::Cold { rows: events.len() };
+    crate::sealed::write(out, 1, events.iter().cloned(), 16, kind).unwrap();
+    let mut cold = Cold::default();
+    cold.files
+        .push(ColdFile::open(1, &path, Vec::new(), BTreeMap::new()).unwrap());
+    let blocks = cold.files[0].index.blocks.len();
+    assert!(blocks > 100, "{blocks}");
+    let one_block: usize = cold
+        .block(&cold.files[0], 0)
+        .iter()
+        .map(|e| e.record.approximate_bytes())
+        .sum();
+    let limit = 10 * one_block;
+    cold.set_cache_limit(limit);
+    for block in 0..blocks {
+        let rows = cold.block(&cold.files[0], block);
+        assert_eq!(rows.len(), 16.min(events.len() - block * 16));
+        assert!(
+            cold.cache_bytes() <= limit + one_block,
+            "{}",
+            cold.cache_bytes()
+        );
+    }
+    assert!(
+        cold.cache_bytes() >= limit - 2 * one_block,
+        "the cache is used up to its bound"
+    );
+    // Below one block, the block just read is still kept.
+    cold.set_cache_limit(1);
+    cold.block(&cold.files[0], 3);
+    assert!(cold.cache_bytes() > 0 && cold.cache_bytes() <= 2 * one_block);
+    cold.forget(1);
+    assert_eq!(cold.cache_bytes(), 0);
+}

@@ -1,6 +1,10 @@
 //! Tuning of the store's two parts on disk: the log (segments and checkpoints) and the cold
 //! tier (which events leave memory, and the files they go to).
 
+/// The default bound of the cold block cache, in bytes of decoded events
+/// (`EventRecord::approximate_bytes`).
+pub const DEFAULT_BLOCK_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 /// Tuning of the log.
 #[derive(Clone, Debug)]
 pub struct LogConfig {
@@ -41,6 +45,8 @@ pub struct TierConfig {
     /// seen within this span, so each file covers about a day and a time window's rows sit in
     /// the files of its days, not spread over the blocks of one file covering the whole week.
     pub cold_file_span_micros: i64,
+    /// Bytes of decoded cold events kept in memory for later reads (the block cache).
+    pub block_cache_bytes: usize,
 }
 
 impl Default for TierConfig {
@@ -50,6 +56,7 @@ impl Default for TierConfig {
             hot_events: 100_000,
             cold_block_events: 128,
             cold_file_span_micros: 24 * 3600 * 1_000_000,
+            block_cache_bytes: DEFAULT_BLOCK_CACHE_BYTES,
         }
     }
 }

@@ -62,6 +62,10 @@ impl Store {
             corrupt_blocks = recovered.corrupt_blocks,
             "store recovered"
         );
+        recovered
+            .head
+            .cold
+            .set_cache_limit(config.tiers.block_cache_bytes);
         let feeds = Feeds::new(config.feed_capacity, recovered.head.resource_version);
         let disk_bytes = recovered.log.disk_bytes();
         let shared = Arc::new(Shared {
@@ -216,6 +220,7 @@ impl Store {
             disk_bytes: self.shared.disk_bytes.load(Ordering::Relaxed),
             history: head.history.len(),
             history_bytes: head.history.bytes(),
+            block_cache_bytes: head.cold.cache_bytes(),
             retention_deleted: self.shared.retention_deleted.load(Ordering::Relaxed),
             corrupt_blocks: self.shared.corrupt_blocks
                 + head.cold.damaged_blocks.load(Ordering::Relaxed),

@@ -217,6 +217,8 @@ pub struct StoreStats {
     pub history: usize,
     /// Bytes of the events those changes hold (by `EventRecord::approximate_bytes`).
     pub history_bytes: usize,
+    /// Bytes of decoded cold events in the block cache.
+    pub block_cache_bytes: usize,
     /// Events deleted before their TTL because the store outgrew `retention_bytes`.
     pub retention_deleted: u64,
     /// Damaged blocks found (and skipped) when the store opened; their events were lost.

@@ -1,5 +1,6 @@
 //! `kevents`: keep, query, alert on and ship Kubernetes Events.
 
+mod alerting;
 mod archive;
 mod certs;
 mod clusters;

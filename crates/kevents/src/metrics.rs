@@ -22,6 +22,7 @@ pub struct StoreGauges {
     disk_bytes: Gauge,
     history: Gauge,
     history_bytes: Gauge,
+    block_cache_bytes: Gauge,
     retention_deleted: Counter,
     retention_deleted_seen: Arc<AtomicU64>,
     corrupt_blocks: Gauge,
@@ -62,6 +63,11 @@ impl StoreGauges {
             gauges.history_bytes.clone(),
         );
         registry.register(
+            "kevents_block_cache_bytes",
+            "Bytes of decoded cold events the block cache holds (bounded by --block-cache-bytes)",
+            gauges.block_cache_bytes.clone(),
+        );
+        registry.register(
             "kevents_store_retention_deleted_events",
             "Events deleted early because the store outgrew --retention-size",
             gauges.retention_deleted.clone(),
@@ -83,6 +89,8 @@ impl StoreGauges {
         self.disk_bytes.set(clamp(stats.disk_bytes));
         self.history.set(clamp(stats.history as u64));
         self.history_bytes.set(clamp(stats.history_bytes as u64));
+        self.block_cache_bytes
+            .set(clamp(stats.block_cache_bytes as u64));
         self.corrupt_blocks.set(clamp(stats.corrupt_blocks));
         let before = self
             .retention_deleted_seen

@@ -2,9 +2,9 @@
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use kevents_alert::alerting::{restore_state, run_alerting, AlertingConfig, AlertingMetrics};
+use kevents_alert::alerting::{restore_firing, run_alerting, AlertingConfig, AlertingMetrics};
 use kevents_alert::delivery::{AlertmanagerConfig, DeliveryConfig, Dispatcher, WebhookConfig};
-use kevents_alert::rules::{RuleEngine, RuleSources};
+use kevents_alert::rules::{RuleEngine, RuleSources, DEFAULT_MAX_GROUPS};
 use kevents_alert::{
     EventLabel, EventMetrics, EventMetricsConfig, KeyResourcePattern, KeyResources,
 };
@@ -68,6 +68,10 @@ pub struct ServeArgs {
     /// Bytes, or with a unit: `64MiB`, `1GiB`.
     #[arg(long, env = "KEVENTS_WATCH_HISTORY_BYTES", default_value = "256MiB", value_parser = kevents_store::parse_size)]
     watch_history_bytes: u64,
+    /// Most memory decoded cold blocks may take for later reads (counted by their events);
+    /// the blocks used longest ago are dropped past it. Bytes, or with a unit: `64MiB`.
+    #[arg(long, env = "KEVENTS_BLOCK_CACHE_BYTES", default_value = "64MiB", value_parser = kevents_store::parse_size)]
+    block_cache_bytes: u64,
     /// Most disk the event store may take (log and checkpoints): past it the events written
     /// longest ago are deleted early, until the store fits in 90% of it. Bytes, or with a unit:
     /// `512MiB`, `10GiB`.
@@ -163,6 +167,10 @@ pub struct ServeArgs {
     /// Rotated audit logs to keep.
     #[arg(long, env = "KEVENTS_AUDIT_LOG_MAXBACKUP", default_value_t = 5)]
     audit_log_maxbackup: usize,
+    /// Most alert groups the rule engine holds, over all rules; occurrences that would open
+    /// more are counted in `kevents_alert_group_overflow_total`.
+    #[arg(long, env = "KEVENTS_ALERT_MAX_GROUPS", default_value_t = DEFAULT_MAX_GROUPS)]
+    alert_max_groups: usize,
     /// How often firing alerts are re-sent to Alertmanager (Go duration).
     #[arg(long, env = "KEVENTS_ALERT_RESEND_INTERVAL", default_value = "30s", value_parser = duration_micros)]
     alert_resend_interval: i64,
@@ -219,6 +227,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     store_config.retention_bytes = args.retention_size;
     store_config.tiers.cold_after_micros = args.cold_after;
     store_config.tiers.hot_events = args.hot_events.max(1);
+    store_config.tiers.block_cache_bytes =
+        usize::try_from(args.block_cache_bytes).unwrap_or(usize::MAX);
     store_config.log.checkpoint_min_bytes = args.checkpoint_log_bytes.max(4096);
     let store = Store::open(store_config)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
@@ -261,10 +271,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ));
     key_resources.register(&mut registry);
     let engine = Arc::new(
-        RuleEngine::new(rules, args.cluster_name.clone()).with_key_resources(key_resources.clone()),
+        RuleEngine::new(rules, args.cluster_name.clone())
+            .with_key_resources(key_resources.clone())
+            .with_max_groups(args.alert_max_groups),
     );
-    let state_path = args.data_dir.join("alerts").join("state.json");
-    restore_state(&engine, &state_path);
+    engine.register(&mut registry);
+    let firing_path = args.data_dir.join("alerts").join("firing.json");
+    restore_firing(&engine, &firing_path);
+    engine.begin_rebuild();
+    // Earlier versions kept the engine's whole state here; it is rebuilt from the store now.
+    let _ = std::fs::remove_file(args.data_dir.join("alerts").join("state.json"));
     let dispatcher = Dispatcher::start(
         DeliveryConfig {
             alertmanagers: args
@@ -296,7 +312,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let alerting = tokio::spawn(run_alerting(
         AlertingConfig {
             sources,
-            state_path,
+            firing_path,
             evaluation_interval: Duration::from_micros(args.rule_evaluation_interval as u64),
             reload_interval: Duration::from_secs(2),
         },
@@ -307,6 +323,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
     let from = store.resource_version();
+    let rules_rebuilt = crate::alerting::rebuild(&engine, &store, from, shutdown.clone());
     let (series, series_feed, series_expiry) =
         crate::series::start(&store, from, args.event_ttl, shutdown.clone());
     let following = tokio::spawn(kevents_alert::follow_store(
@@ -376,6 +393,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = following.await;
     let _ = series_expiry.await;
     let _ = alerting.await;
+    let _ = rules_rebuilt.await;
     let _ = sinks.await;
     let _ = folding.await;
     if let Some(collecting) = collecting {

@@ -1,64 +1,51 @@
 //! Rule evaluation: per rule and group, a window of occurrences and a small state machine
 //! (inactive → pending for `for` → firing → resolved). One lock; observe and evaluate are short.
+//!
+//! Evaluation costs nothing while nothing changes: observing an occurrence or replacing the
+//! rules marks the engine changed, and each evaluation notes the next time a group's answer
+//! could change on its own (an occurrence leaving a window, a quiet time running out, a `for`
+//! held long enough). [`RuleEngine::evaluate_if_due`] evaluates only then.
 
+use super::group::{Group, Latest};
 use super::rule::{Condition, Rule};
 use crate::occurrences::occurrences_added;
 use crate::Alert;
 use kevents_model::{EventRecord, Micros};
 use kevents_store::Change;
 use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::collections::{BTreeMap, HashMap};
 
-/// The latest event of a group, for annotations.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Latest {
-    kind: String,
-    name: String,
-    namespace: String,
-    reason: String,
-    message: String,
-    event_type: String,
-    source: String,
-    #[serde(default)]
-    cluster: String,
-}
+/// Alert groups held at most, over all rules, unless configured otherwise.
+pub const DEFAULT_MAX_GROUPS: usize = 1000;
 
-/// What the engine keeps per rule and group; serialized to survive restarts.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Group {
-    labels: BTreeMap<String, String>,
-    window: VecDeque<(Micros, u64)>,
-    first_seen: Micros,
-    last_seen: Micros,
-    total: u64,
-    latest: Latest,
-    pending_since: Option<Micros>,
-    firing_since: Option<Micros>,
-}
-
-impl Group {
-    fn in_window(&self, now: Micros, window: i64) -> u64 {
-        self.window
-            .iter()
-            .filter(|(at, _)| at.0 > now.0 - window)
-            .map(|(_, n)| n)
-            .sum()
-    }
-}
-
-#[derive(Default, Serialize, Deserialize)]
-struct State {
+#[derive(Default)]
+pub(super) struct State {
     /// rule name → group key → group.
-    groups: HashMap<String, HashMap<String, Group>>,
+    pub(super) groups: HashMap<String, HashMap<String, Group>>,
+    /// Groups held, over all rules.
+    held: usize,
+    /// Something was observed or the rules changed since the last evaluation.
+    changed: bool,
+    /// When a group's answer may change without a new occurrence.
+    next_due: Option<Micros>,
+    /// Start times of the alerts firing before a restart, by fingerprint; used once.
+    restored_starts: HashMap<String, Micros>,
+    /// While the engine is rebuilt from the store: the changes followed meanwhile.
+    pub(super) rebuilding: Option<Vec<Change>>,
 }
 
 /// Evaluates rules over the events it observes.
 pub struct RuleEngine {
-    rules: Mutex<Vec<Rule>>,
-    state: Mutex<State>,
+    pub(super) rules: Mutex<Vec<Rule>>,
+    pub(super) state: Mutex<State>,
     cluster: String,
     key_resources: Option<std::sync::Arc<crate::KeyResources>>,
+    max_groups: usize,
+    groups_held: Gauge,
+    overflow: Counter,
 }
 
 impl RuleEngine {
@@ -66,9 +53,15 @@ impl RuleEngine {
     pub fn new(rules: Vec<Rule>, cluster: impl Into<String>) -> RuleEngine {
         RuleEngine {
             rules: Mutex::new(rules),
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                changed: true,
+                ..State::default()
+            }),
             cluster: cluster.into(),
             key_resources: None,
+            max_groups: DEFAULT_MAX_GROUPS,
+            groups_held: Gauge::default(),
+            overflow: Counter::default(),
         }
     }
 
@@ -81,15 +74,43 @@ impl RuleEngine {
         self
     }
 
+    /// Holds at most `max_groups` alert groups over all rules; occurrences that would open
+    /// another group are counted in `kevents_alert_group_overflow_total` instead.
+    pub fn with_max_groups(mut self, max_groups: usize) -> RuleEngine {
+        self.max_groups = max_groups;
+        self
+    }
+
+    /// Registers the engine's metrics.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "kevents_alert_groups",
+            "Alert groups held by the rule engine",
+            self.groups_held.clone(),
+        );
+        registry.register(
+            "kevents_alert_group_overflow",
+            "Occurrences not grouped because the rule engine held --alert-max-groups groups",
+            self.overflow.clone(),
+        );
+    }
+
     /// Replaces the rules; state is kept for rules whose name stays, and alerts of removed
     /// rules resolve at the next evaluation.
     pub fn set_rules(&self, rules: Vec<Rule>) {
         *self.rules.lock() = rules;
+        self.state.lock().changed = true;
     }
 
     /// Names of the loaded rules.
     pub fn rule_names(&self) -> Vec<String> {
         self.rules.lock().iter().map(|r| r.name.clone()).collect()
+    }
+
+    /// The start times of alerts that fired before a restart (by [`Alert::fingerprint`]): an
+    /// alert that fires again at the first evaluation keeps its start time.
+    pub fn restore_firing(&self, starts: HashMap<String, Micros>) {
+        self.state.lock().restored_starts = starts;
     }
 
     /// Accounts for a committed change observed at `now`.
@@ -98,61 +119,77 @@ impl RuleEngine {
         if added == 0 {
             return;
         }
-        let event = &change.object.record;
         let rules = self.rules.lock();
         let mut state = self.state.lock();
+        if let Some(buffered) = state.rebuilding.as_mut() {
+            buffered.push(change.clone());
+            return;
+        }
+        self.record(&rules, &mut state, &change.object.record, now, added);
+    }
+
+    /// Counts `added` occurrences of `event` at `at` in every group it belongs to.
+    pub(super) fn record(
+        &self,
+        rules: &[Rule],
+        state: &mut State,
+        event: &EventRecord,
+        at: Micros,
+        added: u64,
+    ) {
+        let cluster = event.cluster_or(&self.cluster);
         let is_key = self
             .key_resources
             .as_ref()
             .is_some_and(|k| k.contains(event));
         let applies = |r: &&Rule| {
-            (!r.matcher.key_resources_only || is_key)
-                && r.matcher.matches(event, event.cluster_or(&self.cluster))
+            (!r.matcher.key_resources_only || is_key) && r.matcher.matches(event, cluster)
         };
         for rule in rules.iter().filter(applies) {
             let labels: BTreeMap<String, String> = rule
                 .group_by
                 .iter()
-                .map(|f| {
-                    (
-                        f.label().to_string(),
-                        f.value(event, event.cluster_or(&self.cluster)),
-                    )
-                })
+                .map(|f| (f.label().to_string(), f.value(event, cluster)))
                 .collect();
-            let key = labels
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(",");
+            let key = fingerprint(&labels);
+            let held = state.held;
             let groups = state.groups.entry(rule.name.clone()).or_default();
-            let group = groups.entry(key).or_insert_with(|| Group {
-                labels,
-                window: VecDeque::new(),
-                first_seen: now,
-                last_seen: now,
-                total: 0,
-                latest: Latest::default(),
-                pending_since: None,
-                firing_since: None,
-            });
-            // Only windowed conditions need the individual occurrences.
-            if matches!(
-                rule.condition,
-                Condition::Count { .. } | Condition::Rate { .. }
-            ) {
-                group.window.push_back((now, added));
-            }
-            group.total += added;
-            group.last_seen = now;
-            group.latest = latest(event);
+            let group = match groups.get_mut(&key) {
+                Some(group) => group,
+                None if held >= self.max_groups => {
+                    self.overflow.inc_by(added);
+                    continue;
+                }
+                None => {
+                    state.held += 1;
+                    groups.entry(key).or_insert_with(|| Group::new(labels, at))
+                }
+            };
+            group.record(rule, event, at, added);
+            state.changed = true;
         }
+        self.groups_held.set(state.held as i64);
+    }
+
+    /// Evaluates when something changed or a group's answer may have changed by `now`: the
+    /// alerts as [`RuleEngine::evaluate`] gives them, or `None` when they are as before. Never
+    /// while the engine is rebuilt from the store.
+    pub fn evaluate_if_due(&self, now: Micros) -> Option<Vec<Alert>> {
+        {
+            let state = self.state.lock();
+            let due = state.changed || state.next_due.is_some_and(|due| due <= now);
+            if state.rebuilding.is_some() || !due {
+                return None;
+            }
+        }
+        Some(self.evaluate(now))
     }
 
     /// Evaluates every group at `now`: returns the firing alerts and those that just resolved.
     pub fn evaluate(&self, now: Micros) -> Vec<Alert> {
         let rules = self.rules.lock();
         let mut state = self.state.lock();
+        let state = &mut *state;
         let mut alerts = Vec::new();
         let known: std::collections::HashSet<&str> =
             rules.iter().map(|r| r.name.as_str()).collect();
@@ -166,73 +203,85 @@ impl RuleEngine {
             }
             false
         });
+        let restored = std::mem::take(&mut state.restored_starts);
+        let mut next_due: Option<Micros> = None;
         for rule in rules.iter() {
             let Some(groups) = state.groups.get_mut(&rule.name) else {
                 continue;
             };
             groups.retain(|_, group| {
-                let horizon = match rule.condition {
-                    Condition::Count { window, .. } | Condition::Rate { window, .. } => window,
-                    _ => 0,
-                };
-                while group
-                    .window
-                    .front()
-                    .is_some_and(|(at, _)| at.0 <= now.0 - horizon)
-                {
-                    group.window.pop_front();
+                let keep = self.evaluate_group(rule, group, now, &restored, &mut alerts);
+                if keep {
+                    if let Some(due) = group.next_change(rule, now) {
+                        next_due = Some(next_due.map_or(due, |d| d.min(due)));
+                    }
                 }
-                let quiet = now.0 - group.last_seen.0 >= rule.resolve_after;
-                let active = match rule.condition {
-                    Condition::Any => !quiet,
-                    Condition::Count { min, window } => group.in_window(now, window) >= min,
-                    Condition::Rate { per_second, window } => {
-                        group.in_window(now, window) as f64 / (window as f64 / 1e6) >= per_second
-                    }
-                    Condition::Lasting(span) => {
-                        !quiet && group.last_seen.0 - group.first_seen.0 >= span
-                    }
-                };
-                if active {
-                    let pending = *group.pending_since.get_or_insert(now);
-                    if group.firing_since.is_none() && now.0 - pending.0 >= rule.hold {
-                        group.firing_since = Some(now);
-                    }
-                    if let Some(since) = group.firing_since {
-                        alerts.push(firing(rule, group, since, &self.cluster));
-                    }
-                    return true;
-                }
-                if group.firing_since.is_some() {
-                    let mut alert = firing(
-                        rule,
-                        group,
-                        group.firing_since.unwrap_or(now),
-                        &self.cluster,
-                    );
-                    alert.ends_at = Some(now);
-                    alerts.push(alert);
-                }
-                group.pending_since = None;
-                group.firing_since = None;
-                // Keep the group while its occurrences may still count; a quiet one starts over.
-                !quiet || !group.window.is_empty()
+                keep
             });
         }
+        state.groups.retain(|_, groups| !groups.is_empty());
+        state.held = state.groups.values().map(HashMap::len).sum();
+        self.groups_held.set(state.held as i64);
+        state.changed = false;
+        state.next_due = next_due;
         alerts
     }
 
-    /// The state as JSON, to survive a restart.
-    pub fn save(&self) -> String {
-        serde_json::to_string(&*self.state.lock()).unwrap_or_default()
-    }
-
-    /// Restores state saved by [`RuleEngine::save`]; unreadable state is ignored with a warning.
-    pub fn restore(&self, saved: &str) {
-        match serde_json::from_str::<State>(saved) {
-            Ok(state) => *self.state.lock() = state,
-            Err(e) => tracing::warn!(error = %e, "ignoring unreadable alert state"),
+    /// Steps one group at `now`, adding its alert to `alerts`; false when it can be forgotten.
+    fn evaluate_group(
+        &self,
+        rule: &Rule,
+        group: &mut Group,
+        now: Micros,
+        restored: &HashMap<String, Micros>,
+        alerts: &mut Vec<Alert>,
+    ) -> bool {
+        let horizon = match rule.condition {
+            Condition::Count { window, .. } | Condition::Rate { window, .. } => window,
+            _ => 0,
+        };
+        while group
+            .window
+            .front()
+            .is_some_and(|(at, _)| at.0 <= now.0 - horizon)
+        {
+            group.window.pop_front();
         }
+        let quiet = now.0 - group.last_seen.0 >= rule.resolve_after;
+        let active = match rule.condition {
+            Condition::Any => !quiet,
+            Condition::Count { min, window } => group.in_window(now, window) >= min,
+            Condition::Rate { per_second, window } => {
+                group.in_window(now, window) as f64 / (window as f64 / 1e6) >= per_second
+            }
+            Condition::Lasting(span) => !quiet && group.last_seen.0 - group.first_seen.0 >= span,
+        };
+        if active {
+            if group.firing_since.is_none() && !restored.is_empty() {
+                let labels = alert_labels(&rule.name, &rule.labels, group);
+                if let Some(since) = restored.get(&fingerprint(&labels)) {
+                    group.pending_since = Some(*since);
+                    group.firing_since = Some(*since);
+                }
+            }
+            let pending = *group.pending_since.get_or_insert(now);
+            if group.firing_since.is_none() && now.0 - pending.0 >= rule.hold {
+                group.firing_since = Some(now);
+            }
+            if let Some(since) = group.firing_since {
+                alerts.push(firing(rule, group, since, &self.cluster));
+            }
+            return true;
+        }
+        if let Some(since) = group.firing_since {
+            let mut alert = firing(rule, group, since, &self.cluster);
+            alert.ends_at = Some(now);
+            alerts.push(alert);
+        }
+        group.pending_since = None;
+        group.firing_since = None;
+        // Keep the group while its occurrences may still count; a quiet one starts over.
+        !quiet || !group.window.is_empty()
     }
 }
 
@@ -242,17 +291,13 @@ impl crate::Observer for RuleEngine {
     }
 }
 
-fn latest(event: &EventRecord) -> Latest {
-    Latest {
-        kind: event.involved_object.kind.clone(),
-        name: event.involved_object.name.clone(),
-        namespace: event.namespace.clone(),
-        reason: event.reason.clone(),
-        message: event.message.clone(),
-        event_type: event.event_type.clone(),
-        source: event.source_name().to_string(),
-        cluster: event.cluster.clone(),
-    }
+/// Labels as `name=value` pairs joined by `,`: a group's key and an alert's fingerprint.
+fn fingerprint(labels: &BTreeMap<String, String>) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn alert_labels(
@@ -268,14 +313,10 @@ fn alert_labels(
 }
 
 fn firing(rule: &Rule, group: &Group, since: Micros, cluster: &str) -> Alert {
-    let latest = &group.latest;
-    let object = if latest.name.is_empty() {
-        latest.kind.clone()
-    } else {
-        format!("{}/{}", latest.kind, latest.name)
-    };
+    let latest: &Latest = &group.latest;
     let values: BTreeMap<&'static str, String> = BTreeMap::from([
-        ("object", object),
+        ("object", latest.object()),
+        ("objects", group.objects_text()),
         ("kind", latest.kind.clone()),
         ("name", latest.name.clone()),
         ("namespace", latest.namespace.clone()),

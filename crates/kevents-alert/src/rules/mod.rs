@@ -4,11 +4,13 @@
 mod engine;
 mod export;
 mod format;
+mod group;
+mod rebuild;
 mod rule;
 mod template;
 
 pub use crate::occurrences::occurrences_added;
-pub use engine::RuleEngine;
+pub use engine::{RuleEngine, DEFAULT_MAX_GROUPS};
 pub use export::{prometheus_rule_object, prometheus_rules, promql};
 pub use format::RuleError;
 pub use rule::{glob_match, load_rules, Condition, GroupField, Rule};

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 /// Fields a template may use.
 pub const FIELDS: &[&str] = &[
     "object",
+    "objects",
     "kind",
     "name",
     "namespace",

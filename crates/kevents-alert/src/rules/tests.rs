@@ -3,6 +3,7 @@
 use super::*;
 use kevents_model::{EventRecord, Micros};
 use kevents_store::{Change, ChangeType, StoredEvent};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 const S: i64 = 1_000_000;
@@ -82,11 +83,12 @@ fn builtin_pack_loads_and_fires_failed_scheduling_with_labels_and_annotations() 
     let alert = &alerts[0];
     assert_eq!(alert.labels["severity"], "warning");
     assert_eq!(alert.labels["namespace"], "prod");
-    assert_eq!(alert.labels["name"], "web-0");
+    assert_eq!(alert.labels["reason"], "FailedScheduling");
+    assert!(!alert.labels.contains_key("name"), "grouped per namespace");
     assert_eq!(alert.labels["cluster"], "prod-cluster");
     assert_eq!(
         alert.annotations["summary"],
-        "Pod/web-0 in prod cannot be scheduled"
+        "Pods in prod cannot be scheduled: Pod/web-0"
     );
     assert_eq!(alert.starts_at, Micros(11 * S));
 }
@@ -181,25 +183,99 @@ fn lasting_condition_needs_a_long_series() {
 }
 
 #[test]
-fn removed_rule_resolves_its_alerts_and_state_survives_restore() {
-    let engine = engine("rules:\n- name: A\n  match: {reason: X}\n");
+fn removed_rule_resolves_its_alerts_and_restored_firing_keeps_its_start() {
+    let engine = engine("rules:\n- name: A\n  match: {reason: X}\n  for: 1m\n");
     engine.observe_at(&added(event("X", "Pod", "p", 1)), Micros(0));
-    let first = engine.evaluate(Micros(S));
-    let saved = engine.save();
+    assert!(engine.evaluate(Micros(S)).is_empty());
+    let first = engine.evaluate(Micros(61 * S));
+    assert_eq!(names(&first), vec![("A".into(), false)]);
+    // After a restart the groups come back from the store; the start time from the small file.
     let restored = RuleEngine::new(
-        load_rules("t", "rules:\n- name: A\n  match: {reason: X}\n").unwrap(),
+        load_rules("t", "rules:\n- name: A\n  match: {reason: X}\n  for: 1m\n").unwrap(),
         "prod-cluster",
     );
-    restored.restore(&saved);
-    let again = restored.evaluate(Micros(2 * S));
+    restored.restore_firing(HashMap::from([(
+        first[0].fingerprint(),
+        first[0].starts_at,
+    )]));
+    restored.observe_at(&added(event("X", "Pod", "p", 1)), Micros(0));
+    let again = restored.evaluate(Micros(62 * S));
     assert_eq!(
         again[0].starts_at, first[0].starts_at,
-        "a restart does not re-fire from scratch"
+        "a restart does not re-fire from scratch, nor wait for `for` again"
     );
     restored.set_rules(Vec::new());
     assert_eq!(
-        names(&restored.evaluate(Micros(3 * S))),
+        names(&restored.evaluate(Micros(63 * S))),
         vec![("A".into(), true)]
+    );
+}
+
+#[test]
+fn evaluation_runs_only_when_something_changed_or_is_due() {
+    let engine = engine(
+        "rules:\n- name: A\n  match: {reason: X}\n  when: {count: 2, window: 10s}\n  resolveAfter: 30s\n",
+    );
+    assert!(
+        engine.evaluate_if_due(Micros(0)).is_some(),
+        "the first evaluation"
+    );
+    assert!(
+        engine.evaluate_if_due(Micros(S)).is_none(),
+        "nothing held, nothing due"
+    );
+    let e = event("X", "Pod", "p", 1);
+    engine.observe_at(&added(e.clone()), Micros(2 * S));
+    engine.observe_at(&bumped(e, 2), Micros(3 * S));
+    let fired = engine
+        .evaluate_if_due(Micros(4 * S))
+        .expect("an occurrence changes things");
+    assert_eq!(names(&fired), vec![("A".into(), false)]);
+    for second in 5..12 {
+        assert!(
+            engine.evaluate_if_due(Micros(second * S)).is_none(),
+            "{second}s"
+        );
+    }
+    // The first occurrence leaves the window at 12s: due then, and the alert resolves.
+    let resolved = engine
+        .evaluate_if_due(Micros(12 * S))
+        .expect("a window boundary");
+    assert_eq!(names(&resolved), vec![("A".into(), true)]);
+}
+
+#[test]
+fn groups_are_capped_and_the_excess_is_counted() {
+    let engine = engine("rules:\n- name: A\n  match: {reason: X}\n").with_max_groups(3);
+    let mut registry = prometheus_client::registry::Registry::default();
+    engine.register(&mut registry);
+    for i in 0..5 {
+        engine.observe_at(&added(event("X", "Pod", &format!("p{i}"), 2)), Micros(0));
+    }
+    assert_eq!(engine.evaluate(Micros(S)).len(), 3);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    assert!(
+        text.contains("kevents_alert_group_overflow_total 4"),
+        "{text}"
+    );
+    assert!(text.contains("kevents_alert_groups 3"), "{text}");
+}
+
+#[test]
+fn grouped_alerts_list_their_objects() {
+    let engine = engine(
+        "rules:\n- name: A\n  match: {reason: X}\n  groupBy: [namespace, reason]\n  annotations: {description: '{{ objects }}'}\n",
+    );
+    for i in 0..12 {
+        engine.observe_at(&added(event("X", "Pod", &format!("p{i}"), 1)), Micros(i));
+    }
+    engine.observe_at(&added(event("X", "Pod", "p3", 1)), Micros(20));
+    let alerts = engine.evaluate(Micros(S));
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(
+        alerts[0].annotations["description"],
+        "Pod/p3, Pod/p11, Pod/p10, Pod/p9, Pod/p8, Pod/p7, Pod/p6, Pod/p5, Pod/p4, Pod/p2 and others"
     );
 }
 

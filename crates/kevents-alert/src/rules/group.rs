@@ -1,0 +1,160 @@
+//! What the engine keeps per rule and group: a window of occurrences (coalesced per second, so
+//! it is bounded by the window's length, not by the event rate), the latest event, a short list
+//! of the objects involved, and the alert's state machine.
+
+use super::rule::{Condition, Rule};
+use kevents_model::{EventRecord, Micros};
+use std::collections::{BTreeMap, VecDeque};
+
+/// How many objects a group lists (most recent first); more are summarised as "and others".
+pub(super) const OBJECTS_LISTED: usize = 10;
+
+const SECOND: i64 = 1_000_000;
+
+/// The latest event of a group, for annotations.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Latest {
+    pub(super) kind: String,
+    pub(super) name: String,
+    pub(super) namespace: String,
+    pub(super) reason: String,
+    pub(super) message: String,
+    pub(super) event_type: String,
+    pub(super) source: String,
+    pub(super) cluster: String,
+}
+
+impl Latest {
+    pub(super) fn of(event: &EventRecord) -> Latest {
+        Latest {
+            kind: event.involved_object.kind.clone(),
+            name: event.involved_object.name.clone(),
+            namespace: event.namespace.clone(),
+            reason: event.reason.clone(),
+            message: event.message.clone(),
+            event_type: event.event_type.clone(),
+            source: event.source_name().to_string(),
+            cluster: event.cluster.clone(),
+        }
+    }
+
+    /// `Kind/name`, or the kind alone for an unnamed object.
+    pub(super) fn object(&self) -> String {
+        object_text(&self.kind, &self.name)
+    }
+}
+
+fn object_text(kind: &str, name: &str) -> String {
+    if name.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}/{name}")
+    }
+}
+
+/// One rule's group: the alert it may raise.
+#[derive(Debug, Clone)]
+pub(super) struct Group {
+    pub(super) labels: BTreeMap<String, String>,
+    /// Occurrences by second (the second's first occurrence time, count), oldest first.
+    pub(super) window: VecDeque<(Micros, u64)>,
+    pub(super) first_seen: Micros,
+    pub(super) last_seen: Micros,
+    pub(super) total: u64,
+    pub(super) latest: Latest,
+    /// The most recent distinct objects, newest first, at most [`OBJECTS_LISTED`].
+    pub(super) objects: VecDeque<String>,
+    /// True once more objects were seen than are listed.
+    pub(super) more_objects: bool,
+    pub(super) pending_since: Option<Micros>,
+    pub(super) firing_since: Option<Micros>,
+}
+
+impl Group {
+    pub(super) fn new(labels: BTreeMap<String, String>, at: Micros) -> Group {
+        Group {
+            labels,
+            window: VecDeque::new(),
+            first_seen: at,
+            last_seen: at,
+            total: 0,
+            latest: Latest::default(),
+            objects: VecDeque::new(),
+            more_objects: false,
+            pending_since: None,
+            firing_since: None,
+        }
+    }
+
+    /// Accounts for `added` occurrences of `event` at `at`.
+    pub(super) fn record(&mut self, rule: &Rule, event: &EventRecord, at: Micros, added: u64) {
+        // Only windowed conditions need the occurrences over time.
+        if matches!(
+            rule.condition,
+            Condition::Count { .. } | Condition::Rate { .. }
+        ) {
+            match self.window.back_mut() {
+                Some(back) if back.0 .0.div_euclid(SECOND) == at.0.div_euclid(SECOND) => {
+                    back.1 += added
+                }
+                _ => self.window.push_back((at, added)),
+            }
+        }
+        self.total += added;
+        self.first_seen = self.first_seen.min(at);
+        if at >= self.last_seen {
+            self.last_seen = at;
+            self.latest = Latest::of(event);
+        }
+        let object = object_text(&event.involved_object.kind, &event.involved_object.name);
+        if let Some(at) = self.objects.iter().position(|o| *o == object) {
+            self.objects.remove(at);
+        }
+        self.objects.push_front(object);
+        if self.objects.len() > OBJECTS_LISTED {
+            self.objects.pop_back();
+            self.more_objects = true;
+        }
+    }
+
+    /// The listed objects, e.g. `Pod/a, Pod/b and others`.
+    pub(super) fn objects_text(&self) -> String {
+        let listed = Vec::from_iter(self.objects.iter().map(String::as_str)).join(", ");
+        if self.more_objects {
+            format!("{listed} and others")
+        } else {
+            listed
+        }
+    }
+
+    /// Occurrences within the `window` microseconds before `now`.
+    pub(super) fn in_window(&self, now: Micros, window: i64) -> u64 {
+        self.window
+            .iter()
+            .filter(|(at, _)| at.0 > now.0 - window)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// The earliest time after `now` at which evaluating this group could give another answer
+    /// without a new occurrence: an occurrence leaves the window, the quiet time runs out, or
+    /// `for` has been held long enough.
+    pub(super) fn next_change(&self, rule: &Rule, now: Micros) -> Option<Micros> {
+        let mut due: Option<Micros> = None;
+        let mut consider = |at: Micros| {
+            if at > now {
+                due = Some(due.map_or(at, |d| d.min(at)));
+            }
+        };
+        if let Condition::Count { window, .. } | Condition::Rate { window, .. } = rule.condition {
+            if let Some((front, _)) = self.window.front() {
+                consider(Micros(front.0 + window));
+            }
+        }
+        consider(Micros(self.last_seen.0 + rule.resolve_after));
+        if let (Some(pending), None) = (self.pending_since, self.firing_since) {
+            consider(Micros(pending.0 + rule.hold));
+        }
+        due
+    }
+}
