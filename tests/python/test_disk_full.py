@@ -1,6 +1,7 @@
 """A full disk through the real binary: the hub's data directory is a small tmpfs; writes past
-its end get a `507 InsufficientStorage` Status, reads keep answering with every acknowledged
-event, writes resume once space is freed, and a restart finds everything intact.
+its end get a `507 InsufficientStorage` Status and `/readyz` turns 503, reads keep answering with
+every acknowledged event, readiness and writes return once space is freed, and a restart finds
+everything intact.
 
 Needs permission to mount a tmpfs (root); skipped with the reason otherwise."""
 
@@ -72,9 +73,14 @@ def test_full_disk_answers_507_keeps_reads_and_resumes(make_hub, small_disk):
     assert status == 200 and one["metadata"]["name"] == acked[0]
     status, _, _ = hub.request("POST", EVENTS, event(len(acked), rng))
     assert status == 507, "still full"
+    # Not ready while the disk takes no writes, so a Service sends writes elsewhere.
+    status, body, _ = hub.request("GET", "/readyz")
+    assert status == 503, body
 
-    # Space returns: writes resume.
+    # Space returns: ready again at once, and writes resume.
     ballast.unlink()
+    status, body, _ = hub.request("GET", "/readyz")
+    assert status == 200, body
     status, body, _ = hub.request("POST", EVENTS, event(len(acked), rng))
     assert status == 201, body
     acked.append(body["metadata"]["name"])

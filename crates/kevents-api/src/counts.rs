@@ -10,10 +10,11 @@
 
 use crate::clusters::ClusterScope;
 use crate::error::ApiError;
+use crate::error::Reply;
 use crate::negotiate::{representation, Representation};
 use crate::query::{parse_query, seen_window};
 use crate::respond::{json_response, yaml_response};
-use crate::{AppState, Reply};
+use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
@@ -109,7 +110,7 @@ async fn count(
             .or_else(|_| FieldSelector::parse(text, ApiGroup::Events))
             .map_err(|e| ApiError::bad_request(e.to_string()))?,
     };
-    crate::read::own_cluster_is_empty(&mut fields, &own);
+    crate::filter::own_cluster_is_empty(&mut fields, &own);
     let cluster = cluster
         .or_else(|| fields.exact(EventField::Cluster).map(str::to_string))
         .map(|c| if c == own { String::new() } else { c });

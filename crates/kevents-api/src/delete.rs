@@ -1,11 +1,12 @@
 //! Deletes: one event (200 with a Success Status) and deletecollection with selectors.
 
 use crate::body::{read_delete_options, WriteOptions};
+use crate::error::Reply;
 use crate::error::{ApiError, ApiResult};
+use crate::filter::Filter;
 use crate::query::{parse_query, parse_resource_version, ListOptions};
-use crate::read::Filter;
 use crate::respond::json_response;
-use crate::{AppState, Reply, Target};
+use crate::state::{AppState, Target};
 use axum::extract::Request;
 use axum::http::StatusCode;
 use kevents_model::wire::EventView;

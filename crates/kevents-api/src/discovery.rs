@@ -1,14 +1,17 @@
 //! Discovery (legacy and aggregated), `/version`, OpenAPI, and health endpoints.
 
 use crate::error::ApiError;
+use crate::error::Reply;
 use crate::kinds::{kind, ReferencedKind, REFERENCED_KINDS};
+use crate::openapi;
 use crate::respond::json_response;
-use crate::{openapi, AppState, Reply};
+use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use kevents_model::ApiGroup;
+use kevents_store::StoreError;
 use serde_json::{json, Value};
 
 const VERBS: [&str; 8] = [
@@ -302,11 +305,59 @@ pub async fn healthy() -> &'static str {
     "ok"
 }
 
-/// `/readyz`: ready while the store accepts writes and the server is not shutting down.
-pub async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+/// `/readyz`: ready while the store accepts writes (its writer runs and the disk takes writes)
+/// and the server is not shutting down; the body says why not.
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, String) {
     if *state.shutdown.borrow() {
-        (StatusCode::SERVICE_UNAVAILABLE, "shutting down")
-    } else {
-        (StatusCode::OK, "ok")
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down".into());
+    }
+    // After a failed write the store probes the disk with a small write and fsync.
+    let store = state.store.clone();
+    let accepts = tokio::task::spawn_blocking(move || store.accepts_writes())
+        .await
+        .unwrap_or(Err(StoreError::Closed));
+    match accepts {
+        Ok(()) => (StatusCode::OK, "ok".into()),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the store does not accept writes: {e}"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{router, AppState};
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    async fn readyz(app: &axum::Router) -> (u16, String) {
+        let request = Request::get("/readyz").body(Body::empty()).unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn readyz_answers_503_once_the_store_stops_accepting_writes_or_the_server_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            kevents_store::Store::open(kevents_store::StoreConfig::new(dir.path())).unwrap();
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let app = router(AppState::new(store.clone(), shutdown));
+        assert_eq!(readyz(&app).await, (200, "ok".into()));
+
+        store.close().await;
+        let (status, body) = readyz(&app).await;
+        assert_eq!(status, 503);
+        assert!(body.contains("the store is closed"), "{body}");
+
+        stop.send(true).unwrap();
+        assert_eq!(readyz(&app).await, (503, "shutting down".into()));
     }
 }

@@ -345,3 +345,11 @@ impl IntoResponse for ApiError {
 
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A response or a Status error.
+pub(crate) type Reply = Result<Response, ApiError>;
+
+/// The fallback of a route that exists but not for the request's method.
+pub(crate) fn not_allowed() -> impl Fn() -> std::future::Ready<ApiError> + Clone {
+    || std::future::ready(ApiError::method_not_allowed())
+}

@@ -4,9 +4,8 @@
 //! writer got there first, read again and retry; after a few lost races, answer Conflict.
 
 use crate::error::{ApiError, ApiResult};
-use crate::AppState;
-use kevents_model::{ApiGroup, EventKey};
-use kevents_store::StoredEvent;
+use kevents_model::{ApiGroup, EventKey, EventRecord};
+use kevents_store::{Mutation, Store, StoreError, StoredEvent};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -26,7 +25,7 @@ pub(crate) enum Attempt<T> {
 /// The attempt's future may borrow from the caller but not from the closure (a closure whose
 /// futures borrow its captures is not `Send` for axum's handlers).
 pub(crate) async fn guaranteed_update<T, F>(
-    state: &AppState,
+    store: &Store,
     group: ApiGroup,
     key: &EventKey,
     mut attempt: impl FnMut(Option<Arc<StoredEvent>>) -> F,
@@ -35,25 +34,50 @@ where
     F: Future<Output = ApiResult<Attempt<T>>>,
 {
     for _ in 0..ATTEMPTS {
-        if let Attempt::Done(done) = attempt(state.store.get(key)).await? {
+        if let Attempt::Done(done) = attempt(store.get(key)).await? {
             return Ok(done);
         }
     }
     Err(ApiError::conflict(group, &key.name))
 }
 
+/// Applies `change` to the stored event `key`, retrying lost races; `None` when it is gone.
+pub(crate) async fn increment(
+    store: &Store,
+    group: ApiGroup,
+    key: &EventKey,
+    change: impl Fn(&mut EventRecord),
+) -> Result<Option<EventRecord>, ApiError> {
+    let change = &change;
+    guaranteed_update(store, group, key, move |held| async move {
+        let Some(held) = held else {
+            return Ok(Attempt::Done(None));
+        };
+        let mut record = held.record.clone();
+        change(&mut record);
+        let mutation = Mutation::Update {
+            record,
+            expected_rv: Some(held.record.resource_version),
+        };
+        match store.write(mutation).await {
+            Ok(committed) => Ok(Attempt::Done(Some(committed.object.record.clone()))),
+            Err(StoreError::Conflict(_)) => Ok(Attempt::LostRace),
+            Err(StoreError::NotFound(_)) => Ok(Attempt::Done(None)),
+            Err(e) => Err(ApiError::from_store(e, group, &key.name)),
+        }
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kevents_model::EventRecord;
-    use kevents_store::{Mutation, Store, StoreConfig};
+    use kevents_store::StoreConfig;
 
     #[tokio::test]
     async fn every_attempt_reads_the_event_again_and_endless_lost_races_answer_conflict() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(StoreConfig::new(dir.path())).unwrap();
-        let (_stop, shutdown) = tokio::sync::watch::channel(false);
-        let state = AppState::new(store.clone(), shutdown);
         let key = EventKey::new("ns", "e");
         let record = EventRecord {
             namespace: "ns".into(),
@@ -64,7 +88,7 @@ mod tests {
         // Each attempt sees the version the one before it wrote.
         let mut seen = Vec::new();
         let store_ref = &store;
-        let result: ApiResult<()> = guaranteed_update(&state, ApiGroup::Core, &key, |current| {
+        let result: ApiResult<()> = guaranteed_update(&store, ApiGroup::Core, &key, |current| {
             let current = current.expect("the event exists");
             seen.push(current.record.resource_version);
             let mutation = Mutation::Update {
@@ -80,7 +104,7 @@ mod tests {
         assert_eq!(result.unwrap_err().reason, "Conflict");
         assert_eq!(seen, (2..2 + ATTEMPTS as u64).collect::<Vec<_>>());
         let mut attempts = 0;
-        let done = guaranteed_update(&state, ApiGroup::Core, &key, |_| {
+        let done = guaranteed_update(&store, ApiGroup::Core, &key, |_| {
             attempts += 1;
             let outcome = match attempts {
                 3 => Attempt::Done(attempts),

@@ -11,6 +11,7 @@ mod counts;
 mod delete;
 mod discovery;
 mod error;
+mod filter;
 mod guaranteed;
 mod kinds;
 mod metrics;
@@ -23,18 +24,23 @@ mod query;
 mod read;
 mod respond;
 mod series;
+mod state;
 mod table;
 mod watch;
 mod write;
 
-pub use admission::{run_folding, Admission, AdmissionConfig};
+pub use admission::task::run_folding;
+pub use admission::{Admission, AdmissionConfig};
 pub use auth::{Identity, Peer, Security};
 pub use clusters::ClusterRegistry;
 use clusters::ClusterScope;
+use error::not_allowed;
 pub use error::{ApiError, ApiResult, MAX_REQUEST_HEAD_BYTES, MAX_REQUEST_TARGET_BYTES};
 pub use metrics::ApiMetrics;
 pub use panics::log_panics_briefly;
 pub use series::SeriesState;
+use state::Target;
+pub use state::{ApiConfig, AppState};
 
 /// Entry points for fuzzing the request parsers directly; not a stable API.
 #[doc(hidden)]
@@ -66,88 +72,9 @@ pub mod fuzzing {
 
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
 use axum::routing::{get, MethodRouter};
 use axum::Router;
 use kevents_model::ApiGroup;
-use kevents_store::Store;
-use std::sync::Arc;
-use std::time::Duration;
-
-/// Settings of the API layer.
-#[derive(Clone, Debug)]
-pub struct ApiConfig {
-    /// Largest accepted request body (the apiserver's default is 3 MiB).
-    pub max_body_bytes: usize,
-    /// How often a watch that allows bookmarks gets one.
-    pub bookmark_interval: Duration,
-}
-
-impl Default for ApiConfig {
-    fn default() -> Self {
-        ApiConfig {
-            max_body_bytes: 3 * 1024 * 1024,
-            bookmark_interval: Duration::from_secs(60),
-        }
-    }
-}
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    /// The event store.
-    pub store: Store,
-    /// API settings.
-    pub config: Arc<ApiConfig>,
-    /// Becomes `true` when the server shuts down; open watches end.
-    pub shutdown: tokio::sync::watch::Receiver<bool>,
-    /// The API's own metrics.
-    pub metrics: ApiMetrics,
-    /// Authentication, authorization, limits and audit.
-    pub security: Arc<auth::Security>,
-    /// Collected clusters: ingest cursors, lag and contact times.
-    pub clusters: Arc<ClusterRegistry>,
-    /// Series and patterns derived from the stored events.
-    pub series: Arc<SeriesState>,
-    /// Rate limits, dedup and storm folding of writes.
-    pub admission: Arc<Admission>,
-}
-
-impl AppState {
-    /// A hub over `store` with default settings, no authentication, clusters kept in memory,
-    /// unfed series and no write-time correlation: what tests and benchmarks serve; override
-    /// fields with struct update syntax.
-    pub fn new(store: Store, shutdown: tokio::sync::watch::Receiver<bool>) -> AppState {
-        AppState {
-            store,
-            config: Arc::new(ApiConfig::default()),
-            shutdown,
-            metrics: ApiMetrics::default(),
-            security: Default::default(),
-            clusters: Arc::new(ClusterRegistry::in_memory()),
-            series: Default::default(),
-            admission: Default::default(),
-        }
-    }
-}
-
-/// The target of a request: API group, cluster scope, namespace and name from the path.
-#[derive(Clone, Debug)]
-pub(crate) struct Target {
-    pub group: ApiGroup,
-    /// The collected cluster of a `/clusters/{name}/…` request (`""`: the hub's own events);
-    /// `None` at the root, which reads every cluster and writes the hub's own.
-    pub cluster: Option<String>,
-    pub namespace: Option<String>,
-    pub name: Option<String>,
-}
-
-impl Target {
-    /// The cluster a write or a single-object read addresses.
-    pub fn write_cluster(&self) -> &str {
-        self.cluster.as_deref().unwrap_or("")
-    }
-}
 
 /// Builds the HTTP router.
 pub fn router(state: AppState) -> Router {
@@ -215,14 +142,10 @@ pub fn router(state: AppState) -> Router {
             panics::catch,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.metrics.clone(),
             metrics::track,
         ))
         .with_state(state)
-}
-
-pub(crate) fn not_allowed() -> impl Fn() -> std::future::Ready<ApiError> + Clone {
-    || std::future::ready(ApiError::method_not_allowed())
 }
 
 fn all_namespaces(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
@@ -337,6 +260,3 @@ fn item(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
     )
     .fallback(not_allowed())
 }
-
-/// A response or a Status error.
-pub(crate) type Reply = Result<Response, ApiError>;

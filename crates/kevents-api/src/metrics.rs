@@ -1,7 +1,6 @@
 //! kevents' own API metrics: requests by verb and code, write latency, rejected writes by
 //! reason, open watches. Recorded by one middleware and the watch streams.
 
-use crate::AppState;
 use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
@@ -132,7 +131,7 @@ fn status_reason(status: u16) -> &'static str {
 }
 
 /// Middleware recording every request.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<ApiMetrics>, request: Request, next: Next) -> Response {
     let verb = verb(
         request.method(),
         request.uri().path(),
@@ -141,7 +140,6 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    let metrics = &state.metrics;
     metrics
         .requests
         .get_or_create(&vec![

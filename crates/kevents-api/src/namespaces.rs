@@ -5,9 +5,10 @@
 
 use crate::clusters::ClusterScope;
 use crate::error::ApiError;
+use crate::error::{not_allowed, Reply};
 use crate::negotiate::{representation, Representation};
 use crate::respond::{json_response, respond, row, table, yaml_response};
-use crate::{not_allowed, AppState, Reply};
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;

@@ -3,7 +3,7 @@
 //! The panic is logged once, by the process's panic hook ([`log_panics_briefly`]).
 
 use crate::error::ApiError;
-use crate::AppState;
+use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};

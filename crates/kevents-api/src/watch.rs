@@ -2,11 +2,12 @@
 //! with selector transitions, bookmarks, timeouts, and a clean end on shutdown.
 
 use crate::error::ApiError;
+use crate::error::Reply;
+use crate::filter::Filter;
 use crate::negotiate::Representation;
 use crate::query::IncludeObject;
-use crate::read::Filter;
+use crate::state::AppState;
 use crate::table::{Row, Table};
-use crate::{AppState, Reply};
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue};
 use axum::response::Response;

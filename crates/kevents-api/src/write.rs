@@ -6,13 +6,15 @@ use crate::body::{
     decode_body, decode_value, read_body, with_warnings, FieldValidation, WriteOptions,
 };
 use crate::clusters::settle_cluster;
+use crate::error::Reply;
 use crate::error::{prefix_within, ApiError, ApiResult};
 use crate::guaranteed::{guaranteed_update, Attempt};
 use crate::negotiate::{body_format, patch_kind, representation, PatchKind, Representation};
+use crate::patch;
 use crate::query::{parse_query, parse_resource_version, IncludeObject};
 use crate::respond::object_response;
+use crate::state::{AppState, Target};
 use crate::Identity;
-use crate::{patch, AppState, Reply, Target};
 use axum::extract::Request;
 use axum::http::StatusCode;
 use kevents_model::validation::{validate_create, validate_update};
@@ -145,19 +147,22 @@ pub async fn create(
         );
     }
     state.admission.check_rate(&record, &user)?;
-    let (mut record, dedupe_key) =
-        match state.admission.create(&state, target.group, record).await? {
-            Outcome::Answered(event) => {
-                return created_response(
-                    StatusCode::CREATED,
-                    &event,
-                    target.group,
-                    representation,
-                    &warnings,
-                )
-            }
-            Outcome::Store(record, key) => (*record, key),
-        };
+    let (mut record, dedupe_key) = match state
+        .admission
+        .create(&state.store, &state.series, target.group, record)
+        .await?
+    {
+        Outcome::Answered(event) => {
+            return created_response(
+                StatusCode::CREATED,
+                &event,
+                target.group,
+                representation,
+                &warnings,
+            )
+        }
+        Outcome::Store(record, key) => (*record, key),
+    };
     for attempt in 0..GENERATE_NAME_ATTEMPTS {
         if generate && attempt > 0 {
             record.name = generated_name(&record.generate_name);
@@ -328,7 +333,7 @@ pub async fn update(
         state.admission.check_rate(&record, &user)?;
     }
     let (shared, group, dry_run, record) = (&state, target.group, options.dry_run, &record);
-    let replaced = guaranteed_update(&state, group, &key, move |current| async move {
+    let replaced = guaranteed_update(&state.store, group, &key, move |current| async move {
         let record = record.clone();
         let result = replace(
             shared,
@@ -395,7 +400,7 @@ pub async fn patch(
     let charged = AtomicBool::new(options.dry_run);
     let (shared, user, charged, name, namespace) = (&state, &user, &charged, &name, &namespace);
     let (bytes, limits, options, target) = (&bytes, &limits, &options, &target);
-    let patched = guaranteed_update(&state, group, &key, move |current| async move {
+    let patched = guaranteed_update(&state.store, group, &key, move |current| async move {
         if !charged.swap(true, Ordering::Relaxed) {
             if let Some(current) = &current {
                 shared.admission.check_rate(&current.record, user)?;

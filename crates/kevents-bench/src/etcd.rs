@@ -3,7 +3,7 @@
 //! as value, a create-if-absent transaction, attached to a shared lease for the TTL — through
 //! etcd's JSON gateway, with the same number of concurrent clients.
 
-use crate::Latencies;
+use crate::latencies::Latencies;
 use anyhow::{bail, Context};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;

@@ -1,6 +1,6 @@
 //! Ingest and queries through the HTTP API of an in-process hub on loopback.
 
-use crate::Latencies;
+use crate::latencies::Latencies;
 use bytes::Bytes;
 use kevents_api::{router, AppState};
 use kevents_model::wire::EventView;

@@ -4,7 +4,10 @@
 
 mod etcd;
 mod http;
+mod latencies;
 mod sqlite;
+
+use latencies::Latencies;
 
 use anyhow::Context;
 use clap::Parser;
@@ -54,17 +57,6 @@ fn find_binary(name: &std::path::Path) -> Option<std::path::PathBuf> {
             .map(|dir| dir.join(name))
             .find(|candidate| candidate.is_file())
     })
-}
-
-/// Latency percentiles of a run.
-pub struct Latencies(Vec<Duration>);
-
-impl Latencies {
-    fn percentile(&mut self, p: f64) -> Duration {
-        self.0.sort();
-        let index = ((self.0.len() as f64 - 1.0) * p).round() as usize;
-        self.0.get(index).copied().unwrap_or_default()
-    }
 }
 
 fn millis(d: Duration) -> String {

@@ -1,7 +1,7 @@
 //! The SQLite anchor: an events table with the indexes a sensible person would add, WAL mode,
 //! `synchronous=FULL` so every commit is fsynced, like kevents' acknowledged writes.
 
-use crate::Latencies;
+use crate::latencies::Latencies;
 use kevents_model::wire::EventView;
 use kevents_model::{ApiGroup, EventRecord};
 use std::path::Path;

@@ -10,12 +10,9 @@
 
 use crate::columns::{format_uuid, parse_uuid, ColumnReader, ColumnWriter, DecodeError};
 use crate::entry::StoredEvent;
+use crate::row_view::Packed;
 pub use crate::row_view::RowView;
-use crate::row_view::{
-    Packed, CLUSTER, NAMESPACE, OBJECT_API_VERSION, OBJECT_FIELD_PATH, OBJECT_KIND, OBJECT_NAME,
-    OBJECT_NAMESPACE, OBJECT_RESOURCE_VERSION, REASON, REPORTING_CONTROLLER, SOURCE_COMPONENT,
-    STRING_COLUMNS, TYPE,
-};
+use crate::string_column::{JsonFields, StringColumn};
 use kevents_model::{EventRecord, Micros, ObjectRef, Series};
 
 /// Format version written at the start of every block.
@@ -28,31 +25,11 @@ pub fn encode(events: &[&StoredEvent]) -> Vec<u8> {
     w.buf.push(VERSION);
     w.varint(events.len() as u64);
     let records: Vec<&EventRecord> = events.iter().map(|e| &e.record).collect();
-    let column = |w: &mut ColumnWriter, pick: &dyn Fn(&EventRecord) -> &str| {
-        let values: Vec<&str> = records.iter().map(|r| pick(r)).collect();
-        w.strings(&values);
-    };
-    column(&mut w, &|r| &r.cluster);
-    column(&mut w, &|r| &r.namespace);
-    column(&mut w, &|r| &r.generate_name);
-    column(&mut w, &|r| &r.source_resource_version);
-    column(&mut w, &|r| &r.reason);
-    column(&mut w, &|r| &r.event_type);
-    column(&mut w, &|r| &r.action);
-    column(&mut w, &|r| &r.reporting_controller);
-    column(&mut w, &|r| &r.reporting_instance);
-    column(&mut w, &|r| &r.source_component);
-    column(&mut w, &|r| &r.source_host);
-    column(&mut w, &|r| &r.involved_object.kind);
-    column(&mut w, &|r| &r.involved_object.namespace);
-    column(&mut w, &|r| &r.involved_object.name);
-    column(&mut w, &|r| &r.involved_object.api_version);
-    column(&mut w, &|r| &r.involved_object.resource_version);
-    column(&mut w, &|r| &r.involved_object.field_path);
-    column(&mut w, &|r| &r.message);
-    let json: Vec<[String; 4]> = records.iter().map(|r| json_fields(r)).collect();
-    for field in 0..4 {
-        let values: Vec<&str> = json.iter().map(|j| j[field].as_str()).collect();
+    let json: Vec<JsonFields> = records.iter().map(|r| json_fields(r)).collect();
+    for column in StringColumn::ALL {
+        let values: Vec<&str> = (records.iter().zip(&json))
+            .map(|(record, json)| column.value(record, json))
+            .collect();
         w.strings(&values);
     }
     names(&mut w, &records);
@@ -113,8 +90,8 @@ pub fn decode_where(
     }
     let n = r.count()?;
     // Column after column, `n` values each; UTF-8 is checked only where a value is read.
-    let mut strings = Vec::with_capacity(STRING_COLUMNS * n);
-    for _ in 0..STRING_COLUMNS {
+    let mut strings = Vec::with_capacity(StringColumn::COUNT * n);
+    for _ in 0..StringColumn::COUNT {
         r.string_bytes(n, &mut strings)?;
     }
     let names = read_names(&mut r, n)?;
@@ -169,11 +146,12 @@ pub fn decode_where(
     }
     let mut events = Vec::with_capacity(kept.len());
     for row in kept {
-        let text = |column: usize| {
-            std::str::from_utf8(strings[column * n + row]).map_err(|_| DecodeError("invalid UTF-8"))
+        let text = |column: StringColumn| {
+            std::str::from_utf8(strings[column.index() * n + row])
+                .map_err(|_| DecodeError("invalid UTF-8"))
         };
-        let take = |column: usize| text(column).map(str::to_owned);
-        let object_name = take(OBJECT_NAME)?;
+        let take = |column: StringColumn| text(column).map(str::to_owned);
+        let object_name = take(StringColumn::ObjectName)?;
         let name = match names[row] {
             Packed::Number(number) => format!("{object_name}.{number:x}"),
             Packed::Text(text) => text.to_owned(),
@@ -193,43 +171,43 @@ pub fn decode_where(
             (None, None) => None,
             (None, Some(_)) => return Err(DecodeError("observed time without series")),
         };
-        let related = text(21)?;
+        let related = text(StringColumn::Related)?;
         let record = EventRecord {
-            cluster: take(CLUSTER)?,
-            namespace: take(NAMESPACE)?,
+            cluster: take(StringColumn::Cluster)?,
+            namespace: take(StringColumn::Namespace)?,
             name,
-            generate_name: take(2)?,
-            source_resource_version: take(3)?,
+            generate_name: take(StringColumn::GenerateName)?,
+            source_resource_version: take(StringColumn::SourceResourceVersion)?,
             uid: unpack_uid(uids[row]),
             resource_version,
             creation_timestamp: time(0)?,
-            labels: parse_json(text(18)?)?,
-            annotations: parse_json(text(19)?)?,
-            extra_metadata: parse_json(text(20)?)?,
+            labels: parse_json(text(StringColumn::Labels)?)?,
+            annotations: parse_json(text(StringColumn::Annotations)?)?,
+            extra_metadata: parse_json(text(StringColumn::ExtraMetadata)?)?,
             involved_object: ObjectRef {
-                kind: take(OBJECT_KIND)?,
-                namespace: take(OBJECT_NAMESPACE)?,
+                kind: take(StringColumn::ObjectKind)?,
+                namespace: take(StringColumn::ObjectNamespace)?,
                 name: object_name,
                 uid: unpack_uid(object_uids[row]),
-                api_version: take(OBJECT_API_VERSION)?,
-                resource_version: take(OBJECT_RESOURCE_VERSION)?,
-                field_path: take(OBJECT_FIELD_PATH)?,
+                api_version: take(StringColumn::ObjectApiVersion)?,
+                resource_version: take(StringColumn::ObjectResourceVersion)?,
+                field_path: take(StringColumn::ObjectFieldPath)?,
             },
             related: if related.is_empty() {
                 None
             } else {
                 Some(parse_json(related)?)
             },
-            reason: take(REASON)?,
-            message: take(17)?,
-            event_type: take(TYPE)?,
-            action: take(6)?,
-            reporting_controller: take(REPORTING_CONTROLLER)?,
-            reporting_instance: take(8)?,
+            reason: take(StringColumn::Reason)?,
+            message: take(StringColumn::Message)?,
+            event_type: take(StringColumn::Type)?,
+            action: take(StringColumn::Action)?,
+            reporting_controller: take(StringColumn::ReportingController)?,
+            reporting_instance: take(StringColumn::ReportingInstance)?,
             event_time: time(1)?,
             series,
-            source_component: take(SOURCE_COMPONENT)?,
-            source_host: take(10)?,
+            source_component: take(StringColumn::SourceComponent)?,
+            source_host: take(StringColumn::SourceHost)?,
             first_timestamp: time(2)?,
             last_timestamp: time(3)?,
             count,
@@ -264,7 +242,7 @@ fn unzigzag(raw: u64) -> i64 {
 }
 
 /// Labels, annotations, other metadata and the related object as JSON (`""` when empty).
-fn json_fields(record: &EventRecord) -> [String; 4] {
+fn json_fields(record: &EventRecord) -> JsonFields {
     let json = |value: &dyn erased::Json, empty: bool| {
         if empty {
             String::new()

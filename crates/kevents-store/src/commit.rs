@@ -209,6 +209,7 @@ impl Committer<'_> {
             }
             Err(e) => {
                 tracing::error!(error = %e, "log append failed; batch rejected");
+                *self.shared.write_failure.lock() = Some(e.clone());
                 self.disk.files_changed = true;
                 self.forget(batch.seq);
                 fail(batch, &e);
@@ -242,6 +243,7 @@ impl Committer<'_> {
     fn fail_sync(&mut self, in_flight: InFlight, e: std::io::Error) {
         let error = StoreError::io("syncing the log", e);
         tracing::error!(error = %error, "log sync failed; batch rejected");
+        *self.shared.write_failure.lock() = Some(error.clone());
         self.log.undo(in_flight.start);
         self.disk.files_changed = true;
         let pipeline = &mut self.pipeline;
@@ -288,6 +290,7 @@ impl Committer<'_> {
                 .trim(config.history_limit, config.history_bytes_limit, oldest);
         }
         self.forget(batch.seq);
+        self.shared.write_failure.lock().take();
         for (reply, change) in replies {
             let _ = reply.send(Ok(Committed {
                 created: change.previous.is_none(),
@@ -356,5 +359,36 @@ mod tests {
             assert!(reopened.get(&EventKey::new("ns", name)).is_some(), "{name}");
         }
         reopened.close().await;
+    }
+
+    /// After a failed sync the store does not accept writes while a probe write fails too
+    /// (a full disk), accepts them again once the disk does, and after it is closed never.
+    #[tokio::test]
+    async fn a_failed_sync_stops_accepting_writes_until_the_disk_takes_them_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+        assert_eq!(store.accepts_writes(), Ok(()));
+        // The write's sync fails, and so does the first probe.
+        store.shared.sync_faults.store(2, Relaxed);
+        let failed = store.write(Mutation::Create(record("a"))).await;
+        assert!(matches!(failed, Err(StoreError::Io { .. })), "{failed:?}");
+        let refused = store.accepts_writes();
+        assert!(matches!(refused, Err(StoreError::Io { .. })), "{refused:?}");
+        assert_eq!(
+            store.accepts_writes(),
+            Ok(()),
+            "the disk takes writes again"
+        );
+        store.write(Mutation::Create(record("a"))).await.unwrap();
+        assert!(
+            store.shared.write_failure.lock().is_none(),
+            "a commit clears the failure"
+        );
+        assert!(
+            !dir.path().join("write-probe.tmp").exists(),
+            "the probe file is removed"
+        );
+        store.close().await;
+        assert_eq!(store.accepts_writes(), Err(StoreError::Closed));
     }
 }

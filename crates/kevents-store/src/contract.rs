@@ -64,6 +64,9 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     /// The version of the last committed change.
     fn resource_version(&self) -> u64;
 
+    /// Whether the store takes writes now; `Err` says why not (closed, the disk is full).
+    fn accepts_writes(&self) -> Result<(), StoreError>;
+
     /// Every change committed after version `from`, in order, across pieces of the feed and
     /// the history (see `Follow`).
     fn follow(&self, from: u64) -> Follow<Self> {

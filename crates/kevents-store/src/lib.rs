@@ -46,6 +46,7 @@ mod sealed;
 mod shared;
 mod snapshot;
 mod store;
+mod string_column;
 mod tiering;
 mod time_index;
 mod types;

@@ -83,6 +83,23 @@ fn sync_thread_stopped() -> std::io::Error {
     std::io::Error::other("the log sync thread stopped")
 }
 
+/// Bytes the disk probe writes: room for a batch of writes, so a disk with a few bytes left
+/// over is still found full.
+const PROBE_BYTES: usize = 64 * 1024;
+
+/// Writes, syncs and removes a file in the data directory, as a log append would: fails while
+/// the disk is full (or syncs fail).
+pub(crate) fn probe_disk(shared: &Shared) -> std::io::Result<()> {
+    use std::io::Write;
+    let path = shared.config.data_dir.join("write-probe.tmp");
+    let written = std::fs::File::create(&path).and_then(|mut file| {
+        file.write_all(&[0; PROBE_BYTES])?;
+        sync(shared, &file)
+    });
+    let _ = std::fs::remove_file(&path);
+    written
+}
+
 /// Makes `file`'s written data durable.
 #[cfg(not(test))]
 fn sync(_: &Shared, file: &std::fs::File) -> std::io::Result<()> {

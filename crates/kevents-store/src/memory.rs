@@ -208,4 +208,9 @@ impl EventStore for MemoryStore {
     fn resource_version(&self) -> u64 {
         self.shared.state.read().resource_version
     }
+
+    /// Always: a store in memory has no disk to fill and no writer to lose.
+    fn accepts_writes(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

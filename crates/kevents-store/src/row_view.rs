@@ -1,23 +1,9 @@
 //! A row of a sealed block as its columns hold it, before its event is built: what filters
 //! on cold blocks read (`block::decode_where`).
 
+use crate::string_column::StringColumn;
 use kevents_model::EventField;
 use std::cell::Cell;
-
-/// The string columns of a block, in the order `encode` writes them.
-pub(crate) const STRING_COLUMNS: usize = 22;
-pub(crate) const CLUSTER: usize = 0;
-pub(crate) const NAMESPACE: usize = 1;
-pub(crate) const REASON: usize = 4;
-pub(crate) const TYPE: usize = 5;
-pub(crate) const REPORTING_CONTROLLER: usize = 7;
-pub(crate) const SOURCE_COMPONENT: usize = 9;
-pub(crate) const OBJECT_KIND: usize = 11;
-pub(crate) const OBJECT_NAMESPACE: usize = 12;
-pub(crate) const OBJECT_NAME: usize = 13;
-pub(crate) const OBJECT_API_VERSION: usize = 14;
-pub(crate) const OBJECT_RESOURCE_VERSION: usize = 15;
-pub(crate) const OBJECT_FIELD_PATH: usize = 16;
 
 /// One row of a block before its event is built: the string fields, borrowed from the block's
 /// bytes, so that a filter can refuse rows without paying for their events.
@@ -33,8 +19,11 @@ pub struct RowView<'a> {
 }
 
 impl RowView<'_> {
-    fn column(&self, column: usize) -> &str {
-        match std::str::from_utf8(self.strings[column * self.rows + self.row]) {
+    /// The value of `column` in this row (`""`, and the block marked damaged, when it is
+    /// not UTF-8).
+    pub(crate) fn column(&self, column: StringColumn) -> &str {
+        let at = column.index() * self.rows + self.row;
+        match std::str::from_utf8(self.strings[at]) {
             Ok(text) => text,
             Err(_) => {
                 self.damaged.set(true);
@@ -45,17 +34,17 @@ impl RowView<'_> {
 
     /// The event's cluster (`""`: the hub's own).
     pub fn cluster(&self) -> &str {
-        self.column(CLUSTER)
+        self.column(StringColumn::Cluster)
     }
 
     /// The event's namespace.
     pub fn namespace(&self) -> &str {
-        self.column(NAMESPACE)
+        self.column(StringColumn::Namespace)
     }
 
     /// The involved object's name.
     pub fn object_name(&self) -> &str {
-        self.column(OBJECT_NAME)
+        self.column(StringColumn::ObjectName)
     }
 
     /// True when the event's name is `name`, without building it.
@@ -74,21 +63,21 @@ impl RowView<'_> {
     /// `None` for fields that are not plain string columns (they are checked on the event).
     pub fn field(&self, field: EventField) -> Option<&str> {
         let column = match field {
-            EventField::Cluster => CLUSTER,
-            EventField::Namespace => NAMESPACE,
-            EventField::Reason => REASON,
-            EventField::Type => TYPE,
-            EventField::ReportingController => REPORTING_CONTROLLER,
-            EventField::ObjectKind => OBJECT_KIND,
-            EventField::ObjectNamespace => OBJECT_NAMESPACE,
-            EventField::ObjectName => OBJECT_NAME,
-            EventField::ObjectApiVersion => OBJECT_API_VERSION,
-            EventField::ObjectResourceVersion => OBJECT_RESOURCE_VERSION,
-            EventField::ObjectFieldPath => OBJECT_FIELD_PATH,
+            EventField::Cluster => StringColumn::Cluster,
+            EventField::Namespace => StringColumn::Namespace,
+            EventField::Reason => StringColumn::Reason,
+            EventField::Type => StringColumn::Type,
+            EventField::ReportingController => StringColumn::ReportingController,
+            EventField::ObjectKind => StringColumn::ObjectKind,
+            EventField::ObjectNamespace => StringColumn::ObjectNamespace,
+            EventField::ObjectName => StringColumn::ObjectName,
+            EventField::ObjectApiVersion => StringColumn::ObjectApiVersion,
+            EventField::ObjectResourceVersion => StringColumn::ObjectResourceVersion,
+            EventField::ObjectFieldPath => StringColumn::ObjectFieldPath,
             EventField::Source => {
-                let component = self.column(SOURCE_COMPONENT);
+                let component = self.column(StringColumn::SourceComponent);
                 return Some(if component.is_empty() {
-                    self.column(REPORTING_CONTROLLER)
+                    self.column(StringColumn::ReportingController)
                 } else {
                     component
                 });

@@ -2,7 +2,7 @@
 
 use crate::feed::Feeds;
 use crate::head::Head;
-use crate::StoreConfig;
+use crate::{StoreConfig, StoreError};
 use parking_lot::RwLock;
 use std::sync::atomic::AtomicU64;
 
@@ -14,6 +14,8 @@ pub(crate) struct Shared {
     pub disk_bytes: AtomicU64,
     pub retention_deleted: AtomicU64,
     pub corrupt_blocks: u64,
+    /// The error of the last log append or sync that failed, until a batch commits again.
+    pub write_failure: parking_lot::Mutex<Option<StoreError>>,
     /// Unit tests' fault injection: this many upcoming log syncs fail.
     #[cfg(test)]
     pub sync_faults: std::sync::atomic::AtomicUsize,

@@ -8,6 +8,7 @@ use crate::disk_usage::DiskUsage;
 use crate::entry::StoredEvent;
 use crate::feed::Feeds;
 use crate::files;
+use crate::log_sync::probe_disk;
 use crate::pushdown::Pushdown;
 use crate::recover::recover;
 use crate::request::Request;
@@ -74,6 +75,7 @@ impl Store {
             disk_bytes: AtomicU64::new(disk_bytes),
             retention_deleted: AtomicU64::new(0),
             corrupt_blocks: recovered.corrupt_blocks,
+            write_failure: Default::default(),
             #[cfg(test)]
             sync_faults: Default::default(),
         });
@@ -100,6 +102,25 @@ impl Store {
             writer: Arc::new(parking_lot::Mutex::new(Some(handle))),
             lock: Arc::new(parking_lot::Mutex::new(Some(lock))),
         })
+    }
+
+    /// Whether a write would be taken now: the writer thread runs, and the last log append or
+    /// sync did not fail, or a probe write shows that the disk takes writes again (space was
+    /// freed; the next commit clears the failure). `Err` says why not.
+    pub fn accepts_writes(&self) -> Result<(), StoreError> {
+        let writer_runs = self
+            .writer
+            .lock()
+            .as_ref()
+            .is_some_and(|handle| !handle.is_finished());
+        if !writer_runs || self.requests.is_closed() {
+            return Err(StoreError::Closed);
+        }
+        let failure = self.shared.write_failure.lock().clone();
+        match failure {
+            None => Ok(()),
+            Some(failure) => probe_disk(&self.shared).map_err(|_| failure),
+        }
     }
 
     /// Commits a mutation durably and returns the stored result.
@@ -324,5 +345,9 @@ impl EventStore for Store {
 
     fn resource_version(&self) -> u64 {
         Store::resource_version(self)
+    }
+
+    fn accepts_writes(&self) -> Result<(), StoreError> {
+        Store::accepts_writes(self)
     }
 }

@@ -144,6 +144,11 @@ async fn create_update_delete_follow_kubernetes_rules<O: Open>() {
         .unwrap();
     assert_eq!(deleted.object.record.resource_version, 4);
     assert!(store.get(&EventKey::new("a", "e1")).is_none());
+    assert_eq!(
+        store.accepts_writes(),
+        Ok(()),
+        "refused writes do not stop the store"
+    );
 }
 
 async fn ttl_expiry_deletes_from_list_and_feeds_watch<O: Open>() {

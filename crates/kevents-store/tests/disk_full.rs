@@ -100,6 +100,11 @@ async fn full_disk_fails_writes_keeps_reads_and_recovers_when_space_returns() {
         let again = store.write(Mutation::Create(record(stored))).await;
         assert!(matches!(again, Err(StoreError::Io { no_space: true, .. })));
     }
+    let refused = store.accepts_writes();
+    assert!(
+        matches!(refused, Err(StoreError::Io { no_space: true, .. })),
+        "a full disk does not accept writes: {refused:?}"
+    );
     // A checkpoint cannot be written either, and leaves no partial file taking space.
     let before = files(&data);
     assert!(store.checkpoint().await.is_err());
@@ -123,6 +128,11 @@ async fn full_disk_fails_writes_keeps_reads_and_recovers_when_space_returns() {
 
     // Space returns: writes resume where they stopped.
     std::fs::remove_file(&ballast).unwrap();
+    assert_eq!(
+        store.accepts_writes(),
+        Ok(()),
+        "freed space is found at once"
+    );
     let resumed = store
         .write(Mutation::Create(record(stored)))
         .await

@@ -1,21 +1,24 @@
 //! Storm folding on the write path: the decision comes from [`kevents_correlate::fold::Folder`];
 //! this file performs the aggregate writes it hands out (now, and periodically).
 
-use super::{increment, Admission, Templates};
+use super::decisions::Decisions;
 use crate::error::ApiError;
-use crate::AppState;
+use crate::guaranteed::increment;
 use kevents_correlate::fold::{AggregateWrite, FoldConfig, FoldDecision, Folder};
 use kevents_correlate::SeriesId;
 use kevents_model::{ApiGroup, EventKey, EventRecord, Micros, Series};
-use kevents_store::{Mutation, StoreError};
+use kevents_store::{Mutation, Store, StoreError};
 use parking_lot::Mutex;
-use std::time::Duration;
+use std::collections::HashMap;
+
+/// Aggregate templates by target, for writes handed out later.
+type Templates = HashMap<EventKey, (i64, EventRecord)>;
 
 /// The folder plus what it needs to create aggregates later.
 pub(super) struct Folding {
-    folder: Folder,
+    pub(super) folder: Folder,
     /// The first folded event of each aggregate (its cluster and fields), by target.
-    templates: Templates,
+    pub(super) templates: Templates,
 }
 
 /// Annotation on an aggregate record: the series it folds.
@@ -32,9 +35,9 @@ impl Folding {
 
 /// Offers a new event to the folder; `Some(event)` when it was folded (answer with it).
 pub(super) async fn offer(
-    admission: &Admission,
+    decisions: &Decisions,
     folding: &Mutex<Folding>,
-    state: &AppState,
+    store: &Store,
     group: ApiGroup,
     record: &EventRecord,
     series: SeriesId,
@@ -65,16 +68,16 @@ pub(super) async fn offer(
     let (FoldDecision::Folded { count, write, .. }, Some(key)) = (decision, key) else {
         return Ok(None);
     };
-    admission.count("folded");
+    decisions.count("folded");
     if let Some(write) = write {
-        if let Err(e) = apply(state, folding, group, &write).await {
+        if let Err(e) = apply(store, folding, group, &write).await {
             folding.lock().folder.requeue(write);
             return Err(e);
         }
-        admission.count("aggregate_written");
+        decisions.count("aggregate_written");
     }
     // The aggregate as clients will see it once the pending count is written.
-    let mut shown = match state.store.get(&key) {
+    let mut shown = match store.get(&key) {
         Some(held) => held.record.clone(),
         None => return Ok(None),
     };
@@ -99,8 +102,8 @@ fn set_count(record: &mut EventRecord, count: u64, last_seen: Micros) {
 }
 
 /// Performs one aggregate write: create it from its template, or set its count.
-async fn apply(
-    state: &AppState,
+pub(super) async fn apply(
+    store: &Store,
     folding: &Mutex<Folding>,
     group: ApiGroup,
     write: &AggregateWrite,
@@ -141,14 +144,14 @@ async fn apply(
             record.first_timestamp = Some(write.first_seen.truncate_to_seconds());
             record.last_timestamp = Some(write.last_seen.truncate_to_seconds());
         }
-        match state.store.write(Mutation::Create(record)).await {
+        match store.write(Mutation::Create(record)).await {
             Ok(_) => return Ok(()),
             // Written before (a retried create): set its count instead.
             Err(StoreError::AlreadyExists(_)) => {}
             Err(e) => return Err(ApiError::from_store(e, group, &write.target.name)),
         }
     }
-    let updated = increment(state, group, &key, |held| {
+    let updated = increment(store, group, &key, |held| {
         set_count(held, write.count, write.last_seen)
     })
     .await?;
@@ -156,46 +159,4 @@ async fn apply(
         tracing::warn!(aggregate = %write.target.name, "a folded aggregate was deleted before its count was written");
     }
     Ok(())
-}
-
-/// Writes the aggregates the folder hands out, once a second, until shutdown; then the rest.
-pub async fn run_folding(state: AppState) {
-    let Some(folding) = state.admission.folding.as_ref() else {
-        return;
-    };
-    let mut shutdown = state.shutdown.clone();
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        let stopping = tokio::select! {
-            _ = ticker.tick() => false,
-            _ = shutdown.changed() => true,
-        };
-        let now = Micros::now();
-        let writes = {
-            let mut folding = folding.lock();
-            let writes = if stopping {
-                folding.folder.drain()
-            } else {
-                folding.folder.due_writes(now)
-            };
-            // Templates of minutes long over are not needed any more.
-            let minute = now.0.div_euclid(60_000_000);
-            folding.templates.retain(|_, (at, _)| *at >= minute - 2);
-            writes
-        };
-        for write in writes {
-            match apply(&state, folding, ApiGroup::Core, &write).await {
-                Ok(()) => state.admission.count("aggregate_written"),
-                Err(e) => {
-                    tracing::warn!(error = %e.message, aggregate = %write.target.name, "writing a folded aggregate failed; retrying");
-                    if !stopping {
-                        folding.lock().folder.requeue(write);
-                    }
-                }
-            }
-        }
-        if stopping || *shutdown.borrow() {
-            return;
-        }
-    }
 }

@@ -4,25 +4,23 @@
 //! event) and storm folding (a series' occurrences past a per-minute threshold go into one
 //! aggregate record). All off unless configured.
 
+mod decisions;
 mod fold;
-
-pub use fold::run_folding;
+pub(crate) mod task;
 
 use crate::error::ApiError;
-use crate::guaranteed::{guaranteed_update, Attempt};
-use crate::AppState;
+use crate::guaranteed::increment;
+use crate::series::SeriesState;
 use axum::http::StatusCode;
+use decisions::Decisions;
 use kevents_correlate::dedupe::{apply_increment, DedupeConfig, DedupeDecision, Deduplicator};
 use kevents_correlate::fold::FoldConfig;
 use kevents_correlate::ratelimit::{RateLimitConfig, RateLimitRequest, RateLimiter};
 use kevents_correlate::EventRef;
 use kevents_model::{ApiGroup, EventKey, EventRecord, Micros};
-use kevents_store::{Mutation, StoreError};
+use kevents_store::Store;
 use parking_lot::Mutex;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
-use std::collections::HashMap;
 
 /// Settings of the write-time correlation.
 #[derive(Clone, Debug, Default)]
@@ -41,7 +39,7 @@ pub struct Admission {
     rate_limiter: Option<Mutex<RateLimiter>>,
     dedupe: Option<Mutex<Deduplicator>>,
     folding: Option<Mutex<fold::Folding>>,
-    counts: Family<Vec<(&'static str, String)>, Counter>,
+    decisions: Decisions,
 }
 
 /// What a create becomes.
@@ -66,23 +64,13 @@ impl Admission {
             dedupe: (config.dedupe.mode != kevents_correlate::dedupe::DedupeMode::Off)
                 .then(|| Mutex::new(Deduplicator::new(config.dedupe))),
             folding: config.fold.map(|c| Mutex::new(fold::Folding::new(c))),
-            counts: Family::default(),
+            decisions: Decisions::default(),
         }
     }
 
     /// Registers `kevents_correlation_decisions_total{decision}`.
     pub fn register(&self, registry: &mut Registry) {
-        registry.register(
-            "kevents_correlation_decisions",
-            "Event writes by what write-time correlation did with them (rate_limited, deduplicated, combined, folded, aggregate_written)",
-            self.counts.clone(),
-        );
-    }
-
-    fn count(&self, decision: &str) {
-        self.counts
-            .get_or_create(&vec![("decision", decision.to_string())])
-            .inc();
+        self.decisions.register(registry);
     }
 
     /// Charges a write of `event` by `user` to the EventRateLimit buckets.
@@ -98,7 +86,7 @@ impl Admission {
         };
         let refused = limiter.lock().check(&request, std::time::Instant::now());
         refused.map_err(|refused| {
-            self.count("rate_limited");
+            self.decisions.count("rate_limited");
             ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TooManyRequests",
@@ -111,7 +99,8 @@ impl Admission {
     /// Decides what a create of `record` becomes, performing counting writes itself.
     pub(crate) async fn create(
         &self,
-        state: &AppState,
+        store: &Store,
+        series: &SeriesState,
         group: ApiGroup,
         mut record: EventRecord,
     ) -> Result<Outcome, ApiError> {
@@ -122,7 +111,7 @@ impl Admission {
             match decision {
                 DedupeDecision::Create { key } => dedupe_key = Some(key),
                 DedupeDecision::CreateCombined { key, message } => {
-                    self.count("combined");
+                    self.decisions.count("combined");
                     record.message = message;
                     dedupe_key = Some(key);
                 }
@@ -134,13 +123,13 @@ impl Admission {
                 } => {
                     let target =
                         EventKey::in_cluster(&record.cluster, target.namespace, target.name);
-                    let incremented = increment(state, group, &target, |held| {
+                    let incremented = increment(store, group, &target, |held| {
                         apply_increment(held, add, now, message.as_deref())
                     })
                     .await?;
                     match incremented {
                         Some(event) => {
-                            self.count("deduplicated");
+                            self.decisions.count("deduplicated");
                             return Ok(Outcome::Answered(Box::new(event)));
                         }
                         None => {
@@ -152,9 +141,9 @@ impl Admission {
             }
         }
         if let Some(folding) = &self.folding {
-            let series = state.series.series_id(&record.cluster, &record);
+            let series = series.series_id(&record.cluster, &record);
             if let Some(answer) =
-                fold::offer(self, folding, state, group, &record, series, now).await?
+                fold::offer(&self.decisions, folding, store, group, &record, series, now).await?
             {
                 return Ok(Outcome::Answered(Box::new(answer)));
             }
@@ -175,34 +164,3 @@ impl Admission {
         }
     }
 }
-
-/// Applies `change` to the stored event `key`, retrying lost races; `None` when it is gone.
-pub(crate) async fn increment(
-    state: &AppState,
-    group: ApiGroup,
-    key: &EventKey,
-    change: impl Fn(&mut EventRecord),
-) -> Result<Option<EventRecord>, ApiError> {
-    let change = &change;
-    guaranteed_update(state, group, key, move |held| async move {
-        let Some(held) = held else {
-            return Ok(Attempt::Done(None));
-        };
-        let mut record = held.record.clone();
-        change(&mut record);
-        let mutation = Mutation::Update {
-            record,
-            expected_rv: Some(held.record.resource_version),
-        };
-        match state.store.write(mutation).await {
-            Ok(committed) => Ok(Attempt::Done(Some(committed.object.record.clone()))),
-            Err(StoreError::Conflict(_)) => Ok(Attempt::LostRace),
-            Err(StoreError::NotFound(_)) => Ok(Attempt::Done(None)),
-            Err(e) => Err(ApiError::from_store(e, group, &key.name)),
-        }
-    })
-    .await
-}
-
-/// Aggregate templates by target, for writes handed out later.
-type Templates = HashMap<EventKey, (i64, EventRecord)>;

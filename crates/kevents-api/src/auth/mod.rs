@@ -2,22 +2,26 @@
 //! audit log, applied to every request by one middleware.
 
 mod audit;
+mod identity;
 mod limits;
 mod policy;
 mod proto;
 mod review;
+mod security;
 mod subject;
 mod tokens;
 
 pub use audit::AuditLog;
+pub use identity::{Attributes, Identity, Peer, SUPERUSER_GROUP};
 pub use limits::{RateLimiter, WatchCounter};
 pub use policy::{Policy, PolicyFile};
 pub use review::self_subject_access_review;
+pub use security::Security;
 pub use subject::identity as certificate_identity;
 pub use tokens::TokenFile;
 
 use crate::error::ApiError;
-use crate::AppState;
+use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
@@ -25,107 +29,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use kevents_model::Micros;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
-
-/// The connection a request came on; set by the server loop.
-#[derive(Clone, Debug)]
-pub struct Peer {
-    /// The client's address.
-    pub address: SocketAddr,
-    /// True over TLS.
-    pub tls: bool,
-    /// The identity of a verified client certificate, if one was presented.
-    pub client: Option<Identity>,
-}
-
-/// Who is asking.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Identity {
-    /// User name.
-    pub user: String,
-    /// User id.
-    pub uid: String,
-    /// Groups.
-    pub groups: Vec<String>,
-}
-
-impl Identity {
-    fn anonymous() -> Identity {
-        Identity {
-            user: "system:anonymous".into(),
-            uid: String::new(),
-            groups: vec!["system:unauthenticated".into()],
-        }
-    }
-}
-
-/// What a request does, in authorization terms.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Attributes {
-    /// get, list, watch, create, update, patch, delete, deletecollection.
-    pub verb: String,
-    /// API group: `""` or `events.k8s.io`.
-    pub group: String,
-    /// The resource (`events`).
-    pub resource: String,
-    /// The namespace; `None` across all namespaces.
-    pub namespace: Option<String>,
-    /// The object name.
-    pub name: Option<String>,
-    /// The cluster.
-    pub cluster: String,
-}
-
-/// The group whose members are allowed everything (Kubernetes' `user.SystemPrivilegedGroup`).
-pub const SUPERUSER_GROUP: &str = "system:masters";
-
-/// Security settings; everything off by default.
-#[derive(Default)]
-pub struct Security {
-    /// Bearer tokens; authentication is on when set.
-    pub tokens: Option<TokenFile>,
-    /// Verified client certificates identify users; authentication is on when set.
-    pub client_certificates: bool,
-    /// Authorization policy; with authentication on and no policy, everything is denied.
-    pub policy: Option<PolicyFile>,
-    /// Requests per second per client.
-    pub rate_limit: Option<RateLimiter>,
-    /// Most open watches per client (0: no limit).
-    pub max_watches_per_client: usize,
-    /// Open watches per client.
-    pub watches: WatchCounter,
-    /// Writes and denials are recorded here.
-    pub audit: Option<AuditLog>,
-    /// The cluster name used in policy checks.
-    pub cluster: String,
-}
-
-impl Security {
-    /// True when requests must authenticate.
-    pub fn authentication_enabled(&self) -> bool {
-        self.tokens.is_some() || self.client_certificates
-    }
-
-    /// Re-reads token and policy files that changed.
-    pub fn reload(&self) {
-        if let Some(tokens) = &self.tokens {
-            tokens.reload_if_changed();
-        }
-        if let Some(policy) = &self.policy {
-            policy.reload_if_changed();
-        }
-    }
-
-    /// Whether `who` may do `what`. Members of `system:masters` may do everything, with or
-    /// without a policy, as on the apiserver (its authorizer short-circuits that group).
-    pub fn allows(&self, who: &Identity, what: &Attributes) -> bool {
-        if !self.authentication_enabled() || who.groups.iter().any(|g| g == SUPERUSER_GROUP) {
-            return true;
-        }
-        self.policy.as_ref().is_some_and(|p| p.allows(who, what))
-    }
-}
 
 /// A collector's ingest creates events in its cluster; reading the cluster list is `list`/`get`
 /// of `clusters` in the `kevents.io` group.

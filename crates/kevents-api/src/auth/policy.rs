@@ -1,7 +1,7 @@
 //! Authorization policy: rules granting verbs on resources in namespaces (and clusters) to users
 //! and groups. Deny by default. Loaded from YAML, reloaded when the file changes.
 
-use super::{Attributes, Identity};
+use super::identity::{Attributes, Identity};
 use kevents_model::glob_match;
 use parking_lot::RwLock;
 use serde::Deserialize;

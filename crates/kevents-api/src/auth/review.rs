@@ -1,9 +1,10 @@
 //! `SelfSubjectAccessReview`, so `kubectl auth can-i` answers from the policy.
 
-use super::{Attributes, Identity};
+use super::identity::{Attributes, Identity};
 use crate::error::ApiError;
+use crate::error::Reply;
 use crate::respond::json_response;
-use crate::{AppState, Reply};
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};

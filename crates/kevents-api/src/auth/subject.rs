@@ -1,7 +1,7 @@
 //! Reads the subject of an X.509 certificate (DER) just far enough to name a client: the user
 //! is the common name (CN), the groups are the organizations (O), as the apiserver maps them.
 
-use super::Identity;
+use super::identity::Identity;
 
 const SEQUENCE: u8 = 0x30;
 const SET: u8 = 0x31;

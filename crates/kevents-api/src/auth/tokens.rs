@@ -1,7 +1,7 @@
 //! Bearer tokens from a file in the apiserver's `--token-auth-file` CSV format:
 //! `token,user,uid,"group1,group2"`, reloaded when the file changes.
 
-use super::Identity;
+use super::identity::Identity;
 use parking_lot::RwLock;
 use std::path::PathBuf;
 use std::time::SystemTime;

@@ -2,12 +2,13 @@
 //! idempotently (a source object's version is applied once, replays are skipped), then its cursor
 //! stored; and `GET /kevents/v1/clusters[/{name}]`.
 
+use super::naming::{check_name, settle_cluster};
 use super::registry::ClusterState;
-use super::{check_name, settle_cluster};
 use crate::body::read_body;
 use crate::error::ApiError;
+use crate::error::Reply;
 use crate::respond::json_response;
-use crate::{AppState, Reply};
+use crate::state::AppState;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use kevents_model::validation::validate_create;

@@ -3,23 +3,23 @@
 //! root. Collectors write through `POST /kevents/v1/clusters/{name}/ingest`.
 
 mod ingest;
+mod naming;
 mod registry;
 
+pub use naming::CLUSTER_LABEL;
+pub(crate) use naming::{check_name, settle_cluster};
 pub use registry::ClusterRegistry;
 
 use crate::error::ApiError;
-use crate::{AppState, Identity, Peer};
+use crate::state::AppState;
+use crate::{Identity, Peer};
 use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
-use kevents_model::EventRecord;
 use tower::ServiceExt;
-
-/// The label that names the cluster of a collected event.
-pub const CLUSTER_LABEL: &str = "kevents.io/cluster";
 
 /// The cluster a request is scoped to by a `/clusters/{name}` prefix (`""`: the hub's own
 /// events); `None` at the root.
@@ -109,69 +109,9 @@ pub(crate) fn internal_name(state: &AppState, cluster: &str) -> Result<String, A
     Ok(cluster.to_string())
 }
 
-/// Cluster names are DNS-1123 labels, like namespaces.
-pub(crate) fn check_name(cluster: &str) -> Result<(), ApiError> {
-    let valid = !cluster.is_empty()
-        && cluster.len() <= 63
-        && cluster
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !cluster.starts_with('-')
-        && !cluster.ends_with('-');
-    if valid {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(format!(
-            "invalid cluster name {cluster:?}: a lowercase RFC 1123 label must consist of lower \
-             case alphanumeric characters or '-', start and end with an alphanumeric character, \
-             and be at most 63 characters"
-        )))
-    }
-}
-
 /// The hub's name for its own events when tables get a `Cluster` column: only once it holds
 /// collected events, so a hub without collectors prints exactly like a cluster.
 pub(crate) fn cluster_column(state: &AppState) -> Option<String> {
     let collected = state.store.clusters().iter().any(|(c, _)| !c.is_empty());
     collected.then(|| state.security.cluster.clone())
-}
-
-/// Puts `record` in `cluster` (`""`: the hub's own), with the label that shows it; the label is
-/// server-owned, so a client's value is replaced.
-pub(crate) fn settle_cluster(record: &mut EventRecord, cluster: &str) {
-    record.cluster = cluster.to_string();
-    if cluster.is_empty() {
-        record.labels.remove(CLUSTER_LABEL);
-    } else {
-        record
-            .labels
-            .insert(CLUSTER_LABEL.to_string(), cluster.to_string());
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cluster_names_are_dns_labels() {
-        for good in ["prod", "eu-west-1", "a", "0"] {
-            assert!(check_name(good).is_ok(), "{good}");
-        }
-        let long = "a".repeat(64);
-        for bad in ["", "Prod", "-a", "a-", "a.b", "a/b", long.as_str()] {
-            assert!(check_name(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn settle_cluster_owns_the_label() {
-        let mut record = EventRecord::default();
-        record.labels.insert(CLUSTER_LABEL.into(), "spoofed".into());
-        settle_cluster(&mut record, "");
-        assert!(record.labels.is_empty());
-        settle_cluster(&mut record, "prod");
-        assert_eq!(record.labels[CLUSTER_LABEL], "prod");
-        assert_eq!(record.cluster, "prod");
-    }
 }

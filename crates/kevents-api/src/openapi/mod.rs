@@ -1,19 +1,16 @@
 //! OpenAPI v3 documents for the Event resource of both API groups, served under `/openapi/v3`
 //! so kubectl uses server-side field validation, `kubectl explain` works and apply finds schemas.
 
+mod layout;
+mod schemas;
+
 use std::sync::OnceLock;
+
+use layout::{Layout, VERSION};
+use schemas::{meta, reference, schemas};
 
 use kevents_model::ApiGroup;
 use serde_json::{json, Map, Value};
-
-/// Schema-name prefix of the apimachinery `meta/v1` types.
-const META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1";
-/// Schema-name prefix of the `core/v1` types.
-const CORE: &str = "io.k8s.api.core.v1";
-/// Schema-name prefix of the `events.k8s.io/v1` types.
-const EVENTS: &str = "io.k8s.api.events.v1";
-/// The version of both groups.
-const VERSION: &str = "v1";
 
 /// The per-group-version OpenAPI v3 document (serialized JSON bytes, built once).
 pub fn document(group: ApiGroup) -> &'static [u8] {
@@ -71,46 +68,6 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
     })
-}
-
-/// Where a group's paths live and how its operations and schemas are named.
-#[derive(Clone, Copy)]
-struct Layout {
-    group: ApiGroup,
-    /// URL prefix of the group version, e.g. `/api/v1`.
-    prefix: &'static str,
-    /// Operation-id infix, e.g. `CoreV1` in `patchCoreV1NamespacedEvent`.
-    id: &'static str,
-    /// Operation tag, e.g. `core_v1`.
-    tag: &'static str,
-    /// Schema-name prefix of the group's own types.
-    schemas: &'static str,
-}
-
-impl Layout {
-    fn of(group: ApiGroup) -> Self {
-        let (prefix, id, tag, schemas) = match group {
-            ApiGroup::Core => ("/api/v1", "CoreV1", "core_v1", CORE),
-            ApiGroup::Events => ("/apis/events.k8s.io/v1", "EventsV1", "events_v1", EVENTS),
-        };
-        Layout {
-            group,
-            prefix,
-            id,
-            tag,
-            schemas,
-        }
-    }
-
-    /// The key of this group version in the `/openapi/v3` index.
-    fn key(self) -> &'static str {
-        self.prefix.trim_start_matches('/')
-    }
-
-    /// The full schema name of one of the group's own kinds.
-    fn schema(self, kind: &str) -> String {
-        format!("{}.{kind}", self.schemas)
-    }
 }
 
 fn build_document(layout: Layout) -> Value {
@@ -391,9 +348,6 @@ impl Action {
         operation
     }
 }
-
-mod schemas;
-use schemas::{meta, reference, schemas};
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,6 @@
 //! Component schemas of the OpenAPI documents: Event of both groups and the meta/v1 types.
 
-use super::{Layout, CORE, EVENTS, META, VERSION};
+use super::layout::{Layout, CORE, EVENTS, META, VERSION};
 use kevents_model::ApiGroup;
 use serde_json::{json, Map, Value};
 

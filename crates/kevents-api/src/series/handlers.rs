@@ -4,20 +4,19 @@ use super::encode::{
     series_cells, series_columns, series_id_of, series_name, series_object, API_VERSION,
 };
 use super::select::{series_subject, Selector};
-use super::SeriesChange;
+use super::state::SeriesChange;
 use crate::clusters::ClusterScope;
 use crate::error::ApiError;
+use crate::error::Reply;
 use crate::negotiate::{representation, Representation};
 use crate::query::parse_query;
 use crate::respond::json_response;
 pub(super) use crate::respond::{respond, row, table};
-use crate::{AppState, Reply};
+use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use base64::Engine;
 use kevents_correlate::Series;
 use kevents_model::Micros;
@@ -25,34 +24,6 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
-
-/// Adds the `kevents.io/v1` routes.
-pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
-    let base = "/apis/kevents.io/v1";
-    router
-        .route(&format!("{base}/eventseries"), get(all_series))
-        .route(&format!("{base}/watch/eventseries"), get(watch_all_series))
-        .route(
-            &format!("{base}/namespaces/{{namespace}}/eventseries"),
-            get(namespaced_series),
-        )
-        .route(
-            &format!("{base}/watch/namespaces/{{namespace}}/eventseries"),
-            get(watch_namespaced_series),
-        )
-        .route(
-            &format!("{base}/namespaces/{{namespace}}/eventseries/{{name}}"),
-            get(one_series),
-        )
-        .route(
-            &format!("{base}/eventpatterns"),
-            get(super::patterns::all_patterns),
-        )
-        .route(
-            &format!("{base}/eventpatterns/{{name}}"),
-            get(super::patterns::one_pattern),
-        )
-}
 
 /// The query parameters a series read understands.
 pub(super) struct ReadOptions {
@@ -127,7 +98,7 @@ impl SeriesRequest {
     }
 }
 
-async fn all_series(
+pub(super) async fn all_series(
     state: State<AppState>,
     scope: ClusterScope,
     query: RawQuery,
@@ -137,7 +108,7 @@ async fn all_series(
     list_series(state.0, scope.0, None, query.0, headers, false)
 }
 
-async fn watch_all_series(
+pub(super) async fn watch_all_series(
     state: State<AppState>,
     scope: ClusterScope,
     query: RawQuery,
@@ -147,7 +118,7 @@ async fn watch_all_series(
     list_series(state.0, scope.0, None, query.0, headers, true)
 }
 
-async fn namespaced_series(
+pub(super) async fn namespaced_series(
     state: State<AppState>,
     scope: ClusterScope,
     Path(namespace): Path<String>,
@@ -158,7 +129,7 @@ async fn namespaced_series(
     list_series(state.0, scope.0, Some(namespace), query.0, headers, false)
 }
 
-async fn watch_namespaced_series(
+pub(super) async fn watch_namespaced_series(
     state: State<AppState>,
     scope: ClusterScope,
     Path(namespace): Path<String>,
@@ -178,7 +149,7 @@ pub(super) fn not_found(resource: &str, name: &str) -> ApiError {
     .with_details(json!({"name": name, "group": "kevents.io", "kind": resource}))
 }
 
-async fn one_series(
+pub(super) async fn one_series(
     State(state): State<AppState>,
     ClusterScope(cluster): ClusterScope,
     Path((namespace, name)): Path<(String, String)>,

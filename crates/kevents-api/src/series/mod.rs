@@ -8,165 +8,41 @@ mod handlers;
 mod patterns;
 mod rebuild;
 mod select;
+mod state;
 
-pub(crate) use handlers::routes;
+pub use state::SeriesState;
 
-use kevents_correlate::{Series, SeriesConfig, SeriesTracker};
-use kevents_model::Micros;
-use kevents_store::{Change, ChangeType, Store};
-use parking_lot::RwLock;
-use std::sync::Arc;
-use tokio::sync::broadcast;
+use crate::state::AppState;
+use axum::routing::get;
+use axum::Router;
 
-/// What a series watch receives.
-#[derive(Debug, Clone)]
-pub(crate) struct SeriesChange {
-    pub kind: &'static str,
-    pub series: Series,
-    pub version: u64,
-}
-
-/// The series of every stored event, kept current from the store's change feed.
-pub struct SeriesState {
-    tracker: RwLock<SeriesTracker>,
-    feed: broadcast::Sender<Arc<SeriesChange>>,
-    /// The store version the series account for; `None` until [`SeriesState::rebuild`] (a
-    /// state nobody feeds is read as it is).
-    applied: tokio::sync::watch::Sender<Option<u64>>,
-    /// While the stored events are read after a start: changes the feed delivers meanwhile,
-    /// applied once the read is done (see `rebuild.rs`).
-    rebuilding: parking_lot::Mutex<Option<rebuild::Pending>>,
-}
-
-/// How long a read waits for the series to account for writes acknowledged before it.
-const CATCH_UP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Series changes buffered per watcher before a slow one is cut off (it relists).
-const FEED_CAPACITY: usize = 4096;
-
-impl SeriesState {
-    /// An empty state.
-    pub fn new(config: SeriesConfig) -> SeriesState {
-        SeriesState {
-            tracker: RwLock::new(SeriesTracker::new(config)),
-            feed: broadcast::channel(FEED_CAPACITY).0,
-            applied: tokio::sync::watch::channel(None).0,
-            rebuilding: parking_lot::Mutex::new(None),
-        }
-    }
-
-    /// Feeds every live event of `store`, then follows nothing: for a state whose feed starts
-    /// after the store's current version (tests, tools). The hub uses
-    /// [`SeriesState::begin_rebuild`] and [`SeriesState::finish_rebuild`].
-    pub fn rebuild(&self, store: &Store) {
-        self.begin_rebuild(store.resource_version());
-        self.finish_rebuild(store, Self::REBUILD_PAGE, |_| true);
-    }
-
-    /// Waits (bounded) until the series account for every change up to `version`, so a read
-    /// after an acknowledged write sees it, as a consistent list from the apiserver's cache
-    /// does. A state that is not fed, or a feed that fell behind, is read as it is.
-    pub(crate) async fn caught_up(&self, version: u64) {
-        let mut applied = self.applied.subscribe();
-        let reached = applied.wait_for(|a| a.is_none_or(|a| a >= version));
-        let _ = tokio::time::timeout(CATCH_UP_WAIT, reached).await;
-    }
-
-    /// Accounts for one committed change, in resourceVersion order.
-    pub fn observe(&self, change: &Change) {
-        if let Some(pending) = self.rebuilding.lock().as_mut() {
-            pending.changes.push(change.clone());
-            return;
-        }
-        self.observe_change(change);
-        self.applied.send_if_modified(|applied| match applied {
-            Some(version) if *version < change.resource_version => {
-                *version = change.resource_version;
-                true
-            }
-            _ => false,
-        });
-    }
-
-    fn observe_change(&self, change: &Change) {
-        if change.change_type == ChangeType::Deleted {
-            // Occurrences stay counted when their event expires or is deleted.
-            return;
-        }
-        let previous = change.previous.as_ref().map(|p| &p.record);
-        self.observe_record(&change.object.record, previous);
-    }
-
-    /// Counts one version of an event (`previous`: the version it replaces) and tells series
-    /// watchers what changed.
-    fn observe_record(
-        &self,
-        record: &kevents_model::EventRecord,
-        previous: Option<&kevents_model::EventRecord>,
-    ) {
-        let mut tracker = self.tracker.write();
-        let observation = tracker.observe(&record.cluster, record, previous, Micros::now());
-        if self.feed.receiver_count() == 0 {
-            return;
-        }
-        let version = tracker.version();
-        if let Some(evicted) = observation.evicted {
-            self.publish("DELETED", evicted, version);
-        }
-        if observation.changed {
-            if let Some(series) = tracker.get(&observation.series) {
-                let kind = if observation.created {
-                    "ADDED"
-                } else {
-                    "MODIFIED"
-                };
-                self.publish(kind, series.clone(), version);
-            }
-        }
-    }
-
-    /// Drops series not seen within their TTL; watchers see them `DELETED`.
-    pub fn expire(&self, now: Micros) -> usize {
-        let mut tracker = self.tracker.write();
-        let expired = tracker.expire(now);
-        let version = tracker.version();
-        let count = expired.len();
-        for series in expired {
-            self.publish("DELETED", series, version);
-        }
-        count
-    }
-
-    /// The id of the series `event` of `cluster` belongs to.
-    pub fn series_id(
-        &self,
-        cluster: &str,
-        event: &kevents_model::EventRecord,
-    ) -> kevents_correlate::SeriesId {
-        self.tracker.write().series_id(cluster, event)
-    }
-
-    /// Number of series held.
-    pub fn len(&self) -> usize {
-        self.tracker.read().len()
-    }
-
-    /// True when no series is held.
-    pub fn is_empty(&self) -> bool {
-        self.tracker.read().is_empty()
-    }
-
-    fn publish(&self, kind: &'static str, series: Series, version: u64) {
-        let _ = self.feed.send(Arc::new(SeriesChange {
-            kind,
-            series,
-            version,
-        }));
-    }
-}
-
-impl Default for SeriesState {
-    fn default() -> Self {
-        SeriesState::new(SeriesConfig::default())
-    }
+/// Adds the `kevents.io/v1` routes.
+pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
+    let base = "/apis/kevents.io/v1";
+    router
+        .route(&format!("{base}/eventseries"), get(handlers::all_series))
+        .route(
+            &format!("{base}/watch/eventseries"),
+            get(handlers::watch_all_series),
+        )
+        .route(
+            &format!("{base}/namespaces/{{namespace}}/eventseries"),
+            get(handlers::namespaced_series),
+        )
+        .route(
+            &format!("{base}/watch/namespaces/{{namespace}}/eventseries"),
+            get(handlers::watch_namespaced_series),
+        )
+        .route(
+            &format!("{base}/namespaces/{{namespace}}/eventseries/{{name}}"),
+            get(handlers::one_series),
+        )
+        .route(
+            &format!("{base}/eventpatterns"),
+            get(patterns::all_patterns),
+        )
+        .route(
+            &format!("{base}/eventpatterns/{{name}}"),
+            get(patterns::one_pattern),
+        )
 }

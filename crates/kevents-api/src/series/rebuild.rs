@@ -12,22 +12,14 @@
 //!   that state; otherwise the page saw a later version or nothing, and the replay counts the
 //!   `previous` state first. Then the change itself is counted, as the feed would.
 
-use super::SeriesState;
+use super::state::{Pending, SeriesState};
 use kevents_model::EventKey;
-use kevents_store::{Change, ListQuery, Store};
+use kevents_store::{ListQuery, Store};
 use std::collections::HashSet;
 
 impl SeriesState {
     /// Events a rebuild reads per page (the store's read lock is held for one page).
     pub const REBUILD_PAGE: usize = 5_000;
-}
-
-/// Changes delivered by the feed while a rebuild reads the store.
-pub(super) struct Pending {
-    /// The version the feed starts after.
-    from: u64,
-    /// The delivered changes, in resourceVersion order.
-    pub(super) changes: Vec<Change>,
 }
 
 /// The pages a rebuild read: each page's last key (`None`: to the end) and the store's version

@@ -2,7 +2,8 @@
 //! (with an occurrences column), loaded after kevents' ingest, and the same questions asked of
 //! it in the query process.
 
-use super::{measure, workload, HOUR};
+use super::measure::measure;
+use super::workload::{workload, HOUR};
 use anyhow::Result;
 use kevents_model::{ApiGroup, EventKey, EventRecord, Micros};
 

@@ -12,9 +12,14 @@ use clap::Parser;
 use kevents_model::EventField;
 use kevents_model::{ApiGroup, EventKey, EventRecord, FieldSelector, Micros};
 use kevents_store::{CountQuery, ListQuery, Mutation, Scope, Store, StoreConfig, TimeWindow};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 mod anchor;
+mod measure;
+mod workload;
+
+use measure::{measure, ONLY};
+use workload::{workload, HOUR, WEEK};
 
 #[derive(Parser)]
 struct Args {
@@ -54,17 +59,6 @@ struct Args {
     only: Option<String>,
 }
 
-/// `--only`, for `measure`.
-static ONLY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-
-/// The simulated events, seeded: the anchor loads the same ones, one every `step` from `start`.
-fn workload(start: Micros, step: i64) -> kevents_simulate::Workload {
-    kevents_simulate::Workload::new(7, start).spaced(step)
-}
-
-const HOUR: i64 = 3_600_000_000;
-const WEEK: i64 = 7 * 24 * HOUR;
-
 fn rss_mib() -> f64 {
     status_mib("VmRSS:")
 }
@@ -81,35 +75,6 @@ fn status_mib(field: &str) -> f64 {
         .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
-}
-
-fn percentile(samples: &mut [Duration], p: f64) -> f64 {
-    samples.sort();
-    let at = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples[at].as_secs_f64() * 1000.0
-}
-
-fn measure(label: &str, queries: usize, mut run: impl FnMut(usize) -> usize) {
-    if ONLY
-        .get()
-        .and_then(Option::as_deref)
-        .is_some_and(|only| !label.contains(only))
-    {
-        return;
-    }
-    let mut samples = Vec::with_capacity(queries);
-    let mut rows = 0;
-    for i in 0..queries {
-        let started = Instant::now();
-        rows += run(i);
-        samples.push(started.elapsed());
-    }
-    println!(
-        "| {label} | {:.2} ms | {:.2} ms | {} |",
-        percentile(&mut samples, 0.5),
-        percentile(&mut samples, 0.99),
-        rows / queries.max(1)
-    );
 }
 
 fn config(dir: &std::path::Path, args: &Args) -> StoreConfig {
