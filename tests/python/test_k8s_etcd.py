@@ -5,9 +5,11 @@ the hub's own API lists the same events, nothing reaches the real etcd under /re
 and a resource that is not events, pointed at kevents by mistake, is refused with a message."""
 
 import base64
+import http.client
 import json
 import os
 import subprocess
+import threading
 import time
 
 import pytest
@@ -133,3 +135,142 @@ def test_a_resource_other_than_events_is_refused_with_a_message(etcd_hub_plane, 
     assert "/registry/podtemplates/default/t" in refused.stderr, refused.stderr
     status, body, _ = hub.request("GET", "/api/v1/events")
     assert status == 200 and all(e["metadata"]["name"] != "t" for e in body["items"])
+
+
+def apiserver_names(plane, namespace):
+    return {e["metadata"]["name"] for e in plane.events(namespace)}
+
+
+def create(plane, name, namespace):
+    """Creates an event through the apiserver; returns the HTTP status."""
+    return plane.request("POST", f"/api/v1/namespaces/{namespace}/events", core_event(name, namespace))[0]
+
+
+class Watcher:
+    """A watch of a namespace's events through the apiserver, as a client keeps one: resumed
+    from the last resourceVersion when the stream ends, relisted when the apiserver answers
+    410 Gone. Notes each ADDED name, every time it is delivered."""
+
+    def __init__(self, plane, namespace):
+        self.plane, self.namespace = plane, namespace
+        self.added, self.relists = [], 0
+        self.stop = threading.Event()
+        status, body = plane.get(f"/api/v1/namespaces/{namespace}/events")
+        assert status == 200, body
+        self.listed = {e["metadata"]["name"] for e in body["items"]}
+        self.resource_version = body["metadata"]["resourceVersion"]
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        host, port = self.plane.server.removeprefix("https://").split(":")
+        while not self.stop.is_set():
+            try:
+                connection = http.client.HTTPSConnection(host, int(port), timeout=5,
+                                                         context=self.plane.ssl_context())
+                connection.request("GET", f"/api/v1/namespaces/{self.namespace}/events?watch=1"
+                                   f"&resourceVersion={self.resource_version}&timeoutSeconds=30",
+                                   headers={"Authorization": f"Bearer {self.plane.token}"})
+                response = connection.getresponse()
+                if response.status == 410:
+                    self._relist()
+                    continue
+                for line in response:
+                    self._note(json.loads(line))
+                    if self.stop.is_set():
+                        return
+            except (OSError, http.client.HTTPException, ValueError):
+                time.sleep(0.5)
+
+    def _note(self, event):
+        if event["type"] == "ERROR":
+            if event["object"].get("code") == 410:
+                self._relist()
+            return
+        metadata = event["object"]["metadata"]
+        self.resource_version = metadata["resourceVersion"]
+        if event["type"] == "ADDED":
+            self.added.append(metadata["name"])
+
+    def _relist(self):
+        status, body = self.plane.get(f"/api/v1/namespaces/{self.namespace}/events")
+        if status == 200:
+            self.relists += 1
+            self.listed |= {e["metadata"]["name"] for e in body["items"]}
+            self.resource_version = body["metadata"]["resourceVersion"]
+
+    def seen(self):
+        return set(self.added) | self.listed
+
+    def duplicates(self):
+        return sorted(name for name in set(self.added) if self.added.count(name) > 1)
+
+
+class Writer:
+    """Creates events through the apiserver in a loop; keeps the names acknowledged (201)."""
+
+    def __init__(self, plane, namespace, prefix):
+        self.plane, self.namespace, self.prefix = plane, namespace, prefix
+        self.acknowledged, self.failed = [], 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        n = 0
+        while not self.stop.is_set():
+            name = f"{self.prefix}-{n}"
+            n += 1
+            try:
+                status = create(self.plane, name, self.namespace)
+            except OSError:
+                status = 0
+            if status == 201:
+                self.acknowledged.append(name)
+            else:
+                self.failed += 1
+
+    def wait_for_more(self, count, timeout=60):
+        target = len(self.acknowledged) + count
+        wait_for(lambda: len(self.acknowledged) >= target, timeout=timeout, message=f"{count} more writes")
+
+    def finish(self):
+        self.stop.set()
+        self.thread.join(timeout=60)
+        return set(self.acknowledged)
+
+
+def test_kill_9_of_the_hub_and_an_apiserver_restart_lose_no_acknowledged_event(etcd_hub_plane):
+    hub, plane = etcd_hub_plane
+    ns = "etcd-restarts"
+    status, body = plane.request("POST", "/api/v1/namespaces",
+                                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    assert status == 201, body
+    watcher = Watcher(plane, ns)
+    writer = Writer(plane, ns, "w")
+    try:
+        time.sleep(1)
+        hub.start()
+        # The apiserver reconnects to the restarted hub and writes go on.
+        hub.start()
+    finally:
+        acknowledged = writer.finish()
+
+    # Every acknowledged event is there, through the apiserver and in the hub.
+    wait_for(lambda: acknowledged <= apiserver_names(plane, ns), timeout=30,
+             message="the acknowledged events through the apiserver")
+    assert acknowledged <= set(names(hub_events(hub, ns)))
+    # The watch went on through the restarts (from the apiserver's watch cache, itself resumed
+    # on kevents' Watch) and delivered each event once.
+    wait_for(lambda: acknowledged <= watcher.seen(), timeout=30, message="the watch sees every event")
+    assert watcher.duplicates() == []
+
+    # A restarted apiserver lists the events from kevents again; the watch goes on or relists.
+    plane.restart_apiserver()
+    assert acknowledged <= apiserver_names(plane, ns)
+    assert create(plane, "after-restart", ns) == 201
+    wait_for(lambda: "after-restart" in watcher.seen(), timeout=60, message="the watch after the restart")
+    watcher.stop.set()
+    assert watcher.duplicates() == []
+    assert "after-restart" in names(hub_events(hub, ns))
+

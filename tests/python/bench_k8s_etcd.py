@@ -1,0 +1,174 @@
+"""Benchmark: events created through a real kube-apiserver whose `/events` are stored in kevents
+(`--etcd-servers-overrides=/events#` at `kevents serve --etcd-listen`) against the same with a
+dedicated etcd behind `/events` (the usual events etcd), side by side in one run, on loopback.
+
+    KEVENTS_K8S_BIN=$(scripts/build-k8s | tail -n 1) KEVENTS_BIN=target/release/kevents \\
+        .venv/bin/python tests/python/bench_k8s_etcd.py [--events 4000] [--writers 8]
+
+One control plane (its main etcd without fsync, as in the tests: it holds everything but the
+events); the apiserver is restarted between the two runs with the override pointing at a fresh
+hub, then at a fresh etcd with its default durability (fsync). Each run creates the same number
+of events from `--writers` keep-alive connections. Reported: events/s, p50/p99 of the create
+latency seen by the client, and bytes on disk per event: for kevents the hub's whole data dir
+(store and etcd view log, with the etcd view's history not compacted); for etcd its data dir
+as written, then its database file after a compaction to the current revision and a
+defragmentation (the WAL's segments are preallocated to 64 MiB each, so they are counted
+apart). The work directory is removed at the end unless KEEP=1.
+"""
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest import Hub, free_port  # noqa: E402
+from controlplane import ControlPlane, Process  # noqa: E402
+from k8s_workloads import core_event  # noqa: E402
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def create_all(plane, names, writers):
+    """Creates `names` in the apiserver from `writers` keep-alive connections; returns each
+    create's latency (seconds) and the seconds it all took."""
+    latencies = []
+    local = threading.local()
+    host, port = plane.server.removeprefix("https://").split(":")
+
+    def create(name):
+        if not hasattr(local, "connection"):
+            local.connection = http.client.HTTPSConnection(host, int(port), context=plane.ssl_context())
+        body = json.dumps(core_event(name, "default"))
+        started = time.monotonic()
+        local.connection.request("POST", "/api/v1/namespaces/default/events", body, {
+            "Authorization": f"Bearer {plane.token}", "Content-Type": "application/json"})
+        response = local.connection.getresponse()
+        answer = response.read()
+        assert response.status == 201, answer
+        latencies.append(time.monotonic() - started)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(writers) as pool:
+        list(pool.map(create, names))
+    return latencies, time.monotonic() - started
+
+
+def disk_bytes(path):
+    """Bytes of the files under `path` (apparent sizes)."""
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+def etcd_call(url, method, body):
+    req = urllib.request.Request(f"{url}/v3/{method}", data=json.dumps(body).encode(), method="POST")
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return json.loads(r.read())
+
+
+def start_events_etcd(work, binaries):
+    """A dedicated etcd for events, with fsync (etcd's default)."""
+    port, peer = free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    etcd = Process("events-etcd", [
+        str(binaries / "etcd"), "--name", "events", "--data-dir", str(work / "events-etcd"),
+        "--listen-client-urls", url, "--advertise-client-urls", url,
+        "--listen-peer-urls", f"http://127.0.0.1:{peer}",
+        "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+        "--initial-cluster", f"events=http://127.0.0.1:{peer}", "--log-level", "warn",
+    ], work).start()
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2) as r:
+                if r.status == 200:
+                    return etcd, url
+        except OSError:
+            time.sleep(0.25)
+    raise RuntimeError(f"the events etcd did not start:\n{etcd.log_tail()}")
+
+
+def run(plane, label, prefix, args):
+    names = [f"{prefix}-{i:06d}" for i in range(args.events)]
+    create_all(plane, [f"{prefix}-warmup-{i}" for i in range(100)], args.writers)
+    latencies, seconds = create_all(plane, names, args.writers)
+    ms = [s * 1000 for s in latencies]
+    result = {"label": label, "rate": len(names) / seconds, "p50": statistics.median(ms), "p99": percentile(ms, 99)}
+    print(f"{label}: {len(names)} creates in {seconds:.2f} s = {result['rate']:,.0f} events/s; "
+          f"latency p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms", flush=True)
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=4000)
+    parser.add_argument("--writers", type=int, default=8)
+    args = parser.parse_args()
+    total = args.events + 100
+    work = Path(tempfile.mkdtemp(prefix="kevents-bench-etcd-"))
+    hub_port = free_port()
+    hub = Hub(work / "hub", ["--etcd-listen", f"127.0.0.1:{hub_port}"])
+    plane = ControlPlane(work / "k8s", controllers=False, apiserver_args=["--max-requests-inflight", "1000"],
+                         etcd_servers_overrides=f"/events#http://127.0.0.1:{hub_port}")
+    events_etcd = None
+    try:
+        hub.start()
+        plane.start()
+        kevents = run(plane, "kevents behind /events", "k", args)
+        hub_bytes = disk_bytes(hub.data_dir)
+        etcd_log = disk_bytes(Path(hub.data_dir) / "etcd")
+        print(f"kevents: {hub_bytes:,} bytes in the hub's data dir ({etcd_log:,} of them the etcd view log) "
+              f"= {hub_bytes / total:,.0f} bytes/event", flush=True)
+
+        events_etcd, url = start_events_etcd(work, plane.bin)
+        plane.etcd_servers_overrides = f"/events#{url}"
+        plane.restart_apiserver()
+        etcd = run(plane, "etcd behind /events", "e", args)
+        data = work / "events-etcd"
+        written = disk_bytes(data)
+        wal = disk_bytes(data / "member" / "wal")
+        key = base64.b64encode(b"/").decode()
+        revision = int(etcd_call(url, "kv/range", {"key": key, "limit": 1, "count_only": True})["header"]["revision"])
+        etcd_call(url, "kv/compaction", {"revision": str(revision), "physical": True})
+        etcd_call(url, "maintenance/defragment", {})
+        db = disk_bytes(data / "member" / "snap")
+        print(f"etcd: {written:,} bytes in its data dir as written ({wal:,} of them WAL, preallocated), "
+              f"= {written / total:,.0f} bytes/event; after compaction and defrag: db {db:,} bytes "
+              f"= {db / total:,.0f} bytes/event, + WAL {wal / total:,.0f} bytes/event", flush=True)
+
+        print()
+        print("| behind /events | events/s | p50 ms | p99 ms | bytes on disk per event |")
+        print("|---|---|---|---|---|")
+        print(f"| kevents | {kevents['rate']:,.0f} | {kevents['p50']:.1f} | {kevents['p99']:.1f} | "
+              f"{hub_bytes / total:,.0f} (hub data dir, etcd view log included) |")
+        print(f"| etcd | {etcd['rate']:,.0f} | {etcd['p50']:.1f} | {etcd['p99']:.1f} | "
+              f"{written / total:,.0f} as written; {db / total:,.0f} db after compact+defrag, "
+              f"+ {wal / total:,.0f} WAL |")
+        print(f"ratios kevents/etcd: throughput {kevents['rate'] / etcd['rate']:.2f}x, "
+              f"p50 {kevents['p50'] / etcd['p50']:.2f}x, disk {hub_bytes / written:.3f}x of etcd as written, "
+              f"{hub_bytes / max(db, 1):.3f}x of its compacted db")
+    finally:
+        plane.stop()
+        if events_etcd:
+            events_etcd.stop()
+        hub.stop()
+        if os.environ.get("KEEP"):
+            print(f"(work dir kept: {work})")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
