@@ -38,6 +38,8 @@ class Hub:
         Path(self.kube_dir, "config").write_text("")
 
     def start(self, timeout=20):
+        if self.proc and self.proc.poll() is None:
+            raise RuntimeError(f"the hub on port {self.port} is already running")
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir]
@@ -55,6 +57,8 @@ class Hub:
                         return self
             except (urllib.error.URLError, ConnectionError, OSError):
                 time.sleep(0.05)
+        # Not left running: the test fails, and nothing outlives it.
+        self.kill9()
         raise RuntimeError("kevents did not become ready")
 
     def stop(self, sig=signal.SIGTERM, timeout=15):

@@ -209,7 +209,9 @@ def test_chunk_size_pages_through_all_events_printing_each_once(hub):
     out = hub.kubectl("get", "events", "--chunk-size=2", "-o", "wide", "-v=6")
     rows = [line.split()[-1] for line in out.stdout.splitlines()[1:]]
     assert rows == names
-    requests = re.findall(r"GET \S+/api/v1/namespaces/default/events\?(\S+) 200", out.stderr)
+    # kubectl up to 1.32 logs `GET URL 200 OK`, later ones `"Response" verb="GET" url="URL" status="200 OK"`.
+    requests = re.findall(
+        r'GET"? (?:url=")?\S+/api/v1/namespaces/default/events\?([^"\s]+)"? (?:status=")?200', out.stderr)
     assert len(requests) == 4, out.stderr
     assert all("limit=2" in q for q in requests)
     assert all("continue=" in q for q in requests[1:])
