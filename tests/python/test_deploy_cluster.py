@@ -41,7 +41,14 @@ def cluster(control_plane):
         control_plane.kubectl("create", "namespace", NAMESPACE)
     yield control_plane
     namespaces = [NAMESPACE] + [f"kevents-helm-{values}" for values in HELM_VALUES]
-    control_plane.kubectl("delete", "namespace", "--ignore-not-found", "--timeout=120s", *namespaces, check=False)
+    # The namespaces stop taking new pods first; no kubelet confirms that their scheduled pods
+    # stopped, so those are removed without waiting; then the namespaces (and their events) go.
+    control_plane.kubectl("delete", "namespace", "--ignore-not-found", "--wait=false", *namespaces, check=False)
+    for namespace in namespaces:
+        control_plane.kubectl("delete", "pods", "--all", "--force", "--grace-period=0", "-n", namespace,
+                              "--ignore-not-found", check=False)
+    control_plane.kubectl("wait", "--for=delete", "--timeout=60s",
+                          *[f"namespace/{n}" for n in namespaces], check=False)
     control_plane.kubectl("delete", "clusterrole,clusterrolebinding", "--ignore-not-found",
                           COLLECTOR, f"{COLLECTOR}-no-watch", check=False)
     control_plane.kubectl("delete", "-f", str(CRDS), "--ignore-not-found", check=False)

@@ -250,9 +250,13 @@ def test_kill_9_of_the_hub_and_an_apiserver_restart_lose_no_acknowledged_event(e
     writer = Writer(plane, ns, "w")
     try:
         time.sleep(1)
+        hub.kill9()
         hub.start()
         # The apiserver reconnects to the restarted hub and writes go on.
+        time.sleep(2)
+        hub.kill9()
         hub.start()
+        time.sleep(2)
     finally:
         acknowledged = writer.finish()
 
