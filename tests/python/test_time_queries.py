@@ -88,7 +88,10 @@ def counted(hub, path):
 
 def write_history(make_hub):
     """A hub with 420 events ten minutes apart over ten hours, most in the cold tier, some of
-    them patched (seen a minute ago) or deleted since."""
+    them patched (seen a minute ago) or deleted since. Times are relative to now, taken here:
+    the suite may reach this module long after it was imported."""
+    global NOW
+    NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     hub = make_hub(COLD).start()
     for i in range(420):
         status, body, _ = hub.request("POST", f"/api/v1/namespaces/{event(i)['metadata']['namespace']}/events", event(i))
