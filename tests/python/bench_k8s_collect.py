@@ -13,7 +13,6 @@ watch as the anchor (both measured in the same run, on loopback).
 """
 
 import argparse
-import http.client
 import json
 import statistics
 import sys
@@ -21,14 +20,13 @@ import tempfile
 import threading
 import time
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from collecting import Collector  # noqa: E402
 from conftest import Hub  # noqa: E402
 from controlplane import ControlPlane  # noqa: E402
-from k8s_workloads import core_event, write_kubeconfig  # noqa: E402
+from k8s_workloads import create_events, write_kubeconfig  # noqa: E402
 
 
 def watch_arrivals(open_stream, arrivals, prefix, stop):
@@ -46,30 +44,6 @@ def watch_arrivals(open_stream, arrivals, prefix, stop):
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def create_all(plane, names, writers):
-    """Creates `names` in the apiserver from `writers` keep-alive connections; returns when each
-    create was acknowledged and the seconds it all took."""
-    acknowledged = {}
-    local = threading.local()
-    host, port = plane.server.removeprefix("https://").split(":")
-
-    def create(name):
-        if not hasattr(local, "connection"):
-            local.connection = http.client.HTTPSConnection(host, int(port), context=plane.ssl_context())
-        body = json.dumps(core_event(name, "default"))
-        local.connection.request("POST", "/api/v1/namespaces/default/events", body, {
-            "Authorization": f"Bearer {plane.token}", "Content-Type": "application/json"})
-        response = local.connection.getresponse()
-        answer = response.read()
-        assert response.status == 201, answer
-        acknowledged[name] = time.monotonic()
-
-    started = time.monotonic()
-    with ThreadPoolExecutor(writers) as pool:
-        list(pool.map(create, names))
-    return acknowledged, time.monotonic() - started
 
 
 def main():
@@ -105,7 +79,8 @@ def main():
             threading.Thread(target=target, daemon=True).start()
         time.sleep(1)
         names = [f"live-{i:06d}" for i in range(args.events)]
-        acknowledged, seconds = create_all(plane, names, args.writers)
+        times, seconds = create_events(plane, names, args.writers)
+        acknowledged = {name: acked for name, (_, acked) in times.items()}
         deadline = time.time() + 120
         while len(mirrored) < len(names) and time.time() < deadline:
             time.sleep(0.2)
@@ -122,7 +97,7 @@ def main():
 
         collector.stop()
         backlog = [f"backlog-{i:06d}" for i in range(args.events)]
-        create_all(plane, backlog, args.writers)
+        create_events(plane, backlog, args.writers)
         started = time.monotonic()
         collector.start()
         expected = len(names) + len(backlog)

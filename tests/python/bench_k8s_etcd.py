@@ -18,53 +18,25 @@ apart). The work directory is removed at the end unless KEEP=1.
 
 import argparse
 import base64
-import http.client
 import json
 import os
 import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import Hub, free_port  # noqa: E402
 from controlplane import ControlPlane, Process  # noqa: E402
-from k8s_workloads import core_event  # noqa: E402
+from k8s_workloads import create_events  # noqa: E402
 
 
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def create_all(plane, names, writers):
-    """Creates `names` in the apiserver from `writers` keep-alive connections; returns each
-    create's latency (seconds) and the seconds it all took."""
-    latencies = []
-    local = threading.local()
-    host, port = plane.server.removeprefix("https://").split(":")
-
-    def create(name):
-        if not hasattr(local, "connection"):
-            local.connection = http.client.HTTPSConnection(host, int(port), context=plane.ssl_context())
-        body = json.dumps(core_event(name, "default"))
-        started = time.monotonic()
-        local.connection.request("POST", "/api/v1/namespaces/default/events", body, {
-            "Authorization": f"Bearer {plane.token}", "Content-Type": "application/json"})
-        response = local.connection.getresponse()
-        answer = response.read()
-        assert response.status == 201, answer
-        latencies.append(time.monotonic() - started)
-
-    started = time.monotonic()
-    with ThreadPoolExecutor(writers) as pool:
-        list(pool.map(create, names))
-    return latencies, time.monotonic() - started
 
 
 def disk_bytes(path):
@@ -102,8 +74,9 @@ def start_events_etcd(work, binaries):
 
 def run(plane, label, prefix, args):
     names = [f"{prefix}-{i:06d}" for i in range(args.events)]
-    create_all(plane, [f"{prefix}-warmup-{i}" for i in range(100)], args.writers)
-    latencies, seconds = create_all(plane, names, args.writers)
+    create_events(plane, [f"{prefix}-warmup-{i}" for i in range(100)], args.writers)
+    times, seconds = create_events(plane, names, args.writers)
+    latencies = [acked - sent for sent, acked in times.values()]
     ms = [s * 1000 for s in latencies]
     result = {"label": label, "rate": len(names) / seconds, "p50": statistics.median(ms), "p99": percentile(ms, 99)}
     print(f"{label}: {len(names)} creates in {seconds:.2f} s = {result['rate']:,.0f} events/s; "

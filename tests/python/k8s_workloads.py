@@ -1,8 +1,11 @@
 """Objects that make a real control plane emit real events (controllers and the scheduler), and
 kubeconfigs for it; shared by the suites that run against a real kube-apiserver."""
 
+import http.client
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from collecting import wait_for
@@ -73,3 +76,29 @@ def write_kubeconfig(path, plane, context="real", token=None):
     }
     Path(path).write_text(json.dumps(config, indent=1))
     return Path(path)
+
+
+def create_events(plane, names, writers, namespace="default"):
+    """Creates the events `names` in the apiserver from `writers` keep-alive connections (the
+    benchmarks' load); returns {name: (sent, acknowledged)} monotonic times and the seconds it
+    all took."""
+    times = {}
+    local = threading.local()
+    host, port = plane.server.removeprefix("https://").split(":")
+
+    def create(name):
+        if not hasattr(local, "connection"):
+            local.connection = http.client.HTTPSConnection(host, int(port), context=plane.ssl_context())
+        body = json.dumps(core_event(name, namespace))
+        sent = time.monotonic()
+        local.connection.request("POST", f"/api/v1/namespaces/{namespace}/events", body, {
+            "Authorization": f"Bearer {plane.token}", "Content-Type": "application/json"})
+        response = local.connection.getresponse()
+        answer = response.read()
+        assert response.status == 201, answer
+        times[name] = (sent, time.monotonic())
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(writers) as pool:
+        list(pool.map(create, names))
+    return times, time.monotonic() - started
