@@ -31,6 +31,15 @@ fn events() -> Vec<Arc<StoredEvent>> {
     events
 }
 
+/// `events` as cold file 1 in `dir`, in blocks of 16; returns its path.
+fn write_cold_file(dir: &std::path::Path, events: &[Arc<StoredEvent>]) -> std::path::PathBuf {
+    let path = dir.join("cold-1.blk");
+    let out = std::fs::File::create(&path).unwrap();
+    let kind = SealedKind::Cold { rows: events.len() };
+    crate::sealed::write(out, 1, events.iter().cloned(), 16, kind).unwrap();
+    path
+}
+
 fn names(found: impl Iterator<Item = Arc<StoredEvent>>) -> Vec<String> {
     found.map(|e| e.record.name.clone()).collect()
 }
@@ -38,11 +47,8 @@ fn names(found: impl Iterator<Item = Arc<StoredEvent>>) -> Vec<String> {
 #[test]
 fn scans_by_object_name_answer_alike_with_the_object_index_the_filters_or_neither() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cold-1.blk");
     let events = events();
-    let out = std::fs::File::create(&path).unwrap();
-    let kind = SealedKind::Cold { rows: events.len() };
-    crate::sealed::write(out, 1, events.iter().cloned(), 16, kind).unwrap();
+    let path = write_cold_file(dir.path(), &events);
     let open = || ColdFile::open(1, &path, Vec::new(), BTreeMap::new()).unwrap();
     let indexed = open();
     assert!(indexed.index.object_index.is_some());
@@ -124,11 +130,8 @@ fn scans_by_object_name_answer_alike_with_the_object_index_the_filters_or_neithe
 #[test]
 fn the_block_cache_is_bounded_in_bytes_and_keeps_the_block_just_read() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cold-1.blk");
     let events = events();
-    let out = std::fs::File::create(&path).unwrap();
-    let kind = SealedKind::Cold { rows: events.len() };
-    crate::sealed::write(out, 1, events.iter().cloned(), 16, kind).unwrap();
+    let path = write_cold_file(dir.path(), &events);
     let mut cold = Cold::default();
     cold.files
         .push(ColdFile::open(1, &path, Vec::new(), BTreeMap::new()).unwrap());
