@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -30,6 +31,8 @@ class Hub:
         self.extra_args = list(extra_args)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # Set for a hub serving TLS: the CA its certificate chains to (readiness is checked over https).
+        self.ca_file = None
         self.proc = None
         self.log_path = Path(self.data_dir).parent / f"kevents-{self.port}.log"
         # Beside the log, inside the test's own temporary directory, so nothing outlives the run.
@@ -52,7 +55,8 @@ class Hub:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"kevents exited early:\n{self.log_path.read_text()}")
             try:
-                with urllib.request.urlopen(self.url + "/readyz", timeout=1) as r:
+                context = ssl.create_default_context(cafile=str(self.ca_file)) if self.ca_file else None
+                with urllib.request.urlopen(self.url + "/readyz", timeout=1, context=context) as r:
                     if r.status == 200:
                         return self
             except (urllib.error.URLError, ConnectionError, OSError):
@@ -63,12 +67,7 @@ class Hub:
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc, sig, timeout)
         return self.proc.returncode if self.proc else None
 
     def kill9(self):
@@ -167,10 +166,11 @@ def wait_http_ready(url, process, timeout=30):
     raise RuntimeError(f"{url} did not become ready")
 
 
-def stop_process(process):
-    process.terminate()
+def stop_process(process, sig=signal.SIGTERM, timeout=10):
+    """Sends `sig` and waits for the process; kills it after `timeout` seconds."""
+    process.send_signal(sig)
     try:
-        process.wait(timeout=10)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()

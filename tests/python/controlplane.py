@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import free_port  # noqa: E402
+from conftest import free_port, stop_process  # noqa: E402
 
 
 class BuildUnavailable(Exception):
@@ -86,12 +86,7 @@ class Process:
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
         if self.running():
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc, sig, timeout)
 
     def log_tail(self, lines=40):
         if not self.log_path.exists():
