@@ -135,7 +135,13 @@ async fn count(
             None => (store.count(query), None),
             Some(buckets) => {
                 let split = store.count_buckets(query, &buckets);
-                (merged(&split), Some((split, buckets)))
+                let counts = kevents_store::Counts {
+                    items: split.all.clone(),
+                    resource_version: split.resource_version,
+                    chunks_read: 0,
+                    blocks_read: 0,
+                };
+                (counts, Some((split, buckets)))
             }
         }
     })
@@ -188,34 +194,5 @@ async fn count(
     match representation {
         Representation::Yaml => yaml_response(StatusCode::OK, &body),
         _ => json_response(StatusCode::OK, &body),
-    }
-}
-
-/// The whole window's counts from its buckets' counts.
-fn merged(split: &kevents_store::BucketCounts) -> kevents_store::Counts {
-    let mut totals: std::collections::HashMap<&str, (u64, u64)> = Default::default();
-    for counted in split.buckets.iter().flatten() {
-        let total = totals.entry(counted.value.as_str()).or_default();
-        total.0 += counted.events;
-        total.1 += counted.occurrences;
-    }
-    let mut items: Vec<kevents_store::Counted> = totals
-        .into_iter()
-        .map(|(value, (events, occurrences))| kevents_store::Counted {
-            value: value.to_string(),
-            events,
-            occurrences,
-        })
-        .collect();
-    items.sort_by(|a, b| {
-        (b.events, b.occurrences)
-            .cmp(&(a.events, a.occurrences))
-            .then_with(|| a.value.cmp(&b.value))
-    });
-    kevents_store::Counts {
-        items,
-        resource_version: split.resource_version,
-        chunks_read: 0,
-        blocks_read: 0,
     }
 }

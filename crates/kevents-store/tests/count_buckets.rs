@@ -27,6 +27,7 @@ fn check_buckets(store: &Store) -> usize {
                 };
                 let split = store.count_buckets(query(buckets.window()), &buckets);
                 assert_eq!(split.buckets.len(), count as usize);
+                assert_eq!(split.all, store.count(query(buckets.window())).items);
                 for (i, counted) in split.buckets.iter().enumerate() {
                     let from = start + i as i64 * width;
                     let one = store.count(query(TimeWindow {
