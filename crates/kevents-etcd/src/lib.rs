@@ -9,11 +9,13 @@
 #![warn(missing_docs)]
 
 mod codec;
+mod commit;
 mod config;
 mod error;
 mod grpc;
 mod keys;
 mod lease;
+mod mirror;
 mod mvcc;
 pub mod proto;
 pub mod proto_stream;
