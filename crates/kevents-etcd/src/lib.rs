@@ -27,6 +27,8 @@ mod wal;
 mod watch;
 
 #[cfg(test)]
+mod grpc_tests;
+#[cfg(test)]
 mod tests;
 
 pub use codec::{envelope, event_bytes, EventCodec, ProtobufEventCodec, PROTOBUF_MAGIC};

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 /// The endpoint's semantics do not depend on the Event message: this codec checks the envelope
 /// and takes the record's identity from the key (`ProtobufEventCodec` is tested in `codec`).
-struct KeyOnlyCodec;
+pub(crate) struct KeyOnlyCodec;
 
 impl EventCodec for KeyOnlyCodec {
     fn decode(&self, namespace: &str, name: &str, value: &[u8]) -> Result<EventRecord, String> {
