@@ -4,10 +4,12 @@
 
 use crate::codec::envelope;
 use crate::proto::{
-    DeleteRangeRequest, Event, PutRequest, RangeRequest, RangeResponse, EVENT_DELETE, EVENT_PUT,
+    Compare, DeleteRangeRequest, Event, PutRequest, PutResponse, RangeRequest, RangeResponse,
+    Request, RequestOp, TargetUnion, TxnRequest, TxnResponse, EVENT_DELETE, EVENT_PUT,
 };
 use crate::proto_stream::{
-    WatchCreateRequest, WatchProgressRequest, WatchRequest, WatchRequestUnion, WatchResponse,
+    StatusRequest, StatusResponse, WatchCreateRequest, WatchProgressRequest, WatchRequest,
+    WatchRequestUnion, WatchResponse,
 };
 use crate::tests::KeyOnlyCodec;
 use crate::{EtcdConfig, EtcdServer};
@@ -35,6 +37,7 @@ type Client = tonic::client::Grpc<
 /// A hub store and the endpoint serving on loopback (stops with the test's runtime).
 struct Endpoint {
     _dir: tempfile::TempDir,
+    store: Store,
     server: Arc<EtcdServer>,
     address: SocketAddr,
     _stop: tokio::sync::watch::Sender<bool>,
@@ -45,7 +48,7 @@ async fn endpoint(tls: Option<Arc<rustls::ServerConfig>>) -> Endpoint {
     let store = Store::open(StoreConfig::new(dir.path().join("store"))).unwrap();
     let mut config = EtcdConfig::new(dir.path().join("etcd"));
     config.progress_interval = Duration::from_millis(200);
-    let server = EtcdServer::open(config, store, Arc::new(KeyOnlyCodec))
+    let server = EtcdServer::open(config, store.clone(), Arc::new(KeyOnlyCodec))
         .await
         .unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -54,6 +57,7 @@ async fn endpoint(tls: Option<Arc<rustls::ServerConfig>>) -> Endpoint {
     tokio::spawn(crate::serve(listener, server.clone(), tls, stopped));
     Endpoint {
         _dir: dir,
+        store,
         server,
         address,
         _stop: stop,
@@ -97,21 +101,34 @@ async fn connect(address: SocketAddr, tls: Option<rustls::ClientConfig>) -> Resu
     }
 }
 
-async fn range(client: &mut Client, key: &[u8]) -> Result<RangeResponse, Status> {
+/// Calls a unary method.
+async fn call<Req, Resp>(
+    client: &mut Client,
+    path: &'static str,
+    request: Req,
+) -> Result<Resp, Status>
+where
+    Req: prost::Message + Send + Sync + 'static,
+    Resp: prost::Message + Default + Send + Sync + 'static,
+{
     client
         .ready()
         .await
         .map_err(|e| Status::unavailable(e.to_string()))?;
-    let request = RangeRequest {
-        key: key.to_vec(),
-        ..Default::default()
-    };
-    let path = PathAndQuery::from_static("/etcdserverpb.KV/Range");
-    let codec = ProstCodec::<RangeRequest, RangeResponse>::default();
+    let path = PathAndQuery::from_static(path);
+    let codec = ProstCodec::<Req, Resp>::default();
     let answer = client
         .unary(tonic::Request::new(request), path, codec)
         .await;
     answer.map(tonic::Response::into_inner)
+}
+
+async fn range(client: &mut Client, key: &[u8]) -> Result<RangeResponse, Status> {
+    let request = RangeRequest {
+        key: key.to_vec(),
+        ..Default::default()
+    };
+    call(client, "/etcdserverpb.KV/Range", request).await
 }
 
 fn key(name: &str) -> Vec<u8> {
@@ -380,5 +397,108 @@ async fn with_a_client_ca_only_clients_with_a_certificate_it_signed_are_served()
     assert!(
         refused.is_err(),
         "a client with another CA's certificate was served"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_over_grpc_is_a_status_with_a_message_and_changes_nothing() {
+    let e = endpoint(None).await;
+    put(&e.server, "a", "one").await;
+    let before = e.server.current_revision();
+    let mut client = connect(e.address, None).await.unwrap();
+    let put_path = "/etcdserverpb.KV/Put";
+    let txn_path = "/etcdserverpb.KV/Txn";
+    let put_of = |key: Vec<u8>, value: Vec<u8>| PutRequest {
+        key,
+        value,
+        ..Default::default()
+    };
+    let refused = |status: Status, code: tonic::Code, text: &str| {
+        assert_eq!(status.code(), code, "{status:?}");
+        assert!(status.message().contains(text), "{status:?}");
+    };
+    let outside = put_of(b"/registry/pods/default/web".to_vec(), event_value("pod"));
+    let answer = call::<_, PutResponse>(&mut client, put_path, outside).await;
+    refused(
+        answer.unwrap_err(),
+        tonic::Code::InvalidArgument,
+        "/registry/events/",
+    );
+    for value in [
+        b"{\"kind\":\"Event\"}".to_vec(),
+        b"k8s\0\xff\xff\x01".to_vec(),
+    ] {
+        let answer = call::<_, PutResponse>(&mut client, put_path, put_of(key("b"), value)).await;
+        refused(
+            answer.unwrap_err(),
+            tonic::Code::InvalidArgument,
+            "cannot store",
+        );
+    }
+    // Past the value limit, and past the message limit as well (refused by the codec).
+    for (kib, code) in [
+        (1540, tonic::Code::InvalidArgument),
+        (2048, tonic::Code::OutOfRange),
+    ] {
+        let huge = put_of(key("b"), envelope(&vec![b'x'; kib * 1024]));
+        let answer = call::<_, PutResponse>(&mut client, put_path, huge).await;
+        refused(answer.unwrap_err(), code, "too large");
+    }
+    let shapes = [
+        // A compare over a range of keys.
+        TxnRequest {
+            compare: vec![Compare {
+                key: key("a"),
+                range_end: key("z"),
+                target_union: Some(TargetUnion::Version(1)),
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+        // A put that keeps the old value.
+        TxnRequest {
+            success: vec![RequestOp {
+                request: Some(Request::Put(PutRequest {
+                    ignore_value: true,
+                    ..put_of(key("a"), event_value("x"))
+                })),
+            }],
+            ..Default::default()
+        },
+        // A nested transaction.
+        TxnRequest {
+            success: vec![RequestOp {
+                request: Some(Request::Txn(TxnRequest::default())),
+            }],
+            ..Default::default()
+        },
+    ];
+    for shape in shapes {
+        let answer = call::<_, TxnResponse>(&mut client, txn_path, shape).await;
+        refused(
+            answer.unwrap_err(),
+            tonic::Code::Unimplemented,
+            "kevents does not serve",
+        );
+    }
+    let defragment = "/etcdserverpb.Maintenance/Defragment";
+    let answer = call::<_, StatusResponse>(&mut client, defragment, StatusRequest {}).await;
+    refused(answer.unwrap_err(), tonic::Code::Unimplemented, defragment);
+
+    assert_eq!(e.server.current_revision(), before);
+    let all = RangeRequest {
+        key: b"/registry/events/".to_vec(),
+        range_end: b"/registry/events0".to_vec(),
+        ..Default::default()
+    };
+    let answer: RangeResponse = call(&mut client, "/etcdserverpb.KV/Range", all)
+        .await
+        .unwrap();
+    assert_eq!(answer.kvs.len(), 1);
+    assert_eq!(answer.kvs[0].value, event_value("one"));
+    assert_eq!(
+        e.store.stats().events,
+        1,
+        "the hub holds only the good event"
     );
 }
