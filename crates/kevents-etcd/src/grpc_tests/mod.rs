@@ -1,6 +1,6 @@
 //! The endpoint over gRPC on loopback, as a client sees it: a Watch stream (start revision,
-//! prev_kv, progress notifications and RequestProgress, a compacted start revision) and TLS
-//! with client certificates.
+//! prev_kv, progress notifications and RequestProgress, a compacted start revision), TLS with
+//! client certificates, and bad input.
 
 use crate::codec::envelope;
 use crate::proto::{
