@@ -328,6 +328,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let rules_rebuilt = crate::alerting::rebuild(&engine, &store, from, shutdown.clone());
     let (series, series_feed, series_expiry) =
         crate::series::start(&store, from, args.event_ttl, shutdown.clone());
+    series.register(&mut registry);
     let following = tokio::spawn(kevents_alert::follow_store(
         store.clone(),
         vec![event_metrics, engine, key_resources, series_feed],
