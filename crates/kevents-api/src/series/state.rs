@@ -4,6 +4,9 @@ use kevents_correlate::{Series, SeriesConfig, SeriesTracker};
 use kevents_model::Micros;
 use kevents_store::{Change, ChangeType, Store};
 use parking_lot::RwLock;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -25,6 +28,10 @@ pub struct SeriesState {
     /// While the stored events are read after a start: changes the feed delivers meanwhile,
     /// applied once the read is done (see `rebuild.rs`).
     pub(super) rebuilding: parking_lot::Mutex<Option<Pending>>,
+    /// `kevents_series_bytes`: the series' text, bounded by `--series-max-bytes`.
+    bytes: Gauge,
+    /// `kevents_series_evicted_total`: series dropped for a bound before their TTL.
+    evicted: Counter,
 }
 
 /// Changes delivered by the feed while a rebuild reads the store.
@@ -49,7 +56,25 @@ impl SeriesState {
             feed: broadcast::channel(FEED_CAPACITY).0,
             applied: tokio::sync::watch::channel(None).0,
             rebuilding: parking_lot::Mutex::new(None),
+            bytes: Gauge::default(),
+            evicted: Counter::default(),
         }
+    }
+
+    /// Registers the series' memory metrics.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "kevents_series_bytes",
+            "Bytes of series text held (key fields, template, latest event name and message; \
+             bounded by --series-max-bytes)",
+            self.bytes.clone(),
+        );
+        registry.register(
+            "kevents_series_evicted",
+            "Series evicted before their TTL because --series-max-bytes or the series cap was \
+             reached",
+            self.evicted.clone(),
+        );
     }
 
     /// Feeds every live event of `store`, then follows nothing: for a state whose feed starts
@@ -103,11 +128,13 @@ impl SeriesState {
     ) {
         let mut tracker = self.tracker.write();
         let observation = tracker.observe(&record.cluster, record, previous, Micros::now());
+        self.bytes.set(gauge_value(tracker.text_bytes()));
+        self.evicted.inc_by(observation.evicted.len() as u64);
         if self.feed.receiver_count() == 0 {
             return;
         }
         let version = tracker.version();
-        if let Some(evicted) = observation.evicted {
+        for evicted in observation.evicted {
             self.publish("DELETED", evicted, version);
         }
         if observation.changed {
@@ -126,6 +153,7 @@ impl SeriesState {
     pub fn expire(&self, now: Micros) -> usize {
         let mut tracker = self.tracker.write();
         let expired = tracker.expire(now);
+        self.bytes.set(gauge_value(tracker.text_bytes()));
         let version = tracker.version();
         let count = expired.len();
         for series in expired {
@@ -160,6 +188,10 @@ impl SeriesState {
             version,
         }));
     }
+}
+
+fn gauge_value(bytes: usize) -> i64 {
+    i64::try_from(bytes).unwrap_or(i64::MAX)
 }
 
 impl Default for SeriesState {
