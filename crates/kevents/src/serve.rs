@@ -161,6 +161,8 @@ pub struct ServeArgs {
     correlation: crate::correlation::CorrelationArgs,
     #[command(flatten)]
     etcd: crate::etcd::EtcdArgs,
+    #[command(flatten)]
+    ui: crate::ui::UiArgs,
 }
 
 pub(crate) fn duration_micros(text: &str) -> Result<i64, String> {
@@ -356,6 +358,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store_gauges,
         store.clone(),
     ));
+    let app = crate::ui::add(&args.ui, app);
     let tls = match (&args.tls_cert_file, &args.tls_private_key_file) {
         (Some(cert), Some(key)) => Some(Arc::new(
             crate::listen::TlsFiles::load(cert.clone(), key.clone(), args.client_ca_file.clone())
