@@ -1,12 +1,12 @@
 //! The series of every stored event, kept current from the store's change feed.
 
+use super::metrics::PatternMetrics;
 use kevents_correlate::{Series, SeriesConfig, SeriesTracker};
 use kevents_model::Micros;
 use kevents_store::{Change, ChangeType, Store};
 use parking_lot::RwLock;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -28,6 +28,7 @@ pub struct SeriesState {
     /// While the stored events are read after a start: changes the feed delivers meanwhile,
     /// applied once the read is done (see `rebuild.rs`).
     pub(super) rebuilding: parking_lot::Mutex<Option<Pending>>,
+    metrics: PatternMetrics,
     /// `kevents_series_bytes`: the series' text, bounded by `--series-max-bytes`.
     bytes: Gauge,
     /// `kevents_series_evicted_total`: series dropped for a bound before their TTL.
@@ -56,25 +57,10 @@ impl SeriesState {
             feed: broadcast::channel(FEED_CAPACITY).0,
             applied: tokio::sync::watch::channel(None).0,
             rebuilding: parking_lot::Mutex::new(None),
+            metrics: PatternMetrics::default(),
             bytes: Gauge::default(),
             evicted: Counter::default(),
         }
-    }
-
-    /// Registers the series' memory metrics.
-    pub fn register(&self, registry: &mut Registry) {
-        registry.register(
-            "kevents_series_bytes",
-            "Bytes of series text held (key fields, template, latest event name and message; \
-             bounded by --series-max-bytes)",
-            self.bytes.clone(),
-        );
-        registry.register(
-            "kevents_series_evicted",
-            "Series evicted before their TTL because --series-max-bytes or the series cap was \
-             reached",
-            self.evicted.clone(),
-        );
     }
 
     /// Feeds every live event of `store`, then follows nothing: for a state whose feed starts
@@ -127,7 +113,9 @@ impl SeriesState {
         previous: Option<&kevents_model::EventRecord>,
     ) {
         let mut tracker = self.tracker.write();
+        let before = tracker.miner_stats();
         let observation = tracker.observe(&record.cluster, record, previous, Micros::now());
+        self.metrics.update(before, tracker.miner_stats());
         self.bytes.set(gauge_value(tracker.text_bytes()));
         self.evicted.inc_by(observation.evicted.len() as u64);
         if self.feed.receiver_count() == 0 {
@@ -136,6 +124,14 @@ impl SeriesState {
         let version = tracker.version();
         for evicted in observation.evicted {
             self.publish("DELETED", evicted, version);
+        }
+        for (ended, successor) in observation.merged {
+            self.publish("DELETED", ended, version);
+            if successor != observation.series {
+                if let Some(series) = tracker.get(&successor) {
+                    self.publish("MODIFIED", series.clone(), version);
+                }
+            }
         }
         if observation.changed {
             if let Some(series) = tracker.get(&observation.series) {
@@ -147,6 +143,24 @@ impl SeriesState {
                 self.publish(kind, series.clone(), version);
             }
         }
+    }
+
+    /// Registers the metrics of the learned patterns (`kevents_patterns`, …) and of the series'
+    /// memory.
+    pub fn register(&self, registry: &mut prometheus_client::registry::Registry) {
+        self.metrics.register(registry);
+        registry.register(
+            "kevents_series_bytes",
+            "Bytes of series text held (key fields, template, latest event name and message; \
+             bounded by --series-max-bytes)",
+            self.bytes.clone(),
+        );
+        registry.register(
+            "kevents_series_evicted",
+            "Series evicted before their TTL because --series-max-bytes or the series cap was \
+             reached",
+            self.evicted.clone(),
+        );
     }
 
     /// Drops series not seen within their TTL; watchers see them `DELETED`.
