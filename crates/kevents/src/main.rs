@@ -18,6 +18,7 @@ mod serve;
 mod simulate;
 mod sinks;
 mod triggers;
+mod ui;
 
 use clap::{Parser, Subcommand};
 
