@@ -10,6 +10,7 @@ mod embedded;
 mod etcd;
 mod head_errors;
 mod listen;
+mod memory;
 mod metrics;
 mod periodic;
 mod rules;
