@@ -32,7 +32,7 @@ mod write;
 pub use admission::task::run_folding;
 pub use admission::{Admission, AdmissionConfig};
 pub use auth::{Identity, Peer, Security};
-pub use clusters::ClusterRegistry;
+pub use clusters::{ClusterRegistry, ClusterState, GapRecord};
 use clusters::ClusterScope;
 use error::not_allowed;
 pub use error::{ApiError, ApiResult, MAX_REQUEST_HEAD_BYTES, MAX_REQUEST_TARGET_BYTES};
