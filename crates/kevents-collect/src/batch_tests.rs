@@ -226,7 +226,10 @@ fn a_list_report_rides_the_next_batch_and_survives_a_failed_send() {
         }),
     };
     let mut batcher = Batcher::new(BatchLimits::default(), Some(7));
-    assert_eq!(batcher.observe(Observation::Listed(report)), Accepted::Queued);
+    assert_eq!(
+        batcher.observe(Observation::Listed(report)),
+        Accepted::Queued
+    );
     assert!(batcher.has_pending());
     let batch = batcher.take();
     assert!(!batch.is_empty());

@@ -91,7 +91,9 @@ async fn hub_cursor(
             }
             // An unreadable cursor only costs a full resend, which the hub deduplicates.
             Ok(status) => {
-                let cursor = status.as_ref().and_then(|s| s.cursor.as_ref()?.parse().ok());
+                let cursor = status
+                    .as_ref()
+                    .and_then(|s| s.cursor.as_ref()?.parse().ok());
                 let contact = status.and_then(|s| Micros::parse(s.last_contact.as_deref()?));
                 return Ok(Some((cursor, contact)));
             }
@@ -140,7 +142,11 @@ async fn watch_events(
             }
             Ok(watcher::Event::InitApply(object)) => {
                 lists.listed(last_update(&object.data).or_else(|| {
-                    object.metadata.creation_timestamp.as_ref().map(|t| Micros::from_jiff(t.0))
+                    object
+                        .metadata
+                        .creation_timestamp
+                        .as_ref()
+                        .map(|t| Micros::from_jiff(t.0))
                 }));
                 observed(object, true)
             }

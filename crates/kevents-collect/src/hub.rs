@@ -188,6 +188,14 @@ impl HubClient {
         }
     }
 
+    /// A JSON document the hub serves at `path` (e.g. `/doctor`).
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, HubError> {
+        self.request(Method::GET, path, vec![]).await
+    }
+
     /// Every cluster the hub knows.
     pub async fn clusters(&self) -> Result<Vec<ClusterStatus>, HubError> {
         let list: ClusterList = self

@@ -25,7 +25,12 @@ pub struct HubFlags {
 }
 
 impl HubFlags {
-    async fn client(&self) -> anyhow::Result<HubClient> {
+    /// The hub's URL.
+    pub(crate) fn server(&self) -> &str {
+        &self.server
+    }
+
+    pub(crate) async fn client(&self) -> anyhow::Result<HubClient> {
         Ok(HubClient::new(&HubOptions {
             url: self.server.clone(),
             token: self.token.clone(),
@@ -83,7 +88,7 @@ pub struct KubeconfigArgs {
     prefix: String,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -10,7 +10,7 @@ use kevents_alert::{
 };
 use kevents_api::auth::{AuditLog, PolicyFile, RateLimiter, TokenFile};
 use kevents_api::{ApiConfig, ApiMetrics, AppState, ClusterRegistry, Security};
-use kevents_model::{parse_go_duration, Micros};
+use kevents_model::parse_go_duration;
 use kevents_store::{Store, StoreConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -245,7 +245,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &mut registry,
     ));
     let store_gauges = crate::metrics::StoreGauges::new(&mut registry);
-    let sinks = crate::sinks::start(
+    let (sinks, sink_metrics) = crate::sinks::start(
         args.sinks.as_deref(),
         &args.data_dir,
         &args.cluster_name,
@@ -333,7 +333,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
     let security = Arc::new(security(&args)?);
-    let reloader = tokio::spawn(reload_periodically(security.clone(), shutdown.clone()));
+    let reloader = tokio::spawn(crate::periodic::reload(security.clone(), shutdown.clone()));
     let state = AppState {
         store: store.clone(),
         config: Arc::new(ApiConfig {
@@ -348,7 +348,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         admission,
     };
     let folding = tokio::spawn(kevents_api::run_folding(state.clone()));
-    let expiry = tokio::spawn(expire_periodically(store.clone(), shutdown.clone()));
+    let expiry = tokio::spawn(crate::periodic::expire(store.clone(), shutdown.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -369,11 +369,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .await
     .context("starting the embedded collectors")?;
     let etcd = crate::etcd::start(&args.etcd, &args.data_dir, &store, shutdown.clone()).await?;
-    let app = kevents_api::router(state).merge(crate::metrics::router(
-        Arc::new(registry),
-        store_gauges,
-        store.clone(),
-    ));
+    let doctor = crate::doctor_endpoint::router(&state, sink_metrics, args.retention_size);
+    let app = kevents_api::router(state)
+        .merge(crate::metrics::router(
+            Arc::new(registry),
+            store_gauges,
+            store.clone(),
+        ))
+        .merge(doctor);
     let tls = match (&args.tls_cert_file, &args.tls_private_key_file) {
         (Some(cert), Some(key)) => Some(Arc::new(
             crate::listen::TlsFiles::load(cert.clone(), key.clone(), args.client_ca_file.clone())
@@ -480,35 +483,4 @@ fn security(args: &ServeArgs) -> anyhow::Result<Security> {
         audit,
         cluster: args.cluster_name.clone(),
     })
-}
-
-/// Re-reads token and policy files every two seconds, until shutdown.
-async fn reload_periodically(
-    security: Arc<Security>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut ticker = tokio::time::interval(Duration::from_secs(2));
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => security.reload(),
-            _ = shutdown.changed() => return,
-        }
-    }
-}
-
-/// Deletes events past their TTL once a second, until shutdown.
-async fn expire_periodically(store: Store, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {
-                match store.expire(Micros::now()).await {
-                    Ok(0) => {}
-                    Ok(deleted) => tracing::debug!(deleted, "expired events"),
-                    Err(e) => tracing::warn!(error = %e, "expiring events failed"),
-                }
-            }
-            _ = shutdown.changed() => return,
-        }
-    }
 }

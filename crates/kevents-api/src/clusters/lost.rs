@@ -91,7 +91,11 @@ mod tests {
         assert!(validate_create(&event, ApiGroup::Core).is_empty());
         assert_eq!(event.involved_object.name, "prod");
         assert_eq!(event.reason, "EventsLost");
-        assert!(event.message.contains("about 90 events"), "{}", event.message);
+        assert!(
+            event.message.contains("about 90 events"),
+            "{}",
+            event.message
+        );
         assert!(event.message.contains("90s from"), "{}", event.message);
     }
 
