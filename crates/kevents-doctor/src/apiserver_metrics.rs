@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiserverMetrics {
-    /// `apiserver_storage_objects{resource="events"}`: events in its storage.
+    /// `apiserver_resource_objects{resource="events"}` (before 1.34:
+    /// `apiserver_storage_objects`): events in its storage, counted about once a minute.
     pub stored_events: Option<f64>,
     /// `apiserver_storage_size_bytes` (or the older `apiserver_storage_db_total_size_in_bytes`):
     /// the storage database's size, summed over its storage clusters.
@@ -33,8 +34,13 @@ pub fn parse_apiserver_metrics(text: &str) -> ApiserverMetrics {
                 .map(|(_, v)| v.as_str())
         };
         match name {
-            "apiserver_storage_objects" if label("resource") == Some("events") => {
-                out.stored_events = Some(out.stored_events.unwrap_or(0.0) + value);
+            "apiserver_resource_objects" | "apiserver_storage_objects"
+                if label("resource") == Some("events")
+                    && label("group").unwrap_or("").is_empty()
+                    // Both names during the deprecation: the newer one wins.
+                    && (name == "apiserver_resource_objects" || out.stored_events.is_none()) =>
+            {
+                out.stored_events = Some(value);
             }
             "apiserver_storage_size_bytes" | "apiserver_storage_db_total_size_in_bytes" => {
                 out.storage_bytes = Some(out.storage_bytes.unwrap_or(0.0) + value);
@@ -57,8 +63,11 @@ pub fn parse_apiserver_metrics(text: &str) -> ApiserverMetrics {
     out
 }
 
+/// A sample's labels, in the order written.
+type Labels = Vec<(String, String)>;
+
 /// One sample line: name, labels, value; `None` for comments and lines it does not understand.
-fn sample(line: &str) -> Option<(&str, Vec<(String, String)>, f64)> {
+fn sample(line: &str) -> Option<(&str, Labels, f64)> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
         return None;
@@ -114,7 +123,9 @@ mod tests {
     fn event_metrics_are_read_and_others_ignored() {
         let text = r#"# HELP apiserver_storage_objects [STABLE] Number of stored objects
 # TYPE apiserver_storage_objects gauge
-apiserver_storage_objects{resource="events"} 1234
+apiserver_storage_objects{resource="events"} 1200
+apiserver_resource_objects{group="",resource="events"} 1234
+apiserver_resource_objects{group="events.k8s.io",resource="events"} 1234
 apiserver_storage_objects{resource="pods"} 50
 apiserver_storage_size_bytes{storage_cluster_id="etcd-0"} 2.5e+06
 apiserver_request_total{code="201",component="apiserver",group="",resource="events",verb="POST",version="v1"} 900

@@ -189,7 +189,7 @@ fn metrics_finding(subject: &str, metrics: &Result<ApiserverMetrics, String>) ->
     };
     if let Some(stored) = metrics.stored_events {
         f = f.evidence(format!(
-            "{stored:.0} events in the apiserver's storage (apiserver_storage_objects)"
+            "{stored:.0} events in the apiserver's storage (apiserver_resource_objects)"
         ));
     }
     if let Some(bytes) = metrics.storage_bytes {

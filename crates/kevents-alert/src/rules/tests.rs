@@ -110,8 +110,8 @@ fn builtin_pack_fires_events_lost_per_collected_cluster() {
     assert_eq!(alerts[0].labels["severity"], "critical");
     assert_eq!(alerts[0].labels["name"], "prod");
     assert_eq!(
-        alerts[0].annotations["summary"],
-        "Events of cluster prod were lost before its collector saw them"
+        alerts[0].annotations["description"],
+        "EventsLost happened to prod"
     );
 }
 
