@@ -7,8 +7,8 @@ against a real kube-apiserver in test_k8s_doctor.py."""
 import json
 import random
 import subprocess
-import time
 
+from collecting import wait_for
 from conftest import BIN, core_event, free_port
 
 
@@ -30,16 +30,6 @@ def hub_finding(hub, check, subject="hub"):
     status, body, _ = hub.request("GET", "/doctor")
     assert status == 200, body
     return finding(body, check, subject)
-
-
-def wait_for(predicate, timeout, message):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {message}")
 
 
 def test_a_fresh_hub_is_ok_everywhere_and_exits_0(make_hub):

@@ -49,12 +49,12 @@ impl HubFlags {
     }
 }
 
-/// Output format of `kevents clusters`.
+/// Output format of `kevents clusters` and `kevents doctor`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Output {
     /// A table.
     Table,
-    /// The hub's JSON answer.
+    /// JSON.
     Json,
 }
 

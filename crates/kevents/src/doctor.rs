@@ -3,21 +3,10 @@
 //! writes, store), and prints every finding; exits 0 when all are ok, 1 with warnings, 2 with
 //! problems.
 
-use crate::clusters::HubFlags;
-use clap::{Args, ValueEnum};
-use kevents_collect::{Selection, SourceOptions};
+use crate::clusters::{HubFlags, Output};
+use clap::Args;
 use kevents_doctor::{probe_source, render_table, source_findings, Finding, Report, Status};
 use std::io::Write;
-use std::path::PathBuf;
-
-/// Output format of `kevents doctor`.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Output {
-    /// One block per finding.
-    Table,
-    /// `{"status": …, "findings": [{area, check, subject, status, summary, evidence, action}]}`.
-    Json,
-}
 
 /// Flags of `kevents doctor`.
 #[derive(Args, Debug)]
@@ -28,19 +17,8 @@ pub enum Output {
 
 Exit status: 0 all ok, 1 warnings, 2 problems.")]
 pub struct DoctorArgs {
-    /// kubeconfig to read contexts from (default: $KUBECONFIG, then ~/.kube/config).
-    #[arg(long)]
-    kubeconfig: Option<PathBuf>,
-    /// Source cluster to check; repeat for several (default: the current context).
-    #[arg(long = "context", value_name = "CONTEXT")]
-    contexts: Vec<String>,
-    /// Check every context of the kubeconfig.
-    #[arg(long, conflicts_with = "contexts")]
-    all_contexts: bool,
-    /// The cluster's name on the hub, as given to `kevents collect`: `NAME` with one context,
-    /// `CONTEXT=NAME` (repeatable) with several.
-    #[arg(long = "cluster-name", value_name = "NAME")]
-    cluster_names: Vec<String>,
+    #[command(flatten)]
+    sources: crate::contexts::ContextFlags,
     /// Skip the source clusters.
     #[arg(long, conflicts_with_all = ["contexts", "all_contexts"])]
     no_sources: bool,
@@ -49,7 +27,8 @@ pub struct DoctorArgs {
     no_hub: bool,
     #[command(flatten)]
     hub: HubFlags,
-    /// Output format.
+    /// Output format (`json`: `{"status", "findings": [{area, check, subject, status, summary,
+    /// evidence, action}]}`).
     #[arg(short, long, value_enum, default_value = "table")]
     output: Output,
 }
@@ -72,19 +51,7 @@ async fn examine(args: &DoctorArgs) -> Report {
     let mut findings = Vec::new();
     let mut collected = Vec::new();
     if !args.no_sources {
-        let selection = if args.all_contexts {
-            Selection::All
-        } else if args.contexts.is_empty() {
-            Selection::Current
-        } else {
-            Selection::Contexts(args.contexts.clone())
-        };
-        let options = SourceOptions {
-            kubeconfig: args.kubeconfig.clone(),
-            selection,
-            names: args.cluster_names.clone(),
-        };
-        match kevents_collect::sources::load(&options).await {
+        match kevents_collect::sources::load(&args.sources.options(false)).await {
             Ok(sources) => {
                 for source in sources {
                     findings.extend(source_findings(&probe_source(&source).await));

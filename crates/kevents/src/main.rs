@@ -5,6 +5,7 @@ mod archive;
 mod certs;
 mod clusters;
 mod collect;
+mod contexts;
 mod correlation;
 mod doctor;
 mod doctor_endpoint;
