@@ -7,6 +7,7 @@ mod admission;
 pub mod auth;
 mod body;
 mod clusters;
+mod count_buckets;
 mod counts;
 mod delete;
 mod discovery;

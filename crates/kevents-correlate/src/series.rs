@@ -1,11 +1,15 @@
 //! Series: every stored event belongs to one, keyed by cluster, namespace, involved object,
-//! type, reason, reporting source and message template. A [`SeriesTracker`] (one writer) is fed
+//! type, reason, reporting source and learned message template (the masked message through the
+//! [`crate::miner`]). A [`SeriesTracker`] (one writer) is fed
 //! the stored events, creates and updates alike, and keeps per series the first and last
 //! occurrence, the exact total count, counts per minute and hour, the latest message, the
 //! number of event objects and a version that grows with every change (for watches).
 
+mod generalize;
 mod history;
 mod key;
+#[cfg(test)]
+mod learned_tests;
 mod patterns;
 #[cfg(test)]
 mod properties;
@@ -20,6 +24,7 @@ pub use patterns::{Pattern, PatternId};
 pub use record::Series;
 
 use crate::key::KeyBuffer;
+use crate::miner::{Miner, MinerConfig, MinerStats};
 use crate::template::template_into;
 use history::minute_of;
 use kevents_model::{EventRecord, Micros};
@@ -38,6 +43,8 @@ pub struct SeriesConfig {
     pub max_series: usize,
     /// Hourly buckets kept per series, before the last hour kept per minute. Default 168.
     pub hours_kept: usize,
+    /// The template miner's parameters.
+    pub miner: MinerConfig,
 }
 
 impl Default for SeriesConfig {
@@ -46,6 +53,7 @@ impl Default for SeriesConfig {
             ttl_micros: 168 * 3600 * 1_000_000,
             max_series: 50_000,
             hours_kept: 168,
+            miner: MinerConfig::default(),
         }
     }
 }
@@ -63,6 +71,9 @@ pub struct Observation {
     pub changed: bool,
     /// A series evicted to stay within [`SeriesConfig::max_series`].
     pub evicted: Option<Series>,
+    /// Series this event's message ended: its pattern gained a wildcard, and each series of
+    /// the pattern's previous template was merged into the series (id given) of the new one.
+    pub merged: Vec<(Series, SeriesId)>,
 }
 
 /// Counters of the tracker's own work, for metrics.
@@ -76,6 +87,8 @@ pub struct TrackerStats {
     pub expired: u64,
     /// Series evicted because [`SeriesConfig::max_series`] was reached.
     pub evicted: u64,
+    /// Series merged into another when their template gained a wildcard.
+    pub merged: u64,
 }
 
 /// Keeps the series of the events it is fed. One writer: wrap it in a lock to share it.
@@ -91,11 +104,16 @@ pub struct SeriesTracker {
     by_last_seen: BinaryHeap<Reverse<(i64, u32)>>,
     version: u64,
     stats: TrackerStats,
+    miner: Miner,
+    /// The learned template of the message being observed.
     template: String,
-    /// The message `template` was made from: the write path asks for a series id before
-    /// storing an event and observes it after, and templates once.
+    /// The masked template of `templated_message`.
+    masked: String,
+    /// The message `masked` was made from: the write path asks for a series id before
+    /// storing an event and observes it after, and masks once.
     templated_message: String,
     previous_template: String,
+    previous_masked: String,
     buffer: KeyBuffer,
 }
 
@@ -108,9 +126,12 @@ impl SeriesTracker {
             by_last_seen: BinaryHeap::new(),
             version: 0,
             stats: TrackerStats::default(),
+            miner: Miner::new(config.miner),
             template: String::with_capacity(256),
+            masked: String::with_capacity(256),
             templated_message: String::with_capacity(256),
             previous_template: String::with_capacity(256),
+            previous_masked: String::with_capacity(256),
             buffer: KeyBuffer::default(),
         }
     }
@@ -134,7 +155,14 @@ impl SeriesTracker {
         };
         let added = u64::try_from(added).unwrap_or(0);
         let parts = KeyParts::of(cluster, event);
-        self.template_message(&event.message);
+        self.mask_message(&event.message);
+        let generalized = self
+            .miner
+            .learn(&event.reason, &self.masked, &mut self.template);
+        let merged = match generalized {
+            Some(previous) => self.merge_generalized(&event.reason, &previous),
+            None => Vec::new(),
+        };
         let id = parts.id(&self.template, &mut self.buffer);
         let joined = match previous {
             None => true,
@@ -200,25 +228,35 @@ impl SeriesTracker {
             created,
             changed,
             evicted,
+            merged,
         }
     }
 
     /// The series id `event` of `cluster` belongs to.
+    /// Does not learn the message: an event that generalises a pattern gets the id of the
+    /// series it will join once [`SeriesTracker::observe`]d.
     pub fn series_id(&mut self, cluster: &str, event: &EventRecord) -> SeriesId {
-        self.template_message(&event.message);
+        self.mask_message(&event.message);
+        self.miner
+            .lookup(&event.reason, &self.masked, &mut self.template);
         KeyParts::of(cluster, event).id(&self.template, &mut self.buffer)
     }
 
-    fn template_message(&mut self, message: &str) {
+    fn mask_message(&mut self, message: &str) {
         if self.templated_message != message {
-            template_into(message, &mut self.template);
+            template_into(message, &mut self.masked);
             self.templated_message.clear();
             self.templated_message.push_str(message);
         }
     }
 
     fn previous_series_id(&mut self, cluster: &str, before: &EventRecord) -> SeriesId {
-        template_into(&before.message, &mut self.previous_template);
+        template_into(&before.message, &mut self.previous_masked);
+        self.miner.lookup(
+            &before.reason,
+            &self.previous_masked,
+            &mut self.previous_template,
+        );
         KeyParts::of(cluster, before).id(&self.previous_template, &mut self.buffer)
     }
 
@@ -334,6 +372,11 @@ impl SeriesTracker {
     /// Counters of the tracker's work.
     pub fn stats(&self) -> TrackerStats {
         self.stats
+    }
+
+    /// Counters of the template miner's work.
+    pub fn miner_stats(&self) -> MinerStats {
+        self.miner.stats()
     }
 
     /// The settings.

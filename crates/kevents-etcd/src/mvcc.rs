@@ -195,8 +195,10 @@ impl Mvcc {
     }
 
     /// Plans a transaction: evaluates its compares and operations against the current state.
-    /// Reads see the state before the transaction.
-    pub fn plan(&self, txn: &TxnRequest) -> Result<Planned, EtcdError> {
+    /// Reads see the state before the transaction; its writes take revision `next` (the
+    /// revision after the current one, or after the writes of its batch planned before it,
+    /// which touch other keys).
+    pub fn plan(&self, txn: &TxnRequest, next: i64) -> Result<Planned, EtcdError> {
         let mut succeeded = true;
         for compare in &txn.compare {
             succeeded &= self.compare(compare)?;
@@ -206,7 +208,6 @@ impl Mvcc {
         } else {
             &txn.failure
         };
-        let next = self.revision + 1;
         let mut record = Record {
             revision: next,
             ..Default::default()

@@ -20,6 +20,7 @@ mod series;
 mod serve;
 mod simulate;
 mod sinks;
+mod ui;
 
 use clap::{Parser, Subcommand};
 

@@ -183,6 +183,8 @@ pub struct ServeArgs {
     correlation: crate::correlation::CorrelationArgs,
     #[command(flatten)]
     etcd: crate::etcd::EtcdArgs,
+    #[command(flatten)]
+    ui: crate::ui::UiArgs,
 }
 
 fn duration_micros(text: &str) -> Result<i64, String> {
@@ -326,6 +328,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let rules_rebuilt = crate::alerting::rebuild(&engine, &store, from, shutdown.clone());
     let (series, series_feed, series_expiry) =
         crate::series::start(&store, from, args.event_ttl, shutdown.clone());
+    series.register(&mut registry);
     let following = tokio::spawn(kevents_alert::follow_store(
         store.clone(),
         vec![event_metrics, engine, key_resources, series_feed],
@@ -377,6 +380,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             store.clone(),
         ))
         .merge(doctor);
+    let app = crate::ui::add(&args.ui, app);
     let tls = match (&args.tls_cert_file, &args.tls_private_key_file) {
         (Some(cert), Some(key)) => Some(Arc::new(
             crate::listen::TlsFiles::load(cert.clone(), key.clone(), args.client_ca_file.clone())

@@ -1,5 +1,6 @@
 //! The series of every stored event, kept current from the store's change feed.
 
+use super::metrics::PatternMetrics;
 use kevents_correlate::{Series, SeriesConfig, SeriesTracker};
 use kevents_model::Micros;
 use kevents_store::{Change, ChangeType, Store};
@@ -25,6 +26,7 @@ pub struct SeriesState {
     /// While the stored events are read after a start: changes the feed delivers meanwhile,
     /// applied once the read is done (see `rebuild.rs`).
     pub(super) rebuilding: parking_lot::Mutex<Option<Pending>>,
+    metrics: PatternMetrics,
 }
 
 /// Changes delivered by the feed while a rebuild reads the store.
@@ -49,6 +51,7 @@ impl SeriesState {
             feed: broadcast::channel(FEED_CAPACITY).0,
             applied: tokio::sync::watch::channel(None).0,
             rebuilding: parking_lot::Mutex::new(None),
+            metrics: PatternMetrics::default(),
         }
     }
 
@@ -102,13 +105,23 @@ impl SeriesState {
         previous: Option<&kevents_model::EventRecord>,
     ) {
         let mut tracker = self.tracker.write();
+        let before = tracker.miner_stats();
         let observation = tracker.observe(&record.cluster, record, previous, Micros::now());
+        self.metrics.update(before, tracker.miner_stats());
         if self.feed.receiver_count() == 0 {
             return;
         }
         let version = tracker.version();
         if let Some(evicted) = observation.evicted {
             self.publish("DELETED", evicted, version);
+        }
+        for (ended, successor) in observation.merged {
+            self.publish("DELETED", ended, version);
+            if successor != observation.series {
+                if let Some(series) = tracker.get(&successor) {
+                    self.publish("MODIFIED", series.clone(), version);
+                }
+            }
         }
         if observation.changed {
             if let Some(series) = tracker.get(&observation.series) {
@@ -120,6 +133,11 @@ impl SeriesState {
                 self.publish(kind, series.clone(), version);
             }
         }
+    }
+
+    /// Registers the metrics of the learned patterns (`kevents_patterns`, …).
+    pub fn register(&self, registry: &mut prometheus_client::registry::Registry) {
+        self.metrics.register(registry);
     }
 
     /// Drops series not seen within their TTL; watchers see them `DELETED`.
