@@ -13,6 +13,7 @@ mod embedded;
 mod etcd;
 mod head_errors;
 mod listen;
+mod memory;
 mod metrics;
 mod periodic;
 mod rules;

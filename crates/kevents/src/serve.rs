@@ -4,12 +4,13 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use kevents_alert::alerting::{restore_firing, run_alerting, AlertingConfig, AlertingMetrics};
 use kevents_alert::delivery::{AlertmanagerConfig, DeliveryConfig, Dispatcher, WebhookConfig};
-use kevents_alert::rules::{RuleEngine, RuleSources, DEFAULT_MAX_GROUPS};
+use kevents_alert::rules::{RuleEngine, RuleSources};
 use kevents_alert::{
     EventLabel, EventMetrics, EventMetricsConfig, KeyResourcePattern, KeyResources,
 };
 use kevents_api::auth::{AuditLog, PolicyFile, RateLimiter, TokenFile};
 use kevents_api::{ApiConfig, ApiMetrics, AppState, ClusterRegistry, Security};
+use kevents_correlate::SeriesConfig;
 use kevents_model::parse_go_duration;
 use kevents_store::{Store, StoreConfig};
 use std::net::SocketAddr;
@@ -38,14 +39,6 @@ pub struct ServeArgs {
     /// How long an event is kept after its last update (Go duration, like the apiserver's flag).
     #[arg(long, env = "KEVENTS_EVENT_TTL", default_value = "168h", value_parser = duration_micros)]
     event_ttl: i64,
-    /// Events not written for this long leave memory for the cold tier (sealed files read on
-    /// demand) at the next checkpoint (Go duration).
-    #[arg(long, env = "KEVENTS_COLD_AFTER", default_value = "30m", value_parser = duration_micros)]
-    cold_after: i64,
-    /// Most events kept in memory; past 125% of it the ones written longest ago move to the
-    /// cold tier, and at twice it writes wait for them to move.
-    #[arg(long, env = "KEVENTS_HOT_EVENTS", default_value_t = 100_000)]
-    hot_events: usize,
     /// Log written since the last checkpoint that triggers the next one (also at least twice
     /// the last hot checkpoint). Bytes or `128MiB`.
     #[arg(long, env = "KEVENTS_CHECKPOINT_LOG_BYTES", default_value = "128MiB", value_parser = kevents_store::parse_size)]
@@ -59,19 +52,6 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes.
     #[arg(long, env = "KEVENTS_MAX_REQUEST_BODY_BYTES", default_value_t = 3 * 1024 * 1024)]
     max_request_body_bytes: usize,
-    /// How many recent changes are kept for watches to resume from; a watch or list at an
-    /// older resourceVersion gets `410 Expired` and relists.
-    #[arg(long, env = "KEVENTS_WATCH_HISTORY", default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..))]
-    watch_history: u64,
-    /// Most memory the watch history may take, counted by the events its changes hold; the
-    /// oldest changes are dropped past it (a watch from before them gets `410 Expired`).
-    /// Bytes, or with a unit: `64MiB`, `1GiB`.
-    #[arg(long, env = "KEVENTS_WATCH_HISTORY_BYTES", default_value = "256MiB", value_parser = kevents_store::parse_size)]
-    watch_history_bytes: u64,
-    /// Most memory decoded cold blocks may take for later reads (counted by their events);
-    /// the blocks used longest ago are dropped past it. Bytes, or with a unit: `64MiB`.
-    #[arg(long, env = "KEVENTS_BLOCK_CACHE_BYTES", default_value = "64MiB", value_parser = kevents_store::parse_size)]
-    block_cache_bytes: u64,
     /// Most disk the event store may take (log and checkpoints): past it the events written
     /// longest ago are deleted early, until the store fits in 90% of it. Bytes, or with a unit:
     /// `512MiB`, `10GiB`.
@@ -167,16 +147,14 @@ pub struct ServeArgs {
     /// Rotated audit logs to keep.
     #[arg(long, env = "KEVENTS_AUDIT_LOG_MAXBACKUP", default_value_t = 5)]
     audit_log_maxbackup: usize,
-    /// Most alert groups the rule engine holds, over all rules; occurrences that would open
-    /// more are counted in `kevents_alert_group_overflow_total`.
-    #[arg(long, env = "KEVENTS_ALERT_MAX_GROUPS", default_value_t = DEFAULT_MAX_GROUPS)]
-    alert_max_groups: usize,
     /// How often firing alerts are re-sent to Alertmanager (Go duration).
     #[arg(long, env = "KEVENTS_ALERT_RESEND_INTERVAL", default_value = "30s", value_parser = duration_micros)]
     alert_resend_interval: i64,
     /// Sinks to deliver events to (YAML; see docs/sinks.md).
     #[arg(long, env = "KEVENTS_SINKS")]
     sinks: Option<PathBuf>,
+    #[command(flatten)]
+    memory: crate::memory::MemoryArgs,
     #[command(flatten)]
     collect: crate::embedded::EmbeddedCollectArgs,
     #[command(flatten)]
@@ -187,7 +165,7 @@ pub struct ServeArgs {
     ui: crate::ui::UiArgs,
 }
 
-fn duration_micros(text: &str) -> Result<i64, String> {
+pub(crate) fn duration_micros(text: &str) -> Result<i64, String> {
     let micros = parse_go_duration(text)?;
     if micros <= 0 {
         return Err(format!("duration must be positive: {text:?}"));
@@ -223,14 +201,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut store_config = StoreConfig::new(&args.data_dir);
     store_config.ttl_micros = args.event_ttl;
-    store_config.history_limit = usize::try_from(args.watch_history).unwrap_or(usize::MAX);
-    store_config.history_bytes_limit =
-        usize::try_from(args.watch_history_bytes).unwrap_or(usize::MAX);
+    args.memory.apply(&mut store_config);
     store_config.retention_bytes = args.retention_size;
-    store_config.tiers.cold_after_micros = args.cold_after;
-    store_config.tiers.hot_events = args.hot_events.max(1);
-    store_config.tiers.block_cache_bytes =
-        usize::try_from(args.block_cache_bytes).unwrap_or(usize::MAX);
     store_config.log.checkpoint_min_bytes = args.checkpoint_log_bytes.max(4096);
     let store = Store::open(store_config)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
@@ -275,7 +247,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let engine = Arc::new(
         RuleEngine::new(rules, args.cluster_name.clone())
             .with_key_resources(key_resources.clone())
-            .with_max_groups(args.alert_max_groups),
+            .with_max_groups(args.memory.alert_max_groups)
+            .with_max_bytes(crate::memory::bytes(args.memory.alert_max_bytes)),
     );
     engine.register(&mut registry);
     let firing_path = args.data_dir.join("alerts").join("firing.json");
@@ -326,9 +299,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ));
     let from = store.resource_version();
     let rules_rebuilt = crate::alerting::rebuild(&engine, &store, from, shutdown.clone());
-    let (series, series_feed, series_expiry) =
-        crate::series::start(&store, from, args.event_ttl, shutdown.clone());
-    series.register(&mut registry);
+    let (series, series_feed, series_expiry) = crate::series::start(
+        &store,
+        from,
+        SeriesConfig {
+            ttl_micros: args.event_ttl,
+            max_bytes: crate::memory::bytes(args.memory.series_max_bytes),
+            ..SeriesConfig::default()
+        },
+        &mut registry,
+        shutdown.clone(),
+    );
     let following = tokio::spawn(kevents_alert::follow_store(
         store.clone(),
         vec![event_metrics, engine, key_resources, series_feed],
