@@ -8,8 +8,7 @@ use kevents_alert::rules::{RuleEngine, RuleSources};
 use kevents_alert::{
     EventLabel, EventMetrics, EventMetricsConfig, KeyResourcePattern, KeyResources,
 };
-use kevents_api::auth::{AuditLog, PolicyFile, RateLimiter, TokenFile};
-use kevents_api::{ApiConfig, ApiMetrics, AppState, ClusterRegistry, Security};
+use kevents_api::{ApiConfig, ApiMetrics, AppState, ClusterRegistry};
 use kevents_correlate::SeriesConfig;
 use kevents_model::{parse_go_duration, Micros};
 use kevents_store::{Store, StoreConfig};
@@ -18,6 +17,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+
+mod security;
 /// Log output format.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum LogFormat {
@@ -316,8 +317,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         from,
         shutdown.clone(),
     ));
-    let security = Arc::new(security(&args)?);
-    let reloader = tokio::spawn(reload_periodically(security.clone(), shutdown.clone()));
+    let security = Arc::new(security::security(&args)?);
+    let reloader = tokio::spawn(security::reload_periodically(security.clone(), shutdown.clone()));
     let state = AppState {
         store: store.clone(),
         config: Arc::new(ApiConfig {
@@ -352,7 +353,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await
     .context("starting the embedded collectors")?;
-    let etcd = crate::etcd::start(&args.etcd, &args.data_dir, &store, shutdown.clone()).await?;
+    let etcd = crate::etcd::start(
+        &args.etcd,
+        &args.data_dir,
+        &store,
+        &mut registry,
+        shutdown.clone(),
+    ).await?;
     let app = kevents_api::router(state).merge(crate::metrics::router(
         Arc::new(registry),
         store_gauges,
@@ -413,72 +420,6 @@ pub(crate) async fn wait_for_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
-}
-
-/// Builds the security settings, refusing an unauthenticated hub beyond loopback.
-fn security(args: &ServeArgs) -> anyhow::Result<Security> {
-    let tokens = args
-        .token_auth_file
-        .as_ref()
-        .map(|path| TokenFile::load(path.clone()).map_err(anyhow::Error::msg))
-        .transpose()?;
-    let authenticating = tokens.is_some() || args.client_ca_file.is_some();
-    if !authenticating && !args.listen.ip().is_loopback() {
-        anyhow::ensure!(
-            args.insecure_allow_unauthenticated,
-            "refusing to serve {} without authentication: give --token-auth-file, or \
-             --insecure-allow-unauthenticated to accept anyone who can reach it",
-            args.listen
-        );
-        tracing::warn!(listen = %args.listen, "serving beyond loopback WITHOUT authentication");
-    }
-    let policy = args
-        .authorization_policy_file
-        .as_ref()
-        .map(|path| PolicyFile::load(path.clone()).map_err(anyhow::Error::msg))
-        .transpose()?;
-    if authenticating && policy.is_none() {
-        tracing::warn!(
-            "authentication is on without --authorization-policy-file: every request is denied"
-        );
-    }
-    let audit = args
-        .audit_log_path
-        .as_ref()
-        .map(|path| {
-            AuditLog::open(
-                path.clone(),
-                args.audit_log_maxsize * 1024 * 1024,
-                args.audit_log_maxbackup,
-            )
-            .with_context(|| format!("opening the audit log {}", path.display()))
-        })
-        .transpose()?;
-    Ok(Security {
-        tokens,
-        client_certificates: args.client_ca_file.is_some(),
-        policy,
-        rate_limit: (args.client_rate_limit > 0.0)
-            .then(|| RateLimiter::new(args.client_rate_limit, args.client_rate_limit * 2.0)),
-        max_watches_per_client: args.max_watches_per_client,
-        watches: Default::default(),
-        audit,
-        cluster: args.cluster_name.clone(),
-    })
-}
-
-/// Re-reads token and policy files every two seconds, until shutdown.
-async fn reload_periodically(
-    security: Arc<Security>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut ticker = tokio::time::interval(Duration::from_secs(2));
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => security.reload(),
-            _ = shutdown.changed() => return,
-        }
-    }
 }
 
 /// Deletes events past their TTL once a second, until shutdown.
