@@ -308,9 +308,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_bytes: crate::memory::bytes(args.memory.series_max_bytes),
             ..SeriesConfig::default()
         },
+        &mut registry,
         shutdown.clone(),
     );
-    series.register(&mut registry);
     let following = tokio::spawn(kevents_alert::follow_store(
         store.clone(),
         vec![event_metrics, engine, key_resources, series_feed],
