@@ -13,6 +13,7 @@ use kevents_model::EventRecord;
 use kevents_store::{Store, StoreConfig};
 use std::sync::Arc;
 
+mod history;
 /// The endpoint's semantics do not depend on the Event message: this codec checks the envelope
 /// and takes the record's identity from the key (`ProtobufEventCodec` is tested in `codec`).
 pub(crate) struct KeyOnlyCodec;
@@ -482,35 +483,4 @@ async fn concurrent_writes_each_get_their_own_revision_and_a_race_on_one_key_has
     let won = futures::future::join_all(racers).await;
     assert_eq!(won.into_iter().filter(|w| *w.as_ref().unwrap()).count(), 1);
     assert_eq!(one(&f.server, &k).unwrap().version, 2);
-}
-
-#[tokio::test]
-async fn large_values_compact_the_history_past_its_bytes() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(StoreConfig::new(dir.path().join("store"))).unwrap();
-    let mut config = EtcdConfig::new(dir.path().join("etcd"));
-    config.history_bytes_limit = 256 << 10;
-    let server = EtcdServer::open(config, store, Arc::new(KeyOnlyCodec))
-        .await
-        .unwrap();
-    let (big, mut revision, mut first) = (key("big"), 0, 0);
-    for round in 0..10 {
-        let text = format!("{round}{}", "v".repeat(60 << 10));
-        let response = server
-            .txn(optimistic_put(&big, value(&text), revision, 0))
-            .await
-            .unwrap();
-        revision = response.header.unwrap().revision;
-        first = if round == 0 { revision } else { first };
-        // Each change holds the value before and after: about 120 KiB.
-        assert!(server.history_bytes() <= 256 << 10, "{}", server.history_bytes());
-    }
-    assert!(server.history_bytes() > 0);
-    let past = RangeRequest {
-        key: big.clone(),
-        revision: first,
-        ..Default::default()
-    };
-    assert!(matches!(read(&server, past), Err(EtcdError::Compacted)));
-    assert_eq!(one(&server, &big).map(|kv| kv.mod_revision), Some(revision));
 }

@@ -17,7 +17,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-
 mod security;
 /// Log output format.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -318,7 +317,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
     let security = Arc::new(security::security(&args)?);
-    let reloader = tokio::spawn(security::reload_periodically(security.clone(), shutdown.clone()));
+    let reloader = tokio::spawn(security::reload_periodically(
+        security.clone(),
+        shutdown.clone(),
+    ));
     let state = AppState {
         store: store.clone(),
         config: Arc::new(ApiConfig {
@@ -359,7 +361,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &store,
         &mut registry,
         shutdown.clone(),
-    ).await?;
+    )
+    .await?;
     let app = kevents_api::router(state).merge(crate::metrics::router(
         Arc::new(registry),
         store_gauges,
