@@ -8,16 +8,16 @@ use kevents_alert::rules::{RuleEngine, RuleSources};
 use kevents_alert::{
     EventLabel, EventMetrics, EventMetricsConfig, KeyResourcePattern, KeyResources,
 };
-use kevents_api::{ApiConfig, ApiMetrics, AppState, ClusterRegistry};
+use kevents_api::auth::{AuditLog, PolicyFile, RateLimiter, TokenFile};
+use kevents_api::{ApiConfig, ApiMetrics, AppState, ClusterRegistry, Security};
 use kevents_correlate::SeriesConfig;
-use kevents_model::{parse_go_duration, Micros};
+use kevents_model::parse_go_duration;
 use kevents_store::{Store, StoreConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-mod security;
 /// Log output format.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum LogFormat {
@@ -161,6 +161,8 @@ pub struct ServeArgs {
     correlation: crate::correlation::CorrelationArgs,
     #[command(flatten)]
     etcd: crate::etcd::EtcdArgs,
+    #[command(flatten)]
+    triggers: crate::triggers::TriggerArgs,
     #[command(flatten)]
     ui: crate::ui::UiArgs,
 }
@@ -316,8 +318,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         from,
         shutdown.clone(),
     ));
-    let security = Arc::new(security::security(&args)?);
-    let reloader = tokio::spawn(security::reload_periodically(
+    let security = Arc::new(security(&args)?);
+    let reloader = tokio::spawn(crate::periodic::reload_security(
         security.clone(),
         shutdown.clone(),
     ));
@@ -333,9 +335,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         clusters,
         series,
         admission,
+        trigger_runs: Default::default(),
+        triggers: Default::default(),
     };
     let folding = tokio::spawn(kevents_api::run_folding(state.clone()));
-    let expiry = tokio::spawn(expire_periodically(store.clone(), shutdown.clone()));
+    let expiry = tokio::spawn(crate::periodic::expire_events(
+        store.clone(),
+        shutdown.clone(),
+    ));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -363,6 +370,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     )
     .await?;
+    let (hub, data_dir) = (&args.cluster_name, &args.data_dir);
+    let triggers = crate::triggers::start(
+        &args.triggers,
+        &args.collect,
+        data_dir,
+        hub,
+        &state,
+        shutdown.clone(),
+    )
+    .await?;
     let app = kevents_api::router(state).merge(crate::metrics::router(
         Arc::new(registry),
         store_gauges,
@@ -377,7 +394,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         _ => None,
     };
     crate::listen::serve(listener, app, tls, async move {
-        wait_for_signal().await;
+        crate::listen::wait_for_signal().await;
         tracing::info!("shutting down: finishing requests, ending watches");
         let _ = shutdown_sender.send(true);
     })
@@ -390,6 +407,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = alerting.await;
     let _ = rules_rebuilt.await;
     let _ = sinks.await;
+    let _ = triggers.await;
     let _ = folding.await;
     if let Some(collecting) = collecting {
         let _ = collecting.await;
@@ -402,42 +420,54 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub(crate) async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot listen for SIGTERM");
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
+/// Builds the security settings, refusing an unauthenticated hub beyond loopback.
+fn security(args: &ServeArgs) -> anyhow::Result<Security> {
+    let tokens = args
+        .token_auth_file
+        .as_ref()
+        .map(|path| TokenFile::load(path.clone()).map_err(anyhow::Error::msg))
+        .transpose()?;
+    let authenticating = tokens.is_some() || args.client_ca_file.is_some();
+    if !authenticating && !args.listen.ip().is_loopback() {
+        anyhow::ensure!(
+            args.insecure_allow_unauthenticated,
+            "refusing to serve {} without authentication: give --token-auth-file, or \
+             --insecure-allow-unauthenticated to accept anyone who can reach it",
+            args.listen
+        );
+        tracing::warn!(listen = %args.listen, "serving beyond loopback WITHOUT authentication");
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-}
-
-/// Deletes events past their TTL once a second, until shutdown.
-async fn expire_periodically(store: Store, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {
-                match store.expire(Micros::now()).await {
-                    Ok(0) => {}
-                    Ok(deleted) => tracing::debug!(deleted, "expired events"),
-                    Err(e) => tracing::warn!(error = %e, "expiring events failed"),
-                }
-            }
-            _ = shutdown.changed() => return,
-        }
+    let policy = args
+        .authorization_policy_file
+        .as_ref()
+        .map(|path| PolicyFile::load(path.clone()).map_err(anyhow::Error::msg))
+        .transpose()?;
+    if authenticating && policy.is_none() {
+        tracing::warn!(
+            "authentication is on without --authorization-policy-file: every request is denied"
+        );
     }
+    let audit = args
+        .audit_log_path
+        .as_ref()
+        .map(|path| {
+            AuditLog::open(
+                path.clone(),
+                args.audit_log_maxsize * 1024 * 1024,
+                args.audit_log_maxbackup,
+            )
+            .with_context(|| format!("opening the audit log {}", path.display()))
+        })
+        .transpose()?;
+    Ok(Security {
+        tokens,
+        client_certificates: args.client_ca_file.is_some(),
+        policy,
+        rate_limit: (args.client_rate_limit > 0.0)
+            .then(|| RateLimiter::new(args.client_rate_limit, args.client_rate_limit * 2.0)),
+        max_watches_per_client: args.max_watches_per_client,
+        watches: Default::default(),
+        audit,
+        cluster: args.cluster_name.clone(),
+    })
 }
