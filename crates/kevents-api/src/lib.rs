@@ -25,6 +25,7 @@ mod query;
 mod read;
 mod respond;
 mod series;
+mod served;
 mod state;
 mod table;
 mod watch;
@@ -32,7 +33,7 @@ mod write;
 
 pub use admission::task::run_folding;
 pub use admission::{Admission, AdmissionConfig};
-pub use auth::{Identity, Peer, Security};
+pub use auth::{AuditRecord, Identity, Peer, Security};
 use clusters::ClusterScope;
 pub use clusters::{ClusterRegistry, ClusterState, GapRecord};
 use error::not_allowed;
@@ -40,6 +41,7 @@ pub use error::{ApiError, ApiResult, MAX_REQUEST_HEAD_BYTES, MAX_REQUEST_TARGET_
 pub use metrics::ApiMetrics;
 pub use panics::log_panics_briefly;
 pub use series::SeriesState;
+pub use served::{Patcher, ServedObjects};
 use state::Target;
 pub use state::{ApiConfig, AppState};
 
@@ -127,7 +129,7 @@ pub fn router(state: AppState) -> Router {
                 item(group, true),
             );
     }
-    let router = namespaces::routes(counts::routes(series::routes(router)));
+    let router = namespaces::routes(counts::routes(served::routes(series::routes(router))));
     let scoped = router
         .clone()
         .fallback(|| async { ApiError::unknown_path() })

@@ -1,4 +1,4 @@
-//! The hub's periodic chores: re-reading token and policy files, expiring events.
+//! The hub's periodic chores beside the API: re-reading the security files, expiring events.
 
 use kevents_api::Security;
 use kevents_model::Micros;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Re-reads token and policy files every two seconds, until shutdown.
-pub(crate) async fn reload(
+pub async fn reload_security(
     security: Arc<Security>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -21,7 +21,7 @@ pub(crate) async fn reload(
 }
 
 /// Deletes events past their TTL once a second, until shutdown.
-pub(crate) async fn expire(store: Store, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn expire_events(store: Store, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {

@@ -162,6 +162,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     etcd: crate::etcd::EtcdArgs,
     #[command(flatten)]
+    triggers: crate::triggers::TriggerArgs,
+    #[command(flatten)]
     ui: crate::ui::UiArgs,
 }
 
@@ -317,7 +319,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
     let security = Arc::new(security(&args)?);
-    let reloader = tokio::spawn(crate::periodic::reload(security.clone(), shutdown.clone()));
+    let reloader = tokio::spawn(crate::periodic::reload_security(
+        security.clone(),
+        shutdown.clone(),
+    ));
     let state = AppState {
         store: store.clone(),
         config: Arc::new(ApiConfig {
@@ -330,9 +335,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         clusters,
         series,
         admission,
+        trigger_runs: Default::default(),
+        triggers: Default::default(),
     };
     let folding = tokio::spawn(kevents_api::run_folding(state.clone()));
-    let expiry = tokio::spawn(crate::periodic::expire(store.clone(), shutdown.clone()));
+    let expiry = tokio::spawn(crate::periodic::expire_events(
+        store.clone(),
+        shutdown.clone(),
+    ));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -352,7 +362,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await
     .context("starting the embedded collectors")?;
-    let etcd = crate::etcd::start(&args.etcd, &args.data_dir, &store, shutdown.clone()).await?;
+    let etcd = crate::etcd::start(
+        &args.etcd,
+        &args.data_dir,
+        &store,
+        &mut registry,
+        shutdown.clone(),
+    )
+    .await?;
+    let (hub, data_dir) = (&args.cluster_name, &args.data_dir);
+    let triggers = crate::triggers::start(
+        &args.triggers,
+        &args.collect,
+        data_dir,
+        hub,
+        &state,
+        shutdown.clone(),
+    )
+    .await?;
     let doctor = crate::doctor_endpoint::router(&state, sink_metrics, args.retention_size);
     let app = kevents_api::router(state)
         .merge(crate::metrics::router(
@@ -370,7 +397,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         _ => None,
     };
     crate::listen::serve(listener, app, tls, async move {
-        wait_for_signal().await;
+        crate::listen::wait_for_signal().await;
         tracing::info!("shutting down: finishing requests, ending watches");
         let _ = shutdown_sender.send(true);
     })
@@ -383,6 +410,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = alerting.await;
     let _ = rules_rebuilt.await;
     let _ = sinks.await;
+    let _ = triggers.await;
     let _ = folding.await;
     if let Some(collecting) = collecting {
         let _ = collecting.await;
@@ -393,29 +421,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("store closed; bye");
     Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM.
-pub(crate) async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot listen for SIGTERM");
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
 
 /// Builds the security settings, refusing an unauthenticated hub beyond loopback.
