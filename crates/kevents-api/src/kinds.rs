@@ -52,6 +52,15 @@ pub(crate) const REFERENCED_KINDS: &[ReferencedKind] = &[
         false,
         &["evp"],
     ),
+    kind(
+        "kevents.io",
+        "v1",
+        "anomalies",
+        "anomaly",
+        "Anomaly",
+        true,
+        &["anom"],
+    ),
     kind("", "v1", "pods", "pod", "Pod", true, &["po"]),
     kind("", "v1", "nodes", "node", "Node", false, &["no"]),
     kind(

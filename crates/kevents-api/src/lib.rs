@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 mod admission;
+mod anomalies;
 pub mod auth;
 mod body;
 mod clusters;
@@ -32,6 +33,7 @@ mod write;
 
 pub use admission::task::run_folding;
 pub use admission::{Admission, AdmissionConfig};
+pub use anomalies::{AnomalyState, KeyResourceCheck};
 pub use auth::{Identity, Peer, Security};
 pub use clusters::ClusterRegistry;
 use clusters::ClusterScope;
@@ -127,7 +129,7 @@ pub fn router(state: AppState) -> Router {
                 item(group, true),
             );
     }
-    let router = namespaces::routes(counts::routes(series::routes(router)));
+    let router = namespaces::routes(counts::routes(series::routes(anomalies::routes(router))));
     let scoped = router
         .clone()
         .fallback(|| async { ApiError::unknown_path() })

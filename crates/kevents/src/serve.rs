@@ -326,8 +326,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ));
     let from = store.resource_version();
     let rules_rebuilt = crate::alerting::rebuild(&engine, &store, from, shutdown.clone());
-    let (series, series_feed, series_expiry) =
-        crate::series::start(&store, from, args.event_ttl, shutdown.clone());
+    let (series, series_feed, series_expiry) = crate::series::start(
+        &store,
+        from,
+        args.event_ttl,
+        {
+            let key_resources = key_resources.clone();
+            Box::new(move |event| key_resources.contains(event))
+        },
+        shutdown.clone(),
+    );
     series.register(&mut registry);
     let following = tokio::spawn(kevents_alert::follow_store(
         store.clone(),

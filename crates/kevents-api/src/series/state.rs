@@ -27,6 +27,8 @@ pub struct SeriesState {
     /// applied once the read is done (see `rebuild.rs`).
     pub(super) rebuilding: parking_lot::Mutex<Option<Pending>>,
     metrics: PatternMetrics,
+    /// The anomalies of the events, fed with every occurrence counted here.
+    pub anomalies: crate::anomalies::AnomalyState,
 }
 
 /// Changes delivered by the feed while a rebuild reads the store.
@@ -52,6 +54,7 @@ impl SeriesState {
             applied: tokio::sync::watch::channel(None).0,
             rebuilding: parking_lot::Mutex::new(None),
             metrics: PatternMetrics::default(),
+            anomalies: crate::anomalies::AnomalyState::default(),
         }
     }
 
@@ -106,8 +109,13 @@ impl SeriesState {
     ) {
         let mut tracker = self.tracker.write();
         let before = tracker.miner_stats();
-        let observation = tracker.observe(&record.cluster, record, previous, Micros::now());
+        let now = Micros::now();
+        let observation = tracker.observe(&record.cluster, record, previous, now);
         self.metrics.update(before, tracker.miner_stats());
+        if let Some(series) = tracker.get(&observation.series) {
+            self.anomalies
+                .observe(record, series, observation.added, &observation.merged, now);
+        }
         if self.feed.receiver_count() == 0 {
             return;
         }
@@ -138,6 +146,7 @@ impl SeriesState {
     /// Registers the metrics of the learned patterns (`kevents_patterns`, …).
     pub fn register(&self, registry: &mut prometheus_client::registry::Registry) {
         self.metrics.register(registry);
+        self.anomalies.register(registry);
     }
 
     /// Drops series not seen within their TTL; watchers see them `DELETED`.
