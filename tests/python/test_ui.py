@@ -114,6 +114,11 @@ def test_filters_change_the_rows_and_the_url(ui_hub, page):
     sign_in(other, ui_hub.url, ADMIN, "#" + page.url.split("#", 1)[1])
     assert other.locator(".status").inner_text() == page.locator(".status").inner_text()
     other.close()
+    # Back returns to every type, in the rows and in the form.
+    page.go_back()
+    page.wait_for_function("n => parseInt(document.querySelector('.status').textContent) === n"
+                           " && document.querySelector('main').dataset.ready === '1'", arg=everything)
+    assert page.input_value("#f-type") == ""
 
 
 def test_a_new_event_appears_live_within_two_seconds(ui_hub, page):
@@ -153,3 +158,70 @@ def test_an_api_error_is_shown_as_a_message_not_a_blank_page(ui_hub, page):
     assert error.is_visible()
     assert "401" in error.inner_text() and "token" in error.inner_text()
     assert page.locator("header nav a").count() == 6
+
+
+def admin_get(hub, path):
+    status, answer, _ = hub.request("GET", path, headers={"Authorization": f"Bearer {ADMIN}"})
+    assert status == 200, answer
+    return answer
+
+
+@pytest.mark.parametrize("view, ready_selector", [
+    ("#/timeline?range=6h", "svg.chart .bar"),
+    ("#/patterns", ".patterns table tbody tr"),
+    ("#/clusters", ".clusters table tbody tr"),
+    ("#/alerts", ".alerts"),
+    ("#/object", ".object form"),
+])
+def test_each_view_loads_against_the_simulated_hub(ui_hub, page, view, ready_selector):
+    sign_in(page, ui_hub.url, ADMIN, view)
+    assert page.locator(ready_selector).count() > 0
+    assert not page.locator("#error").is_visible(), page.locator("#error").inner_text()
+
+
+def test_the_timeline_counts_what_the_hub_holds_and_a_bar_opens_its_events(ui_hub, page):
+    sign_in(page, ui_hub.url, ADMIN, "#/timeline?range=6h")
+    held = admin_get(ui_hub, "/apis/kevents.io/v1/eventcounts?by=type&since=6h")["total"]["events"]
+    assert page.locator(".status").inner_text().startswith(f"{held} events")
+    heights = page.locator("svg.chart .bar rect.normal").evaluate_all(
+        "els => els.map(e => parseFloat(e.getAttribute('height')))")
+    tallest = max(range(len(heights)), key=lambda i: heights[i])
+    page.locator("svg.chart .bar").nth(tallest).click()
+    page.wait_for_selector("section.events")
+    page.wait_for_selector("main[data-ready='1']")
+    assert "from=" in page.url and "to=" in page.url
+    assert rows(page).count() > 0
+
+
+def test_dragging_across_the_timeline_zooms_into_that_range(ui_hub, page):
+    sign_in(page, ui_hub.url, ADMIN, "#/timeline?range=24h")
+    box = page.locator("svg.chart").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.7, y, steps=5)
+    page.mouse.move(box["x"] + box["width"] * 0.98, y, steps=5)
+    page.mouse.up()
+    page.wait_for_function("() => location.hash.includes('from=')")
+    page.wait_for_selector("main[data-ready='1']")
+    assert "reset zoom" in page.locator(".status").inner_text()
+
+
+def test_the_object_view_of_a_crash_looping_pod_shows_its_restarts_and_owners(ui_hub, page):
+    backoffs = admin_get(ui_hub, "/api/v1/events?fieldSelector=reason%3DBackOff")["items"]
+    pod = max(backoffs, key=lambda e: e["count"])["involvedObject"]
+    namespace, name = pod["namespace"], pod["name"]
+    held = admin_get(ui_hub, f"/api/v1/namespaces/{namespace}/events"
+                             f"?fieldSelector=involvedObject.name%3D{name},reason%3DBackOff")["items"]
+    restarts = sum(e["count"] for e in held)
+    assert restarts > 1
+    sign_in(page, ui_hub.url, ADMIN, f"#/object?kind=Pod&ns={namespace}&name={name}")
+    assert page.locator(".card.restarts b").inner_text() == str(restarts)
+    replicaset = name.rsplit("-", 1)[0]
+    deployment = replicaset.rsplit("-", 1)[0]
+    owners = page.locator(".chain a.owner").all_inner_texts()
+    assert owners[0].startswith(f"ReplicaSet/{replicaset}") and owners[1].startswith(f"Deployment/{deployment}")
+    assert page.locator(".object table").first.locator("tbody tr").count() >= 1
+    # An owner opens its own history.
+    page.locator(".chain a.owner").first.click()
+    page.wait_for_function("() => location.hash.includes('kind=ReplicaSet')")

@@ -26,6 +26,7 @@ mod query;
 mod read;
 mod respond;
 mod series;
+mod served;
 mod state;
 mod table;
 mod watch;
@@ -34,7 +35,7 @@ mod write;
 pub use admission::task::run_folding;
 pub use admission::{Admission, AdmissionConfig};
 pub use anomalies::{AnomalyState, KeyResourceCheck};
-pub use auth::{Identity, Peer, Security};
+pub use auth::{AuditRecord, Identity, Peer, Security};
 pub use clusters::ClusterRegistry;
 use clusters::ClusterScope;
 use error::not_allowed;
@@ -42,6 +43,7 @@ pub use error::{ApiError, ApiResult, MAX_REQUEST_HEAD_BYTES, MAX_REQUEST_TARGET_
 pub use metrics::ApiMetrics;
 pub use panics::log_panics_briefly;
 pub use series::SeriesState;
+pub use served::{Patcher, ServedObjects};
 use state::Target;
 pub use state::{ApiConfig, AppState};
 
@@ -129,7 +131,9 @@ pub fn router(state: AppState) -> Router {
                 item(group, true),
             );
     }
-    let router = namespaces::routes(counts::routes(series::routes(anomalies::routes(router))));
+    let router = namespaces::routes(counts::routes(served::routes(series::routes(
+        anomalies::routes(router),
+    ))));
     let scoped = router
         .clone()
         .fallback(|| async { ApiError::unknown_path() })

@@ -332,43 +332,6 @@ pub(crate) async fn stopping(mut shutdown: tokio::sync::watch::Receiver<bool>) {
     }
 }
 
-/// A watch response of the JSON lines `run` sends, until it ends, `timeout` passes or the
-/// server stops (the derived resources' watches).
-pub(crate) fn line_stream<F, R>(
-    shutdown: tokio::sync::watch::Receiver<bool>,
-    timeout: Option<Duration>,
-    run: F,
-) -> Response
-where
-    F: FnOnce(mpsc::Sender<Bytes>) -> R,
-    R: std::future::Future<Output = ()> + Send + 'static,
-{
-    let (sender, receiver) = mpsc::channel::<Bytes>(256);
-    let run = run(sender);
-    let stop = stopping(shutdown);
-    tokio::spawn(async move {
-        let deadline = async move {
-            match timeout {
-                Some(t) => tokio::time::sleep(t).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = run => {}
-            _ = deadline => {}
-            _ = stop => {}
-        }
-    });
-    let stream = ReceiverStream::new(receiver);
-    let body = Body::from_stream(futures::StreamExt::map(stream, Ok::<Bytes, std::io::Error>));
-    let mut response = Response::new(body);
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
 /// Starts a watch response.
 pub fn start(
     state: AppState,

@@ -33,7 +33,10 @@ use slab::Slab;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-/// How long series live and how many there may be.
+/// Default bound of [`SeriesConfig::max_bytes`]: 50,000 series of about 1.3 KB of text each.
+pub const DEFAULT_MAX_BYTES: usize = 64 << 20;
+
+/// How long series live, and how many and how large they may be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SeriesConfig {
     /// A series not seen for this long (microseconds) is dropped by [`SeriesTracker::expire`].
@@ -43,6 +46,9 @@ pub struct SeriesConfig {
     pub max_series: usize,
     /// Hourly buckets kept per series, before the last hour kept per minute. Default 168.
     pub hours_kept: usize,
+    /// Most bytes of series text (key fields, template, latest event name and message) over
+    /// all series; past it the series seen longest ago are evicted. Default 64 MiB.
+    pub max_bytes: usize,
     /// The template miner's parameters.
     pub miner: MinerConfig,
 }
@@ -53,6 +59,7 @@ impl Default for SeriesConfig {
             ttl_micros: 168 * 3600 * 1_000_000,
             max_series: 50_000,
             hours_kept: 168,
+            max_bytes: DEFAULT_MAX_BYTES,
             miner: MinerConfig::default(),
         }
     }
@@ -69,8 +76,9 @@ pub struct Observation {
     pub created: bool,
     /// True when the series changed (and got a new version).
     pub changed: bool,
-    /// A series evicted to stay within [`SeriesConfig::max_series`].
-    pub evicted: Option<Series>,
+    /// Series evicted to stay within [`SeriesConfig::max_series`] and
+    /// [`SeriesConfig::max_bytes`].
+    pub evicted: Vec<Series>,
     /// Series this event's message ended: its pattern gained a wildcard, and each series of
     /// the pattern's previous template was merged into the series (id given) of the new one.
     pub merged: Vec<(Series, SeriesId)>,
@@ -85,7 +93,8 @@ pub struct TrackerStats {
     pub created: u64,
     /// Series dropped by [`SeriesTracker::expire`].
     pub expired: u64,
-    /// Series evicted because [`SeriesConfig::max_series`] was reached.
+    /// Series evicted because [`SeriesConfig::max_series`] or [`SeriesConfig::max_bytes`] was
+    /// reached.
     pub evicted: u64,
     /// Series merged into another when their template gained a wildcard.
     pub merged: u64,
@@ -104,6 +113,8 @@ pub struct SeriesTracker {
     by_last_seen: BinaryHeap<Reverse<(i64, u32)>>,
     version: u64,
     stats: TrackerStats,
+    /// Bytes of the series' text, as [`SeriesText::bytes`] counts them.
+    text_bytes: usize,
     miner: Miner,
     /// The learned template of the message being observed.
     template: String,
@@ -126,6 +137,7 @@ impl SeriesTracker {
             by_last_seen: BinaryHeap::new(),
             version: 0,
             stats: TrackerStats::default(),
+            text_bytes: 0,
             miner: Miner::new(config.miner),
             template: String::with_capacity(256),
             masked: String::with_capacity(256),
@@ -160,7 +172,12 @@ impl SeriesTracker {
             .miner
             .learn(&event.reason, &self.masked, &mut self.template);
         let merged = match generalized {
-            Some(previous) => self.merge_generalized(&event.reason, &previous),
+            Some(previous) => {
+                let merged = self.merge_generalized(&event.reason, &previous);
+                // Rare (once per wildcard a pattern gains) and already a pass over every series.
+                self.text_bytes = self.series.values().map(|s| s.text.bytes()).sum();
+                merged
+            }
             None => Vec::new(),
         };
         let id = parts.id(&self.template, &mut self.buffer);
@@ -171,17 +188,18 @@ impl SeriesTracker {
         let last_seen = event_time(event.last_seen(), event, now);
         let first_seen = event_time(event.first_seen(), event, now).min(last_seen);
 
-        let mut evicted = None;
+        let mut evicted = Vec::new();
         let created = !self.series.contains_key(&id);
         if created {
             if self.series.len() >= self.config.max_series.max(1) {
-                evicted = self.evict_oldest();
-                self.stats.evicted += 1;
+                evicted.extend(self.evict_oldest());
             }
             self.stats.created += 1;
+            let text = parts.to_text(&self.template, &event.name, &event.message);
+            self.text_bytes += text.bytes();
             let slot = self.series.insert(Series {
                 id,
-                text: parts.to_text(&self.template, &event.name, &event.message),
+                text,
                 first_seen,
                 last_seen,
                 count: 0,
@@ -197,6 +215,7 @@ impl SeriesTracker {
             .get_mut(&id)
             .expect("inserted above when missing");
         let old_minute = minute_of(series.last_seen);
+        let old_bytes = series.text.bytes();
         let mut changed = created;
         if added > 0 || joined {
             series.count += added;
@@ -215,6 +234,7 @@ impl SeriesTracker {
             self.version += 1;
             series.version = self.version;
         }
+        self.text_bytes = self.text_bytes - old_bytes + series.text.bytes();
         let new_minute = minute_of(series.last_seen);
         if !created && new_minute != old_minute {
             self.by_last_seen.push(Reverse((new_minute, slot)));
@@ -222,6 +242,7 @@ impl SeriesTracker {
                 self.compact_index();
             }
         }
+        self.evict_past_max_bytes(id, &mut evicted);
         Observation {
             series: id,
             added,
@@ -292,7 +313,33 @@ impl SeriesTracker {
 
     fn evict_oldest(&mut self) -> Option<Series> {
         let (_, _, id) = self.pop_oldest()?;
-        self.series.remove(&id)
+        let series = self.remove(&id)?;
+        self.stats.evicted += 1;
+        Some(series)
+    }
+
+    /// Evicts the series seen longest ago while the text of all exceeds the bound; never
+    /// `kept`, the series just observed (one event's text is within the request limit).
+    fn evict_past_max_bytes(&mut self, kept: SeriesId, evicted: &mut Vec<Series>) {
+        let mut kept_entry = None;
+        while self.text_bytes > self.config.max_bytes {
+            let Some((minute, slot, id)) = self.pop_oldest() else {
+                break;
+            };
+            if id == kept {
+                kept_entry = Some(Reverse((minute, slot)));
+                continue;
+            }
+            evicted.extend(self.remove(&id));
+            self.stats.evicted += 1;
+        }
+        self.by_last_seen.extend(kept_entry);
+    }
+
+    fn remove(&mut self, id: &SeriesId) -> Option<Series> {
+        let series = self.series.remove(id)?;
+        self.text_bytes -= series.text.bytes();
+        Some(series)
     }
 
     /// Rebuilds the eviction index without stale entries.
@@ -321,7 +368,7 @@ impl SeriesTracker {
                 self.by_last_seen.push(Reverse((minute, slot)));
                 break;
             }
-            expired.extend(self.series.remove(&id));
+            expired.extend(self.remove(&id));
         }
         self.stats.expired += expired.len() as u64;
         expired
@@ -352,6 +399,12 @@ impl SeriesTracker {
     /// The series changed after `version` (for a watch resuming from it), in no particular order.
     pub fn changed_since(&self, version: u64) -> impl Iterator<Item = &Series> + '_ {
         self.series.values().filter(move |s| s.version > version)
+    }
+
+    /// Bytes of the series' text (key fields, template, latest event name and message), the
+    /// part [`SeriesConfig::max_bytes`] bounds.
+    pub fn text_bytes(&self) -> usize {
+        self.text_bytes
     }
 
     /// Number of series.

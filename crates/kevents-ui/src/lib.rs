@@ -58,6 +58,7 @@ const ASSETS: &[Asset] = assets![
     ("js/event_rows.js", JS),
     ("js/timeline.js", JS),
     ("js/object.js", JS),
+    ("js/owners.js", JS),
     ("js/patterns.js", JS),
     ("js/clusters.js", JS),
     ("js/alerts.js", JS),

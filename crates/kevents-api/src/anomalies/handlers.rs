@@ -231,7 +231,7 @@ fn watch(
         .filter(|t| *t > 0)
         .map(Duration::from_secs);
     let shutdown = state.shutdown.clone();
-    Ok(crate::watch::line_stream(
+    Ok(crate::respond::line_watch(
         shutdown,
         timeout,
         |sender| async move {

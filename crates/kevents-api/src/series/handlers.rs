@@ -334,10 +334,10 @@ fn watch_series(
         .filter(|t| *t > 0)
         .map(Duration::from_secs);
     let shutdown = state.shutdown.clone();
-    Ok(crate::watch::line_stream(
+    Ok(crate::respond::line_watch(
         shutdown,
         timeout,
-        |sender| async move {
+        move |sender| async move {
             let mut columns = false;
             for (kind, series) in &initial {
                 if sender.send(line(kind, series, &mut columns)).await.is_err() {

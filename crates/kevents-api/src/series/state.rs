@@ -5,6 +5,8 @@ use kevents_correlate::{Series, SeriesConfig, SeriesTracker};
 use kevents_model::Micros;
 use kevents_store::{Change, ChangeType, Store};
 use parking_lot::RwLock;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -29,6 +31,10 @@ pub struct SeriesState {
     metrics: PatternMetrics,
     /// The anomalies of the events, fed with every occurrence counted here.
     pub anomalies: crate::anomalies::AnomalyState,
+    /// `kevents_series_bytes`: the series' text, bounded by `--series-max-bytes`.
+    bytes: Gauge,
+    /// `kevents_series_evicted_total`: series dropped for a bound before their TTL.
+    evicted: Counter,
 }
 
 /// Changes delivered by the feed while a rebuild reads the store.
@@ -55,6 +61,8 @@ impl SeriesState {
             rebuilding: parking_lot::Mutex::new(None),
             metrics: PatternMetrics::default(),
             anomalies: crate::anomalies::AnomalyState::default(),
+            bytes: Gauge::default(),
+            evicted: Counter::default(),
         }
     }
 
@@ -116,11 +124,13 @@ impl SeriesState {
             self.anomalies
                 .observe(record, series, observation.added, &observation.merged, now);
         }
+        self.bytes.set(gauge_value(tracker.text_bytes()));
+        self.evicted.inc_by(observation.evicted.len() as u64);
         if self.feed.receiver_count() == 0 {
             return;
         }
         let version = tracker.version();
-        if let Some(evicted) = observation.evicted {
+        for evicted in observation.evicted {
             self.publish("DELETED", evicted, version);
         }
         for (ended, successor) in observation.merged {
@@ -143,16 +153,30 @@ impl SeriesState {
         }
     }
 
-    /// Registers the metrics of the learned patterns (`kevents_patterns`, …).
+    /// Registers the metrics of the learned patterns (`kevents_patterns`, …) and of the series'
+    /// memory.
     pub fn register(&self, registry: &mut prometheus_client::registry::Registry) {
         self.metrics.register(registry);
         self.anomalies.register(registry);
+        registry.register(
+            "kevents_series_bytes",
+            "Bytes of series text held (key fields, template, latest event name and message; \
+             bounded by --series-max-bytes)",
+            self.bytes.clone(),
+        );
+        registry.register(
+            "kevents_series_evicted",
+            "Series evicted before their TTL because --series-max-bytes or the series cap was \
+             reached",
+            self.evicted.clone(),
+        );
     }
 
     /// Drops series not seen within their TTL; watchers see them `DELETED`.
     pub fn expire(&self, now: Micros) -> usize {
         let mut tracker = self.tracker.write();
         let expired = tracker.expire(now);
+        self.bytes.set(gauge_value(tracker.text_bytes()));
         let version = tracker.version();
         let count = expired.len();
         for series in expired {
@@ -187,6 +211,10 @@ impl SeriesState {
             version,
         }));
     }
+}
+
+fn gauge_value(bytes: usize) -> i64 {
+    i64::try_from(bytes).unwrap_or(i64::MAX)
 }
 
 impl Default for SeriesState {

@@ -2,10 +2,10 @@
 // reason, kind, name) and in the page (free text), optionally folded into series, following
 // a watch so new events appear as they are written.
 
-import {h, fill, select, input} from './dom.js';
+import {h, fill, select, input, syncForm} from './dom.js';
 import {go} from './params.js';
-import {listAll, follow, clusterOf} from './api.js';
-import {RANGES, parseDuration, goDuration} from './time.js';
+import {listAll, follow} from './api.js';
+import {RANGES, parseDuration, goDuration, stamp} from './time.js';
 import {VirtualList} from './vlist.js';
 import {eventRow, groupBySeries, matchesText, drawRow, objectLink} from './event_rows.js';
 
@@ -13,7 +13,7 @@ import {eventRow, groupBySeries, matchesText, drawRow, objectLink} from './event
 const MAX_ROWS = 200000;
 const PAGE = 5000;
 /** The parameters that select on the hub (a change lists again). */
-const SERVER = ['cluster', 'ns', 'type', 'reason', 'kind', 'name', 'range'];
+const SERVER = ['cluster', 'ns', 'type', 'reason', 'kind', 'name', 'range', 'from', 'to'];
 
 function fieldSelector(p) {
   const parts = [];
@@ -60,14 +60,17 @@ export function mount(container, params, ctx) {
     const next = {};
     for (const [k, v] of data) next[k] = String(v).trim();
     next.group = filters.elements.group.checked ? '1' : '';
+    // A window from the timeline stays until the range is changed.
+    if (p.from && next.range === (p.range || '1h')) { next.from = p.from; next.to = p.to; }
     if (next.range === '1h') next.range = '';
     return next;
   }
   let typing = 0;
   filters.addEventListener('input', (e) => {
     clearTimeout(typing);
-    const delay = e.target.tagName === 'SELECT' || e.target.type === 'checkbox' ? 0 : 300;
-    typing = setTimeout(() => go('events', formParams(), true), delay);
+    // A choice is a step Back returns from; typing replaces the step it began.
+    const choice = e.target.tagName === 'SELECT' || e.target.type === 'checkbox';
+    typing = setTimeout(() => go('events', formParams(), !choice), choice ? 0 : 300);
   });
   filters.addEventListener('submit', (e) => { e.preventDefault(); go('events', formParams(), true); });
 
@@ -79,8 +82,9 @@ export function mount(container, params, ctx) {
     shown = all;
     list.setItems(all);
     const what = p.group === '1' ? 'series' : 'events';
+    const range = p.from ? ` from ${stamp(Date.parse(p.from))} to ${p.to ? stamp(Date.parse(p.to)) : 'now'}` : '';
     status.textContent = loading ? `Loading… ${rows.size} events so far` :
-      `${all.length} ${what}` + (rows.size >= MAX_ROWS ? ` (the newest ${MAX_ROWS})` : '');
+      `${all.length} ${what}${range}` + (rows.size >= MAX_ROWS ? ` (the newest ${MAX_ROWS})` : '');
     container.dataset.ready = loading ? '' : '1';
   }
   let pending = 0;
@@ -99,7 +103,9 @@ export function mount(container, params, ctx) {
     const path = p.ns ? `/api/v1/namespaces/${encodeURIComponent(p.ns)}/events` : '/api/v1/events';
     const fields = fieldSelector(p);
     try {
-      const last = await listAll(path, {fieldSelector: fields, since: goDuration(parseDuration(p.range || '1h')), limit: PAGE},
+      const window = p.from ? {from: p.from, to: p.to} :
+        {since: goDuration(parseDuration(p.range || '1h'))};
+      const last = await listAll(path, {fieldSelector: fields, ...window, limit: PAGE},
         (items) => {
           for (const event of items) { const row = eventRow(event); rows.set(row.key, row); }
           redraw();
@@ -111,7 +117,8 @@ export function mount(container, params, ctx) {
         (change) => {
           const row = eventRow(change.object);
           if (change.type === 'DELETED') rows.delete(row.key);
-          else if (!p.cluster || clusterOf(change.object) === p.cluster) rows.set(row.key, row);
+          else if (p.to && row.last > Date.parse(p.to)) return;
+          else rows.set(row.key, row);
           redrawSoon();
         }, signal, () => load(), (e) => ctx.showError(e), ctx.setLive);
     } catch (e) {
@@ -130,6 +137,7 @@ export function mount(container, params, ctx) {
     update(next) {
       const relist = SERVER.some((k) => (next[k] || '') !== (p[k] || ''));
       p = {...next};
+      syncForm(filters, {...p, range: p.range || '1h', group: p.group || ''});
       if (relist) load();
       else redraw();
     },
