@@ -221,7 +221,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &mut registry,
     ));
     let store_gauges = crate::metrics::StoreGauges::new(&mut registry);
-    let sinks = crate::sinks::start(
+    let (sinks, sink_metrics) = crate::sinks::start(
         args.sinks.as_deref(),
         &args.data_dir,
         &args.cluster_name,
@@ -309,6 +309,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_bytes: crate::memory::bytes(args.memory.series_max_bytes),
             ..SeriesConfig::default()
         },
+        {
+            let key_resources = key_resources.clone();
+            Box::new(move |event| key_resources.contains(event))
+        },
         &mut registry,
         shutdown.clone(),
     );
@@ -362,7 +366,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await
     .context("starting the embedded collectors")?;
-    let etcd = crate::etcd::start(&args.etcd, &args.data_dir, &store, shutdown.clone()).await?;
+    let etcd = crate::etcd::start(
+        &args.etcd,
+        &args.data_dir,
+        &store,
+        &mut registry,
+        shutdown.clone(),
+    )
+    .await?;
     let (hub, data_dir) = (&args.cluster_name, &args.data_dir);
     let triggers = crate::triggers::start(
         &args.triggers,
@@ -373,11 +384,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     )
     .await?;
-    let app = kevents_api::router(state).merge(crate::metrics::router(
-        Arc::new(registry),
-        store_gauges,
-        store.clone(),
-    ));
+    let doctor = crate::doctor_endpoint::router(&state, sink_metrics, args.retention_size);
+    let app = kevents_api::router(state)
+        .merge(crate::metrics::router(
+            Arc::new(registry),
+            store_gauges,
+            store.clone(),
+        ))
+        .merge(doctor);
     let app = crate::ui::add(&args.ui, app);
     let tls = match (&args.tls_cert_file, &args.tls_private_key_file) {
         (Some(cert), Some(key)) => Some(Arc::new(
