@@ -114,6 +114,11 @@ def test_filters_change_the_rows_and_the_url(ui_hub, page):
     sign_in(other, ui_hub.url, ADMIN, "#" + page.url.split("#", 1)[1])
     assert other.locator(".status").inner_text() == page.locator(".status").inner_text()
     other.close()
+    # Back returns to every type, in the rows and in the form.
+    page.go_back()
+    page.wait_for_function("n => parseInt(document.querySelector('.status').textContent) === n"
+                           " && document.querySelector('main').dataset.ready === '1'", arg=everything)
+    assert page.input_value("#f-type") == ""
 
 
 def test_a_new_event_appears_live_within_two_seconds(ui_hub, page):

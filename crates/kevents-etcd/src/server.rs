@@ -46,7 +46,7 @@ impl EtcdServer {
     ) -> Result<Arc<EtcdServer>, EtcdError> {
         let opened = Wal::open(&config.data_dir)
             .map_err(|e| EtcdError::Storage(format!("opening the etcd log: {e}")))?;
-        let mut state = Mvcc::new(config.history_limit);
+        let mut state = Mvcc::new(config.history_limit, config.history_bytes_limit);
         let now = Instant::now();
         for record in &opened.records {
             state.apply(record, now);
@@ -96,6 +96,11 @@ impl EtcdServer {
     /// The current revision.
     pub fn current_revision(&self) -> i64 {
         self.state.read().revision
+    }
+
+    /// Bytes of the history the view keeps in memory for past reads and watches.
+    pub fn history_bytes(&self) -> usize {
+        self.state.read().history_bytes()
     }
 
     /// Bytes of the view's log on disk.

@@ -365,7 +365,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await
     .context("starting the embedded collectors")?;
-    let etcd = crate::etcd::start(&args.etcd, &args.data_dir, &store, shutdown.clone()).await?;
+    let etcd = crate::etcd::start(
+        &args.etcd,
+        &args.data_dir,
+        &store,
+        &mut registry,
+        shutdown.clone(),
+    )
+    .await?;
     let (hub, data_dir) = (&args.cluster_name, &args.data_dir);
     let triggers = crate::triggers::start(
         &args.triggers,

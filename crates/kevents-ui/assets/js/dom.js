@@ -62,3 +62,13 @@ export function input(label, name, value, placeholder) {
 export function notice(text, kind) {
   return h('p', {class: `notice ${kind || ''}`, text});
 }
+
+/** Sets the fields of `form` from `params` (a view's URL state), e.g. after Back or a link. */
+export function syncForm(form, params) {
+  for (const el of form.elements) {
+    if (!el.name) continue;
+    const value = params[el.name] || '';
+    if (el.type === 'checkbox') el.checked = value === '1';
+    else if (document.activeElement !== el && el.value !== value) el.value = value;
+  }
+}

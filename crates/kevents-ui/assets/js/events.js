@@ -2,7 +2,7 @@
 // reason, kind, name) and in the page (free text), optionally folded into series, following
 // a watch so new events appear as they are written.
 
-import {h, fill, select, input} from './dom.js';
+import {h, fill, select, input, syncForm} from './dom.js';
 import {go} from './params.js';
 import {listAll, follow} from './api.js';
 import {RANGES, parseDuration, goDuration, stamp} from './time.js';
@@ -68,8 +68,9 @@ export function mount(container, params, ctx) {
   let typing = 0;
   filters.addEventListener('input', (e) => {
     clearTimeout(typing);
-    const delay = e.target.tagName === 'SELECT' || e.target.type === 'checkbox' ? 0 : 300;
-    typing = setTimeout(() => go('events', formParams(), true), delay);
+    // A choice is a step Back returns from; typing replaces the step it began.
+    const choice = e.target.tagName === 'SELECT' || e.target.type === 'checkbox';
+    typing = setTimeout(() => go('events', formParams(), !choice), choice ? 0 : 300);
   });
   filters.addEventListener('submit', (e) => { e.preventDefault(); go('events', formParams(), true); });
 
@@ -136,6 +137,7 @@ export function mount(container, params, ctx) {
     update(next) {
       const relist = SERVER.some((k) => (next[k] || '') !== (p[k] || ''));
       p = {...next};
+      syncForm(filters, {...p, range: p.range || '1h', group: p.group || ''});
       if (relist) load();
       else redraw();
     },

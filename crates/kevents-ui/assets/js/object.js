@@ -1,7 +1,7 @@
 // The Object history view: one object's events over time (occurrence bars, quiet gaps), its
 // owner chain as its events tell it, every series with its pattern, and the event list.
 
-import {h, fill, input, notice, typeBadge} from './dom.js';
+import {h, fill, input, notice, typeBadge, syncForm} from './dom.js';
 import {go, link} from './params.js';
 import {get, listAll, follow, seenAt, firstAt, occurrences} from './api.js';
 import {ago, duration, stamp} from './time.js';
@@ -158,7 +158,7 @@ export function mount(container, params, ctx) {
 
   load();
   return {
-    update(next) { p = {...next}; load(); },
+    update(next) { p = {...next}; syncForm(form, p); load(); },
     destroy() { abort.abort(); },
   };
 }

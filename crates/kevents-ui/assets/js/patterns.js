@@ -2,7 +2,7 @@
 // the noisiest of the window first, with a sparkline, the change against the window before,
 // and a mark on those past the storm-folding rate (100 a minute).
 
-import {h, fill, select, notice, typeBadge} from './dom.js';
+import {h, fill, select, notice, typeBadge, syncForm} from './dom.js';
 import {go, link} from './params.js';
 import {listAll, follow} from './api.js';
 import {ago} from './time.js';
@@ -123,7 +123,7 @@ export function mount(container, params, ctx) {
 
   load();
   return {
-    update(next) { p = {...next}; load(); },
+    update(next) { p = {...next}; syncForm(filters, {...p, window: p.window || '1h'}); load(); },
     destroy() { abort.abort(); },
   };
 }

@@ -2,7 +2,7 @@
 // counted on the hub in one request (eventcounts with a step), zoomed by dragging, with the top
 // reasons of the range; a bar opens its events. New events are added as the watch sees them.
 
-import {h, fill, select, input, notice} from './dom.js';
+import {h, fill, select, input, notice, syncForm} from './dom.js';
 import {go, link} from './params.js';
 import {get, follow, seenAt} from './api.js';
 import {RANGES, parseDuration, rfc3339, stamp, duration} from './time.js';
@@ -155,7 +155,7 @@ export function mount(container, params, ctx) {
   resize.observe(chartBox);
   load();
   return {
-    update(next) { p = {...next}; load(); },
+    update(next) { p = {...next}; syncForm(filters, {...p, range: p.range || '24h'}); load(); },
     destroy() { abort.abort(); resize.disconnect(); },
   };
 }
