@@ -312,6 +312,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_bytes: crate::memory::bytes(args.memory.series_max_bytes),
             ..SeriesConfig::default()
         },
+        {
+            let key_resources = key_resources.clone();
+            Box::new(move |event| key_resources.contains(event))
+        },
         &mut registry,
         shutdown.clone(),
     );
