@@ -221,7 +221,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &mut registry,
     ));
     let store_gauges = crate::metrics::StoreGauges::new(&mut registry);
-    let sinks = crate::sinks::start(
+    let (sinks, sink_metrics) = crate::sinks::start(
         args.sinks.as_deref(),
         &args.data_dir,
         &args.cluster_name,
@@ -388,11 +388,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     )
     .await?;
-    let app = kevents_api::router(state).merge(crate::metrics::router(
-        Arc::new(registry),
-        store_gauges,
-        store.clone(),
-    ));
+    let doctor = crate::doctor_endpoint::router(&state, sink_metrics, args.retention_size);
+    let app = kevents_api::router(state)
+        .merge(crate::metrics::router(
+            Arc::new(registry),
+            store_gauges,
+            store.clone(),
+        ))
+        .merge(doctor);
     let app = crate::ui::add(&args.ui, app);
     let tls = match (&args.tls_cert_file, &args.tls_private_key_file) {
         (Some(cert), Some(key)) => Some(Arc::new(
