@@ -286,12 +286,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .context("configuring alert delivery")?;
     let alerting_metrics = AlertingMetrics::default();
     alerting_metrics.register(&mut registry);
+    let alerts_published = tokio::sync::broadcast::channel(64).0;
+    let alerts_for_triggers = alerts_published.subscribe();
     let alerting = tokio::spawn(run_alerting(
         AlertingConfig {
             sources,
             firing_path,
             evaluation_interval: Duration::from_micros(args.rule_evaluation_interval as u64),
             reload_interval: Duration::from_secs(2),
+            published: Some(alerts_published.clone()),
         },
         engine.clone(),
         key_resources.clone(),
@@ -381,6 +384,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         data_dir,
         hub,
         &state,
+        alerts_for_triggers,
         shutdown.clone(),
     )
     .await?;
