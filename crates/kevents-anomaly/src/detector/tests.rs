@@ -22,10 +22,7 @@ struct Stream {
 impl Stream {
     fn new() -> Stream {
         Stream {
-            detector: Detector::new(DetectorConfig {
-                key_resources: vec!["Deployment/payments/api".into()],
-                ..DetectorConfig::default()
-            }),
+            detector: Detector::new(DetectorConfig::default()),
             found: Vec::new(),
             sequence: 0,
         }
@@ -55,6 +52,7 @@ impl Stream {
             object_namespace: namespace,
             object_name,
             event: &event,
+            key_resource: object == "Deployment/api",
             at: minute(at),
             count,
         };

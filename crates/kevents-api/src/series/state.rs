@@ -29,6 +29,8 @@ pub struct SeriesState {
     /// applied once the read is done (see `rebuild.rs`).
     pub(super) rebuilding: parking_lot::Mutex<Option<Pending>>,
     metrics: PatternMetrics,
+    /// The anomalies of the events, fed with every occurrence counted here.
+    pub anomalies: crate::anomalies::AnomalyState,
     /// `kevents_series_bytes`: the series' text, bounded by `--series-max-bytes`.
     bytes: Gauge,
     /// `kevents_series_evicted_total`: series dropped for a bound before their TTL.
@@ -58,6 +60,7 @@ impl SeriesState {
             applied: tokio::sync::watch::channel(None).0,
             rebuilding: parking_lot::Mutex::new(None),
             metrics: PatternMetrics::default(),
+            anomalies: crate::anomalies::AnomalyState::default(),
             bytes: Gauge::default(),
             evicted: Counter::default(),
         }
@@ -114,8 +117,13 @@ impl SeriesState {
     ) {
         let mut tracker = self.tracker.write();
         let before = tracker.miner_stats();
-        let observation = tracker.observe(&record.cluster, record, previous, Micros::now());
+        let now = Micros::now();
+        let observation = tracker.observe(&record.cluster, record, previous, now);
         self.metrics.update(before, tracker.miner_stats());
+        if let Some(series) = tracker.get(&observation.series) {
+            self.anomalies
+                .observe(record, series, observation.added, &observation.merged, now);
+        }
         self.bytes.set(gauge_value(tracker.text_bytes()));
         self.evicted.inc_by(observation.evicted.len() as u64);
         if self.feed.receiver_count() == 0 {
@@ -149,6 +157,7 @@ impl SeriesState {
     /// memory.
     pub fn register(&self, registry: &mut prometheus_client::registry::Registry) {
         self.metrics.register(registry);
+        self.anomalies.register(registry);
         registry.register(
             "kevents_series_bytes",
             "Bytes of series text held (key fields, template, latest event name and message; \
