@@ -323,9 +323,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
     let from = store.resource_version();
-    let rules_rebuilt = crate::alerting::rebuild(&engine, &store, from, shutdown.clone());
-    let (series, series_feed, series_expiry) =
-        crate::series::start(&store, from, args.event_ttl, shutdown.clone());
+    let rebuilds = crate::metrics::Rebuilds::new(&mut registry);
+    let rules_rebuilt = crate::alerting::rebuild(
+        &engine,
+        &store,
+        from,
+        rebuilds.begin("alert_groups"),
+        shutdown.clone(),
+    );
+    let (series, series_feed, series_expiry) = crate::series::start(
+        &store,
+        from,
+        args.event_ttl,
+        rebuilds.begin("series"),
+        shutdown.clone(),
+    );
     let following = tokio::spawn(kevents_alert::follow_store(
         store.clone(),
         vec![event_metrics, engine, key_resources, series_feed],
