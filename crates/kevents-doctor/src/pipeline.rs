@@ -42,6 +42,9 @@ pub struct ClusterFacts {
     pub gaps: Vec<GapFacts>,
     /// How far the source's newest event time was ahead of the hub's clock.
     pub clock_ahead_seconds: f64,
+    /// Collected events the hub refused as invalid since it started.
+    #[serde(default)]
+    pub invalid_events: u64,
 }
 
 /// A span the source forgot before the collector saw it.
@@ -188,6 +191,11 @@ pub(crate) fn cluster_findings(cluster: &ClusterFacts, now: Micros) -> Vec<Findi
             .action("keep the collector running (it was away longer than the cluster's --event-ttl), or raise the apiserver's --event-ttl; what was lost cannot be recovered")
     };
     out.push(gaps);
+    if cluster.invalid_events > 0 {
+        out.push(Finding::new("pipeline", "rejected-events", subject, Status::Warning,
+            format!("the hub refused {} events of {subject} as invalid since it started: they are not kept", cluster.invalid_events))
+            .action("the collector's log names each refused event and why (`the hub refused an event`)"));
+    }
     if cluster.clock_ahead_seconds > CLOCK_AHEAD_WARNING_SECONDS {
         out.push(Finding::new("pipeline", "clock-skew", subject, Status::Warning,
             format!("event times of {subject} are {:.0}s ahead of the hub's clock", cluster.clock_ahead_seconds))

@@ -120,6 +120,19 @@ fn a_source_clock_ahead_of_the_hub_is_named() {
 }
 
 #[test]
+fn events_refused_at_ingest_are_named() {
+    let cluster = ClusterFacts {
+        invalid_events: 3,
+        ..healthy()
+    };
+    let findings = cluster_findings(&cluster, now());
+    assert_eq!(status_of(&findings, "rejected-events"), Status::Warning);
+    assert!(cluster_findings(&healthy(), now())
+        .iter()
+        .all(|f| f.check != "rejected-events"));
+}
+
+#[test]
 fn a_sink_falling_behind_is_a_problem_with_its_backlog() {
     let sink = SinkFacts {
         name: "es".into(),

@@ -118,5 +118,6 @@ fn cluster_facts(name: String, info: &ClusterState, events: u64, now: Micros) ->
             })
             .collect(),
         clock_ahead_seconds: info.clock_ahead_seconds,
+        invalid_events: info.invalid_events,
     }
 }

@@ -81,6 +81,9 @@ pub struct ClusterState {
     /// (0 when not ahead).
     #[serde(skip)]
     pub clock_ahead_seconds: f64,
+    /// Collected events refused as invalid since the hub started.
+    #[serde(skip)]
+    pub invalid_events: u64,
 }
 
 impl ClusterState {
@@ -222,6 +225,7 @@ impl ClusterRegistry {
         let mut clusters = self.clusters.lock();
         let state = clusters.entry(cluster.to_string()).or_default();
         state.last_contact = Some(now);
+        state.invalid_events += invalid;
         let second = now.as_seconds();
         match state.applied.back_mut() {
             Some((at, n)) if *at == second => *n += applied,
