@@ -221,7 +221,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &mut registry,
     ));
     let store_gauges = crate::metrics::StoreGauges::new(&mut registry);
-    let sinks = crate::sinks::start(
+    let (sinks, sink_metrics) = crate::sinks::start(
         args.sinks.as_deref(),
         &args.data_dir,
         &args.cluster_name,
@@ -286,12 +286,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .context("configuring alert delivery")?;
     let alerting_metrics = AlertingMetrics::default();
     alerting_metrics.register(&mut registry);
+    let alerts_published = tokio::sync::broadcast::channel(64).0;
+    let alerts_for_triggers = alerts_published.subscribe();
     let alerting = tokio::spawn(run_alerting(
         AlertingConfig {
             sources,
             firing_path,
             evaluation_interval: Duration::from_micros(args.rule_evaluation_interval as u64),
             reload_interval: Duration::from_secs(2),
+            published: Some(alerts_published.clone()),
         },
         engine.clone(),
         key_resources.clone(),
@@ -381,14 +384,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         data_dir,
         hub,
         &state,
+        alerts_for_triggers,
         shutdown.clone(),
     )
     .await?;
-    let app = kevents_api::router(state).merge(crate::metrics::router(
-        Arc::new(registry),
-        store_gauges,
-        store.clone(),
-    ));
+    let doctor = crate::doctor_endpoint::router(&state, sink_metrics, args.retention_size);
+    let app = kevents_api::router(state)
+        .merge(crate::metrics::router(
+            Arc::new(registry),
+            store_gauges,
+            store.clone(),
+        ))
+        .merge(doctor);
     let app = crate::ui::add(&args.ui, app);
     let tls = match (&args.tls_cert_file, &args.tls_private_key_file) {
         (Some(cert), Some(key)) => Some(Arc::new(

@@ -94,6 +94,28 @@ fn builtin_pack_loads_and_fires_failed_scheduling_with_labels_and_annotations() 
 }
 
 #[test]
+fn builtin_pack_fires_events_lost_per_collected_cluster() {
+    let rules = RuleSources {
+        builtin: true,
+        paths: vec![],
+    }
+    .load()
+    .unwrap();
+    let engine = RuleEngine::new(rules, "hub");
+    let mut lost = event("EventsLost", "Cluster", "prod", 1);
+    lost.namespace = "default".into();
+    engine.observe_at(&added(lost), Micros(10 * S));
+    let alerts = engine.evaluate(Micros(11 * S));
+    assert_eq!(names(&alerts), vec![("EventsLost".into(), false)]);
+    assert_eq!(alerts[0].labels["severity"], "critical");
+    assert_eq!(alerts[0].labels["name"], "prod");
+    assert_eq!(
+        alerts[0].annotations["description"],
+        "EventsLost happened to prod"
+    );
+}
+
+#[test]
 fn any_condition_resolves_after_quiet_period_once() {
     let engine =
         engine("rules:\n- name: Node\n  match: {reason: NodeNotReady}\n  resolveAfter: 30s\n");
