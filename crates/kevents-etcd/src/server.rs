@@ -218,6 +218,9 @@ impl EtcdServer {
 
     /// Grants a lease; `id` 0 picks one.
     pub async fn grant(&self, id: i64, ttl: i64) -> Result<(i64, i64), EtcdError> {
+        if ttl > crate::config::MAX_LEASE_TTL {
+            return Err(EtcdError::LeaseTtlTooLarge);
+        }
         let (reply, answer) = oneshot::channel();
         self.ask(Op::Grant { id, ttl, reply })?;
         answered(answer).await
