@@ -120,8 +120,15 @@ impl Wal {
     pub fn append<'a>(&mut self, records: impl IntoIterator<Item = &'a Record>) -> io::Result<()> {
         let mut buffer = Vec::new();
         frame(records, &mut buffer)?;
-        self.file.write_all(&buffer)?;
-        self.file.sync_data()?;
+        let written = self
+            .file
+            .write_all(&buffer)
+            .and_then(|()| self.file.sync_data());
+        if let Err(error) = written {
+            // Not acknowledged, so not to be replayed: cut the log back to where it was.
+            let _ = self.file.set_len(self.bytes);
+            return Err(error);
+        }
         self.bytes += buffer.len() as u64;
         Ok(())
     }
