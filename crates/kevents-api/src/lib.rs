@@ -4,9 +4,11 @@
 #![warn(missing_docs)]
 
 mod admission;
+mod anomalies;
 pub mod auth;
 mod body;
 mod clusters;
+mod count_buckets;
 mod counts;
 mod delete;
 mod discovery;
@@ -24,6 +26,7 @@ mod query;
 mod read;
 mod respond;
 mod series;
+mod served;
 mod state;
 mod table;
 mod watch;
@@ -31,14 +34,16 @@ mod write;
 
 pub use admission::task::run_folding;
 pub use admission::{Admission, AdmissionConfig};
-pub use auth::{Identity, Peer, Security};
-pub use clusters::ClusterRegistry;
+pub use anomalies::{AnomalyState, KeyResourceCheck};
+pub use auth::{AuditRecord, Identity, Peer, Security};
 use clusters::ClusterScope;
+pub use clusters::{ClusterRegistry, ClusterState, GapRecord};
 use error::not_allowed;
 pub use error::{ApiError, ApiResult, MAX_REQUEST_HEAD_BYTES, MAX_REQUEST_TARGET_BYTES};
 pub use metrics::ApiMetrics;
 pub use panics::log_panics_briefly;
 pub use series::SeriesState;
+pub use served::{Patcher, ServedObjects};
 use state::Target;
 pub use state::{ApiConfig, AppState};
 
@@ -126,7 +131,9 @@ pub fn router(state: AppState) -> Router {
                 item(group, true),
             );
     }
-    let router = namespaces::routes(counts::routes(series::routes(router)));
+    let router = namespaces::routes(counts::routes(served::routes(series::routes(
+        anomalies::routes(router),
+    ))));
     let scoped = router
         .clone()
         .fallback(|| async { ApiError::unknown_path() })

@@ -46,7 +46,7 @@ impl EtcdServer {
     ) -> Result<Arc<EtcdServer>, EtcdError> {
         let opened = Wal::open(&config.data_dir)
             .map_err(|e| EtcdError::Storage(format!("opening the etcd log: {e}")))?;
-        let mut state = Mvcc::new(config.history_limit);
+        let mut state = Mvcc::new(config.history_limit, config.history_bytes_limit);
         let now = Instant::now();
         for record in &opened.records {
             state.apply(record, now);
@@ -96,6 +96,11 @@ impl EtcdServer {
     /// The current revision.
     pub fn current_revision(&self) -> i64 {
         self.state.read().revision
+    }
+
+    /// Bytes of the history the view keeps in memory for past reads and watches.
+    pub fn history_bytes(&self) -> usize {
+        self.state.read().history_bytes()
     }
 
     /// Bytes of the view's log on disk.
@@ -162,12 +167,12 @@ impl EtcdServer {
                     }
                     match self.policy.classify(&put.key)? {
                         KeyKind::Event { namespace, name } => {
-                            let record = self.codec.decode(&namespace, &name, &put.value).map_err(
-                                |reason| EtcdError::Malformed {
+                            let record = addressable(&namespace, &name)
+                                .and_then(|()| self.codec.decode(&namespace, &name, &put.value))
+                                .map_err(|reason| EtcdError::Malformed {
                                     key: String::from_utf8_lossy(&put.key).into_owned(),
                                     reason,
-                                },
-                            )?;
+                                })?;
                             decoded.insert(put.key.clone(), record);
                         }
                         KeyKind::Compaction => {}
@@ -213,6 +218,9 @@ impl EtcdServer {
 
     /// Grants a lease; `id` 0 picks one.
     pub async fn grant(&self, id: i64, ttl: i64) -> Result<(i64, i64), EtcdError> {
+        if ttl > crate::config::MAX_LEASE_TTL {
+            return Err(EtcdError::LeaseTtlTooLarge);
+        }
         let (reply, answer) = oneshot::channel();
         self.ask(Op::Grant { id, ttl, reply })?;
         answered(answer).await
@@ -257,4 +265,25 @@ async fn answered<T>(answer: oneshot::Receiver<Result<T, EtcdError>>) -> Result<
     answer
         .await
         .unwrap_or_else(|_| Err(EtcdError::Storage("the etcd view's writer stopped".into())))
+}
+
+/// Refuses a namespace or name the hub's API could not address the event by: the apiserver
+/// validates both before writing, so this only turns away other etcd clients' keys.
+fn addressable(namespace: &str, name: &str) -> Result<(), String> {
+    use kevents_model::validation::{
+        dns1123_subdomain_errors, path_segment_errors, NAME_MAX_BYTES,
+    };
+    if let Some(error) = dns1123_subdomain_errors(namespace).into_iter().next() {
+        return Err(format!("namespace {namespace:?}: {error}"));
+    }
+    if name.len() > NAME_MAX_BYTES {
+        return Err(format!(
+            "the name is {} bytes; at most {NAME_MAX_BYTES}, so that the event can be addressed by name",
+            name.len()
+        ));
+    }
+    match path_segment_errors(name).into_iter().next() {
+        Some(error) => Err(format!("name {name:?}: {error}")),
+        None => Ok(()),
+    }
 }

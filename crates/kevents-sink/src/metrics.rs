@@ -6,6 +6,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 
 /// The labels of every sink metric.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -27,6 +28,10 @@ pub struct SinkMetrics {
     gaps: Family<SinkLabels, Counter>,
     cursor: Family<SinkLabels, Gauge>,
     held: Family<SinkLabels, Gauge>,
+    held_bytes: Family<SinkLabels, Gauge>,
+    sent_early: Family<SinkLabels, Counter>,
+    /// Every sink's counters, for readers other than `/metrics` (`/doctor`).
+    sinks: Arc<Mutex<Vec<(SinkLabels, SinkCounters)>>>,
 }
 
 impl SinkMetrics {
@@ -72,6 +77,16 @@ impl SinkMetrics {
             "Events held back by the update policy (summaries and finals not yet due)",
             self.held.clone(),
         );
+        registry.register(
+            "kevents_sink_held_bytes",
+            "Bytes of the events held back by the update policy (bounded by maxHeldBytes)",
+            self.held_bytes.clone(),
+        );
+        registry.register(
+            "kevents_sink_events_sent_early",
+            "Held events sent before they were due because maxHeld or maxHeldBytes was reached",
+            self.sent_early.clone(),
+        );
     }
 
     /// The metrics of one sink.
@@ -80,7 +95,7 @@ impl SinkMetrics {
             sink: sink.to_string(),
             sink_type: kind.to_string(),
         };
-        SinkCounters {
+        let counters = SinkCounters {
             lag: self.lag.get_or_create(&labels).clone(),
             sent: self.sent.get_or_create(&labels).clone(),
             retried: self.retried.get_or_create(&labels).clone(),
@@ -89,7 +104,18 @@ impl SinkMetrics {
             gaps: self.gaps.get_or_create(&labels).clone(),
             cursor: self.cursor.get_or_create(&labels).clone(),
             held: self.held.get_or_create(&labels).clone(),
-        }
+            held_bytes: self.held_bytes.get_or_create(&labels).clone(),
+            sent_early: self.sent_early.get_or_create(&labels).clone(),
+        };
+        let mut sinks = self.sinks.lock().unwrap_or_else(|e| e.into_inner());
+        sinks.retain(|(l, _)| *l != labels);
+        sinks.push((labels, counters.clone()));
+        counters
+    }
+
+    /// Every sink's labels and counters, in the order the sinks started.
+    pub fn sinks(&self) -> Vec<(SinkLabels, SinkCounters)> {
+        self.sinks.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
@@ -112,4 +138,8 @@ pub struct SinkCounters {
     pub cursor: Gauge,
     /// `kevents_sink_held_events`.
     pub held: Gauge,
+    /// `kevents_sink_held_bytes`.
+    pub held_bytes: Gauge,
+    /// `kevents_sink_events_sent_early_total`.
+    pub sent_early: Counter,
 }

@@ -17,8 +17,8 @@ use crate::shared::Shared;
 use crate::snapshot::{merge_states, page, past_states};
 use crate::writer::Writer;
 use crate::{
-    Committed, CountQuery, Counts, ListPage, ListQuery, Mutation, StoreConfig, StoreError,
-    StoreStats, Subscription, TooOld, WatchFrom,
+    BucketCounts, Buckets, Committed, CountQuery, Counts, ListPage, ListQuery, Mutation,
+    StoreConfig, StoreError, StoreStats, Subscription, TooOld, WatchFrom,
 };
 use kevents_model::{EventKey, EventRecord, Micros};
 use parking_lot::RwLock;
@@ -175,6 +175,12 @@ impl Store {
         counts::count(&self.shared.head, &query)
     }
 
+    /// Counts as `count` does, split into equal buckets of last-seen time in one pass (the
+    /// timeline of the web UI); `query.seen` should cover the buckets' window.
+    pub fn count_buckets(&self, query: CountQuery<'_>, buckets: &Buckets) -> BucketCounts {
+        crate::buckets::count(&self.shared.head, &query, buckets)
+    }
+
     /// Starts a watch. Fails when `from` is older than the retained history.
     pub fn subscribe(&self, from: WatchFrom, scope: Scope<'_>) -> Result<Subscription, TooOld> {
         let head = self.shared.head.read();
@@ -203,6 +209,15 @@ impl Store {
     /// The oldest version a watch can resume from: every change after it is retained.
     pub fn oldest_resumable(&self) -> u64 {
         self.shared.head.read().history.oldest_resumable()
+    }
+
+    /// When the event kept longest without a write was last written (the next to expire):
+    /// how far back the store's history reaches. `None` when it is empty.
+    pub fn oldest_update(&self) -> Option<Micros> {
+        let ttl = self.ttl_micros();
+        let next = self.shared.head.read().expired(Micros(i64::MAX), 1, ttl);
+        let (key, _) = next.into_iter().next()?;
+        self.get(&key).map(|event| event.updated_at)
     }
 
     /// The version of the last committed change.

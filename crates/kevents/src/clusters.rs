@@ -25,7 +25,12 @@ pub struct HubFlags {
 }
 
 impl HubFlags {
-    async fn client(&self) -> anyhow::Result<HubClient> {
+    /// The hub's URL.
+    pub(crate) fn server(&self) -> &str {
+        &self.server
+    }
+
+    pub(crate) async fn client(&self) -> anyhow::Result<HubClient> {
         Ok(HubClient::new(&HubOptions {
             url: self.server.clone(),
             token: self.token.clone(),
@@ -44,12 +49,12 @@ impl HubFlags {
     }
 }
 
-/// Output format of `kevents clusters`.
+/// Output format of `kevents clusters` and `kevents doctor`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Output {
     /// A table.
     Table,
-    /// The hub's JSON answer.
+    /// JSON.
     Json,
 }
 
@@ -83,7 +88,7 @@ pub struct KubeconfigArgs {
     prefix: String,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

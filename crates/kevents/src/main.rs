@@ -5,17 +5,24 @@ mod archive;
 mod certs;
 mod clusters;
 mod collect;
+mod contexts;
 mod correlation;
+mod doctor;
+mod doctor_endpoint;
 mod embedded;
 mod etcd;
 mod head_errors;
 mod listen;
+mod memory;
 mod metrics;
+mod periodic;
 mod rules;
 mod series;
 mod serve;
 mod simulate;
 mod sinks;
+mod triggers;
+mod ui;
 
 use clap::{Parser, Subcommand};
 
@@ -49,10 +56,15 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Check a sinks file (`serve --sinks`).
     Sinks(sinks::SinksArgs),
+    /// Check a triggers file (`serve --triggers`), or pause and resume a hub's trigger.
+    Triggers(triggers::TriggersArgs),
     /// Watch the Events of Kubernetes clusters and write them into a hub, exactly once.
     Collect(collect::CollectArgs),
     /// List the clusters a hub collects, with lag, event rate and last contact.
     Clusters(clusters::ClustersArgs),
+    /// Find out why events are missing or late: checks of source clusters, collectors, sinks and
+    /// the hub, each ok, warning or problem, with the evidence and what to do.
+    Doctor(doctor::DoctorArgs),
     /// Print a kubeconfig with one context per cluster of a hub.
     Kubeconfig(clusters::KubeconfigArgs),
     /// List an event archive (an `archive` sink's Parquet objects) or restore a range of it.
@@ -72,9 +84,11 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Certs(args) => certs::run(args),
         Command::Sinks(args) => sinks::run(args),
+        Command::Triggers(args) => triggers::run(args),
         Command::Collect(args) => collect::run(args),
         Command::Clusters(args) => clusters::run_clusters(args),
         Command::Kubeconfig(args) => clusters::run_kubeconfig(args),
+        Command::Doctor(args) => std::process::exit(doctor::run(args)?),
         Command::Archive(args) => archive::run(args),
     }
 }

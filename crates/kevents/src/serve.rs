@@ -4,13 +4,14 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use kevents_alert::alerting::{restore_firing, run_alerting, AlertingConfig, AlertingMetrics};
 use kevents_alert::delivery::{AlertmanagerConfig, DeliveryConfig, Dispatcher, WebhookConfig};
-use kevents_alert::rules::{RuleEngine, RuleSources, DEFAULT_MAX_GROUPS};
+use kevents_alert::rules::{RuleEngine, RuleSources};
 use kevents_alert::{
     EventLabel, EventMetrics, EventMetricsConfig, KeyResourcePattern, KeyResources,
 };
 use kevents_api::auth::{AuditLog, PolicyFile, RateLimiter, TokenFile};
 use kevents_api::{ApiConfig, ApiMetrics, AppState, ClusterRegistry, Security};
-use kevents_model::{parse_go_duration, Micros};
+use kevents_correlate::SeriesConfig;
+use kevents_model::parse_go_duration;
 use kevents_store::{Store, StoreConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -38,14 +39,6 @@ pub struct ServeArgs {
     /// How long an event is kept after its last update (Go duration, like the apiserver's flag).
     #[arg(long, env = "KEVENTS_EVENT_TTL", default_value = "168h", value_parser = duration_micros)]
     event_ttl: i64,
-    /// Events not written for this long leave memory for the cold tier (sealed files read on
-    /// demand) at the next checkpoint (Go duration).
-    #[arg(long, env = "KEVENTS_COLD_AFTER", default_value = "30m", value_parser = duration_micros)]
-    cold_after: i64,
-    /// Most events kept in memory; past 125% of it the ones written longest ago move to the
-    /// cold tier, and at twice it writes wait for them to move.
-    #[arg(long, env = "KEVENTS_HOT_EVENTS", default_value_t = 100_000)]
-    hot_events: usize,
     /// Log written since the last checkpoint that triggers the next one (also at least twice
     /// the last hot checkpoint). Bytes or `128MiB`.
     #[arg(long, env = "KEVENTS_CHECKPOINT_LOG_BYTES", default_value = "128MiB", value_parser = kevents_store::parse_size)]
@@ -59,19 +52,6 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes.
     #[arg(long, env = "KEVENTS_MAX_REQUEST_BODY_BYTES", default_value_t = 3 * 1024 * 1024)]
     max_request_body_bytes: usize,
-    /// How many recent changes are kept for watches to resume from; a watch or list at an
-    /// older resourceVersion gets `410 Expired` and relists.
-    #[arg(long, env = "KEVENTS_WATCH_HISTORY", default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..))]
-    watch_history: u64,
-    /// Most memory the watch history may take, counted by the events its changes hold; the
-    /// oldest changes are dropped past it (a watch from before them gets `410 Expired`).
-    /// Bytes, or with a unit: `64MiB`, `1GiB`.
-    #[arg(long, env = "KEVENTS_WATCH_HISTORY_BYTES", default_value = "256MiB", value_parser = kevents_store::parse_size)]
-    watch_history_bytes: u64,
-    /// Most memory decoded cold blocks may take for later reads (counted by their events);
-    /// the blocks used longest ago are dropped past it. Bytes, or with a unit: `64MiB`.
-    #[arg(long, env = "KEVENTS_BLOCK_CACHE_BYTES", default_value = "64MiB", value_parser = kevents_store::parse_size)]
-    block_cache_bytes: u64,
     /// Most disk the event store may take (log and checkpoints): past it the events written
     /// longest ago are deleted early, until the store fits in 90% of it. Bytes, or with a unit:
     /// `512MiB`, `10GiB`.
@@ -167,10 +147,6 @@ pub struct ServeArgs {
     /// Rotated audit logs to keep.
     #[arg(long, env = "KEVENTS_AUDIT_LOG_MAXBACKUP", default_value_t = 5)]
     audit_log_maxbackup: usize,
-    /// Most alert groups the rule engine holds, over all rules; occurrences that would open
-    /// more are counted in `kevents_alert_group_overflow_total`.
-    #[arg(long, env = "KEVENTS_ALERT_MAX_GROUPS", default_value_t = DEFAULT_MAX_GROUPS)]
-    alert_max_groups: usize,
     /// How often firing alerts are re-sent to Alertmanager (Go duration).
     #[arg(long, env = "KEVENTS_ALERT_RESEND_INTERVAL", default_value = "30s", value_parser = duration_micros)]
     alert_resend_interval: i64,
@@ -178,14 +154,20 @@ pub struct ServeArgs {
     #[arg(long, env = "KEVENTS_SINKS")]
     sinks: Option<PathBuf>,
     #[command(flatten)]
+    memory: crate::memory::MemoryArgs,
+    #[command(flatten)]
     collect: crate::embedded::EmbeddedCollectArgs,
     #[command(flatten)]
     correlation: crate::correlation::CorrelationArgs,
     #[command(flatten)]
     etcd: crate::etcd::EtcdArgs,
+    #[command(flatten)]
+    triggers: crate::triggers::TriggerArgs,
+    #[command(flatten)]
+    ui: crate::ui::UiArgs,
 }
 
-fn duration_micros(text: &str) -> Result<i64, String> {
+pub(crate) fn duration_micros(text: &str) -> Result<i64, String> {
     let micros = parse_go_duration(text)?;
     if micros <= 0 {
         return Err(format!("duration must be positive: {text:?}"));
@@ -221,14 +203,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut store_config = StoreConfig::new(&args.data_dir);
     store_config.ttl_micros = args.event_ttl;
-    store_config.history_limit = usize::try_from(args.watch_history).unwrap_or(usize::MAX);
-    store_config.history_bytes_limit =
-        usize::try_from(args.watch_history_bytes).unwrap_or(usize::MAX);
+    args.memory.apply(&mut store_config);
     store_config.retention_bytes = args.retention_size;
-    store_config.tiers.cold_after_micros = args.cold_after;
-    store_config.tiers.hot_events = args.hot_events.max(1);
-    store_config.tiers.block_cache_bytes =
-        usize::try_from(args.block_cache_bytes).unwrap_or(usize::MAX);
     store_config.log.checkpoint_min_bytes = args.checkpoint_log_bytes.max(4096);
     let store = Store::open(store_config)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
@@ -245,7 +221,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &mut registry,
     ));
     let store_gauges = crate::metrics::StoreGauges::new(&mut registry);
-    let sinks = crate::sinks::start(
+    let (sinks, sink_metrics) = crate::sinks::start(
         args.sinks.as_deref(),
         &args.data_dir,
         &args.cluster_name,
@@ -273,7 +249,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let engine = Arc::new(
         RuleEngine::new(rules, args.cluster_name.clone())
             .with_key_resources(key_resources.clone())
-            .with_max_groups(args.alert_max_groups),
+            .with_max_groups(args.memory.alert_max_groups)
+            .with_max_bytes(crate::memory::bytes(args.memory.alert_max_bytes)),
     );
     engine.register(&mut registry);
     let firing_path = args.data_dir.join("alerts").join("firing.json");
@@ -309,12 +286,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .context("configuring alert delivery")?;
     let alerting_metrics = AlertingMetrics::default();
     alerting_metrics.register(&mut registry);
+    let alerts_published = tokio::sync::broadcast::channel(64).0;
+    let alerts_for_triggers = alerts_published.subscribe();
     let alerting = tokio::spawn(run_alerting(
         AlertingConfig {
             sources,
             firing_path,
             evaluation_interval: Duration::from_micros(args.rule_evaluation_interval as u64),
             reload_interval: Duration::from_secs(2),
+            published: Some(alerts_published.clone()),
         },
         engine.clone(),
         key_resources.clone(),
@@ -324,8 +304,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ));
     let from = store.resource_version();
     let rules_rebuilt = crate::alerting::rebuild(&engine, &store, from, shutdown.clone());
-    let (series, series_feed, series_expiry) =
-        crate::series::start(&store, from, args.event_ttl, shutdown.clone());
+    let (series, series_feed, series_expiry) = crate::series::start(
+        &store,
+        from,
+        SeriesConfig {
+            ttl_micros: args.event_ttl,
+            max_bytes: crate::memory::bytes(args.memory.series_max_bytes),
+            ..SeriesConfig::default()
+        },
+        {
+            let key_resources = key_resources.clone();
+            Box::new(move |event| key_resources.contains(event))
+        },
+        &mut registry,
+        shutdown.clone(),
+    );
     let following = tokio::spawn(kevents_alert::follow_store(
         store.clone(),
         vec![event_metrics, engine, key_resources, series_feed],
@@ -333,7 +326,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
     let security = Arc::new(security(&args)?);
-    let reloader = tokio::spawn(reload_periodically(security.clone(), shutdown.clone()));
+    let reloader = tokio::spawn(crate::periodic::reload_security(
+        security.clone(),
+        shutdown.clone(),
+    ));
     let state = AppState {
         store: store.clone(),
         config: Arc::new(ApiConfig {
@@ -346,9 +342,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         clusters,
         series,
         admission,
+        trigger_runs: Default::default(),
+        triggers: Default::default(),
     };
     let folding = tokio::spawn(kevents_api::run_folding(state.clone()));
-    let expiry = tokio::spawn(expire_periodically(store.clone(), shutdown.clone()));
+    let expiry = tokio::spawn(crate::periodic::expire_events(
+        store.clone(),
+        shutdown.clone(),
+    ));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -368,12 +369,34 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await
     .context("starting the embedded collectors")?;
-    let etcd = crate::etcd::start(&args.etcd, &args.data_dir, &store, shutdown.clone()).await?;
-    let app = kevents_api::router(state).merge(crate::metrics::router(
-        Arc::new(registry),
-        store_gauges,
-        store.clone(),
-    ));
+    let etcd = crate::etcd::start(
+        &args.etcd,
+        &args.data_dir,
+        &store,
+        &mut registry,
+        shutdown.clone(),
+    )
+    .await?;
+    let (hub, data_dir) = (&args.cluster_name, &args.data_dir);
+    let triggers = crate::triggers::start(
+        &args.triggers,
+        &args.collect,
+        data_dir,
+        hub,
+        &state,
+        alerts_for_triggers,
+        shutdown.clone(),
+    )
+    .await?;
+    let doctor = crate::doctor_endpoint::router(&state, sink_metrics, args.retention_size);
+    let app = kevents_api::router(state)
+        .merge(crate::metrics::router(
+            Arc::new(registry),
+            store_gauges,
+            store.clone(),
+        ))
+        .merge(doctor);
+    let app = crate::ui::add(&args.ui, app);
     let tls = match (&args.tls_cert_file, &args.tls_private_key_file) {
         (Some(cert), Some(key)) => Some(Arc::new(
             crate::listen::TlsFiles::load(cert.clone(), key.clone(), args.client_ca_file.clone())
@@ -382,7 +405,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         _ => None,
     };
     crate::listen::serve(listener, app, tls, async move {
-        wait_for_signal().await;
+        crate::listen::wait_for_signal().await;
         tracing::info!("shutting down: finishing requests, ending watches");
         let _ = shutdown_sender.send(true);
     })
@@ -395,6 +418,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = alerting.await;
     let _ = rules_rebuilt.await;
     let _ = sinks.await;
+    let _ = triggers.await;
     let _ = folding.await;
     if let Some(collecting) = collecting {
         let _ = collecting.await;
@@ -405,29 +429,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("store closed; bye");
     Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM.
-pub(crate) async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot listen for SIGTERM");
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
 
 /// Builds the security settings, refusing an unauthenticated hub beyond loopback.
@@ -480,35 +481,4 @@ fn security(args: &ServeArgs) -> anyhow::Result<Security> {
         audit,
         cluster: args.cluster_name.clone(),
     })
-}
-
-/// Re-reads token and policy files every two seconds, until shutdown.
-async fn reload_periodically(
-    security: Arc<Security>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut ticker = tokio::time::interval(Duration::from_secs(2));
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => security.reload(),
-            _ = shutdown.changed() => return,
-        }
-    }
-}
-
-/// Deletes events past their TTL once a second, until shutdown.
-async fn expire_periodically(store: Store, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {
-                match store.expire(Micros::now()).await {
-                    Ok(0) => {}
-                    Ok(deleted) => tracing::debug!(deleted, "expired events"),
-                    Err(e) => tracing::warn!(error = %e, "expiring events failed"),
-                }
-            }
-            _ = shutdown.changed() => return,
-        }
-    }
 }

@@ -94,6 +94,28 @@ fn builtin_pack_loads_and_fires_failed_scheduling_with_labels_and_annotations() 
 }
 
 #[test]
+fn builtin_pack_fires_events_lost_per_collected_cluster() {
+    let rules = RuleSources {
+        builtin: true,
+        paths: vec![],
+    }
+    .load()
+    .unwrap();
+    let engine = RuleEngine::new(rules, "hub");
+    let mut lost = event("EventsLost", "Cluster", "prod", 1);
+    lost.namespace = "default".into();
+    engine.observe_at(&added(lost), Micros(10 * S));
+    let alerts = engine.evaluate(Micros(11 * S));
+    assert_eq!(names(&alerts), vec![("EventsLost".into(), false)]);
+    assert_eq!(alerts[0].labels["severity"], "critical");
+    assert_eq!(alerts[0].labels["name"], "prod");
+    assert_eq!(
+        alerts[0].annotations["description"],
+        "EventsLost happened to prod"
+    );
+}
+
+#[test]
 fn any_condition_resolves_after_quiet_period_once() {
     let engine =
         engine("rules:\n- name: Node\n  match: {reason: NodeNotReady}\n  resolveAfter: 30s\n");
@@ -260,6 +282,52 @@ fn groups_are_capped_and_the_excess_is_counted() {
         "{text}"
     );
     assert!(text.contains("kevents_alert_groups 3"), "{text}");
+}
+
+#[test]
+fn huge_event_messages_keep_alert_groups_within_max_bytes() {
+    let engine = engine(
+        "rules:\n- name: A\n  match: {reason: X}\n  groupBy: [name]\n  annotations: {description: '{{ message }}'}\n",
+    )
+    .with_max_bytes(250 << 10);
+    let mut registry = prometheus_client::registry::Registry::default();
+    engine.register(&mut registry);
+    let huge = |name: &str, kib: usize| {
+        let mut e = event("X", "Pod", name, 1);
+        e.message = format!("{name} {}", "m".repeat(kib << 10));
+        e
+    };
+    for i in 0..5 {
+        engine.observe_at(&added(huge(&format!("p{i}"), 100)), Micros(i));
+    }
+    // A group already held keeps counting but does not take a larger latest event.
+    let mut small = event("X", "Pod", "p0", 1);
+    small.message = "small".into();
+    engine.observe_at(&added(small.clone()), Micros(10));
+    engine.observe_at(&added(huge("p0", 200)), Micros(11));
+    let alerts = engine.evaluate(Micros(S));
+    assert_eq!(
+        alerts.len(),
+        2,
+        "two groups of ~100 KiB fit in 250 KiB, not three"
+    );
+    let p0 = alerts
+        .iter()
+        .find(|a| a.labels["name"] == "p0")
+        .expect("p0");
+    assert_eq!(p0.annotations["description"], "small");
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    let held: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("kevents_alert_group_bytes "))
+        .and_then(|v| v.parse().ok())
+        .expect("the bytes gauge");
+    assert!((100 << 10..=250 << 10).contains(&held), "{held}");
+    assert!(
+        text.contains("kevents_alert_group_overflow_total 4"),
+        "{text}"
+    );
 }
 
 #[test]

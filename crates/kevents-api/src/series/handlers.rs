@@ -13,10 +13,9 @@ use crate::query::parse_query;
 use crate::respond::json_response;
 pub(super) use crate::respond::{respond, row, table};
 use crate::state::AppState;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
 use base64::Engine;
 use kevents_correlate::Series;
 use kevents_model::Micros;
@@ -26,27 +25,27 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
 /// The query parameters a series read understands.
-pub(super) struct ReadOptions {
+pub(crate) struct ReadOptions {
     query: HashMap<String, String>,
-    pub(super) watch: bool,
+    pub(crate) watch: bool,
 }
 
 impl ReadOptions {
-    pub(super) fn parse(raw: Option<String>, watch_path: bool) -> Result<ReadOptions, ApiError> {
+    pub(crate) fn parse(raw: Option<String>, watch_path: bool) -> Result<ReadOptions, ApiError> {
         let query = parse_query(raw.as_deref())?;
         let watch =
             watch_path || matches!(query.get("watch").map(String::as_str), Some("true" | "1"));
         Ok(ReadOptions { query, watch })
     }
 
-    pub(super) fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.query
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
 
-    pub(super) fn number(&self, name: &str) -> Result<Option<u64>, ApiError> {
+    pub(crate) fn number(&self, name: &str) -> Result<Option<u64>, ApiError> {
         self.get(name)
             .map(|v| {
                 v.parse::<u64>()
@@ -55,7 +54,7 @@ impl ReadOptions {
             .transpose()
     }
 
-    pub(super) fn with_objects(&self) -> bool {
+    pub(crate) fn with_objects(&self) -> bool {
         self.get("includeObject") == Some("Object")
     }
 }
@@ -140,7 +139,7 @@ pub(super) async fn watch_namespaced_series(
     list_series(state.0, scope.0, Some(namespace), query.0, headers, true)
 }
 
-pub(super) fn not_found(resource: &str, name: &str) -> ApiError {
+pub(crate) fn not_found(resource: &str, name: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "NotFound",
@@ -252,7 +251,7 @@ fn list_series(
     }
 }
 
-pub(super) fn list(kind: &str, metadata: Value, items: Vec<Value>) -> Value {
+pub(crate) fn list(kind: &str, metadata: Value, items: Vec<Value>) -> Value {
     json!({"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "items": items})
 }
 
@@ -334,10 +333,11 @@ fn watch_series(
         .number("timeoutSeconds")?
         .filter(|t| *t > 0)
         .map(Duration::from_secs);
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(256);
-    let stop = crate::watch::stopping(state.shutdown.clone());
-    tokio::spawn(async move {
-        let run = async {
+    let shutdown = state.shutdown.clone();
+    Ok(crate::respond::line_watch(
+        shutdown,
+        timeout,
+        move |sender| async move {
             let mut columns = false;
             for (kind, series) in &initial {
                 if sender.send(line(kind, series, &mut columns)).await.is_err() {
@@ -363,25 +363,6 @@ fn watch_series(
                     return;
                 }
             }
-        };
-        let deadline = async move {
-            match timeout {
-                Some(t) => tokio::time::sleep(t).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = run => {}
-            _ = deadline => {}
-            _ = stop => {}
-        }
-    });
-    let stream = tokio_stream::wrappers::ReceiverStream::new(receiver);
-    let body = Body::from_stream(futures::StreamExt::map(stream, Ok::<Bytes, std::io::Error>));
-    let mut response = Response::new(body);
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    Ok(response)
+        },
+    ))
 }
