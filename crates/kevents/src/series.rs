@@ -26,13 +26,14 @@ impl Observer for SeriesFeed {
 
 /// The series of `store`'s events (with their metrics in `registry`), the observer that keeps
 /// them current (it must follow the store's changes after `from`), and the task that rebuilds
-/// them from the stored events and then expires them.
+/// them from the stored events (holding `rebuilding` until done) and then expires them.
 pub fn start(
     store: &Store,
     from: u64,
     config: SeriesConfig,
     key_resources: KeyResourceCheck,
     registry: &mut prometheus_client::registry::Registry,
+    rebuilding: crate::metrics::RebuildGuard,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> (
     Arc<SeriesState>,
@@ -47,14 +48,14 @@ pub fn start(
     let task = {
         let (state, store) = (state.clone(), store.clone());
         tokio::spawn(async move {
-            let (rebuilding, stopping) = (state.clone(), shutdown.clone());
+            let (rebuilt, stopping) = (state.clone(), shutdown.clone());
             let started = std::time::Instant::now();
             let read = tokio::task::spawn_blocking(move || {
-                rebuilding
-                    .finish_rebuild(&store, SeriesState::REBUILD_PAGE, |_| !*stopping.borrow())
+                rebuilt.finish_rebuild(&store, SeriesState::REBUILD_PAGE, |_| !*stopping.borrow())
             })
             .await
             .unwrap_or(0);
+            drop(rebuilding);
             if *shutdown.borrow() {
                 return;
             }

@@ -303,7 +303,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
     let from = store.resource_version();
-    let rules_rebuilt = crate::alerting::rebuild(&engine, &store, from, shutdown.clone());
+    let rebuilds = crate::metrics::Rebuilds::new(&mut registry);
+    let rules_rebuilt = crate::alerting::rebuild(
+        &engine,
+        &store,
+        from,
+        rebuilds.begin("alert_groups"),
+        shutdown.clone(),
+    );
     let (series, series_feed, series_expiry) = crate::series::start(
         &store,
         from,
@@ -317,6 +324,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             Box::new(move |event| key_resources.contains(event))
         },
         &mut registry,
+        rebuilds.begin("series"),
         shutdown.clone(),
     );
     let following = tokio::spawn(kevents_alert::follow_store(

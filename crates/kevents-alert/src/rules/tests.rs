@@ -191,6 +191,41 @@ fn rate_condition_groups_by_cluster() {
 }
 
 #[test]
+fn forecast_fires_on_a_rising_rate_before_it_reaches_the_threshold_and_not_on_a_flat_one() {
+    let rule = "rules:\n- name: Rising\n  match: {type: Warning}\n  when: {forecast: 1.2, window: 10m, horizon: 10m}\n  groupBy: [cluster]\n";
+    // Minute i of ten has 6·i occurrences: the rate climbs to 0.9/s, and keeps climbing.
+    let rising = engine(rule);
+    for minute in 0..10 {
+        rising.observe_at(
+            &added(event("R", "Pod", "p", 6 * minute as i32 + 1)),
+            Micros(minute * 60 * S + 30 * S),
+        );
+    }
+    let alerts = rising.evaluate(Micros(600 * S));
+    assert_eq!(names(&alerts), vec![("Rising".into(), false)]);
+    // A steady 0.5/s stays 0.5/s.
+    let flat = engine(rule);
+    for minute in 0..10 {
+        flat.observe_at(
+            &added(event("R", "Pod", "p", 30)),
+            Micros(minute * 60 * S + 30 * S),
+        );
+    }
+    assert!(flat.evaluate(Micros(600 * S)).is_empty());
+}
+
+#[test]
+fn forecast_needs_a_window_and_a_horizon() {
+    let error = load_rules(
+        "t",
+        "rules:\n- name: F\n  match: {type: Warning}\n  when: {forecast: 1, window: 10m}\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("`forecast` needs"), "{error}");
+}
+
+#[test]
 fn lasting_condition_needs_a_long_series() {
     let engine = engine("rules:\n- name: Long\n  match: {reason: Unhealthy}\n  when: {lasting: 1m}\n  resolveAfter: 2m\n");
     let e = event("Unhealthy", "Pod", "p", 1);
@@ -388,6 +423,21 @@ fn prometheus_export_translates_what_the_metric_carries() {
     );
     assert_eq!(skipped.len(), 1);
     assert_eq!(skipped[0].0, "Msg");
+}
+
+#[test]
+fn prometheus_export_translates_a_forecast_into_predict_linear() {
+    let rules = load_rules(
+        "t",
+        "rules:\n- name: Payments\n  match: {type: Warning, namespace: payments}\n  when: {forecast: 2, window: 1h, horizon: 30m}\n  groupBy: [namespace]\n",
+    )
+    .unwrap();
+    let (file, skipped) = prometheus_rules(&rules);
+    assert!(skipped.is_empty());
+    assert_eq!(
+        file["groups"][0]["rules"][0]["expr"],
+        "predict_linear(sum by (namespace) (rate(kube_event_count{type=\"Warning\",namespace=\"payments\"}[360s]))[3600s:360s], 1800) >= 2"
+    );
 }
 
 #[test]
