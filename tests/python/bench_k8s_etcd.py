@@ -3,12 +3,13 @@
 dedicated etcd behind `/events` (the usual events etcd), side by side in one run, on loopback.
 
     KEVENTS_K8S_BIN=$(scripts/build-k8s | tail -n 1) KEVENTS_BIN=target/release/kevents \\
-        .venv/bin/python tests/python/bench_k8s_etcd.py [--events 4000] [--writers 8]
+        .venv/bin/python tests/python/bench_k8s_etcd.py [--events 4000] [--writers 8] [--rounds 3]
 
 One control plane (its main etcd without fsync, as in the tests: it holds everything but the
-events); the apiserver is restarted between the two runs with the override pointing at a fresh
-hub, then at a fresh etcd with its default durability (fsync). Each run creates the same number
-of events from `--writers` keep-alive connections. Reported: events/s, p50/p99 of the create
+events), one hub and one dedicated etcd with its default durability (fsync). In each of
+`--rounds` interleaved rounds the apiserver is pointed (restarted with the override) at kevents
+and at etcd in turn, the side going first alternating, and each run creates the same number of
+events from `--writers` keep-alive connections; the table gives the medians of the rounds. Reported: events/s, p50/p99 of the create
 latency seen by the client, and bytes on disk per event: for kevents the hub's whole data dir
 (store and etcd view log, with the etcd view's history not compacted); for etcd its data dir
 as written, then its database file after a compaction to the current revision and a
@@ -84,54 +85,75 @@ def run(plane, label, prefix, args):
     return result
 
 
+def point_apiserver_at(plane, url):
+    plane.etcd_servers_overrides = f"/events#{url}"
+    plane.restart_apiserver()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=4000)
+    parser.add_argument("--events", type=int, default=4000, help="events created per round and backend")
     parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (each: kevents and etcd)")
     args = parser.parse_args()
-    total = args.events + 100
+    per_round = args.events + 100
     work = Path(tempfile.mkdtemp(prefix="kevents-bench-etcd-"))
     hub_port = free_port()
+    hub_url = f"http://127.0.0.1:{hub_port}"
     hub = Hub(work / "hub", ["--etcd-listen", f"127.0.0.1:{hub_port}"])
     plane = ControlPlane(work / "k8s", controllers=False, apiserver_args=["--max-requests-inflight", "1000"],
-                         etcd_servers_overrides=f"/events#http://127.0.0.1:{hub_port}")
+                         etcd_servers_overrides=f"/events#{hub_url}")
     events_etcd = None
+    results = {"kevents": [], "etcd": []}
     try:
         hub.start()
         plane.start()
-        kevents = run(plane, "kevents behind /events", "k", args)
+        events_etcd, etcd_url = start_events_etcd(work, plane.bin)
+        pointed = "kevents"
+        for round_number in range(1, args.rounds + 1):
+            # The side that goes first alternates, so neither always runs on a warmer machine.
+            order = ["kevents", "etcd"] if round_number % 2 else ["etcd", "kevents"]
+            for side in order:
+                if side != pointed:
+                    point_apiserver_at(plane, hub_url if side == "kevents" else etcd_url)
+                    pointed = side
+                label = f"round {round_number}: {side} behind /events"
+                results[side].append(run(plane, label, f"{side[0]}{round_number}", args))
+
+        total = per_round * args.rounds
         hub_bytes = disk_bytes(hub.data_dir)
         etcd_log = disk_bytes(Path(hub.data_dir) / "etcd")
         print(f"kevents: {hub_bytes:,} bytes in the hub's data dir ({etcd_log:,} of them the etcd view log) "
               f"= {hub_bytes / total:,.0f} bytes/event", flush=True)
-
-        events_etcd, url = start_events_etcd(work, plane.bin)
-        plane.etcd_servers_overrides = f"/events#{url}"
-        plane.restart_apiserver()
-        etcd = run(plane, "etcd behind /events", "e", args)
         data = work / "events-etcd"
         written = disk_bytes(data)
         wal = disk_bytes(data / "member" / "wal")
         key = base64.b64encode(b"/").decode()
-        revision = int(etcd_call(url, "kv/range", {"key": key, "limit": 1, "count_only": True})["header"]["revision"])
-        etcd_call(url, "kv/compaction", {"revision": str(revision), "physical": True})
-        etcd_call(url, "maintenance/defragment", {})
+        revision = int(etcd_call(etcd_url, "kv/range", {"key": key, "limit": 1, "count_only": True})["header"]["revision"])
+        etcd_call(etcd_url, "kv/compaction", {"revision": str(revision), "physical": True})
+        etcd_call(etcd_url, "maintenance/defragment", {})
         db = disk_bytes(data / "member" / "snap")
         print(f"etcd: {written:,} bytes in its data dir as written ({wal:,} of them WAL, preallocated), "
               f"= {written / total:,.0f} bytes/event; after compaction and defrag: db {db:,} bytes "
               f"= {db / total:,.0f} bytes/event, + WAL {wal / total:,.0f} bytes/event", flush=True)
 
+        def median(side, field):
+            return statistics.median(r[field] for r in results[side])
+
         print()
+        print(f"{args.rounds} interleaved rounds of {args.events} events, {args.writers} writers; medians of the rounds")
         print("| behind /events | events/s | p50 ms | p99 ms | bytes on disk per event |")
         print("|---|---|---|---|---|")
-        print(f"| kevents | {kevents['rate']:,.0f} | {kevents['p50']:.1f} | {kevents['p99']:.1f} | "
-              f"{hub_bytes / total:,.0f} (hub data dir, etcd view log included) |")
-        print(f"| etcd | {etcd['rate']:,.0f} | {etcd['p50']:.1f} | {etcd['p99']:.1f} | "
+        print(f"| kevents | {median('kevents', 'rate'):,.0f} | {median('kevents', 'p50'):.1f} | "
+              f"{median('kevents', 'p99'):.1f} | {hub_bytes / total:,.0f} (hub data dir, etcd view log included) |")
+        print(f"| etcd | {median('etcd', 'rate'):,.0f} | {median('etcd', 'p50'):.1f} | {median('etcd', 'p99'):.1f} | "
               f"{written / total:,.0f} as written; {db / total:,.0f} db after compact+defrag, "
               f"+ {wal / total:,.0f} WAL |")
-        print(f"ratios kevents/etcd: throughput {kevents['rate'] / etcd['rate']:.2f}x, "
-              f"p50 {kevents['p50'] / etcd['p50']:.2f}x, disk {hub_bytes / written:.3f}x of etcd as written, "
-              f"{hub_bytes / max(db, 1):.3f}x of its compacted db")
+        rates = [k["rate"] / e["rate"] for k, e in zip(results["kevents"], results["etcd"])]
+        print(f"ratios kevents/etcd: throughput {median('kevents', 'rate') / median('etcd', 'rate'):.2f}x "
+              f"(per round: {', '.join(f'{r:.2f}x' for r in rates)}), "
+              f"p50 {median('kevents', 'p50') / median('etcd', 'p50'):.2f}x, "
+              f"disk {hub_bytes / written:.3f}x of etcd as written, {hub_bytes / max(db, 1):.3f}x of its compacted db")
     finally:
         plane.stop()
         if events_etcd:

@@ -21,7 +21,7 @@ class FakeHttp:
     """An HTTP server on a loopback port (HTTPS with an `ssl.SSLContext`); subclasses implement
     `handle`."""
 
-    def __init__(self, tls=None):
+    def __init__(self, tls=None, port=0):
         fake = self
         self.lock = threading.Lock()
         self.errors = []  # wire-format violations, asserted empty by tests
@@ -46,7 +46,7 @@ class FakeHttp:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         if tls is not None:
             # A failed handshake raises from accept(), which the server skips.
             self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
@@ -184,18 +184,27 @@ class FakeLoki(FakeHttp):
 
 
 class WebhookReceiver(FakeHttp):
-    """Records every POST body; checks the HMAC signature when a secret is given."""
+    """Records every POST body; checks the HMAC signature when a secret is given. `fail_first`:
+    the first N requests are recorded but answered 503 (`failed` holds their bodies)."""
 
-    def __init__(self, secret=None, tls=None):
+    def __init__(self, secret=None, tls=None, port=0, fail_first=0):
         self.secret = secret
         self.bodies = []
-        super().__init__(tls)
+        self.failed = []
+        self.fail_first = fail_first
+        self.headers = []
+        super().__init__(tls, port)
 
     def handle(self, method, path, headers, body):
         if self.secret is not None:
             expected = "sha256=" + hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
             self.check(headers.get("X-Kevents-Signature") == expected, "bad signature")
         with self.lock:
+            self.headers.append({k.lower(): v for k, v in headers.items()})
+            if self.fail_first > 0:
+                self.fail_first -= 1
+                self.failed.append(json.loads(body))
+                return 503, b"try later", "text/plain"
             self.bodies.append(json.loads(body))
         return 200, b"ok", "text/plain"
 

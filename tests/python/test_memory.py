@@ -19,13 +19,15 @@ RETURNED_WITHIN = 48 * MIB
 TTL_SECONDS = 20
 
 
-def history_bytes(hub):
+def metric(hub, name):
     _, metrics, _ = hub.request("GET", "/metrics")
     return next(
-        int(line.split()[1])
-        for line in metrics.splitlines()
-        if line.startswith("kevents_watch_history_bytes ")
+        float(line.split()[1]) for line in metrics.splitlines() if line.startswith(f"{name} ")
     )
+
+
+def history_bytes(hub):
+    return int(metric(hub, "kevents_watch_history_bytes"))
 
 
 def rss(hub):
@@ -75,3 +77,47 @@ def test_updates_of_a_large_event_keep_memory_within_the_history_bytes_and_expir
     after = rss(hub)
     print(f"after delete and expiry {mib(after)} ({mib(after - baseline)} above the baseline)")
     assert after - baseline < RETURNED_WITHIN, f"kept {mib(after - baseline)}"
+
+
+def test_events_with_huge_messages_keep_series_and_alert_groups_within_their_bytes(
+    make_hub, tmp_path
+):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n- name: Huge\n  match: {reason: Huge}\n")
+    series_bytes, alert_bytes = 2 * MIB, 1 * MIB
+    hub = make_hub(
+        [
+            "--series-max-bytes", f"{series_bytes}",
+            "--alert-max-bytes", f"{alert_bytes}",
+            "--rules", str(rules),
+            "--builtin-rules", "false",
+        ]
+    ).start()
+    # 40 objects, each its own series and alert group, each with a 200 KB message: about
+    # 16 MB of series text and 8 MB of alert text without the bounds.
+    for i in range(40):
+        pod = f"huge-{i}"
+        body = core_event(
+            f"{pod}.1",
+            reason="Huge",
+            type="Warning",
+            message=f"{i} " + "m" * 200_000,
+            involvedObject={"kind": "Pod", "namespace": "default", "name": pod, "uid": pod},
+        )
+        assert hub.request("POST", CORE, body)[0] == 201
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (
+        metric(hub, "kevents_series_evicted_total") < 30
+        or metric(hub, "kevents_alert_group_overflow_total") < 30
+    ):
+        time.sleep(0.2)
+    assert metric(hub, "kevents_series_bytes") <= series_bytes
+    assert metric(hub, "kevents_series_evicted_total") >= 30
+    assert 0 < metric(hub, "kevents_alert_group_bytes") <= alert_bytes
+    assert metric(hub, "kevents_alert_group_overflow_total") >= 30
+    status, answer, _ = hub.request(
+        "GET", "/apis/kevents.io/v1/namespaces/default/eventseries"
+    )
+    assert status == 200, answer
+    held = [s["metadata"]["name"] for s in answer["items"]]
+    assert 1 <= len(held) <= 10, held

@@ -6,7 +6,9 @@
 //! Parameters: `by` (default `reason`; a field selector label such as `type`,
 //! `involvedObject.kind`, `source`, or the short `namespace`, `kind`, `object`, `cluster`),
 //! `since` (a Go duration: `24h`) or `from`/`to` (RFC 3339), `fieldSelector`, and `limit`
-//! (values returned, default 1,000, 0 for all; the rest are summed in `more`).
+//! (values returned, default 1,000, 0 for all; the rest are summed in `more`). With `step`
+//! (a Go duration) the answer also splits the count into buckets of that width
+//! (`count_buckets`).
 
 use crate::clusters::ClusterScope;
 use crate::error::ApiError;
@@ -102,7 +104,10 @@ async fn count(
             "labelSelector: eventcounts select by fields only; list events to select by labels",
         ));
     }
-    let seen = seen_window(&query, Micros::now())?.unwrap_or_default();
+    let now = Micros::now();
+    let seen = seen_window(&query, now)?.unwrap_or_default();
+    let buckets =
+        crate::count_buckets::buckets_of(query.get("step").map(String::as_str), seen, now)?;
     let own = state.security.cluster.clone();
     let mut fields = match query.get("fieldSelector").filter(|f| !f.is_empty()) {
         None => FieldSelector::default(),
@@ -116,8 +121,8 @@ async fn count(
         .map(|c| if c == own { String::new() } else { c });
     let namespace = namespace.or_else(|| fields.exact(EventField::Namespace).map(str::to_string));
     let store = state.store.clone();
-    let counts = tokio::task::spawn_blocking(move || {
-        store.count(CountQuery {
+    let (counts, split) = tokio::task::spawn_blocking(move || {
+        let query = CountQuery {
             scope: Scope {
                 cluster: cluster.as_deref(),
                 namespace: namespace.as_deref(),
@@ -125,10 +130,30 @@ async fn count(
             fields: (!fields.is_empty()).then_some(&fields),
             seen,
             by,
-        })
+        };
+        match buckets {
+            None => (store.count(query), None),
+            Some(buckets) => {
+                let split = store.count_buckets(query, &buckets);
+                let counts = kevents_store::Counts {
+                    items: split.all.clone(),
+                    resource_version: split.resource_version,
+                    chunks_read: 0,
+                    blocks_read: 0,
+                };
+                (counts, Some((split, buckets)))
+            }
+        }
     })
     .await
     .map_err(ApiError::internal)?;
+    let display = |c: &kevents_store::Counted| {
+        if by == EventField::Cluster && c.value.is_empty() {
+            own.clone()
+        } else {
+            c.value.clone()
+        }
+    };
     let (events, occurrences) = counts
         .items
         .iter()
@@ -143,14 +168,7 @@ async fn count(
         .fold((0, 0), |(e, o), c| (e + c.events, o + c.occurrences));
     let items: Vec<_> = counts.items[..shown]
         .iter()
-        .map(|c| {
-            let value = if by == EventField::Cluster && c.value.is_empty() {
-                own.as_str()
-            } else {
-                c.value.as_str()
-            };
-            json!({"value": value, "events": c.events, "occurrences": c.occurrences})
-        })
+        .map(|c| json!({"value": display(c), "events": c.events, "occurrences": c.occurrences}))
         .collect();
     let mut body = json!({
         "apiVersion": "kevents.io/v1",
@@ -168,6 +186,10 @@ async fn count(
             "events": rest_events,
             "occurrences": rest_occurrences,
         });
+    }
+    if let Some((split, buckets)) = &split {
+        body["step"] = json!(query.get("step"));
+        body["buckets"] = crate::count_buckets::buckets_body(split, buckets, limit, display);
     }
     match representation {
         Representation::Yaml => yaml_response(StatusCode::OK, &body),

@@ -133,6 +133,8 @@ fn verbs_of(resource: &ReferencedKind) -> &'static [&'static str] {
         "selfsubjectaccessreviews" => &["create"],
         "eventseries" => &["get", "list", "watch"],
         "eventpatterns" => &["get", "list"],
+        "triggerruns" => &["get", "list", "watch"],
+        "triggers" => &["get", "list", "watch", "patch"],
         _ => &[],
     }
 }

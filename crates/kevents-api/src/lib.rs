@@ -7,6 +7,7 @@ mod admission;
 pub mod auth;
 mod body;
 mod clusters;
+mod count_buckets;
 mod counts;
 mod delete;
 mod discovery;
@@ -24,6 +25,7 @@ mod query;
 mod read;
 mod respond;
 mod series;
+mod served;
 mod state;
 mod table;
 mod watch;
@@ -31,7 +33,7 @@ mod write;
 
 pub use admission::task::run_folding;
 pub use admission::{Admission, AdmissionConfig};
-pub use auth::{Identity, Peer, Security};
+pub use auth::{AuditRecord, Identity, Peer, Security};
 pub use clusters::ClusterRegistry;
 use clusters::ClusterScope;
 use error::not_allowed;
@@ -39,6 +41,7 @@ pub use error::{ApiError, ApiResult, MAX_REQUEST_HEAD_BYTES, MAX_REQUEST_TARGET_
 pub use metrics::ApiMetrics;
 pub use panics::log_panics_briefly;
 pub use series::SeriesState;
+pub use served::{Patcher, ServedObjects};
 use state::Target;
 pub use state::{ApiConfig, AppState};
 
@@ -126,7 +129,7 @@ pub fn router(state: AppState) -> Router {
                 item(group, true),
             );
     }
-    let router = namespaces::routes(counts::routes(series::routes(router)));
+    let router = namespaces::routes(counts::routes(served::routes(series::routes(router))));
     let scoped = router
         .clone()
         .fallback(|| async { ApiError::unknown_path() })

@@ -168,3 +168,47 @@ pub(crate) fn respond(
         Representation::Table => json_response(StatusCode::OK, &table()),
     }
 }
+
+/// A watch response of JSON lines that `feed` sends; the stream ends when `feed` returns, the
+/// client leaves, `timeout` passes or the server shuts down.
+pub(crate) fn line_watch<F>(
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    timeout: Option<std::time::Duration>,
+    feed: impl FnOnce(tokio::sync::mpsc::Sender<bytes::Bytes>) -> F,
+) -> Response
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (sender, receiver) = tokio::sync::mpsc::channel::<bytes::Bytes>(256);
+    let run = feed(sender);
+    let mut shutdown = shutdown;
+    tokio::spawn(async move {
+        let stop = async move {
+            if shutdown.wait_for(|stopping| *stopping).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        let deadline = async move {
+            match timeout {
+                Some(t) => tokio::time::sleep(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = run => {}
+            _ = deadline => {}
+            _ = stop => {}
+        }
+    });
+    let stream = tokio_stream::wrappers::ReceiverStream::new(receiver);
+    let body = Body::from_stream(futures::StreamExt::map(
+        stream,
+        Ok::<bytes::Bytes, std::io::Error>,
+    ));
+    let mut response = Response::new(body);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

@@ -6,6 +6,7 @@ use crate::auth::Security;
 use crate::clusters::ClusterRegistry;
 use crate::metrics::ApiMetrics;
 use crate::series::SeriesState;
+use crate::served::ServedObjects;
 use kevents_model::ApiGroup;
 use kevents_store::Store;
 use std::sync::Arc;
@@ -48,6 +49,10 @@ pub struct AppState {
     pub series: Arc<SeriesState>,
     /// Rate limits, dedup and storm folding of writes.
     pub admission: Arc<Admission>,
+    /// `triggerruns`: one per firing of a trigger, kept by the trigger engine.
+    pub trigger_runs: Arc<ServedObjects>,
+    /// `triggers`: the loaded triggers and their kill switches, kept by the trigger engine.
+    pub triggers: Arc<ServedObjects>,
 }
 
 impl AppState {
@@ -64,6 +69,8 @@ impl AppState {
             clusters: Arc::new(ClusterRegistry::in_memory()),
             series: Default::default(),
             admission: Default::default(),
+            trigger_runs: Default::default(),
+            triggers: Default::default(),
         }
     }
 }

@@ -188,6 +188,17 @@ impl HubClient {
         }
     }
 
+    /// Sends a JSON merge patch of the object at `path` (a hub resource such as
+    /// `/apis/kevents.io/v1/triggers/NAME`) and returns the patched object.
+    pub async fn patch(
+        &self,
+        path: &str,
+        patch: &serde_json::Value,
+    ) -> Result<serde_json::Value, HubError> {
+        let body = serde_json::to_vec(patch).expect("JSON values serialize");
+        self.request(Method::PATCH, path, body).await
+    }
+
     /// Every cluster the hub knows.
     pub async fn clusters(&self) -> Result<Vec<ClusterStatus>, HubError> {
         let list: ClusterList = self

@@ -7,49 +7,13 @@ use kevents_correlate::fold::{AggregateWrite, FoldConfig, FoldDecision, Folder};
 use kevents_correlate::{template_into, SeriesConfig, SeriesTracker};
 use kevents_model::{EventRecord, Micros, ObjectRef};
 use kevents_simulate::{Operation, Simulator};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-/// Counts allocations and live bytes, to check "allocates nothing per event" and measure
-/// memory per series.
-struct Counting;
+mod common;
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-static LIVE_BYTES: AtomicI64 = AtomicI64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        LIVE_BYTES.fetch_add(layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_BYTES.fetch_sub(layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        LIVE_BYTES.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// CPU time this thread has run, from `/proc/self/schedstat` (Linux); other processes
-/// competing for the cores do not inflate it the way they inflate wall-clock time.
-fn cpu_nanos() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/self/schedstat").ok()?;
-    text.split_whitespace().next()?.parse().ok()
-}
+use common::{cpu_nanos, ALLOCATIONS, LIVE_BYTES};
 
 const START: Micros = Micros(1_767_225_600_000_000);
 

@@ -6,10 +6,12 @@
 pub mod dedupe;
 pub mod fold;
 mod key;
+pub mod miner;
 pub mod ratelimit;
 pub mod series;
 pub mod template;
 
+pub use miner::{Miner, MinerConfig, MinerStats};
 pub use series::{
     Observation, Pattern, PatternId, Series, SeriesConfig, SeriesId, SeriesKey, SeriesTracker,
     TrackerStats,

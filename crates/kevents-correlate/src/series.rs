@@ -1,11 +1,15 @@
 //! Series: every stored event belongs to one, keyed by cluster, namespace, involved object,
-//! type, reason, reporting source and message template. A [`SeriesTracker`] (one writer) is fed
+//! type, reason, reporting source and learned message template (the masked message through the
+//! [`crate::miner`]). A [`SeriesTracker`] (one writer) is fed
 //! the stored events, creates and updates alike, and keeps per series the first and last
 //! occurrence, the exact total count, counts per minute and hour, the latest message, the
 //! number of event objects and a version that grows with every change (for watches).
 
+mod generalize;
 mod history;
 mod key;
+#[cfg(test)]
+mod learned_tests;
 mod patterns;
 #[cfg(test)]
 mod properties;
@@ -20,6 +24,7 @@ pub use patterns::{Pattern, PatternId};
 pub use record::Series;
 
 use crate::key::KeyBuffer;
+use crate::miner::{Miner, MinerConfig, MinerStats};
 use crate::template::template_into;
 use history::minute_of;
 use kevents_model::{EventRecord, Micros};
@@ -28,7 +33,10 @@ use slab::Slab;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-/// How long series live and how many there may be.
+/// Default bound of [`SeriesConfig::max_bytes`]: 50,000 series of about 1.3 KB of text each.
+pub const DEFAULT_MAX_BYTES: usize = 64 << 20;
+
+/// How long series live, and how many and how large they may be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SeriesConfig {
     /// A series not seen for this long (microseconds) is dropped by [`SeriesTracker::expire`].
@@ -38,6 +46,11 @@ pub struct SeriesConfig {
     pub max_series: usize,
     /// Hourly buckets kept per series, before the last hour kept per minute. Default 168.
     pub hours_kept: usize,
+    /// Most bytes of series text (key fields, template, latest event name and message) over
+    /// all series; past it the series seen longest ago are evicted. Default 64 MiB.
+    pub max_bytes: usize,
+    /// The template miner's parameters.
+    pub miner: MinerConfig,
 }
 
 impl Default for SeriesConfig {
@@ -46,6 +59,8 @@ impl Default for SeriesConfig {
             ttl_micros: 168 * 3600 * 1_000_000,
             max_series: 50_000,
             hours_kept: 168,
+            max_bytes: DEFAULT_MAX_BYTES,
+            miner: MinerConfig::default(),
         }
     }
 }
@@ -61,8 +76,12 @@ pub struct Observation {
     pub created: bool,
     /// True when the series changed (and got a new version).
     pub changed: bool,
-    /// A series evicted to stay within [`SeriesConfig::max_series`].
-    pub evicted: Option<Series>,
+    /// Series evicted to stay within [`SeriesConfig::max_series`] and
+    /// [`SeriesConfig::max_bytes`].
+    pub evicted: Vec<Series>,
+    /// Series this event's message ended: its pattern gained a wildcard, and each series of
+    /// the pattern's previous template was merged into the series (id given) of the new one.
+    pub merged: Vec<(Series, SeriesId)>,
 }
 
 /// Counters of the tracker's own work, for metrics.
@@ -74,8 +93,11 @@ pub struct TrackerStats {
     pub created: u64,
     /// Series dropped by [`SeriesTracker::expire`].
     pub expired: u64,
-    /// Series evicted because [`SeriesConfig::max_series`] was reached.
+    /// Series evicted because [`SeriesConfig::max_series`] or [`SeriesConfig::max_bytes`] was
+    /// reached.
     pub evicted: u64,
+    /// Series merged into another when their template gained a wildcard.
+    pub merged: u64,
 }
 
 /// Keeps the series of the events it is fed. One writer: wrap it in a lock to share it.
@@ -91,11 +113,18 @@ pub struct SeriesTracker {
     by_last_seen: BinaryHeap<Reverse<(i64, u32)>>,
     version: u64,
     stats: TrackerStats,
+    /// Bytes of the series' text, as [`SeriesText::bytes`] counts them.
+    text_bytes: usize,
+    miner: Miner,
+    /// The learned template of the message being observed.
     template: String,
-    /// The message `template` was made from: the write path asks for a series id before
-    /// storing an event and observes it after, and templates once.
+    /// The masked template of `templated_message`.
+    masked: String,
+    /// The message `masked` was made from: the write path asks for a series id before
+    /// storing an event and observes it after, and masks once.
     templated_message: String,
     previous_template: String,
+    previous_masked: String,
     buffer: KeyBuffer,
 }
 
@@ -108,9 +137,13 @@ impl SeriesTracker {
             by_last_seen: BinaryHeap::new(),
             version: 0,
             stats: TrackerStats::default(),
+            text_bytes: 0,
+            miner: Miner::new(config.miner),
             template: String::with_capacity(256),
+            masked: String::with_capacity(256),
             templated_message: String::with_capacity(256),
             previous_template: String::with_capacity(256),
+            previous_masked: String::with_capacity(256),
             buffer: KeyBuffer::default(),
         }
     }
@@ -134,7 +167,19 @@ impl SeriesTracker {
         };
         let added = u64::try_from(added).unwrap_or(0);
         let parts = KeyParts::of(cluster, event);
-        self.template_message(&event.message);
+        self.mask_message(&event.message);
+        let generalized = self
+            .miner
+            .learn(&event.reason, &self.masked, &mut self.template);
+        let merged = match generalized {
+            Some(previous) => {
+                let merged = self.merge_generalized(&event.reason, &previous);
+                // Rare (once per wildcard a pattern gains) and already a pass over every series.
+                self.text_bytes = self.series.values().map(|s| s.text.bytes()).sum();
+                merged
+            }
+            None => Vec::new(),
+        };
         let id = parts.id(&self.template, &mut self.buffer);
         let joined = match previous {
             None => true,
@@ -143,17 +188,18 @@ impl SeriesTracker {
         let last_seen = event_time(event.last_seen(), event, now);
         let first_seen = event_time(event.first_seen(), event, now).min(last_seen);
 
-        let mut evicted = None;
+        let mut evicted = Vec::new();
         let created = !self.series.contains_key(&id);
         if created {
             if self.series.len() >= self.config.max_series.max(1) {
-                evicted = self.evict_oldest();
-                self.stats.evicted += 1;
+                evicted.extend(self.evict_oldest());
             }
             self.stats.created += 1;
+            let text = parts.to_text(&self.template, &event.name, &event.message);
+            self.text_bytes += text.bytes();
             let slot = self.series.insert(Series {
                 id,
-                text: parts.to_text(&self.template, &event.name, &event.message),
+                text,
                 first_seen,
                 last_seen,
                 count: 0,
@@ -169,6 +215,7 @@ impl SeriesTracker {
             .get_mut(&id)
             .expect("inserted above when missing");
         let old_minute = minute_of(series.last_seen);
+        let old_bytes = series.text.bytes();
         let mut changed = created;
         if added > 0 || joined {
             series.count += added;
@@ -187,6 +234,7 @@ impl SeriesTracker {
             self.version += 1;
             series.version = self.version;
         }
+        self.text_bytes = self.text_bytes - old_bytes + series.text.bytes();
         let new_minute = minute_of(series.last_seen);
         if !created && new_minute != old_minute {
             self.by_last_seen.push(Reverse((new_minute, slot)));
@@ -194,31 +242,42 @@ impl SeriesTracker {
                 self.compact_index();
             }
         }
+        self.evict_past_max_bytes(id, &mut evicted);
         Observation {
             series: id,
             added,
             created,
             changed,
             evicted,
+            merged,
         }
     }
 
     /// The series id `event` of `cluster` belongs to.
+    /// Does not learn the message: an event that generalises a pattern gets the id of the
+    /// series it will join once [`SeriesTracker::observe`]d.
     pub fn series_id(&mut self, cluster: &str, event: &EventRecord) -> SeriesId {
-        self.template_message(&event.message);
+        self.mask_message(&event.message);
+        self.miner
+            .lookup(&event.reason, &self.masked, &mut self.template);
         KeyParts::of(cluster, event).id(&self.template, &mut self.buffer)
     }
 
-    fn template_message(&mut self, message: &str) {
+    fn mask_message(&mut self, message: &str) {
         if self.templated_message != message {
-            template_into(message, &mut self.template);
+            template_into(message, &mut self.masked);
             self.templated_message.clear();
             self.templated_message.push_str(message);
         }
     }
 
     fn previous_series_id(&mut self, cluster: &str, before: &EventRecord) -> SeriesId {
-        template_into(&before.message, &mut self.previous_template);
+        template_into(&before.message, &mut self.previous_masked);
+        self.miner.lookup(
+            &before.reason,
+            &self.previous_masked,
+            &mut self.previous_template,
+        );
         KeyParts::of(cluster, before).id(&self.previous_template, &mut self.buffer)
     }
 
@@ -254,7 +313,33 @@ impl SeriesTracker {
 
     fn evict_oldest(&mut self) -> Option<Series> {
         let (_, _, id) = self.pop_oldest()?;
-        self.series.remove(&id)
+        let series = self.remove(&id)?;
+        self.stats.evicted += 1;
+        Some(series)
+    }
+
+    /// Evicts the series seen longest ago while the text of all exceeds the bound; never
+    /// `kept`, the series just observed (one event's text is within the request limit).
+    fn evict_past_max_bytes(&mut self, kept: SeriesId, evicted: &mut Vec<Series>) {
+        let mut kept_entry = None;
+        while self.text_bytes > self.config.max_bytes {
+            let Some((minute, slot, id)) = self.pop_oldest() else {
+                break;
+            };
+            if id == kept {
+                kept_entry = Some(Reverse((minute, slot)));
+                continue;
+            }
+            evicted.extend(self.remove(&id));
+            self.stats.evicted += 1;
+        }
+        self.by_last_seen.extend(kept_entry);
+    }
+
+    fn remove(&mut self, id: &SeriesId) -> Option<Series> {
+        let series = self.series.remove(id)?;
+        self.text_bytes -= series.text.bytes();
+        Some(series)
     }
 
     /// Rebuilds the eviction index without stale entries.
@@ -283,7 +368,7 @@ impl SeriesTracker {
                 self.by_last_seen.push(Reverse((minute, slot)));
                 break;
             }
-            expired.extend(self.series.remove(&id));
+            expired.extend(self.remove(&id));
         }
         self.stats.expired += expired.len() as u64;
         expired
@@ -316,6 +401,12 @@ impl SeriesTracker {
         self.series.values().filter(move |s| s.version > version)
     }
 
+    /// Bytes of the series' text (key fields, template, latest event name and message), the
+    /// part [`SeriesConfig::max_bytes`] bounds.
+    pub fn text_bytes(&self) -> usize {
+        self.text_bytes
+    }
+
     /// Number of series.
     pub fn len(&self) -> usize {
         self.series.len()
@@ -334,6 +425,11 @@ impl SeriesTracker {
     /// Counters of the tracker's work.
     pub fn stats(&self) -> TrackerStats {
         self.stats
+    }
+
+    /// Counters of the template miner's work.
+    pub fn miner_stats(&self) -> MinerStats {
+        self.miner.stats()
     }
 
     /// The settings.

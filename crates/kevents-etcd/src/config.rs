@@ -20,6 +20,9 @@ pub struct EtcdConfig {
     pub cluster: String,
     /// Most revisions of history kept for reads at past revisions and watch resume.
     pub history_limit: usize,
+    /// Most bytes of history kept (keys and values before and after each change); the oldest
+    /// revisions are compacted past it.
+    pub history_bytes_limit: usize,
     /// Largest value accepted (etcd's default request limit is 1.5 MiB).
     pub max_value_bytes: usize,
     /// Interval of progress notifications on watches that ask for them.
@@ -38,6 +41,7 @@ impl EtcdConfig {
             prefix: "/registry".into(),
             cluster: String::new(),
             history_limit: 100_000,
+            history_bytes_limit: 64 << 20,
             max_value_bytes: 1536 * 1024,
             progress_interval: Duration::from_secs(5),
             min_lease_ttl: 5,

@@ -9,11 +9,13 @@
 #![warn(missing_docs)]
 
 mod codec;
+mod commit;
 mod config;
 mod error;
 mod grpc;
 mod keys;
 mod lease;
+mod mirror;
 mod mvcc;
 pub mod proto;
 pub mod proto_stream;
@@ -24,6 +26,8 @@ mod tls;
 mod wal;
 mod watch;
 
+#[cfg(test)]
+mod grpc_tests;
 #[cfg(test)]
 mod tests;
 

@@ -25,6 +25,21 @@ pub struct Change {
     pub events: Vec<Event>,
 }
 
+impl Change {
+    /// Bytes the change holds: keys and values before and after, and each key-value's fields.
+    pub fn bytes(&self) -> usize {
+        let kv = |kv: &Option<KeyValue>| {
+            kv.as_ref().map_or(0, |kv| {
+                kv.key.len() + kv.value.len() + std::mem::size_of::<KeyValue>()
+            })
+        };
+        self.events
+            .iter()
+            .map(|e| kv(&e.kv) + kv(&e.prev_kv) + std::mem::size_of::<Event>())
+            .sum()
+    }
+}
+
 /// A lease: its TTL, when it runs out, and the keys that go with it.
 #[derive(Debug, Clone)]
 pub struct Lease {
@@ -42,6 +57,9 @@ pub struct Mvcc {
     kvs: BTreeMap<Vec<u8>, KeyValue>,
     history: VecDeque<Arc<Change>>,
     history_limit: usize,
+    /// Bytes of the changes in `history` ([`Change::bytes`]).
+    history_bytes: usize,
+    history_bytes_limit: usize,
     /// The current revision (1 for an empty store, as etcd).
     pub revision: i64,
     /// Every change at or after this revision is in the history.
@@ -59,16 +77,24 @@ pub struct Planned {
 }
 
 impl Mvcc {
-    /// An empty view keeping at most `history_limit` revisions of history.
-    pub fn new(history_limit: usize) -> Mvcc {
+    /// An empty view keeping at most `history_limit` revisions of history, of at most
+    /// `history_bytes_limit` bytes together (the latest change is always kept).
+    pub fn new(history_limit: usize, history_bytes_limit: usize) -> Mvcc {
         Mvcc {
             kvs: BTreeMap::new(),
             history: VecDeque::new(),
             history_limit: history_limit.max(1),
+            history_bytes: 0,
+            history_bytes_limit,
             revision: 1,
             compacted: 1,
             leases: HashMap::new(),
         }
+    }
+
+    /// Bytes of the history kept for past reads and watches ([`Change::bytes`]).
+    pub fn history_bytes(&self) -> usize {
+        self.history_bytes
     }
 
     /// Every live key-value, in key order.
@@ -195,8 +221,10 @@ impl Mvcc {
     }
 
     /// Plans a transaction: evaluates its compares and operations against the current state.
-    /// Reads see the state before the transaction.
-    pub fn plan(&self, txn: &TxnRequest) -> Result<Planned, EtcdError> {
+    /// Reads see the state before the transaction; its writes take revision `next` (the
+    /// revision after the current one, or after the writes of its batch planned before it,
+    /// which touch other keys).
+    pub fn plan(&self, txn: &TxnRequest, next: i64) -> Result<Planned, EtcdError> {
         let mut succeeded = true;
         for compare in &txn.compare {
             succeeded &= self.compare(compare)?;
@@ -206,7 +234,6 @@ impl Mvcc {
         } else {
             &txn.failure
         };
-        let next = self.revision + 1;
         let mut record = Record {
             revision: next,
             ..Default::default()
@@ -359,7 +386,7 @@ impl Mvcc {
     /// Leases granted now run from `now`.
     pub fn apply(&mut self, record: &Record, now: Instant) -> Option<Arc<Change>> {
         if record.snapshot {
-            *self = Mvcc::new(self.history_limit);
+            *self = Mvcc::new(self.history_limit, self.history_bytes_limit);
         }
         for grant in &record.grants {
             self.leases.insert(
@@ -417,11 +444,16 @@ impl Mvcc {
             revision: record.revision,
             events,
         });
+        self.history_bytes += change.bytes();
         self.history.push_back(change.clone());
-        if self.history.len() > self.history_limit {
-            if let Some(dropped) = self.history.pop_front() {
-                self.compacted = self.compacted.max(dropped.revision + 1);
-            }
+        while self.history.len() > self.history_limit
+            || (self.history_bytes > self.history_bytes_limit && self.history.len() > 1)
+        {
+            let Some(dropped) = self.history.pop_front() else {
+                break;
+            };
+            self.history_bytes -= dropped.bytes();
+            self.compacted = self.compacted.max(dropped.revision + 1);
         }
         Some(change)
     }
@@ -438,7 +470,9 @@ impl Mvcc {
     pub fn compact(&mut self, revision: i64) {
         let revision = revision.min(self.revision);
         while self.history.front().is_some_and(|c| c.revision < revision) {
-            self.history.pop_front();
+            if let Some(dropped) = self.history.pop_front() {
+                self.history_bytes -= dropped.bytes();
+            }
         }
         self.compacted = self.compacted.max(revision);
     }

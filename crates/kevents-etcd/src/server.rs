@@ -1,41 +1,40 @@
-//! The endpoint's core: the etcd view behind one writer, its log, and the mirror of every
-//! event written through it into the hub's store.
+//! The endpoint's core: the etcd view and its writer, and the start that brings the hub's
+//! store up to date with it.
 //!
-//! A write is planned against the view, appended to the view's log and synced, applied to the
-//! view (waking watches), and then written to the hub's store, all under the writer lock, so
-//! the hub sees writes in revision order. Only then is it answered.
+//! A write is checked and decoded by its caller, then committed by the writer thread
+//! (`commit`): planned against the view with the writes that arrived with it, appended to the
+//! view's log with one sync, applied to the view (waking watches), and written to the hub's
+//! store (`mirror`), in revision order. Only then is it answered.
 
 use crate::codec::EventCodec;
+use crate::commit::{Committer, Decoded, Op, PendingTxn};
 use crate::config::EtcdConfig;
 use crate::error::EtcdError;
 use crate::keys::{KeyKind, KeyPolicy};
-use crate::mvcc::{set_revision, Mvcc};
+use crate::mirror::HubWrite;
+use crate::mvcc::Mvcc;
 use crate::proto::{Request, RequestOp, TxnRequest, TxnResponse};
-use crate::record::{LeaseGrant, Record};
 use crate::wal::Wal;
 use kevents_model::{EventKey, EventRecord};
-use kevents_store::{Mutation, Store, StoreError};
+use kevents_store::Store;
 use parking_lot::RwLock;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::Instant;
+use tokio::sync::oneshot;
 
 /// The etcd endpoint's state, shared by its services.
 pub struct EtcdServer {
     pub(crate) state: RwLock<Mvcc>,
-    writer: tokio::sync::Mutex<Wal>,
+    queue: mpsc::Sender<Op>,
     pub(crate) revision: tokio::sync::watch::Sender<i64>,
     store: Store,
     codec: Arc<dyn EventCodec>,
     pub(crate) policy: KeyPolicy,
     pub(crate) config: EtcdConfig,
-    next_lease: AtomicI64,
-    log_bytes: AtomicI64,
+    pub(crate) next_lease: AtomicI64,
+    pub(crate) log_bytes: AtomicI64,
 }
-
-/// Event records decoded from a transaction's puts, by key.
-type Decoded = HashMap<Vec<u8>, EventRecord>;
 
 impl EtcdServer {
     /// Opens the view's log in `config.data_dir`, replays it, and brings the hub's store up to
@@ -47,7 +46,7 @@ impl EtcdServer {
     ) -> Result<Arc<EtcdServer>, EtcdError> {
         let opened = Wal::open(&config.data_dir)
             .map_err(|e| EtcdError::Storage(format!("opening the etcd log: {e}")))?;
-        let mut state = Mvcc::new(config.history_limit);
+        let mut state = Mvcc::new(config.history_limit, config.history_bytes_limit);
         let now = Instant::now();
         for record in &opened.records {
             state.apply(record, now);
@@ -66,18 +65,31 @@ impl EtcdServer {
             .max()
             .unwrap_or(0)
             .max(0x6b65_0000);
+        let (queue, requests) = mpsc::channel();
         let server = Arc::new(EtcdServer {
             revision: tokio::sync::watch::Sender::new(state.revision),
             state: RwLock::new(state),
             log_bytes: AtomicI64::new(opened.wal.bytes() as i64),
-            writer: tokio::sync::Mutex::new(opened.wal),
+            queue,
             policy: KeyPolicy::new(&config.prefix),
-            store,
+            store: store.clone(),
             codec,
             config,
             next_lease: AtomicI64::new(next_lease),
         });
         server.resync_store().await;
+        let (mirror, batches) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(crate::mirror::run(store, batches));
+        let committer = Committer {
+            server: Arc::downgrade(&server),
+            wal: opened.wal,
+            requests,
+            mirror,
+        };
+        std::thread::Builder::new()
+            .name("kevents-etcd-writer".into())
+            .spawn(move || committer.run())
+            .map_err(|e| EtcdError::Storage(format!("starting the etcd view's writer: {e}")))?;
         Ok(server)
     }
 
@@ -86,18 +98,23 @@ impl EtcdServer {
         self.state.read().revision
     }
 
+    /// Bytes of the history the view keeps in memory for past reads and watches.
+    pub fn history_bytes(&self) -> usize {
+        self.state.read().history_bytes()
+    }
+
     /// Bytes of the view's log on disk.
     pub fn log_bytes(&self) -> i64 {
         self.log_bytes.load(Ordering::Relaxed)
     }
 
-    fn event_key(&self, namespace: &str, name: &str) -> EventKey {
+    pub(crate) fn event_key(&self, namespace: &str, name: &str) -> EventKey {
         EventKey::in_cluster(self.config.cluster.clone(), namespace, name)
     }
 
     async fn resync_store(&self) {
         let live: Vec<_> = self.state.read().live().cloned().collect();
-        let mut repaired = 0;
+        let mut writes = Vec::new();
         for kv in live {
             let Ok(KeyKind::Event { namespace, name }) = self.policy.classify(&kv.key) else {
                 continue;
@@ -109,20 +126,20 @@ impl EtcdServer {
                 continue;
             }
             match self.codec.decode(&namespace, &name, &kv.value) {
-                Ok(record) => {
-                    self.mirror_put(record, kv.mod_revision).await;
-                    repaired += 1;
-                }
+                Ok(record) => writes.push(HubWrite::Put(Box::new(
+                    self.hub_record(record, kv.mod_revision),
+                ))),
                 Err(reason) => {
                     tracing::warn!(%namespace, %name, %reason, "cannot decode a stored event")
                 }
             }
         }
-        if repaired > 0 {
+        if !writes.is_empty() {
             tracing::info!(
-                events = repaired,
-                "wrote events the hub missed at the last stop"
+                events = writes.len(),
+                "writing events the hub missed at the last stop"
             );
+            crate::mirror::write(&self.store, writes).await;
         }
     }
 
@@ -173,112 +190,48 @@ impl EtcdServer {
         Ok(decoded)
     }
 
-    /// Runs a transaction (Put and DeleteRange run as one-operation transactions).
+    /// Runs a transaction (Put and DeleteRange run as one-operation transactions): checked and
+    /// decoded here, then committed with the transactions that arrive with it.
     pub async fn txn(&self, txn: TxnRequest) -> Result<TxnResponse, EtcdError> {
-        let mut decoded = self.validate(&txn)?;
-        let mut wal = self.writer.lock().await;
-        let planned = self.state.read().plan(&txn)?;
-        let Some(record) = planned.record else {
-            // A read-only answer: its revision is the one it was read at.
-            let mut response = planned.response;
-            set_revision(&mut response, self.current_revision());
-            return Ok(response);
-        };
-        self.persist(&mut wal, &record)?;
-        let change = self.state.write().apply(&record, Instant::now());
-        self.revision.send_replace(record.revision);
-        for event in change.iter().flat_map(|c| c.events.iter()) {
-            let Some(kv) = &event.kv else { continue };
-            let Ok(KeyKind::Event { namespace, name }) = self.policy.classify(&kv.key) else {
-                continue;
-            };
-            match decoded.remove(&kv.key) {
-                Some(record) => self.mirror_put(record, kv.mod_revision).await,
-                None => self.mirror_delete(self.event_key(&namespace, &name)).await,
-            }
-        }
-        Ok(planned.response)
+        let decoded = self.validate(&txn)?;
+        let (reply, answer) = oneshot::channel();
+        self.ask(Op::Txn(PendingTxn {
+            txn,
+            decoded,
+            reply,
+        }))?;
+        answered(answer).await
     }
 
-    fn persist(&self, wal: &mut Wal, record: &Record) -> Result<(), EtcdError> {
-        let mut append = || wal.append(std::slice::from_ref(record));
-        let appended = match tokio::runtime::Handle::current().runtime_flavor() {
-            tokio::runtime::RuntimeFlavor::CurrentThread => append(),
-            _ => tokio::task::block_in_place(append),
-        };
-        appended.map_err(|e| EtcdError::Storage(format!("appending to the etcd log: {e}")))?;
-        self.log_bytes.store(wal.bytes() as i64, Ordering::Relaxed);
-        Ok(())
+    fn ask(&self, op: Op) -> Result<(), EtcdError> {
+        self.queue
+            .send(op)
+            .map_err(|_| EtcdError::Storage("the etcd view's writer stopped".into()))
     }
 
-    async fn mirror_put(&self, mut record: EventRecord, mod_revision: i64) {
+    /// The hub's record of an event written through etcd at `mod_revision`.
+    pub(crate) fn hub_record(&self, mut record: EventRecord, mod_revision: i64) -> EventRecord {
         record.cluster = self.config.cluster.clone();
         record.source_resource_version = mod_revision.to_string();
-        let key = record.key();
-        let mutation = match self.store.get(&key) {
-            Some(_) => Mutation::Update {
-                record,
-                expected_rv: None,
-            },
-            None => Mutation::Create(record),
-        };
-        if let Err(error) = self.store.write(mutation).await {
-            // The etcd view has the event; the next start writes it to the hub again.
-            tracing::error!(?key, %error, "the hub's store refused an event written through etcd");
-        }
-    }
-
-    async fn mirror_delete(&self, key: EventKey) {
-        let deleted = self
-            .store
-            .write(Mutation::Delete {
-                key: key.clone(),
-                expected_rv: None,
-                expected_uid: None,
-            })
-            .await;
-        match deleted {
-            Ok(_) | Err(StoreError::NotFound(_)) => {}
-            Err(error) => tracing::error!(?key, %error, "the hub's store refused a delete"),
-        }
+        record
     }
 
     /// Grants a lease; `id` 0 picks one.
     pub async fn grant(&self, id: i64, ttl: i64) -> Result<(i64, i64), EtcdError> {
-        let ttl = ttl.max(self.config.min_lease_ttl);
-        let mut wal = self.writer.lock().await;
-        let id = match id {
-            0 => self.next_lease.fetch_add(1, Ordering::Relaxed) + 1,
-            id if self.state.read().leases.contains_key(&id) => {
-                return Err(EtcdError::Unsupported(
-                    "granting a lease ID already in use".into(),
-                ))
-            }
-            id => id,
-        };
-        let record = Record {
-            revision: self.current_revision(),
-            grants: vec![LeaseGrant { id, ttl }],
-            ..Default::default()
-        };
-        self.persist(&mut wal, &record)?;
-        self.state.write().apply(&record, Instant::now());
-        Ok((id, ttl))
+        let (reply, answer) = oneshot::channel();
+        self.ask(Op::Grant { id, ttl, reply })?;
+        answered(answer).await
     }
 
     /// Revokes leases, deleting their keys from the etcd view (not from the hub: it keeps
     /// events for its own `--event-ttl`). Fails when none of them exists.
     pub async fn revoke(&self, ids: &[i64]) -> Result<i64, EtcdError> {
-        let mut wal = self.writer.lock().await;
-        let record = self
-            .state
-            .read()
-            .revoke(ids)
-            .ok_or(EtcdError::LeaseNotFound)?;
-        self.persist(&mut wal, &record)?;
-        self.state.write().apply(&record, Instant::now());
-        self.revision.send_replace(record.revision);
-        Ok(record.revision)
+        let (reply, answer) = oneshot::channel();
+        self.ask(Op::Revoke {
+            ids: ids.to_vec(),
+            reply,
+        })?;
+        answered(answer).await
     }
 
     /// Revokes the leases that ran out; returns how many.
@@ -298,25 +251,15 @@ impl EtcdServer {
 
     /// Forgets history before `revision` and rewrites the log as one snapshot.
     pub async fn compact(&self, revision: i64) -> Result<i64, EtcdError> {
-        let mut wal = self.writer.lock().await;
-        let snapshot = {
-            let mut state = self.state.write();
-            if revision > state.revision {
-                return Err(EtcdError::FutureRevision);
-            }
-            if revision < state.compacted {
-                return Err(EtcdError::Compacted);
-            }
-            state.compact(revision);
-            state.snapshot()
-        };
-        let mut rewrite = || wal.rewrite(&snapshot);
-        let rewritten = match tokio::runtime::Handle::current().runtime_flavor() {
-            tokio::runtime::RuntimeFlavor::CurrentThread => rewrite(),
-            _ => tokio::task::block_in_place(rewrite),
-        };
-        rewritten.map_err(|e| EtcdError::Storage(format!("rewriting the etcd log: {e}")))?;
-        self.log_bytes.store(wal.bytes() as i64, Ordering::Relaxed);
-        Ok(self.current_revision())
+        let (reply, answer) = oneshot::channel();
+        self.ask(Op::Compact { revision, reply })?;
+        answered(answer).await
     }
+}
+
+/// The answer of the commit thread; an error when it stopped before answering.
+async fn answered<T>(answer: oneshot::Receiver<Result<T, EtcdError>>) -> Result<T, EtcdError> {
+    answer
+        .await
+        .unwrap_or_else(|_| Err(EtcdError::Storage("the etcd view's writer stopped".into())))
 }

@@ -13,9 +13,10 @@ use kevents_model::EventRecord;
 use kevents_store::{Store, StoreConfig};
 use std::sync::Arc;
 
+mod history;
 /// The endpoint's semantics do not depend on the Event message: this codec checks the envelope
 /// and takes the record's identity from the key (`ProtobufEventCodec` is tested in `codec`).
-struct KeyOnlyCodec;
+pub(crate) struct KeyOnlyCodec;
 
 impl EventCodec for KeyOnlyCodec {
     fn decode(&self, namespace: &str, name: &str, value: &[u8]) -> Result<EventRecord, String> {
@@ -430,4 +431,56 @@ async fn a_reopened_endpoint_has_every_acknowledged_write_and_its_history() {
     assert_eq!(changes.len(), 2);
     assert!(store.get(&EventKey::new("default", "b")).is_some());
     store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_each_get_their_own_revision_and_a_race_on_one_key_has_one_winner() {
+    let f = fixture().await;
+    let creates = (0..64).map(|i| {
+        let server = f.server.clone();
+        tokio::spawn(async move {
+            let k = key(&format!("many.{i}"));
+            let answer = server.txn(optimistic_put(&k, value("v"), 0, 0)).await;
+            (k, answer.unwrap())
+        })
+    });
+    let mut revisions = Vec::new();
+    for created in futures::future::join_all(creates).await {
+        let (k, answer) = created.unwrap();
+        assert!(answer.succeeded);
+        let revision = answer.header.unwrap().revision;
+        assert_eq!(one(&f.server, &k).unwrap().mod_revision, revision);
+        let name = String::from_utf8(k)
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        let hub = f.store.get(&EventKey::new("default", &name)).unwrap();
+        assert_eq!(hub.record.source_resource_version, revision.to_string());
+        revisions.push(revision);
+    }
+    revisions.sort_unstable();
+    revisions.dedup();
+    assert_eq!(revisions.len(), 64, "one revision per write");
+    // Compare-and-swaps racing on one key: exactly one sees the revision it expects.
+    let k = key("raced");
+    let base = f
+        .server
+        .txn(optimistic_put(&k, value("0"), 0, 0))
+        .await
+        .unwrap()
+        .header
+        .unwrap()
+        .revision;
+    let racers = (0..8).map(|i| {
+        let (server, k) = (f.server.clone(), k.clone());
+        tokio::spawn(async move {
+            let txn = optimistic_put(&k, value(&i.to_string()), base, 0);
+            server.txn(txn).await.unwrap().succeeded
+        })
+    });
+    let won = futures::future::join_all(racers).await;
+    assert_eq!(won.into_iter().filter(|w| *w.as_ref().unwrap()).count(), 1);
+    assert_eq!(one(&f.server, &k).unwrap().version, 2);
 }

@@ -87,8 +87,8 @@ impl Wal {
         })
     }
 
-    /// Appends records and syncs them to disk.
-    pub fn append(&mut self, records: &[Record]) -> io::Result<()> {
+    /// Appends records and syncs them to disk (one sync for all of them).
+    pub fn append<'a>(&mut self, records: impl IntoIterator<Item = &'a Record>) -> io::Result<()> {
         let mut buffer = Vec::new();
         for record in records {
             frame(record, &mut buffer);

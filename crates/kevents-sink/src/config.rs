@@ -28,6 +28,9 @@ pub struct SinkConfig {
     pub quiet_period: Option<String>,
     /// Most events held back by a policy at once; past it the oldest is sent early (100000).
     pub max_held: Option<usize>,
+    /// Most bytes of events held back by a policy at once; past it the oldest are sent early
+    /// (32 MiB).
+    pub max_held_bytes: Option<usize>,
     /// Where a new sink (no cursor yet) starts: `latest` or `earliest` (default `latest`;
     /// `earliest` for an archive).
     pub start_at: Option<StartAt>,

@@ -246,6 +246,12 @@ impl Engine {
             }
         }
         self.counters.held.set(self.policy.held() as i64);
+        self.counters
+            .held_bytes
+            .set(i64::try_from(self.policy.held_bytes()).unwrap_or(i64::MAX));
+        self.counters
+            .sent_early
+            .inc_by(self.policy.take_sent_early());
         Ok(())
     }
 

@@ -82,6 +82,8 @@ pub struct SinkSpec {
     pub policy: Policy,
     /// Most events the policy holds.
     pub max_held: usize,
+    /// Most bytes of events the policy holds.
+    pub max_held_bytes: usize,
     /// Where a new sink starts.
     pub start_at: StartAt,
     /// Batch limits.
@@ -95,6 +97,9 @@ pub struct SinkSpec {
     /// Dead-letter file, when not the default.
     pub dead_letter_path: Option<PathBuf>,
 }
+
+/// Bytes of events a sink's policy holds back at most unless `maxHeldBytes` says otherwise.
+pub const DEFAULT_MAX_HELD_BYTES: usize = 32 << 20;
 
 fn micros(duration: Duration) -> i64 {
     i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
@@ -167,6 +172,7 @@ fn compile(config: SinkConfig) -> Result<SinkSpec, String> {
         route,
         policy,
         max_held: config.max_held.unwrap_or(100_000),
+        max_held_bytes: config.max_held_bytes.unwrap_or(DEFAULT_MAX_HELD_BYTES),
         start_at: config.start_at.unwrap_or(if archive {
             StartAt::Earliest
         } else {
@@ -265,7 +271,7 @@ pub fn start(
             concurrency: spec.concurrency,
             cursor_file: CursorFile::new(dir.join(format!("{}.cursor", spec.name))),
             counters,
-            policy: PolicyState::new(spec.policy, spec.max_held),
+            policy: PolicyState::new(spec.policy, spec.max_held, spec.max_held_bytes),
             batch: Batch::new(spec.limits),
             progress: Progress::default(),
             in_flight: tokio::task::JoinSet::new(),

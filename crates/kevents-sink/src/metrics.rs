@@ -27,6 +27,8 @@ pub struct SinkMetrics {
     gaps: Family<SinkLabels, Counter>,
     cursor: Family<SinkLabels, Gauge>,
     held: Family<SinkLabels, Gauge>,
+    held_bytes: Family<SinkLabels, Gauge>,
+    sent_early: Family<SinkLabels, Counter>,
 }
 
 impl SinkMetrics {
@@ -72,6 +74,16 @@ impl SinkMetrics {
             "Events held back by the update policy (summaries and finals not yet due)",
             self.held.clone(),
         );
+        registry.register(
+            "kevents_sink_held_bytes",
+            "Bytes of the events held back by the update policy (bounded by maxHeldBytes)",
+            self.held_bytes.clone(),
+        );
+        registry.register(
+            "kevents_sink_events_sent_early",
+            "Held events sent before they were due because maxHeld or maxHeldBytes was reached",
+            self.sent_early.clone(),
+        );
     }
 
     /// The metrics of one sink.
@@ -89,6 +101,8 @@ impl SinkMetrics {
             gaps: self.gaps.get_or_create(&labels).clone(),
             cursor: self.cursor.get_or_create(&labels).clone(),
             held: self.held.get_or_create(&labels).clone(),
+            held_bytes: self.held_bytes.get_or_create(&labels).clone(),
+            sent_early: self.sent_early.get_or_create(&labels).clone(),
         }
     }
 }
@@ -112,4 +126,8 @@ pub struct SinkCounters {
     pub cursor: Gauge,
     /// `kevents_sink_held_events`.
     pub held: Gauge,
+    /// `kevents_sink_held_bytes`.
+    pub held_bytes: Gauge,
+    /// `kevents_sink_events_sent_early_total`.
+    pub sent_early: Counter,
 }

@@ -61,18 +61,28 @@ struct Held {
 pub struct PolicyState {
     policy: Policy,
     max_held: usize,
+    max_held_bytes: usize,
     held: HashMap<EventKey, Held>,
+    /// Bytes of the held events (`EventRecord::approximate_bytes`).
+    held_bytes: usize,
+    /// Held events sent before they were due, to stay within `max_held` or `max_held_bytes`,
+    /// not yet counted in the metrics.
+    sent_early: u64,
     by_position: BTreeMap<u64, EventKey>,
     next_summary: Option<Micros>,
 }
 
 impl PolicyState {
-    /// A fresh state; at most `max_held` events are held (the oldest is sent early past it).
-    pub fn new(policy: Policy, max_held: usize) -> PolicyState {
+    /// A fresh state; at most `max_held` events of at most `max_held_bytes` bytes together are
+    /// held (the oldest are sent early past either).
+    pub fn new(policy: Policy, max_held: usize, max_held_bytes: usize) -> PolicyState {
         PolicyState {
             policy,
             max_held: max_held.max(1),
+            max_held_bytes,
             held: HashMap::new(),
+            held_bytes: 0,
+            sent_early: 0,
             by_position: BTreeMap::new(),
             next_summary: None,
         }
@@ -81,6 +91,16 @@ impl PolicyState {
     /// Events currently held.
     pub fn held(&self) -> usize {
         self.held.len()
+    }
+
+    /// Bytes of the events currently held (`EventRecord::approximate_bytes`).
+    pub fn held_bytes(&self) -> usize {
+        self.held_bytes
+    }
+
+    /// Held events sent before they were due because a bound was reached, since the last call.
+    pub fn take_sent_early(&mut self) -> u64 {
+        std::mem::take(&mut self.sent_early)
     }
 
     /// Handles a change of `event` at feed `position`, committed at `at`.
@@ -176,31 +196,38 @@ impl PolicyState {
     ) {
         let key = event.record.key();
         actions.push(Action::Hold(position));
+        self.held_bytes += event.record.approximate_bytes();
         let held = Held {
             event,
             position,
             last_change: at,
         };
         if let Some(previous) = self.held.insert(key.clone(), held) {
+            self.held_bytes -= previous.event.record.approximate_bytes();
             self.by_position.remove(&previous.position);
             actions.push(Action::Release(previous.position));
         }
         self.by_position.insert(position, key);
-        if self.held.len() > self.max_held {
-            // Bounded memory beats waiting: the oldest held event goes out early.
-            let oldest = self.by_position.values().next().cloned();
-            if let Some(oldest) = oldest {
-                let emission = match self.policy {
-                    Policy::SeriesFinal { .. } => Emission::Final,
-                    _ => Emission::Summary,
-                };
-                self.take(&oldest, emission, actions);
-            }
+        // Bounded memory beats waiting: the oldest held events go out early. The change just
+        // held stays, even alone past the bytes (it is within the request limit).
+        while self.held.len() > self.max_held
+            || (self.held_bytes > self.max_held_bytes && self.held.len() > 1)
+        {
+            let Some(oldest) = self.by_position.values().next().cloned() else {
+                break;
+            };
+            let emission = match self.policy {
+                Policy::SeriesFinal { .. } => Emission::Final,
+                _ => Emission::Summary,
+            };
+            self.take(&oldest, emission, actions);
+            self.sent_early += 1;
         }
     }
 
     fn take(&mut self, key: &EventKey, emission: Emission, actions: &mut Vec<Action>) {
         if let Some(held) = self.held.remove(key) {
+            self.held_bytes -= held.event.record.approximate_bytes();
             self.by_position.remove(&held.position);
             actions.push(Action::Emit(held.event, emission, held.position));
             actions.push(Action::Release(held.position));

@@ -44,7 +44,7 @@ fn owed(actions: &[Action]) -> BTreeMap<u64, i32> {
 
 #[test]
 fn every_update_sends_creates_and_updates_and_ignores_deletes() {
-    let mut state = PolicyState::new(Policy::EveryUpdate, 10);
+    let mut state = PolicyState::new(Policy::EveryUpdate, 10, usize::MAX);
     let a = state.on_change(ChangeKind::Created, event("a", 1, 1), 1, Micros(0));
     let b = state.on_change(ChangeKind::Updated, event("a", 2, 2), 2, Micros(0));
     let c = state.on_change(ChangeKind::Deleted, event("a", 3, 2), 3, Micros(0));
@@ -58,7 +58,7 @@ fn first_and_summary_sends_first_then_one_summary_per_interval_with_the_latest_c
     let policy = Policy::FirstAndSummary {
         interval: 60 * SECOND,
     };
-    let mut state = PolicyState::new(policy, 10);
+    let mut state = PolicyState::new(policy, 10, usize::MAX);
     let mut log = state.on_change(ChangeKind::Created, event("a", 1, 1), 1, Micros(0));
     assert_eq!(emitted(&log), [("a".into(), 1, Emission::First, 1)]);
     assert!(
@@ -94,7 +94,7 @@ fn first_and_summary_sends_first_then_one_summary_per_interval_with_the_latest_c
 
 #[test]
 fn series_final_waits_for_quiet_and_flushes_on_delete() {
-    let mut state = PolicyState::new(Policy::SeriesFinal { quiet: 10 * SECOND }, 10);
+    let mut state = PolicyState::new(Policy::SeriesFinal { quiet: 10 * SECOND }, 10, usize::MAX);
     state.on_change(ChangeKind::Created, event("a", 1, 1), 1, Micros(0));
     state.on_change(ChangeKind::Updated, event("a", 2, 2), 2, Micros(5 * SECOND));
     state.on_change(ChangeKind::Created, event("b", 3, 1), 3, Micros(5 * SECOND));
@@ -129,6 +129,7 @@ fn held_events_are_bounded_by_sending_the_oldest_early() {
             quiet: 1000 * SECOND,
         },
         2,
+        usize::MAX,
     );
     state.on_change(ChangeKind::Created, event("a", 1, 1), 1, Micros(0));
     state.on_change(ChangeKind::Created, event("b", 2, 1), 2, Micros(0));
@@ -138,4 +139,32 @@ fn held_events_are_bounded_by_sending_the_oldest_early() {
     let drained = state.drain();
     assert_eq!(emitted(&drained).len(), 2);
     assert_eq!(state.held(), 0);
+}
+
+#[test]
+fn held_events_with_huge_messages_are_bounded_in_bytes() {
+    let huge = |name: &str, rv: u64| {
+        let mut stored = (*event(name, rv, 1)).clone();
+        stored.record.message = "m".repeat(100 << 10);
+        Arc::new(stored)
+    };
+    let quiet = Policy::SeriesFinal {
+        quiet: 1000 * SECOND,
+    };
+    let mut state = PolicyState::new(quiet, 100_000, 250 << 10);
+    let mut sent = Vec::new();
+    for (rv, name) in (1..).zip(["a", "b", "c", "d"]) {
+        let actions = state.on_change(ChangeKind::Created, huge(name, rv), rv, Micros(0));
+        sent.extend(emitted(&actions).into_iter().map(|(name, ..)| name));
+        assert!(state.held_bytes() <= 250 << 10, "{}", state.held_bytes());
+    }
+    assert_eq!(sent, ["a", "b"], "two of ~100 KiB fit in 250 KiB");
+    assert_eq!((state.held(), state.take_sent_early()), (2, 2));
+    assert_eq!(state.take_sent_early(), 0);
+    // One event larger than the bound is still held, alone.
+    let mut state = PolicyState::new(quiet, 100_000, 1024);
+    state.on_change(ChangeKind::Created, huge("e", 5), 5, Micros(0));
+    assert_eq!(state.held(), 1);
+    state.drain();
+    assert_eq!(state.held_bytes(), 0);
 }

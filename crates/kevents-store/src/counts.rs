@@ -4,6 +4,7 @@
 //! are read) when the grouping field and every field requirement are among the indexed
 //! fields, else from its blocks.
 
+use crate::buckets::Buckets;
 use crate::cold::ColdFile;
 use crate::head::Head;
 use crate::pushdown::Pushdown;
@@ -55,8 +56,16 @@ pub struct Counts {
     pub blocks_read: u64,
 }
 
-/// Events and occurrences per value.
-type Totals = HashMap<String, (u64, u64)>;
+/// Events and occurrences per (bucket, value); the bucket is 0 for a count without buckets.
+pub(crate) type Totals = HashMap<(u32, String), (u64, u64)>;
+
+/// Where an event of a count goes: its bucket, or none when it falls outside them.
+fn slot(buckets: Option<&Buckets>, at: Micros) -> Option<u32> {
+    match buckets {
+        None => Some(0),
+        Some(b) => b.of(at),
+    }
+}
 
 impl CountQuery<'_> {
     fn requirements(&self) -> &[FieldRequirement] {
@@ -85,16 +94,10 @@ fn unreadable(file: &FileSnapshot, block: usize, why: &str, damaged: &mut u64) {
         "unreadable cold block: its events are missing from the count");
 }
 
-fn add(totals: &mut Totals, value: &str, occurrences: u64) {
-    match totals.get_mut(value) {
-        Some(total) => {
-            total.0 += 1;
-            total.1 += occurrences;
-        }
-        None => {
-            totals.insert(value.to_string(), (1, occurrences));
-        }
-    }
+fn add(totals: &mut Totals, bucket: u32, value: &str, occurrences: u64) {
+    let total = totals.entry((bucket, value.to_string())).or_default();
+    total.0 += 1;
+    total.1 += occurrences;
 }
 
 fn occurrences(record: &EventRecord) -> u64 {
@@ -133,16 +136,31 @@ impl FileSnapshot {
 /// Counts the live events (hot and cold) that `query` selects, as of one version: the hot
 /// events and the cold files' dead rows are taken under the read lock, the files read after.
 pub(crate) fn count(head: &RwLock<Head>, query: &CountQuery<'_>) -> Counts {
+    let (totals, mut counts) = tally(head, query, None);
+    counts.items = answer(totals, 0).items;
+    counts
+}
+
+/// The totals of a count (per bucket when there are buckets) and what it read; the items of
+/// the answer are left empty.
+pub(crate) fn tally(
+    head: &RwLock<Head>,
+    query: &CountQuery<'_>,
+    buckets: Option<&Buckets>,
+) -> (Totals, Counts) {
     let mut totals = Totals::new();
     let (files, resource_version) = {
         let head = head.read();
         for event in head.hot_in(query.scope) {
             if query.accepts(&event.record) {
-                add(
-                    &mut totals,
-                    query.by.value(&event.record),
-                    occurrences(&event.record),
-                );
+                if let Some(bucket) = slot(buckets, event.record.seen_at()) {
+                    add(
+                        &mut totals,
+                        bucket,
+                        query.by.value(&event.record),
+                        occurrences(&event.record),
+                    );
+                }
             }
         }
         let files: Vec<FileSnapshot> = head.cold.files.iter().map(FileSnapshot::of).collect();
@@ -151,7 +169,7 @@ pub(crate) fn count(head: &RwLock<Head>, query: &CountQuery<'_>) -> Counts {
     let (mut chunks_read, mut blocks_read, mut damaged) = (0, 0, 0);
     for file in &files {
         let counted = match &file.index.time {
-            Some(time) => by_time_index(file, time, query, &mut chunks_read, &mut damaged),
+            Some(time) => by_time_index(file, time, query, buckets, &mut chunks_read, &mut damaged),
             None => FileCount::Blocks,
         };
         match counted {
@@ -159,7 +177,9 @@ pub(crate) fn count(head: &RwLock<Head>, query: &CountQuery<'_>) -> Counts {
             FileCount::Rows(rows) => {
                 blocks_read += by_row_columns(file, &rows, query, &mut totals, &mut damaged)
             }
-            FileCount::Blocks => blocks_read += by_blocks(file, query, &mut totals, &mut damaged),
+            FileCount::Blocks => {
+                blocks_read += by_blocks(file, query, buckets, &mut totals, &mut damaged)
+            }
         }
     }
     if damaged > 0 {
@@ -168,10 +188,13 @@ pub(crate) fn count(head: &RwLock<Head>, query: &CountQuery<'_>) -> Counts {
             .damaged_blocks
             .fetch_add(damaged, std::sync::atomic::Ordering::Relaxed);
     }
-    let mut counts = answer(totals, resource_version);
-    counts.chunks_read = chunks_read;
-    counts.blocks_read = blocks_read;
-    counts
+    let counts = Counts {
+        items: Vec::new(),
+        resource_version,
+        chunks_read,
+        blocks_read,
+    };
+    (totals, counts)
 }
 
 /// Counts the events of `records` that `query` selects: the live events of a store without
@@ -183,16 +206,16 @@ pub(crate) fn count_records<'a>(
 ) -> Counts {
     let mut totals = Totals::new();
     for record in records.filter(|r| query.accepts(r)) {
-        add(&mut totals, query.by.value(record), occurrences(record));
+        add(&mut totals, 0, query.by.value(record), occurrences(record));
     }
     answer(totals, resource_version)
 }
 
 /// The counts of `totals`, most events first, as of `resource_version`; nothing read from files.
-fn answer(totals: Totals, resource_version: u64) -> Counts {
+pub(crate) fn answer(totals: Totals, resource_version: u64) -> Counts {
     let mut items: Vec<Counted> = totals
         .into_iter()
-        .map(|(value, (events, occurrences))| Counted {
+        .map(|((_, value), (events, occurrences))| Counted {
             value,
             events,
             occurrences,
@@ -223,9 +246,9 @@ fn merge(totals: &mut Totals, counted: Totals) {
 enum FileCount {
     /// Counted from the time index alone.
     Counted(Totals),
-    /// The index selected these rows (row, occurrences) in row order; the rest of the query
-    /// is answered from the rows' columns.
-    Rows(Vec<(u64, u64)>),
+    /// The index selected these rows (row, occurrences, bucket) in row order; the rest of the
+    /// query is answered from the rows' columns.
+    Rows(Vec<(u64, u64, u32)>),
     /// The index cannot answer (a damaged chunk, or fields that are no plain columns): read
     /// every block and build the events.
     Blocks,
@@ -236,6 +259,7 @@ fn by_time_index(
     file: &FileSnapshot,
     time: &TimeIndex,
     query: &CountQuery<'_>,
+    buckets: Option<&Buckets>,
     chunks_read: &mut u64,
     damaged: &mut u64,
 ) -> FileCount {
@@ -250,7 +274,9 @@ fn by_time_index(
     let Some(ids) = IdFilter::new(time, query.scope, requirements) else {
         return FileCount::Counted(Totals::new());
     };
-    let mut per_value = vec![(0u64, 0u64); by.map_or(0, |by| time.dictionaries[by].len())];
+    let values = by.map_or(0, |by| time.dictionaries[by].len());
+    let slots = buckets.map_or(1, |b| b.count as usize);
+    let mut per_value = vec![(0u64, 0u64); values * slots];
     let mut rows = Vec::new();
     for info in &time.chunks {
         if !query.seen.overlaps(info.first, info.last) {
@@ -268,19 +294,21 @@ fn by_time_index(
         };
         for i in 0..chunk.times.len() {
             let row = chunk.rows[i];
-            if !query.seen.contains(Micros(chunk.times[i]))
-                || file.is_dead(row)
-                || !ids.accepts(&chunk, i)
-            {
+            let at = Micros(chunk.times[i]);
+            if !query.seen.contains(at) || file.is_dead(row) || !ids.accepts(&chunk, i) {
                 continue;
             }
+            let Some(bucket) = slot(buckets, at) else {
+                continue;
+            };
             match by {
                 Some(by) => {
-                    let total = &mut per_value[chunk.fields[by][i] as usize];
+                    let value = chunk.fields[by][i] as usize;
+                    let total = &mut per_value[bucket as usize * values + value];
                     total.0 += 1;
                     total.1 += chunk.occurrences[i];
                 }
-                None => rows.push((row, chunk.occurrences[i])),
+                None => rows.push((row, chunk.occurrences[i], bucket)),
             }
         }
     }
@@ -293,17 +321,21 @@ fn by_time_index(
             .into_iter()
             .enumerate()
             .filter(|(_, (events, _))| *events > 0)
-            .map(|(id, total)| (time.dictionaries[by][id].clone(), total))
+            .map(|(at, total)| {
+                let (bucket, id) = (at / values, at % values);
+                let value = time.dictionaries[by][id].clone();
+                ((bucket as u32, value), total)
+            })
             .collect(),
     )
 }
 
-/// Counts the `rows` (row, occurrences; in row order) of one file that the time index selected,
+/// Counts the `rows` (row, occurrences, bucket; in row order) of one file that the time index selected,
 /// checking the other requirements and reading the counted field on the blocks' columns
 /// (`query.on_columns()`), without building events; returns the blocks read.
 fn by_row_columns(
     file: &FileSnapshot,
-    rows: &[(u64, u64)],
+    rows: &[(u64, u64, u32)],
     query: &CountQuery<'_>,
     totals: &mut Totals,
     damaged: &mut u64,
@@ -333,7 +365,7 @@ fn by_row_columns(
             while cursor < wanted.len() && wanted[cursor].0 < row {
                 cursor += 1;
             }
-            let Some((_, occurrences)) = wanted.get(cursor).filter(|w| w.0 == row) else {
+            let Some((_, occurrences, bucket)) = wanted.get(cursor).filter(|w| w.0 == row) else {
                 return false;
             };
             let accepted = requirements
@@ -341,7 +373,7 @@ fn by_row_columns(
                 .all(|r| view.field(r.field).is_some_and(|value| r.accepts(value)));
             if accepted {
                 if let Some(value) = view.field(query.by) {
-                    add(totals, value, *occurrences);
+                    add(totals, *bucket, value, *occurrences);
                 }
             }
             false
@@ -358,6 +390,7 @@ fn by_row_columns(
 fn by_blocks(
     file: &FileSnapshot,
     query: &CountQuery<'_>,
+    buckets: Option<&Buckets>,
     totals: &mut Totals,
     damaged: &mut u64,
 ) -> u64 {
@@ -379,11 +412,14 @@ fn by_blocks(
             if file.is_dead(file.starts[b] + at as u64) || !query.accepts(&event.record) {
                 continue;
             }
-            add(
-                totals,
-                query.by.value(&event.record),
-                occurrences(&event.record),
-            );
+            if let Some(bucket) = slot(buckets, event.record.seen_at()) {
+                add(
+                    totals,
+                    bucket,
+                    query.by.value(&event.record),
+                    occurrences(&event.record),
+                );
+            }
         }
     }
     file.index.blocks.len() as u64

@@ -10,6 +10,7 @@
 
 mod block;
 mod bloom;
+mod buckets;
 mod change;
 mod check;
 mod checkpoint;
@@ -52,6 +53,7 @@ mod time_index;
 mod types;
 mod writer;
 
+pub use buckets::{BucketCounts, Buckets};
 pub use config::{LogConfig, TierConfig};
 pub use contract::{EventStore, Follow};
 pub use counts::{CountQuery, Counted, Counts};

@@ -17,8 +17,8 @@ use crate::shared::Shared;
 use crate::snapshot::{merge_states, page, past_states};
 use crate::writer::Writer;
 use crate::{
-    Committed, CountQuery, Counts, ListPage, ListQuery, Mutation, StoreConfig, StoreError,
-    StoreStats, Subscription, TooOld, WatchFrom,
+    BucketCounts, Buckets, Committed, CountQuery, Counts, ListPage, ListQuery, Mutation,
+    StoreConfig, StoreError, StoreStats, Subscription, TooOld, WatchFrom,
 };
 use kevents_model::{EventKey, EventRecord, Micros};
 use parking_lot::RwLock;
@@ -173,6 +173,12 @@ impl Store {
     /// Counts the live events `query` selects by the values of one field (see `counts`).
     pub fn count(&self, query: CountQuery<'_>) -> Counts {
         counts::count(&self.shared.head, &query)
+    }
+
+    /// Counts as `count` does, split into equal buckets of last-seen time in one pass (the
+    /// timeline of the web UI); `query.seen` should cover the buckets' window.
+    pub fn count_buckets(&self, query: CountQuery<'_>, buckets: &Buckets) -> BucketCounts {
+        crate::buckets::count(&self.shared.head, &query, buckets)
     }
 
     /// Starts a watch. Fails when `from` is older than the retained history.

@@ -25,7 +25,7 @@ pub struct HubFlags {
 }
 
 impl HubFlags {
-    async fn client(&self) -> anyhow::Result<HubClient> {
+    pub(crate) async fn client(&self) -> anyhow::Result<HubClient> {
         Ok(HubClient::new(&HubOptions {
             url: self.server.clone(),
             token: self.token.clone(),
@@ -83,7 +83,7 @@ pub struct KubeconfigArgs {
     prefix: String,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

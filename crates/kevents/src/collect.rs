@@ -1,7 +1,8 @@
 //! `kevents collect`: watches the Events of kubeconfig contexts (or the pod's own cluster) and
 //! writes them into a hub exactly once; serves its own `/metrics`.
 
-use crate::serve::{init_logging, wait_for_signal, LogFormat};
+use crate::listen::wait_for_signal;
+use crate::serve::{init_logging, LogFormat};
 use anyhow::Context as _;
 use axum::http::header;
 use axum::response::IntoResponse;

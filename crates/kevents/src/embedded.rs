@@ -36,6 +36,18 @@ impl EmbeddedCollectArgs {
     fn enabled(&self) -> bool {
         !self.contexts.is_empty() || self.all_contexts
     }
+
+    fn source_options(&self) -> SourceOptions {
+        SourceOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            selection: if self.all_contexts {
+                Selection::All
+            } else {
+                Selection::Contexts(self.contexts.clone())
+            },
+            names: self.names.clone(),
+        }
+    }
 }
 
 /// Starts the collectors when asked; they write to `listen` over plain HTTP, so the hub must
@@ -56,17 +68,7 @@ pub async fn start(
              authentication, run `kevents collect --to … --to-ca … --to-token-file …` instead"
         );
     }
-    let selection = if args.all_contexts {
-        Selection::All
-    } else {
-        Selection::Contexts(args.contexts.clone())
-    };
-    let sources = kevents_collect::sources::load(&SourceOptions {
-        kubeconfig: args.kubeconfig.clone(),
-        selection,
-        names: args.names.clone(),
-    })
-    .await?;
+    let sources = kevents_collect::sources::load(&args.source_options()).await?;
     for source in &sources {
         tracing::info!(cluster = %source.name, context = ?source.context, server = %source.config.cluster_url, "collecting");
     }
@@ -96,4 +98,17 @@ pub async fn start(
             tracing::error!(error = %e, "embedded collectors stopped");
         }
     })))
+}
+
+/// The credentials of the clusters `args` collects, by cluster name (none when it collects
+/// none), for triggers that create objects in an event's own cluster; and the kubeconfig
+/// they come from.
+pub async fn credentials(
+    args: &EmbeddedCollectArgs,
+) -> anyhow::Result<(Vec<kevents_collect::sources::Source>, Option<PathBuf>)> {
+    if !args.enabled() {
+        return Ok((Vec::new(), args.kubeconfig.clone()));
+    }
+    let sources = kevents_collect::sources::load(&args.source_options()).await?;
+    Ok((sources, args.kubeconfig.clone()))
 }

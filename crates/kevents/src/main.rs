@@ -6,16 +6,21 @@ mod certs;
 mod clusters;
 mod collect;
 mod correlation;
+mod duration_flag;
 mod embedded;
 mod etcd;
 mod head_errors;
 mod listen;
+mod memory;
 mod metrics;
+mod periodic;
 mod rules;
 mod series;
 mod serve;
 mod simulate;
 mod sinks;
+mod triggers;
+mod ui;
 
 use clap::{Parser, Subcommand};
 
@@ -49,6 +54,8 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Check a sinks file (`serve --sinks`).
     Sinks(sinks::SinksArgs),
+    /// Check a triggers file (`serve --triggers`), or pause and resume a hub's trigger.
+    Triggers(triggers::TriggersArgs),
     /// Watch the Events of Kubernetes clusters and write them into a hub, exactly once.
     Collect(collect::CollectArgs),
     /// List the clusters a hub collects, with lag, event rate and last contact.
@@ -72,6 +79,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Certs(args) => certs::run(args),
         Command::Sinks(args) => sinks::run(args),
+        Command::Triggers(args) => triggers::run(args),
         Command::Collect(args) => collect::run(args),
         Command::Clusters(args) => clusters::run_clusters(args),
         Command::Kubeconfig(args) => clusters::run_kubeconfig(args),

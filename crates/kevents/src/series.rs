@@ -19,23 +19,22 @@ impl Observer for SeriesFeed {
     }
 }
 
-/// The series of `store`'s events (series live as long as events: `ttl_micros`), the observer
-/// that keeps them current (it must follow the store's changes after `from`), and the task
-/// that rebuilds them from the stored events and then expires them.
+/// The series of `store`'s events (with their metrics in `registry`), the observer that keeps
+/// them current (it must follow the store's changes after `from`), and the task that rebuilds
+/// them from the stored events and then expires them.
 pub fn start(
     store: &Store,
     from: u64,
-    ttl_micros: i64,
+    config: SeriesConfig,
+    registry: &mut prometheus_client::registry::Registry,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> (
     Arc<SeriesState>,
     Arc<dyn Observer>,
     tokio::task::JoinHandle<()>,
 ) {
-    let state = Arc::new(SeriesState::new(SeriesConfig {
-        ttl_micros,
-        ..SeriesConfig::default()
-    }));
+    let state = Arc::new(SeriesState::new(config));
+    state.register(registry);
     state.begin_rebuild(from);
     let task = {
         let (state, store) = (state.clone(), store.clone());

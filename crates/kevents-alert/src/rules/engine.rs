@@ -21,12 +21,18 @@ use std::collections::{BTreeMap, HashMap};
 /// Alert groups held at most, over all rules, unless configured otherwise.
 pub const DEFAULT_MAX_GROUPS: usize = 1000;
 
+/// Bytes alert groups hold at most, over all rules, unless configured otherwise: 1,000 groups
+/// of a few KiB of text and a 10-minute window each fit several times.
+pub const DEFAULT_MAX_BYTES: usize = 32 << 20;
+
 #[derive(Default)]
 pub(super) struct State {
     /// rule name → group key → group.
     pub(super) groups: HashMap<String, HashMap<String, Group>>,
     /// Groups held, over all rules.
     held: usize,
+    /// Bytes the groups hold ([`Group::bytes`]), over all rules.
+    held_bytes: usize,
     /// Something was observed or the rules changed since the last evaluation.
     changed: bool,
     /// When a group's answer may change without a new occurrence.
@@ -44,7 +50,9 @@ pub struct RuleEngine {
     cluster: String,
     key_resources: Option<std::sync::Arc<crate::KeyResources>>,
     max_groups: usize,
+    max_bytes: usize,
     groups_held: Gauge,
+    bytes_held: Gauge,
     overflow: Counter,
 }
 
@@ -60,7 +68,9 @@ impl RuleEngine {
             cluster: cluster.into(),
             key_resources: None,
             max_groups: DEFAULT_MAX_GROUPS,
+            max_bytes: DEFAULT_MAX_BYTES,
             groups_held: Gauge::default(),
+            bytes_held: Gauge::default(),
             overflow: Counter::default(),
         }
     }
@@ -81,6 +91,14 @@ impl RuleEngine {
         self
     }
 
+    /// Holds at most `max_bytes` bytes of alert groups over all rules (windows, labels, latest
+    /// events, listed objects): past it no group is opened and no group keeps a larger latest
+    /// event; such occurrences are counted in `kevents_alert_group_overflow_total`.
+    pub fn with_max_bytes(mut self, max_bytes: usize) -> RuleEngine {
+        self.max_bytes = max_bytes;
+        self
+    }
+
     /// Registers the engine's metrics.
     pub fn register(&self, registry: &mut Registry) {
         registry.register(
@@ -89,8 +107,14 @@ impl RuleEngine {
             self.groups_held.clone(),
         );
         registry.register(
+            "kevents_alert_group_bytes",
+            "Bytes held by the rule engine's alert groups (bounded by --alert-max-bytes)",
+            self.bytes_held.clone(),
+        );
+        registry.register(
             "kevents_alert_group_overflow",
-            "Occurrences not grouped because the rule engine held --alert-max-groups groups",
+            "Occurrences not grouped, or whose event text was not kept, because the rule engine \
+             held --alert-max-groups groups or --alert-max-bytes bytes",
             self.overflow.clone(),
         );
     }
@@ -152,23 +176,35 @@ impl RuleEngine {
                 .map(|f| (f.label().to_string(), f.value(event, cluster)))
                 .collect();
             let key = fingerprint(&labels);
-            let held = state.held;
+            let (held, held_bytes) = (state.held, state.held_bytes);
             let groups = state.groups.entry(rule.name.clone()).or_default();
-            let group = match groups.get_mut(&key) {
-                Some(group) => group,
-                None if held >= self.max_groups => {
-                    self.overflow.inc_by(added);
-                    continue;
+            // `counted`: what held_bytes already includes of this group.
+            let (group, counted) = match groups.get_mut(&key) {
+                Some(group) => {
+                    let counted = group.bytes();
+                    (group, counted)
                 }
                 None => {
+                    let group = Group::new(labels, at);
+                    let needed = group.bytes() + Group::event_bytes(event);
+                    if held >= self.max_groups || held_bytes + needed > self.max_bytes {
+                        self.overflow.inc_by(added);
+                        continue;
+                    }
                     state.held += 1;
-                    groups.entry(key).or_insert_with(|| Group::new(labels, at))
+                    (groups.entry(key).or_insert(group), 0)
                 }
             };
-            group.record(rule, event, at, added);
+            let others = held_bytes.saturating_sub(counted);
+            let room = self.max_bytes.saturating_sub(others + group.bytes());
+            if !group.record(rule, event, at, added, room) {
+                self.overflow.inc_by(added);
+            }
+            state.held_bytes = others + group.bytes();
             state.changed = true;
         }
         self.groups_held.set(state.held as i64);
+        self.bytes_held.set(state.held_bytes as i64);
     }
 
     /// Evaluates when something changed or a group's answer may have changed by `now`: the
@@ -221,7 +257,14 @@ impl RuleEngine {
         }
         state.groups.retain(|_, groups| !groups.is_empty());
         state.held = state.groups.values().map(HashMap::len).sum();
+        state.held_bytes = state
+            .groups
+            .values()
+            .flat_map(HashMap::values)
+            .map(Group::bytes)
+            .sum();
         self.groups_held.set(state.held as i64);
+        self.bytes_held.set(state.held_bytes as i64);
         state.changed = false;
         state.next_due = next_due;
         alerts

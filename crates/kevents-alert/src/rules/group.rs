@@ -1,6 +1,7 @@
 //! What the engine keeps per rule and group: a window of occurrences (coalesced per second, so
 //! it is bounded by the window's length, not by the event rate), the latest event, a short list
-//! of the objects involved, and the alert's state machine.
+//! of the objects involved, and the alert's state machine. Each group counts the bytes it holds,
+//! so that the engine can bound them all.
 
 use super::rule::{Condition, Rule};
 use kevents_model::{EventRecord, Micros};
@@ -10,6 +11,10 @@ use std::collections::{BTreeMap, VecDeque};
 pub(super) const OBJECTS_LISTED: usize = 10;
 
 const SECOND: i64 = 1_000_000;
+/// What a `String` takes besides its text.
+const STRING_BYTES: usize = std::mem::size_of::<String>();
+/// What a label's map entry takes besides its text (two strings and the node's share).
+const MAP_ENTRY_BYTES: usize = 2 * STRING_BYTES + 16;
 
 /// The latest event of a group, for annotations.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +30,29 @@ pub(super) struct Latest {
 }
 
 impl Latest {
+    /// Bytes the latest event of `event` would hold, without copying it.
+    fn bytes_of(event: &EventRecord) -> usize {
+        event.involved_object.kind.len()
+            + event.involved_object.name.len()
+            + event.namespace.len()
+            + event.reason.len()
+            + event.message.len()
+            + event.event_type.len()
+            + event.source_name().len()
+            + event.cluster.len()
+    }
+
+    fn bytes(&self) -> usize {
+        self.kind.len()
+            + self.name.len()
+            + self.namespace.len()
+            + self.reason.len()
+            + self.message.len()
+            + self.event_type.len()
+            + self.source.len()
+            + self.cluster.len()
+    }
+
     pub(super) fn of(event: &EventRecord) -> Latest {
         Latest {
             kind: event.involved_object.kind.clone(),
@@ -86,8 +114,40 @@ impl Group {
         }
     }
 
-    /// Accounts for `added` occurrences of `event` at `at`.
-    pub(super) fn record(&mut self, rule: &Rule, event: &EventRecord, at: Micros, added: u64) {
+    /// Heap and inline bytes the group holds: labels, window, latest event, listed objects.
+    pub(super) fn bytes(&self) -> usize {
+        let labels: usize = self
+            .labels
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + MAP_ENTRY_BYTES)
+            .sum();
+        let objects: usize = self.objects.iter().map(|o| o.len() + STRING_BYTES).sum();
+        std::mem::size_of::<Group>()
+            + labels
+            + self.window.capacity() * std::mem::size_of::<(Micros, u64)>()
+            + self.latest.bytes()
+            + objects
+    }
+
+    /// Bytes `event` would add to a new group (latest event and listed object).
+    pub(super) fn event_bytes(event: &EventRecord) -> usize {
+        let object = event.involved_object.kind.len() + 1 + event.involved_object.name.len();
+        Latest::bytes_of(event) + object + STRING_BYTES
+    }
+
+    /// Accounts for `added` occurrences of `event` at `at`. The occurrences always count; the
+    /// event's text (latest event, object listed) is kept only within `room` more bytes.
+    /// Returns false when some of it was not kept for lack of room.
+    pub(super) fn record(
+        &mut self,
+        rule: &Rule,
+        event: &EventRecord,
+        at: Micros,
+        added: u64,
+        room: usize,
+    ) -> bool {
+        let mut room = room;
+        let mut kept = true;
         // Only windowed conditions need the occurrences over time.
         if matches!(
             rule.condition,
@@ -104,17 +164,29 @@ impl Group {
         self.first_seen = self.first_seen.min(at);
         if at >= self.last_seen {
             self.last_seen = at;
-            self.latest = Latest::of(event);
+            let (before, after) = (self.latest.bytes(), Latest::bytes_of(event));
+            if after <= before + room {
+                self.latest = Latest::of(event);
+                room = (room + before) - after;
+            } else {
+                kept = false;
+            }
         }
         let object = object_text(&event.involved_object.kind, &event.involved_object.name);
         if let Some(at) = self.objects.iter().position(|o| *o == object) {
             self.objects.remove(at);
-        }
-        self.objects.push_front(object);
-        if self.objects.len() > OBJECTS_LISTED {
-            self.objects.pop_back();
+            self.objects.push_front(object);
+        } else if object.len() + STRING_BYTES <= room {
+            self.objects.push_front(object);
+            if self.objects.len() > OBJECTS_LISTED {
+                self.objects.pop_back();
+                self.more_objects = true;
+            }
+        } else {
             self.more_objects = true;
+            kept = false;
         }
+        kept
     }
 
     /// The listed objects, e.g. `Pod/a, Pod/b and others`.

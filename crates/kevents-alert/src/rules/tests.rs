@@ -263,6 +263,52 @@ fn groups_are_capped_and_the_excess_is_counted() {
 }
 
 #[test]
+fn huge_event_messages_keep_alert_groups_within_max_bytes() {
+    let engine = engine(
+        "rules:\n- name: A\n  match: {reason: X}\n  groupBy: [name]\n  annotations: {description: '{{ message }}'}\n",
+    )
+    .with_max_bytes(250 << 10);
+    let mut registry = prometheus_client::registry::Registry::default();
+    engine.register(&mut registry);
+    let huge = |name: &str, kib: usize| {
+        let mut e = event("X", "Pod", name, 1);
+        e.message = format!("{name} {}", "m".repeat(kib << 10));
+        e
+    };
+    for i in 0..5 {
+        engine.observe_at(&added(huge(&format!("p{i}"), 100)), Micros(i));
+    }
+    // A group already held keeps counting but does not take a larger latest event.
+    let mut small = event("X", "Pod", "p0", 1);
+    small.message = "small".into();
+    engine.observe_at(&added(small.clone()), Micros(10));
+    engine.observe_at(&added(huge("p0", 200)), Micros(11));
+    let alerts = engine.evaluate(Micros(S));
+    assert_eq!(
+        alerts.len(),
+        2,
+        "two groups of ~100 KiB fit in 250 KiB, not three"
+    );
+    let p0 = alerts
+        .iter()
+        .find(|a| a.labels["name"] == "p0")
+        .expect("p0");
+    assert_eq!(p0.annotations["description"], "small");
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    let held: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("kevents_alert_group_bytes "))
+        .and_then(|v| v.parse().ok())
+        .expect("the bytes gauge");
+    assert!((100 << 10..=250 << 10).contains(&held), "{held}");
+    assert!(
+        text.contains("kevents_alert_group_overflow_total 4"),
+        "{text}"
+    );
+}
+
+#[test]
 fn grouped_alerts_list_their_objects() {
     let engine = engine(
         "rules:\n- name: A\n  match: {reason: X}\n  groupBy: [namespace, reason]\n  annotations: {description: '{{ objects }}'}\n",

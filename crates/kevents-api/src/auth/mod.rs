@@ -11,7 +11,7 @@ mod security;
 mod subject;
 mod tokens;
 
-pub use audit::AuditLog;
+pub use audit::{AuditLog, AuditRecord};
 pub use identity::{Attributes, Identity, Peer, SUPERUSER_GROUP};
 pub use limits::{RateLimiter, WatchCounter};
 pub use policy::{Policy, PolicyFile};

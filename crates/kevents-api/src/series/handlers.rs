@@ -13,10 +13,9 @@ use crate::query::parse_query;
 use crate::respond::json_response;
 pub(super) use crate::respond::{respond, row, table};
 use crate::state::AppState;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
 use base64::Engine;
 use kevents_correlate::Series;
 use kevents_model::Micros;
@@ -334,10 +333,11 @@ fn watch_series(
         .number("timeoutSeconds")?
         .filter(|t| *t > 0)
         .map(Duration::from_secs);
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(256);
-    let stop = crate::watch::stopping(state.shutdown.clone());
-    tokio::spawn(async move {
-        let run = async {
+    let shutdown = state.shutdown.clone();
+    Ok(crate::respond::line_watch(
+        shutdown,
+        timeout,
+        move |sender| async move {
             let mut columns = false;
             for (kind, series) in &initial {
                 if sender.send(line(kind, series, &mut columns)).await.is_err() {
@@ -363,25 +363,6 @@ fn watch_series(
                     return;
                 }
             }
-        };
-        let deadline = async move {
-            match timeout {
-                Some(t) => tokio::time::sleep(t).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = run => {}
-            _ = deadline => {}
-            _ = stop => {}
-        }
-    });
-    let stream = tokio_stream::wrappers::ReceiverStream::new(receiver);
-    let body = Body::from_stream(futures::StreamExt::map(stream, Ok::<Bytes, std::io::Error>));
-    let mut response = Response::new(body);
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    Ok(response)
+        },
+    ))
 }

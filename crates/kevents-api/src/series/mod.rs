@@ -5,6 +5,7 @@
 
 mod encode;
 mod handlers;
+mod metrics;
 mod patterns;
 mod rebuild;
 mod select;

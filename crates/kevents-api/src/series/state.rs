@@ -1,9 +1,12 @@
 //! The series of every stored event, kept current from the store's change feed.
 
+use super::metrics::PatternMetrics;
 use kevents_correlate::{Series, SeriesConfig, SeriesTracker};
 use kevents_model::Micros;
 use kevents_store::{Change, ChangeType, Store};
 use parking_lot::RwLock;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -25,6 +28,11 @@ pub struct SeriesState {
     /// While the stored events are read after a start: changes the feed delivers meanwhile,
     /// applied once the read is done (see `rebuild.rs`).
     pub(super) rebuilding: parking_lot::Mutex<Option<Pending>>,
+    metrics: PatternMetrics,
+    /// `kevents_series_bytes`: the series' text, bounded by `--series-max-bytes`.
+    bytes: Gauge,
+    /// `kevents_series_evicted_total`: series dropped for a bound before their TTL.
+    evicted: Counter,
 }
 
 /// Changes delivered by the feed while a rebuild reads the store.
@@ -49,6 +57,9 @@ impl SeriesState {
             feed: broadcast::channel(FEED_CAPACITY).0,
             applied: tokio::sync::watch::channel(None).0,
             rebuilding: parking_lot::Mutex::new(None),
+            metrics: PatternMetrics::default(),
+            bytes: Gauge::default(),
+            evicted: Counter::default(),
         }
     }
 
@@ -102,13 +113,25 @@ impl SeriesState {
         previous: Option<&kevents_model::EventRecord>,
     ) {
         let mut tracker = self.tracker.write();
+        let before = tracker.miner_stats();
         let observation = tracker.observe(&record.cluster, record, previous, Micros::now());
+        self.metrics.update(before, tracker.miner_stats());
+        self.bytes.set(gauge_value(tracker.text_bytes()));
+        self.evicted.inc_by(observation.evicted.len() as u64);
         if self.feed.receiver_count() == 0 {
             return;
         }
         let version = tracker.version();
-        if let Some(evicted) = observation.evicted {
+        for evicted in observation.evicted {
             self.publish("DELETED", evicted, version);
+        }
+        for (ended, successor) in observation.merged {
+            self.publish("DELETED", ended, version);
+            if successor != observation.series {
+                if let Some(series) = tracker.get(&successor) {
+                    self.publish("MODIFIED", series.clone(), version);
+                }
+            }
         }
         if observation.changed {
             if let Some(series) = tracker.get(&observation.series) {
@@ -122,10 +145,29 @@ impl SeriesState {
         }
     }
 
+    /// Registers the metrics of the learned patterns (`kevents_patterns`, …) and of the series'
+    /// memory.
+    pub fn register(&self, registry: &mut prometheus_client::registry::Registry) {
+        self.metrics.register(registry);
+        registry.register(
+            "kevents_series_bytes",
+            "Bytes of series text held (key fields, template, latest event name and message; \
+             bounded by --series-max-bytes)",
+            self.bytes.clone(),
+        );
+        registry.register(
+            "kevents_series_evicted",
+            "Series evicted before their TTL because --series-max-bytes or the series cap was \
+             reached",
+            self.evicted.clone(),
+        );
+    }
+
     /// Drops series not seen within their TTL; watchers see them `DELETED`.
     pub fn expire(&self, now: Micros) -> usize {
         let mut tracker = self.tracker.write();
         let expired = tracker.expire(now);
+        self.bytes.set(gauge_value(tracker.text_bytes()));
         let version = tracker.version();
         let count = expired.len();
         for series in expired {
@@ -160,6 +202,10 @@ impl SeriesState {
             version,
         }));
     }
+}
+
+fn gauge_value(bytes: usize) -> i64 {
+    i64::try_from(bytes).unwrap_or(i64::MAX)
 }
 
 impl Default for SeriesState {

@@ -105,6 +105,17 @@ impl History {
         add_sorted(minutes, minute, count);
     }
 
+    /// Adds the occurrences of `other` (a series merged into this one).
+    pub(crate) fn merge(&mut self, other: &History, hours_kept: usize) {
+        for &(minute, count) in other.minutes.iter() {
+            self.add(Micros(minute * MINUTE), count, hours_kept);
+        }
+        for &(hour, count) in &other.hours.buckets {
+            self.add(Micros(hour * 60 * MINUTE), count, hours_kept);
+        }
+        self.hours.dropped += other.hours.dropped;
+    }
+
     /// (start of the minute, occurrences) for the minutes kept, oldest first.
     pub fn per_minute(&self) -> impl Iterator<Item = (Micros, u64)> + '_ {
         self.minutes.iter().map(|&(m, c)| (Micros(m * MINUTE), c))

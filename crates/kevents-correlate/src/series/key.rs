@@ -110,7 +110,8 @@ impl SeriesText {
         self.field(LATEST_MESSAGE)
     }
 
-    /// Replaces the latest event's name and message, reusing the allocation when they fit.
+    /// Replaces the latest event's name and message, reusing the allocation when they fit
+    /// and giving most of it back when they are much shorter than an earlier one.
     pub(crate) fn set_latest(&mut self, name: &str, message: &str) {
         if self.latest_event() == name && self.latest_message() == message {
             return;
@@ -120,7 +121,20 @@ impl SeriesText {
         self.ends[LATEST_EVENT] = offset(&self.text);
         self.text.push_str(message);
         self.ends[LATEST_MESSAGE] = offset(&self.text);
+        if self.text.capacity() > 2 * self.text.len() + 1024 {
+            self.text.shrink_to(rounded_capacity(self.text.len()));
+        }
     }
+
+    /// Heap bytes the text takes (its allocation).
+    pub(crate) fn bytes(&self) -> usize {
+        self.text.capacity()
+    }
+}
+
+/// Room for `len` bytes and a somewhat longer latest message, in a multiple of 128 bytes.
+fn rounded_capacity(len: usize) -> usize {
+    (len + 16).div_ceil(128) * 128
 }
 
 fn offset(text: &str) -> u32 {
@@ -262,9 +276,8 @@ impl<'a> KeyParts<'a> {
         // Room for a somewhat longer latest message without reallocating, rounded up to a
         // multiple of 128 bytes: series come and go all the time, and blocks of few distinct
         // sizes are reused by the allocator instead of being split and merged.
-        let needed = fields.iter().map(|f| f.len()).sum::<usize>() + 16;
-        let capacity = needed.div_ceil(128) * 128;
-        let mut text = String::with_capacity(capacity);
+        let needed = fields.iter().map(|f| f.len()).sum::<usize>();
+        let mut text = String::with_capacity(rounded_capacity(needed));
         let mut ends = [0u32; FIELDS];
         for (end, field) in ends.iter_mut().zip(fields) {
             text.push_str(field);

@@ -61,11 +61,32 @@ proptest! {
             let next = event(&format!("e.{object}"), &pod, "BackOff", "Back-off", count, minute * 60);
             let before: Vec<(i64, SeriesId)> = tracker.iter().map(|s| (s.last_seen.0 / 60_000_000, s.id)).collect();
             let observed = tracker.observe("", &next, previous.as_ref(), at(600 * 60));
-            if let Some(evicted) = observed.evicted {
+            if let Some(evicted) = observed.evicted.first() {
                 let oldest = before.iter().map(|(m, _)| *m).min();
                 prop_assert_eq!(Some(evicted.last_seen.0 / 60_000_000), oldest);
             }
             prop_assert!(tracker.len() <= 8);
+            live.insert(object, next);
+        }
+    }
+
+    #[test]
+    fn series_text_stays_within_max_bytes(
+        seen in proptest::collection::vec((0usize..40, 0usize..3000), 1..200),
+    ) {
+        let max_bytes = 16 << 10;
+        let mut tracker = SeriesTracker::new(SeriesConfig { max_bytes, ..SeriesConfig::default() });
+        let mut live: HashMap<usize, EventRecord> = HashMap::new();
+        for (step, (object, length)) in seen.into_iter().enumerate() {
+            let previous = live.get(&object).cloned();
+            let count = previous.as_ref().map_or(1, |p| p.count + 1);
+            let message = format!("{object} {}", "m".repeat(length));
+            let next = event(&format!("e.{object}"), &format!("pod-{object}"), "R", &message, count, step as i64);
+            let observed = tracker.observe("", &next, previous.as_ref(), at(10_000));
+            let own = tracker.get(&observed.series).map_or(0, |s| s.latest_message().len() * 2 + 1024);
+            let counted: usize = tracker.iter().map(|s| s.text.bytes()).sum();
+            prop_assert_eq!(counted, tracker.text_bytes());
+            prop_assert!(tracker.text_bytes() <= max_bytes.max(own), "{} bytes", tracker.text_bytes());
             live.insert(object, next);
         }
     }

@@ -285,7 +285,7 @@ fn the_cap_evicts_the_series_seen_longest_ago() {
         None,
         at(1000),
     );
-    let evicted = third.evicted.expect("one evicted");
+    let [evicted] = <[Series; 1]>::try_from(third.evicted).expect("one evicted");
     assert_eq!(
         evicted.key().object.name,
         "b",
@@ -293,6 +293,60 @@ fn the_cap_evicts_the_series_seen_longest_ago() {
     );
     assert!(tracker.get(&oldest.series).is_some());
     assert_eq!((tracker.len(), tracker.stats().evicted), (2, 1));
+}
+
+#[test]
+fn long_messages_evict_the_series_seen_longest_ago_past_max_bytes() {
+    let mut tracker = SeriesTracker::new(SeriesConfig {
+        max_bytes: 320 << 10,
+        ..SeriesConfig::default()
+    });
+    // A quoted value is a placeholder in the template: the long part is the message's alone.
+    let long = |pod: &str| format!("value too large: \"{pod}{}\"", "x".repeat(100 << 10));
+    let mut ids = Vec::new();
+    for (i, pod) in ["a", "b", "c", "d"].into_iter().enumerate() {
+        let name = format!("{pod}.1");
+        let observed = tracker.observe(
+            "",
+            &event(&name, pod, "Huge", &long(pod), 1, 60 * i as i64),
+            None,
+            at(1000),
+        );
+        ids.push(observed.series);
+        let evicted: Vec<_> = observed.evicted.iter().map(|s| s.latest_event()).collect();
+        let expected: &[&str] = if pod == "d" { &["a.1"] } else { &[] };
+        assert_eq!(evicted, expected, "after {pod}: a was seen longest ago");
+    }
+    assert!(
+        tracker.text_bytes() <= 320 << 10,
+        "{}",
+        tracker.text_bytes()
+    );
+    assert!(tracker.get(&ids[0]).is_none());
+    assert_eq!((tracker.len(), tracker.stats().evicted), (3, 1));
+    // A short message in the same series gives the long one's memory back.
+    let short = event("d.1", "d", "Huge", "value too large: \"d\"", 2, 500);
+    let before = event("d.1", "d", "Huge", &long("d"), 1, 180);
+    let observed = tracker.observe("", &short, Some(&before), at(1000));
+    assert_eq!(observed.series, ids[3]);
+    assert!(tracker.text_bytes() < 220 << 10, "{}", tracker.text_bytes());
+}
+
+#[test]
+fn a_series_larger_than_max_bytes_is_kept_alone() {
+    let mut tracker = SeriesTracker::new(SeriesConfig {
+        max_bytes: 1024,
+        ..SeriesConfig::default()
+    });
+    tracker.observe("", &event("a.1", "a", "R", "small", 1, 0), None, at(1000));
+    let huge = "y".repeat(4096);
+    let observed = tracker.observe("", &event("b.1", "b", "R", &huge, 1, 10), None, at(1000));
+    assert_eq!(observed.evicted.len(), 1);
+    assert_eq!(tracker.len(), 1);
+    assert_eq!(
+        tracker.get(&observed.series).map(|s| s.latest_message()),
+        Some(huge.as_str())
+    );
 }
 
 #[test]

@@ -1,10 +1,10 @@
-//! The flags of `kevents serve`: listening, storage, API limits, security, alerting, the
-//! embedded collector, correlation and the etcd endpoint.
+//! The flags of `kevents serve`: listening, storage, API limits, security, alerting, sinks,
+//! and the flattened groups of memory, the embedded collector, correlation, the etcd endpoint,
+//! triggers and the web UI.
 
+use crate::duration_flag::duration_micros;
 use clap::{Args, ValueEnum};
-use kevents_alert::rules::DEFAULT_MAX_GROUPS;
 use kevents_alert::{EventLabel, KeyResourcePattern};
-use kevents_model::parse_go_duration;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -29,14 +29,6 @@ pub struct ServeArgs {
     /// How long an event is kept after its last update (Go duration, like the apiserver's flag).
     #[arg(long, env = "KEVENTS_EVENT_TTL", default_value = "168h", value_parser = duration_micros)]
     pub(super) event_ttl: i64,
-    /// Events not written for this long leave memory for the cold tier (sealed files read on
-    /// demand) at the next checkpoint (Go duration).
-    #[arg(long, env = "KEVENTS_COLD_AFTER", default_value = "30m", value_parser = duration_micros)]
-    pub(super) cold_after: i64,
-    /// Most events kept in memory; past 125% of it the ones written longest ago move to the
-    /// cold tier, and at twice it writes wait for them to move.
-    #[arg(long, env = "KEVENTS_HOT_EVENTS", default_value_t = 100_000)]
-    pub(super) hot_events: usize,
     /// Log written since the last checkpoint that triggers the next one (also at least twice
     /// the last hot checkpoint). Bytes or `128MiB`.
     #[arg(long, env = "KEVENTS_CHECKPOINT_LOG_BYTES", default_value = "128MiB", value_parser = kevents_store::parse_size)]
@@ -50,19 +42,6 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes.
     #[arg(long, env = "KEVENTS_MAX_REQUEST_BODY_BYTES", default_value_t = 3 * 1024 * 1024)]
     pub(super) max_request_body_bytes: usize,
-    /// How many recent changes are kept for watches to resume from; a watch or list at an
-    /// older resourceVersion gets `410 Expired` and relists.
-    #[arg(long, env = "KEVENTS_WATCH_HISTORY", default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub(super) watch_history: u64,
-    /// Most memory the watch history may take, counted by the events its changes hold; the
-    /// oldest changes are dropped past it (a watch from before them gets `410 Expired`).
-    /// Bytes, or with a unit: `64MiB`, `1GiB`.
-    #[arg(long, env = "KEVENTS_WATCH_HISTORY_BYTES", default_value = "256MiB", value_parser = kevents_store::parse_size)]
-    pub(super) watch_history_bytes: u64,
-    /// Most memory decoded cold blocks may take for later reads (counted by their events);
-    /// the blocks used longest ago are dropped past it. Bytes, or with a unit: `64MiB`.
-    #[arg(long, env = "KEVENTS_BLOCK_CACHE_BYTES", default_value = "64MiB", value_parser = kevents_store::parse_size)]
-    pub(super) block_cache_bytes: u64,
     /// Most disk the event store may take (log and checkpoints): past it the events written
     /// longest ago are deleted early, until the store fits in 90% of it. Bytes, or with a unit:
     /// `512MiB`, `10GiB`.
@@ -158,10 +137,6 @@ pub struct ServeArgs {
     /// Rotated audit logs to keep.
     #[arg(long, env = "KEVENTS_AUDIT_LOG_MAXBACKUP", default_value_t = 5)]
     pub(super) audit_log_maxbackup: usize,
-    /// Most alert groups the rule engine holds, over all rules; occurrences that would open
-    /// more are counted in `kevents_alert_group_overflow_total`.
-    #[arg(long, env = "KEVENTS_ALERT_MAX_GROUPS", default_value_t = DEFAULT_MAX_GROUPS)]
-    pub(super) alert_max_groups: usize,
     /// How often firing alerts are re-sent to Alertmanager (Go duration).
     #[arg(long, env = "KEVENTS_ALERT_RESEND_INTERVAL", default_value = "30s", value_parser = duration_micros)]
     pub(super) alert_resend_interval: i64,
@@ -169,17 +144,15 @@ pub struct ServeArgs {
     #[arg(long, env = "KEVENTS_SINKS")]
     pub(super) sinks: Option<PathBuf>,
     #[command(flatten)]
+    pub(super) memory: crate::memory::MemoryArgs,
+    #[command(flatten)]
     pub(super) collect: crate::embedded::EmbeddedCollectArgs,
     #[command(flatten)]
     pub(super) correlation: crate::correlation::CorrelationArgs,
     #[command(flatten)]
     pub(super) etcd: crate::etcd::EtcdArgs,
-}
-
-fn duration_micros(text: &str) -> Result<i64, String> {
-    let micros = parse_go_duration(text)?;
-    if micros <= 0 {
-        return Err(format!("duration must be positive: {text:?}"));
-    }
-    Ok(micros)
+    #[command(flatten)]
+    pub(super) triggers: crate::triggers::TriggerArgs,
+    #[command(flatten)]
+    pub(super) ui: crate::ui::UiArgs,
 }

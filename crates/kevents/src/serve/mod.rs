@@ -7,7 +7,7 @@ use kevents_alert::rules::{RuleEngine, RuleSources};
 use kevents_alert::{EventMetrics, EventMetricsConfig, KeyResources};
 use kevents_api::auth::{AuditLog, PolicyFile, RateLimiter, TokenFile};
 use kevents_api::{ApiConfig, ApiMetrics, AppState, ClusterRegistry, Security};
-use kevents_model::Micros;
+use kevents_correlate::SeriesConfig;
 use kevents_store::{Store, StoreConfig};
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,14 +44,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut store_config = StoreConfig::new(&args.data_dir);
     store_config.ttl_micros = args.event_ttl;
-    store_config.history_limit = usize::try_from(args.watch_history).unwrap_or(usize::MAX);
-    store_config.history_bytes_limit =
-        usize::try_from(args.watch_history_bytes).unwrap_or(usize::MAX);
+    args.memory.apply(&mut store_config);
     store_config.retention_bytes = args.retention_size;
-    store_config.tiers.cold_after_micros = args.cold_after;
-    store_config.tiers.hot_events = args.hot_events.max(1);
-    store_config.tiers.block_cache_bytes =
-        usize::try_from(args.block_cache_bytes).unwrap_or(usize::MAX);
     store_config.log.checkpoint_min_bytes = args.checkpoint_log_bytes.max(4096);
     let store = Store::open(store_config)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
@@ -96,7 +90,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let engine = Arc::new(
         RuleEngine::new(rules, args.cluster_name.clone())
             .with_key_resources(key_resources.clone())
-            .with_max_groups(args.alert_max_groups),
+            .with_max_groups(args.memory.alert_max_groups)
+            .with_max_bytes(crate::memory::bytes(args.memory.alert_max_bytes)),
     );
     engine.register(&mut registry);
     let firing_path = args.data_dir.join("alerts").join("firing.json");
@@ -147,8 +142,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ));
     let from = store.resource_version();
     let rules_rebuilt = crate::alerting::rebuild(&engine, &store, from, shutdown.clone());
-    let (series, series_feed, series_expiry) =
-        crate::series::start(&store, from, args.event_ttl, shutdown.clone());
+    let (series, series_feed, series_expiry) = crate::series::start(
+        &store,
+        from,
+        SeriesConfig {
+            ttl_micros: args.event_ttl,
+            max_bytes: crate::memory::bytes(args.memory.series_max_bytes),
+            ..SeriesConfig::default()
+        },
+        &mut registry,
+        shutdown.clone(),
+    );
     let following = tokio::spawn(kevents_alert::follow_store(
         store.clone(),
         vec![event_metrics, engine, key_resources, series_feed],
@@ -156,7 +160,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
     let security = Arc::new(security(&args)?);
-    let reloader = tokio::spawn(reload_periodically(security.clone(), shutdown.clone()));
+    let reloader = tokio::spawn(crate::periodic::reload_security(
+        security.clone(),
+        shutdown.clone(),
+    ));
     let state = AppState {
         store: store.clone(),
         config: Arc::new(ApiConfig {
@@ -169,9 +176,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         clusters,
         series,
         admission,
+        trigger_runs: Default::default(),
+        triggers: Default::default(),
     };
     let folding = tokio::spawn(kevents_api::run_folding(state.clone()));
-    let expiry = tokio::spawn(expire_periodically(store.clone(), shutdown.clone()));
+    let expiry = tokio::spawn(crate::periodic::expire_events(
+        store.clone(),
+        shutdown.clone(),
+    ));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -191,12 +203,30 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await
     .context("starting the embedded collectors")?;
-    let etcd = crate::etcd::start(&args.etcd, &args.data_dir, &store, shutdown.clone()).await?;
+    let etcd = crate::etcd::start(
+        &args.etcd,
+        &args.data_dir,
+        &store,
+        &mut registry,
+        shutdown.clone(),
+    )
+    .await?;
+    let (hub, data_dir) = (&args.cluster_name, &args.data_dir);
+    let triggers = crate::triggers::start(
+        &args.triggers,
+        &args.collect,
+        data_dir,
+        hub,
+        &state,
+        shutdown.clone(),
+    )
+    .await?;
     let app = kevents_api::router(state).merge(crate::metrics::router(
         Arc::new(registry),
         store_gauges,
         store.clone(),
     ));
+    let app = crate::ui::add(&args.ui, app);
     let tls = match (&args.tls_cert_file, &args.tls_private_key_file) {
         (Some(cert), Some(key)) => Some(Arc::new(
             crate::listen::TlsFiles::load(cert.clone(), key.clone(), args.client_ca_file.clone())
@@ -205,7 +235,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         _ => None,
     };
     crate::listen::serve(listener, app, tls, async move {
-        wait_for_signal().await;
+        crate::listen::wait_for_signal().await;
         tracing::info!("shutting down: finishing requests, ending watches");
         let _ = shutdown_sender.send(true);
     })
@@ -218,6 +248,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = alerting.await;
     let _ = rules_rebuilt.await;
     let _ = sinks.await;
+    let _ = triggers.await;
     let _ = folding.await;
     if let Some(collecting) = collecting {
         let _ = collecting.await;
@@ -228,29 +259,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("store closed; bye");
     Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM.
-pub(crate) async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot listen for SIGTERM");
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
 
 /// Builds the security settings, refusing an unauthenticated hub beyond loopback.
@@ -303,35 +311,4 @@ fn security(args: &ServeArgs) -> anyhow::Result<Security> {
         audit,
         cluster: args.cluster_name.clone(),
     })
-}
-
-/// Re-reads token and policy files every two seconds, until shutdown.
-async fn reload_periodically(
-    security: Arc<Security>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut ticker = tokio::time::interval(Duration::from_secs(2));
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => security.reload(),
-            _ = shutdown.changed() => return,
-        }
-    }
-}
-
-/// Deletes events past their TTL once a second, until shutdown.
-async fn expire_periodically(store: Store, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {
-                match store.expire(Micros::now()).await {
-                    Ok(0) => {}
-                    Ok(deleted) => tracing::debug!(deleted, "expired events"),
-                    Err(e) => tracing::warn!(error = %e, "expiring events failed"),
-                }
-            }
-            _ = shutdown.changed() => return,
-        }
-    }
 }
