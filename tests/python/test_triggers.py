@@ -1,7 +1,9 @@
-"""Triggers with a webhook action against a local receiver: once per dedupe key per cooldown,
-signed, exactly one CloudEvent id through a `kill -9` and a receiver outage, the kill switch,
-a storm held to the rate limit, and bad trigger files refused with the reason."""
+"""Triggers against local receivers: a webhook once per dedupe key per cooldown, signed, exactly
+one CloudEvent id through a `kill -9` and a receiver outage, the kill switch, a storm held to the
+rate limit, alerts of the rule engine starting (Slack) and resolving (webhook), dry runs, a watch
+of TriggerRuns, and bad trigger files refused with the reason."""
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -207,3 +209,65 @@ def test_bad_trigger_files_are_refused_at_load_with_the_reason(tmp_path, text, r
         capture_output=True, text=True, timeout=60,
     )
     assert serve.returncode != 0 and reason in serve.stderr, serve.stderr
+
+
+def test_alert_triggers_fire_once_on_start_and_on_resolve_and_dry_runs_only_record(make_hub, tmp_path):
+    slack, hook = WebhookReceiver(), WebhookReceiver(secret=SECRET)
+    try:
+        rules = tmp_path / "rules.yaml"
+        rules.write_text(
+            "rules:\n- name: NodeDown\n  match: {reason: NodeNotReady, kind: Node}\n"
+            "  groupBy: [cluster, name]\n  resolveAfter: 3s\n"
+            "  annotations: {summary: 'Node {{ name }} is not ready'}\n")
+        triggers = tmp_path / "triggers.yaml"
+        triggers.write_text(f"""triggers:
+- name: page-node-down
+  when:
+    alert: {{name: [NodeDown], on: firing}}
+  action:
+    slack: {{url: "{slack.url}/services/T0/B0/X", text: "{{{{ alert }}}}: {{{{ message }}}} ({{{{ cluster }}}})"}}
+- name: node-recovered
+  when:
+    alert: {{name: ["Node*"], labels: {{name: "worker-*"}}, on: resolved}}
+  action:
+    webhook: {{url: "{hook.url}/hook", hmacSecret: {SECRET}}}
+- name: dry-node
+  when:
+    event: {{reason: NodeNotReady}}
+  action:
+    webhook: {{url: "{hook.url}/dry"}}
+  safety: {{dryRun: true}}
+""")
+        hub = make_hub(["--triggers", str(triggers), "--rules", str(rules), "--rule-evaluation-interval", "500ms"]).start()
+        node = core_event("worker-1.nnr", reason="NodeNotReady", type="Warning",
+                          message="Node worker-1 status is now: NodeNotReady")
+        node["involvedObject"] = {"kind": "Node", "name": "worker-1"}
+        post(hub, node)
+        wait_for(lambda: slack.bodies, message="the Slack message")
+        assert slack.bodies == [{"text": "NodeDown: Node worker-1 is not ready (default)"}]
+        resolved = wait_for(lambda: hook.bodies, timeout=30, message="the resolved CloudEvent")
+        assert len(resolved) == 1 and resolved[0]["subject"] == "alert/NodeDown"
+        alert = resolved[0]["data"]["alert"]
+        assert alert["labels"]["name"] == "worker-1" and alert["endsAt"]
+        assert hook.errors == []
+
+        by_trigger = {r["spec"]["trigger"]: r for r in runs(hub)}
+        assert set(by_trigger) == {"page-node-down", "node-recovered", "dry-node"}
+        dry = by_trigger["dry-node"]
+        assert dry["status"]["phase"] == "DryRun" and dry["status"]["attempts"] == 0
+        assert by_trigger["page-node-down"]["spec"]["alert"]["labels"]["alertname"] == "NodeDown"
+        assert all(b.get("data", {}).get("trigger") != "dry-node" for b in hook.bodies)
+
+        # TriggerRuns are watchable: a watch lists every run first, then ends at its timeout.
+        status, text, _ = hub.request("GET", "/apis/kevents.io/v1/triggerruns?watch=1&timeoutSeconds=1")
+        lines = [json.loads(line) for line in (text if isinstance(text, str) else json.dumps(text)).splitlines() if line]
+        assert status == 200 and {line["type"] for line in lines} == {"ADDED"} and len(lines) == 3
+
+        # A restart sends the resolved alert no more and fires nothing twice.
+        hub.stop()
+        hub.start()
+        time.sleep(3)
+        assert len(slack.bodies) == 1 and len(hook.bodies) == 1 and len(runs(hub)) == 3
+    finally:
+        slack.close()
+        hook.close()

@@ -26,6 +26,9 @@ pub struct AlertingConfig {
     pub evaluation_interval: Duration,
     /// How often rule files are checked for changes.
     pub reload_interval: Duration,
+    /// Also sends every evaluation's alerts (firing, and those that just resolved) here, for
+    /// the triggers that act on alerts.
+    pub published: Option<tokio::sync::broadcast::Sender<Arc<Vec<crate::Alert>>>>,
 }
 
 /// Metrics of the alerting loop.
@@ -86,6 +89,9 @@ pub async fn run_alerting(
                         tracing::warn!(error = %e, path = %config.firing_path.display(), "could not save the firing alerts");
                     }
                     saved = firing;
+                }
+                if let Some(published) = &config.published {
+                    let _ = published.send(Arc::new(alerts.clone()));
                 }
                 dispatcher.update(alerts);
             }

@@ -1,5 +1,5 @@
-//! The detector: one baseline per pattern (cluster, reason, learned template) and per
-//! (cluster, namespace, reason, type), fed every occurrence; new patterns and first warnings are
+//! The detector: one baseline per pattern (cluster, reason, learned template), per
+//! (cluster, namespace, reason, type) and per (cluster, reason, type), fed every occurrence; new patterns and first warnings are
 //! found as they arrive, spikes and drops by [`Detector::evaluate`] against the baselines.
 
 mod evaluate;
@@ -34,9 +34,6 @@ pub struct DetectorConfig {
     pub drop_min_minutes: f64,
     /// A new pattern or first warning ends after this many quiet minutes. Default 10.
     pub quiet_minutes: i64,
-    /// Key resources (`Kind/namespace/name`, `Kind/name` for cluster-scoped ones) whose first
-    /// Warning in a day is an anomaly.
-    pub key_resources: Vec<String>,
     /// Keys tracked at most; beyond it new keys are not tracked. Default 100,000.
     pub max_keys: usize,
     /// Ended anomalies kept. Default 1,000.
@@ -56,7 +53,6 @@ impl Default for DetectorConfig {
             drop_gaps: 3.0,
             drop_min_minutes: 3.0,
             quiet_minutes: 10,
-            key_resources: Vec::new(),
             max_keys: 100_000,
             ended_kept: 1_000,
         }
@@ -84,6 +80,8 @@ pub struct Occurrence<'a> {
     pub object_name: &'a str,
     /// The event's name.
     pub event: &'a str,
+    /// Whether the object is a key resource (its first Warning in a day is an anomaly).
+    pub key_resource: bool,
     /// When (the event's last timestamp).
     pub at: Micros,
     /// How many occurrences.
@@ -92,7 +90,11 @@ pub struct Occurrence<'a> {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum KeyKind {
+    /// Cluster, namespace, reason and type.
     Group,
+    /// Cluster, reason and type: a spike spread over namespaces (a node's pods).
+    ClusterGroup,
+    /// Cluster, reason and learned template.
     Pattern,
 }
 
@@ -105,7 +107,8 @@ struct Tracked {
     event_type: String,
     template: String,
     baseline: Baseline,
-    latest: VecDeque<EventLink>,
+    /// The latest events, with their time.
+    latest: VecDeque<(Micros, EventLink)>,
 }
 
 /// Finds anomalies. One writer: wrap it in a lock to share it.
@@ -119,6 +122,8 @@ pub struct Detector {
     anomalies: Vec<Anomaly>,
     /// (key, kind) → index in `anomalies` of the open anomaly.
     open: HashMap<(u64, AnomalyKind), usize>,
+    /// Anomalies opened so far, by kind.
+    opened: HashMap<AnomalyKind, u64>,
     version: u64,
 }
 
@@ -171,6 +176,13 @@ impl Detector {
             occurrence.event_type,
         ]);
         self.track(group, KeyKind::Group, occurrence, at);
+        let cluster_group = hash(&[
+            "cluster",
+            occurrence.cluster,
+            occurrence.reason,
+            occurrence.event_type,
+        ]);
+        self.track(cluster_group, KeyKind::ClusterGroup, occurrence, at);
         let pattern = pattern_key(occurrence.cluster, occurrence.reason, occurrence.template);
         let new_pattern = !self.keys.contains_key(&pattern);
         self.track(pattern, KeyKind::Pattern, occurrence, at);
@@ -188,7 +200,11 @@ impl Detector {
             );
             changed.extend(opened.map(|index| self.anomalies[index].clone()));
         }
-        if let Some(resource) = self.key_resource(occurrence).filter(|_| warning) {
+        if occurrence.key_resource && warning {
+            let resource = format!(
+                "{}/{}/{}",
+                occurrence.object_kind, occurrence.object_namespace, occurrence.object_name
+            );
             let key = hash(&["resource", occurrence.cluster, &resource]);
             let previous = self.warned.insert(key, at);
             let first = previous.is_none_or(|p| p.0 <= at.0 - DAY);
@@ -213,6 +229,7 @@ impl Detector {
         for (key, kind) in [
             (pattern, AnomalyKind::NewPattern),
             (group, AnomalyKind::RateSpike),
+            (cluster_group, AnomalyKind::RateSpike),
             (pattern, AnomalyKind::RateDrop),
         ] {
             if let Some(anomaly) = self.link(occurrence, key, kind) {
@@ -234,7 +251,7 @@ impl Detector {
             event_type: occurrence.event_type.to_string(),
             template: match kind {
                 KeyKind::Pattern => occurrence.template.to_string(),
-                KeyKind::Group => String::new(),
+                KeyKind::Group | KeyKind::ClusterGroup => String::new(),
             },
             baseline: Baseline::default(),
             latest: VecDeque::new(),
@@ -248,23 +265,11 @@ impl Detector {
         if tracked.latest.len() == LINKS_KEPT {
             tracked.latest.pop_front();
         }
-        tracked.latest.push_back(EventLink {
+        let link = EventLink {
             namespace: occurrence.namespace.to_string(),
             name: occurrence.event.to_string(),
-        });
-    }
-
-    /// The key resource `occurrence` is about, as configured, if it is one.
-    fn key_resource(&self, occurrence: &Occurrence<'_>) -> Option<String> {
-        let kind = occurrence.object_kind;
-        let name = occurrence.object_name;
-        let namespaced = format!("{kind}/{}/{name}", occurrence.object_namespace);
-        let cluster_scoped = format!("{kind}/{name}");
-        self.config
-            .key_resources
-            .iter()
-            .find(|r| **r == namespaced || **r == cluster_scoped)
-            .cloned()
+        };
+        tracked.latest.push_back((at, link));
     }
 
     /// Adds the occurrence's event to the open anomaly of `key` and `kind`, if any.
@@ -322,10 +327,18 @@ impl Detector {
             end: None,
             baseline,
             observed: tracked.map_or(0, |t| u64::from(t.baseline.current_window(start))),
-            events: tracked.map_or_else(Vec::new, |t| t.latest.iter().cloned().collect()),
+            // A drop links the last events before the quiet; the others their own.
+            events: tracked.map_or_else(Vec::new, |t| {
+                t.latest
+                    .iter()
+                    .filter(|(at, _)| kind == AnomalyKind::RateDrop || *at >= start)
+                    .map(|(_, link)| link.clone())
+                    .collect()
+            }),
             message,
             version: self.version,
         };
+        *self.opened.entry(kind).or_default() += 1;
         self.open.insert((key, kind), self.anomalies.len());
         self.anomalies.push(anomaly);
         Some(self.anomalies.len() - 1)
@@ -363,6 +376,11 @@ impl Detector {
     /// Keys tracked (patterns and groups).
     pub fn keys(&self) -> usize {
         self.keys.len()
+    }
+
+    /// Anomalies of `kind` opened so far (for a counter).
+    pub fn opened(&self, kind: AnomalyKind) -> u64 {
+        self.opened.get(&kind).copied().unwrap_or(0)
     }
 
     /// Anomalies open now.

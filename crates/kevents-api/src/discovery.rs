@@ -133,6 +133,7 @@ fn verbs_of(resource: &ReferencedKind) -> &'static [&'static str] {
         "selfsubjectaccessreviews" => &["create"],
         "eventseries" => &["get", "list", "watch"],
         "eventpatterns" => &["get", "list"],
+        "anomalies" => &["get", "list", "watch"],
         "triggerruns" => &["get", "list", "watch"],
         "triggers" => &["get", "list", "watch", "patch"],
         _ => &[],

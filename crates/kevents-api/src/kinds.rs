@@ -55,6 +55,15 @@ pub(crate) const REFERENCED_KINDS: &[ReferencedKind] = &[
     kind(
         "kevents.io",
         "v1",
+        "anomalies",
+        "anomaly",
+        "Anomaly",
+        true,
+        &["anom"],
+    ),
+    kind(
+        "kevents.io",
+        "v1",
         "triggerruns",
         "triggerrun",
         "TriggerRun",

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 mod admission;
+mod anomalies;
 pub mod auth;
 mod body;
 mod clusters;
@@ -33,9 +34,10 @@ mod write;
 
 pub use admission::task::run_folding;
 pub use admission::{Admission, AdmissionConfig};
+pub use anomalies::{AnomalyState, KeyResourceCheck};
 pub use auth::{AuditRecord, Identity, Peer, Security};
-pub use clusters::ClusterRegistry;
 use clusters::ClusterScope;
+pub use clusters::{ClusterRegistry, ClusterState, GapRecord};
 use error::not_allowed;
 pub use error::{ApiError, ApiResult, MAX_REQUEST_HEAD_BYTES, MAX_REQUEST_TARGET_BYTES};
 pub use metrics::ApiMetrics;
@@ -129,7 +131,9 @@ pub fn router(state: AppState) -> Router {
                 item(group, true),
             );
     }
-    let router = namespaces::routes(counts::routes(served::routes(series::routes(router))));
+    let router = namespaces::routes(counts::routes(served::routes(series::routes(
+        anomalies::routes(router),
+    ))));
     let scoped = router
         .clone()
         .fallback(|| async { ApiError::unknown_path() })

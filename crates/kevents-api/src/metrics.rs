@@ -82,6 +82,20 @@ impl ApiMetrics {
         self.handler_panics.get()
     }
 
+    /// Write requests answered with `reason` (a Status reason, e.g. `TooManyRequests`) so far.
+    pub fn rejected_writes(&self, reason: &str) -> u64 {
+        self.rejected_writes
+            .get_or_create(&vec![("reason", reason.to_string())])
+            .get()
+    }
+
+    /// Requests refused before the API with `reason` (e.g. `TooManyRequests`) so far.
+    pub fn rejected_requests(&self, reason: &str) -> u64 {
+        self.rejected_requests
+            .get_or_create(&vec![("reason", reason.to_string())])
+            .get()
+    }
+
     /// Counts a request refused by authentication, authorization or a limit.
     pub fn rejected_request(&self, reason: &str) {
         self.rejected_requests

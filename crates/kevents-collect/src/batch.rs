@@ -11,6 +11,7 @@
 //! Everything else is sent, even when the hub may hold it already (after a relist): the hub's
 //! upsert skips versions it has, which is what makes replays harmless.
 
+use crate::gap::ListReport;
 use std::time::Instant;
 
 /// What the watcher saw, in the order it saw it.
@@ -31,6 +32,8 @@ pub enum Observation {
     },
     /// The list is complete.
     ListDone,
+    /// What the list found (its gap, if any), for the hub.
+    Listed(ListReport),
 }
 
 /// Size limits of one batch.
@@ -72,6 +75,8 @@ pub struct Batch {
     pub cursor: Option<u64>,
     /// When the oldest of these events was received.
     pub oldest: Option<Instant>,
+    /// What the last list found, reported once.
+    pub list: Option<ListReport>,
 }
 
 impl Batch {
@@ -90,6 +95,12 @@ impl Batch {
         if let Some(cursor) = self.cursor {
             body.extend_from_slice(format!(",\"cursor\":\"{cursor}\"").as_bytes());
         }
+        if let Some(list) = &self.list {
+            body.extend_from_slice(b",\"list\":");
+            body.extend_from_slice(
+                &serde_json::to_vec(list).expect("a list report encodes as JSON"),
+            );
+        }
         if lag_seconds.is_finite() {
             body.extend_from_slice(format!(",\"lagSeconds\":{lag_seconds:.3}").as_bytes());
         }
@@ -99,7 +110,7 @@ impl Batch {
 
     /// Neither events nor a cursor: a heartbeat that only reports lag and liveness.
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty() && self.cursor.is_none()
+        self.events.is_empty() && self.cursor.is_none() && self.list.is_none()
     }
 }
 
@@ -113,6 +124,7 @@ pub struct Batcher {
     bytes: usize,
     cursor: Option<u64>,
     oldest: Option<Instant>,
+    list: Option<ListReport>,
 }
 
 impl Batcher {
@@ -126,6 +138,7 @@ impl Batcher {
             bytes: 0,
             cursor: None,
             oldest: None,
+            list: None,
         }
     }
 
@@ -143,6 +156,10 @@ impl Batcher {
                 }
                 _ => Accepted::Skipped,
             },
+            Observation::Listed(report) => {
+                self.list = Some(report);
+                Accepted::Queued
+            }
             Observation::Event {
                 json,
                 resource_version,
@@ -182,7 +199,9 @@ impl Batcher {
 
     /// Events or a cursor are waiting to be sent.
     pub fn has_pending(&self) -> bool {
-        !self.events.is_empty() || self.cursor.is_some_and(|c| self.claims_beyond_ack(c))
+        !self.events.is_empty()
+            || self.list.is_some()
+            || self.cursor.is_some_and(|c| self.claims_beyond_ack(c))
     }
 
     fn claims_beyond_ack(&self, cursor: u64) -> bool {
@@ -203,12 +222,14 @@ impl Batcher {
             events: std::mem::take(&mut self.events),
             cursor,
             oldest: self.oldest.take(),
+            list: self.list.take(),
         }
     }
 
-    /// Puts back the cursor of an event-less batch the hub did not take.
-    pub fn requeue_cursor(&mut self, cursor: Option<u64>) {
-        self.cursor = self.cursor.max(cursor);
+    /// Puts back the cursor and list report of an event-less batch the hub did not take.
+    pub fn requeue(&mut self, batch: &Batch) {
+        self.cursor = self.cursor.max(batch.cursor);
+        self.list = self.list.or(batch.list);
     }
 
     /// Records the hub's answer to `batch`: the cursor it now stores (`stored`, when it said).

@@ -193,6 +193,7 @@ fn body_is_the_ingest_contract() {
         events: vec![b"{\"a\":1}".to_vec(), b"{\"b\":2}".to_vec()],
         cursor: Some(42),
         oldest: None,
+        list: None,
     };
     let body: serde_json::Value = serde_json::from_slice(&batch.body(1.25)).expect("valid JSON");
     assert_eq!(
@@ -203,8 +204,40 @@ fn body_is_the_ingest_contract() {
         events: vec![],
         cursor: None,
         oldest: None,
+        list: None,
     };
     assert!(heartbeat.is_empty());
     let body: serde_json::Value = serde_json::from_slice(&heartbeat.body(0.0)).expect("valid JSON");
     assert_eq!(body, serde_json::json!({"events": [], "lagSeconds": 0.0}));
+}
+
+#[test]
+fn a_list_report_rides_the_next_batch_and_survives_a_failed_send() {
+    use crate::gap::{Gap, ListReport};
+    use kevents_model::Micros;
+    let report = ListReport {
+        relist: true,
+        events: 60,
+        oldest: Some(Micros(90_000_000)),
+        gap: Some(Gap {
+            from: Micros(0),
+            to: Micros(90_000_000),
+            lost_events: 90,
+        }),
+    };
+    let mut batcher = Batcher::new(BatchLimits::default(), Some(7));
+    assert_eq!(
+        batcher.observe(Observation::Listed(report)),
+        Accepted::Queued
+    );
+    assert!(batcher.has_pending());
+    let batch = batcher.take();
+    assert!(!batch.is_empty());
+    let body: serde_json::Value = serde_json::from_slice(&batch.body(0.0)).expect("valid JSON");
+    assert_eq!(body["list"]["gap"]["lostEvents"], 90);
+    assert_eq!(body["list"]["relist"], true);
+    // The hub did not take it: the report goes out with the next batch.
+    batcher.requeue(&batch);
+    assert_eq!(batcher.take().list, Some(report));
+    assert_eq!(batcher.take().list, None);
 }

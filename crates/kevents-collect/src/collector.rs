@@ -5,12 +5,14 @@
 
 use crate::backoff::Backoff;
 use crate::batch::{Accepted, Batch, Batcher, Observation};
+use crate::gap::{last_update, ListTracker};
 use crate::hub::{HubClient, IngestAnswer};
 use crate::metrics::ClusterMetrics;
 use crate::sources::Source;
 use crate::{CollectError, Settings};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Event;
+use kevents_model::Micros;
 use kube::api::{Api, ApiResource, DynamicObject, TypeMeta};
 use kube::runtime::{watcher, WatchStreamExt};
 use rand::rngs::StdRng;
@@ -33,7 +35,8 @@ pub(crate) async fn collect(
         message: e.to_string(),
     })?;
     let mut rng = StdRng::from_os_rng();
-    let Some(acknowledged) = hub_cursor(&hub, &cluster, &settings, &mut rng, &mut shutdown).await?
+    let Some((acknowledged, last_contact)) =
+        hub_cursor(&hub, &cluster, &settings, &mut rng, &mut shutdown).await?
     else {
         return Ok(());
     };
@@ -49,6 +52,7 @@ pub(crate) async fn collect(
         sender,
         metrics.clone(),
         cluster.clone(),
+        ListTracker::new(last_contact),
     ));
     let lag = Arc::new(Lag::default());
     let lag_task = tokio::spawn(report_lag(lag.clone(), metrics.lag.clone()));
@@ -70,14 +74,15 @@ pub(crate) async fn collect(
     result
 }
 
-/// The cursor the hub holds for the cluster, asked until the hub answers; `None` on shutdown.
+/// The cursor the hub holds for the cluster and when it last heard from a collector of it,
+/// asked until the hub answers; `None` on shutdown.
 async fn hub_cursor(
     hub: &HubClient,
     cluster: &str,
     settings: &Settings,
     rng: &mut StdRng,
     shutdown: &mut watch::Receiver<bool>,
-) -> Result<Option<Option<u64>>, CollectError> {
+) -> Result<Option<(Option<u64>, Option<Micros>)>, CollectError> {
     let mut backoff = Backoff::new(settings.retry_initial, settings.retry_cap);
     loop {
         match hub.cluster(cluster).await {
@@ -85,7 +90,13 @@ async fn hub_cursor(
                 return Err(CollectError::OwnCluster(cluster.to_string()))
             }
             // An unreadable cursor only costs a full resend, which the hub deduplicates.
-            Ok(status) => return Ok(Some(status.and_then(|s| s.cursor?.parse().ok()))),
+            Ok(status) => {
+                let cursor = status
+                    .as_ref()
+                    .and_then(|s| s.cursor.as_ref()?.parse().ok());
+                let contact = status.and_then(|s| Micros::parse(s.last_contact.as_deref()?));
+                return Ok(Some((cursor, contact)));
+            }
             Err(e) => {
                 let delay = backoff.next_delay(rng);
                 tracing::warn!(%cluster, error = %e, retry_in = ?delay, "reading the cluster's cursor from the hub");
@@ -108,12 +119,14 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 }
 
 /// Watches core/v1 Events in all namespaces and queues what it sees. The watcher relists by
-/// itself after `410 Expired` or a broken watch; replays are harmless downstream.
+/// itself after `410 Expired` or a broken watch; replays are harmless downstream. Each list's
+/// report (and the span the source forgot before it, if any) follows the list.
 async fn watch_events(
     client: kube::Client,
     sender: mpsc::Sender<Observation>,
     metrics: ClusterMetrics,
     cluster: String,
+    mut lists: ListTracker,
 ) {
     let resource = ApiResource::erase::<Event>(&());
     // Dynamic objects keep every field as the source sent it, known to k8s-openapi or not.
@@ -124,17 +137,44 @@ async fn watch_events(
         let observation = match next {
             Ok(watcher::Event::Init) => {
                 metrics.relists.inc();
+                lists.list_started();
                 Observation::ListStarted
             }
-            Ok(watcher::Event::InitApply(object)) => observed(object, true),
+            Ok(watcher::Event::InitApply(object)) => {
+                lists.listed(last_update(&object.data).or_else(|| {
+                    object
+                        .metadata
+                        .creation_timestamp
+                        .as_ref()
+                        .map(|t| Micros::from_jiff(t.0))
+                }));
+                observed(object, true)
+            }
             Ok(watcher::Event::InitDone) => {
                 tracing::debug!(%cluster, "list complete");
-                Observation::ListDone
+                if sender.send(Observation::ListDone).await.is_err() {
+                    return;
+                }
+                match lists.list_done(Micros::now()) {
+                    Some(report) => {
+                        if let Some(gap) = report.gap {
+                            tracing::warn!(%cluster, from = %gap.from.to_time_string(), to = %gap.to.to_time_string(), lost_events = gap.lost_events, "the cluster forgot events before the collector saw them (away longer than its --event-ttl)");
+                        }
+                        Observation::Listed(report)
+                    }
+                    None => continue,
+                }
             }
-            Ok(watcher::Event::Apply(object)) => observed(object, false),
+            Ok(watcher::Event::Apply(object)) => {
+                lists.watched(Micros::now());
+                observed(object, false)
+            }
             // The source deleting an event (its --event-ttl) is not mirrored: the hub is the
             // long-term history and expires events under its own TTL.
-            Ok(watcher::Event::Delete(_)) => continue,
+            Ok(watcher::Event::Delete(_)) => {
+                lists.watched(Micros::now());
+                continue;
+            }
             Err(e) => {
                 metrics.watch_errors.inc();
                 // A refusal does not pass by itself, but fixing the RBAC or the credentials
@@ -282,7 +322,7 @@ impl Pipeline {
                         tracing::warn!(cluster = %self.cluster, error = %e, retry_in = ?delay, events = batch.events.len(), "sending a batch to the hub");
                     }
                     if batch.events.is_empty() {
-                        self.batcher.requeue_cursor(batch.cursor);
+                        self.batcher.requeue(&batch);
                         self.heartbeat_at = Instant::now() + delay;
                         return true;
                     }

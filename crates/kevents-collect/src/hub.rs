@@ -188,6 +188,14 @@ impl HubClient {
         }
     }
 
+    /// A JSON document the hub serves at `path` (e.g. `/doctor`).
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, HubError> {
+        self.request(Method::GET, path, vec![]).await
+    }
+
     /// Sends a JSON merge patch of the object at `path` (a hub resource such as
     /// `/apis/kevents.io/v1/triggers/NAME`) and returns the patched object.
     pub async fn patch(

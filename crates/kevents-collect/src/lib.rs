@@ -14,6 +14,7 @@ pub mod backoff;
 pub mod batch;
 mod collector;
 mod error;
+pub mod gap;
 pub mod hub;
 pub mod hubconfig;
 pub mod metrics;

@@ -9,6 +9,10 @@ pub const CLUSTER_ID: u64 = 0x6b65_7665_6e74_7301;
 /// The member ID this endpoint reports.
 pub const MEMBER_ID: u64 = 0x6b65_7665_6e74_7302;
 
+/// The longest lease TTL in seconds, etcd's `MaxLeaseTTL`; a longer one is refused as etcd
+/// refuses it (and a lease deadline stays far from the clock's range).
+pub const MAX_LEASE_TTL: i64 = 9_000_000_000;
+
 /// Settings of the endpoint.
 #[derive(Debug, Clone)]
 pub struct EtcdConfig {

@@ -36,6 +36,9 @@ pub enum EtcdError {
     /// A lease that does not exist (or expired).
     #[error("etcdserver: requested lease not found")]
     LeaseNotFound,
+    /// A lease TTL above etcd's maximum ([`crate::config::MAX_LEASE_TTL`]).
+    #[error("etcdserver: too large lease TTL")]
+    LeaseTtlTooLarge,
     /// Two writes of one key in one transaction.
     #[error("etcdserver: duplicate key given in txn request")]
     DuplicateKey,
@@ -55,7 +58,7 @@ impl From<EtcdError> for tonic::Status {
             | EtcdError::Malformed { .. }
             | EtcdError::TooLarge { .. }
             | EtcdError::DuplicateKey => tonic::Status::invalid_argument(message),
-            EtcdError::Compacted | EtcdError::FutureRevision => {
+            EtcdError::Compacted | EtcdError::FutureRevision | EtcdError::LeaseTtlTooLarge => {
                 tonic::Status::out_of_range(message)
             }
             EtcdError::LeaseNotFound => tonic::Status::not_found(message),

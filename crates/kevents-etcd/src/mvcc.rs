@@ -220,10 +220,8 @@ impl Mvcc {
         })
     }
 
-    /// Plans a transaction: evaluates its compares and operations against the current state.
-    /// Reads see the state before the transaction; its writes take revision `next` (the
-    /// revision after the current one, or after the writes of its batch planned before it,
-    /// which touch other keys).
+    /// Plans a transaction against the current state (reads see it as before the transaction);
+    /// its writes take revision `next` (after those of its batch, which touch other keys).
     pub fn plan(&self, txn: &TxnRequest, next: i64) -> Result<Planned, EtcdError> {
         let mut succeeded = true;
         for compare in &txn.compare {
@@ -359,7 +357,7 @@ impl Mvcc {
     /// Renews a lease; returns its TTL.
     pub fn keep_alive(&mut self, id: i64, now: Instant) -> Option<i64> {
         let lease = self.leases.get_mut(&id)?;
-        lease.deadline = now + Duration::from_secs(lease.ttl.max(1) as u64);
+        lease.deadline = lease_deadline(now, lease.ttl);
         Some(lease.ttl)
     }
 
@@ -393,7 +391,7 @@ impl Mvcc {
                 grant.id,
                 Lease {
                     ttl: grant.ttl,
-                    deadline: now + Duration::from_secs(grant.ttl.max(1) as u64),
+                    deadline: lease_deadline(now, grant.ttl),
                     keys: BTreeSet::new(),
                 },
             );
@@ -476,6 +474,15 @@ impl Mvcc {
         }
         self.compacted = self.compacted.max(revision);
     }
+}
+
+/// When a lease of `ttl` seconds renewed at `now` runs out. The TTL is within
+/// [`crate::config::MAX_LEASE_TTL`] when granted; a log written before that check may hold a
+/// larger one, which runs as long as the maximum.
+fn lease_deadline(now: Instant, ttl: i64) -> Instant {
+    let seconds = ttl.clamp(1, crate::config::MAX_LEASE_TTL) as u64;
+    now.checked_add(Duration::from_secs(seconds))
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400))
 }
 
 /// Sets the header revision of a transaction's answer and of each operation's answer.

@@ -14,6 +14,7 @@ use kevents_store::{Store, StoreConfig};
 use std::sync::Arc;
 
 mod history;
+mod leases;
 /// The endpoint's semantics do not depend on the Event message: this codec checks the envelope
 /// and takes the record's identity from the key (`ProtobufEventCodec` is tested in `codec`).
 pub(crate) struct KeyOnlyCodec;

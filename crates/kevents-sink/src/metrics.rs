@@ -6,6 +6,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 
 /// The labels of every sink metric.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -29,6 +30,8 @@ pub struct SinkMetrics {
     held: Family<SinkLabels, Gauge>,
     held_bytes: Family<SinkLabels, Gauge>,
     sent_early: Family<SinkLabels, Counter>,
+    /// Every sink's counters, for readers other than `/metrics` (`/doctor`).
+    sinks: Arc<Mutex<Vec<(SinkLabels, SinkCounters)>>>,
 }
 
 impl SinkMetrics {
@@ -92,7 +95,7 @@ impl SinkMetrics {
             sink: sink.to_string(),
             sink_type: kind.to_string(),
         };
-        SinkCounters {
+        let counters = SinkCounters {
             lag: self.lag.get_or_create(&labels).clone(),
             sent: self.sent.get_or_create(&labels).clone(),
             retried: self.retried.get_or_create(&labels).clone(),
@@ -103,7 +106,16 @@ impl SinkMetrics {
             held: self.held.get_or_create(&labels).clone(),
             held_bytes: self.held_bytes.get_or_create(&labels).clone(),
             sent_early: self.sent_early.get_or_create(&labels).clone(),
-        }
+        };
+        let mut sinks = self.sinks.lock().unwrap_or_else(|e| e.into_inner());
+        sinks.retain(|(l, _)| *l != labels);
+        sinks.push((labels, counters.clone()));
+        counters
+    }
+
+    /// Every sink's labels and counters, in the order the sinks started.
+    pub fn sinks(&self) -> Vec<(SinkLabels, SinkCounters)> {
+        self.sinks.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 

@@ -211,6 +211,15 @@ impl Store {
         self.shared.head.read().history.oldest_resumable()
     }
 
+    /// When the event kept longest without a write was last written (the next to expire):
+    /// how far back the store's history reaches. `None` when it is empty.
+    pub fn oldest_update(&self) -> Option<Micros> {
+        let ttl = self.ttl_micros();
+        let next = self.shared.head.read().expired(Micros(i64::MAX), 1, ttl);
+        let (key, _) = next.into_iter().next()?;
+        self.get(&key).map(|event| event.updated_at)
+    }
+
     /// The version of the last committed change.
     pub fn resource_version(&self) -> u64 {
         self.shared.head.read().resource_version

@@ -1,10 +1,11 @@
 //! A trigger as written becomes a [`TriggerSpec`]: its match compiled, its templates parsed,
 //! its URLs and durations checked. Anything wrong is an error naming the field.
 
-use crate::config::{ActionConfig, TriggerConfig};
+use crate::config::{ActionConfig, AlertEdge, TriggerConfig};
 use crate::safety::Limits;
 use crate::template::{DocumentTemplate, Template};
 use kevents_http::{Client, Endpoint};
+use kevents_alert::rules::glob_match;
 use kevents_sink::progress::Backoff;
 use kevents_sink::route::Route;
 use kevents_sink::sinks::duration;
@@ -26,8 +27,8 @@ pub type TriggerSet = std::sync::Arc<Vec<std::sync::Arc<TriggerSpec>>>;
 pub struct TriggerSpec {
     /// Unique name.
     pub name: String,
-    /// Which events count.
-    pub route: Route,
+    /// What fires it.
+    pub when: When,
     /// What it does.
     pub action: Action,
     /// The dedupe key's template.
@@ -41,6 +42,46 @@ pub struct TriggerSpec {
     /// Attempts before the run fails.
     pub max_attempts: u32,
 }
+
+/// What fires a trigger.
+#[derive(Debug)]
+pub enum When {
+    /// Changes of events the route takes.
+    Event(Route),
+    /// Alerts starting or resolving.
+    Alert(AlertMatch),
+}
+
+/// Which alerts fire a trigger, and on which edge.
+#[derive(Debug)]
+pub struct AlertMatch {
+    /// Globs of the rule name (none: any).
+    pub names: Vec<String>,
+    /// Globs of label values.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Starting or resolving.
+    pub edge: AlertEdge,
+}
+
+impl AlertMatch {
+    /// True when `alert` is one of these, on this edge.
+    pub fn matches(&self, alert: &kevents_alert::Alert) -> bool {
+        let edge = if alert.is_resolved() {
+            AlertEdge::Resolved
+        } else {
+            AlertEdge::Firing
+        };
+        let name = alert.labels.get("alertname").map_or("", String::as_str);
+        edge == self.edge
+            && (self.names.is_empty() || self.names.iter().any(|n| glob_match(n, name)))
+            && self.labels.iter().all(|(label, pattern)| {
+                glob_match(pattern, alert.labels.get(label).map_or("", String::as_str))
+            })
+    }
+}
+
+/// The default dedupe key of alert triggers: one firing per alert instance.
+pub const DEFAULT_ALERT_DEDUPE_KEY: &str = "{{ fingerprint }}";
 
 /// A compiled action.
 #[derive(Debug)]
@@ -160,10 +201,23 @@ pub fn compile(config: TriggerConfig) -> Result<TriggerSpec, String> {
             "name: use 1-40 lowercase letters, digits or `-` (it names runs and objects)".into(),
         );
     }
-    let route = Route::compile(config.when.event).map_err(|e| match e.strip_prefix("match") {
-        Some(rest) => format!("when.event{rest}"),
-        None => format!("when.event: {e}"),
-    })?;
+    let when = match (config.when.event, config.when.alert) {
+        (Some(event), None) => {
+            When::Event(
+                Route::compile(event).map_err(|e| match e.strip_prefix("match") {
+                    Some(rest) => format!("when.event{rest}"),
+                    None => format!("when.event: {e}"),
+                })?,
+            )
+        }
+        (None, Some(alert)) if config.when.series.is_none() => When::Alert(AlertMatch {
+            names: alert.name,
+            labels: alert.labels,
+            edge: alert.on,
+        }),
+        (None, Some(_)) => return Err("when.series: only with when.event".into()),
+        _ => return Err("when: give exactly one of event, alert".into()),
+    };
     let series = match config.when.series {
         Some(s) if s.count == 0 => return Err("when.series.count: at least 1".into()),
         Some(s) => Some((
@@ -187,11 +241,15 @@ pub fn compile(config: TriggerConfig) -> Result<TriggerSpec, String> {
         )),
         None => None,
     };
-    let dedupe = safety.dedupe_key.as_deref().unwrap_or(DEFAULT_DEDUPE_KEY);
+    let default_dedupe = match when {
+        When::Event(_) => DEFAULT_DEDUPE_KEY,
+        When::Alert(_) => DEFAULT_ALERT_DEDUPE_KEY,
+    };
+    let dedupe = safety.dedupe_key.as_deref().unwrap_or(default_dedupe);
     let retry = config.retry;
     Ok(TriggerSpec {
         name: config.name,
-        route,
+        when,
         action: action(config.action)?,
         dedupe_key: Template::parse(dedupe, false).map_err(|e| format!("safety.dedupeKey: {e}"))?,
         limits: Limits {
@@ -215,4 +273,64 @@ pub fn compile(config: TriggerConfig) -> Result<TriggerSpec, String> {
             None => 10,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kevents_model::Micros;
+
+    fn alert(name: &str, resolved: bool) -> kevents_alert::Alert {
+        kevents_alert::Alert {
+            labels: [("alertname", name), ("severity", "critical")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            annotations: Default::default(),
+            starts_at: Micros(1),
+            ends_at: resolved.then_some(Micros(2)),
+            generator_url: String::new(),
+        }
+    }
+
+    #[test]
+    fn alert_matches_take_name_globs_label_globs_and_one_edge() {
+        let matcher = AlertMatch {
+            names: vec!["Node*".into()],
+            labels: [("severity".to_string(), "crit*".to_string())].into(),
+            edge: AlertEdge::Firing,
+        };
+        assert!(matcher.matches(&alert("NodeDown", false)));
+        assert!(!matcher.matches(&alert("NodeDown", true)), "resolved");
+        assert!(!matcher.matches(&alert("PodDown", false)), "name");
+        let resolved = AlertMatch {
+            names: Vec::new(),
+            labels: [("team".to_string(), "*".to_string())].into(),
+            edge: AlertEdge::Resolved,
+        };
+        assert!(
+            resolved.matches(&alert("Anything", true)),
+            "a missing label is empty, which `*` takes"
+        );
+    }
+
+    #[test]
+    fn a_trigger_needs_exactly_one_of_event_and_alert() {
+        let parse = |when: &str| {
+            crate::parse(
+                "t.yaml",
+                &format!("triggers:\n- name: a\n  when: {when}\n  action: {{webhook: {{url: 'http://h'}}}}\n"),
+            )
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+        };
+        assert!(parse("{event: {reason: X}}").is_ok());
+        assert!(parse("{alert: {name: [X]}}").is_ok());
+        assert!(parse("{}")
+            .unwrap_err()
+            .contains("exactly one of event, alert"));
+        assert!(parse("{alert: {}, series: {count: 2, within: 1m}}")
+            .unwrap_err()
+            .contains("when.series: only with when.event"));
+    }
 }

@@ -32,16 +32,44 @@ pub struct TriggerConfig {
     pub retry: RetryConfig,
 }
 
-/// What fires a trigger: matching events, optionally only once their occurrences per dedupe
-/// key reach a count within a window.
+/// What fires a trigger: matching events (optionally only once their occurrences per dedupe
+/// key reach a count within a window), or an alert of the rule engine starting or resolving.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct WhenConfig {
     /// The events that count: the `match` language of rules and sinks (cluster, namespace,
     /// type, reason, kind, name, source, labels, message regex).
-    pub event: kevents_model::MatchSpec,
+    pub event: Option<kevents_model::MatchSpec>,
     /// Fire when the matching occurrences of one dedupe key reach `count` within `within`.
     pub series: Option<SeriesConfig>,
+    /// Fire when an alert of the rule engine starts or resolves.
+    pub alert: Option<AlertConfig>,
+}
+
+/// Alerts that fire a trigger.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AlertConfig {
+    /// Globs of the rule names (`alertname`); all when absent.
+    #[serde(default)]
+    pub name: Vec<String>,
+    /// Globs the alert's labels must match.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// `firing` (default: when the alert starts) or `resolved`.
+    #[serde(default)]
+    pub on: AlertEdge,
+}
+
+/// Which edge of an alert fires.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertEdge {
+    /// The alert starts firing.
+    #[default]
+    Firing,
+    /// The alert resolves.
+    Resolved,
 }
 
 /// A count within a window (`count >= 5 within 10m`).

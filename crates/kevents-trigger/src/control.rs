@@ -155,3 +155,35 @@ impl Control {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_spec_paused_may_be_patched_and_the_switch_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("paused.json");
+        let served = Arc::new(ServedObjects::default());
+        let control = Control::open(path.clone(), served.clone());
+        let specs = crate::parse(
+            "t.yaml",
+            "triggers:\n- name: a\n  when: {event: {reason: X}}\n  action: {webhook: {url: 'http://h'}}\n",
+        )
+        .unwrap();
+        control.publish(&Arc::new(specs.into_iter().map(Arc::new).collect()));
+        assert!(control
+            .patch("a", &json!({"spec": {"dryRun": true}}))
+            .unwrap_err()
+            .contains("only spec.paused"));
+        assert!(control
+            .patch("nope", &json!({"spec": {"paused": true}}))
+            .is_err());
+        control
+            .patch("a", &json!({"spec": {"paused": true}}))
+            .unwrap();
+        assert!(control.is_paused("a"));
+        assert_eq!(served.get("", "a").unwrap()["spec"]["paused"], true);
+        assert!(Control::open(path, served).is_paused("a"));
+    }
+}

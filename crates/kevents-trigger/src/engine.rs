@@ -4,12 +4,12 @@
 //! either in the journal already (the cooldown suppresses them again) or made anew with the
 //! same idempotency key.
 
-use crate::compile::TriggerSet;
+use crate::compile::{TriggerSet, When};
 use crate::control::Control;
-use crate::fire::Firing;
+use crate::fire::{Firing, Source};
 use crate::ledger::Ledger;
 use crate::safety::{Decision, SafetyState};
-use crate::template::event_values;
+use crate::template::{alert_values, event_values};
 use kevents_alert::rules::occurrences_added;
 use kevents_sink::delivery::event_cluster;
 use kevents_sink::files::CursorFile;
@@ -36,6 +36,8 @@ pub struct Engine {
     pub cursor_file: CursorFile,
     /// Per trigger: cooldowns, rate limit, series windows.
     pub states: HashMap<String, SafetyState>,
+    /// Every evaluation's alerts, from the rule engine.
+    pub alerts: Option<tokio::sync::broadcast::Receiver<Arc<Vec<kevents_alert::Alert>>>>,
     /// Turns true at shutdown.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
@@ -73,6 +75,13 @@ impl Engine {
                     }
                     None => break,
                 },
+                alerts = next_alerts(&mut self.alerts) => {
+                    if let Some(alerts) = alerts {
+                        if self.on_alerts(&alerts).await.is_err() {
+                            break;
+                        }
+                    }
+                }
                 _ = ticker.tick() => {
                     self.ledger.flush();
                     self.control.publish_counts();
@@ -109,10 +118,14 @@ impl Engine {
         let record = &change.object.record;
         let triggers = self.triggers.borrow().clone();
         for spec in triggers.iter() {
-            if !spec.route.matches(record, &self.hub_cluster) {
+            let When::Event(route) = &spec.when else {
+                continue;
+            };
+            // The matcher takes the event's own cluster (the hub's for its own events).
+            let cluster = event_cluster(record, &self.hub_cluster).to_string();
+            if !route.matches(record, &cluster) {
                 continue;
             }
-            let cluster = event_cluster(record, &self.hub_cluster).to_string();
             let values = event_values(record, &cluster);
             let dedupe_key = spec.dedupe_key.render(&values);
             let paused = self.control.is_paused(&spec.name);
@@ -129,7 +142,7 @@ impl Engine {
                 Decision::Fire { window_start } => {
                     let run = Firing {
                         spec,
-                        event: &change.object,
+                        source: Source::Event(&change.object),
                         hub_cluster: &self.hub_cluster,
                         dedupe_key: &dedupe_key,
                         window_start,
@@ -140,6 +153,53 @@ impl Engine {
                     state.fired(&dedupe_key, window_start, &name);
                     self.record(run).await?;
                     self.control.count(&spec.name, true);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates the alert triggers on one evaluation's alerts. An alert instance fires a
+    /// trigger once: its idempotency key comes from its start time, which the rule engine
+    /// keeps across restarts, so the alert sent again after a restart finds its run.
+    async fn on_alerts(&mut self, alerts: &[kevents_alert::Alert]) -> Result<(), ()> {
+        let triggers = self.triggers.borrow().clone();
+        for spec in triggers.iter() {
+            let When::Alert(matcher) = &spec.when else {
+                continue;
+            };
+            for alert in alerts.iter().filter(|a| matcher.matches(a)) {
+                let values = alert_values(alert, &self.hub_cluster);
+                let dedupe_key = spec.dedupe_key.render(&values);
+                let at = alert.starts_at.0;
+                let key = crate::run::idempotency_key(&spec.name, &dedupe_key, at);
+                if self.ledger.get(&key).is_some() {
+                    continue;
+                }
+                let paused = self.control.is_paused(&spec.name);
+                let state = self.states.entry(spec.name.clone()).or_default();
+                match state.decide(&spec.limits, &dedupe_key, at, 1, paused) {
+                    Decision::Wait => {}
+                    Decision::Suppress(reason, run) => {
+                        if let Some(run) = run {
+                            self.ledger.suppress(&run, reason);
+                        }
+                        self.control.count(&spec.name, false);
+                    }
+                    Decision::Fire { window_start } => {
+                        let run = Firing {
+                            spec,
+                            source: Source::Alert(alert),
+                            hub_cluster: &self.hub_cluster,
+                            dedupe_key: &dedupe_key,
+                            window_start,
+                            values,
+                        }
+                        .run();
+                        state.fired(&dedupe_key, window_start, &run.metadata.name);
+                        self.record(run).await?;
+                        self.control.count(&spec.name, true);
+                    }
                 }
             }
         }
@@ -166,6 +226,26 @@ impl Engine {
                         _ = self.shutdown.changed() => return Err(()),
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The next evaluation's alerts; never, without a rule engine. A reader that fell behind
+/// skips to the newest evaluations (each carries every firing alert).
+async fn next_alerts(
+    alerts: &mut Option<tokio::sync::broadcast::Receiver<Arc<Vec<kevents_alert::Alert>>>>,
+) -> Option<Arc<Vec<kevents_alert::Alert>>> {
+    let Some(receiver) = alerts else {
+        return std::future::pending().await;
+    };
+    loop {
+        match receiver.recv().await {
+            Ok(alerts) => return Some(alerts),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                *alerts = None;
+                return None;
             }
         }
     }

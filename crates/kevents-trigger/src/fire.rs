@@ -15,12 +15,21 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// What fired: the trigger, the event, its cluster, the dedupe key and the window.
+/// What made a trigger fire.
+#[derive(Clone, Copy)]
+pub enum Source<'a> {
+    /// A change of this event.
+    Event(&'a Arc<StoredEvent>),
+    /// This alert starting or resolving.
+    Alert(&'a kevents_alert::Alert),
+}
+
+/// What fired: the trigger, the event or alert, its cluster, the dedupe key and the window.
 pub struct Firing<'a> {
     /// The trigger.
     pub spec: &'a TriggerSpec,
-    /// The change's event.
-    pub event: &'a Arc<StoredEvent>,
+    /// The event or alert.
+    pub source: Source<'a>,
     /// The hub's own cluster name (for events that carry none).
     pub hub_cluster: &'a str,
     /// The rendered dedupe key.
@@ -51,7 +60,6 @@ fn object_name(rendered: &Value, key: &str, trigger: &str) -> String {
 impl Firing<'_> {
     /// The run this firing is.
     pub fn run(mut self) -> TriggerRun {
-        let record = &self.event.record;
         let trigger = &self.spec.name;
         let key = idempotency_key(trigger, self.dedupe_key, self.window_start);
         let cluster = self.values["cluster"].clone();
@@ -59,25 +67,37 @@ impl Firing<'_> {
         self.values.insert("key", key.clone());
         self.values.insert("run", key.clone());
         let window_start = Micros(self.window_start).to_micro_time_string();
-        let namespace = if record.namespace.is_empty() {
-            "default".to_string()
-        } else {
-            record.namespace.clone()
+        let namespace = match self.values["namespace"].as_str() {
+            "" => "default".to_string(),
+            namespace => namespace.to_string(),
+        };
+        let (subject, what) = match self.source {
+            Source::Event(event) => {
+                let delivery = Delivery::new(
+                    event.clone(),
+                    self.hub_cluster,
+                    Emission::First,
+                    event.record.resource_version,
+                );
+                let subject = format!("{}/{}", event.record.namespace, self.values["object"]);
+                (
+                    subject,
+                    json!({"events": [kevents_sink::layout::envelope(&delivery)]}),
+                )
+            }
+            Source::Alert(alert) => (
+                format!("alert/{}", self.values["alert"]),
+                json!({ "alert": alert }),
+            ),
         };
         let (kind, target, body) = match &self.spec.action {
             Action::Webhook { url, .. } => {
-                let delivery = Delivery::new(
-                    self.event.clone(),
-                    self.hub_cluster,
-                    Emission::First,
-                    record.resource_version,
-                );
                 let body = json!({
                     "specversion": "1.0",
                     "id": key,
                     "source": format!("kevents/{cluster}/triggers/{trigger}"),
                     "type": CLOUD_EVENT_TYPE,
-                    "subject": format!("{}/{}", record.namespace, self.values["object"]),
+                    "subject": subject,
                     "time": window_start,
                     "datacontenttype": "application/json",
                     "data": {
@@ -85,9 +105,12 @@ impl Firing<'_> {
                         "run": key,
                         "dedupeKey": self.dedupe_key,
                         "cluster": cluster,
-                        "events": [kevents_sink::layout::envelope(&delivery)],
                     },
                 });
+                let mut body = body;
+                if let (Some(data), Some(what)) = (body["data"].as_object_mut(), what.as_object()) {
+                    data.extend(what.clone());
+                }
                 ("webhook", url.clone(), body)
             }
             Action::Slack { url, text, .. } => (
@@ -140,15 +163,24 @@ impl Firing<'_> {
                 idempotency_key: key,
                 window_start,
                 dry_run,
-                matched_events: vec![EventRef {
-                    cluster: self.values["cluster"].clone(),
-                    namespace: record.namespace.clone(),
-                    name: record.name.clone(),
-                    uid: record.uid.clone(),
-                    resource_version: record.resource_version.to_string(),
-                    reason: record.reason.clone(),
-                    involved_object: self.values["object"].clone(),
-                }],
+                matched_events: match self.source {
+                    Source::Event(event) => vec![EventRef {
+                        cluster: self.values["cluster"].clone(),
+                        namespace: event.record.namespace.clone(),
+                        name: event.record.name.clone(),
+                        uid: event.record.uid.clone(),
+                        resource_version: event.record.resource_version.to_string(),
+                        reason: event.record.reason.clone(),
+                        involved_object: self.values["object"].clone(),
+                    }],
+                    Source::Alert(_) => Vec::new(),
+                },
+                alert: match self.source {
+                    Source::Alert(alert) => {
+                        Some(serde_json::to_value(alert).expect("an alert serializes"))
+                    }
+                    Source::Event(_) => None,
+                },
                 action: ActionRequest {
                     kind: kind.into(),
                     target,

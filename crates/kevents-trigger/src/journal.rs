@@ -95,3 +95,78 @@ impl Journal {
         &self.path
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::{ActionRequest, RunMetadata, RunSpec, RunStatus};
+
+    fn run(name: &str, phase: Phase, attempts: u32) -> TriggerRun {
+        TriggerRun {
+            api_version: "kevents.io/v1".into(),
+            kind: "TriggerRun".into(),
+            metadata: RunMetadata {
+                name: name.into(),
+                namespace: "prod".into(),
+                uid: "u".into(),
+                creation_timestamp: "2026-01-01T00:00:00Z".into(),
+                labels: Default::default(),
+                resource_version: None,
+            },
+            spec: RunSpec {
+                trigger: "t".into(),
+                cluster: "c".into(),
+                dedupe_key: name.into(),
+                idempotency_key: name.into(),
+                window_start: "2026-01-01T00:00:00.000000Z".into(),
+                dry_run: false,
+                matched_events: Vec::new(),
+                alert: None,
+                action: ActionRequest {
+                    kind: "webhook".into(),
+                    target: "http://h".into(),
+                    body: serde_json::json!({}),
+                },
+            },
+            status: RunStatus {
+                phase,
+                attempts,
+                message: String::new(),
+                last_attempt_time: None,
+                completion_time: None,
+                created_object: None,
+                suppressed: Default::default(),
+            },
+        }
+    }
+
+    #[test]
+    fn the_last_line_of_a_run_wins_and_a_torn_tail_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (mut journal, runs) = Journal::open(dir.path()).unwrap();
+            assert!(runs.is_empty());
+            journal.append(&run("a", Phase::Pending, 0), true).unwrap();
+            journal.append(&run("b", Phase::Pending, 0), true).unwrap();
+            journal
+                .append(&run("a", Phase::Succeeded, 2), true)
+                .unwrap();
+        }
+        // A kill -9 in the middle of a line.
+        let path = dir.path().join("runs.ndjson");
+        let mut text = std::fs::read(&path).unwrap();
+        text.extend_from_slice(b"{\"apiVersion\":\"kevents.io/v1\",\"ki");
+        std::fs::write(&path, text).unwrap();
+        let (_, runs) = Journal::open(dir.path()).unwrap();
+        let summary: Vec<(&str, Phase, u32)> = runs
+            .iter()
+            .map(|r| (r.metadata.name.as_str(), r.status.phase, r.status.attempts))
+            .collect();
+        assert_eq!(
+            summary,
+            [("a", Phase::Succeeded, 2), ("b", Phase::Pending, 0)]
+        );
+        // Rewritten with one line per run.
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
+    }
+}

@@ -118,6 +118,8 @@ pub struct HubContext {
     pub security: Arc<kevents_api::Security>,
     /// Credentials for the Kubernetes action.
     pub clusters: actions::kubernetes::Clusters,
+    /// Every evaluation's alerts, for alert triggers (`AlertingConfig::published`).
+    pub alerts: Option<tokio::sync::broadcast::Receiver<Arc<Vec<kevents_alert::Alert>>>>,
 }
 
 fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
@@ -181,6 +183,7 @@ pub fn start(
         pending: pending_sender,
         cursor_file: kevents_sink::files::CursorFile::new(dir.join("cursor")),
         states,
+        alerts: hub.alerts,
         shutdown: shutdown.clone(),
     };
     let executing = tokio::spawn(executor.run(pending_receiver, shutdown.clone()));

@@ -71,6 +71,9 @@ pub struct RunSpec {
     pub dry_run: bool,
     /// The events that made it fire.
     pub matched_events: Vec<EventRef>,
+    /// The alert that made it fire (alert triggers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<serde_json::Value>,
     /// The action, rendered at firing time.
     pub action: ActionRequest,
 }

@@ -4,7 +4,8 @@
 use kevents_model::EventRecord;
 use std::collections::BTreeMap;
 
-/// Fields of the event that fired (and of the firing, for actions).
+/// Fields of the event (or alert) that fired; `alert` and `fingerprint` (the alert's labels)
+/// are empty for events.
 pub const EVENT_FIELDS: &[&str] = &[
     "cluster",
     "namespace",
@@ -17,6 +18,8 @@ pub const EVENT_FIELDS: &[&str] = &[
     "count",
     "source",
     "uid",
+    "alert",
+    "fingerprint",
 ];
 
 /// Fields only actions may use: the trigger's name, the idempotency key and the run's name.
@@ -101,7 +104,35 @@ pub fn event_values(record: &EventRecord, cluster: &str) -> Values {
         ("count", record.occurrences().to_string()),
         ("source", record.source_name().to_string()),
         ("uid", record.uid.clone()),
+        ("alert", String::new()),
+        ("fingerprint", String::new()),
     ])
+}
+
+/// The fields of an alert: its labels where they name a field (`cluster`, `namespace`,
+/// `reason`, `kind`, `name`, …), its `alertname`, its fingerprint, and its summary as the
+/// message. The cluster is the hub's when the alert has none.
+pub fn alert_values(alert: &kevents_alert::Alert, hub_cluster: &str) -> Values {
+    let label = |name: &str| alert.labels.get(name).cloned().unwrap_or_default();
+    let mut values = Values::new();
+    for field in EVENT_FIELDS {
+        values.insert(field, label(field));
+    }
+    if values["cluster"].is_empty() {
+        values.insert("cluster", hub_cluster.to_string());
+    }
+    if values["object"].is_empty() && !values["name"].is_empty() {
+        let object = format!("{}/{}", values["kind"].to_lowercase(), values["name"]);
+        values.insert("object", object);
+    }
+    values.insert("alert", label("alertname"));
+    values.insert("fingerprint", alert.fingerprint());
+    let summary = alert
+        .annotations
+        .get("summary")
+        .or(alert.annotations.get("description"));
+    values.insert("message", summary.cloned().unwrap_or_default());
+    values
 }
 
 /// A JSON document whose strings are templates (a Kubernetes object to create).

@@ -25,6 +25,11 @@ pub struct HubFlags {
 }
 
 impl HubFlags {
+    /// The hub's URL.
+    pub(crate) fn server(&self) -> &str {
+        &self.server
+    }
+
     pub(crate) async fn client(&self) -> anyhow::Result<HubClient> {
         Ok(HubClient::new(&HubOptions {
             url: self.server.clone(),
@@ -44,12 +49,12 @@ impl HubFlags {
     }
 }
 
-/// Output format of `kevents clusters`.
+/// Output format of `kevents clusters` and `kevents doctor`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Output {
     /// A table.
     Table,
-    /// The hub's JSON answer.
+    /// JSON.
     Json,
 }
 

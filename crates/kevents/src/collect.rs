@@ -9,9 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use clap::Args;
-use kevents_collect::{
-    BatchLimits, CollectConfig, CollectorMetrics, HubOptions, Selection, Settings, SourceOptions,
-};
+use kevents_collect::{BatchLimits, CollectConfig, CollectorMetrics, HubOptions, Settings};
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::registry::Registry;
 use std::net::SocketAddr;
@@ -45,22 +43,11 @@ pub struct CollectArgs {
     /// Key (PEM) of --to-client-certificate.
     #[arg(long, requires = "to_client_certificate")]
     to_client_key: Option<PathBuf>,
-    /// kubeconfig to read contexts from (default: $KUBECONFIG, then ~/.kube/config).
-    #[arg(long)]
-    kubeconfig: Option<PathBuf>,
-    /// Context to collect from; repeat for several (default: the current context).
-    #[arg(long = "context", value_name = "CONTEXT")]
-    contexts: Vec<String>,
-    /// Collect from every context of the kubeconfig.
-    #[arg(long, conflicts_with = "contexts")]
-    all_contexts: bool,
+    #[command(flatten)]
+    sources: crate::contexts::ContextFlags,
     /// Collect from the cluster this pod runs in (its service account); needs --cluster-name.
     #[arg(long, conflicts_with_all = ["contexts", "all_contexts", "kubeconfig"])]
     in_cluster: bool,
-    /// The cluster's name on the hub (a DNS-1123 label; default: the context name). `NAME` with
-    /// one context, `CONTEXT=NAME` (repeatable) with several.
-    #[arg(long = "cluster-name", value_name = "NAME")]
-    cluster_names: Vec<String>,
     /// Serve /metrics (kevents_collector_*) on this address.
     #[arg(long, env = "KEVENTS_COLLECT_METRICS_ADDR")]
     metrics_addr: Option<SocketAddr>,
@@ -100,21 +87,7 @@ pub fn run(args: CollectArgs) -> anyhow::Result<()> {
 }
 
 async fn collect(args: CollectArgs) -> anyhow::Result<()> {
-    let selection = if args.in_cluster {
-        Selection::InCluster
-    } else if args.all_contexts {
-        Selection::All
-    } else if !args.contexts.is_empty() {
-        Selection::Contexts(args.contexts.clone())
-    } else {
-        Selection::Current
-    };
-    let sources = kevents_collect::sources::load(&SourceOptions {
-        kubeconfig: args.kubeconfig.clone(),
-        selection,
-        names: args.cluster_names.clone(),
-    })
-    .await?;
+    let sources = kevents_collect::sources::load(&args.sources.options(args.in_cluster)).await?;
     for source in &sources {
         tracing::info!(cluster = %source.name, context = ?source.context, server = %source.config.cluster_url, "source");
     }

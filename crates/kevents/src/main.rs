@@ -5,7 +5,10 @@ mod archive;
 mod certs;
 mod clusters;
 mod collect;
+mod contexts;
 mod correlation;
+mod doctor;
+mod doctor_endpoint;
 mod duration_flag;
 mod embedded;
 mod etcd;
@@ -60,6 +63,9 @@ enum Command {
     Collect(collect::CollectArgs),
     /// List the clusters a hub collects, with lag, event rate and last contact.
     Clusters(clusters::ClustersArgs),
+    /// Find out why events are missing or late: checks of source clusters, collectors, sinks and
+    /// the hub, each ok, warning or problem, with the evidence and what to do.
+    Doctor(doctor::DoctorArgs),
     /// Print a kubeconfig with one context per cluster of a hub.
     Kubeconfig(clusters::KubeconfigArgs),
     /// List an event archive (an `archive` sink's Parquet objects) or restore a range of it.
@@ -83,6 +89,7 @@ fn main() -> anyhow::Result<()> {
         Command::Collect(args) => collect::run(args),
         Command::Clusters(args) => clusters::run_clusters(args),
         Command::Kubeconfig(args) => clusters::run_kubeconfig(args),
+        Command::Doctor(args) => std::process::exit(doctor::run(args)?),
         Command::Archive(args) => archive::run(args),
     }
 }

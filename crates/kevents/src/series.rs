@@ -1,14 +1,19 @@
 //! Keeps the hub's series (`kubectl get eventseries`) current: rebuilt from the store in the
 //! background after a start (the hub serves meanwhile), fed every committed change, and
-//! expired once a minute.
+//! expired once a minute; the anomalies found in them are evaluated every 15 seconds once the
+//! rebuild is done.
 
 use kevents_alert::Observer;
-use kevents_api::SeriesState;
+use kevents_api::{KeyResourceCheck, SeriesState};
 use kevents_correlate::SeriesConfig;
 use kevents_model::Micros;
 use kevents_store::{Change, Store};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How often spikes and drops are looked for (a spike is counted over five minutes, a drop
+/// over three usual gaps: a quarter of a minute keeps the detection delay small).
+const ANOMALY_EVALUATION_INTERVAL: Duration = Duration::from_secs(15);
 
 /// Feeds the series state from the store's change feed.
 struct SeriesFeed(Arc<SeriesState>);
@@ -21,12 +26,14 @@ impl Observer for SeriesFeed {
 
 /// The series of `store`'s events (with their metrics in `registry`), the observer that keeps
 /// them current (it must follow the store's changes after `from`), and the task that rebuilds
-/// them from the stored events and then expires them.
+/// them from the stored events (holding `rebuilding` until done) and then expires them.
 pub fn start(
     store: &Store,
     from: u64,
     config: SeriesConfig,
+    key_resources: KeyResourceCheck,
     registry: &mut prometheus_client::registry::Registry,
+    rebuilding: crate::metrics::RebuildGuard,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> (
     Arc<SeriesState>,
@@ -35,18 +42,20 @@ pub fn start(
 ) {
     let state = Arc::new(SeriesState::new(config));
     state.register(registry);
+    // Before the rebuild: the stored Warnings about key resources count as such.
+    state.anomalies.set_key_resources(key_resources);
     state.begin_rebuild(from);
     let task = {
         let (state, store) = (state.clone(), store.clone());
         tokio::spawn(async move {
-            let (rebuilding, stopping) = (state.clone(), shutdown.clone());
+            let (rebuilt, stopping) = (state.clone(), shutdown.clone());
             let started = std::time::Instant::now();
             let read = tokio::task::spawn_blocking(move || {
-                rebuilding
-                    .finish_rebuild(&store, SeriesState::REBUILD_PAGE, |_| !*stopping.borrow())
+                rebuilt.finish_rebuild(&store, SeriesState::REBUILD_PAGE, |_| !*stopping.borrow())
             })
             .await
             .unwrap_or(0);
+            drop(rebuilding);
             if *shutdown.borrow() {
                 return;
             }
@@ -67,6 +76,7 @@ async fn expire_periodically(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut ticker = tokio::time::interval(Duration::from_secs(60));
+    let mut anomalies = tokio::time::interval(ANOMALY_EVALUATION_INTERVAL);
     loop {
         tokio::select! {
             _ = ticker.tick() => {
@@ -75,6 +85,7 @@ async fn expire_periodically(
                     tracing::debug!(expired, "expired series");
                 }
             }
+            _ = anomalies.tick() => state.anomalies.evaluate(Micros::now()),
             _ = shutdown.changed() => return,
         }
     }

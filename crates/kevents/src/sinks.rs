@@ -41,7 +41,8 @@ pub fn run(args: SinksArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Starts the sinks of `file` (none without one); the handle ends after shutdown.
+/// Starts the sinks of `file` (none without one); the handle ends after shutdown. Returns their
+/// metrics too, which `/doctor` reads.
 pub fn start(
     file: Option<&Path>,
     data_dir: &Path,
@@ -49,9 +50,9 @@ pub fn start(
     store: &Store,
     registry: &mut Registry,
     shutdown: tokio::sync::watch::Receiver<bool>,
-) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+) -> anyhow::Result<(tokio::task::JoinHandle<()>, Option<SinkMetrics>)> {
     let Some(file) = file else {
-        return Ok(tokio::spawn(async {}));
+        return Ok((tokio::spawn(async {}), None));
     };
     let specs = kevents_sink::load(file).context("loading sinks")?;
     let metrics = SinkMetrics::default();
@@ -62,5 +63,6 @@ pub fn start(
         hub_cluster: hub_cluster.to_string(),
         store: store.clone(),
     };
-    Ok(kevents_sink::start(specs, hub, &metrics, shutdown))
+    let delivering = kevents_sink::start(specs, hub, &metrics, shutdown);
+    Ok((delivering, Some(metrics)))
 }

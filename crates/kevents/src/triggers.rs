@@ -107,6 +107,7 @@ pub async fn start(
     data_dir: &Path,
     hub_cluster: &str,
     state: &AppState,
+    alerts: tokio::sync::broadcast::Receiver<std::sync::Arc<Vec<kevents_alert::Alert>>>,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let Some(file) = &args.file else {
@@ -128,6 +129,7 @@ pub async fn start(
             sources.into_iter().map(|s| (s.name, s.config)).collect(),
             kubeconfig,
         ),
+        alerts: Some(alerts),
     };
     kevents_trigger::start(file.clone(), specs, hub, shutdown)
         .with_context(|| format!("opening the trigger runs in {}", data_dir.display()))

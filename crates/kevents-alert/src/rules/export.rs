@@ -91,6 +91,20 @@ pub fn promql(rule: &Rule) -> Result<String, String> {
                 seconds(window)
             ))
         ),
+        Condition::Forecast {
+            per_second,
+            window,
+            horizon,
+        } => format!(
+            "predict_linear({}[{}:{}], {}) >= {per_second}",
+            aggregate(format!(
+                "rate(kube_event_count{selector}[{}])",
+                seconds(window / 10)
+            )),
+            seconds(window),
+            seconds(window / 10),
+            horizon / 1_000_000
+        ),
         Condition::Lasting(_) => {
             return Err("`lasting` needs the series history, which Prometheus does not have".into())
         }

@@ -24,7 +24,12 @@ pub struct WhenSpec {
     pub rate: Option<f64>,
     /// The group's series has lasted longer than this (first to last occurrence).
     pub lasting: Option<Spanned<String>>,
-    /// The window of `count` and `rate`.
+    /// The occurrences per second a linear fit over `window` predicts `horizon` ahead reach
+    /// (Prometheus' `predict_linear`).
+    pub forecast: Option<f64>,
+    /// How far ahead `forecast` looks.
+    pub horizon: Option<Spanned<String>>,
+    /// The window of `count`, `rate` and `forecast`.
     pub window: Option<Spanned<String>>,
 }
 

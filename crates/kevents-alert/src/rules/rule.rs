@@ -25,8 +25,30 @@ pub enum Condition {
         /// The window.
         window: i64,
     },
+    /// The rate a linear fit over the last `window` microseconds predicts `horizon`
+    /// microseconds ahead is at least `per_second` (`forecast(window, horizon)`).
+    Forecast {
+        /// Rate predicted.
+        per_second: f64,
+        /// The window fitted.
+        window: i64,
+        /// How far ahead.
+        horizon: i64,
+    },
     /// The group's occurrences span more than this many microseconds.
     Lasting(i64),
+}
+
+impl Condition {
+    /// The window of occurrences the condition looks at (0 for none).
+    pub fn window(&self) -> i64 {
+        match *self {
+            Condition::Count { window, .. }
+            | Condition::Rate { window, .. }
+            | Condition::Forecast { window, .. } => window,
+            Condition::Any | Condition::Lasting(_) => 0,
+        }
+    }
 }
 
 pub use kevents_model::glob_match;
@@ -87,7 +109,28 @@ fn compile(file: &str, index: usize, spec: RuleSpec) -> Result<Rule, RuleError> 
                 .as_ref()
                 .map(|w| duration(file, &format!("rules[{index}].when.window"), w))
                 .transpose()?;
-            match (when.count, when.rate, &when.lasting, window) {
+            let horizon = when
+                .horizon
+                .as_ref()
+                .map(|h| duration(file, &format!("rules[{index}].when.horizon"), h))
+                .transpose()?;
+            if let Some(per_second) = when.forecast {
+                match (when.count, when.rate, &when.lasting, window, horizon) {
+                    (None, None, None, Some(window), Some(horizon))
+                        if window > 0 && horizon > 0 && per_second > 0.0 =>
+                    {
+                        Condition::Forecast { per_second, window, horizon }
+                    }
+                    _ => {
+                        return Err(at(
+                            name_line,
+                            "when",
+                            "`forecast` needs a positive rate, `window` and `horizon`, and no `count`, `rate` or `lasting`".into(),
+                        ))
+                    }
+                }
+            } else {
+                match (when.count, when.rate, &when.lasting, window) {
                 (Some(min), None, None, Some(window)) if window > 0 => Condition::Count { min, window },
                 (None, Some(per_second), None, Some(window)) if window > 0 && per_second > 0.0 => {
                     Condition::Rate { per_second, window }
@@ -99,9 +142,10 @@ fn compile(file: &str, index: usize, spec: RuleSpec) -> Result<Rule, RuleError> 
                     return Err(at(
                         name_line,
                         "when",
-                        "give exactly one of `count` (with `window`), `rate` (with `window`) or `lasting`".into(),
+                        "give exactly one of `count` (with `window`), `rate` (with `window`), `forecast` (with `window` and `horizon`) or `lasting`".into(),
                     ))
                 }
+            }
             }
         }
     };

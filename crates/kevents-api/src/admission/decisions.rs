@@ -25,4 +25,11 @@ impl Decisions {
             .get_or_create(&vec![("decision", decision.to_string())])
             .inc();
     }
+
+    /// Writes that came to `decision` so far.
+    pub(super) fn get(&self, decision: &str) -> u64 {
+        self.0
+            .get_or_create(&vec![("decision", decision.to_string())])
+            .get()
+    }
 }

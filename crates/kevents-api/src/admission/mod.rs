@@ -73,6 +73,11 @@ impl Admission {
         self.decisions.register(registry);
     }
 
+    /// Event writes EventRateLimit refused (`429`) so far.
+    pub fn rate_limited(&self) -> u64 {
+        self.decisions.get("rate_limited")
+    }
+
     /// Charges a write of `event` by `user` to the EventRateLimit buckets.
     pub(crate) fn check_rate(&self, event: &EventRecord, user: &str) -> Result<(), ApiError> {
         let Some(limiter) = &self.rate_limiter else {

@@ -31,6 +31,9 @@ struct IngestRequest<'a> {
     cursor: Option<String>,
     #[serde(default)]
     lag_seconds: Option<f64>,
+    /// What the collector's last list found (with the list's cursor).
+    #[serde(default)]
+    list: Option<super::lost::ListReport>,
 }
 
 #[derive(Serialize)]
@@ -63,6 +66,7 @@ pub(super) async fn ingest(
     let _one_at_a_time = lock.lock().await;
     let mut errors = Vec::new();
     let mut pending: BTreeMap<EventKey, (usize, EventRecord)> = BTreeMap::new();
+    let received = Micros::now();
     for (index, raw) in batch.events.iter().copied().enumerate() {
         match source_record(raw, &cluster) {
             // Of several versions of one object in a batch, the newest wins.
@@ -75,6 +79,7 @@ pub(super) async fn ingest(
             Err(message) => errors.push(ItemError { index, message }),
         }
     }
+    let newest_source_time = pending.values().filter_map(|(_, r)| source_time(r)).max();
     let mut applied = 0u64;
     let mut skipped = 0u64;
     let mut lost = String::new();
@@ -135,7 +140,23 @@ pub(super) async fn ingest(
     state
         .clusters
         .touch(&cluster, applied, skipped, invalid, batch.lag_seconds);
-    if let Some(cursor) = batch.cursor.filter(|c| !c.is_empty()) {
+    if let Some(newest) = newest_source_time {
+        let ahead = (newest.0 - received.0) as f64 / 1e6;
+        state.clusters.record_clock(&cluster, ahead);
+    }
+    if let Some(report) = &batch.list {
+        super::lost::record(&state, &cluster, report).await;
+    }
+    let cursor = batch.cursor.filter(|c| !c.is_empty());
+    if cursor.is_none() && state.clusters.contact_is_stale(&cluster) {
+        let registry = state.clusters.clone();
+        match tokio::task::spawn_blocking(move || registry.persist_contacts()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(%cluster, error = %e, "storing the last contact"),
+            Err(e) => tracing::warn!(%cluster, error = %e, "storing the last contact"),
+        }
+    }
+    if let Some(cursor) = cursor {
         let registry = state.clusters.clone();
         let name = cluster.clone();
         tokio::task::spawn_blocking(move || registry.set_cursor(&name, &cursor))
@@ -171,6 +192,18 @@ fn source_record(raw: &RawValue, cluster: &str) -> Result<EventRecord, String> {
     Ok(record)
 }
 
+/// The latest time the source wrote on an event (its clock).
+fn source_time(record: &EventRecord) -> Option<Micros> {
+    [
+        record.last_timestamp,
+        record.event_time,
+        record.series.as_ref().and_then(|s| s.last_observed),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+}
+
 /// True when `record` is a newer version of its source object than `held`: resourceVersions of
 /// one apiserver grow, so they compare as numbers; anything else that differs counts as newer.
 fn newer(record: &EventRecord, held: &str) -> bool {
@@ -190,6 +223,10 @@ fn describe(state: &AppState, name: &str, info: &ClusterState, events: usize) ->
         "lastContact": info.last_contact.map(Micros::to_time_string),
         "lagSeconds": info.lag_seconds,
         "ratePerMinute": info.rate_per_minute(now),
+        "relists": info.relists,
+        "lostEvents": info.lost_events,
+        "gaps": info.gaps,
+        "clockAheadSeconds": info.clock_ahead_seconds,
         "own": name == state.security.cluster,
     })
 }

@@ -3,12 +3,13 @@
 //! root. Collectors write through `POST /kevents/v1/clusters/{name}/ingest`.
 
 mod ingest;
+mod lost;
 mod naming;
 mod registry;
 
 pub use naming::CLUSTER_LABEL;
 pub(crate) use naming::{check_name, settle_cluster};
-pub use registry::ClusterRegistry;
+pub use registry::{ClusterRegistry, ClusterState, GapRecord};
 
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -1,5 +1,7 @@
 //! What the hub knows about each collected cluster: the collector's durable cursor, its last
-//! contact, reported lag and ingest rate. Cursors persist in `<data-dir>/clusters.json`.
+//! contact, reported lag and ingest rate, its relists and the spans of history the source
+//! forgot before the collector saw them (gaps). Cursors, contacts and gaps persist in
+//! `<data-dir>/clusters.json`.
 
 use kevents_model::Micros;
 use parking_lot::Mutex;
@@ -28,7 +30,32 @@ pub struct ClusterRegistry {
     persisted: Mutex<u64>,
     lag: Family<Vec<(&'static str, String)>, Gauge<f64, AtomicU64>>,
     ingested: Family<Vec<(&'static str, String)>, Counter>,
+    lost: Family<Vec<(&'static str, String)>, Counter>,
+    gaps: Family<Vec<(&'static str, String)>, Counter>,
+    relists: Family<Vec<(&'static str, String)>, Counter>,
 }
+
+/// A span of a cluster's history its source forgot before the collector saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GapRecord {
+    /// When the collector was last in sync with the source.
+    pub from: Micros,
+    /// The last update of the oldest event the source still held when the collector came back.
+    pub to: Micros,
+    /// Events the span probably held.
+    pub lost_events: u64,
+    /// When the hub heard of it.
+    pub reported: Micros,
+}
+
+/// Gaps kept per cluster (the newest).
+const GAPS_KEPT: usize = 10;
+
+/// A contact on disk older than this is written again: after a hub restart a collector that
+/// comes back takes the stored contact as the moment it was last in sync, and a quiet cluster
+/// (no cursor to store) must not look away for longer than it was.
+const CONTACT_PERSIST_MICROS: i64 = 60_000_000;
 
 /// One cluster as the registry keeps it.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -37,8 +64,8 @@ pub struct ClusterState {
     /// Every source change at or below this resourceVersion has been applied.
     #[serde(default)]
     pub cursor: String,
-    /// When a collector last wrote.
-    #[serde(skip)]
+    /// When a collector last wrote (on disk: as of the last stored cursor).
+    #[serde(default)]
     pub last_contact: Option<Micros>,
     /// The lag the collector last reported.
     #[serde(skip)]
@@ -46,6 +73,25 @@ pub struct ClusterState {
     /// Events applied per recent second: (second, count).
     #[serde(skip)]
     applied: VecDeque<(i64, u64)>,
+    /// Lists of the source after a collector's first one (after `410 Gone`).
+    #[serde(default)]
+    pub relists: u64,
+    /// Events lost in gaps, estimated, over every gap reported.
+    #[serde(default)]
+    pub lost_events: u64,
+    /// The newest gaps, oldest first.
+    #[serde(default)]
+    pub gaps: Vec<GapRecord>,
+    /// How far ahead of the hub's clock the newest source event time of the last batch was
+    /// (0 when not ahead).
+    #[serde(skip)]
+    pub clock_ahead_seconds: f64,
+    /// Collected events refused as invalid since the hub started.
+    #[serde(skip)]
+    pub invalid_events: u64,
+    /// The contact the file holds.
+    #[serde(skip)]
+    contact_on_disk: Option<Micros>,
 }
 
 impl ClusterState {
@@ -96,6 +142,9 @@ impl ClusterRegistry {
             persisted: Mutex::new(0),
             lag: Family::default(),
             ingested: Family::default(),
+            lost: Family::default(),
+            gaps: Family::default(),
+            relists: Family::default(),
         }
     }
 
@@ -111,6 +160,52 @@ impl ClusterRegistry {
             "Collected events per cluster by result (applied, skipped as already present, invalid)",
             self.ingested.clone(),
         );
+        registry.register(
+            "kevents_collector_lost_events",
+            "Events a cluster's source forgot before its collector saw them (estimated from the source's event rate over each gap)",
+            self.lost.clone(),
+        );
+        registry.register(
+            "kevents_collector_gaps",
+            "Spans of a cluster's history its source forgot before the collector came back (away longer than the source's --event-ttl)",
+            self.gaps.clone(),
+        );
+        registry.register(
+            "kevents_collector_relists",
+            "Lists of a cluster after its collector's first one (410 Gone, or a watch that could not resume)",
+            self.relists.clone(),
+        );
+    }
+
+    /// Records what a collector's list found: a relist, and the gap before it if any.
+    pub fn record_list(&self, cluster: &str, relist: bool, gap: Option<(Micros, Micros, u64)>) {
+        let mut clusters = self.clusters.lock();
+        let state = clusters.entry(cluster.to_string()).or_default();
+        if relist {
+            state.relists += 1;
+            self.relists.get_or_create(&label(cluster)).inc();
+        }
+        if let Some((from, to, lost_events)) = gap {
+            state.lost_events += lost_events;
+            state.gaps.push(GapRecord {
+                from,
+                to,
+                lost_events,
+                reported: Micros::now(),
+            });
+            if state.gaps.len() > GAPS_KEPT {
+                state.gaps.remove(0);
+            }
+            self.lost.get_or_create(&label(cluster)).inc_by(lost_events);
+            self.gaps.get_or_create(&label(cluster)).inc();
+        }
+    }
+
+    /// Records how far ahead of the hub's clock a batch's newest source time was.
+    pub fn record_clock(&self, cluster: &str, ahead_seconds: f64) {
+        if let Some(state) = self.clusters.lock().get_mut(cluster) {
+            state.clock_ahead_seconds = ahead_seconds.max(0.0);
+        }
     }
 
     /// The lock a cluster's ingest holds while it applies a batch and stores its cursor.
@@ -138,6 +233,7 @@ impl ClusterRegistry {
         let mut clusters = self.clusters.lock();
         let state = clusters.entry(cluster.to_string()).or_default();
         state.last_contact = Some(now);
+        state.invalid_events += invalid;
         let second = now.as_seconds();
         match state.applied.back_mut() {
             Some((at, n)) if *at == second => *n += applied,
@@ -174,6 +270,27 @@ impl ClusterRegistry {
             clusters.entry(cluster.to_string()).or_default().cursor = cursor.to_string();
             self.changes.fetch_add(1, Ordering::SeqCst) + 1
         };
+        self.persist(change)
+    }
+
+    /// The cluster's last contact is newer than the file's by more than a minute.
+    pub fn contact_is_stale(&self, cluster: &str) -> bool {
+        self.clusters.lock().get(cluster).is_some_and(|s| {
+            match (s.last_contact, s.contact_on_disk) {
+                (Some(last), Some(disk)) => last.0 - disk.0 > CONTACT_PERSIST_MICROS,
+                (Some(_), None) => true,
+                (None, _) => false,
+            }
+        })
+    }
+
+    /// Writes the contacts (with everything else) durably.
+    pub fn persist_contacts(&self) -> std::io::Result<()> {
+        self.persist(self.changes.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    /// Writes the file unless a write that includes `change` already happened.
+    fn persist(&self, change: u64) -> std::io::Result<()> {
         let Some(path) = &self.path else {
             return Ok(());
         };
@@ -182,7 +299,10 @@ impl ClusterRegistry {
             return Ok(());
         }
         let (snapshot, newest) = {
-            let clusters = self.clusters.lock();
+            let mut clusters = self.clusters.lock();
+            for state in clusters.values_mut() {
+                state.contact_on_disk = state.last_contact;
+            }
             let snapshot = Persisted {
                 clusters: clusters.clone(),
             };
@@ -264,5 +384,44 @@ mod tests {
         assert_eq!(state.rate_per_minute(Micros::now()), 12);
         assert_eq!(state.lag_seconds, 2.5);
         assert!(state.last_contact.is_some());
+    }
+
+    #[test]
+    fn a_contact_is_stale_until_written_and_then_for_a_minute() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = ClusterRegistry::open(dir.path()).unwrap();
+        assert!(!registry.contact_is_stale("quiet"));
+        registry.touch("quiet", 0, 0, 0, Some(0.0));
+        assert!(registry.contact_is_stale("quiet"));
+        registry.persist_contacts().unwrap();
+        assert!(!registry.contact_is_stale("quiet"));
+        registry
+            .clusters
+            .lock()
+            .get_mut("quiet")
+            .unwrap()
+            .contact_on_disk = Some(Micros(Micros::now().0 - 2 * CONTACT_PERSIST_MICROS));
+        registry.touch("quiet", 0, 0, 0, Some(0.0));
+        assert!(registry.contact_is_stale("quiet"));
+        let reopened = ClusterRegistry::open(dir.path()).unwrap();
+        assert!(reopened.get("quiet").unwrap().last_contact.is_some());
+    }
+
+    #[test]
+    fn gaps_and_contacts_survive_reopening_and_only_the_newest_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = ClusterRegistry::open(dir.path()).unwrap();
+        registry.touch("prod", 1, 0, 0, None);
+        for i in 0..12 {
+            registry.record_list("prod", i > 0, Some((Micros(i), Micros(i + 10), 5)));
+        }
+        registry.set_cursor("prod", "9").unwrap();
+        let reopened = ClusterRegistry::open(dir.path()).unwrap();
+        let prod = reopened.get("prod").unwrap();
+        assert_eq!(prod.lost_events, 60);
+        assert_eq!(prod.relists, 11);
+        assert_eq!(prod.gaps.len(), GAPS_KEPT);
+        assert_eq!(prod.gaps.last().unwrap().from, Micros(11));
+        assert!(prod.last_contact.is_some());
     }
 }

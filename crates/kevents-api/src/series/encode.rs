@@ -40,7 +40,7 @@ pub fn pattern_id_of(name: &str) -> Option<PatternId> {
         .map(PatternId)
 }
 
-fn cluster_name<'a>(cluster: &'a str, own: &'a str) -> &'a str {
+pub(crate) fn cluster_name<'a>(cluster: &'a str, own: &'a str) -> &'a str {
     if cluster.is_empty() {
         own
     } else {
@@ -48,7 +48,7 @@ fn cluster_name<'a>(cluster: &'a str, own: &'a str) -> &'a str {
     }
 }
 
-fn metadata(
+pub(crate) fn metadata(
     name: &str,
     namespace: Option<&str>,
     cluster: &str,
@@ -160,7 +160,7 @@ pub fn series_columns(cluster_column: bool) -> Value {
     Value::Array(columns)
 }
 
-fn column(name: &str, priority: u8, format: &str, description: &str) -> Value {
+pub(crate) fn column(name: &str, priority: u8, format: &str, description: &str) -> Value {
     let kind = if format == "integer" {
         "integer"
     } else {
@@ -170,7 +170,7 @@ fn column(name: &str, priority: u8, format: &str, description: &str) -> Value {
     json!({"name": name, "type": kind, "format": format, "description": description, "priority": priority})
 }
 
-fn age(now: Micros, at: Micros) -> String {
+pub(crate) fn age(now: Micros, at: Micros) -> String {
     human_duration(now.0 - at.0)
 }
 

@@ -25,27 +25,27 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
 /// The query parameters a series read understands.
-pub(super) struct ReadOptions {
+pub(crate) struct ReadOptions {
     query: HashMap<String, String>,
-    pub(super) watch: bool,
+    pub(crate) watch: bool,
 }
 
 impl ReadOptions {
-    pub(super) fn parse(raw: Option<String>, watch_path: bool) -> Result<ReadOptions, ApiError> {
+    pub(crate) fn parse(raw: Option<String>, watch_path: bool) -> Result<ReadOptions, ApiError> {
         let query = parse_query(raw.as_deref())?;
         let watch =
             watch_path || matches!(query.get("watch").map(String::as_str), Some("true" | "1"));
         Ok(ReadOptions { query, watch })
     }
 
-    pub(super) fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.query
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
 
-    pub(super) fn number(&self, name: &str) -> Result<Option<u64>, ApiError> {
+    pub(crate) fn number(&self, name: &str) -> Result<Option<u64>, ApiError> {
         self.get(name)
             .map(|v| {
                 v.parse::<u64>()
@@ -54,7 +54,7 @@ impl ReadOptions {
             .transpose()
     }
 
-    pub(super) fn with_objects(&self) -> bool {
+    pub(crate) fn with_objects(&self) -> bool {
         self.get("includeObject") == Some("Object")
     }
 }
@@ -103,7 +103,10 @@ pub(super) async fn all_series(
     query: RawQuery,
     headers: HeaderMap,
 ) -> Reply {
-    state.series.caught_up(state.store.resource_version()).await;
+    state
+        .series
+        .caught_up(state.store.resource_version())
+        .await?;
     list_series(state.0, scope.0, None, query.0, headers, false)
 }
 
@@ -113,7 +116,10 @@ pub(super) async fn watch_all_series(
     query: RawQuery,
     headers: HeaderMap,
 ) -> Reply {
-    state.series.caught_up(state.store.resource_version()).await;
+    state
+        .series
+        .caught_up(state.store.resource_version())
+        .await?;
     list_series(state.0, scope.0, None, query.0, headers, true)
 }
 
@@ -124,7 +130,10 @@ pub(super) async fn namespaced_series(
     query: RawQuery,
     headers: HeaderMap,
 ) -> Reply {
-    state.series.caught_up(state.store.resource_version()).await;
+    state
+        .series
+        .caught_up(state.store.resource_version())
+        .await?;
     list_series(state.0, scope.0, Some(namespace), query.0, headers, false)
 }
 
@@ -135,11 +144,14 @@ pub(super) async fn watch_namespaced_series(
     query: RawQuery,
     headers: HeaderMap,
 ) -> Reply {
-    state.series.caught_up(state.store.resource_version()).await;
+    state
+        .series
+        .caught_up(state.store.resource_version())
+        .await?;
     list_series(state.0, scope.0, Some(namespace), query.0, headers, true)
 }
 
-pub(super) fn not_found(resource: &str, name: &str) -> ApiError {
+pub(crate) fn not_found(resource: &str, name: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "NotFound",
@@ -155,7 +167,10 @@ pub(super) async fn one_series(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Reply {
-    state.series.caught_up(state.store.resource_version()).await;
+    state
+        .series
+        .caught_up(state.store.resource_version())
+        .await?;
     let representation = representation(&headers)?;
     let options = ReadOptions::parse(query, false)?;
     let request = SeriesRequest::new(&state, cluster, Some(namespace), &options)?;
@@ -251,7 +266,7 @@ fn list_series(
     }
 }
 
-pub(super) fn list(kind: &str, metadata: Value, items: Vec<Value>) -> Value {
+pub(crate) fn list(kind: &str, metadata: Value, items: Vec<Value>) -> Value {
     json!({"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "items": items})
 }
 

@@ -3,8 +3,8 @@
 //! `eventpatterns` (series merged across objects). Read-only, listable and watchable with the
 //! usual Kubernetes machinery, so `kubectl get eventseries -A --sort-by=.status.count` works.
 
-mod encode;
-mod handlers;
+pub(crate) mod encode;
+pub(crate) mod handlers;
 mod metrics;
 mod patterns;
 mod rebuild;

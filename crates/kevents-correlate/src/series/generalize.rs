@@ -29,7 +29,7 @@ impl SeriesTracker {
             .collect();
         let mut merged = Vec::with_capacity(ids.len());
         for id in ids {
-            let Some(old) = self.series.remove(&id) else {
+            let Some(old) = self.remove(&id) else {
                 continue;
             };
             let parts = old.key().parts();
@@ -37,6 +37,7 @@ impl SeriesTracker {
             self.version += 1;
             match self.series.get_mut(&successor) {
                 Some((_, target)) => {
+                    let bytes_before = target.text.bytes();
                     target.count += old.count;
                     target.objects += old.objects;
                     target.first_seen = target.first_seen.min(old.first_seen);
@@ -48,10 +49,12 @@ impl SeriesTracker {
                     }
                     target.history.merge(&old.history, self.config.hours_kept);
                     target.version = self.version;
+                    self.text_bytes = self.text_bytes - bytes_before + target.text.bytes();
                 }
                 None => {
                     let text =
                         parts.to_text(&self.template, old.latest_event(), old.latest_message());
+                    self.text_bytes += text.bytes();
                     let slot = self.series.insert(Series {
                         id: successor,
                         text,

@@ -65,6 +65,12 @@ fn a_wildcard_moves_the_series_of_every_object_with_the_old_template() {
         at(100),
     );
     assert_eq!(observed.merged.len(), 2);
+    let held: usize = tracker.iter().map(|s| s.text.bytes()).sum();
+    assert_eq!(
+        tracker.text_bytes(),
+        held,
+        "merging keeps the byte count exact"
+    );
     let templates: Vec<(String, u64)> = tracker
         .iter()
         .map(|s| {

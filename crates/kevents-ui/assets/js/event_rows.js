@@ -1,6 +1,6 @@
 // Rows of the Events view: one event or one group of repeats (a series), and how each is drawn.
 
-import {h, fill, typeBadge} from './dom.js';
+import {h, fill} from './dom.js';
 import {link} from './params.js';
 import {ago, duration, stamp} from './time.js';
 import {seenAt, firstAt, occurrences, clusterOf} from './api.js';
@@ -75,17 +75,44 @@ export function objectLink(row) {
     ns: row.objectNamespace || (row.kind === 'Node' ? '' : row.namespace), name: row.name});
 }
 
-/** Draws `row` into the list element `el`. */
+/** Builds the cells of a list row once; drawing a row then only sets their text. */
+function cells(el) {
+  const c = {
+    time: h('span', {class: 'c-time'}),
+    icon: h('span', {class: 'icon', 'aria-hidden': 'true'}),
+    word: h('span', {class: 'word'}),
+    reason: h('span', {class: 'c-reason'}),
+    object: h('a', {class: 'c-object'}),
+    ns: h('span', {class: 'c-ns'}),
+    msg: h('span', {class: 'c-msg', dir: 'auto'}),
+    count: h('span', {class: 'c-count'}),
+  };
+  c.type = h('span', {class: 'type'}, c.icon, c.word);
+  fill(el, c.time, c.type, c.reason, c.object, c.ns, c.msg, c.count);
+  el.cells = c;
+  return c;
+}
+
+/** Draws `row` into the list element `el` (as text: textContent and attributes only). */
 export function drawRow(row, el) {
-  el.classList.toggle('warning', row.type === 'Warning');
-  fill(el,
-    h('span', {class: 'c-time', title: stamp(row.last), text: ago(row.last)}),
-    typeBadge(row.type),
-    h('span', {class: 'c-reason', title: row.reason, text: row.reason}),
-    h('a', {class: 'c-object', href: objectLink(row), title: `${row.kind}/${row.name}`,
-      text: `${row.kind.toLowerCase()}/${row.name}`}),
-    h('span', {class: 'c-ns', title: row.namespace,
-      text: row.cluster ? `${row.cluster}/${row.namespace}` : row.namespace}),
-    h('span', {class: 'c-msg', title: row.message, dir: 'auto', text: row.message}),
-    h('span', {class: 'c-count', text: repeats(row)}));
+  const c = el.cells || cells(el);
+  const warning = row.type === 'Warning';
+  el.classList.toggle('warning', warning);
+  c.time.textContent = ago(row.last);
+  c.time.title = stamp(row.last);
+  c.type.className = warning ? 'type warning' : 'type normal';
+  c.type.title = row.type;
+  c.icon.textContent = warning ? '⚠' : '✓';
+  c.word.textContent = row.type;
+  c.reason.textContent = row.reason;
+  c.reason.title = row.reason;
+  c.object.textContent = `${row.kind.toLowerCase()}/${row.name}`;
+  c.object.title = `${row.kind}/${row.name}`;
+  c.object.href = objectLink(row);
+  c.ns.textContent = row.cluster ? `${row.cluster}/${row.namespace}` : row.namespace;
+  c.ns.title = row.namespace;
+  // Past the width of any screen a message is cut: the list row shows one line of it.
+  c.msg.textContent = row.message.length > 600 ? `${row.message.slice(0, 600)}…` : row.message;
+  c.msg.title = row.message.length > 2000 ? `${row.message.slice(0, 2000)}…` : row.message;
+  c.count.textContent = repeats(row);
 }

@@ -105,6 +105,7 @@ export function mount(container, params, ctx) {
         }));
       };
       draw();
+      requestAnimationFrame(() => performance.mark('kevents:timeline-drawn'));
       const total = byType.total || {events: 0};
       fill(status, `${total.events} events from ${stamp(win.from)} to ${stamp(win.to)}, ` +
         `${duration(step)} per bar (${Math.round(performance.now() - started)} ms) `,

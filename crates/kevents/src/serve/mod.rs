@@ -62,7 +62,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &mut registry,
     ));
     let store_gauges = crate::metrics::StoreGauges::new(&mut registry);
-    let sinks = crate::sinks::start(
+    let (sinks, sink_metrics) = crate::sinks::start(
         args.sinks.as_deref(),
         &args.data_dir,
         &args.cluster_name,
@@ -127,12 +127,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .context("configuring alert delivery")?;
     let alerting_metrics = AlertingMetrics::default();
     alerting_metrics.register(&mut registry);
+    let alerts_published = tokio::sync::broadcast::channel(64).0;
+    let alerts_for_triggers = alerts_published.subscribe();
     let alerting = tokio::spawn(run_alerting(
         AlertingConfig {
             sources,
             firing_path,
             evaluation_interval: Duration::from_micros(args.rule_evaluation_interval as u64),
             reload_interval: Duration::from_secs(2),
+            published: Some(alerts_published.clone()),
         },
         engine.clone(),
         key_resources.clone(),
@@ -141,7 +144,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
     let from = store.resource_version();
-    let rules_rebuilt = crate::alerting::rebuild(&engine, &store, from, shutdown.clone());
+    let rebuilds = crate::metrics::Rebuilds::new(&mut registry);
+    let rules_rebuilt = crate::alerting::rebuild(
+        &engine,
+        &store,
+        from,
+        rebuilds.begin("alert_groups"),
+        shutdown.clone(),
+    );
     let (series, series_feed, series_expiry) = crate::series::start(
         &store,
         from,
@@ -150,7 +160,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_bytes: crate::memory::bytes(args.memory.series_max_bytes),
             ..SeriesConfig::default()
         },
+        {
+            let key_resources = key_resources.clone();
+            Box::new(move |event| key_resources.contains(event))
+        },
         &mut registry,
+        rebuilds.begin("series"),
         shutdown.clone(),
     );
     let following = tokio::spawn(kevents_alert::follow_store(
@@ -218,14 +233,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         data_dir,
         hub,
         &state,
+        alerts_for_triggers,
         shutdown.clone(),
     )
     .await?;
-    let app = kevents_api::router(state).merge(crate::metrics::router(
-        Arc::new(registry),
-        store_gauges,
-        store.clone(),
-    ));
+    let doctor = crate::doctor_endpoint::router(&state, sink_metrics, args.retention_size);
+    let app = kevents_api::router(state)
+        .merge(crate::metrics::router(
+            Arc::new(registry),
+            store_gauges,
+            store.clone(),
+        ))
+        .merge(doctor);
     let app = crate::ui::add(&args.ui, app);
     let tls = match (&args.tls_cert_file, &args.tls_private_key_file) {
         (Some(cert), Some(key)) => Some(Arc::new(
