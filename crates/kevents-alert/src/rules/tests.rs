@@ -93,15 +93,20 @@ fn builtin_pack_loads_and_fires_failed_scheduling_with_labels_and_annotations() 
     assert_eq!(alert.starts_at, Micros(11 * S));
 }
 
-#[test]
-fn builtin_pack_fires_events_lost_per_collected_cluster() {
+/// An engine with the built-in pack alone, in cluster `hub`.
+fn builtin_engine() -> RuleEngine {
     let rules = RuleSources {
         builtin: true,
         paths: vec![],
     }
     .load()
     .unwrap();
-    let engine = RuleEngine::new(rules, "hub");
+    RuleEngine::new(rules, "hub")
+}
+
+#[test]
+fn builtin_pack_fires_events_lost_per_collected_cluster() {
+    let engine = builtin_engine();
     let mut lost = event("EventsLost", "Cluster", "prod", 1);
     lost.namespace = "default".into();
     engine.observe_at(&added(lost), Micros(10 * S));
@@ -113,6 +118,18 @@ fn builtin_pack_fires_events_lost_per_collected_cluster() {
         alerts[0].annotations["description"],
         "EventsLost happened to prod"
     );
+}
+
+#[test]
+fn builtin_pack_fires_event_anomaly_per_anomaly() {
+    let engine = builtin_engine();
+    let mut anomaly = event("EventAnomaly", "Anomaly", "ratespike-0a1b-1c2d", 1);
+    anomaly.source_component = "kevents-anomaly".into();
+    engine.observe_at(&added(anomaly), Micros(10 * S));
+    let alerts = engine.evaluate(Micros(11 * S));
+    assert_eq!(names(&alerts), vec![("EventAnomaly".into(), false)]);
+    assert_eq!(alerts[0].labels["name"], "ratespike-0a1b-1c2d");
+    assert_eq!(alerts[0].annotations["summary"], "Unusual events in prod");
 }
 
 #[test]
