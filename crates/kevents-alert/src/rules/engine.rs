@@ -167,7 +167,7 @@ impl RuleEngine {
             .as_ref()
             .is_some_and(|k| k.contains(event));
         let applies = |r: &&Rule| {
-            (!r.matcher.key_resources_only || is_key) && r.matcher.matches(event, cluster)
+            (!r.matcher.key_resources_only() || is_key) && r.matcher.matches(event, cluster)
         };
         for rule in rules.iter().filter(applies) {
             let labels: BTreeMap<String, String> = rule
