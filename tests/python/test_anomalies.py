@@ -95,6 +95,11 @@ def test_each_kind_is_found_served_to_kubectl_and_the_python_client_and_kept_acr
     assert found[("FirstWarning", "payments")]["spec"]["object"] == "Deployment/api"
     assert found[("NewPattern", "web")]["status"]["events"] == [{"namespace": "web", "name": "web-3.mount"}]
 
+    # Each is also an EventAnomaly event (for the built-in rule of that name), not itself an anomaly.
+    recorded = wait_for(lambda: (lambda items: items if len(items) == 6 else None)(
+        hub.request("GET", "/api/v1/events?fieldSelector=reason%3DEventAnomaly")[1]["items"]), "six EventAnomaly events")
+    assert {e["involvedObject"]["name"] for e in recorded} == {a["metadata"]["name"] for a in found.values()}
+    assert set(anomalies(hub)) == set(found)
     cli = subprocess.run([BIN, "anomalies", "--server", hub.url, "--since", "1h"], capture_output=True, text=True,
                          check=True).stdout.splitlines()
     assert cli[0].split() == ["STARTED", "STATE", "KIND", "NAMESPACE", "REASON", "SCORE", "MESSAGE"], cli

@@ -1,7 +1,7 @@
 //! Keeps the hub's series (`kubectl get eventseries`) current: rebuilt from the store in the
 //! background after a start (the hub serves meanwhile), fed every committed change, and
 //! expired once a minute; the anomalies found in them are evaluated every 15 seconds once the
-//! rebuild is done.
+//! rebuild is done, and each one opened is written as an `EventAnomaly` event.
 
 use kevents_alert::Observer;
 use kevents_api::{KeyResourceCheck, SeriesState};
@@ -48,6 +48,11 @@ pub fn start(
     let task = {
         let (state, store) = (state.clone(), store.clone());
         tokio::spawn(async move {
+            let recorder = tokio::spawn(kevents_api::record_anomalies(
+                store.clone(),
+                state.anomalies.clone(),
+                shutdown.clone(),
+            ));
             let (rebuilt, stopping) = (state.clone(), shutdown.clone());
             let started = std::time::Instant::now();
             let read = tokio::task::spawn_blocking(move || {
@@ -65,7 +70,8 @@ pub fn start(
                 millis = started.elapsed().as_millis() as u64,
                 "series rebuilt from the store"
             );
-            expire_periodically(state, shutdown).await
+            expire_periodically(state, shutdown).await;
+            let _ = recorder.await;
         })
     };
     (state.clone(), Arc::new(SeriesFeed(state)), task)

@@ -30,7 +30,7 @@ pub struct SeriesState {
     pub(super) rebuilding: parking_lot::Mutex<Option<Pending>>,
     metrics: PatternMetrics,
     /// The anomalies of the events, fed with every occurrence counted here.
-    pub anomalies: crate::anomalies::AnomalyState,
+    pub anomalies: Arc<crate::anomalies::AnomalyState>,
     /// `kevents_series_bytes`: the series' text, bounded by `--series-max-bytes`.
     bytes: Gauge,
     /// `kevents_series_evicted_total`: series dropped for a bound before their TTL.
@@ -60,7 +60,7 @@ impl SeriesState {
             applied: tokio::sync::watch::channel(None).0,
             rebuilding: parking_lot::Mutex::new(None),
             metrics: PatternMetrics::default(),
-            anomalies: crate::anomalies::AnomalyState::default(),
+            anomalies: Arc::default(),
             bytes: Gauge::default(),
             evicted: Counter::default(),
         }

@@ -1,11 +1,9 @@
 //! Input that etcd or the hub's API refuses is refused here too, before it reaches the log:
 //! lease TTLs past etcd's maximum, keys the hub could not address its event by.
 
-use super::{fixture, key, one, optimistic_put, value, Fixture, KeyOnlyCodec};
-use crate::{EtcdConfig, EtcdError, EtcdServer};
+use super::{fixture, key, one, open, optimistic_put, value, Fixture};
+use crate::EtcdError;
 use kevents_model::EventKey;
-use kevents_store::{Store, StoreConfig};
-use std::sync::Arc;
 
 #[tokio::test]
 async fn a_lease_ttl_past_etcds_maximum_is_refused_and_the_view_stays_usable() {
@@ -32,14 +30,11 @@ async fn a_lease_ttl_past_etcds_maximum_is_refused_and_the_view_stays_usable() {
     } = f;
     drop(server);
     store.close().await;
-    let store = Store::open(StoreConfig::new(_dir.path().join("store"))).unwrap();
-    let server = EtcdServer::open(
-        EtcdConfig::new(_dir.path().join("etcd")),
-        store.clone(),
-        Arc::new(KeyOnlyCodec),
-    )
-    .await
-    .unwrap();
+    let Fixture {
+        _dir,
+        store,
+        server,
+    } = open(_dir).await;
     assert_eq!(one(&server, &key("a")).map(|kv| kv.lease), Some(lease));
     assert_eq!(
         server
