@@ -9,9 +9,12 @@ One control plane (its main etcd without fsync, as in the tests: it holds everyt
 events), one hub and one dedicated etcd with its default durability (fsync). In each of
 `--rounds` interleaved rounds the apiserver is pointed (restarted with the override) at kevents
 and at etcd in turn, the side going first alternating, and each run creates the same number of
-events from `--writers` keep-alive connections; the table gives the medians of the rounds. Reported: events/s, p50/p99 of the create
-latency seen by the client, and bytes on disk per event: for kevents the hub's whole data dir
-(store and etcd view log, with the etcd view's history not compacted); for etcd its data dir
+events from `--writers` keep-alive connections; the table gives the medians of the rounds.
+To see both sides' disk as they settle, within minutes: the apiserver compacts every 30 s (its
+default is 5 minutes) and the measurement waits for two compactions after the last write; the
+hub checkpoints every 4 MiB of store log (its default is 128 MiB). Reported: events/s, p50/p99
+of the create latency seen by the client, and bytes on disk per event: for kevents the hub's
+whole data dir (the etcd view's log, the store's log and its checkpoints); for etcd its data dir
 as written, then its database file after a compaction to the current revision and a
 defragmentation (the WAL's segments are preallocated to 64 MiB each, so they are counted
 apart). The work directory is removed at the end unless KEEP=1.
@@ -33,6 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import Hub, free_port  # noqa: E402
 from controlplane import ControlPlane, Process  # noqa: E402
 from k8s_workloads import create_events  # noqa: E402
+
+
+# The apiserver's --etcd-compaction-interval here (its default is 5 minutes).
+COMPACTION_SECONDS = 30
 
 
 def percentile(values, p):
@@ -95,13 +102,18 @@ def main():
     parser.add_argument("--events", type=int, default=4000, help="events created per round and backend")
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (each: kevents and etcd)")
+    parser.add_argument("--checkpoint-log-bytes", type=int, default=4 << 20,
+                        help="the hub's --checkpoint-log-bytes (its default, 128 MiB, is more than a run writes)")
     args = parser.parse_args()
     per_round = args.events + 100
     work = Path(tempfile.mkdtemp(prefix="kevents-bench-etcd-"))
     hub_port = free_port()
     hub_url = f"http://127.0.0.1:{hub_port}"
-    hub = Hub(work / "hub", ["--etcd-listen", f"127.0.0.1:{hub_port}"])
-    plane = ControlPlane(work / "k8s", controllers=False, apiserver_args=["--max-requests-inflight", "1000"],
+    hub = Hub(work / "hub", ["--etcd-listen", f"127.0.0.1:{hub_port}",
+                             "--checkpoint-log-bytes", str(args.checkpoint_log_bytes)])
+    plane = ControlPlane(work / "k8s", controllers=False,
+                         apiserver_args=["--max-requests-inflight", "1000",
+                                         "--etcd-compaction-interval", f"{COMPACTION_SECONDS}s"],
                          etcd_servers_overrides=f"/events#{hub_url}")
     events_etcd = None
     results = {"kevents": [], "etcd": []}
@@ -121,10 +133,19 @@ def main():
                 results[side].append(run(plane, label, f"{side[0]}{round_number}", args))
 
         total = per_round * args.rounds
+        # The apiserver compacts to the revision of its previous tick: two ticks after the last
+        # write, the etcd view's log is one snapshot of the live events.
+        if pointed != "kevents":
+            point_apiserver_at(plane, hub_url)
+        time.sleep(2 * COMPACTION_SECONDS + 10)
         hub_bytes = disk_bytes(hub.data_dir)
         etcd_log = disk_bytes(Path(hub.data_dir) / "etcd")
-        print(f"kevents: {hub_bytes:,} bytes in the hub's data dir ({etcd_log:,} of them the etcd view log) "
-              f"= {hub_bytes / total:,.0f} bytes/event", flush=True)
+        print(f"kevents: {hub_bytes:,} bytes in the hub's data dir = {hub_bytes / total:,.0f} bytes/event, "
+              f"{etcd_log / total:,.0f} of them the etcd view's log; by file:", flush=True)
+        for path in sorted(Path(hub.data_dir).rglob("*")):
+            if path.is_file() and path.stat().st_size > hub_bytes / 100:
+                print(f"  {path.relative_to(hub.data_dir)}: {path.stat().st_size:,} bytes "
+                      f"= {path.stat().st_size / total:,.0f} bytes/event", flush=True)
         data = work / "events-etcd"
         written = disk_bytes(data)
         wal = disk_bytes(data / "member" / "wal")

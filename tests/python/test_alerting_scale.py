@@ -1,6 +1,6 @@
 """The rule engine at scale: an idle hub holding 100,000 events does (almost) nothing, a restart in
-the middle of a storm gives the same firing alerts as a hub that never stopped, and a storm of
-crash-looping pods is a handful of alerts."""
+the middle of a storm gives the same firing alerts and series counts as a hub that never stopped,
+and a storm of crash-looping pods is a handful of alerts."""
 
 import json
 import os
@@ -127,14 +127,20 @@ def firing_after_storm(make_hub, tmp_path, restart):
             time.sleep(0.2)
         time.sleep(2)
         assert metric(hub, "kevents_alerts_firing") == len(receiver.firing)
-        return receiver.firing
+        status, listed, _ = hub.request("GET", "/apis/kevents.io/v1/eventseries")
+        assert status == 200, listed
+        series = {(s["metadata"]["namespace"], s["spec"]["involvedObject"]["name"], s["spec"]["reason"]): s["status"]["count"]
+                  for s in listed["items"]}
+        return receiver.firing, series
     finally:
         receiver.close()
 
 
-def test_a_restart_in_the_middle_of_a_storm_gives_the_same_firing_alerts(make_hub, tmp_path):
-    steady = firing_after_storm(make_hub, tmp_path, restart=False)
-    restarted = firing_after_storm(make_hub, tmp_path, restart=True)
+def test_a_restart_in_the_middle_of_a_storm_gives_the_same_firing_alerts_and_series(make_hub, tmp_path):
+    steady, steady_series = firing_after_storm(make_hub, tmp_path, restart=False)
+    restarted, restarted_series = firing_after_storm(make_hub, tmp_path, restart=True)
+    assert len(steady_series) == 60 and sum(steady_series.values()) == 150, "one series per pod, every restart counted"
+    assert restarted_series == steady_series
     pods = {dict(a)["name"] for a in steady if dict(a)["alertname"] == "PodCrashLoop"}
     assert pods == {f"web-{i}" for i in range(0, 60, 2)}, "the third restart of each pod fires"
     assert {dict(a)["namespace"] for a in steady if dict(a)["alertname"] == "NamespaceStorm"} == {

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from kubernetes import client as k8s
 
-from conftest import core_event
+from conftest import BIN, core_event
 
 ANOMALIES = "/apis/kevents.io/v1/anomalies"
 
@@ -29,15 +29,16 @@ def event(hub, name, namespace, reason, message, type_, kind, obj, at, count=1, 
 
 
 def ordinary_history(hub, now):
-    """Three days, every hour: two readiness warnings in `web`, twelve Jobs of a CronJob."""
+    """Three days: every hour two readiness warnings in `web`, every five minutes a Job of a CronJob."""
     start = now.replace(minute=30, second=0) - timedelta(days=3)
     hour = 0
     while start + timedelta(hours=hour) < now - timedelta(minutes=40):
         at = start + timedelta(hours=hour)
         event(hub, f"web-1.h{hour}", "web", "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503",
               "Warning", "Pod", "web-1", at, count=2)
-        event(hub, f"backup.h{hour}", "jobs", "SuccessfulCreate", f"Created job backup-{2900000 + hour}",
-              "Normal", "CronJob", "backup", at, count=12, component="cronjob-controller")
+        for run in range(12):
+            event(hub, f"backup.h{hour}-{run}", "jobs", "SuccessfulCreate", f"Created job backup-{2900000 + hour * 12 + run}",
+                  "Normal", "CronJob", "backup", at + timedelta(minutes=5 * run - 30), component="cronjob-controller")
         hour += 1
     return hour
 
@@ -45,7 +46,9 @@ def ordinary_history(hub, now):
 def anomalies(hub):
     status, body, _ = hub.request("GET", ANOMALIES)
     assert status == 200, body
-    return {(a["spec"]["kind"], a["metadata"]["namespace"]): a for a in body["items"]}
+    # A spike is found in its namespace and, spread or not, in the cluster.
+    return {(a["spec"]["kind"], "cluster" if "in the cluster" in a["status"]["message"] else a["metadata"]["namespace"]): a
+            for a in body["items"]}
 
 
 def wait_for(condition, what, timeout=45):
@@ -77,10 +80,10 @@ def test_each_kind_is_found_served_to_kubectl_and_the_python_client_and_kept_acr
     # The CronJob's last Job was 40 minutes ago: it usually creates one every 5.
     assert hours >= 70
     incidents(hub, now)
-    found = wait_for(lambda: (lambda a: a if len(a) >= 5 else None)(anomalies(hub)), "five anomalies")
+    found = wait_for(lambda: (lambda a: a if len(a) >= 6 else None)(anomalies(hub)), "six anomalies")
     # The key resource's Warning is also a pattern never seen before.
-    assert set(found) == {("RateSpike", "web"), ("NewPattern", "web"), ("FirstWarning", "payments"),
-                          ("NewPattern", "payments"), ("RateDrop", "jobs")}, found
+    assert set(found) == {("RateSpike", "web"), ("RateSpike", "cluster"), ("NewPattern", "web"),
+                          ("FirstWarning", "payments"), ("NewPattern", "payments"), ("RateDrop", "jobs")}, found
     spike = found[("RateSpike", "web")]
     assert spike["spec"]["reason"] == "Unhealthy" and spike["status"]["state"] == "Open"
     assert spike["status"]["observedFiveMinutes"] == 40
@@ -92,9 +95,19 @@ def test_each_kind_is_found_served_to_kubectl_and_the_python_client_and_kept_acr
     assert found[("FirstWarning", "payments")]["spec"]["object"] == "Deployment/api"
     assert found[("NewPattern", "web")]["status"]["events"] == [{"namespace": "web", "name": "web-3.mount"}]
 
+    # Each is also an EventAnomaly event (for the built-in rule of that name), not itself an anomaly.
+    recorded = wait_for(lambda: (lambda items: items if len(items) == 6 else None)(
+        hub.request("GET", "/api/v1/events?fieldSelector=reason%3DEventAnomaly")[1]["items"]), "six EventAnomaly events")
+    assert {e["involvedObject"]["name"] for e in recorded} == {a["metadata"]["name"] for a in found.values()}
+    assert set(anomalies(hub)) == set(found)
+    cli = subprocess.run([BIN, "anomalies", "--server", hub.url, "--since", "1h"], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert cli[0].split() == ["STARTED", "STATE", "KIND", "NAMESPACE", "REASON", "SCORE", "MESSAGE"], cli
+    assert sorted(line.split()[2] for line in cli[1:]) == sorted(k for k, _ in found), cli
     table = hub.kubectl("get", "anomalies", "-A").stdout.splitlines()
     assert table[0].split()[:6] == ["NAMESPACE", "NAME", "KIND", "REASON", "SCORE", "STATE"], table[0]
-    assert len(table) == 6 and all("Open" in line for line in table[1:]), table
+    # The storm is a spike in `web` and in the cluster.
+    assert len(table) == 7 and all("Open" in line for line in table[1:]), table
     wide = hub.kubectl("get", "anomalies", "-A", "-o", "wide").stdout.splitlines()
     assert "BASELINE/MIN" in wide[0] and "EVENTS" in wide[0], wide[0]
     api = k8s.CustomObjectsApi(k8s.ApiClient(k8s.Configuration(host=hub.url)))
@@ -120,7 +133,7 @@ def test_each_kind_is_found_served_to_kubectl_and_the_python_client_and_kept_acr
 
     hub.stop()
     hub.start()
-    again = wait_for(lambda: (lambda a: a if len(a) >= 4 else None)(anomalies(hub)), "the anomalies after a restart")
+    again = wait_for(lambda: (lambda a: a if len(a) >= 5 else None)(anomalies(hub)), "the anomalies after a restart")
     assert again[("RateSpike", "web")]["metadata"]["name"] == spike["metadata"]["name"]
     assert again[("RateSpike", "web")]["status"]["baseline"] == spike["status"]["baseline"], \
         "the baseline is rebuilt from the stored events"

@@ -1,7 +1,8 @@
 """Triggers that create Kubernetes objects through a real kube-apiserver: an Argo-style
 `Workflow` (its CRD installed here) and a `Job`, once per firing, in the right namespace, with
 labels that lead back to the TriggerRun, also across a hub restart; a create the identity may
-not do (RBAC) is a failed TriggerRun carrying the apiserver's message."""
+not do (RBAC) is a failed TriggerRun carrying the apiserver's message; and an event collected
+from the real cluster creates its object there through the collector's own credentials."""
 
 import json
 import time
@@ -157,3 +158,37 @@ def test_kubernetes_actions_create_one_object_per_firing_and_report_forbidden_cr
     assert "Failed" in listed and "Succeeded" in listed, listed
     for ns in (namespace, wf_namespace):
         plane.kubectl("delete", "namespace", ns, "--wait=false")
+
+
+def test_an_event_of_a_collected_cluster_creates_the_object_through_the_collectors_credentials(control_plane, make_hub, tmp_path):
+    plane = control_plane
+    namespace = f"trg-col-{int(time.time() * 1000) % 10_000_000}"
+    plane.kubectl("create", "namespace", namespace)
+    triggers = tmp_path / "triggers.yaml"
+    triggers.write_text("""triggers:
+- name: evict-debug
+  when:
+    event: {reason: Evicted, cluster: real}
+  action:
+    kubernetes:
+      object:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {generateName: evicted-}
+        data: {pod: "{{ name }}", cluster: "{{ cluster }}"}
+""")
+    hub = make_hub(["--triggers", str(triggers), "--collect-context", "admin", "--collect-kubeconfig",
+                    str(plane.kubeconfig), "--collect-cluster-name", "admin=real"]).start()
+    # The event is written to the real apiserver; the hub's collector brings it in.
+    status, body = plane.request("POST", f"/api/v1/namespaces/{namespace}/events",
+                                 event("api-0.evicted", namespace, "Evicted", "Pod", "api-0"))
+    assert status == 201, body
+    run = wait_for(lambda: [r for r in runs(hub) if r["status"]["phase"] != "Pending"], timeout=60,
+                   message="the run")[0]
+    assert run["status"]["phase"] == "Succeeded", run["status"]
+    assert run["spec"]["cluster"] == "real" and run["spec"]["action"]["target"] == "<collector of real>"
+    created = run["status"]["createdObject"]
+    config_map = json.loads(plane.kubectl("-n", namespace, "get", "configmap", created["name"], "-o", "json").stdout)
+    assert config_map["data"] == {"pod": "api-0", "cluster": "real"}
+    assert config_map["metadata"]["labels"]["kevents.io/trigger-run"] == run["metadata"]["name"]
+    plane.kubectl("delete", "namespace", namespace, "--wait=false")

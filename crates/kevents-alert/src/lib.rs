@@ -1,7 +1,7 @@
 //! Metrics and alerts from Kubernetes events: `kube_event_count` and
 //! `kube_event_unique_events_total` (configurable labels, a cardinality guard), key-resource
-//! gauges, a rule engine with a built-in pack, delivery to Alertmanager and webhooks, and the
-//! HTTP(S) client that delivery and the event sinks share.
+//! gauges, a rule engine with a built-in pack, and delivery to Alertmanager and webhooks (over
+//! `kevents-http`).
 #![warn(missing_docs)]
 
 mod alert;
@@ -9,7 +9,6 @@ pub mod alerting;
 pub mod delivery;
 mod event_metrics;
 mod follow;
-pub mod http;
 mod key_resources;
 mod occurrences;
 pub mod rules;

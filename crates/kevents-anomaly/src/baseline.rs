@@ -57,8 +57,12 @@ pub struct Expected {
     pub per_hour: f64,
     /// Their median absolute deviation.
     pub mad_per_hour: f64,
-    /// Median of the busiest five minutes of the comparable days.
+    /// The busiest five minutes of a usual comparable day (the third quartile over the days,
+    /// so an event that bursts on most days, like a rollout's, counts as usual).
     pub peak_window: f64,
+    /// Median over the comparable days of each day's longest quiet between two occurrences,
+    /// in minutes; `None` when fewer than [`BaselineConfig::min_days`] days had two.
+    pub longest_gap_minutes: Option<f64>,
     /// Share of the comparable hours with at least one occurrence.
     pub active_share: f64,
     /// Which days were compared.
@@ -96,6 +100,8 @@ pub struct Baseline {
     minutes: VecDeque<(i64, u32)>,
     /// (day since the epoch, most occurrences in five minutes), oldest first.
     peaks: VecDeque<(i64, u32)>,
+    /// (day since the epoch, longest quiet between two occurrences in minutes), oldest first.
+    gaps: VecDeque<(i64, u32)>,
     /// Latest occurrence.
     last_seen: Option<Micros>,
     /// Earliest occurrence.
@@ -116,6 +122,10 @@ impl Baseline {
     pub fn add(&mut self, at: Micros, count: u64, config: &BaselineConfig) {
         if count == 0 {
             return;
+        }
+        if let Some(last) = self.last_seen.filter(|l| at.0 > l.0) {
+            let minutes = u32::try_from((at.0 - last.0) / MINUTE).unwrap_or(u32::MAX);
+            record_max(&mut self.gaps, at.0.div_euclid(DAY), minutes);
         }
         self.last_seen = Some(self.last_seen.map_or(at, |l| l.max(at)));
         self.first_seen = Some(self.first_seen.map_or(at, |f| f.min(at)));
@@ -166,14 +176,7 @@ impl Baseline {
             self.minutes.pop_front();
         }
         let window = self.in_window(minute);
-        let day = (minute * MINUTE).div_euclid(DAY);
-        match self.peaks.binary_search_by_key(&day, |&(d, _)| d) {
-            Ok(index) => self.peaks[index].1 = self.peaks[index].1.max(window),
-            Err(index) => self.peaks.insert(index, (day, window)),
-        }
-        while self.peaks.len() > 31 {
-            self.peaks.pop_front();
-        }
+        record_max(&mut self.peaks, (minute * MINUTE).div_euclid(DAY), window);
     }
 
     /// Occurrences in the [`WINDOW_MINUTES`] minutes ending with `minute`.
@@ -232,10 +235,10 @@ impl Baseline {
             self.add_minute(minute, count);
         }
         for &(day, peak) in &other.peaks {
-            match self.peaks.binary_search_by_key(&day, |&(d, _)| d) {
-                Ok(index) => self.peaks[index].1 = self.peaks[index].1.max(peak),
-                Err(index) => self.peaks.insert(index, (day, peak)),
-            }
+            record_max(&mut self.peaks, day, peak);
+        }
+        for &(day, gap) in &other.gaps {
+            record_max(&mut self.gaps, day, gap);
         }
         self.last_seen = self.last_seen.max(other.last_seen);
         self.first_seen = match (self.first_seen, other.first_seen) {
@@ -284,16 +287,18 @@ impl Baseline {
         let (per_hour, mad_per_hour) = median_and_mad(&mut counts);
         let mut peaks: Vec<f64> = days
             .iter()
-            .map(|days| {
-                let day = today - days;
-                let peak = self.peaks.iter().find(|&&(d, _)| d == day);
-                f64::from(peak.map_or(0, |&(_, p)| p))
-            })
+            .map(|days| f64::from(day_value(&self.peaks, today - days).unwrap_or(0)))
             .collect();
+        let mut gaps: Vec<f64> = days
+            .iter()
+            .filter_map(|days| day_value(&self.gaps, today - days).map(f64::from))
+            .collect();
+        let longest_gap_minutes = (gaps.len() >= config.min_days).then(|| median(&mut gaps));
         Expectation::Known(Expected {
             per_hour,
             mad_per_hour,
-            peak_window: median(&mut peaks),
+            peak_window: upper_quartile(&mut peaks),
+            longest_gap_minutes,
             active_share: active as f64 / samples as f64,
             basis,
             samples,
@@ -302,8 +307,36 @@ impl Baseline {
 
     /// Bytes this baseline holds on the heap.
     pub fn heap_bytes(&self) -> usize {
-        self.hours.capacity() * 4 + self.minutes.capacity() * 16 + self.peaks.capacity() * 16
+        self.hours.capacity() * 4
+            + self.minutes.capacity() * 16
+            + (self.peaks.capacity() + self.gaps.capacity()) * 16
     }
+}
+
+/// Keeps the largest `value` per day, for the last 31 days.
+fn record_max(days: &mut VecDeque<(i64, u32)>, day: i64, value: u32) {
+    match days.binary_search_by_key(&day, |&(d, _)| d) {
+        Ok(index) => days[index].1 = days[index].1.max(value),
+        Err(index) => days.insert(index, (day, value)),
+    }
+    while days.len() > 31 {
+        days.pop_front();
+    }
+}
+
+fn day_value(days: &VecDeque<(i64, u32)>, day: i64) -> Option<u32> {
+    days.binary_search_by_key(&day, |&(d, _)| d)
+        .ok()
+        .map(|index| days[index].1)
+}
+
+/// The third quartile (nearest rank) of `values` (reordered in place); 0 for none.
+fn upper_quartile(values: &mut [f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    values[(values.len() * 3).div_ceil(4) - 1]
 }
 
 #[cfg(test)]

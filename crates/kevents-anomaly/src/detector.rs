@@ -1,5 +1,5 @@
-//! The detector: one baseline per pattern (cluster, reason, learned template) and per
-//! (cluster, namespace, reason, type), fed every occurrence; new patterns and first warnings are
+//! The detector: one baseline per pattern (cluster, reason, learned template), per
+//! (cluster, namespace, reason, type) and per (cluster, reason, type), fed every occurrence; new patterns and first warnings are
 //! found as they arrive, spikes and drops by [`Detector::evaluate`] against the baselines.
 
 mod evaluate;
@@ -90,7 +90,11 @@ pub struct Occurrence<'a> {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum KeyKind {
+    /// Cluster, namespace, reason and type.
     Group,
+    /// Cluster, reason and type: a spike spread over namespaces (a node's pods).
+    ClusterGroup,
+    /// Cluster, reason and learned template.
     Pattern,
 }
 
@@ -172,6 +176,13 @@ impl Detector {
             occurrence.event_type,
         ]);
         self.track(group, KeyKind::Group, occurrence, at);
+        let cluster_group = hash(&[
+            "cluster",
+            occurrence.cluster,
+            occurrence.reason,
+            occurrence.event_type,
+        ]);
+        self.track(cluster_group, KeyKind::ClusterGroup, occurrence, at);
         let pattern = pattern_key(occurrence.cluster, occurrence.reason, occurrence.template);
         let new_pattern = !self.keys.contains_key(&pattern);
         self.track(pattern, KeyKind::Pattern, occurrence, at);
@@ -218,6 +229,7 @@ impl Detector {
         for (key, kind) in [
             (pattern, AnomalyKind::NewPattern),
             (group, AnomalyKind::RateSpike),
+            (cluster_group, AnomalyKind::RateSpike),
             (pattern, AnomalyKind::RateDrop),
         ] {
             if let Some(anomaly) = self.link(occurrence, key, kind) {
@@ -239,7 +251,7 @@ impl Detector {
             event_type: occurrence.event_type.to_string(),
             template: match kind {
                 KeyKind::Pattern => occurrence.template.to_string(),
-                KeyKind::Group => String::new(),
+                KeyKind::Group | KeyKind::ClusterGroup => String::new(),
             },
             baseline: Baseline::default(),
             latest: VecDeque::new(),

@@ -333,7 +333,12 @@ impl IntoResponse for ApiError {
             axum::http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if self.code == StatusCode::TOO_MANY_REQUESTS || self.code == StatusCode::GATEWAY_TIMEOUT {
+        if matches!(
+            self.code,
+            StatusCode::TOO_MANY_REQUESTS
+                | StatusCode::SERVICE_UNAVAILABLE
+                | StatusCode::GATEWAY_TIMEOUT
+        ) {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 HeaderValue::from_static("1"),

@@ -34,7 +34,7 @@ mod write;
 
 pub use admission::task::run_folding;
 pub use admission::{Admission, AdmissionConfig};
-pub use anomalies::{AnomalyState, KeyResourceCheck};
+pub use anomalies::{record_anomalies, AnomalyState, KeyResourceCheck};
 pub use auth::{AuditRecord, Identity, Peer, Security};
 use clusters::ClusterScope;
 pub use clusters::{ClusterRegistry, ClusterState, GapRecord};

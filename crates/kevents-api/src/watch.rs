@@ -133,17 +133,34 @@ fn error_line(error: &ApiError) -> Bytes {
 /// change's address identifies it for as long as it is here.
 struct SharedLines {
     lines: Option<std::collections::HashMap<(usize, ApiGroup), Bytes>>,
-    /// Oldest first, for eviction; holds the changes so their addresses stay theirs.
-    order: std::collections::VecDeque<(Arc<Change>, ApiGroup)>,
+    /// Oldest first, for eviction; holds the changes so their addresses stay theirs, with the
+    /// bytes each entry keeps alive.
+    order: std::collections::VecDeque<(Arc<Change>, ApiGroup, usize)>,
+    /// Bytes the entries keep alive: their lines and their changes' events.
+    bytes: usize,
 }
 
 /// Lines kept; watchers within about this many changes of the newest share them.
 const SHARED_LINES: usize = 8192;
 
+/// Most bytes the shared lines keep alive (lines and the events of their changes): 8,192
+/// changes of large events would otherwise hold gigabytes. The newest line is always kept.
+const SHARED_LINES_BYTES: usize = 64 << 20;
+
 static LINES: parking_lot::Mutex<SharedLines> = parking_lot::Mutex::new(SharedLines {
     lines: None,
     order: std::collections::VecDeque::new(),
+    bytes: 0,
 });
+
+/// Bytes an entry of the shared lines keeps alive.
+fn shared_bytes(change: &Change, line: &Bytes) -> usize {
+    let previous = change
+        .previous
+        .as_ref()
+        .map_or(0, |p| p.record.approximate_bytes());
+    line.len() + change.object.record.approximate_bytes() + previous
+}
 
 /// The JSON line of `change` as `group` shows it, encoded by `encode` the first time.
 fn shared_line(change: &Arc<Change>, group: ApiGroup, encode: impl FnOnce() -> Bytes) -> Bytes {
@@ -153,14 +170,21 @@ fn shared_line(change: &Arc<Change>, group: ApiGroup, encode: impl FnOnce() -> B
     }
     let line = encode();
     let mut shared = LINES.lock();
-    let SharedLines { lines, order } = &mut *shared;
+    let SharedLines {
+        lines,
+        order,
+        bytes,
+    } = &mut *shared;
     let lines = lines.get_or_insert_with(Default::default);
     if lines.insert(key, line.clone()).is_none() {
-        order.push_back((change.clone(), group));
+        let held = shared_bytes(change, &line);
+        *bytes += held;
+        order.push_back((change.clone(), group, held));
     }
-    while order.len() > SHARED_LINES {
-        if let Some((old, old_group)) = order.pop_front() {
+    while order.len() > SHARED_LINES || (*bytes > SHARED_LINES_BYTES && order.len() > 1) {
+        if let Some((old, old_group, held)) = order.pop_front() {
             lines.remove(&(Arc::as_ptr(&old) as usize, old_group));
+            *bytes -= held;
         }
     }
     line
@@ -425,3 +449,7 @@ pub fn start(
     );
     Ok(response)
 }
+
+#[cfg(test)]
+#[path = "watch_tests.rs"]
+mod tests;

@@ -101,20 +101,6 @@ async fn call(http: &mut HubClient, path: &str, body: Value) -> anyhow::Result<V
     Ok(serde_json::from_slice(&bytes)?)
 }
 
-fn dir_bytes(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .filter_map(Result::ok)
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
-}
-
 /// Results of the etcd run.
 pub struct EtcdResults {
     /// Acknowledged (raft-committed, fsynced) creates per second.
@@ -182,6 +168,6 @@ pub async fn ingest(
     Ok(EtcdResults {
         ingest_rate,
         latencies: Latencies(all),
-        disk_bytes: dir_bytes(dir),
+        disk_bytes: crate::process::dir_bytes(dir),
     })
 }

@@ -111,7 +111,7 @@ pub async fn run(
 }
 
 /// Each event's create request: its path and core/v1 JSON body.
-fn create_requests(events: &[EventRecord]) -> Arc<Vec<(String, Bytes)>> {
+pub(crate) fn create_requests(events: &[EventRecord]) -> Arc<Vec<(String, Bytes)>> {
     Arc::new(
         events
             .iter()
@@ -129,7 +129,7 @@ fn create_requests(events: &[EventRecord]) -> Arc<Vec<(String, Bytes)>> {
 
 /// POSTs every request from `concurrency` keep-alive connections; returns requests per second.
 /// Every answer must be 201.
-async fn post_all(
+pub(crate) async fn post_all(
     address: std::net::SocketAddr,
     bodies: &Arc<Vec<(String, Bytes)>>,
     concurrency: usize,

@@ -5,7 +5,9 @@
 mod etcd;
 mod http;
 mod latencies;
+mod process;
 mod sqlite;
+mod whole_hub;
 
 use latencies::Latencies;
 
@@ -20,9 +22,9 @@ use std::time::{Duration, Instant};
 #[derive(Parser, Debug)]
 #[command(about = "Benchmark kevents against SQLite on the same events")]
 struct Args {
-    /// Events to ingest in each ingest run.
-    #[arg(long, default_value_t = 50_000)]
-    events: u64,
+    /// Events to ingest in each ingest run (50,000), or for `--whole-hub` to hold (1,000,000).
+    #[arg(long)]
+    events: Option<u64>,
     /// Concurrent writers (clients).
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
@@ -46,6 +48,23 @@ struct Args {
     /// Events per collector batch (the collector's default).
     #[arg(long, default_value_t = 500)]
     batch: usize,
+    /// Measure the whole hub instead: the real `kevents serve` with defaults, fed by `kevents
+    /// simulate` over HTTP to `--events` events (memory, disk, writes, idle CPU, restart,
+    /// creates against etcd).
+    #[arg(long)]
+    whole_hub: bool,
+    /// The `kevents` binary for `--whole-hub` (by default the one beside this benchmark).
+    #[arg(long)]
+    kevents: Option<std::path::PathBuf>,
+    /// Connections `kevents simulate` feeds the whole hub over.
+    #[arg(long, default_value_t = 16)]
+    feed_connections: usize,
+    /// Creates sent to the whole hub once it is fed, and to etcd, for the creates/s anchor.
+    #[arg(long, default_value_t = 50_000)]
+    burst: u64,
+    /// Seconds of the whole hub's idle CPU sample.
+    #[arg(long, default_value_t = 60)]
+    idle_seconds: u64,
 }
 
 fn find_binary(name: &std::path::Path) -> Option<std::path::PathBuf> {
@@ -94,6 +113,35 @@ async fn store_ingest(
     Ok((rate, Latencies(all)))
 }
 
+async fn whole_hub(args: &Args, scratch: &std::path::Path) -> anyhow::Result<()> {
+    let kevents = match &args.kevents {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?.with_file_name("kevents"),
+    };
+    anyhow::ensure!(
+        kevents.is_file(),
+        "no kevents binary at {} (build it, or pass --kevents)",
+        kevents.display()
+    );
+    let etcd = find_binary(&args.etcd);
+    if etcd.is_none() {
+        println!(
+            "etcd not found ({}): the etcd anchor is skipped",
+            args.etcd.display()
+        );
+    }
+    let options = whole_hub::Options {
+        kevents,
+        etcd,
+        events: args.events.unwrap_or(1_000_000),
+        feed_connections: args.feed_connections,
+        burst: args.burst,
+        concurrency: args.concurrency,
+        idle_seconds: args.idle_seconds,
+    };
+    whole_hub::run(&options, scratch).await
+}
+
 fn row(name: &str, value: String, anchor: &str) {
     println!("| {name} | {value} | {anchor} |");
 }
@@ -105,8 +153,13 @@ async fn main() -> anyhow::Result<()> {
         Some(dir) => tempfile::tempdir_in(dir)?,
         None => tempfile::tempdir()?,
     };
+    if args.whole_hub {
+        return whole_hub(&args, scratch.path()).await;
+    }
     let mut workload = kevents_simulate::Workload::new(42, kevents_model::Micros::now());
-    let events: Vec<EventRecord> = (0..args.events).map(|i| workload.event(i)).collect();
+    let events: Vec<EventRecord> = (0..args.events.unwrap_or(50_000))
+        .map(|i| workload.event(i))
+        .collect();
     let raw_json: usize = events
         .iter()
         .map(|e| {

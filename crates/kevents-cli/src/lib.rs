@@ -2,6 +2,7 @@
 //! import, completion and version — talking to a hub over its Kubernetes Events API.
 #![warn(missing_docs)]
 
+pub mod anomalies;
 pub mod completion;
 pub mod context;
 pub mod count;
@@ -79,6 +80,13 @@ pub enum Command {
   kubectl get events -A -o json > dump.json && kevents import dump.json
   kevents import events.ndjson --server http://hub:8080")]
     Import(import::ImportArgs),
+    /// What the hub found unusual: new Warning patterns, rate spikes, rate drops of regular
+    /// events (a stopped CronJob), first Warnings for key resources.
+    #[command(after_help = "Examples:
+  kevents anomalies                            # open ones and those of the last 24h
+  kevents anomalies --since 7d --kind RateSpike
+  kevents anomalies -n prod -o json")]
+    Anomalies(anomalies::AnomaliesArgs),
     /// Print a shell completion script.
     #[command(after_help = "Examples:
   kevents completion bash > /etc/bash_completion.d/kevents
@@ -108,6 +116,7 @@ pub fn run(command: Command, cli: clap::Command) -> Result<(), CliError> {
                 Command::Export(args) => export::run(args).await,
                 Command::Import(args) => import::run(args).await,
                 Command::Version(args) => version::run(args).await,
+                Command::Anomalies(args) => anomalies::run(args).await,
                 Command::Completion(_) => Ok(()),
             }
         }),

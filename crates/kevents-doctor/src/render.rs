@@ -39,12 +39,16 @@ pub fn render_table(report: &Report) -> String {
             .filter(|f| f.status == status)
             .count()
     };
+    let plural = |n: usize, word: &str| match n {
+        1 => format!("1 {word}"),
+        n => format!("{n} {word}s"),
+    };
     let _ = writeln!(
         out,
-        "{} ok, {} warnings, {} problems",
+        "{} ok, {}, {}",
         count(Status::Ok),
-        count(Status::Warning),
-        count(Status::Problem)
+        plural(count(Status::Warning), "warning"),
+        plural(count(Status::Problem), "problem")
     );
     out
 }
@@ -89,6 +93,6 @@ mod tests {
             lines[3],
             "OK       hub      hub   disk: the store uses 3% of --retention-size"
         );
-        assert_eq!(lines[4], "1 ok, 0 warnings, 1 problems");
+        assert_eq!(lines[4], "1 ok, 0 warnings, 1 problem");
     }
 }

@@ -220,10 +220,8 @@ impl Mvcc {
         })
     }
 
-    /// Plans a transaction: evaluates its compares and operations against the current state.
-    /// Reads see the state before the transaction; its writes take revision `next` (the
-    /// revision after the current one, or after the writes of its batch planned before it,
-    /// which touch other keys).
+    /// Plans a transaction against the current state (reads see it as before the transaction);
+    /// its writes take revision `next` (after those of its batch, which touch other keys).
     pub fn plan(&self, txn: &TxnRequest, next: i64) -> Result<Planned, EtcdError> {
         let mut succeeded = true;
         for compare in &txn.compare {

@@ -47,3 +47,11 @@ impl Record {
         !self.puts.is_empty() || !self.deletes.is_empty()
     }
 }
+
+/// The records of one append, as a compressed frame of the log holds them.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RecordBatch {
+    /// In order.
+    #[prost(message, repeated, tag = "1")]
+    pub records: Vec<Record>,
+}

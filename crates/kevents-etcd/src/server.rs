@@ -167,12 +167,12 @@ impl EtcdServer {
                     }
                     match self.policy.classify(&put.key)? {
                         KeyKind::Event { namespace, name } => {
-                            let record = self.codec.decode(&namespace, &name, &put.value).map_err(
-                                |reason| EtcdError::Malformed {
+                            let record = addressable(&namespace, &name)
+                                .and_then(|()| self.codec.decode(&namespace, &name, &put.value))
+                                .map_err(|reason| EtcdError::Malformed {
                                     key: String::from_utf8_lossy(&put.key).into_owned(),
                                     reason,
-                                },
-                            )?;
+                                })?;
                             decoded.insert(put.key.clone(), record);
                         }
                         KeyKind::Compaction => {}
@@ -265,4 +265,25 @@ async fn answered<T>(answer: oneshot::Receiver<Result<T, EtcdError>>) -> Result<
     answer
         .await
         .unwrap_or_else(|_| Err(EtcdError::Storage("the etcd view's writer stopped".into())))
+}
+
+/// Refuses a namespace or name the hub's API could not address the event by: the apiserver
+/// validates both before writing, so this only turns away other etcd clients' keys.
+fn addressable(namespace: &str, name: &str) -> Result<(), String> {
+    use kevents_model::validation::{
+        dns1123_subdomain_errors, path_segment_errors, NAME_MAX_BYTES,
+    };
+    if let Some(error) = dns1123_subdomain_errors(namespace).into_iter().next() {
+        return Err(format!("namespace {namespace:?}: {error}"));
+    }
+    if name.len() > NAME_MAX_BYTES {
+        return Err(format!(
+            "the name is {} bytes; at most {NAME_MAX_BYTES}, so that the event can be addressed by name",
+            name.len()
+        ));
+    }
+    match path_segment_errors(name).into_iter().next() {
+        Some(error) => Err(format!("name {name:?}: {error}")),
+        None => Ok(()),
+    }
 }

@@ -1,8 +1,10 @@
 //! The kevents data model: the internal [`EventRecord`], its two Kubernetes wire forms
-//! (core/v1 and events.k8s.io/v1), the apiserver's validation, and field/label selectors.
+//! (core/v1 and events.k8s.io/v1), the apiserver's validation, field/label selectors, and the
+//! `match` language of alert rules and sink routes.
 #![warn(missing_docs)]
 
 mod api_group;
+mod event_match;
 mod field_selector;
 mod glob;
 mod label_selector;
@@ -13,6 +15,7 @@ pub mod validation;
 pub mod wire;
 
 pub use api_group::ApiGroup;
+pub use event_match::{EventMatcher, MatchError, MatchField, MatchSpec, OneOrMany};
 pub use field_selector::{EventField, FieldRequirement, FieldSelector, FieldSelectorError};
 pub use glob::glob_match;
 pub use label_selector::{LabelOperator, LabelRequirement, LabelSelector, LabelSelectorError};

@@ -3,9 +3,11 @@
 #![warn(missing_docs)]
 
 mod client;
+mod labelled;
 mod stream;
 mod workload;
 
 pub use client::{resolve, HubClient};
+pub use labelled::{labelled_stream, Emitted, Incident, IncidentKind, LabelledStream};
 pub use stream::{Operation, Simulator};
 pub use workload::Workload;

@@ -36,7 +36,7 @@ pub struct SinkConfig {
     pub start_at: Option<StartAt>,
     /// Which events this sink gets; the alert rules' `match` syntax. All when absent.
     #[serde(default, rename = "match")]
-    pub matches: Option<serde_json::Value>,
+    pub matches: Option<kevents_model::MatchSpec>,
     /// Batching limits.
     #[serde(default)]
     pub batch: BatchConfig,

@@ -2,7 +2,7 @@
 //! verdict per event. [`Sink`] is the one seam every destination implements.
 
 use bytes::Bytes;
-use kevents_alert::http::{HttpError, Response};
+use kevents_http::{HttpError, Response};
 use kevents_model::EventRecord;
 use kevents_store::StoredEvent;
 use std::future::Future;
@@ -148,7 +148,7 @@ pub fn request_verdict(sent: Result<Response, HttpError>) -> Verdict {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use kevents_alert::http::{Client, Endpoint};
+    use kevents_http::{Client, Endpoint};
     use kevents_model::{Micros, Series};
 
     /// A client for `url` (with `suffix` appended to its path), trusting the system's roots.

@@ -116,7 +116,7 @@ fn compile(config: SinkConfig) -> Result<SinkSpec, String> {
         return Err("name: use 1-64 letters, digits, `-` or `_`".into());
     }
     let (sink, kind) = sinks::build(&config)?;
-    let route = match &config.matches {
+    let route = match config.matches {
         Some(spec) => Route::compile(spec)?,
         None => Route::all(),
     };

@@ -4,7 +4,7 @@
 use crate::config::{ActionConfig, AlertEdge, TriggerConfig};
 use crate::safety::Limits;
 use crate::template::{DocumentTemplate, Template};
-use kevents_alert::http::{Client, Endpoint};
+use kevents_http::{Client, Endpoint};
 use kevents_alert::rules::glob_match;
 use kevents_sink::progress::Backoff;
 use kevents_sink::route::Route;
@@ -204,7 +204,7 @@ pub fn compile(config: TriggerConfig) -> Result<TriggerSpec, String> {
     let when = match (config.when.event, config.when.alert) {
         (Some(event), None) => {
             When::Event(
-                Route::compile(&event).map_err(|e| match e.strip_prefix("match") {
+                Route::compile(event).map_err(|e| match e.strip_prefix("match") {
                     Some(rest) => format!("when.event{rest}"),
                     None => format!("when.event: {e}"),
                 })?,

@@ -39,7 +39,7 @@ pub struct TriggerConfig {
 pub struct WhenConfig {
     /// The events that count: the `match` language of rules and sinks (cluster, namespace,
     /// type, reason, kind, name, source, labels, message regex).
-    pub event: Option<serde_json::Value>,
+    pub event: Option<kevents_model::MatchSpec>,
     /// Fire when the matching occurrences of one dedupe key reach `count` within `within`.
     pub series: Option<SeriesConfig>,
     /// Fire when an alert of the rule engine starts or resolves.

@@ -121,10 +121,11 @@ impl Engine {
             let When::Event(route) = &spec.when else {
                 continue;
             };
-            if !route.matches(record, &self.hub_cluster) {
+            // The matcher takes the event's own cluster (the hub's for its own events).
+            let cluster = event_cluster(record, &self.hub_cluster).to_string();
+            if !route.matches(record, &cluster) {
                 continue;
             }
-            let cluster = event_cluster(record, &self.hub_cluster).to_string();
             let values = event_values(record, &cluster);
             let dedupe_key = spec.dedupe_key.render(&values);
             let paused = self.control.is_paused(&spec.name);

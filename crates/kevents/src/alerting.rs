@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 /// Rebuilds `engine` from `store` as of version `from`, which the change feed must be
 /// followed after; [`RuleEngine::begin_rebuild`] must have been called before the feed and the
-/// alerting loop started.
+/// alerting loop started. `rebuilding` is held until the rebuild ends.
 pub fn rebuild(
     engine: &Arc<RuleEngine>,
     store: &Store,
     from: u64,
+    rebuilding: crate::metrics::RebuildGuard,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     let (engine, store) = (engine.clone(), store.clone());
@@ -25,5 +26,6 @@ pub fn rebuild(
             millis = started.elapsed().as_millis() as u64,
             "alert groups rebuilt from the store"
         );
+        drop(rebuilding);
     })
 }

@@ -9,6 +9,7 @@ mod contexts;
 mod correlation;
 mod doctor;
 mod doctor_endpoint;
+mod duration_flag;
 mod embedded;
 mod etcd;
 mod head_errors;

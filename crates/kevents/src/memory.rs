@@ -9,7 +9,7 @@ use kevents_store::{parse_size, StoreConfig};
 pub struct MemoryArgs {
     /// Events not written for this long leave memory for the cold tier (sealed files read on
     /// demand) at the next checkpoint (Go duration).
-    #[arg(long, env = "KEVENTS_COLD_AFTER", default_value = "30m", value_parser = crate::serve::duration_micros)]
+    #[arg(long, env = "KEVENTS_COLD_AFTER", default_value = "30m", value_parser = crate::duration_flag::duration_micros)]
     pub cold_after: i64,
     /// Most events kept in memory; past 125% of it the ones written longest ago move to the
     /// cold tier, and at twice it writes wait for them to move.

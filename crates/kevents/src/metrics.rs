@@ -151,3 +151,41 @@ async fn scrape(State(state): State<MetricsState>, headers: HeaderMap) -> Respon
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
+
+/// `kevents_rebuilding{part}`: 1 while a part of the hub's derived state (`series`,
+/// `alert_groups`) is being rebuilt from the store after a start, 0 once it is caught up. The
+/// hub serves meanwhile; this says when its series counts and alerts are whole again.
+#[derive(Clone, Default)]
+pub struct Rebuilds(
+    prometheus_client::metrics::family::Family<Vec<(&'static str, &'static str)>, Gauge>,
+);
+
+impl Rebuilds {
+    /// Creates and registers the gauge.
+    pub fn new(registry: &mut Registry) -> Rebuilds {
+        let rebuilds = Rebuilds::default();
+        registry.register(
+            "kevents_rebuilding",
+            "1 while this part of the hub's state (series, alert_groups) is rebuilt from the \
+             store after a start; 0 once caught up",
+            rebuilds.0.clone(),
+        );
+        rebuilds
+    }
+
+    /// Marks `part` as rebuilding until the returned guard is dropped.
+    pub fn begin(&self, part: &'static str) -> RebuildGuard {
+        let gauge = self.0.get_or_create(&vec![("part", part)]).clone();
+        gauge.set(1);
+        RebuildGuard(gauge)
+    }
+}
+
+/// Sets its part's `kevents_rebuilding` back to 0 when dropped (done, stopped or failed).
+pub struct RebuildGuard(Gauge);
+
+impl Drop for RebuildGuard {
+    fn drop(&mut self) {
+        self.0.set(0);
+    }
+}

@@ -1,7 +1,7 @@
 //! Keeps the hub's series (`kubectl get eventseries`) current: rebuilt from the store in the
 //! background after a start (the hub serves meanwhile), fed every committed change, and
 //! expired once a minute; the anomalies found in them are evaluated every 15 seconds once the
-//! rebuild is done.
+//! rebuild is done, and each one opened is written as an `EventAnomaly` event.
 
 use kevents_alert::Observer;
 use kevents_api::{KeyResourceCheck, SeriesState};
@@ -26,13 +26,14 @@ impl Observer for SeriesFeed {
 
 /// The series of `store`'s events (with their metrics in `registry`), the observer that keeps
 /// them current (it must follow the store's changes after `from`), and the task that rebuilds
-/// them from the stored events and then expires them.
+/// them from the stored events (holding `rebuilding` until done) and then expires them.
 pub fn start(
     store: &Store,
     from: u64,
     config: SeriesConfig,
     key_resources: KeyResourceCheck,
     registry: &mut prometheus_client::registry::Registry,
+    rebuilding: crate::metrics::RebuildGuard,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> (
     Arc<SeriesState>,
@@ -47,14 +48,19 @@ pub fn start(
     let task = {
         let (state, store) = (state.clone(), store.clone());
         tokio::spawn(async move {
-            let (rebuilding, stopping) = (state.clone(), shutdown.clone());
+            let recorder = tokio::spawn(kevents_api::record_anomalies(
+                store.clone(),
+                state.anomalies.clone(),
+                shutdown.clone(),
+            ));
+            let (rebuilt, stopping) = (state.clone(), shutdown.clone());
             let started = std::time::Instant::now();
             let read = tokio::task::spawn_blocking(move || {
-                rebuilding
-                    .finish_rebuild(&store, SeriesState::REBUILD_PAGE, |_| !*stopping.borrow())
+                rebuilt.finish_rebuild(&store, SeriesState::REBUILD_PAGE, |_| !*stopping.borrow())
             })
             .await
             .unwrap_or(0);
+            drop(rebuilding);
             if *shutdown.borrow() {
                 return;
             }
@@ -64,7 +70,8 @@ pub fn start(
                 millis = started.elapsed().as_millis() as u64,
                 "series rebuilt from the store"
             );
-            expire_periodically(state, shutdown).await
+            expire_periodically(state, shutdown).await;
+            let _ = recorder.await;
         })
     };
     (state.clone(), Arc::new(SeriesFeed(state)), task)

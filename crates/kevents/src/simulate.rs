@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::Args;
 use kevents_model::wire::EventView;
 use kevents_model::{parse_go_duration, ApiGroup, Micros};
-use kevents_simulate::{resolve, HubClient, Operation, Simulator};
+use kevents_simulate::{labelled_stream, resolve, HubClient, Operation, Simulator};
 use std::io::Write;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -34,6 +34,17 @@ pub struct SimulateArgs {
     /// Connections to the hub.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
+    /// Instead: this many days of a cluster's life up to the last midnight (daily and weekly
+    /// rhythm, rollouts, CronJobs) with injected incidents, for judging anomaly detection.
+    #[arg(long)]
+    days: Option<i64>,
+    /// With `--days`: incidents to inject (crash loop storm, node failure, registry outage,
+    /// stopped CronJob, new failure message, in turn).
+    #[arg(long, default_value_t = 10)]
+    incidents: usize,
+    /// With `--days`: write the incidents (kind, start, end) here as NDJSON; default stderr.
+    #[arg(long)]
+    labels: Option<std::path::PathBuf>,
 }
 
 /// Runs the simulation.
@@ -43,6 +54,9 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)?
             .max(0) as u64,
     );
+    if let Some(days) = args.days {
+        return labelled(&args, days);
+    }
     let mut simulator = Simulator::new(args.seed, args.repeat_ratio, Micros::now());
     let Some(url) = args.to.clone() else {
         let stdout = std::io::stdout();
@@ -61,6 +75,60 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(send(args, url, simulator, limit))
+}
+
+/// `--days`: the labelled stream, printed or written into a hub (one create per event).
+fn labelled(args: &SimulateArgs, days: i64) -> anyhow::Result<()> {
+    let stream = labelled_stream(days, args.incidents, args.seed, Micros::now());
+    let mut labels: Box<dyn Write> = match &args.labels {
+        Some(path) => Box::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stderr()),
+    };
+    for incident in &stream.incidents {
+        let line = serde_json::json!({
+            "kind": incident.kind.as_str(),
+            "start": incident.start.to_time_string(),
+            "end": incident.end.to_time_string(),
+        });
+        writeln!(labels, "{line}")?;
+    }
+    let records = stream
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| e.to_record(i));
+    let Some(url) = args.to.clone() else {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        for record in records {
+            serde_json::to_writer(&mut out, &EventView::new(&record, ApiGroup::Core))?;
+            out.write_all(b"\n")?;
+        }
+        return Ok(out.flush()?);
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let (address, host) = resolve(&url).await?;
+        let mut client = HubClient::connect(address, &host).await?;
+        let mut failed = 0u64;
+        for record in records {
+            if client.create(&record).await? != 201 {
+                failed += 1;
+            }
+        }
+        println!(
+            "sent {} events of {days} days with {} incidents, {failed} failed",
+            stream.events.len(),
+            stream.incidents.len()
+        );
+        anyhow::ensure!(failed == 0, "{failed} creates failed");
+        Ok(())
+    })
 }
 
 #[derive(Default)]

@@ -2,8 +2,8 @@
 //! `PostableAlert`s.
 
 use super::outbox::Batch;
-use crate::http::{Endpoint, UrlError};
 use bytes::Bytes;
+use kevents_http::{Endpoint, UrlError};
 
 /// The API path below an Alertmanager base URL.
 const ALERTS_PATH: &str = "/api/v2/alerts";

@@ -21,8 +21,8 @@ mod tests;
 
 pub use kind::SinkKind;
 
-use crate::http::{CaFileError, Client, Endpoint, UrlError};
 use crate::Alert;
+use kevents_http::{CaFileError, Client, Endpoint, UrlError};
 use outbox::Outbox;
 use sink::{Backoff, Counters, Format, Inbox, Receiver, Sink, RESPONSE_BODY_LIMIT};
 use state::StateFile;

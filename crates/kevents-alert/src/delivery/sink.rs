@@ -4,9 +4,9 @@
 use super::outbox::{merge_views, Batch, Outbox};
 use super::state::StateFile;
 use super::{alertmanager, webhook};
-use crate::http::{Client, Request};
 use crate::Alert;
 use bytes::Bytes;
+use kevents_http::{Client, Request};
 use parking_lot::Mutex;
 use rand::Rng as _;
 use std::ops::ControlFlow;
@@ -116,8 +116,8 @@ impl Receiver {
                 let headers = hmac_secret
                     .iter()
                     .map(|secret| {
-                        let signature = webhook::signature(secret, &body);
-                        (webhook::SIGNATURE_HEADER.to_string(), signature)
+                        let signature = kevents_http::signature(secret, &body);
+                        (kevents_http::SIGNATURE_HEADER.to_string(), signature)
                     })
                     .collect();
                 (body, headers)

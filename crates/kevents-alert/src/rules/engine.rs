@@ -167,7 +167,7 @@ impl RuleEngine {
             .as_ref()
             .is_some_and(|k| k.contains(event));
         let applies = |r: &&Rule| {
-            (!r.matcher.key_resources_only || is_key) && r.matcher.matches(event, cluster)
+            (!r.matcher.key_resources_only() || is_key) && r.matcher.matches(event, cluster)
         };
         for rule in rules.iter().filter(applies) {
             let labels: BTreeMap<String, String> = rule
@@ -279,10 +279,7 @@ impl RuleEngine {
         restored: &HashMap<String, Micros>,
         alerts: &mut Vec<Alert>,
     ) -> bool {
-        let horizon = match rule.condition {
-            Condition::Count { window, .. } | Condition::Rate { window, .. } => window,
-            _ => 0,
-        };
+        let horizon = rule.condition.window();
         while group
             .window
             .front()
@@ -297,6 +294,11 @@ impl RuleEngine {
             Condition::Rate { per_second, window } => {
                 group.in_window(now, window) as f64 / (window as f64 / 1e6) >= per_second
             }
+            Condition::Forecast {
+                per_second,
+                window,
+                horizon,
+            } => group.forecast(now, window, horizon) >= per_second,
             Condition::Lasting(span) => !quiet && group.last_seen.0 - group.first_seen.0 >= span,
         };
         if active {

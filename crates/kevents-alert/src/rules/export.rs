@@ -2,16 +2,65 @@
 //! file over `kube_event_count`, or as the Prometheus operator's `PrometheusRule` object holding
 //! the same groups, for teams that prefer evaluating in Prometheus.
 
-use super::rule::{metric_label, Condition, Rule};
+use super::rule::{Condition, Rule};
+use kevents_model::{EventMatcher, MatchField};
 use serde_json::{json, Map, Value};
 
 fn seconds(micros: i64) -> String {
     format!("{}s", (micros / 1_000_000).max(1))
 }
 
+/// The `kube_event_count` label carrying `field`, if any.
+fn metric_label(field: MatchField) -> Option<&'static str> {
+    match field {
+        MatchField::Cluster => Some("cluster"),
+        MatchField::Namespace => Some("namespace"),
+        MatchField::Kind => Some("involved_object_kind"),
+        MatchField::Reason => Some("reason"),
+        MatchField::Type => Some("type"),
+        MatchField::Source => Some("source"),
+        MatchField::Name => None,
+    }
+}
+
+fn glob_to_regex(glob: &str) -> String {
+    glob.chars()
+        .map(|c| match c {
+            '*' => ".*".to_string(),
+            '?' => ".".to_string(),
+            c if c.is_alphanumeric() || c == '_' || c == '-' || c == '/' => c.to_string(),
+            c => format!("\\{c}"),
+        })
+        .collect()
+}
+
+/// The equivalent label matchers on `kube_event_count`, or `None` when the rule looks at
+/// something the metric does not carry (object name, event labels, message).
+fn promql_selector(matcher: &EventMatcher) -> Option<String> {
+    if matcher.looks_beyond_fields() {
+        return None;
+    }
+    let mut matchers = Vec::new();
+    for (field, globs) in matcher.fields() {
+        let label = metric_label(*field)?;
+        let pattern = globs
+            .iter()
+            .map(|g| glob_to_regex(g))
+            .collect::<Vec<_>>()
+            .join("|");
+        let exact = globs.len() == 1 && !globs[0].contains(['*', '?']);
+        if exact {
+            matchers.push(format!("{label}={:?}", globs[0]));
+        } else {
+            matchers.push(format!("{label}=~{pattern:?}"));
+        }
+    }
+    Some(format!("{{{}}}", matchers.join(",")))
+}
+
 /// The PromQL expression of `rule`, or why it has none.
 pub fn promql(rule: &Rule) -> Result<String, String> {
-    let selector = rule.matcher.promql_selector().ok_or(
+    let selector = promql_selector(&rule.matcher).ok_or(
         "it matches on the object name, event labels or message, which kube_event_count does not carry",
     )?;
     let by: Vec<&str> = rule
@@ -41,6 +90,20 @@ pub fn promql(rule: &Rule) -> Result<String, String> {
                 "rate(kube_event_count{selector}[{}])",
                 seconds(window)
             ))
+        ),
+        Condition::Forecast {
+            per_second,
+            window,
+            horizon,
+        } => format!(
+            "predict_linear({}[{}:{}], {}) >= {per_second}",
+            aggregate(format!(
+                "rate(kube_event_count{selector}[{}])",
+                seconds(window / 10)
+            )),
+            seconds(window),
+            seconds(window / 10),
+            horizon / 1_000_000
         ),
         Condition::Lasting(_) => {
             return Err("`lasting` needs the series history, which Prometheus does not have".into())

@@ -1,7 +1,7 @@
 //! The rule file format (YAML), parsed strictly: unknown keys, bad durations, regexes, globs and
 //! template variables are errors naming the file, line and field.
 
-use kevents_model::parse_go_duration;
+use kevents_model::{parse_go_duration, MatchSpec};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
@@ -14,55 +14,6 @@ pub struct RuleFile {
     pub rules: Vec<RuleSpec>,
 }
 
-/// One or several accepted values.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum OneOrMany {
-    /// A single value.
-    One(String),
-    /// Any of these values.
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    /// The values as a list.
-    pub fn values(&self) -> Vec<String> {
-        match self {
-            OneOrMany::One(v) => vec![v.clone()],
-            OneOrMany::Many(v) => v.clone(),
-        }
-    }
-}
-
-/// Which events a rule looks at; every given field must match.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MatchSpec {
-    /// `Normal` / `Warning` (globs allowed).
-    #[serde(rename = "type")]
-    pub event_type: Option<OneOrMany>,
-    /// Event reason(s).
-    pub reason: Option<OneOrMany>,
-    /// Event namespace(s).
-    pub namespace: Option<OneOrMany>,
-    /// Involved object kind(s).
-    pub kind: Option<OneOrMany>,
-    /// Involved object name(s).
-    pub name: Option<OneOrMany>,
-    /// Reporting component(s).
-    pub source: Option<OneOrMany>,
-    /// Cluster name(s).
-    pub cluster: Option<OneOrMany>,
-    /// Event labels: key → value glob.
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-    /// A regular expression the message must match.
-    pub message: Option<Spanned<String>>,
-    /// Only events about key resources (`--key-resource`).
-    #[serde(default, rename = "keyResources")]
-    pub key_resources: bool,
-}
-
 /// When a rule's group is active.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -73,7 +24,12 @@ pub struct WhenSpec {
     pub rate: Option<f64>,
     /// The group's series has lasted longer than this (first to last occurrence).
     pub lasting: Option<Spanned<String>>,
-    /// The window of `count` and `rate`.
+    /// The occurrences per second a linear fit over `window` predicts `horizon` ahead reach
+    /// (Prometheus' `predict_linear`).
+    pub forecast: Option<f64>,
+    /// How far ahead `forecast` looks.
+    pub horizon: Option<Spanned<String>>,
+    /// The window of `count`, `rate` and `forecast`.
     pub window: Option<Spanned<String>>,
 }
 
@@ -85,7 +41,7 @@ pub struct RuleSpec {
     pub name: Spanned<String>,
     /// Which events count.
     #[serde(default, rename = "match")]
-    pub matches: MatchSpec,
+    pub matches: MatchSpec<Spanned<String>>,
     /// The condition; any occurrence when absent.
     pub when: Option<WhenSpec>,
     /// How long the condition must hold before the alert fires.

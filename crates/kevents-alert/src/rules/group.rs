@@ -3,7 +3,7 @@
 //! of the objects involved, and the alert's state machine. Each group counts the bytes it holds,
 //! so that the engine can bound them all.
 
-use super::rule::{Condition, Rule};
+use super::rule::Rule;
 use kevents_model::{EventRecord, Micros};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -149,10 +149,7 @@ impl Group {
         let mut room = room;
         let mut kept = true;
         // Only windowed conditions need the occurrences over time.
-        if matches!(
-            rule.condition,
-            Condition::Count { .. } | Condition::Rate { .. }
-        ) {
+        if rule.condition.window() > 0 {
             match self.window.back_mut() {
                 Some(back) if back.0 .0.div_euclid(SECOND) == at.0.div_euclid(SECOND) => {
                     back.1 += added
@@ -208,6 +205,36 @@ impl Group {
             .sum()
     }
 
+    /// The occurrences per second that a least-squares line through the rates of ten equal
+    /// slices of the last `window` predicts `horizon` after `now` (Prometheus' `predict_linear`
+    /// over a `rate` subquery); never below zero.
+    pub(super) fn forecast(&self, now: Micros, window: i64, horizon: i64) -> f64 {
+        const SLICES: usize = 10;
+        let slice = (window / SLICES as i64).max(1);
+        let mut counts = [0u64; SLICES];
+        for (at, n) in &self.window {
+            let age = now.0 - at.0;
+            if (0..slice * SLICES as i64).contains(&age) {
+                counts[SLICES - 1 - (age / slice) as usize] += n;
+            }
+        }
+        let seconds = slice as f64 / 1e6;
+        // x: the middle of each slice, in seconds before now (negative); y: its rate.
+        let points: Vec<(f64, f64)> = (0..SLICES)
+            .map(|i| {
+                let middle = -((SLICES - i) as f64 - 0.5) * seconds;
+                (middle, counts[i] as f64 / seconds)
+            })
+            .collect();
+        let n = SLICES as f64;
+        let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+        let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+        let covariance: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
+        let variance: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+        let slope = covariance / variance;
+        (mean_y + slope * (horizon as f64 / 1e6 - mean_x)).max(0.0)
+    }
+
     /// The earliest time after `now` at which evaluating this group could give another answer
     /// without a new occurrence: an occurrence leaves the window, the quiet time runs out, or
     /// `for` has been held long enough.
@@ -218,7 +245,8 @@ impl Group {
                 due = Some(due.map_or(at, |d| d.min(at)));
             }
         };
-        if let Condition::Count { window, .. } | Condition::Rate { window, .. } = rule.condition {
+        let window = rule.condition.window();
+        if window > 0 {
             if let Some((front, _)) = self.window.front() {
                 consider(Micros(front.0 + window));
             }

@@ -13,7 +13,7 @@ pub use crate::occurrences::occurrences_added;
 pub use engine::{RuleEngine, DEFAULT_MAX_GROUPS};
 pub use export::{prometheus_rule_object, prometheus_rules, promql};
 pub use format::RuleError;
-pub use rule::{glob_match, load_rules, Condition, GroupField, Rule};
+pub use rule::{glob_match, load_rules, Condition, Rule};
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;

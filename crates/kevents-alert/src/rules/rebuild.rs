@@ -22,9 +22,8 @@ const CLOCK_SLACK: i64 = 10 * 60 * 1_000_000;
 /// How far back `rule` looks from now.
 fn horizon(rule: &Rule) -> i64 {
     let looks_back = match rule.condition {
-        Condition::Count { window, .. } | Condition::Rate { window, .. } => window,
         Condition::Lasting(span) => span,
-        Condition::Any => 0,
+        ref windowed => windowed.window(),
     };
     looks_back.max(rule.resolve_after) + rule.hold
 }

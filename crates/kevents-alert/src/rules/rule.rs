@@ -1,69 +1,10 @@
 //! A rule ready to evaluate: compiled matchers, durations and templates.
 
-use super::format::{duration, MatchSpec, RuleError, RuleFile, RuleSpec};
+use super::format::{duration, RuleError, RuleFile, RuleSpec};
 use super::template::Template;
-use kevents_model::EventRecord;
+use kevents_model::{EventMatcher, MatchField, MatchSpec};
+use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
-
-/// A field an alert can be grouped by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GroupField {
-    /// The cluster.
-    Cluster,
-    /// The event's namespace.
-    Namespace,
-    /// The involved object's kind.
-    Kind,
-    /// The involved object's name.
-    Name,
-    /// The event reason.
-    Reason,
-    /// The event type.
-    Type,
-    /// The reporting component.
-    Source,
-}
-
-impl GroupField {
-    fn parse(text: &str) -> Option<GroupField> {
-        Some(match text {
-            "cluster" => GroupField::Cluster,
-            "namespace" => GroupField::Namespace,
-            "kind" => GroupField::Kind,
-            "name" => GroupField::Name,
-            "reason" => GroupField::Reason,
-            "type" => GroupField::Type,
-            "source" => GroupField::Source,
-            _ => return None,
-        })
-    }
-
-    /// The alert label this field becomes.
-    pub fn label(self) -> &'static str {
-        match self {
-            GroupField::Cluster => "cluster",
-            GroupField::Namespace => "namespace",
-            GroupField::Kind => "kind",
-            GroupField::Name => "name",
-            GroupField::Reason => "reason",
-            GroupField::Type => "type",
-            GroupField::Source => "source",
-        }
-    }
-
-    /// The field's value for `event` in `cluster`.
-    pub fn value(self, event: &EventRecord, cluster: &str) -> String {
-        match self {
-            GroupField::Cluster => cluster.to_string(),
-            GroupField::Namespace => event.namespace.clone(),
-            GroupField::Kind => event.involved_object.kind.clone(),
-            GroupField::Name => event.involved_object.name.clone(),
-            GroupField::Reason => event.reason.clone(),
-            GroupField::Type => event.event_type.clone(),
-            GroupField::Source => event.source_name().to_string(),
-        }
-    }
-}
 
 /// When a group is active.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,87 +25,33 @@ pub enum Condition {
         /// The window.
         window: i64,
     },
+    /// The rate a linear fit over the last `window` microseconds predicts `horizon`
+    /// microseconds ahead is at least `per_second` (`forecast(window, horizon)`).
+    Forecast {
+        /// Rate predicted.
+        per_second: f64,
+        /// The window fitted.
+        window: i64,
+        /// How far ahead.
+        horizon: i64,
+    },
     /// The group's occurrences span more than this many microseconds.
     Lasting(i64),
 }
 
-/// The `kube_event_count` label carrying `field`, if any.
-pub fn metric_label(field: GroupField) -> Option<&'static str> {
-    match field {
-        GroupField::Cluster => Some("cluster"),
-        GroupField::Namespace => Some("namespace"),
-        GroupField::Kind => Some("involved_object_kind"),
-        GroupField::Reason => Some("reason"),
-        GroupField::Type => Some("type"),
-        GroupField::Source => Some("source"),
-        GroupField::Name => None,
+impl Condition {
+    /// The window of occurrences the condition looks at (0 for none).
+    pub fn window(&self) -> i64 {
+        match *self {
+            Condition::Count { window, .. }
+            | Condition::Rate { window, .. }
+            | Condition::Forecast { window, .. } => window,
+            Condition::Any | Condition::Lasting(_) => 0,
+        }
     }
-}
-
-fn glob_to_regex(glob: &str) -> String {
-    glob.chars()
-        .map(|c| match c {
-            '*' => ".*".to_string(),
-            '?' => ".".to_string(),
-            c if c.is_alphanumeric() || c == '_' || c == '-' || c == '/' => c.to_string(),
-            c => format!("\\{c}"),
-        })
-        .collect()
 }
 
 pub use kevents_model::glob_match;
-
-/// Compiled `match`.
-#[derive(Debug, Clone, Default)]
-pub struct Matcher {
-    fields: Vec<(GroupField, Vec<String>)>,
-    labels: BTreeMap<String, String>,
-    message: Option<regex::Regex>,
-    /// Only events about key resources.
-    pub key_resources_only: bool,
-}
-
-impl Matcher {
-    /// The equivalent label matchers on `kube_event_count`, or `None` when the rule looks at
-    /// something the metric does not carry (object name, event labels, message).
-    pub fn promql_selector(&self) -> Option<String> {
-        if !self.labels.is_empty() || self.message.is_some() || self.key_resources_only {
-            return None;
-        }
-        let mut matchers = Vec::new();
-        for (field, globs) in &self.fields {
-            let label = metric_label(*field)?;
-            let pattern = globs
-                .iter()
-                .map(|g| glob_to_regex(g))
-                .collect::<Vec<_>>()
-                .join("|");
-            let exact = globs.len() == 1 && !globs[0].contains(['*', '?']);
-            if exact {
-                matchers.push(format!("{label}={:?}", globs[0]));
-            } else {
-                matchers.push(format!("{label}=~{pattern:?}"));
-            }
-        }
-        Some(format!("{{{}}}", matchers.join(",")))
-    }
-
-    /// True when `event` (in `cluster`) satisfies every condition.
-    pub fn matches(&self, event: &EventRecord, cluster: &str) -> bool {
-        self.fields.iter().all(|(field, globs)| {
-            let value = field.value(event, cluster);
-            globs.iter().any(|g| glob_match(g, &value))
-        }) && self.labels.iter().all(|(key, glob)| {
-            event
-                .labels
-                .get(key)
-                .is_some_and(|value| glob_match(glob, value))
-        }) && self
-            .message
-            .as_ref()
-            .is_none_or(|re| re.is_match(&event.message))
-    }
-}
 
 /// A loaded rule.
 #[derive(Debug, Clone)]
@@ -172,7 +59,7 @@ pub struct Rule {
     /// The alert name.
     pub name: String,
     /// Which events count.
-    pub matcher: Matcher,
+    pub matcher: EventMatcher,
     /// When a group is active.
     pub condition: Condition,
     /// How long the condition must hold before firing (microseconds).
@@ -180,7 +67,7 @@ pub struct Rule {
     /// Quiet time after which `any`/`lasting` alerts resolve (microseconds).
     pub resolve_after: i64,
     /// Grouping fields.
-    pub group_by: Vec<GroupField>,
+    pub group_by: Vec<MatchField>,
     /// Extra labels.
     pub labels: BTreeMap<String, String>,
     /// Annotation templates.
@@ -189,35 +76,17 @@ pub struct Rule {
 
 const DEFAULT_RESOLVE_AFTER: i64 = 5 * 60 * 1_000_000;
 
-fn compile_matcher(file: &str, index: usize, spec: MatchSpec) -> Result<Matcher, RuleError> {
-    let mut fields = Vec::new();
-    for (field, values) in [
-        (GroupField::Type, spec.event_type),
-        (GroupField::Reason, spec.reason),
-        (GroupField::Namespace, spec.namespace),
-        (GroupField::Kind, spec.kind),
-        (GroupField::Name, spec.name),
-        (GroupField::Source, spec.source),
-        (GroupField::Cluster, spec.cluster),
-    ] {
-        if let Some(values) = values {
-            fields.push((field, values.values()));
-        }
-    }
-    let message = match spec.message {
-        Some(pattern) => Some(regex::Regex::new(&pattern.value).map_err(|e| RuleError {
-            file: file.to_string(),
-            line: pattern.referenced.line(),
-            field: format!("rules[{index}].match.message"),
-            message: format!("invalid regular expression: {e}"),
-        })?),
-        None => None,
-    };
-    Ok(Matcher {
-        fields,
-        labels: spec.labels,
-        message,
-        key_resources_only: spec.key_resources,
+fn compile_matcher(
+    file: &str,
+    index: usize,
+    spec: MatchSpec<Spanned<String>>,
+) -> Result<EventMatcher, RuleError> {
+    let line = spec.message.as_ref().map_or(0, |m| m.referenced.line());
+    EventMatcher::compile(spec, |pattern| &pattern.value).map_err(|e| RuleError {
+        file: file.to_string(),
+        line,
+        field: format!("rules[{index}].match.{}", e.field()),
+        message: e.to_string(),
     })
 }
 
@@ -240,7 +109,28 @@ fn compile(file: &str, index: usize, spec: RuleSpec) -> Result<Rule, RuleError> 
                 .as_ref()
                 .map(|w| duration(file, &format!("rules[{index}].when.window"), w))
                 .transpose()?;
-            match (when.count, when.rate, &when.lasting, window) {
+            let horizon = when
+                .horizon
+                .as_ref()
+                .map(|h| duration(file, &format!("rules[{index}].when.horizon"), h))
+                .transpose()?;
+            if let Some(per_second) = when.forecast {
+                match (when.count, when.rate, &when.lasting, window, horizon) {
+                    (None, None, None, Some(window), Some(horizon))
+                        if window > 0 && horizon > 0 && per_second > 0.0 =>
+                    {
+                        Condition::Forecast { per_second, window, horizon }
+                    }
+                    _ => {
+                        return Err(at(
+                            name_line,
+                            "when",
+                            "`forecast` needs a positive rate, `window` and `horizon`, and no `count`, `rate` or `lasting`".into(),
+                        ))
+                    }
+                }
+            } else {
+                match (when.count, when.rate, &when.lasting, window) {
                 (Some(min), None, None, Some(window)) if window > 0 => Condition::Count { min, window },
                 (None, Some(per_second), None, Some(window)) if window > 0 && per_second > 0.0 => {
                     Condition::Rate { per_second, window }
@@ -252,9 +142,10 @@ fn compile(file: &str, index: usize, spec: RuleSpec) -> Result<Rule, RuleError> 
                     return Err(at(
                         name_line,
                         "when",
-                        "give exactly one of `count` (with `window`), `rate` (with `window`) or `lasting`".into(),
+                        "give exactly one of `count` (with `window`), `rate` (with `window`), `forecast` (with `window` and `horizon`) or `lasting`".into(),
                     ))
                 }
+            }
             }
         }
     };
@@ -271,11 +162,11 @@ fn compile(file: &str, index: usize, spec: RuleSpec) -> Result<Rule, RuleError> 
         .transpose()?
         .unwrap_or(DEFAULT_RESOLVE_AFTER);
     let group_by = match spec.group_by {
-        None => vec![GroupField::Cluster, GroupField::Namespace, GroupField::Kind, GroupField::Name],
+        None => vec![MatchField::Cluster, MatchField::Namespace, MatchField::Kind, MatchField::Name],
         Some(fields) => fields
             .iter()
             .map(|f| {
-                GroupField::parse(f).ok_or_else(|| {
+                MatchField::parse(f).ok_or_else(|| {
                     at(
                         name_line,
                         "groupBy",
@@ -341,6 +232,7 @@ pub fn load_rules(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kevents_model::EventRecord;
 
     #[test]
     fn errors_name_file_line_and_field() {

@@ -93,15 +93,20 @@ fn builtin_pack_loads_and_fires_failed_scheduling_with_labels_and_annotations() 
     assert_eq!(alert.starts_at, Micros(11 * S));
 }
 
-#[test]
-fn builtin_pack_fires_events_lost_per_collected_cluster() {
+/// An engine with the built-in pack alone, in cluster `hub`.
+fn builtin_engine() -> RuleEngine {
     let rules = RuleSources {
         builtin: true,
         paths: vec![],
     }
     .load()
     .unwrap();
-    let engine = RuleEngine::new(rules, "hub");
+    RuleEngine::new(rules, "hub")
+}
+
+#[test]
+fn builtin_pack_fires_events_lost_per_collected_cluster() {
+    let engine = builtin_engine();
     let mut lost = event("EventsLost", "Cluster", "prod", 1);
     lost.namespace = "default".into();
     engine.observe_at(&added(lost), Micros(10 * S));
@@ -113,6 +118,18 @@ fn builtin_pack_fires_events_lost_per_collected_cluster() {
         alerts[0].annotations["description"],
         "EventsLost happened to prod"
     );
+}
+
+#[test]
+fn builtin_pack_fires_event_anomaly_per_anomaly() {
+    let engine = builtin_engine();
+    let mut anomaly = event("EventAnomaly", "Anomaly", "ratespike-0a1b-1c2d", 1);
+    anomaly.source_component = "kevents-anomaly".into();
+    engine.observe_at(&added(anomaly), Micros(10 * S));
+    let alerts = engine.evaluate(Micros(11 * S));
+    assert_eq!(names(&alerts), vec![("EventAnomaly".into(), false)]);
+    assert_eq!(alerts[0].labels["name"], "ratespike-0a1b-1c2d");
+    assert_eq!(alerts[0].annotations["summary"], "Unusual events in prod");
 }
 
 #[test]
@@ -188,6 +205,41 @@ fn rate_condition_groups_by_cluster() {
         Some("prod-cluster")
     );
     assert!(!alerts[0].labels.contains_key("name"));
+}
+
+#[test]
+fn forecast_fires_on_a_rising_rate_before_it_reaches_the_threshold_and_not_on_a_flat_one() {
+    let rule = "rules:\n- name: Rising\n  match: {type: Warning}\n  when: {forecast: 1.2, window: 10m, horizon: 10m}\n  groupBy: [cluster]\n";
+    // Minute i of ten has 6·i occurrences: the rate climbs to 0.9/s, and keeps climbing.
+    let rising = engine(rule);
+    for minute in 0..10 {
+        rising.observe_at(
+            &added(event("R", "Pod", "p", 6 * minute as i32 + 1)),
+            Micros(minute * 60 * S + 30 * S),
+        );
+    }
+    let alerts = rising.evaluate(Micros(600 * S));
+    assert_eq!(names(&alerts), vec![("Rising".into(), false)]);
+    // A steady 0.5/s stays 0.5/s.
+    let flat = engine(rule);
+    for minute in 0..10 {
+        flat.observe_at(
+            &added(event("R", "Pod", "p", 30)),
+            Micros(minute * 60 * S + 30 * S),
+        );
+    }
+    assert!(flat.evaluate(Micros(600 * S)).is_empty());
+}
+
+#[test]
+fn forecast_needs_a_window_and_a_horizon() {
+    let error = load_rules(
+        "t",
+        "rules:\n- name: F\n  match: {type: Warning}\n  when: {forecast: 1, window: 10m}\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("`forecast` needs"), "{error}");
 }
 
 #[test]
@@ -388,6 +440,21 @@ fn prometheus_export_translates_what_the_metric_carries() {
     );
     assert_eq!(skipped.len(), 1);
     assert_eq!(skipped[0].0, "Msg");
+}
+
+#[test]
+fn prometheus_export_translates_a_forecast_into_predict_linear() {
+    let rules = load_rules(
+        "t",
+        "rules:\n- name: Payments\n  match: {type: Warning, namespace: payments}\n  when: {forecast: 2, window: 1h, horizon: 30m}\n  groupBy: [namespace]\n",
+    )
+    .unwrap();
+    let (file, skipped) = prometheus_rules(&rules);
+    assert!(skipped.is_empty());
+    assert_eq!(
+        file["groups"][0]["rules"][0]["expr"],
+        "predict_linear(sum by (namespace) (rate(kube_event_count{type=\"Warning\",namespace=\"payments\"}[360s]))[3600s:360s], 1800) >= 2"
+    );
 }
 
 #[test]

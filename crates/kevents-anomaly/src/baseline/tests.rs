@@ -102,7 +102,7 @@ fn the_current_window_and_the_daily_peak_count_five_minutes() {
         baseline.add(at(day, 10, 0), 1, &config);
     }
     let expected = known(baseline.expected(at(3, 10, 0), at(0, 0, 0), &config));
-    assert_eq!(expected.peak_window, 1.0, "median of 10, 1 and 1");
+    assert_eq!(expected.peak_window, 10.0, "third quartile of 10, 1 and 1");
 }
 
 #[test]

@@ -43,7 +43,7 @@ impl Detector {
         for (&key, tracked) in &self.keys {
             let warning = tracked.event_type == "Warning";
             let kind = match (tracked.kind, warning) {
-                (KeyKind::Group, true) => AnomalyKind::RateSpike,
+                (KeyKind::Group | KeyKind::ClusterGroup, true) => AnomalyKind::RateSpike,
                 (KeyKind::Pattern, false) => AnomalyKind::RateDrop,
                 _ => continue,
             };
@@ -70,10 +70,13 @@ impl Detector {
                 let current = f64::from(baseline.current_window(now));
                 let test = self.spike_test(current, &expected);
                 if current >= test.threshold && test.score >= self.config.spike_score {
+                    let place = match tracked.kind {
+                        KeyKind::ClusterGroup => "the cluster".to_string(),
+                        _ => tracked.namespace.clone(),
+                    };
                     let message = format!(
-                        "{current} {} Warnings in 5 minutes in {}, usually {:.1} (busiest 5 minutes of a usual day: {})",
+                        "{current} {} Warnings in 5 minutes in {place}, usually {:.1} (busiest 5 minutes of a usual day: {})",
                         tracked.reason,
-                        tracked.namespace,
                         expected.per_hour / 12.0,
                         expected.peak_window
                     );
@@ -86,9 +89,17 @@ impl Detector {
                 let last = baseline.last_seen().unwrap_or(now);
                 let gap_minutes = 60.0 / expected.per_hour;
                 let quiet_minutes = (now.0 - last.0) as f64 / MINUTE as f64;
-                let needed =
-                    (self.config.drop_gaps * gap_minutes).max(self.config.drop_min_minutes);
-                if quiet_minutes >= needed {
+                // Regular: even on a usual day it is never quiet for long (a CronJob, not
+                // traffic that happens to be frequent).
+                let regular = expected
+                    .longest_gap_minutes
+                    .filter(|&longest| longest <= self.config.drop_gaps * gap_minutes);
+                let needed = regular.map(|longest| {
+                    (self.config.drop_gaps * gap_minutes)
+                        .max(1.5 * longest)
+                        .max(self.config.drop_min_minutes)
+                });
+                if needed.is_some_and(|needed| quiet_minutes >= needed) {
                     let message = format!(
                         "{} {} stopped: none for {quiet_minutes:.0} minutes, usually every {gap_minutes:.1}",
                         tracked.reason, tracked.template

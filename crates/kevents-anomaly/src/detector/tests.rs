@@ -181,8 +181,17 @@ fn a_crash_loop_storm_is_a_spike_that_ends_when_the_rate_returns() {
     }
     stream.ordinary(storm + 10, storm + 30, true);
     let spikes = stream.opened(AnomalyKind::RateSpike);
-    assert_eq!(spikes.len(), 1, "{spikes:?}");
-    let spike = stream.latest(&spikes[0].name);
+    assert_eq!(
+        spikes.len(),
+        2,
+        "the namespace's and the cluster's: {spikes:?}"
+    );
+    assert!(spikes.iter().any(|s| s.message.contains("in the cluster")));
+    let spike = spikes
+        .iter()
+        .find(|s| s.message.contains("in web"))
+        .expect("the namespace's");
+    let spike = stream.latest(&spike.name);
     assert_eq!(
         (spike.namespace.as_str(), spike.reason.as_str()),
         ("web", "Unhealthy")

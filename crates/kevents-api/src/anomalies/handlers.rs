@@ -105,7 +105,10 @@ pub(super) async fn one(
     Path((namespace, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Reply {
-    state.series.caught_up(state.store.resource_version()).await;
+    state
+        .series
+        .caught_up(state.store.resource_version())
+        .await?;
     let representation = representation(&headers)?;
     let scope = Scope {
         cluster,
@@ -140,7 +143,10 @@ async fn read(
     headers: HeaderMap,
     watch_path: bool,
 ) -> Reply {
-    state.series.caught_up(state.store.resource_version()).await;
+    state
+        .series
+        .caught_up(state.store.resource_version())
+        .await?;
     let representation = representation(&headers)?;
     let options = ReadOptions::parse(query, watch_path)?;
     for unsupported in ["fieldSelector", "labelSelector"] {

@@ -5,8 +5,10 @@
 
 mod encode;
 mod handlers;
+mod record;
 mod state;
 
+pub use record::{record_anomalies, ANOMALY_SOURCE};
 pub use state::{AnomalyState, KeyResourceCheck};
 
 use crate::state::AppState;

@@ -65,6 +65,10 @@ impl AnomalyState {
         merged: &[(Series, kevents_correlate::SeriesId)],
         now: Micros,
     ) {
+        if record.source_component == super::ANOMALY_SOURCE {
+            // The hub's own record of an anomaly is not evidence of another.
+            return;
+        }
         let key = series.key();
         let mut detector = self.detector.write();
         for (old, _) in merged {

@@ -147,7 +147,16 @@ pub(super) async fn ingest(
     if let Some(report) = &batch.list {
         super::lost::record(&state, &cluster, report).await;
     }
-    if let Some(cursor) = batch.cursor.filter(|c| !c.is_empty()) {
+    let cursor = batch.cursor.filter(|c| !c.is_empty());
+    if cursor.is_none() && state.clusters.contact_is_stale(&cluster) {
+        let registry = state.clusters.clone();
+        match tokio::task::spawn_blocking(move || registry.persist_contacts()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(%cluster, error = %e, "storing the last contact"),
+            Err(e) => tracing::warn!(%cluster, error = %e, "storing the last contact"),
+        }
+    }
+    if let Some(cursor) = cursor {
         let registry = state.clusters.clone();
         let name = cluster.clone();
         tokio::task::spawn_blocking(move || registry.set_cursor(&name, &cursor))

@@ -52,6 +52,11 @@ pub struct GapRecord {
 /// Gaps kept per cluster (the newest).
 const GAPS_KEPT: usize = 10;
 
+/// A contact on disk older than this is written again: after a hub restart a collector that
+/// comes back takes the stored contact as the moment it was last in sync, and a quiet cluster
+/// (no cursor to store) must not look away for longer than it was.
+const CONTACT_PERSIST_MICROS: i64 = 60_000_000;
+
 /// One cluster as the registry keeps it.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -84,6 +89,9 @@ pub struct ClusterState {
     /// Collected events refused as invalid since the hub started.
     #[serde(skip)]
     pub invalid_events: u64,
+    /// The contact the file holds.
+    #[serde(skip)]
+    contact_on_disk: Option<Micros>,
 }
 
 impl ClusterState {
@@ -262,6 +270,27 @@ impl ClusterRegistry {
             clusters.entry(cluster.to_string()).or_default().cursor = cursor.to_string();
             self.changes.fetch_add(1, Ordering::SeqCst) + 1
         };
+        self.persist(change)
+    }
+
+    /// The cluster's last contact is newer than the file's by more than a minute.
+    pub fn contact_is_stale(&self, cluster: &str) -> bool {
+        self.clusters.lock().get(cluster).is_some_and(|s| {
+            match (s.last_contact, s.contact_on_disk) {
+                (Some(last), Some(disk)) => last.0 - disk.0 > CONTACT_PERSIST_MICROS,
+                (Some(_), None) => true,
+                (None, _) => false,
+            }
+        })
+    }
+
+    /// Writes the contacts (with everything else) durably.
+    pub fn persist_contacts(&self) -> std::io::Result<()> {
+        self.persist(self.changes.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    /// Writes the file unless a write that includes `change` already happened.
+    fn persist(&self, change: u64) -> std::io::Result<()> {
         let Some(path) = &self.path else {
             return Ok(());
         };
@@ -270,7 +299,10 @@ impl ClusterRegistry {
             return Ok(());
         }
         let (snapshot, newest) = {
-            let clusters = self.clusters.lock();
+            let mut clusters = self.clusters.lock();
+            for state in clusters.values_mut() {
+                state.contact_on_disk = state.last_contact;
+            }
             let snapshot = Persisted {
                 clusters: clusters.clone(),
             };
@@ -352,6 +384,27 @@ mod tests {
         assert_eq!(state.rate_per_minute(Micros::now()), 12);
         assert_eq!(state.lag_seconds, 2.5);
         assert!(state.last_contact.is_some());
+    }
+
+    #[test]
+    fn a_contact_is_stale_until_written_and_then_for_a_minute() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = ClusterRegistry::open(dir.path()).unwrap();
+        assert!(!registry.contact_is_stale("quiet"));
+        registry.touch("quiet", 0, 0, 0, Some(0.0));
+        assert!(registry.contact_is_stale("quiet"));
+        registry.persist_contacts().unwrap();
+        assert!(!registry.contact_is_stale("quiet"));
+        registry
+            .clusters
+            .lock()
+            .get_mut("quiet")
+            .unwrap()
+            .contact_on_disk = Some(Micros(Micros::now().0 - 2 * CONTACT_PERSIST_MICROS));
+        registry.touch("quiet", 0, 0, 0, Some(0.0));
+        assert!(registry.contact_is_stale("quiet"));
+        let reopened = ClusterRegistry::open(dir.path()).unwrap();
+        assert!(reopened.get("quiet").unwrap().last_contact.is_some());
     }
 
     #[test]

@@ -103,7 +103,10 @@ pub(super) async fn all_series(
     query: RawQuery,
     headers: HeaderMap,
 ) -> Reply {
-    state.series.caught_up(state.store.resource_version()).await;
+    state
+        .series
+        .caught_up(state.store.resource_version())
+        .await?;
     list_series(state.0, scope.0, None, query.0, headers, false)
 }
 
@@ -113,7 +116,10 @@ pub(super) async fn watch_all_series(
     query: RawQuery,
     headers: HeaderMap,
 ) -> Reply {
-    state.series.caught_up(state.store.resource_version()).await;
+    state
+        .series
+        .caught_up(state.store.resource_version())
+        .await?;
     list_series(state.0, scope.0, None, query.0, headers, true)
 }
 
@@ -124,7 +130,10 @@ pub(super) async fn namespaced_series(
     query: RawQuery,
     headers: HeaderMap,
 ) -> Reply {
-    state.series.caught_up(state.store.resource_version()).await;
+    state
+        .series
+        .caught_up(state.store.resource_version())
+        .await?;
     list_series(state.0, scope.0, Some(namespace), query.0, headers, false)
 }
 
@@ -135,7 +144,10 @@ pub(super) async fn watch_namespaced_series(
     query: RawQuery,
     headers: HeaderMap,
 ) -> Reply {
-    state.series.caught_up(state.store.resource_version()).await;
+    state
+        .series
+        .caught_up(state.store.resource_version())
+        .await?;
     list_series(state.0, scope.0, Some(namespace), query.0, headers, true)
 }
 
@@ -155,7 +167,10 @@ pub(super) async fn one_series(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Reply {
-    state.series.caught_up(state.store.resource_version()).await;
+    state
+        .series
+        .caught_up(state.store.resource_version())
+        .await?;
     let representation = representation(&headers)?;
     let options = ReadOptions::parse(query, false)?;
     let request = SeriesRequest::new(&state, cluster, Some(namespace), &options)?;

@@ -20,7 +20,10 @@ pub(super) async fn all_patterns(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Reply {
-    state.series.caught_up(state.store.resource_version()).await;
+    state
+        .series
+        .caught_up(state.store.resource_version())
+        .await?;
     let representation = representation(&headers)?;
     let options = ReadOptions::parse(query, false)?;
     if options.watch {
@@ -72,7 +75,10 @@ pub(super) async fn one_pattern(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Reply {
-    state.series.caught_up(state.store.resource_version()).await;
+    state
+        .series
+        .caught_up(state.store.resource_version())
+        .await?;
     let representation = representation(&headers)?;
     let id = pattern_id_of(&name).ok_or_else(|| not_found("eventpatterns", &name))?;
     let now = Micros::now();

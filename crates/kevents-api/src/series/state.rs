@@ -30,7 +30,7 @@ pub struct SeriesState {
     pub(super) rebuilding: parking_lot::Mutex<Option<Pending>>,
     metrics: PatternMetrics,
     /// The anomalies of the events, fed with every occurrence counted here.
-    pub anomalies: crate::anomalies::AnomalyState,
+    pub anomalies: Arc<crate::anomalies::AnomalyState>,
     /// `kevents_series_bytes`: the series' text, bounded by `--series-max-bytes`.
     bytes: Gauge,
     /// `kevents_series_evicted_total`: series dropped for a bound before their TTL.
@@ -60,7 +60,7 @@ impl SeriesState {
             applied: tokio::sync::watch::channel(None).0,
             rebuilding: parking_lot::Mutex::new(None),
             metrics: PatternMetrics::default(),
-            anomalies: crate::anomalies::AnomalyState::default(),
+            anomalies: Arc::default(),
             bytes: Gauge::default(),
             evicted: Counter::default(),
         }
@@ -76,11 +76,33 @@ impl SeriesState {
 
     /// Waits (bounded) until the series account for every change up to `version`, so a read
     /// after an acknowledged write sees it, as a consistent list from the apiserver's cache
-    /// does. A state that is not fed, or a feed that fell behind, is read as it is.
-    pub(crate) async fn caught_up(&self, version: u64) {
+    /// does. A state that is not fed, or a feed that fell behind, is read as it is. While the
+    /// series are still being rebuilt from the store after a start (their counts partial) and
+    /// the wait runs out, the read is refused with `503` and `Retry-After` (client-go retries
+    /// it) instead of answering wrong counts.
+    pub(crate) async fn caught_up(&self, version: u64) -> Result<(), crate::error::ApiError> {
+        let deadline = tokio::time::Instant::now() + CATCH_UP_WAIT;
+        while self.is_rebuilding() {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(crate::error::ApiError::new(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "ServiceUnavailable",
+                    "the series are being rebuilt from the stored events after a start; \
+                     their counts are partial until it ends",
+                )
+                .with_details(serde_json::json!({"retryAfterSeconds": 1})));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         let mut applied = self.applied.subscribe();
         let reached = applied.wait_for(|a| a.is_none_or(|a| a >= version));
-        let _ = tokio::time::timeout(CATCH_UP_WAIT, reached).await;
+        let _ = tokio::time::timeout_at(deadline, reached).await;
+        Ok(())
+    }
+
+    /// True while a rebuild reads the stored events (see `rebuild.rs`).
+    pub fn is_rebuilding(&self) -> bool {
+        self.rebuilding.lock().is_some()
     }
 
     /// Accounts for one committed change, in resourceVersion order.

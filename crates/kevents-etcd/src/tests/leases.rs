@@ -1,9 +1,9 @@
-//! Lease input that etcd refuses is refused here too, before it reaches the log.
+//! Input that etcd or the hub's API refuses is refused here too, before it reaches the log:
+//! lease TTLs past etcd's maximum, keys the hub could not address its event by.
 
-use super::{fixture, key, one, optimistic_put, value, Fixture, KeyOnlyCodec};
-use crate::{EtcdConfig, EtcdError, EtcdServer};
-use kevents_store::{Store, StoreConfig};
-use std::sync::Arc;
+use super::{fixture, key, one, open, optimistic_put, value, Fixture};
+use crate::EtcdError;
+use kevents_model::EventKey;
 
 #[tokio::test]
 async fn a_lease_ttl_past_etcds_maximum_is_refused_and_the_view_stays_usable() {
@@ -30,14 +30,11 @@ async fn a_lease_ttl_past_etcds_maximum_is_refused_and_the_view_stays_usable() {
     } = f;
     drop(server);
     store.close().await;
-    let store = Store::open(StoreConfig::new(_dir.path().join("store"))).unwrap();
-    let server = EtcdServer::open(
-        EtcdConfig::new(_dir.path().join("etcd")),
-        store.clone(),
-        Arc::new(KeyOnlyCodec),
-    )
-    .await
-    .unwrap();
+    let Fixture {
+        _dir,
+        store,
+        server,
+    } = open(_dir).await;
     assert_eq!(one(&server, &key("a")).map(|kv| kv.lease), Some(lease));
     assert_eq!(
         server
@@ -47,4 +44,31 @@ async fn a_lease_ttl_past_etcds_maximum_is_refused_and_the_view_stays_usable() {
         Some(ttl)
     );
     store.close().await;
+}
+
+#[tokio::test]
+async fn keys_whose_event_the_api_could_not_address_are_refused() {
+    let f = fixture().await;
+    let long = "n".repeat(66_000);
+    for (namespace, name) in [
+        ("default", long.as_str()),
+        ("Not_A_Namespace", "a"),
+        ("default", ".."),
+    ] {
+        let key = format!("/registry/events/{namespace}/{name}").into_bytes();
+        let refused = f.server.txn(optimistic_put(&key, value("x"), 0, 0)).await;
+        assert!(
+            matches!(refused, Err(EtcdError::Malformed { .. })),
+            "{namespace}/{}",
+            &name[..name.len().min(10)]
+        );
+        assert!(f.store.get(&EventKey::new(namespace, name)).is_none());
+    }
+    let fits = "n".repeat(8192);
+    f.server
+        .txn(optimistic_put(&key(&fits), value("x"), 0, 0))
+        .await
+        .unwrap();
+    assert!(f.store.get(&EventKey::new("default", &fits)).is_some());
+    f.store.close().await;
 }

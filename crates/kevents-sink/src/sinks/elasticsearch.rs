@@ -7,7 +7,7 @@ use crate::delivery::{
 };
 use crate::layout::{ecs_document, event_time, index_name};
 use bytes::Bytes;
-use kevents_alert::http::{Client, Method, Request};
+use kevents_http::{Client, Method, Request};
 use serde_json::{json, Value};
 use std::time::Duration;
 

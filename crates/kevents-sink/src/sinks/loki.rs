@@ -4,7 +4,7 @@
 use crate::delivery::{all, request_verdict, BoxFuture, Delivery, Encoded, Sink, Verdict};
 use crate::layout::{envelope, event_time};
 use bytes::Bytes;
-use kevents_alert::http::{Client, Request};
+use kevents_http::{Client, Request};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;

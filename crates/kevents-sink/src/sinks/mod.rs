@@ -12,7 +12,7 @@ use crate::delivery::Sink;
 use crate::files::RotatingFile;
 use crate::layout::SyslogLayout;
 use crate::template::Template;
-use kevents_alert::http::{tls, Client, Endpoint};
+use kevents_http::{tls, Client, Endpoint};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -5,8 +5,8 @@ use crate::delivery::{all, request_verdict, BoxFuture, Delivery, Encoded, Sink, 
 use crate::layout::envelope;
 use crate::template::Template;
 use bytes::Bytes;
-use kevents_alert::delivery::webhook::{signature, SIGNATURE_HEADER};
-use kevents_alert::http::{Client, Request};
+use kevents_http::{signature, SIGNATURE_HEADER};
+use kevents_http::{Client, Request};
 use std::time::Duration;
 
 /// A generic JSON webhook.

@@ -6,6 +6,8 @@ use kevents_store::{ChangeType, Mutation, Scope, StoredEvent};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
+pub mod crash;
+
 pub const CLUSTERS: [&str; 2] = ["", "east"];
 pub const NAMESPACES: [&str; 2] = ["a", "b"];
 pub const NAMES: [&str; 4] = ["e0", "e1", "e2", "e3"];

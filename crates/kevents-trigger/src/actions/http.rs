@@ -4,8 +4,7 @@
 use super::outcome::Outcome;
 use crate::run::TriggerRun;
 use bytes::Bytes;
-use kevents_alert::delivery::webhook::{signature, SIGNATURE_HEADER};
-use kevents_alert::http::{Client, Request};
+use kevents_http::{signature, Client, Request, SIGNATURE_HEADER};
 use kevents_sink::delivery::{http_verdict, Verdict};
 use std::time::Duration;
 

@@ -1,8 +1,11 @@
-//! The HTTP/1.1 client of alert delivery and the HTTP sinks: `http://` and `https://` (rustls,
-//! system roots plus an optional CA file), one connection per request, every request bounded by
-//! a timeout from connecting to reading the whole response.
+//! The outgoing HTTP/1.1 client of alert delivery and the HTTP event sinks: `http://` and
+//! `https://` (rustls, system roots plus an optional CA file), one connection per request, every
+//! request bounded by a timeout from connecting to reading the whole response; and the HMAC
+//! signature both kinds of webhook carry.
+#![warn(missing_docs)]
 
 mod endpoint;
+mod signature;
 pub mod tls;
 
 #[cfg(test)]
@@ -10,6 +13,7 @@ mod tests;
 
 pub use endpoint::{Endpoint, UrlError};
 pub use hyper::Method;
+pub use signature::{signature, SIGNATURE_HEADER};
 pub use tls::CaFileError;
 
 use bytes::Bytes;

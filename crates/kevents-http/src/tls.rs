@@ -102,7 +102,7 @@ mod tests {
 
     #[test]
     fn a_pem_ca_file_is_loaded() {
-        let ca = file(crate::http::tests::TestCa::new().ca_pem.as_bytes());
+        let ca = file(crate::tests::TestCa::new().ca_pem.as_bytes());
         assert_eq!(load_ca_file(ca.path()).unwrap().len(), 1);
         assert_eq!(ca_file_roots(ca.path()).unwrap().len(), 1);
         let with_system = system_roots_and(Some(ca.path())).unwrap();
