@@ -152,6 +152,19 @@ impl RuleEngine {
         self.record(&rules, &mut state, &change.object.record, now, added);
     }
 
+    fn is_key_resource(&self, event: &EventRecord) -> bool {
+        self.key_resources
+            .as_ref()
+            .is_some_and(|k| k.contains(event))
+    }
+
+    /// Whether any rule counts `event` (the rebuild keeps only those).
+    pub(super) fn counted_by_any(&self, rules: &[Rule], event: &EventRecord) -> bool {
+        let cluster = event.cluster_or(&self.cluster);
+        let is_key = self.is_key_resource(event);
+        rules.iter().any(|r| applies(r, event, cluster, is_key))
+    }
+
     /// Counts `added` occurrences of `event` at `at` in every group it belongs to.
     pub(super) fn record(
         &self,
@@ -162,14 +175,8 @@ impl RuleEngine {
         added: u64,
     ) {
         let cluster = event.cluster_or(&self.cluster);
-        let is_key = self
-            .key_resources
-            .as_ref()
-            .is_some_and(|k| k.contains(event));
-        let applies = |r: &&Rule| {
-            (!r.matcher.key_resources_only() || is_key) && r.matcher.matches(event, cluster)
-        };
-        for rule in rules.iter().filter(applies) {
+        let is_key = self.is_key_resource(event);
+        for rule in rules.iter().filter(|r| applies(r, event, cluster, is_key)) {
             let labels: BTreeMap<String, String> = rule
                 .group_by
                 .iter()
@@ -403,4 +410,9 @@ fn resolved(name: &str, group: &Group, now: Micros) -> Alert {
         ends_at: Some(now),
         generator_url: String::new(),
     }
+}
+
+/// Whether `rule` counts `event` of `cluster`.
+fn applies(rule: &Rule, event: &EventRecord, cluster: &str, is_key: bool) -> bool {
+    (!rule.matcher.key_resources_only() || is_key) && rule.matcher.matches(event, cluster)
 }

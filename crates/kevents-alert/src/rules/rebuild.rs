@@ -3,6 +3,9 @@
 //! `lasting`), so only events last seen within that horizon are read, as of the version the
 //! change feed is followed from. Changes the feed delivers meanwhile are held and counted after.
 //!
+//! Only events some rule counts are held for the replay (the others would cost memory in
+//! proportion to everything stored within the horizon).
+//!
 //! A rebuilt event's occurrences count at its last write, except the first, placed where the
 //! event says its repeats began; an event deleted while the rebuild runs is not counted.
 
@@ -76,11 +79,16 @@ impl RuleEngine {
                 }
             };
             read += page.items.len();
+            let rules = self.rules.lock();
             for event in page.items {
-                if event.record.resource_version <= from {
+                // Only what some rule counts is held until the replay.
+                if event.record.resource_version <= from
+                    && self.counted_by_any(&rules, &event.record)
+                {
                     place(&mut occurrences, event);
                 }
             }
+            drop(rules);
             if !keep_going() {
                 self.state.lock().rebuilding = None;
                 return read;
