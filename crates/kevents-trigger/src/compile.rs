@@ -4,8 +4,8 @@
 use crate::config::{ActionConfig, AlertEdge, TriggerConfig};
 use crate::safety::Limits;
 use crate::template::{DocumentTemplate, Template};
-use kevents_http::{Client, Endpoint};
 use kevents_alert::rules::glob_match;
+use kevents_http::{Client, Endpoint};
 use kevents_sink::progress::Backoff;
 use kevents_sink::route::Route;
 use kevents_sink::sinks::duration;
