@@ -225,3 +225,20 @@ def test_the_object_view_of_a_crash_looping_pod_shows_its_restarts_and_owners(ui
     # An owner opens its own history.
     page.locator(".chain a.owner").first.click()
     page.wait_for_function("() => location.hash.includes('kind=ReplicaSet')")
+
+
+def test_the_keyboard_filters_moves_and_opens(ui_hub, page):
+    sign_in(page, ui_hub.url, ADMIN, "#/events?range=24h&type=Warning")
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "f-q"
+    page.keyboard.press("Escape")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    selected = page.locator(".vlist .row.selected")
+    assert selected.count() == 1 and selected.get_attribute("data-index") == "0"
+    name = selected.locator(".c-object").inner_text().split("/", 1)[1]
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => location.hash.startsWith('#/object')")
+    page.wait_for_selector("main[data-ready='1']")
+    assert name in page.locator(".object h2").inner_text()

@@ -27,10 +27,7 @@ mod token;
 
 use crate::key::KeyBuffer;
 use std::collections::HashMap;
-pub use token::is_variable;
-
-/// The token that stands for a position whose identifiers differ between a pattern's messages.
-pub const WILDCARD: &str = "<*>";
+pub use token::{is_variable, WILDCARD};
 
 /// The template of every message of a reason that already has
 /// [`MinerConfig::max_patterns_per_reason`] patterns (or when the miner holds

@@ -14,7 +14,7 @@ use crate::keys::KeyKind;
 use crate::mirror::{HubWrite, Mirrored};
 use crate::proto::{Request, RequestOp, TxnRequest, TxnResponse};
 use crate::record::{LeaseGrant, Record};
-use crate::server::EtcdServer;
+use crate::view::View;
 use crate::wal::Wal;
 use kevents_model::EventRecord;
 use std::collections::{HashMap, HashSet};
@@ -117,7 +117,7 @@ impl Batch {
 
 /// The commit thread's state.
 pub(crate) struct Committer {
-    pub server: Weak<EtcdServer>,
+    pub view: Weak<View>,
     pub wal: Wal,
     pub requests: mpsc::Receiver<Op>,
     pub mirror: async_mpsc::UnboundedSender<Mirrored>,
@@ -131,7 +131,7 @@ impl Committer {
             let Some(first) = carried.take().or_else(|| self.requests.recv().ok()) else {
                 break;
             };
-            let Some(server) = self.server.upgrade() else {
+            let Some(server) = self.view.upgrade() else {
                 break;
             };
             match first {
@@ -166,7 +166,7 @@ impl Committer {
 
     fn append<'a>(
         &mut self,
-        server: &EtcdServer,
+        server: &View,
         records: impl IntoIterator<Item = &'a Record>,
     ) -> Result<(), EtcdError> {
         self.wal
@@ -179,7 +179,7 @@ impl Committer {
     }
 
     /// Plans, logs (one sync) and applies a batch of transactions that touch different keys.
-    fn commit(&mut self, server: &EtcdServer, batch: Vec<PendingTxn>) {
+    fn commit(&mut self, server: &View, batch: Vec<PendingTxn>) {
         let mut planned = Vec::with_capacity(batch.len());
         {
             let state = server.state.read();
@@ -247,7 +247,7 @@ impl Committer {
         }
     }
 
-    fn grant(&mut self, server: &EtcdServer, id: i64, ttl: i64) -> Result<(i64, i64), EtcdError> {
+    fn grant(&mut self, server: &View, id: i64, ttl: i64) -> Result<(i64, i64), EtcdError> {
         let ttl = ttl.max(server.config.min_lease_ttl);
         let id = match id {
             0 => server.next_lease.fetch_add(1, Ordering::Relaxed) + 1,
@@ -268,7 +268,7 @@ impl Committer {
         Ok((id, ttl))
     }
 
-    fn revoke(&mut self, server: &EtcdServer, ids: &[i64]) -> Result<i64, EtcdError> {
+    fn revoke(&mut self, server: &View, ids: &[i64]) -> Result<i64, EtcdError> {
         let record = server
             .state
             .read()
@@ -280,7 +280,7 @@ impl Committer {
         Ok(record.revision)
     }
 
-    fn compact(&mut self, server: &EtcdServer, revision: i64) -> Result<i64, EtcdError> {
+    fn compact(&mut self, server: &View, revision: i64) -> Result<i64, EtcdError> {
         let snapshot = {
             let mut state = server.state.write();
             if revision > state.revision {

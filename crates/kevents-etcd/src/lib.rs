@@ -23,6 +23,7 @@ mod record;
 mod server;
 mod services;
 mod tls;
+mod view;
 mod wal;
 mod watch;
 

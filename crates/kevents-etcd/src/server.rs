@@ -14,26 +14,30 @@ use crate::keys::{KeyKind, KeyPolicy};
 use crate::mirror::HubWrite;
 use crate::mvcc::Mvcc;
 use crate::proto::{Request, RequestOp, TxnRequest, TxnResponse};
+use crate::view::View;
 use crate::wal::Wal;
-use kevents_model::{EventKey, EventRecord};
 use kevents_store::Store;
 use parking_lot::RwLock;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::ops::Deref;
+use std::sync::atomic::AtomicI64;
 use std::sync::{mpsc, Arc};
 use std::time::Instant;
 use tokio::sync::oneshot;
 
 /// The etcd endpoint's state, shared by its services.
 pub struct EtcdServer {
-    pub(crate) state: RwLock<Mvcc>,
+    view: Arc<View>,
     queue: mpsc::Sender<Op>,
-    pub(crate) revision: tokio::sync::watch::Sender<i64>,
     store: Store,
     codec: Arc<dyn EventCodec>,
-    pub(crate) policy: KeyPolicy,
-    pub(crate) config: EtcdConfig,
-    pub(crate) next_lease: AtomicI64,
-    pub(crate) log_bytes: AtomicI64,
+}
+
+impl Deref for EtcdServer {
+    type Target = View;
+
+    fn deref(&self) -> &View {
+        &self.view
+    }
 }
 
 impl EtcdServer {
@@ -66,22 +70,25 @@ impl EtcdServer {
             .unwrap_or(0)
             .max(0x6b65_0000);
         let (queue, requests) = mpsc::channel();
-        let server = Arc::new(EtcdServer {
+        let view = Arc::new(View {
             revision: tokio::sync::watch::Sender::new(state.revision),
             state: RwLock::new(state),
             log_bytes: AtomicI64::new(opened.wal.bytes() as i64),
-            queue,
             policy: KeyPolicy::new(&config.prefix),
-            store: store.clone(),
-            codec,
             config,
             next_lease: AtomicI64::new(next_lease),
+        });
+        let server = Arc::new(EtcdServer {
+            view: view.clone(),
+            queue,
+            store: store.clone(),
+            codec,
         });
         server.resync_store().await;
         let (mirror, batches) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(crate::mirror::run(store, batches));
         let committer = Committer {
-            server: Arc::downgrade(&server),
+            view: Arc::downgrade(&view),
             wal: opened.wal,
             requests,
             mirror,
@@ -93,23 +100,9 @@ impl EtcdServer {
         Ok(server)
     }
 
-    /// The current revision.
-    pub fn current_revision(&self) -> i64 {
-        self.state.read().revision
-    }
-
     /// Bytes of the history the view keeps in memory for past reads and watches.
     pub fn history_bytes(&self) -> usize {
         self.state.read().history_bytes()
-    }
-
-    /// Bytes of the view's log on disk.
-    pub fn log_bytes(&self) -> i64 {
-        self.log_bytes.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn event_key(&self, namespace: &str, name: &str) -> EventKey {
-        EventKey::in_cluster(self.config.cluster.clone(), namespace, name)
     }
 
     async fn resync_store(&self) {
@@ -207,13 +200,6 @@ impl EtcdServer {
         self.queue
             .send(op)
             .map_err(|_| EtcdError::Storage("the etcd view's writer stopped".into()))
-    }
-
-    /// The hub's record of an event written through etcd at `mod_revision`.
-    pub(crate) fn hub_record(&self, mut record: EventRecord, mod_revision: i64) -> EventRecord {
-        record.cluster = self.config.cluster.clone();
-        record.source_resource_version = mod_revision.to_string();
-        record
     }
 
     /// Grants a lease; `id` 0 picks one.

@@ -1,12 +1,8 @@
-//! Counts split into equal buckets of last-seen time in one pass over the events (the
-//! timeline of the web UI: Normal and Warning per hour over 30 days), from the same hot
-//! events, time indexes and blocks as `Store::count`.
+//! Equal buckets of last-seen time that a count is split into (the timeline of the web UI:
+//! Normal and Warning per hour over 30 days); `counts::count_buckets` fills them in one pass.
 
-use crate::counts::{answer, tally, CountQuery, Counted, Totals};
-use crate::head::Head;
 use crate::TimeWindow;
 use kevents_model::Micros;
-use parking_lot::RwLock;
 
 /// Equal spans of last-seen time a count is split into (`Store::count_buckets`): bucket `i`
 /// holds the events last seen from `start + i × width` to just before the next bucket.
@@ -42,43 +38,5 @@ impl Buckets {
             from: Some(self.start),
             to: Some(Micros(end.saturating_sub(1))),
         }
-    }
-}
-
-/// The answer of `Store::count_buckets`: one count per bucket.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BucketCounts {
-    /// The whole window's values, most events first (what `Store::count` answers).
-    pub all: Vec<Counted>,
-    /// Per bucket, its values, most events first.
-    pub buckets: Vec<Vec<Counted>>,
-    /// The store's version the counts are as of.
-    pub resource_version: u64,
-}
-
-/// Counts as `count` does, split into `buckets` of last-seen time.
-pub(crate) fn count(
-    head: &RwLock<Head>,
-    query: &CountQuery<'_>,
-    buckets: &Buckets,
-) -> BucketCounts {
-    let (totals, counts) = tally(head, query, Some(buckets));
-    let mut per_bucket = vec![Totals::new(); buckets.count as usize];
-    let mut all = Totals::new();
-    for ((bucket, value), total) in totals {
-        let whole = all.entry((0, value.clone())).or_default();
-        whole.0 += total.0;
-        whole.1 += total.1;
-        if let Some(slot) = per_bucket.get_mut(bucket as usize) {
-            slot.insert((0, value), total);
-        }
-    }
-    BucketCounts {
-        all: answer(all, 0).items,
-        buckets: per_bucket
-            .into_iter()
-            .map(|totals| answer(totals, 0).items)
-            .collect(),
-        resource_version: counts.resource_version,
     }
 }

@@ -424,3 +424,41 @@ fn by_blocks(
     }
     file.index.blocks.len() as u64
 }
+
+/// The answer of `Store::count_buckets`: one count per bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketCounts {
+    /// The whole window's values, most events first (what `Store::count` answers).
+    pub all: Vec<Counted>,
+    /// Per bucket, its values, most events first.
+    pub buckets: Vec<Vec<Counted>>,
+    /// The store's version the counts are as of.
+    pub resource_version: u64,
+}
+
+/// Counts as `count` does, split into `buckets` of last-seen time.
+pub(crate) fn count_buckets(
+    head: &RwLock<Head>,
+    query: &CountQuery<'_>,
+    buckets: &Buckets,
+) -> BucketCounts {
+    let (totals, counts) = tally(head, query, Some(buckets));
+    let mut per_bucket = vec![Totals::new(); buckets.count as usize];
+    let mut all = Totals::new();
+    for ((bucket, value), total) in totals {
+        let whole = all.entry((0, value.clone())).or_default();
+        whole.0 += total.0;
+        whole.1 += total.1;
+        if let Some(slot) = per_bucket.get_mut(bucket as usize) {
+            slot.insert((0, value), total);
+        }
+    }
+    BucketCounts {
+        all: answer(all, 0).items,
+        buckets: per_bucket
+            .into_iter()
+            .map(|totals| answer(totals, 0).items)
+            .collect(),
+        resource_version: counts.resource_version,
+    }
+}

@@ -53,10 +53,10 @@ mod time_index;
 mod types;
 mod writer;
 
-pub use buckets::{BucketCounts, Buckets};
+pub use buckets::Buckets;
 pub use config::{LogConfig, TierConfig};
 pub use contract::{EventStore, Follow};
-pub use counts::{CountQuery, Counted, Counts};
+pub use counts::{BucketCounts, CountQuery, Counted, Counts};
 pub use entry::{Change, ChangeType, StoredEvent};
 pub use error::StoreError;
 pub use feed::{Live, PIECE as FEED_PIECE};

@@ -178,7 +178,7 @@ impl Store {
     /// Counts as `count` does, split into equal buckets of last-seen time in one pass (the
     /// timeline of the web UI); `query.seen` should cover the buckets' window.
     pub fn count_buckets(&self, query: CountQuery<'_>, buckets: &Buckets) -> BucketCounts {
-        crate::buckets::count(&self.shared.head, &query, buckets)
+        crate::counts::count_buckets(&self.shared.head, &query, buckets)
     }
 
     /// Starts a watch. Fails when `from` is older than the retained history.

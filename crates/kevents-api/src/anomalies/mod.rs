@@ -8,7 +8,7 @@ mod handlers;
 mod record;
 mod state;
 
-pub use record::{record_anomalies, ANOMALY_SOURCE};
+pub use record::record_anomalies;
 pub use state::{AnomalyState, KeyResourceCheck};
 
 use crate::state::AppState;

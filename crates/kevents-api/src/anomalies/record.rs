@@ -3,16 +3,13 @@
 //! name alerts on it (Alertmanager, webhooks), sinks ship it and `kubectl get events` shows it.
 //! The detector does not count these events itself.
 
-use super::AnomalyState;
+use super::state::{AnomalyState, ANOMALY_SOURCE};
 use kevents_anomaly::Anomaly;
 use kevents_model::{EventRecord, Micros, ObjectRef};
 use kevents_store::{Mutation, Store, StoreError};
 use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
-
-/// `source.component` of the events written for anomalies.
-pub const ANOMALY_SOURCE: &str = "kevents-anomaly";
 
 /// Writes an `EventAnomaly` event for every anomaly opened from now on, until `shutdown`.
 pub async fn record_anomalies(

@@ -15,6 +15,9 @@ use tokio::sync::broadcast;
 /// Tells whether an event is about a key resource (`--key-resource`).
 pub type KeyResourceCheck = Box<dyn Fn(&EventRecord) -> bool + Send + Sync>;
 
+/// `source.component` of the events written for anomalies.
+pub const ANOMALY_SOURCE: &str = "kevents-anomaly";
+
 /// The anomalies of the hub's events.
 pub struct AnomalyState {
     pub(crate) detector: RwLock<Detector>,
@@ -65,7 +68,7 @@ impl AnomalyState {
         merged: &[(Series, kevents_correlate::SeriesId)],
         now: Micros,
     ) {
-        if record.source_component == super::ANOMALY_SOURCE {
+        if record.source_component == ANOMALY_SOURCE {
             // The hub's own record of an anomaly is not evidence of another.
             return;
         }

@@ -1,6 +1,7 @@
 //! What the miner treats as a token, and which tokens may vary within one pattern.
 
-use super::WILDCARD;
+/// The token that stands for a position whose identifiers differ between a pattern's messages.
+pub const WILDCARD: &str = "<*>";
 
 /// Tokens of a masked template: its pieces between single spaces, so joining them with one
 /// space gives the template back exactly (two spaces in a row make an empty token).
