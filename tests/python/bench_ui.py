@@ -106,7 +106,7 @@ def main():
             fill(hub, args.events)
             print(f"filled {args.events} events over 30 days in {time.time() - started:.0f} s")
             held = api_millis(f"{hub.url}/apis/kevents.io/v1/eventcounts?by=type&since=720h", runs=1)
-            events_api = api_millis(f"{hub.url}/api/v1/events?since=1h&limit=5000")
+            events_api = api_millis(f"{hub.url}/api/v1/events?since=1h&limit=500")
             timeline_api = api_millis(f"{hub.url}/apis/kevents.io/v1/eventcounts?by=type&since=720h&step=28800s&limit=0")
             with browser_context() as context:
                 events_page = page_millis(context, f"{hub.url}/ui/#/events", "kevents:events-rows")

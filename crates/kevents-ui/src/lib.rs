@@ -9,10 +9,11 @@
 #![warn(missing_docs)]
 
 use axum::extract::Path;
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use std::sync::OnceLock;
 
 /// The Content-Security-Policy of every UI answer: the page may run scripts, styles and images
 /// from the hub only and talk to the hub only; no inline script, no `eval`, no plugins, no
@@ -65,6 +66,42 @@ const ASSETS: &[Asset] = assets![
     ("js/bars.js", JS),
 ];
 
+/// FNV-1a over every file of the UI, computed when the binary is compiled: it names this build's
+/// files, so a URL holding it can be cached for good and a new binary gets new URLs.
+const VERSION_HASH: u64 = {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut a = 0;
+    while a < ASSETS.len() {
+        let body = ASSETS[a].body;
+        let mut i = 0;
+        while i < body.len() {
+            hash = (hash ^ body[i] as u64).wrapping_mul(0x0100_0000_01b3);
+            i += 1;
+        }
+        a += 1;
+    }
+    hash
+};
+
+/// The placeholder in `index.html` that each answer replaces with [`version`].
+const VERSION_MARK: &str = "@v@";
+
+/// The path segment of this build's files: `/ui/v-<hash>/js/app.js` is `js/app.js` of this
+/// binary and never changes.
+pub fn version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| format!("v-{VERSION_HASH:016x}"))
+}
+
+/// The page, with its files' URLs naming this build.
+fn page() -> &'static [u8] {
+    static PAGE: OnceLock<Vec<u8>> = OnceLock::new();
+    PAGE.get_or_init(|| {
+        let html = std::str::from_utf8(ASSETS[0].body).expect("index.html is UTF-8");
+        html.replace(VERSION_MARK, version()).into_bytes()
+    })
+}
+
 /// Total bytes of the UI's files (what the UI adds to the binary, before the code serving them).
 pub fn asset_bytes() -> usize {
     ASSETS.iter().map(|a| a.body.len()).sum()
@@ -74,10 +111,10 @@ pub fn asset_bytes() -> usize {
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/ui", get(|| async { redirect() }))
-        .route("/ui/", get(|| async { serve("index.html") }))
+        .route("/ui/", get(|headers: HeaderMap| async move { serve(&headers, "index.html") }))
         .route(
             "/ui/{*path}",
-            get(|Path(path): Path<String>| async move { serve(&path) }),
+            get(|Path(path): Path<String>, headers: HeaderMap| async move { serve(&headers, &path) }),
         )
         .layer(axum::middleware::map_response(secure))
 }
@@ -90,28 +127,50 @@ fn redirect() -> Response {
         .into_response()
 }
 
-fn serve(path: &str) -> Response {
-    match ASSETS.iter().find(|a| a.path == path) {
-        Some(asset) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(asset.content_type),
-                ),
-                // The files change only with the binary; revalidating keeps an upgraded hub's
-                // page and scripts consistent.
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-            ],
-            asset.body,
-        )
-            .into_response(),
-        None => (
+/// Serves one file. Under `/ui/<version>/` a file is immutable (its URL changes with the
+/// binary); elsewhere, and under another build's version (a page loaded before an upgrade), it
+/// is revalidated with an ETag naming this build.
+fn serve(request: &HeaderMap, path: &str) -> Response {
+    let (path, versioned) = match path.split_once('/') {
+        Some((first, rest)) if first.starts_with("v-") => (rest, first == version()),
+        _ => (path, false),
+    };
+    let Some(asset) = ASSETS.iter().find(|a| a.path == path) else {
+        return (
             StatusCode::NOT_FOUND,
             [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"))],
             "not found\n",
         )
-            .into_response(),
+            .into_response();
+    };
+    let etag = HeaderValue::from_str(&format!("\"{}\"", version())).expect("a valid ETag");
+    let cache = HeaderValue::from_static(if versioned {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    });
+    let content_type = HeaderValue::from_static(asset.content_type);
+    if request.get(header::IF_NONE_MATCH) == Some(&etag) {
+        return (
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag), (header::CACHE_CONTROL, cache)],
+        )
+            .into_response();
     }
+    let body = if asset.path == "index.html" {
+        page()
+    } else {
+        asset.body
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::ETAG, etag),
+            (header::CACHE_CONTROL, cache),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// Adds the security headers to every UI answer, errors included.

@@ -65,13 +65,18 @@ export async function get(path, query, signal) {
   return response.json();
 }
 
-/** Lists every page of a list, calling `onPage(items, list)` per page; stops after `max` items. */
-export async function listAll(path, query, onPage, signal, max) {
+/**
+ * Lists every page of a list, calling `onPage(items, list)` per page; stops after `max` items.
+ * The first page asks for `first` items when given (a quick first paint), the others for
+ * `query.limit`.
+ */
+export async function listAll(path, query, onPage, signal, max, first) {
   let cont = '';
   let total = 0;
   let last = null;
   do {
-    last = await get(path, {...query, continue: cont}, signal);
+    const limit = !cont && first ? first : query.limit;
+    last = await get(path, {...query, limit, continue: cont}, signal);
     total += (last.items || []).length;
     onPage(last.items || [], last);
     cont = (last.metadata && last.metadata.continue) || '';

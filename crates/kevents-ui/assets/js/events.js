@@ -12,6 +12,8 @@ import {eventRow, groupBySeries, matchesText, drawRow, objectLink} from './event
 /** Most events one view holds. */
 const MAX_ROWS = 200000;
 const PAGE = 5000;
+// The first page is small so that the newest rows are painted before the rest arrive.
+const FIRST_PAGE = 500;
 /** The parameters that select on the hub (a change lists again). */
 const SERVER = ['cluster', 'ns', 'type', 'reason', 'kind', 'name', 'range', 'from', 'to'];
 
@@ -113,7 +115,7 @@ export function mount(container, params, ctx) {
         (items) => {
           for (const event of items) { const row = eventRow(event); rows.set(row.key, row); }
           redraw();
-        }, signal, MAX_ROWS);
+        }, signal, MAX_ROWS, FIRST_PAGE);
       loading = false;
       ctx.clearError();
       redraw();
