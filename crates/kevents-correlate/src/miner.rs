@@ -31,7 +31,8 @@ pub use token::{is_variable, WILDCARD};
 
 /// The template of every message of a reason that already has
 /// [`MinerConfig::max_patterns_per_reason`] patterns (or when the miner holds
-/// [`MinerConfig::max_patterns`]) and matches none of them.
+/// [`MinerConfig::max_patterns`], or [`MinerConfig::max_bytes`] of text) and matches none of
+/// them.
 pub const OTHER: &str = "<other>";
 
 /// The miner's parameters.
@@ -48,7 +49,13 @@ pub struct MinerConfig {
     pub max_patterns_per_reason: usize,
     /// Patterns in all; further new messages go to [`OTHER`]. Default 100,000.
     pub max_patterns: usize,
+    /// Text the patterns may hold (see [`MinerStats::bytes`]); further new messages go to
+    /// [`OTHER`]. Default [`DEFAULT_MAX_BYTES`].
+    pub max_bytes: usize,
 }
+
+/// Default bound of [`MinerConfig::max_bytes`]: 100,000 patterns of about 330 bytes of text.
+pub const DEFAULT_MAX_BYTES: usize = 32 << 20;
 
 impl Default for MinerConfig {
     fn default() -> MinerConfig {
@@ -58,6 +65,7 @@ impl Default for MinerConfig {
             max_children: 64,
             max_patterns_per_reason: 1_000,
             max_patterns: 100_000,
+            max_bytes: DEFAULT_MAX_BYTES,
         }
     }
 }
@@ -69,6 +77,9 @@ pub struct MinerStats {
     pub patterns: usize,
     /// Times a pattern gained a wildcard.
     pub generalized: u64,
+    /// Text the patterns hold: each pattern's template twice (as text and as tokens), its
+    /// reason and its prefix-tree keys (an upper bound of the text shared between patterns).
+    pub bytes: usize,
     /// Messages counted in the [`OTHER`] bucket because a cap was reached.
     pub other: u64,
 }
@@ -145,12 +156,15 @@ impl Miner {
                     }
                 }
                 let previous = std::mem::replace(&mut pattern.template, pattern.tokens.join(" "));
+                self.stats.bytes = (self.stats.bytes + 2 * pattern.template.len())
+                    .saturating_sub(2 * previous.len());
                 out.push_str(&pattern.template);
                 self.stats.generalized += 1;
                 Some(previous)
             }
             Placement::New => {
                 let full = self.patterns.len() >= self.config.max_patterns
+                    || self.stats.bytes + self.cost(reason, masked) > self.config.max_bytes
                     || self
                         .reasons
                         .get(reason)
@@ -268,7 +282,16 @@ impl Miner {
         }
     }
 
+    /// What a new pattern of `masked` adds to [`MinerStats::bytes`].
+    fn cost(&self, reason: &str, masked: &str) -> usize {
+        let keys: usize = (0..self.spans.len().min(self.config.depth))
+            .map(|at| self.branch(masked, at).len().max(WILDCARD.len()))
+            .sum();
+        2 * masked.len() + reason.len() + keys
+    }
+
     fn insert(&mut self, reason: &str, masked: &str) {
+        self.stats.bytes += self.cost(reason, masked);
         let index = u32::try_from(self.patterns.len()).expect("max_patterns is below 2^32");
         let depth = self.spans.len().min(self.config.depth);
         let keys: Vec<Box<str>> = (0..depth)

@@ -1,8 +1,22 @@
 //! The sinks file (YAML), parsed strictly: unknown keys are errors, and everything that can be
 //! wrong (URLs, durations, templates, match rules) is reported when the file is loaded.
+//!
+//! A sink is its common settings (name, policy, match, batching, retries) and its kind: the
+//! one key among `webhook`, `slack`, `elasticsearch`, `loki`, `syslog`, `stdout`, `file`,
+//! `nats` and `archive` that it gives. serde checks keys and types (errors carry the line);
+//! [`SinkConfig::take_kind`] then checks that exactly one kind is given (errors name the
+//! sink). Each kind's settings live with its sink in `sinks/<kind>/`.
 
+pub use crate::sinks::elasticsearch::ElasticsearchConfig;
+pub use crate::sinks::file::FileConfig;
+pub use crate::sinks::loki::LokiConfig;
+pub use crate::sinks::nats::NatsConfig;
+pub use crate::sinks::slack::SlackConfig;
+pub use crate::sinks::stdout::StdoutConfig;
+pub use crate::sinks::syslog::{SyslogConfig, TlsConfig};
+pub use crate::sinks::webhook::WebhookConfig;
+pub use kevents_archive::ArchiveConfig;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The whole file: a list of sinks.
@@ -13,7 +27,61 @@ pub struct SinksFile {
     pub sinks: Vec<SinkConfig>,
 }
 
-/// One sink as written.
+/// What a sink's kind key holds: the settings of that kind of destination.
+#[derive(Debug)]
+pub enum SinkKind {
+    /// `webhook:` a generic JSON webhook.
+    Webhook(WebhookConfig),
+    /// `slack:` a Slack-compatible incoming webhook.
+    Slack(SlackConfig),
+    /// `elasticsearch:` Elasticsearch / OpenSearch `_bulk`.
+    Elasticsearch(ElasticsearchConfig),
+    /// `loki:` Loki's push API.
+    Loki(LokiConfig),
+    /// `syslog:` RFC 5424 over TCP or TLS.
+    Syslog(SyslogConfig),
+    /// `stdout:` NDJSON on standard output.
+    Stdout(StdoutConfig),
+    /// `file:` an NDJSON file with rotation.
+    File(FileConfig),
+    /// `nats:` NATS JetStream.
+    Nats(NatsConfig),
+    /// `archive:` Parquet in object storage (S3-compatible or a directory).
+    Archive(ArchiveConfig),
+}
+
+/// The kind keys, in the order errors list them.
+pub const KIND_KEYS: &[&str] = &[
+    "webhook",
+    "slack",
+    "elasticsearch",
+    "loki",
+    "syslog",
+    "stdout",
+    "file",
+    "nats",
+    "archive",
+];
+
+impl SinkKind {
+    /// The key that gives this kind, which is also its type name in metrics and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SinkKind::Webhook(_) => "webhook",
+            SinkKind::Slack(_) => "slack",
+            SinkKind::Elasticsearch(_) => "elasticsearch",
+            SinkKind::Loki(_) => "loki",
+            SinkKind::Syslog(_) => "syslog",
+            SinkKind::Stdout(_) => "stdout",
+            SinkKind::File(_) => "file",
+            SinkKind::Nats(_) => "nats",
+            SinkKind::Archive(_) => "archive",
+        }
+    }
+}
+
+/// One sink as written: the common settings, and one key per kind of which exactly one must
+/// be given ([`SinkConfig::take_kind`]).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SinkConfig {
@@ -48,23 +116,45 @@ pub struct SinkConfig {
     /// Dead-letter file (default `<data-dir>/sinks/<name>.deadletter.ndjson`).
     pub dead_letter_path: Option<PathBuf>,
     /// Generic webhook settings.
-    pub webhook: Option<WebhookConfig>,
+    webhook: Option<WebhookConfig>,
     /// Slack-compatible incoming webhook settings.
-    pub slack: Option<SlackConfig>,
+    slack: Option<SlackConfig>,
     /// Elasticsearch / OpenSearch settings.
-    pub elasticsearch: Option<ElasticsearchConfig>,
+    elasticsearch: Option<ElasticsearchConfig>,
     /// Loki settings.
-    pub loki: Option<LokiConfig>,
+    loki: Option<LokiConfig>,
     /// Syslog (RFC 5424 over TCP) settings.
-    pub syslog: Option<SyslogConfig>,
+    syslog: Option<SyslogConfig>,
     /// NDJSON on standard output.
-    pub stdout: Option<StdoutConfig>,
+    stdout: Option<StdoutConfig>,
     /// NDJSON file settings.
-    pub file: Option<FileConfig>,
+    file: Option<FileConfig>,
     /// NATS JetStream settings.
-    pub nats: Option<NatsConfig>,
+    nats: Option<NatsConfig>,
     /// Parquet archive in object storage (S3-compatible or a directory).
-    pub archive: Option<kevents_archive::ArchiveConfig>,
+    archive: Option<kevents_archive::ArchiveConfig>,
+}
+
+impl SinkConfig {
+    /// Takes out the sink's kind; fails unless exactly one kind key is given.
+    pub fn take_kind(&mut self) -> Result<SinkKind, String> {
+        let given = [
+            self.webhook.take().map(SinkKind::Webhook),
+            self.slack.take().map(SinkKind::Slack),
+            self.elasticsearch.take().map(SinkKind::Elasticsearch),
+            self.loki.take().map(SinkKind::Loki),
+            self.syslog.take().map(SinkKind::Syslog),
+            self.stdout.take().map(SinkKind::Stdout),
+            self.file.take().map(SinkKind::File),
+            self.nats.take().map(SinkKind::Nats),
+            self.archive.take().map(SinkKind::Archive),
+        ];
+        let mut given = given.into_iter().flatten();
+        match (given.next(), given.next()) {
+            (Some(kind), None) => Ok(kind),
+            _ => Err(format!("give exactly one of {}", KIND_KEYS.join(", "))),
+        }
+    }
 }
 
 /// The update policy's name.
@@ -112,138 +202,4 @@ pub struct RetryConfig {
     pub max_backoff: Option<String>,
     /// Attempts before an event is dead-lettered; 0 (default) retries for ever.
     pub max_attempts: Option<u32>,
-}
-
-/// Generic webhook.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct WebhookConfig {
-    /// `http[s]://host[:port]/path`.
-    pub url: String,
-    /// For `https://`: CA certificates (PEM) trusted besides the system's roots.
-    pub ca_file: Option<PathBuf>,
-    /// Secret for the `X-Kevents-Signature: sha256=<hex>` header.
-    pub hmac_secret: Option<String>,
-    /// Extra request headers.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// Request timeout (default 10s).
-    pub timeout: Option<String>,
-}
-
-/// Slack-compatible incoming webhook.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SlackConfig {
-    /// The incoming webhook URL (`https://hooks.slack.com/...`, or `http://`).
-    pub url: String,
-    /// For `https://`: CA certificates (PEM) trusted besides the system's roots.
-    pub ca_file: Option<PathBuf>,
-    /// The line per event, with `{{ field }}` placeholders (see docs/sinks.md).
-    pub text: Option<String>,
-    /// Request timeout (default 10s).
-    pub timeout: Option<String>,
-}
-
-/// Elasticsearch / OpenSearch `_bulk`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ElasticsearchConfig {
-    /// Base URL, e.g. `http://127.0.0.1:9200` or `https://es.example:9200`.
-    pub url: String,
-    /// For `https://`: CA certificates (PEM) trusted besides the system's roots.
-    pub ca_file: Option<PathBuf>,
-    /// Index name with `%Y`, `%m`, `%d` of the event's time (default `kevents-%Y.%m.%d`).
-    pub index: Option<String>,
-    /// Install an index template on start (default true).
-    pub install_template: Option<bool>,
-    /// The template's name (default `kevents`).
-    pub template_name: Option<String>,
-    /// Basic authentication user.
-    pub username: Option<String>,
-    /// Basic authentication password.
-    pub password: Option<String>,
-    /// Request timeout (default 30s).
-    pub timeout: Option<String>,
-}
-
-/// Loki push API.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct LokiConfig {
-    /// Base URL, e.g. `http://127.0.0.1:3100` or `https://loki.example`.
-    pub url: String,
-    /// For `https://`: CA certificates (PEM) trusted besides the system's roots.
-    pub ca_file: Option<PathBuf>,
-    /// Event fields that become stream labels (default cluster, namespace, type, kind).
-    pub labels: Option<Vec<String>>,
-    /// Fixed stream labels (default `job: kevents`).
-    pub static_labels: Option<BTreeMap<String, String>>,
-    /// `X-Scope-OrgID` tenant.
-    pub tenant: Option<String>,
-    /// Request timeout (default 10s).
-    pub timeout: Option<String>,
-}
-
-/// Syslog RFC 5424 over TCP with octet-counting framing.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SyslogConfig {
-    /// `host:port` of the receiver.
-    pub address: String,
-    /// Facility name (default `user`): kern, user, daemon, auth, syslog, local0..local7.
-    pub facility: Option<String>,
-    /// APP-NAME (default `kevents`).
-    pub app_name: Option<String>,
-    /// Structured-data ID (default `kevents@32473`).
-    pub sd_id: Option<String>,
-    /// TLS (RFC 5425) when set.
-    pub tls: Option<TlsConfig>,
-}
-
-/// TLS client settings.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct TlsConfig {
-    /// CA certificates (PEM) that sign the receiver's certificate.
-    pub ca_file: PathBuf,
-    /// Name to verify (default: the host of `address`).
-    pub server_name: Option<String>,
-}
-
-/// NDJSON on standard output.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StdoutConfig {}
-
-/// NDJSON file with size-based rotation.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct FileConfig {
-    /// The file; rotated files get `.1`, `.2`, ... appended.
-    pub path: PathBuf,
-    /// Rotate past this many MiB (default 100).
-    pub max_size_mib: Option<u64>,
-    /// Rotated files kept (default 5).
-    pub max_backups: Option<usize>,
-}
-
-/// NATS JetStream.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct NatsConfig {
-    /// `nats://host:port` (default port 4222).
-    pub url: String,
-    /// Subject prefix (default `kevents`): `<prefix>.<cluster>.<namespace>.<type>`.
-    pub subject_prefix: Option<String>,
-    /// Create this stream over `<prefix>.>` on start when it does not exist.
-    pub stream: Option<String>,
-    /// Token authentication.
-    pub token: Option<String>,
-    /// User authentication.
-    pub user: Option<String>,
-    /// Password of `user`.
-    pub password: Option<String>,
-    /// How long to wait for a batch's publish acks (default 10s).
-    pub ack_timeout: Option<String>,
 }

@@ -105,7 +105,7 @@ fn micros(duration: Duration) -> i64 {
     i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
 }
 
-fn compile(config: SinkConfig) -> Result<SinkSpec, String> {
+fn compile(mut config: SinkConfig) -> Result<SinkSpec, String> {
     let valid_name = !config.name.is_empty()
         && config.name.len() <= 64
         && config
@@ -115,7 +115,9 @@ fn compile(config: SinkConfig) -> Result<SinkSpec, String> {
     if !valid_name {
         return Err("name: use 1-64 letters, digits, `-` or `_`".into());
     }
-    let (sink, kind) = sinks::build(&config)?;
+    let kind = config.take_kind()?;
+    let sink = kind.build(&config.name).map_err(|e| e.to_string())?;
+    let kind = kind.name();
     let route = match config.matches {
         Some(spec) => Route::compile(spec)?,
         None => Route::all(),

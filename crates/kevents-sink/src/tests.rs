@@ -7,6 +7,25 @@ use kevents_store::{Mutation, StoreConfig};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 #[test]
+fn a_sink_without_exactly_one_kind_is_refused_by_name() {
+    let err = |text: &str| parse("s.yaml", text).err().expect("must fail").to_string();
+    let expected = "give exactly one of webhook, slack, elasticsearch, loki, syslog, stdout, \
+                    file, nats, archive";
+    let none = err("sinks:\n- name: a\n  stdout: {}\n- name: bare\n  policy: every-update\n");
+    assert!(
+        none.contains(&format!("sinks[1] (bare): {expected}")),
+        "{none}"
+    );
+    let two = err("sinks:\n- name: both\n  stdout: {}\n  nats: {url: 'nats://n'}\n");
+    assert!(
+        two.contains(&format!("sinks[0] (both): {expected}")),
+        "{two}"
+    );
+    let specs = parse("s.yaml", "sinks:\n- name: n\n  nats: {url: 'nats://n'}\n").unwrap();
+    assert_eq!(specs[0].kind, "nats");
+}
+
+#[test]
 fn config_errors_name_the_sink_and_field() {
     let err = |text: &str| parse("s.yaml", text).err().expect("must fail").to_string();
     let unknown = err("sinks:\n- name: a\n  stdout: {}\n  colour: red\n");

@@ -32,6 +32,11 @@ pub struct MemoryArgs {
     /// message); past it the series seen longest ago are evicted. Bytes, or with a unit.
     #[arg(long, env = "KEVENTS_SERIES_MAX_BYTES", default_value = "64MiB", value_parser = parse_size)]
     pub series_max_bytes: u64,
+    /// Most memory the learned message patterns may take (templates, tokens, reasons); past
+    /// it new patterns go to their reason's `<other>` pattern (counted in
+    /// `kevents_pattern_other_total`). Bytes, or with a unit.
+    #[arg(long, env = "KEVENTS_PATTERN_MAX_BYTES", default_value = "32MiB", value_parser = parse_size)]
+    pub pattern_max_bytes: u64,
     /// Most alert groups the rule engine holds, over all rules; occurrences that would open
     /// more are counted in `kevents_alert_group_overflow_total`.
     #[arg(long, env = "KEVENTS_ALERT_MAX_GROUPS", default_value_t = kevents_alert::rules::DEFAULT_MAX_GROUPS)]

@@ -22,7 +22,6 @@ use kevents_model::Micros;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
 
 /// The query parameters a series read understands.
 pub(crate) struct ReadOptions {
@@ -363,7 +362,7 @@ fn watch_series(
                 let change: std::sync::Arc<SeriesChange> = match live.recv().await {
                     Ok(change) => change,
                     // Too slow to keep up: end the stream; the client relists.
-                    Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return,
+                    Err(_) => return,
                 };
                 if change.version <= sent_version && change.kind != "DELETED" {
                     continue;

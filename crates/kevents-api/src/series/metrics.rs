@@ -1,5 +1,5 @@
-//! Metrics of the learned patterns: how many the miner holds, how often one gained a wildcard,
-//! and how many messages went to the `<other>` bucket because a cap was reached.
+//! Metrics of the learned patterns: how many the miner holds and their bytes, how often one
+//! gained a wildcard, and how many messages went to the `<other>` bucket because a cap was reached.
 
 use kevents_correlate::MinerStats;
 use prometheus_client::metrics::counter::Counter;
@@ -10,6 +10,7 @@ use prometheus_client::registry::Registry;
 #[derive(Clone, Default)]
 pub(crate) struct PatternMetrics {
     patterns: Gauge,
+    bytes: Gauge,
     generalized: Counter,
     other: Counter,
 }
@@ -20,6 +21,11 @@ impl PatternMetrics {
             "kevents_patterns",
             "Message patterns the template miner holds",
             self.patterns.clone(),
+        );
+        registry.register(
+            "kevents_pattern_bytes",
+            "Bytes of text the learned patterns hold, bounded by --pattern-max-bytes",
+            self.bytes.clone(),
         );
         registry.register(
             "kevents_pattern_generalizations",
@@ -37,6 +43,8 @@ impl PatternMetrics {
     pub(crate) fn update(&self, before: MinerStats, after: MinerStats) {
         self.patterns
             .set(i64::try_from(after.patterns).unwrap_or(i64::MAX));
+        self.bytes
+            .set(i64::try_from(after.bytes).unwrap_or(i64::MAX));
         self.generalized
             .inc_by(after.generalized.saturating_sub(before.generalized));
         self.other.inc_by(after.other.saturating_sub(before.other));

@@ -4,6 +4,7 @@
 //! usual Kubernetes machinery, so `kubectl get eventseries -A --sort-by=.status.count` works.
 
 pub(crate) mod encode;
+mod feed;
 pub(crate) mod handlers;
 mod metrics;
 mod patterns;

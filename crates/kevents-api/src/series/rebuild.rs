@@ -275,7 +275,7 @@ mod tests {
         }
         assert_eq!(counts(&rebuilt), counts(&reference));
         let mut announced = std::collections::HashSet::new();
-        while let Ok(change) = watcher.try_recv() {
+        while let Ok(Some(change)) = watcher.try_recv() {
             announced.insert(format!("{:?}", change.series.key()));
         }
         let held: std::collections::HashSet<String> =

@@ -8,7 +8,6 @@ use parking_lot::RwLock;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use std::sync::Arc;
-use tokio::sync::broadcast;
 
 /// What a series watch receives.
 #[derive(Debug, Clone)]
@@ -21,7 +20,7 @@ pub(crate) struct SeriesChange {
 /// The series of every stored event, kept current from the store's change feed.
 pub struct SeriesState {
     pub(super) tracker: RwLock<SeriesTracker>,
-    pub(super) feed: broadcast::Sender<Arc<SeriesChange>>,
+    pub(super) feed: super::feed::SeriesFeed,
     /// The store version the series account for; `None` until [`SeriesState::rebuild`] (a
     /// state nobody feeds is read as it is).
     pub(super) applied: tokio::sync::watch::Sender<Option<u64>>,
@@ -48,15 +47,17 @@ pub(super) struct Pending {
 /// How long a read waits for the series to account for writes acknowledged before it.
 const CATCH_UP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Series changes buffered per watcher before a slow one is cut off (it relists).
+/// Series changes kept for the watchers, in count and in bytes of series text; a watcher that
+/// falls behind the oldest is cut off (it relists).
 const FEED_CAPACITY: usize = 4096;
+const FEED_MAX_BYTES: usize = 64 << 20;
 
 impl SeriesState {
     /// An empty state.
     pub fn new(config: SeriesConfig) -> SeriesState {
         SeriesState {
             tracker: RwLock::new(SeriesTracker::new(config)),
-            feed: broadcast::channel(FEED_CAPACITY).0,
+            feed: super::feed::SeriesFeed::new(FEED_CAPACITY, FEED_MAX_BYTES),
             applied: tokio::sync::watch::channel(None).0,
             rebuilding: parking_lot::Mutex::new(None),
             metrics: PatternMetrics::default(),
@@ -227,7 +228,7 @@ impl SeriesState {
     }
 
     fn publish(&self, kind: &'static str, series: Series, version: u64) {
-        let _ = self.feed.send(Arc::new(SeriesChange {
+        self.feed.send(Arc::new(SeriesChange {
             kind,
             series,
             version,

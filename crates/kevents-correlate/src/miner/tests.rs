@@ -119,14 +119,46 @@ fn patterns_beyond_the_cap_of_a_reason_go_to_the_other_bucket() {
         "volume delta failed",
         "another reason has room"
     );
-    assert_eq!(
-        miner.stats(),
-        MinerStats {
-            patterns: 4,
-            generalized: 0,
-            other: 2
+    let stats = miner.stats();
+    assert_eq!((stats.patterns, stats.generalized, stats.other), (4, 0, 2));
+}
+
+#[test]
+fn patterns_beyond_the_byte_bound_go_to_the_other_bucket_and_are_counted() {
+    let max_bytes = 4 << 10;
+    let mut miner = Miner::new(MinerConfig {
+        max_bytes,
+        ..MinerConfig::default()
+    });
+    let words: Vec<String> = (0..200)
+        .map(|n| format!("word{}", "x".repeat(n % 7 + 3)))
+        .collect();
+    let mut others = 0;
+    for (n, word) in words.iter().enumerate() {
+        let message = format!(
+            "volume {word} number{} failed {}",
+            "q".repeat(n % 5 + 3),
+            "z".repeat(40)
+        );
+        let reason = format!("Reason{}", n % 13);
+        if learn(&mut miner, &reason, &message) == OTHER {
+            others += 1;
         }
+        let stats = miner.stats();
+        assert!(stats.bytes <= max_bytes, "{} bytes", stats.bytes);
+        let text: usize = miner.templates().map(|t| 2 * t.len()).sum();
+        assert!(text <= stats.bytes, "the gauge counts the templates held");
+    }
+    let stats = miner.stats();
+    assert!(others > 0 && stats.patterns > 0, "{stats:?}");
+    assert_eq!(stats.other, others);
+    assert!(
+        stats.bytes + 256 > max_bytes,
+        "the bound is filled before messages overflow: {stats:?}"
     );
+    let message = format!("volume wordxxx numberqqq failed {}", "z".repeat(40));
+    let first = learn(&mut miner, "Reason0", &message);
+    assert_ne!(first, OTHER, "a known pattern still takes its messages");
 }
 
 #[test]

@@ -27,6 +27,11 @@ pub struct Series {
 }
 
 impl Series {
+    /// Heap bytes of the series' text (key fields, template, latest event name and message).
+    pub fn text_bytes(&self) -> usize {
+        self.text.bytes()
+    }
+
     /// The readable key.
     pub fn key(&self) -> SeriesKey<'_> {
         self.text.key()

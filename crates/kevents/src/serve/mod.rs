@@ -158,6 +158,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         SeriesConfig {
             ttl_micros: args.event_ttl,
             max_bytes: crate::memory::bytes(args.memory.series_max_bytes),
+            miner: kevents_correlate::MinerConfig {
+                max_bytes: crate::memory::bytes(args.memory.pattern_max_bytes),
+                ..kevents_correlate::MinerConfig::default()
+            },
             ..SeriesConfig::default()
         },
         {

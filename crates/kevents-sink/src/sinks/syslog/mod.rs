@@ -1,78 +1,16 @@
-//! Byte-stream sinks: NDJSON on stdout, an NDJSON file with rotation, and syslog RFC 5424
-//! over TCP or TLS with octet-counting framing. A batch is acknowledged once written (and, for
-//! the file, fsynced); syslog has no acknowledgement, so a broken connection resends the batch.
+//! Syslog RFC 5424 over TCP or TLS with octet-counting framing. Syslog has no
+//! acknowledgement, so a broken connection resends the batch.
 
+mod config;
+
+pub use config::{SyslogConfig, SyslogConfigError, TlsConfig};
+
+use super::joined;
 use crate::delivery::{all, BoxFuture, Delivery, Encoded, Sink, Verdict};
-use crate::files::RotatingFile;
-use crate::layout::{envelope, SyslogLayout};
+use crate::layout::SyslogLayout;
 use bytes::Bytes;
-use std::io::Write;
-use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Mutex;
-
-fn ndjson(delivery: Delivery) -> Encoded {
-    let mut line = envelope(&delivery).to_string().into_bytes();
-    line.push(b'\n');
-    Encoded {
-        delivery,
-        payload: Bytes::from(line),
-        key: String::new(),
-    }
-}
-
-fn joined(batch: &[Encoded]) -> Vec<u8> {
-    let mut data = Vec::with_capacity(batch.iter().map(|i| i.payload.len()).sum());
-    for item in batch {
-        data.extend_from_slice(&item.payload);
-    }
-    data
-}
-
-/// NDJSON envelopes on standard output.
-pub struct Stdout;
-
-impl Sink for Stdout {
-    fn encode(&self, delivery: Delivery) -> Result<Encoded, (Delivery, String)> {
-        Ok(ndjson(delivery))
-    }
-
-    fn send<'a>(&'a self, batch: &'a [Encoded]) -> BoxFuture<'a, Vec<Verdict>> {
-        Box::pin(async move {
-            let data = joined(batch);
-            let mut out = std::io::stdout().lock();
-            match out.write_all(&data).and_then(|_| out.flush()) {
-                Ok(()) => all(batch.len(), Verdict::Delivered),
-                Err(e) => all(batch.len(), Verdict::Retry(format!("stdout: {e}"))),
-            }
-        })
-    }
-}
-
-/// NDJSON envelopes appended to a rotating file.
-pub struct FileSink {
-    /// The file.
-    pub file: Arc<parking_lot::Mutex<RotatingFile>>,
-}
-
-impl Sink for FileSink {
-    fn encode(&self, delivery: Delivery) -> Result<Encoded, (Delivery, String)> {
-        Ok(ndjson(delivery))
-    }
-
-    fn send<'a>(&'a self, batch: &'a [Encoded]) -> BoxFuture<'a, Vec<Verdict>> {
-        Box::pin(async move {
-            let data = joined(batch);
-            let file = self.file.clone();
-            let written = tokio::task::spawn_blocking(move || file.lock().append(&data)).await;
-            match written {
-                Ok(Ok(())) => all(batch.len(), Verdict::Delivered),
-                Ok(Err(e)) => all(batch.len(), Verdict::Retry(format!("writing: {e}"))),
-                Err(e) => all(batch.len(), Verdict::Retry(format!("writing: {e}"))),
-            }
-        })
-    }
-}
 
 /// A byte stream to the receiver (TCP or TLS).
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}

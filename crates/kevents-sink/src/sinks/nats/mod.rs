@@ -2,6 +2,10 @@
 //! `Nats-Msg-Id` header (JetStream drops a repeated ID within the stream's duplicate window),
 //! and one JetStream ack per message before the batch counts as delivered.
 
+mod config;
+
+pub use config::{NatsConfig, NatsConfigError};
+
 use crate::delivery::{BoxFuture, Delivery, Encoded, Sink, Verdict};
 use crate::layout::{envelope, subject_token};
 use bytes::Bytes;

@@ -2,6 +2,10 @@
 //! key (a redelivered event answers 409 and counts as delivered), daily indices, an index
 //! template installed on start, and per-item verdicts from the bulk response.
 
+mod config;
+
+pub use config::{ElasticsearchConfig, ElasticsearchConfigError};
+
 use crate::delivery::{
     all, http_verdict, request_verdict, BoxFuture, Delivery, Encoded, Sink, Verdict,
 };

@@ -1,6 +1,10 @@
 //! Loki's push API (`POST /loki/api/v1/push`, JSON): streams keyed by a bounded label set
 //! (only low-cardinality event fields may become labels), one line per event (the envelope).
 
+mod config;
+
+pub use config::{LokiConfig, LokiConfigError};
+
 use crate::delivery::{all, request_verdict, BoxFuture, Delivery, Encoded, Sink, Verdict};
 use crate::layout::{envelope, event_time};
 use bytes::Bytes;

@@ -5,7 +5,27 @@
 
 use crate::delivery::{all, BoxFuture, Delivery, Encoded, Sink, Verdict};
 use kevents_archive::columns::Row;
-use kevents_archive::Archiver;
+use kevents_archive::{ArchiveConfig, Archiver};
+
+/// Archive settings that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveConfigError {
+    /// A field is wrong; the message names it.
+    #[error("archive.{0}")]
+    Field(String),
+    /// The location cannot be opened.
+    #[error("archive: {0}")]
+    Location(kevents_archive::ArchiveError),
+}
+
+/// The sink the `archive:` settings describe (an S3-compatible bucket or a directory).
+pub fn build(config: &ArchiveConfig) -> Result<ArchiveSink, ArchiveConfigError> {
+    let location = kevents_archive::Location::open(config).map_err(|e| match e {
+        kevents_archive::ArchiveError::Config(message) => ArchiveConfigError::Field(message),
+        other => ArchiveConfigError::Location(other),
+    })?;
+    Ok(ArchiveSink::new(Archiver::new(location)))
+}
 
 /// Archives batches into one location.
 pub struct ArchiveSink {
