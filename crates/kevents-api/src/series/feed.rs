@@ -3,10 +3,18 @@
 //! behind the oldest change kept is told so and its watch ends (the client relists), as a
 //! watcher that lags the events feed does.
 
-use super::state::SeriesChange;
+use kevents_correlate::Series;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::sync::Arc;
+
+/// What a series watch receives.
+#[derive(Debug, Clone)]
+pub(crate) struct SeriesChange {
+    pub kind: &'static str,
+    pub series: Series,
+    pub version: u64,
+}
 
 /// The latest series changes, shared with the watchers.
 pub(crate) struct SeriesFeed {

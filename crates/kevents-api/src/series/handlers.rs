@@ -3,8 +3,8 @@
 use super::encode::{
     series_cells, series_columns, series_id_of, series_name, series_object, API_VERSION,
 };
+use super::feed::SeriesChange;
 use super::select::{series_subject, Selector};
-use super::state::SeriesChange;
 use crate::clusters::ClusterScope;
 use crate::error::ApiError;
 use crate::error::Reply;

@@ -1,5 +1,6 @@
 //! The series of every stored event, kept current from the store's change feed.
 
+use super::feed::SeriesChange;
 use super::metrics::PatternMetrics;
 use kevents_correlate::{Series, SeriesConfig, SeriesTracker};
 use kevents_model::Micros;
@@ -8,14 +9,6 @@ use parking_lot::RwLock;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use std::sync::Arc;
-
-/// What a series watch receives.
-#[derive(Debug, Clone)]
-pub(crate) struct SeriesChange {
-    pub kind: &'static str,
-    pub series: Series,
-    pub version: u64,
-}
 
 /// The series of every stored event, kept current from the store's change feed.
 pub struct SeriesState {

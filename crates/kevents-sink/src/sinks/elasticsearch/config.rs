@@ -1,7 +1,7 @@
 //! The `elasticsearch:` settings and the sink they build.
 
-use super::Elasticsearch;
-use crate::sinks::{basic_auth, duration, http_client};
+use super::sink::Elasticsearch;
+use crate::sinks::common::{basic_auth, duration, http_client};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! NDJSON envelopes appended to a file with size-based rotation; a batch is acknowledged once
 //! written and fsynced.
 
-use super::{joined, ndjson};
+use super::common::{joined, ndjson};
 use crate::delivery::{all, BoxFuture, Delivery, Encoded, Sink, Verdict};
 use crate::files::RotatingFile;
 use serde::Deserialize;

@@ -1,7 +1,7 @@
 //! The `loki:` settings and the sink they build.
 
-use super::{valid_label_name, Loki, DEFAULT_LABELS, LABEL_FIELDS};
-use crate::sinks::{duration, http_client};
+use super::sink::{valid_label_name, Loki, DEFAULT_LABELS, LABEL_FIELDS};
+use crate::sinks::common::{duration, http_client};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! The `nats:` settings and the sink they build.
 
-use super::Nats;
-use crate::sinks::duration;
+use super::sink::Nats;
+use crate::sinks::common::duration;
 use serde::Deserialize;
 use std::time::Duration;
 

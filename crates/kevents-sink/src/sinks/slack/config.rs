@@ -1,7 +1,7 @@
 //! The `slack:` settings and the sink they build.
 
-use super::{Slack, DEFAULT_SLACK_TEXT};
-use crate::sinks::{duration, http_client};
+use super::sink::{Slack, DEFAULT_SLACK_TEXT};
+use crate::sinks::common::{duration, http_client};
 use crate::template::Template;
 use serde::Deserialize;
 use std::path::PathBuf;

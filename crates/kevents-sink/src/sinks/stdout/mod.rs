@@ -1,6 +1,6 @@
 //! NDJSON envelopes on standard output; a batch is acknowledged once written.
 
-use super::{joined, ndjson};
+use super::common::{joined, ndjson};
 use crate::delivery::{all, BoxFuture, Delivery, Encoded, Sink, Verdict};
 use serde::Deserialize;
 use std::io::Write;

@@ -1,6 +1,6 @@
 //! The `syslog:` settings and the sink they build.
 
-use super::Syslog;
+use super::sink::Syslog;
 use crate::layout::SyslogLayout;
 use kevents_http::tls;
 use rustls::pki_types::ServerName;

@@ -1,7 +1,7 @@
 //! The `webhook:` settings and the sink they build.
 
-use super::Webhook;
-use crate::sinks::{duration, http_client};
+use super::sink::Webhook;
+use crate::sinks::common::{duration, http_client};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
