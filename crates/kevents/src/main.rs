@@ -1,7 +1,7 @@
 //! `kevents`: keep, query, alert on and ship Kubernetes Events.
 
-mod alerting;
 mod archive;
+mod catchup;
 mod certs;
 mod clusters;
 mod collect;

@@ -13,6 +13,7 @@ pub use crate::occurrences::occurrences_added;
 pub use engine::{RuleEngine, DEFAULT_MAX_GROUPS};
 pub use export::{prometheus_rule_object, prometheus_rules, promql};
 pub use format::RuleError;
+pub use rebuild::Rebuild;
 pub use rule::{glob_match, load_rules, Condition, Rule};
 
 use std::path::{Path, PathBuf};
@@ -90,3 +91,6 @@ fn io_error(path: &Path, error: std::io::Error) -> RuleError {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod rebuild_tests;
