@@ -47,7 +47,8 @@ export function mount(container, params, ctx) {
   const status = h('p', {class: 'status', 'aria-live': 'polite'});
   const lists = h('div', {class: 'alert-lists'});
   const details = h('div', {class: 'alert-detail-box'});
-  fill(container, h('section', {class: 'view scroll alerts'}, filters, status, lists, details));
+  fill(container, h('section', {class: 'view scroll alerts'}, filters, status, details, lists));
+  let opened = '';
 
   function formParams() {
     const next = {};
@@ -71,7 +72,7 @@ export function mount(container, params, ctx) {
     const others = Object.entries(alert.metadata.labels || {})
       .filter(([k]) => !SHOWN_LABELS.has(k)).map(([k, v]) => `${k}=${v}`).join(', ');
     const since = s.state === 'resolved' ? `resolved ${ago(Date.parse(s.resolvedAt))}` :
-      `${s.state === 'pending' ? 'pending' : 'firing'} since ${ago(Date.parse(s.firingSince || s.activeSince))}`;
+      ago(Date.parse(s.firingSince || s.activeSince));
     const tr = h('tr', {class: `alert-row ${s.state}`, tabindex: '-1', 'data-name': alert.metadata.name,
       onclick: () => open(alert)},
       h('td', {}, stateBadge(s.state)),
@@ -113,6 +114,9 @@ export function mount(container, params, ctx) {
     } else {
       fill(details, selected ? alertDetail(selected, () => go('alerts', {...p, sel: '', selns: ''})) : null);
     }
+    // A newly opened alert is shown where the reader is, above the lists.
+    if (selected && opened !== keyOf(selected)) details.scrollIntoView({block: 'nearest'});
+    opened = selected ? keyOf(selected) : '';
     container.dataset.ready = '1';
   }
   let pending = 0;
