@@ -1,10 +1,10 @@
 //! The alert list: states, the events behind each alert, and the bound on resolved alerts.
 
 use super::*;
+use crate::rules::tests::added;
 use crate::rules::{load_rules, EVENTS_KEPT};
 use kevents_model::EventRecord;
-use kevents_store::{Change, ChangeType, StoredEvent};
-use std::sync::Arc;
+use kevents_store::Change;
 
 const S: i64 = 1_000_000;
 
@@ -22,16 +22,7 @@ fn event(namespace: &str, name: &str, count: i32) -> Change {
     e.involved_object.kind = "Pod".into();
     e.involved_object.namespace = namespace.into();
     e.involved_object.name = name.into();
-    Change {
-        resource_version: 1,
-        change_type: ChangeType::Added,
-        object: Arc::new(StoredEvent {
-            record: e,
-            updated_at: Micros(0),
-        }),
-        previous: None,
-        committed_at: Micros(0),
-    }
+    added(e)
 }
 
 fn engine(yaml: &str) -> RuleEngine {
