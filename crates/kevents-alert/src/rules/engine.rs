@@ -111,7 +111,8 @@ impl RuleEngine {
         );
         registry.register(
             "kevents_alert_group_bytes",
-            "Bytes held by the rule engine's alert groups (bounded by --alert-max-bytes)",
+            "Bytes held by the rule engine's alert groups and the resolved alerts it lists (bounded by \
+             --alert-max-bytes)",
             self.bytes_held.clone(),
         );
         registry.register(
