@@ -2,7 +2,7 @@
 //! all answered by one function of the resource.
 
 use crate::clusters::ClusterScope;
-use crate::error::Reply;
+use crate::error::{not_allowed, Reply};
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
@@ -25,7 +25,7 @@ pub(crate) struct Collection {
 }
 
 /// Adds the list and watch routes of `plural`, across namespaces and, when `namespaced`, in
-/// one; `read` answers them all.
+/// one; `read` answers them all, other methods a `405`.
 pub(crate) fn collection_routes<R, F>(
     router: Router<AppState>,
     plural: &str,
@@ -54,6 +54,7 @@ where
                 read(state, at)
             },
         )
+        .fallback(not_allowed())
     };
     let within = |watch_path: bool| -> MethodRouter<AppState> {
         let read = read.clone();
@@ -73,6 +74,7 @@ where
                 read(state, at)
             },
         )
+        .fallback(not_allowed())
     };
     let router = router
         .route(&format!("{base}/{plural}"), across(false))
