@@ -24,8 +24,8 @@ POLICY = """rules:
   verbs: [get, list, watch]
   namespaces: [payments]
 """
-# Beside the built-in pack: one alert per namespace for a probe reason, and one that resolves
-# two seconds after its event.
+# Beside the built-in pack: one alert per namespace for a probe reason, one that resolves two
+# seconds after its event, and one that stays pending for an hour.
 RULES = """rules:
 - name: UiProbeFailing
   match: {reason: UiProbeFailing}
@@ -38,6 +38,10 @@ RULES = """rules:
   groupBy: [namespace]
   resolveAfter: 2s
   labels: {severity: warning}
+- name: UiSlowBurn
+  match: {reason: UiSlowBurn}
+  for: 1h
+  labels: {severity: info}
 """
 
 
@@ -275,11 +279,13 @@ def alert_rows(page, state):
 def test_the_alerts_view_lists_a_firing_alert_and_opens_the_events_behind_it(ui_hub, page):
     probe(ui_hub, "payments", "ledger-0", message="<script>window.__owned = 3</script>probe failed")
     probe(ui_hub, "checkout", "cart-0")
-    sign_in(page, ui_hub.url, ADMIN, "#/alerts?rule=UiProbe")
+    probe(ui_hub, "checkout", "cart-9", reason="UiSlowBurn")
+    sign_in(page, ui_hub.url, ADMIN, "#/alerts?rule=Ui")
     firing = alert_rows(page, "firing")
     firing.filter(has_text="payments").wait_for(timeout=10_000)
     firing.filter(has_text="checkout").wait_for(timeout=10_000)
     assert set(firing.locator(".c-rule").all_inner_texts()) == {"UiProbeFailing"}
+    alert_rows(page, "pending").filter(has_text="UiSlowBurn").wait_for(timeout=10_000)
     # The built-in pack's alerts of the simulated events are listed too, without the filter.
     page.select_option("#f-state", "firing")
     page.fill("#f-rule", "")
