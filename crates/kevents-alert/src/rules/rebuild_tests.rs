@@ -147,6 +147,7 @@ fn a_group_is_the_same_whatever_order_its_occurrences_come_in() {
         (
             group.window.iter().copied().collect::<Vec<_>>(),
             group.objects_text(),
+            group.events.to_vec(),
             group.latest.name.clone(),
             group.total,
             (group.first_seen, group.last_seen),
@@ -156,7 +157,8 @@ fn a_group_is_the_same_whatever_order_its_occurrences_come_in() {
     let shuffled: Vec<usize> = (0..40).map(|i| (i * 17) % 40).collect();
     let reversed: Vec<usize> = (0..40).rev().collect();
     let expected = engine(&in_time);
-    assert_eq!(expected.2, "web-39");
+    assert_eq!(expected.3, "web-39");
+    assert_eq!(expected.2.len(), refs::EVENTS_KEPT);
     assert!(
         expected.1.starts_with("Pod/web-39, Pod/web-38"),
         "{}",
