@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 mod api_group;
+mod cluster_name;
 mod event_match;
 mod field_selector;
 mod glob;
@@ -15,6 +16,7 @@ pub mod validation;
 pub mod wire;
 
 pub use api_group::ApiGroup;
+pub use cluster_name::validate_cluster_name;
 pub use event_match::{EventMatcher, MatchError, MatchField, MatchSpec, OneOrMany};
 pub use field_selector::{EventField, FieldRequirement, FieldSelector, FieldSelectorError};
 pub use glob::glob_match;

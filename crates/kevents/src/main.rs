@@ -3,7 +3,6 @@
 mod alerting;
 mod archive;
 mod certs;
-mod clusters;
 mod collect;
 mod contexts;
 mod correlation;
@@ -38,7 +37,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     version,
     about = "Keep, query, alert on and ship Kubernetes Events"
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -61,13 +60,9 @@ enum Command {
     Triggers(triggers::TriggersArgs),
     /// Watch the Events of Kubernetes clusters and write them into a hub, exactly once.
     Collect(collect::CollectArgs),
-    /// List the clusters a hub collects, with lag, event rate and last contact.
-    Clusters(clusters::ClustersArgs),
     /// Find out why events are missing or late: checks of source clusters, collectors, sinks and
     /// the hub, each ok, warning or problem, with the evidence and what to do.
     Doctor(doctor::DoctorArgs),
-    /// Print a kubeconfig with one context per cluster of a hub.
-    Kubeconfig(clusters::KubeconfigArgs),
     /// List an event archive (an `archive` sink's Parquet objects) or restore a range of it.
     Archive(archive::ArchiveArgs),
     #[command(flatten)]
@@ -87,8 +82,6 @@ fn main() -> anyhow::Result<()> {
         Command::Sinks(args) => sinks::run(args),
         Command::Triggers(args) => triggers::run(args),
         Command::Collect(args) => collect::run(args),
-        Command::Clusters(args) => clusters::run_clusters(args),
-        Command::Kubeconfig(args) => clusters::run_kubeconfig(args),
         Command::Doctor(args) => std::process::exit(doctor::run(args)?),
         Command::Archive(args) => archive::run(args),
     }
