@@ -142,10 +142,10 @@ mod tests {
         assert_eq!(
             table(&clusters, now),
             [
-                "NAME      EVENTS   LAG    RATE/MIN   LOST         LAST CONTACT",
-                "prod      1234     0.2s   42.0       19 (1 gap)   10s ago",
-                "edge      0        -      -          40 (2 gaps)  never",
-                "staging   0        -      -          -            never",
+                "NAME      EVENTS   LAG    RATE/MIN   LOST          LAST CONTACT",
+                "prod      1234     0.2s   42.0       19 (1 gap)    10s ago",
+                "edge      0        -      -          40 (2 gaps)   never",
+                "staging   0        -      -          -             never",
             ]
         );
     }
