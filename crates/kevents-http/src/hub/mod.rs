@@ -7,6 +7,8 @@ mod clusters;
 mod credentials;
 mod error;
 mod stream;
+#[cfg(test)]
+mod tests;
 
 pub use clusters::{ClusterGap, ClusterStatus};
 pub use error::{HubError, Status};
