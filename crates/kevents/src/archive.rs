@@ -41,13 +41,12 @@ struct ServeFlags {
     serve: crate::serve::ServeArgs,
 }
 
-/// Runs `kevents archive`.
-pub fn run(args: ArchiveArgs) -> anyhow::Result<()> {
+/// Runs `kevents archive`; `cli` is the whole `kevents` command.
+pub fn run(args: ArchiveArgs, cli: clap::Command) -> anyhow::Result<()> {
     match args.command {
-        ArchiveCommand::Hub(command) => kevents_cli::main(
-            kevents_cli::Command::Archive(command),
-            <crate::Cli as clap::CommandFactory>::command(),
-        ),
+        ArchiveCommand::Hub(command) => {
+            kevents_cli::main(kevents_cli::Command::Archive(command), cli)
+        }
         ArchiveCommand::Serve { archive, listen } => serve(archive, listen),
     }
 }

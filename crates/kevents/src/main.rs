@@ -37,7 +37,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     version,
     about = "Keep, query, alert on and ship Kubernetes Events"
 )]
-pub(crate) struct Cli {
+struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -83,6 +83,6 @@ fn main() -> anyhow::Result<()> {
         Command::Triggers(args) => triggers::run(args),
         Command::Collect(args) => collect::run(args),
         Command::Doctor(args) => std::process::exit(doctor::run(args)?),
-        Command::Archive(args) => archive::run(args),
+        Command::Archive(args) => archive::run(args, <Cli as clap::CommandFactory>::command()),
     }
 }

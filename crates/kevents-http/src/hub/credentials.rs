@@ -1,7 +1,8 @@
 //! How the client proves who it is and whom it trusts: the TLS configuration (the hub's CA, a
 //! client certificate) and the bearer token, fixed or read from a file that may be rotated.
 
-use super::{HubError, HubOptions};
+use super::error::HubError;
+use super::options::HubOptions;
 use crate::tls;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};

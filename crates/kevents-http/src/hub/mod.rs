@@ -6,12 +6,14 @@
 mod clusters;
 mod credentials;
 mod error;
+mod options;
 mod stream;
 #[cfg(test)]
 mod tests;
 
 pub use clusters::{ClusterGap, ClusterStatus};
 pub use error::{HubError, Status};
+pub use options::HubOptions;
 pub use stream::WatchStream;
 
 use crate::endpoint::Endpoint;
@@ -24,7 +26,6 @@ use hyper::Method;
 use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -36,24 +37,6 @@ const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Idle connections kept for reuse; more concurrent requests open more, then close them.
 const IDLE_CONNECTIONS: usize = 16;
-
-/// How to reach a hub.
-#[derive(Debug, Clone, Default)]
-pub struct HubOptions {
-    /// `http://host:port` or `https://host:port`, optionally with a path the API lives under
-    /// (`https://hub:8443/clusters/prod`).
-    pub url: String,
-    /// Bearer token.
-    pub token: Option<String>,
-    /// File holding the bearer token, read again when it changes; `token` wins over it.
-    pub token_file: Option<PathBuf>,
-    /// CA certificate (PEM) of an `https://` hub; without it, the system's roots.
-    pub ca_file: Option<PathBuf>,
-    /// Client certificate (PEM), for a hub with client-certificate authentication.
-    pub client_certificate: Option<PathBuf>,
-    /// The client certificate's key (PEM).
-    pub client_key: Option<PathBuf>,
-}
 
 /// A client of one hub. Cheap to clone; clones share their connections.
 #[derive(Clone)]
