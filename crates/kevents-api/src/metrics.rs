@@ -1,6 +1,7 @@
 //! kevents' own API metrics: requests by verb and code, write latency, rejected writes by
 //! reason, open watches. Recorded by one middleware and the watch streams.
 
+use crate::state::SharedState;
 use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
@@ -145,7 +146,8 @@ fn status_reason(status: u16) -> &'static str {
 }
 
 /// Middleware recording every request.
-pub async fn track(State(metrics): State<ApiMetrics>, request: Request, next: Next) -> Response {
+pub async fn track(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+    let metrics = &state.metrics;
     let verb = verb(
         request.method(),
         request.uri().path(),

@@ -30,7 +30,8 @@ impl Default for ApiConfig {
     }
 }
 
-/// What every handler can reach.
+/// What every handler can reach. The router holds it behind one [`SharedState`], so a request
+/// clones one `Arc` rather than each of these fields.
 #[derive(Clone)]
 pub struct AppState {
     /// The event store.
@@ -74,6 +75,9 @@ impl AppState {
         }
     }
 }
+
+/// The router's state: every handler and middleware of a request shares one [`AppState`].
+pub(crate) type SharedState = Arc<AppState>;
 
 /// The target of a request: API group, cluster scope, namespace and name from the path.
 #[derive(Clone, Debug)]

@@ -6,7 +6,7 @@ use crate::error::{ApiError, Reply};
 use crate::negotiate::{representation, Representation};
 use crate::respond::{json_response, respond, row, table};
 use crate::series::handlers::{list, not_found, ReadOptions};
-use crate::state::AppState;
+use crate::state::SharedState;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -34,7 +34,7 @@ impl Scope {
 }
 
 pub(super) async fn all(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClusterScope(cluster): ClusterScope,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -53,7 +53,7 @@ pub(super) async fn all(
 }
 
 pub(super) async fn watch_all(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClusterScope(cluster): ClusterScope,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -72,7 +72,7 @@ pub(super) async fn watch_all(
 }
 
 pub(super) async fn namespaced(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClusterScope(cluster): ClusterScope,
     Path(namespace): Path<String>,
     RawQuery(query): RawQuery,
@@ -86,7 +86,7 @@ pub(super) async fn namespaced(
 }
 
 pub(super) async fn watch_namespaced(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClusterScope(cluster): ClusterScope,
     Path(namespace): Path<String>,
     RawQuery(query): RawQuery,
@@ -100,7 +100,7 @@ pub(super) async fn watch_namespaced(
 }
 
 pub(super) async fn one(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClusterScope(cluster): ClusterScope,
     Path((namespace, name)): Path<(String, String)>,
     headers: HeaderMap,
@@ -137,7 +137,7 @@ pub(super) async fn one(
 }
 
 async fn read(
-    state: AppState,
+    state: SharedState,
     scope: Scope,
     query: Option<String>,
     headers: HeaderMap,
@@ -189,7 +189,7 @@ async fn read(
 /// A watch: the anomalies kept (`ADDED`, or those changed since a resourceVersion as
 /// `MODIFIED`), then each change as `MODIFIED` (`ADDED` for one not sent before).
 fn watch(
-    state: AppState,
+    state: SharedState,
     scope: Scope,
     options: &ReadOptions,
     representation: Representation,

@@ -11,12 +11,12 @@ mod state;
 pub use record::record_anomalies;
 pub use state::{AnomalyState, KeyResourceCheck};
 
-use crate::state::AppState;
+use crate::state::SharedState;
 use axum::routing::get;
 use axum::Router;
 
 /// Adds the `anomalies` routes.
-pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
+pub(crate) fn routes(router: Router<SharedState>) -> Router<SharedState> {
     let base = "/apis/kevents.io/v1";
     router
         .route(&format!("{base}/anomalies"), get(handlers::all))

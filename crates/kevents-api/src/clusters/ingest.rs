@@ -8,7 +8,7 @@ use crate::body::read_body;
 use crate::error::ApiError;
 use crate::error::Reply;
 use crate::respond::json_response;
-use crate::state::AppState;
+use crate::state::{AppState, SharedState};
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use kevents_model::validation::validate_create;
@@ -48,7 +48,7 @@ const ATTEMPTS: usize = 5;
 
 /// `POST /kevents/v1/clusters/{cluster}/ingest`.
 pub(super) async fn ingest(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(cluster): Path<String>,
     request: Request,
 ) -> Reply {
@@ -178,9 +178,7 @@ fn source_record(raw: &RawValue, cluster: &str) -> Result<EventRecord, String> {
     record.source_resource_version = decoded
         .resource_version
         .ok_or("metadata.resourceVersion: required for collected events")?;
-    record.uid = decoded
-        .uid
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    record.uid = decoded.uid.unwrap_or_else(crate::uid::new_uid);
     record.creation_timestamp = decoded
         .creation_timestamp
         .or_else(|| Some(Micros::now().truncate_to_seconds()));
@@ -254,7 +252,7 @@ fn known_clusters(state: &AppState) -> BTreeMap<String, Value> {
 }
 
 /// `GET /kevents/v1/clusters`: every cluster with events or a collector, and the hub's own.
-pub(super) async fn list_clusters(State(state): State<AppState>) -> Reply {
+pub(super) async fn list_clusters(State(state): State<SharedState>) -> Reply {
     let items: Vec<Value> = known_clusters(&state).into_values().collect();
     json_response(
         StatusCode::OK,
@@ -264,7 +262,7 @@ pub(super) async fn list_clusters(State(state): State<AppState>) -> Reply {
 
 /// `GET /kevents/v1/clusters/{cluster}`.
 pub(super) async fn get_cluster(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(cluster): Path<String>,
 ) -> Reply {
     match known_clusters(&state).remove(&cluster) {

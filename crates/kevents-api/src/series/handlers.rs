@@ -12,7 +12,7 @@ use crate::negotiate::{representation, Representation};
 use crate::query::parse_query;
 use crate::respond::json_response;
 pub(super) use crate::respond::{respond, row, table};
-use crate::state::AppState;
+use crate::state::{AppState, SharedState};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -97,7 +97,7 @@ impl SeriesRequest {
 }
 
 pub(super) async fn all_series(
-    state: State<AppState>,
+    state: State<SharedState>,
     scope: ClusterScope,
     query: RawQuery,
     headers: HeaderMap,
@@ -110,7 +110,7 @@ pub(super) async fn all_series(
 }
 
 pub(super) async fn watch_all_series(
-    state: State<AppState>,
+    state: State<SharedState>,
     scope: ClusterScope,
     query: RawQuery,
     headers: HeaderMap,
@@ -123,7 +123,7 @@ pub(super) async fn watch_all_series(
 }
 
 pub(super) async fn namespaced_series(
-    state: State<AppState>,
+    state: State<SharedState>,
     scope: ClusterScope,
     Path(namespace): Path<String>,
     query: RawQuery,
@@ -137,7 +137,7 @@ pub(super) async fn namespaced_series(
 }
 
 pub(super) async fn watch_namespaced_series(
-    state: State<AppState>,
+    state: State<SharedState>,
     scope: ClusterScope,
     Path(namespace): Path<String>,
     query: RawQuery,
@@ -160,7 +160,7 @@ pub(crate) fn not_found(resource: &str, name: &str) -> ApiError {
 }
 
 pub(super) async fn one_series(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClusterScope(cluster): ClusterScope,
     Path((namespace, name)): Path<(String, String)>,
     RawQuery(query): RawQuery,
@@ -200,7 +200,7 @@ fn cluster_column(state: &AppState) -> Option<String> {
 }
 
 fn list_series(
-    state: AppState,
+    state: SharedState,
     cluster: Option<String>,
     namespace: Option<String>,
     query: Option<String>,
@@ -286,7 +286,7 @@ fn decode_continue(token: &str) -> Result<(String, String), ApiError> {
 /// A watch of series: the current ones first (`ADDED`, unless resuming from a version, then
 /// those changed since as `MODIFIED`), then every change.
 fn watch_series(
-    state: AppState,
+    state: SharedState,
     request: SeriesRequest,
     options: ReadOptions,
     representation: Representation,
@@ -297,9 +297,10 @@ fn watch_series(
     let send_initial = options.get("sendInitialEvents") == Some("true");
     let table_rows = representation == Representation::Table;
     let with_objects = options.with_objects();
+    let security = state.security.clone();
     let line = move |kind: &str, series: &Series, columns: &mut bool| -> Bytes {
         let now = Micros::now();
-        let object = series_object(series, &state.security.cluster, now);
+        let object = series_object(series, &security.cluster, now);
         let object = if table_rows {
             let columns_value = if *columns {
                 Value::Null

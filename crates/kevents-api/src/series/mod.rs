@@ -14,12 +14,12 @@ mod state;
 
 pub use state::SeriesState;
 
-use crate::state::AppState;
+use crate::state::SharedState;
 use axum::routing::get;
 use axum::Router;
 
 /// Adds the `kevents.io/v1` routes.
-pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
+pub(crate) fn routes(router: Router<SharedState>) -> Router<SharedState> {
     let base = "/apis/kevents.io/v1";
     router
         .route(&format!("{base}/eventseries"), get(handlers::all_series))

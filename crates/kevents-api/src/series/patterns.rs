@@ -8,14 +8,14 @@ use crate::error::ApiError;
 use crate::error::Reply;
 use crate::negotiate::{representation, Representation};
 use crate::respond::json_response;
-use crate::state::AppState;
+use crate::state::SharedState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use kevents_model::Micros;
 use serde_json::{json, Value};
 
 pub(super) async fn all_patterns(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClusterScope(cluster): ClusterScope,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -70,7 +70,7 @@ pub(super) async fn all_patterns(
 }
 
 pub(super) async fn one_pattern(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClusterScope(cluster): ClusterScope,
     Path(name): Path<String>,
     headers: HeaderMap,

@@ -6,7 +6,7 @@ use crate::error::{ApiError, Reply};
 use crate::negotiate::{representation, Representation};
 use crate::query::parse_query;
 use crate::respond::{json_response, line_watch, respond, row, table};
-use crate::state::AppState;
+use crate::state::{AppState, SharedState};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -112,7 +112,7 @@ fn table_row(resource: &Resource, object: &Value, with_object: bool) -> Value {
 pub(super) async fn list(
     pick: Pick,
     resource: &'static Resource,
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     namespace: Option<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -153,7 +153,7 @@ pub(super) async fn list(
 pub(super) async fn namespaced(
     pick: Pick,
     resource: &'static Resource,
-    state: State<AppState>,
+    state: State<SharedState>,
     Path(namespace): Path<String>,
     query: RawQuery,
     headers: HeaderMap,
@@ -183,7 +183,7 @@ fn not_found(resource: &Resource, name: &str) -> ApiError {
 pub(super) async fn one(
     pick: Pick,
     resource: &'static Resource,
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path((namespace, name)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -208,7 +208,7 @@ pub(super) async fn one(
 pub(super) async fn patch(
     pick: Pick,
     resource: &'static Resource,
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(name): Path<String>,
     body: Bytes,
 ) -> Reply {
@@ -232,7 +232,7 @@ pub(super) async fn patch(
 /// A watch: the current objects first (`ADDED`, or when resuming from a version those changed
 /// since), then every change.
 fn watch(
-    state: AppState,
+    state: SharedState,
     objects: Arc<ServedObjects>,
     resource: &'static Resource,
     request: Request,

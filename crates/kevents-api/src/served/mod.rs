@@ -11,14 +11,14 @@ pub use objects::{Patcher, ServedObjects};
 
 use resources::{Resource, TRIGGERS, TRIGGER_RUNS};
 
-use crate::state::AppState;
+use crate::state::SharedState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, MethodRouter};
 use axum::Router;
 
 /// Adds the routes of the served resources.
-pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
+pub(crate) fn routes(router: Router<SharedState>) -> Router<SharedState> {
     let base = "/apis/kevents.io/v1";
     let runs: handlers::Pick = |s| s.trigger_runs.clone();
     let triggers: handlers::Pick = |s| s.triggers.clone();
@@ -42,7 +42,10 @@ pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
         .route(
             &format!("{base}/namespaces/{{namespace}}/triggerruns/{{name}}"),
             get(
-                move |s: State<AppState>, p: Path<(String, String)>, q: RawQuery, h: HeaderMap| {
+                move |s: State<SharedState>,
+                      p: Path<(String, String)>,
+                      q: RawQuery,
+                      h: HeaderMap| {
                     handlers::one(runs, &TRIGGER_RUNS, s, p, q, h)
                 },
             ),
@@ -58,20 +61,27 @@ pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
         .route(
             &format!("{base}/triggers/{{name}}"),
             get(
-                move |s: State<AppState>, Path(name): Path<String>, q: RawQuery, h: HeaderMap| {
+                move |s: State<SharedState>,
+                      Path(name): Path<String>,
+                      q: RawQuery,
+                      h: HeaderMap| {
                     handlers::one(triggers, &TRIGGERS, s, Path((String::new(), name)), q, h)
                 },
             )
             .patch(
-                move |s: State<AppState>, p: Path<String>, body: axum::body::Bytes| {
+                move |s: State<SharedState>, p: Path<String>, body: axum::body::Bytes| {
                     handlers::patch(triggers, &TRIGGERS, s, p, body)
                 },
             ),
         )
 }
 
-fn every(pick: handlers::Pick, resource: &'static Resource, watch: bool) -> MethodRouter<AppState> {
-    get(move |s: State<AppState>, q: RawQuery, h: HeaderMap| {
+fn every(
+    pick: handlers::Pick,
+    resource: &'static Resource,
+    watch: bool,
+) -> MethodRouter<SharedState> {
+    get(move |s: State<SharedState>, q: RawQuery, h: HeaderMap| {
         handlers::list(pick, resource, s, None, q, h, watch)
     })
 }
@@ -80,9 +90,9 @@ fn in_namespace(
     pick: handlers::Pick,
     resource: &'static Resource,
     watch: bool,
-) -> MethodRouter<AppState> {
+) -> MethodRouter<SharedState> {
     get(
-        move |s: State<AppState>, p: Path<String>, q: RawQuery, h: HeaderMap| {
+        move |s: State<SharedState>, p: Path<String>, q: RawQuery, h: HeaderMap| {
             handlers::namespaced(pick, resource, s, p, q, h, watch)
         },
     )
