@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from collecting import Collector, core_api, event_body, wait_for, write_kubeconfig
 from conftest import BIN, core_event, free_port
 from sink_fakes import FakeElasticsearch, FakeLoki, NatsClient, SyslogReceiver, WebhookReceiver
 
@@ -358,3 +359,37 @@ def test_dead_letter_and_lag_metrics_are_exported(make_hub, tmp_path):
     for name in ("kevents_sink_lag_seconds", "kevents_sink_events_sent_total", "kevents_sink_events_retried_total",
                  "kevents_sink_events_failed_total", "kevents_sink_events_dead_lettered_total", "kevents_sink_gap_total"):
         assert re.search(rf'^{name}{{.*sink="out".*}} ', text, re.M), name
+
+
+def test_a_route_on_a_cluster_delivers_the_events_collected_from_that_cluster_only(make_hub, tmp_path):
+    # Two source clusters (`kevents serve` speaking the Kubernetes API) read by `kevents collect`
+    # into a hub of another name; the route names one collected cluster.
+    sources = {name: make_hub().start() for name in ("prod-eu", "prod-us")}
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", {n: {"server": s.url} for n, s in sources.items()})
+    hook = WebhookReceiver()
+    try:
+        path = sinks_file(tmp_path, f"""
+sinks:
+- name: eu
+  match: {{cluster: prod-eu}}
+  webhook: {{url: '{hook.url}/in'}}
+  batch: {{maxEvents: 10, maxWait: 100ms}}
+""")
+        hub = make_hub(["--cluster-name", "hub", "--sinks", path]).start()
+        post_events(hub, 2, prefix="own")
+        for name, source in sources.items():
+            api = core_api(source.url)
+            for i in range(3):
+                api.create_namespaced_event("default", event_body(f"{name}-ev-{i}", message=f"from {name}"))
+        collector = Collector(tmp_path, kubeconfig, hub.url, ["--context", "prod-eu", "--context", "prod-us"]).start()
+        try:
+            wait_for(lambda: len(hub.request("GET", "/api/v1/events")[1]["items"]) == 8, message="8 events on the hub")
+            wait_caught_up(hub, "eu")
+        finally:
+            collector.stop()
+        events = [e for body in hook.bodies for e in body["events"]]
+        assert sorted(e["event"]["metadata"]["name"] for e in events) == [f"prod-eu-ev-{i}" for i in range(3)]
+        assert all(e["cluster"] == "prod-eu" and e["id"].startswith("prod-eu/") for e in events), events
+        assert hook.errors == []
+    finally:
+        hook.close()

@@ -151,7 +151,8 @@ pub fn router(state: AppState) -> Router {
             panics::catch,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            // One Arc per request rather than a clone of every metric's.
+            std::sync::Arc::new(state.metrics.clone()),
             metrics::track,
         ))
         .with_state(state)

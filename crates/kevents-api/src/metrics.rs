@@ -1,7 +1,6 @@
 //! kevents' own API metrics: requests by verb and code, write latency, rejected writes by
 //! reason, open watches. Recorded by one middleware and the watch streams.
 
-use crate::state::SharedState;
 use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
@@ -11,6 +10,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The API's metrics.
@@ -146,8 +146,11 @@ fn status_reason(status: u16) -> &'static str {
 }
 
 /// Middleware recording every request.
-pub async fn track(State(state): State<SharedState>, request: Request, next: Next) -> Response {
-    let metrics = &state.metrics;
+pub async fn track(
+    State(metrics): State<Arc<ApiMetrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let verb = verb(
         request.method(),
         request.uri().path(),

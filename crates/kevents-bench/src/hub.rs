@@ -2,9 +2,10 @@
 //! outside: started with its defaults in a data directory, asked over HTTP, stopped with
 //! SIGTERM.
 
+use crate::loopback::{self, Exchange as _};
+use crate::process::rss_bytes;
 use anyhow::{bail, Context};
 use bytes::Bytes;
-use kevents_simulate::HubClient;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -68,11 +69,11 @@ impl Hub {
         self.child.id()
     }
 
-    /// GETs `path` on a new connection.
+    /// GETs `path`.
     pub async fn get(&self, path: &str) -> anyhow::Result<(u16, Bytes)> {
-        let mut client = HubClient::connect(self.address, "127.0.0.1").await?;
+        let client = loopback::client(self.address)?;
         client
-            .request("GET", path, "application/json", "*/*", Bytes::new())
+            .exchange("GET", path, "application/json", "*/*", Bytes::new())
             .await
     }
 
@@ -87,13 +88,16 @@ impl Hub {
             .collect())
     }
 
-    /// Waits until every part of the hub's rebuild (`kevents_rebuilding`) reports 0.
-    pub async fn caught_up(&self) -> anyhow::Result<()> {
+    /// Waits until every part of the hub's rebuild (`kevents_rebuilding`) reports 0; returns
+    /// the largest resident memory seen meanwhile.
+    pub async fn caught_up(&self) -> anyhow::Result<u64> {
+        let mut peak = 0;
         loop {
+            peak = peak.max(rss_bytes(self.pid()));
             let parts = self.metric("kevents_rebuilding").await?;
             anyhow::ensure!(!parts.is_empty(), "the hub exports no kevents_rebuilding");
             if parts.iter().all(|&v| v == 0.0) {
-                return Ok(());
+                return Ok(peak.max(rss_bytes(self.pid())));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -8,6 +8,7 @@ mod etcd;
 mod http;
 mod hub;
 mod latencies;
+mod loopback;
 mod process;
 mod sqlite;
 mod whole_hub;

@@ -5,7 +5,7 @@
 use crate::delivery::Emission;
 use kevents_model::{EventKey, Micros};
 use kevents_store::StoredEvent;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// A policy with its settings.
@@ -68,7 +68,9 @@ pub struct PolicyState {
     /// Held events sent before they were due, to stay within `max_held` or `max_held_bytes`,
     /// not yet counted in the metrics.
     sent_early: u64,
-    by_position: BTreeMap<u64, EventKey>,
+    /// Held events in feed order. Keyed by position *and* event: a catch-up gives every event
+    /// the same position, and each of them must still come out when due.
+    by_position: BTreeSet<(u64, EventKey)>,
     next_summary: Option<Micros>,
 }
 
@@ -83,7 +85,7 @@ impl PolicyState {
             held: HashMap::new(),
             held_bytes: 0,
             sent_early: 0,
-            by_position: BTreeMap::new(),
+            by_position: BTreeSet::new(),
             next_summary: None,
         }
     }
@@ -148,22 +150,20 @@ impl PolicyState {
                 let next = *self.next_summary.get_or_insert(Micros(now.0 + interval));
                 if now >= next {
                     self.next_summary = Some(Micros(now.0 + interval));
-                    let keys: Vec<EventKey> = self.by_position.values().cloned().collect();
-                    for key in keys {
+                    for key in self.held_in_order() {
                         self.take(&key, Emission::Summary, &mut actions);
                     }
                 }
             }
             Policy::SeriesFinal { quiet } => {
                 let quiet_keys: Vec<EventKey> = self
-                    .by_position
-                    .values()
+                    .held_in_order()
+                    .into_iter()
                     .filter(|key| {
                         self.held
-                            .get(*key)
+                            .get(key)
                             .is_some_and(|h| now.0 - h.last_change.0 >= quiet)
                     })
-                    .cloned()
                     .collect();
                 for key in quiet_keys {
                     self.take(&key, Emission::Final, &mut actions);
@@ -180,8 +180,7 @@ impl PolicyState {
             _ => Emission::Summary,
         };
         let mut actions = Vec::new();
-        let keys: Vec<EventKey> = self.by_position.values().cloned().collect();
-        for key in keys {
+        for key in self.held_in_order() {
             self.take(&key, emission, &mut actions);
         }
         actions
@@ -204,16 +203,16 @@ impl PolicyState {
         };
         if let Some(previous) = self.held.insert(key.clone(), held) {
             self.held_bytes -= previous.event.record.approximate_bytes();
-            self.by_position.remove(&previous.position);
+            self.by_position.remove(&(previous.position, key.clone()));
             actions.push(Action::Release(previous.position));
         }
-        self.by_position.insert(position, key);
+        self.by_position.insert((position, key));
         // Bounded memory beats waiting: the oldest held events go out early. The change just
         // held stays, even alone past the bytes (it is within the request limit).
         while self.held.len() > self.max_held
             || (self.held_bytes > self.max_held_bytes && self.held.len() > 1)
         {
-            let Some(oldest) = self.by_position.values().next().cloned() else {
+            let Some((_, oldest)) = self.by_position.first().cloned() else {
                 break;
             };
             let emission = match self.policy {
@@ -225,10 +224,18 @@ impl PolicyState {
         }
     }
 
+    /// The held events' keys, oldest position first.
+    fn held_in_order(&self) -> Vec<EventKey> {
+        self.by_position
+            .iter()
+            .map(|(_, key)| key.clone())
+            .collect()
+    }
+
     fn take(&mut self, key: &EventKey, emission: Emission, actions: &mut Vec<Action>) {
         if let Some(held) = self.held.remove(key) {
             self.held_bytes -= held.event.record.approximate_bytes();
-            self.by_position.remove(&held.position);
+            self.by_position.remove(&(held.position, key.clone()));
             actions.push(Action::Emit(held.event, emission, held.position));
             actions.push(Action::Release(held.position));
         }

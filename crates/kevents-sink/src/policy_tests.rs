@@ -1,5 +1,6 @@
 use super::*;
 use kevents_model::EventRecord;
+use std::collections::BTreeMap;
 
 const SECOND: i64 = 1_000_000;
 
@@ -167,4 +168,34 @@ fn held_events_with_huge_messages_are_bounded_in_bytes() {
     assert_eq!(state.held(), 1);
     state.drain();
     assert_eq!(state.held_bytes(), 0);
+}
+
+#[test]
+fn caught_up_events_held_at_one_position_all_come_out_when_due() {
+    // A catch-up gives every event the same position (the version it jumps to).
+    let mut state = PolicyState::new(Policy::SeriesFinal { quiet: 10 * SECOND }, 10, usize::MAX);
+    let mut log = Vec::new();
+    for name in ["a", "b", "c"] {
+        log.extend(state.on_change(ChangeKind::Created, event(name, 1, 1), 9, Micros(0)));
+    }
+    // A later change of one of them supersedes only its own hold.
+    log.extend(state.on_change(ChangeKind::Updated, event("b", 10, 2), 10, Micros(0)));
+    assert_eq!(state.held(), 3);
+    let due = state.due(Micros(10 * SECOND));
+    assert_eq!(
+        emitted(&due),
+        [
+            ("a".into(), 1, Emission::Final, 9),
+            ("c".into(), 1, Emission::Final, 9),
+            ("b".into(), 2, Emission::Final, 10),
+        ],
+        "in feed order, none left behind"
+    );
+    log.extend(due);
+    assert_eq!(state.held(), 0);
+    assert_eq!(
+        owed(&log),
+        BTreeMap::from([(9, 2), (10, 1)]),
+        "each emission owes its position until acknowledged, holds are paid back"
+    );
 }

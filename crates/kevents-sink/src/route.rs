@@ -25,9 +25,10 @@ impl Route {
         Ok(Route { matcher })
     }
 
-    /// True when the sink takes `event` from `cluster`.
-    pub fn matches(&self, event: &EventRecord, cluster: &str) -> bool {
-        self.matcher.matches(event, cluster)
+    /// True when the sink takes `event`. Its `cluster` is the one the event was collected
+    /// from; only the hub's own events (which carry none) are of `hub_cluster`.
+    pub fn matches(&self, event: &EventRecord, hub_cluster: &str) -> bool {
+        self.matcher.matches(event, event.cluster_or(hub_cluster))
     }
 }
 
@@ -66,6 +67,26 @@ mod tests {
         assert!(!route.matches(&event("Pod", "Killing", "image"), "eu-1"));
         assert!(!route.matches(&event("Pod", "BackOff", "restarting"), "eu-1"));
         assert!(Route::all().matches(&event("Node", "X", ""), ""));
+    }
+
+    #[test]
+    fn route_on_a_cluster_matches_the_cluster_each_event_was_collected_from() {
+        let route = Route::compile(spec("{cluster: prod-eu}").unwrap()).unwrap();
+        let collected = |cluster: &str| EventRecord {
+            cluster: cluster.into(),
+            ..event("Pod", "BackOff", "")
+        };
+        assert!(route.matches(&collected("prod-eu"), "hub"));
+        assert!(!route.matches(&collected("prod-us"), "hub"));
+        assert!(
+            !route.matches(&collected("prod-us"), "prod-eu"),
+            "the hub's name does not stand in for a collected event's cluster"
+        );
+        assert!(!route.matches(&collected(""), "hub"));
+        assert!(
+            route.matches(&collected(""), "prod-eu"),
+            "the hub's own events are of its --cluster-name"
+        );
     }
 
     #[test]

@@ -360,3 +360,55 @@ async fn events_written_while_setup_fails_are_delivered_once_it_succeeds() {
     sink.stop().await;
     store.close().await;
 }
+
+#[tokio::test]
+async fn events_held_after_a_catch_up_are_all_delivered_once_due_and_once_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = StoreConfig::new(dir.path().join("store"));
+    config.history_limit = 5;
+    config.feed_capacity = 2;
+    let store = Store::open(config).unwrap();
+    let policy = "  startAt: earliest\n  policy: series-final\n  quietPeriod: 100ms\n";
+    let sink = run_sink(&store, dir.path(), policy);
+    write(&store, "first", 1).await;
+    assert_eq!(wait_for(&sink.recorder, 1).await, ["first@1"]);
+    sink.stop().await;
+
+    // While the hub is down more changes are written than the history keeps: the restarted
+    // sink catches up, holding every event at the one version it jumps to.
+    for i in 0..20 {
+        write(&store, &format!("e{i}"), 1).await;
+    }
+    write(&store, "e3", 2).await;
+    let sink = run_sink(&store, dir.path(), policy);
+    let delivered = wait_for(&sink.recorder, 20).await;
+    let mut expected: Vec<String> = (0..20)
+        .map(|i| format!("e{i}@{}", if i == 3 { 2 } else { 1 }))
+        .collect();
+    let mut sorted = delivered.clone();
+    sorted.sort();
+    expected.sort();
+    assert_eq!(sorted, expected, "every held event while running, once");
+    let counters = sink.metrics.for_sink("rec", "stdout");
+    assert_eq!(counters.gaps.get(), 1);
+    for _ in 0..300 {
+        if counters.cursor.get() as u64 == store.resource_version() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(counters.cursor.get() as u64, store.resource_version());
+    sink.stop().await;
+
+    let again = run_sink(&store, dir.path(), policy);
+    write(&store, "late", 1).await;
+    assert_eq!(
+        wait_for(&again.recorder, 1).await,
+        ["late@1"],
+        "nothing delivered twice after a restart"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(again.recorder.delivered.lock().len(), 1);
+    again.stop().await;
+    store.close().await;
+}
