@@ -148,13 +148,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ));
     let from = store.resource_version();
     let rebuilds = crate::metrics::Rebuilds::new(&mut registry);
-    let rules_rebuilt = crate::alerting::rebuild(
-        &engine,
-        &store,
-        from,
-        rebuilds.begin("alert_groups"),
-        shutdown.clone(),
-    );
+    let (series_done, series_rebuilt) = tokio::sync::oneshot::channel();
     let (series, series_feed, series_expiry) = crate::series::start(
         &store,
         from,
@@ -172,7 +166,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             Box::new(move |event| key_resources.contains(event))
         },
         &mut registry,
-        rebuilds.begin("series"),
+        series_rebuilt,
+        shutdown.clone(),
+    );
+    let rebuilt = crate::catchup::start(
+        crate::catchup::CatchUp {
+            store: store.clone(),
+            from,
+            series: series.clone(),
+            series_rebuilding: rebuilds.begin("series"),
+            engine: engine.clone(),
+            alerts_rebuilding: rebuilds.begin("alert_groups"),
+            series_done,
+        },
         shutdown.clone(),
     );
     let listed_engine = engine.clone();
@@ -280,7 +286,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = following.await;
     let _ = series_expiry.await;
     let _ = alerting.await;
-    let _ = rules_rebuilt.await;
+    let _ = rebuilt.await;
     let _ = sinks.await;
     let _ = triggers.await;
     let _ = folding.await;
