@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::error::Reply;
 use crate::query::parse_query;
 use crate::respond::json_response;
-use crate::state::{AppState, SharedState};
+use crate::state::SharedState;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::StatusCode;
 use kevents_model::validation::validate_create;
