@@ -50,6 +50,13 @@ def test_clusters_api_with_kubectl_root_view_and_kubeconfig(make_hub, tmp_path):
                                            capture_output=True, text=True).stdout)
         counts = {c["name"]: c["events"] for c in listed["items"]}
         assert counts["a"] == 3 and counts["b"] == 3
+        version = subprocess.run([BIN, "version", "--client"], check=True, capture_output=True,
+                                 text=True).stdout.split()[1]
+        assert {c["name"]: c["collectorVersion"] for c in listed["items"] if c["name"] in ("a", "b")} == \
+            {"a": version, "b": version}, "each collector names its version"
+        _, report, _ = hub.request("GET", "/doctor")
+        paired = [f for f in report["findings"] if f["check"] == "collector-version"]
+        assert sorted((f["subject"], f["status"]) for f in paired) == [("a", "ok"), ("b", "ok")], paired
         table = subprocess.run([BIN, "clusters"], env=env, check=True, capture_output=True, text=True).stdout
         assert table.splitlines()[0].split() == ["NAME", "EVENTS", "LAG", "RATE/MIN", "LAST", "CONTACT"]
         assert any(line.split()[:2] == ["a", "3"] for line in table.splitlines())

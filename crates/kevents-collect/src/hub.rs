@@ -78,6 +78,9 @@ pub struct ClusterStatus {
     /// The hub's own cluster (its `--cluster-name`), which no collector may write into.
     #[serde(default)]
     pub own: bool,
+    /// The kevents version its collector last named.
+    #[serde(default)]
+    pub collector_version: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -150,6 +153,11 @@ impl HubClient {
             .uri(path)
             .header("content-type", "application/json")
             .header("accept", "application/json")
+            // The hub's doctor pairs this version with its own.
+            .header(
+                "user-agent",
+                concat!("kevents-collect/", env!("CARGO_PKG_VERSION")),
+            )
             .body(body)
             .map_err(|e| HubError::Config(format!("request {path}: {e}")))?;
         self.client.request(request).await.map_err(|e| match e {

@@ -122,6 +122,7 @@ fn cluster_json(cluster: &ClusterStatus) -> serde_json::Value {
         "lastContact": cluster.last_contact,
         "lagSeconds": cluster.lag_seconds,
         "ratePerMinute": cluster.rate_per_minute,
+        "collectorVersion": cluster.collector_version,
     })
 }
 
@@ -208,6 +209,7 @@ mod tests {
                 lag_seconds: Some(0.25),
                 rate_per_minute: Some(42.0),
                 own: false,
+                collector_version: Some("0.1.0".into()),
             },
             ClusterStatus {
                 name: "staging".into(),

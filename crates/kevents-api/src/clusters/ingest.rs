@@ -140,6 +140,9 @@ pub(super) async fn ingest(
     state
         .clusters
         .touch(&cluster, applied, skipped, invalid, batch.lag_seconds);
+    if let Some(version) = collector_version(&parts.headers) {
+        state.clusters.record_collector_version(&cluster, version);
+    }
     if let Some(newest) = newest_source_time {
         let ahead = (newest.0 - received.0) as f64 / 1e6;
         state.clusters.record_clock(&cluster, ahead);
@@ -227,8 +230,21 @@ fn describe(state: &AppState, name: &str, info: &ClusterState, events: usize) ->
         "lostEvents": info.lost_events,
         "gaps": info.gaps,
         "clockAheadSeconds": info.clock_ahead_seconds,
+        "collectorVersion": info.collector_version,
         "own": name == state.security.cluster,
     })
+}
+
+/// The version `kevents collect` names in its `User-Agent` (`kevents-collect/0.1.0`).
+fn collector_version(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let agent = headers.get(axum::http::header::USER_AGENT)?.to_str().ok()?;
+    let version = agent.strip_prefix("kevents-collect/")?;
+    let plausible = !version.is_empty()
+        && version.len() <= 64
+        && version
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-+".contains(&b));
+    plausible.then_some(version)
 }
 
 fn known_clusters(state: &AppState) -> BTreeMap<String, Value> {
@@ -286,6 +302,31 @@ mod tests {
             source_resource_version: rv.into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn the_collector_version_is_read_from_its_user_agent_only() {
+        let agent = |value: &str| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(axum::http::header::USER_AGENT, value.parse().unwrap());
+            headers
+        };
+        assert_eq!(
+            collector_version(&agent("kevents-collect/0.2.1")),
+            Some("0.2.1")
+        );
+        assert_eq!(
+            collector_version(&agent("kevents-collect/0.2.0-rc.1+g1")),
+            Some("0.2.0-rc.1+g1")
+        );
+        assert_eq!(
+            collector_version(&agent("kevents/0.1.0")),
+            None,
+            "another kevents client"
+        );
+        assert_eq!(collector_version(&agent("kevents-collect/<b>")), None);
+        assert_eq!(collector_version(&agent("kevents-collect/")), None);
+        assert_eq!(collector_version(&axum::http::HeaderMap::new()), None);
     }
 
     #[test]
