@@ -53,6 +53,8 @@ pub struct AppState {
     pub trigger_runs: Arc<ServedObjects>,
     /// `triggers`: the loaded triggers and their kill switches, kept by the trigger engine.
     pub triggers: Arc<ServedObjects>,
+    /// `alerts`: the rule engine's pending, firing and recently resolved alerts (read-only).
+    pub alerts: Arc<ServedObjects>,
 }
 
 impl AppState {
@@ -71,6 +73,7 @@ impl AppState {
             admission: Default::default(),
             trigger_runs: Default::default(),
             triggers: Default::default(),
+            alerts: Default::default(),
         }
     }
 }

@@ -1,13 +1,13 @@
 //! Group commit of the etcd view: one thread takes every change off one queue, plans the
 //! transactions that arrived together against the view, appends their records to the view's
-//! log with one sync, applies them (waking watches), and hands the events they wrote to the
-//! hub's store ([`crate::mirror`]), which answers them once the hub has them too.
+//! log with one sync, applies them (waking watches), answers them, and hands the events they
+//! wrote to the hub's store ([`crate::mirror`]).
 //!
 //! Transactions share a batch only when they touch different keys: each is then planned
 //! against the view as it was before the batch, which is what running them one after another
 //! would see, and takes the next revision. A transaction over a range of keys, a lease grant or
 //! revocation and a compaction run alone. While the hub commits one batch, this thread syncs
-//! the next, so the two syncs of a write overlap with those of the writes around it.
+//! the next; a write waits for the etcd log's sync alone.
 
 use crate::error::EtcdError;
 use crate::keys::KeyKind;
@@ -120,7 +120,7 @@ pub(crate) struct Committer {
     pub view: Weak<View>,
     pub wal: Wal,
     pub requests: mpsc::Receiver<Op>,
-    pub mirror: async_mpsc::UnboundedSender<Mirrored>,
+    pub mirror: async_mpsc::Sender<Mirrored>,
 }
 
 impl Committer {
@@ -237,13 +237,24 @@ impl Committer {
             state.revision
         };
         server.revision.send_replace(revision);
-        let mirrored = Mirrored { writes, replies };
-        if let Err(unsent) = self.mirror.send(mirrored) {
-            // The hub's writer is gone (shutting down): the etcd view has the changes and the
-            // next start writes them to the hub.
-            for (reply, response) in unsent.0.replies {
-                let _ = reply.send(Ok(response));
-            }
+        // Before the answers, so that whoever got one can wait for the hub to have it.
+        server.hub_handed.store(revision, Ordering::Release);
+        // Durable in the etcd log: answered now. The hub's store gets the events next; a crash
+        // before it has them is repaired from the view at the next start.
+        for (reply, response) in replies {
+            let _ = reply.send(Ok(response));
+        }
+        // Waits when the store is QUEUED_BATCHES behind, so the view cannot outrun it.
+        if self
+            .mirror
+            .blocking_send(Mirrored { writes, revision })
+            .is_err()
+        {
+            // The hub's writer is gone (shutting down): the next start writes the events.
+            tracing::debug!(
+                revision,
+                "the hub's writer stopped; left for the next start"
+            );
         }
     }
 

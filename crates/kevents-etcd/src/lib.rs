@@ -42,7 +42,8 @@ pub use tls::server_config;
 
 use std::sync::Arc;
 
-/// Serves the endpoint on `listener` until `shutdown` changes: gRPC, and the lease expiry loop.
+/// Serves the endpoint on `listener` until `shutdown` changes: gRPC, and the lease expiry loop;
+/// then waits (a few seconds at most) for the hub's store to have every answered write.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     server: Arc<EtcdServer>,
@@ -51,9 +52,14 @@ pub async fn serve(
 ) {
     let expiry = tokio::spawn(lease::expire_periodically(server.clone(), shutdown.clone()));
     let mut stop = shutdown;
-    grpc::serve(listener, server, tls, async move {
+    grpc::serve(listener, server.clone(), tls, async move {
         let _ = stop.changed().await;
     })
     .await;
     let _ = expiry.await;
+    if !server.hub_settled(std::time::Duration::from_secs(10)).await {
+        tracing::warn!(
+            "stopping before the hub's store has every etcd write; the next start writes them"
+        );
+    }
 }

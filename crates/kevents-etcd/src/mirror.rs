@@ -1,14 +1,21 @@
 //! The hub's side of a write through the etcd endpoint: events put and deleted in the etcd
-//! view are written to the hub's store, in revision order, and only then is the transaction
-//! answered. Whatever batches the commit thread handed over meanwhile go to the store together,
-//! so the store's group commit makes them durable with one sync.
+//! view are written to the hub's store, in revision order, after the transaction was answered
+//! (the etcd view's log made it durable). Whatever batches the commit thread handed over
+//! meanwhile go to the store together, so the store's group commit makes them durable with one
+//! sync. A crash before they reach the store loses nothing: at start the server writes every
+//! live event of the view whose hub record is missing or older ([`crate::EtcdServer::open`]).
 
-use crate::error::EtcdError;
-use crate::proto::TxnResponse;
+use crate::view::View;
 use kevents_model::{EventKey, EventRecord};
 use kevents_store::{Mutation, Store, StoreError};
 use std::collections::HashMap;
-use tokio::sync::{mpsc, oneshot};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Batches handed over and not yet written before the commit thread waits for the hub: the
+/// etcd view may run this far ahead of the store, no further.
+pub(crate) const QUEUED_BATCHES: usize = 256;
 
 /// A change of the hub's store made by a write through the etcd endpoint.
 pub(crate) enum HubWrite {
@@ -19,25 +26,31 @@ pub(crate) enum HubWrite {
     Delete(EventKey),
 }
 
-/// A committed batch of the etcd view: its hub writes, and the answers that wait for them.
+/// A committed batch of the etcd view: its hub writes, and the revision after it.
 pub(crate) struct Mirrored {
     pub writes: Vec<HubWrite>,
-    pub replies: Vec<(oneshot::Sender<Result<TxnResponse, EtcdError>>, TxnResponse)>,
+    pub revision: i64,
 }
 
-/// Writes each batch (with every batch queued behind it) to the store, then answers its
-/// transactions; ends when the commit thread is gone.
-pub(crate) async fn run(store: Store, mut batches: mpsc::UnboundedReceiver<Mirrored>) {
+/// Writes each batch (with every batch queued behind it) to the store, then marks the view's
+/// revision the hub has caught up with; ends when the commit thread is gone.
+pub(crate) async fn run(store: Store, view: Arc<View>, mut batches: mpsc::Receiver<Mirrored>) {
     while let Some(first) = batches.recv().await {
         let mut all = vec![first];
         while let Ok(more) = batches.try_recv() {
             all.push(more);
         }
-        let writes = all.iter_mut().flat_map(|m| m.writes.drain(..)).collect();
-        write(&store, writes).await;
-        for (reply, response) in all.into_iter().flat_map(|m| m.replies) {
-            let _ = reply.send(Ok(response));
+        let revision = all.iter().map(|m| m.revision).max().unwrap_or(0);
+        #[cfg(test)]
+        for batch in &mut all {
+            batch.writes.retain(|write| !fault::lost(write));
         }
+        let writes: Vec<HubWrite> = all.into_iter().flat_map(|m| m.writes).collect();
+        if !writes.is_empty() {
+            view.hub_written.store(true, Ordering::Release);
+        }
+        write(&store, writes).await;
+        view.hub_revision.send_replace(revision);
     }
 }
 
@@ -88,5 +101,40 @@ pub(crate) async fn write(store: &Store, writes: Vec<HubWrite>) {
                 tracing::error!(?key, %error, "the hub's store refused a change written through etcd")
             }
         }
+    }
+}
+
+/// A fault for tests: the hub's writes of a cluster are dropped before they reach the store,
+/// as when the process dies between the etcd log's sync and the store's write.
+#[cfg(test)]
+pub(crate) mod fault {
+    use super::HubWrite;
+    use parking_lot::Mutex;
+    use std::collections::HashSet;
+
+    static LOST: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+
+    /// From now on, drop the hub's writes of events in `cluster` (until [`restore`]).
+    pub(crate) fn lose_writes_of(cluster: &str) {
+        LOST.lock()
+            .get_or_insert_with(HashSet::new)
+            .insert(cluster.to_owned());
+    }
+
+    /// Writes of `cluster` reach the store again.
+    pub(crate) fn restore(cluster: &str) {
+        if let Some(lost) = LOST.lock().as_mut() {
+            lost.remove(cluster);
+        }
+    }
+
+    pub(super) fn lost(write: &HubWrite) -> bool {
+        let cluster = match write {
+            HubWrite::Put(record) => &record.cluster,
+            HubWrite::Delete(key) => &key.cluster,
+        };
+        LOST.lock()
+            .as_ref()
+            .is_some_and(|lost| lost.contains(cluster))
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! A write is checked and decoded by its caller, then committed by the writer thread
 //! (`commit`): planned against the view with the writes that arrived with it, appended to the
-//! view's log with one sync, applied to the view (waking watches), and written to the hub's
-//! store (`mirror`), in revision order. Only then is it answered.
+//! view's log with one sync, applied to the view (waking watches) and answered; then written
+//! to the hub's store (`mirror`), in revision order.
 
 use crate::codec::EventCodec;
 use crate::commit::{Committer, Decoded, Op, PendingTxn};
@@ -19,7 +19,7 @@ use crate::wal::Wal;
 use kevents_store::Store;
 use parking_lot::RwLock;
 use std::ops::Deref;
-use std::sync::atomic::AtomicI64;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Instant;
 use tokio::sync::oneshot;
@@ -72,6 +72,9 @@ impl EtcdServer {
         let (queue, requests) = mpsc::channel();
         let view = Arc::new(View {
             revision: tokio::sync::watch::Sender::new(state.revision),
+            hub_handed: AtomicI64::new(state.revision),
+            hub_revision: tokio::sync::watch::Sender::new(state.revision),
+            hub_written: AtomicBool::new(false),
             state: RwLock::new(state),
             log_bytes: AtomicI64::new(opened.wal.bytes() as i64),
             policy: KeyPolicy::new(&config.prefix),
@@ -85,8 +88,8 @@ impl EtcdServer {
             codec,
         });
         server.resync_store().await;
-        let (mirror, batches) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(crate::mirror::run(store, batches));
+        let (mirror, batches) = tokio::sync::mpsc::channel(crate::mirror::QUEUED_BATCHES);
+        tokio::spawn(crate::mirror::run(store, view.clone(), batches));
         let committer = Committer {
             view: Arc::downgrade(&view),
             wal: opened.wal,
@@ -238,11 +241,24 @@ impl EtcdServer {
         }
     }
 
-    /// Forgets history before `revision` and rewrites the log as one snapshot.
+    /// Forgets history before `revision` and rewrites the log as one snapshot; then, when
+    /// events were written through the endpoint since the last compaction, has the hub's store
+    /// seal its log into a checkpoint too (in the background), so that both logs settle to
+    /// their compact form at the apiserver's compaction interval (five minutes by default)
+    /// rather than when the store's log reaches `--checkpoint-log-bytes`.
     pub async fn compact(&self, revision: i64) -> Result<i64, EtcdError> {
         let (reply, answer) = oneshot::channel();
         self.ask(Op::Compact { revision, reply })?;
-        answered(answer).await
+        let compacted = answered(answer).await?;
+        if self.hub_written.swap(false, Ordering::AcqRel) {
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                if let Err(error) = store.checkpoint().await {
+                    tracing::warn!(%error, "checkpointing the hub's store after an etcd compaction");
+                }
+            });
+        }
+        Ok(compacted)
     }
 }
 

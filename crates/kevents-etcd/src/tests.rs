@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 mod history;
 mod leases;
+mod recovery;
 /// The endpoint's semantics do not depend on the Event message: this codec checks the envelope
 /// and takes the record's identity from the key (`ProtobufEventCodec` is tested in `codec`).
 pub(crate) struct KeyOnlyCodec;
@@ -54,6 +55,14 @@ async fn open(dir: tempfile::TempDir) -> Fixture {
 
 async fn fixture() -> Fixture {
     open(tempfile::tempdir().unwrap()).await
+}
+
+/// Waits until the hub's store has every write answered so far (it gets them after the answer).
+async fn settled(server: &EtcdServer) {
+    assert!(
+        server.hub_settled(std::time::Duration::from_secs(30)).await,
+        "the hub's store caught up"
+    );
 }
 
 fn key(name: &str) -> Vec<u8> {
@@ -162,6 +171,7 @@ async fn create_if_absent_then_compare_and_swap_then_conditional_delete_as_the_a
         value("one"),
         "etcd reads return the bytes written"
     );
+    settled(&f.server).await;
     let hub = f.store.get(&EventKey::new("default", "pod.1")).unwrap();
     assert_eq!(hub.record.source_resource_version, revision.to_string());
 
@@ -193,6 +203,7 @@ async fn create_if_absent_then_compare_and_swap_then_conditional_delete_as_the_a
         (kv.create_revision, kv.version, kv.value.clone()),
         (revision, 2, value("two"))
     );
+    settled(&f.server).await;
     let hub = f.store.get(&EventKey::new("default", "pod.1")).unwrap();
     assert_eq!(
         hub.record.source_resource_version,
@@ -216,6 +227,7 @@ async fn create_if_absent_then_compare_and_swap_then_conditional_delete_as_the_a
             .succeeded
     );
     assert!(one(&f.server, &k).is_none());
+    settled(&f.server).await;
     assert!(f.store.get(&EventKey::new("default", "pod.1")).is_none());
 }
 
@@ -355,6 +367,7 @@ async fn a_revoked_lease_deletes_from_the_etcd_view_and_the_hub_keeps_the_event(
         .unwrap();
     let revision = f.server.revoke(&[lease]).await.unwrap();
     assert!(one(&f.server, &key("leased")).is_none());
+    settled(&f.server).await;
     assert!(f.store.get(&EventKey::new("default", "leased")).is_some());
     let changes = f.server.state.read().changes_from(revision).unwrap();
     assert_eq!(changes[0].events[0].r#type, crate::proto::EVENT_DELETE);
@@ -446,7 +459,9 @@ async fn concurrent_writes_each_get_their_own_revision_and_a_race_on_one_key_has
         })
     });
     let mut revisions = Vec::new();
-    for created in futures::future::join_all(creates).await {
+    let created = futures::future::join_all(creates).await;
+    settled(&f.server).await;
+    for created in created {
         let (k, answer) = created.unwrap();
         assert!(answer.succeeded);
         let revision = answer.header.unwrap().revision;

@@ -7,12 +7,18 @@ use crate::keys::KeyPolicy;
 use crate::mvcc::Mvcc;
 use kevents_model::{EventKey, EventRecord};
 use parking_lot::RwLock;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 /// The etcd view, shared by the services (readers) and the writer thread.
 pub struct View {
     pub(crate) state: RwLock<Mvcc>,
     pub(crate) revision: tokio::sync::watch::Sender<i64>,
+    /// The revision of the last batch of writes handed to the hub's store.
+    pub(crate) hub_handed: AtomicI64,
+    /// The revision up to which the hub's store has every write through this endpoint.
+    pub(crate) hub_revision: tokio::sync::watch::Sender<i64>,
+    /// Events were written to the hub's store since the last compaction.
+    pub(crate) hub_written: AtomicBool,
     pub(crate) policy: KeyPolicy,
     pub(crate) config: EtcdConfig,
     pub(crate) next_lease: AtomicI64,
@@ -28,6 +34,21 @@ impl View {
     /// Bytes of the view's log on disk.
     pub fn log_bytes(&self) -> i64 {
         self.log_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Waits until the hub's store has every write through this endpoint up to `revision`.
+    pub async fn hub_caught_up(&self, revision: i64) {
+        let mut written = self.hub_revision.subscribe();
+        let _ = written.wait_for(|&at| at >= revision).await;
+    }
+
+    /// Waits, at most `timeout`, until the hub's store has every write handed to it; true when
+    /// it does.
+    pub async fn hub_settled(&self, timeout: std::time::Duration) -> bool {
+        let handed = self.hub_handed.load(Ordering::Acquire);
+        tokio::time::timeout(timeout, self.hub_caught_up(handed))
+            .await
+            .is_ok()
     }
 
     pub(crate) fn event_key(&self, namespace: &str, name: &str) -> EventKey {

@@ -1,5 +1,6 @@
 //! `kevents`: keep, query, alert on and ship Kubernetes Events.
 
+mod alert_list;
 mod alerting;
 mod archive;
 mod certs;

@@ -1,8 +1,9 @@
 //! What the engine keeps per rule and group: a window of occurrences (coalesced per second, so
 //! it is bounded by the window's length, not by the event rate), the latest event, a short list
-//! of the objects involved, and the alert's state machine. Each group counts the bytes it holds,
+//! of the objects involved, references to the latest events, and the alert's state machine. Each group counts the bytes it holds,
 //! so that the engine can bound them all.
 
+use super::refs::EventRefs;
 use super::rule::Rule;
 use kevents_model::{EventRecord, Micros};
 use std::collections::{BTreeMap, VecDeque};
@@ -94,6 +95,8 @@ pub(super) struct Group {
     pub(super) objects: VecDeque<String>,
     /// True once more objects were seen than are listed.
     pub(super) more_objects: bool,
+    /// The latest distinct events that counted, for the alert list.
+    pub(super) events: EventRefs,
     pub(super) pending_since: Option<Micros>,
     pub(super) firing_since: Option<Micros>,
 }
@@ -109,12 +112,14 @@ impl Group {
             latest: Latest::default(),
             objects: VecDeque::new(),
             more_objects: false,
+            events: EventRefs::default(),
             pending_since: None,
             firing_since: None,
         }
     }
 
-    /// Heap and inline bytes the group holds: labels, window, latest event, listed objects.
+    /// Heap and inline bytes the group holds: labels, window, latest event, listed objects,
+    /// event references.
     pub(super) fn bytes(&self) -> usize {
         let labels: usize = self
             .labels
@@ -127,17 +132,30 @@ impl Group {
             + self.window.capacity() * std::mem::size_of::<(Micros, u64)>()
             + self.latest.bytes()
             + objects
+            + self.events.bytes()
     }
 
-    /// Bytes `event` would add to a new group (latest event and listed object).
+    /// Bytes `event` would add to a new group (latest event, listed object, reference).
     pub(super) fn event_bytes(event: &EventRecord) -> usize {
         let object = event.involved_object.kind.len() + 1 + event.involved_object.name.len();
-        Latest::bytes_of(event) + object + STRING_BYTES
+        let involved = &event.involved_object;
+        let reference = std::mem::size_of::<super::refs::EventRef>()
+            + event.cluster.len()
+            + event.namespace.len()
+            + event.name.len()
+            + event.uid.len()
+            + event.reason.len()
+            + event.event_type.len()
+            + involved.kind.len()
+            + involved.namespace.len()
+            + involved.name.len()
+            + involved.uid.len();
+        Latest::bytes_of(event) + object + STRING_BYTES + reference
     }
 
-    /// Accounts for `added` occurrences of `event` at `at`. The occurrences always count; the
-    /// event's text (latest event, object listed) is kept only within `room` more bytes.
-    /// Returns false when some of it was not kept for lack of room.
+    /// Accounts for `added` occurrences of `event` at `at`. The occurrences
+    /// always count; the event's text (latest event, object listed, reference) is kept only
+    /// within `room` more bytes. Returns false when some of it was not kept for lack of room.
     pub(super) fn record(
         &mut self,
         rule: &Rule,
@@ -174,6 +192,7 @@ impl Group {
             self.objects.remove(at);
             self.objects.push_front(object);
         } else if object.len() + STRING_BYTES <= room {
+            room -= object.len() + STRING_BYTES;
             self.objects.push_front(object);
             if self.objects.len() > OBJECTS_LISTED {
                 self.objects.pop_back();
@@ -183,7 +202,7 @@ impl Group {
             self.more_objects = true;
             kept = false;
         }
-        kept
+        self.events.record(event, at, room) && kept
     }
 
     /// The listed objects, e.g. `Pod/a, Pod/b and others`.

@@ -98,6 +98,11 @@ async fn bad_input_over_grpc_is_a_status_with_a_message_and_changes_nothing() {
         .unwrap();
     assert_eq!(answer.kvs.len(), 1);
     assert_eq!(answer.kvs[0].value, event_value("one"));
+    assert!(
+        e.server
+            .hub_settled(std::time::Duration::from_secs(30))
+            .await
+    );
     assert_eq!(
         e.store.stats().events,
         1,

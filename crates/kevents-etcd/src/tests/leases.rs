@@ -1,7 +1,7 @@
 //! Input that etcd or the hub's API refuses is refused here too, before it reaches the log:
 //! lease TTLs past etcd's maximum, keys the hub could not address its event by.
 
-use super::{fixture, key, one, open, optimistic_put, value, Fixture};
+use super::{fixture, key, one, open, optimistic_put, settled, value, Fixture};
 use crate::EtcdError;
 use kevents_model::EventKey;
 
@@ -69,6 +69,7 @@ async fn keys_whose_event_the_api_could_not_address_are_refused() {
         .txn(optimistic_put(&key(&fits), value("x"), 0, 0))
         .await
         .unwrap();
+    settled(&f.server).await;
     assert!(f.store.get(&EventKey::new("default", &fits)).is_some());
     f.store.close().await;
 }

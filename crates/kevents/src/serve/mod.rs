@@ -172,6 +172,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         rebuilds.begin("series"),
         shutdown.clone(),
     );
+    let listed_engine = engine.clone();
     let following = tokio::spawn(kevents_alert::follow_store(
         store.clone(),
         vec![event_metrics, engine, key_resources, series_feed],
@@ -197,8 +198,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         admission,
         trigger_runs: Default::default(),
         triggers: Default::default(),
+        alerts: Default::default(),
     };
     let folding = tokio::spawn(kevents_api::run_folding(state.clone()));
+    let alert_list = crate::alert_list::start(
+        listed_engine,
+        state.alerts.clone(),
+        alerts_published.subscribe(),
+        shutdown.clone(),
+    );
     let expiry = tokio::spawn(crate::periodic::expire_events(
         store.clone(),
         shutdown.clone(),
@@ -273,6 +281,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = sinks.await;
     let _ = triggers.await;
     let _ = folding.await;
+    let _ = alert_list.await;
     if let Some(collecting) = collecting {
         let _ = collecting.await;
     }
