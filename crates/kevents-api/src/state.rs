@@ -76,6 +76,12 @@ impl AppState {
             alerts: Default::default(),
         }
     }
+
+    /// Waits until the series (and the anomalies found in them) reflect every change the
+    /// store has committed; a `503` with Retry-After while they are rebuilt after a start.
+    pub(crate) async fn series_caught_up(&self) -> Result<(), crate::error::ApiError> {
+        self.series.caught_up(self.store.resource_version()).await
+    }
 }
 
 /// The target of a request: API group, cluster scope, namespace and name from the path.
