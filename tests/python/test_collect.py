@@ -58,8 +58,9 @@ def test_clusters_api_with_kubectl_root_view_and_kubeconfig(make_hub, tmp_path):
         paired = [f for f in report["findings"] if f["check"] == "collector-version"]
         assert sorted((f["subject"], f["status"]) for f in paired) == [("a", "ok"), ("b", "ok")], paired
         table = subprocess.run([BIN, "clusters"], env=env, check=True, capture_output=True, text=True).stdout
-        assert table.splitlines()[0].split() == ["NAME", "EVENTS", "LAG", "RATE/MIN", "LAST", "CONTACT"]
-        assert any(line.split()[:2] == ["a", "3"] for line in table.splitlines())
+        assert table.splitlines()[0].split() == ["NAME", "EVENTS", "LAG", "RATE/MIN", "LOST", "LAST", "CONTACT"]
+        row = next(line.split() for line in table.splitlines() if line.split()[0] == "a")
+        assert row[1] == "3" and row[4] == "-", table  # nothing lost
 
         # kevents kubeconfig: kubectl --context switches between clusters.
         generated = tmp_path / "hub.kubeconfig"

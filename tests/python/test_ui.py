@@ -342,3 +342,22 @@ def test_a_reader_allowed_one_namespace_sees_only_its_alerts(ui_hub, page):
     open_view(page, ui_hub.url, "#/alerts")
     assert "forbidden" in page.locator("#error").inner_text()
     assert page.locator(".alert-group tr.alert-row").count() == 0
+
+
+def test_a_collecting_cluster_appears_in_the_clusters_view_live(ui_hub, page):
+    sign_in(page, ui_hub.url, ADMIN, "#/clusters")
+    page.wait_for_selector("#live:not([hidden])")
+    assert page.locator(".clusters tbody tr", has_text="ui-edge").count() == 0
+    # What a collector posts: a source event with its resourceVersion, the cursor, the lag.
+    source = core_event("edge-0.1", reason="BackOff", type="Warning", message="Back-off restarting")
+    source["metadata"].update({"uid": "uid-edge-0", "resourceVersion": "7"})
+    status, answer, _ = ui_hub.request("POST", "/kevents/v1/clusters/ui-edge/ingest",
+                                       {"events": [source], "cursor": "7", "lagSeconds": 1.5},
+                                       headers={"Authorization": f"Bearer {ADMIN}"})
+    assert status == 200 and answer["applied"] == 1, answer
+    posted = time.monotonic()
+    row = page.locator(".clusters tbody tr", has_text="ui-edge")
+    row.wait_for(timeout=2000)
+    assert time.monotonic() - posted < 2.0
+    cells = row.locator("td").all_inner_texts()
+    assert cells[1:4] == ["1", "1", "1.5s"] and cells[5:] == ["7", "collecting"], cells

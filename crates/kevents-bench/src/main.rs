@@ -5,6 +5,7 @@
 mod etcd;
 mod http;
 mod latencies;
+mod loopback;
 mod process;
 mod sqlite;
 mod whole_hub;

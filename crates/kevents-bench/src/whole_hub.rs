@@ -6,11 +6,11 @@
 //! and a restart: until `/readyz` answers 200, and until the hub says (`kevents_rebuilding`)
 //! its series and alert groups are rebuilt from the store.
 
+use crate::loopback::{self, Exchange as _};
 use crate::process::{cpu_seconds, dir_bytes, rss_bytes, write_bytes};
 use anyhow::{bail, Context};
 use bytes::Bytes;
 use kevents_model::{EventRecord, Micros};
-use kevents_simulate::HubClient;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -92,9 +92,9 @@ impl Hub {
     }
 
     async fn get(&self, path: &str) -> anyhow::Result<(u16, Bytes)> {
-        let mut client = HubClient::connect(self.address, "127.0.0.1").await?;
+        let client = loopback::client(self.address)?;
         client
-            .request("GET", path, "application/json", "*/*", Bytes::new())
+            .exchange("GET", path, "application/json", "*/*", Bytes::new())
             .await
     }
 

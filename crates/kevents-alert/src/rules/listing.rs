@@ -2,7 +2,6 @@
 //! groups the engine holds, and the recently resolved ones (at most [`RESOLVED_KEPT`], for at
 //! most [`RESOLVED_MAX_AGE`], counted in the engine's bytes), each with the events behind it.
 
-use super::engine::{firing, RuleEngine};
 use super::group::Group;
 use super::refs::EventRef;
 use super::rule::{Condition, Rule};
@@ -69,7 +68,7 @@ pub struct ListedAlert {
 }
 
 impl ListedAlert {
-    fn of(
+    pub(super) fn of(
         alert: Alert,
         state: AlertState,
         group: &Group,
@@ -128,7 +127,7 @@ impl ListedAlert {
 }
 
 /// The condition's current value for a group (see [`ListedAlert::value`]).
-fn value(rule: &Rule, group: &Group, now: Micros) -> f64 {
+pub(super) fn value(rule: &Rule, group: &Group, now: Micros) -> f64 {
     match rule.condition {
         Condition::Any => group.total as f64,
         Condition::Count { window, .. } => group.in_window(now, window) as f64,
@@ -157,7 +156,7 @@ pub(super) fn resolved_entry(
 /// The recently resolved alerts, newest first.
 #[derive(Debug, Default)]
 pub(super) struct Resolved {
-    alerts: VecDeque<ListedAlert>,
+    pub(super) alerts: VecDeque<ListedAlert>,
 }
 
 impl Resolved {
@@ -190,42 +189,6 @@ impl Resolved {
             .back()
             .and_then(|a| a.resolved_at)
             .map(|at| Micros(at.0 + RESOLVED_MAX_AGE))
-    }
-}
-
-impl RuleEngine {
-    /// Every pending and firing alert as of the last evaluation, and the recently resolved
-    /// ones (newest first), each with the latest events that counted in its group.
-    pub fn list(&self, now: Micros) -> Vec<ListedAlert> {
-        let rules = self.rules.lock();
-        let mut state = self.state.lock();
-        let state = &mut *state;
-        state.resolved.add(Vec::new(), now, usize::MAX);
-        let mut listed = Vec::new();
-        for rule in rules.iter() {
-            let Some(groups) = state.groups.get(&rule.name) else {
-                continue;
-            };
-            for group in groups.values() {
-                let (alert_state, since) = match (group.firing_since, group.pending_since) {
-                    (Some(since), _) => (AlertState::Firing, since),
-                    (None, Some(since)) => (AlertState::Pending, since),
-                    (None, None) => continue,
-                };
-                let alert = firing(rule, group, since, &self.cluster);
-                let active_since = group.pending_since.unwrap_or(since);
-                let value = value(rule, group, now);
-                listed.push(ListedAlert::of(
-                    alert,
-                    alert_state,
-                    group,
-                    active_since,
-                    value,
-                ));
-            }
-        }
-        listed.extend(state.resolved.alerts.iter().cloned());
-        listed
     }
 }
 

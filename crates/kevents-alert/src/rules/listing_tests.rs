@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::rules::tests::added;
-use crate::rules::{load_rules, EVENTS_KEPT};
+use crate::rules::{load_rules, RuleEngine, EVENTS_KEPT};
 use kevents_model::EventRecord;
 use kevents_store::Change;
 

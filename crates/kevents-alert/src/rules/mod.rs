@@ -5,6 +5,7 @@ mod engine;
 mod export;
 mod format;
 mod group;
+mod list;
 mod listing;
 mod rebuild;
 mod refs;

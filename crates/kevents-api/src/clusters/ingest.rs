@@ -1,15 +1,16 @@
 //! `POST /kevents/v1/clusters/{name}/ingest`: a collector's batch of source events, applied
 //! idempotently (a source object's version is applied once, replays are skipped), then its cursor
-//! stored; and `GET /kevents/v1/clusters[/{name}]`.
+//! stored; and `GET /kevents/v1/clusters[/{name}]` (the list also watched: `watch.rs`).
 
 use super::naming::{check_name, settle_cluster};
 use super::registry::ClusterState;
 use crate::body::read_body;
 use crate::error::ApiError;
 use crate::error::Reply;
+use crate::query::parse_query;
 use crate::respond::json_response;
 use crate::state::AppState;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::StatusCode;
 use kevents_model::validation::validate_create;
 use kevents_model::wire::decode_event_text;
@@ -235,10 +236,11 @@ fn describe(state: &AppState, name: &str, info: &ClusterState, events: usize) ->
     })
 }
 
-/// The version `kevents collect` names in its `User-Agent` (`kevents-collect/0.1.0`).
+/// The version `kevents collect` names in its `User-Agent` (`kevents/0.1.0`, as every kevents
+/// client); none for other clients.
 fn collector_version(headers: &axum::http::HeaderMap) -> Option<&str> {
     let agent = headers.get(axum::http::header::USER_AGENT)?.to_str().ok()?;
-    let version = agent.strip_prefix("kevents-collect/")?;
+    let version = agent.strip_prefix("kevents/")?;
     let plausible = !version.is_empty()
         && version.len() <= 64
         && version
@@ -247,7 +249,8 @@ fn collector_version(headers: &axum::http::HeaderMap) -> Option<&str> {
     plausible.then_some(version)
 }
 
-fn known_clusters(state: &AppState) -> BTreeMap<String, Value> {
+/// Every cluster with events or a collector, and the hub's own, by name.
+pub(super) fn known_clusters(state: &AppState) -> BTreeMap<String, Value> {
     let mut infos = state.clusters.all();
     let counts: BTreeMap<String, usize> = state.store.clusters().into_iter().collect();
     for cluster in counts.keys().filter(|c| !c.is_empty()) {
@@ -269,8 +272,21 @@ fn known_clusters(state: &AppState) -> BTreeMap<String, Value> {
     out
 }
 
-/// `GET /kevents/v1/clusters`: every cluster with events or a collector, and the hub's own.
-pub(super) async fn list_clusters(State(state): State<AppState>) -> Reply {
+/// `GET /kevents/v1/clusters`: every cluster with events or a collector, and the hub's own;
+/// with `watch=true`, their changes as they happen.
+pub(super) async fn list_clusters(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Reply {
+    let query = parse_query(query.as_deref())?;
+    if matches!(query.get("watch").map(String::as_str), Some("true" | "1")) {
+        let timeout = query
+            .get("timeoutSeconds")
+            .and_then(|t| t.parse::<u64>().ok())
+            .filter(|t| *t > 0)
+            .map(std::time::Duration::from_secs);
+        return super::watch::watch_clusters(state, timeout);
+    }
     let items: Vec<Value> = known_clusters(&state).into_values().collect();
     json_response(
         StatusCode::OK,
@@ -311,21 +327,18 @@ mod tests {
             headers.insert(axum::http::header::USER_AGENT, value.parse().unwrap());
             headers
         };
+        assert_eq!(collector_version(&agent("kevents/0.2.1")), Some("0.2.1"));
         assert_eq!(
-            collector_version(&agent("kevents-collect/0.2.1")),
-            Some("0.2.1")
-        );
-        assert_eq!(
-            collector_version(&agent("kevents-collect/0.2.0-rc.1+g1")),
+            collector_version(&agent("kevents/0.2.0-rc.1+g1")),
             Some("0.2.0-rc.1+g1")
         );
         assert_eq!(
-            collector_version(&agent("kevents/0.1.0")),
+            collector_version(&agent("curl/8.5.0")),
             None,
-            "another kevents client"
+            "another client"
         );
-        assert_eq!(collector_version(&agent("kevents-collect/<b>")), None);
-        assert_eq!(collector_version(&agent("kevents-collect/")), None);
+        assert_eq!(collector_version(&agent("kevents/<b>")), None);
+        assert_eq!(collector_version(&agent("kevents/")), None);
         assert_eq!(collector_version(&axum::http::HeaderMap::new()), None);
     }
 

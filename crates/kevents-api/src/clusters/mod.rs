@@ -6,6 +6,7 @@ mod ingest;
 mod lost;
 mod naming;
 mod registry;
+mod watch;
 
 pub use naming::CLUSTER_LABEL;
 pub(crate) use naming::{check_name, settle_cluster};
