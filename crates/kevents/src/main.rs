@@ -1,8 +1,8 @@
 //! `kevents`: keep, query, alert on and ship Kubernetes Events.
 
 mod alert_list;
-mod alerting;
 mod archive;
+mod catchup;
 mod certs;
 mod collect;
 mod contexts;

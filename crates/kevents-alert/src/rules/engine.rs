@@ -143,14 +143,15 @@ impl RuleEngine {
 
     /// Accounts for a committed change observed at `now`.
     pub fn observe_at(&self, change: &Change, now: Micros) {
-        let added = occurrences_added(change);
-        if added == 0 {
-            return;
-        }
         let rules = self.rules.lock();
         let mut state = self.state.lock();
         if let Some(buffered) = state.rebuilding.as_mut() {
+            // Every change: the first after the rebuild's version carries the state then.
             buffered.push(change.clone());
+            return;
+        }
+        let added = occurrences_added(change);
+        if added == 0 {
             return;
         }
         self.record(&rules, &mut state, &change.object.record, now, added);
@@ -361,8 +362,10 @@ impl RuleEngine {
 }
 
 impl crate::Observer for RuleEngine {
+    /// Counts a change at its commit, as a rebuild from the store counts it: the groups, and
+    /// the events behind each alert, come back the same after a restart.
     fn observe(&self, change: &Change) {
-        self.observe_at(change, Micros::now());
+        self.observe_at(change, change.committed_at);
     }
 }
 

@@ -101,20 +101,32 @@ pub(super) struct EventRefs {
 }
 
 impl EventRefs {
-    /// Notes that `event` counted at `at`, within `room` more bytes (an event
-    /// already listed moves to the front; a new one pushes out the oldest past the bound).
-    /// Returns false when it did not fit.
+    /// Notes that `event` counted at `at`, within `room` more bytes (an event already listed
+    /// keeps its latest time; the list stays newest first whatever order events are noted in,
+    /// and a new one pushes out the oldest past the bound). Returns false when it did not fit.
     pub(super) fn record(&mut self, event: &EventRecord, at: Micros, room: usize) -> bool {
-        let new = EventRef::of(event, at);
-        let freed = match self.refs.iter().position(|r| r.same_event(&new)) {
-            Some(index) => self.refs.remove(index).map_or(0, |old| old.bytes()),
-            None if self.refs.len() >= EVENTS_KEPT => self.refs.back().map_or(0, EventRef::bytes),
-            None => 0,
-        };
+        let mut new = EventRef::of(event, at);
+        let mut freed = 0;
+        if let Some(old) = (self.refs.iter().position(|r| r.same_event(&new)))
+            .and_then(|index| self.refs.remove(index))
+        {
+            freed = old.bytes();
+            if old.last_seen > at {
+                new = old;
+            }
+        }
+        // Newest first: an event older than every one kept is not kept (nor was it lost).
+        let index = self.refs.partition_point(|r| r.last_seen > new.last_seen);
+        if index >= EVENTS_KEPT {
+            return true;
+        }
+        if self.refs.len() >= EVENTS_KEPT {
+            freed += self.refs.back().map_or(0, EventRef::bytes);
+        }
         if new.bytes() > room.saturating_add(freed) {
             return false;
         }
-        self.refs.push_front(new);
+        self.refs.insert(index, new);
         self.refs.truncate(EVENTS_KEPT);
         true
     }

@@ -2,8 +2,8 @@
 //! idempotently (a source object's version is applied once, replays are skipped), then its cursor
 //! stored; and `GET /kevents/v1/clusters[/{name}]` (the list also watched: `watch.rs`).
 
+use super::known::known_clusters;
 use super::naming::{check_name, settle_cluster};
-use super::registry::ClusterState;
 use crate::body::read_body;
 use crate::error::ApiError;
 use crate::error::Reply;
@@ -218,24 +218,6 @@ fn newer(record: &EventRecord, held: &str) -> bool {
     }
 }
 
-fn describe(state: &AppState, name: &str, info: &ClusterState, events: usize) -> Value {
-    let now = Micros::now();
-    json!({
-        "name": name,
-        "cursor": info.cursor,
-        "events": events,
-        "lastContact": info.last_contact.map(Micros::to_time_string),
-        "lagSeconds": info.lag_seconds,
-        "ratePerMinute": info.rate_per_minute(now),
-        "relists": info.relists,
-        "lostEvents": info.lost_events,
-        "gaps": info.gaps,
-        "clockAheadSeconds": info.clock_ahead_seconds,
-        "collectorVersion": info.collector_version,
-        "own": name == state.security.cluster,
-    })
-}
-
 /// The version `kevents collect` names in its `User-Agent` (`kevents/0.1.0`, as every kevents
 /// client); none for other clients.
 fn collector_version(headers: &axum::http::HeaderMap) -> Option<&str> {
@@ -247,29 +229,6 @@ fn collector_version(headers: &axum::http::HeaderMap) -> Option<&str> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b".-+".contains(&b));
     plausible.then_some(version)
-}
-
-/// Every cluster with events or a collector, and the hub's own, by name.
-pub(super) fn known_clusters(state: &AppState) -> BTreeMap<String, Value> {
-    let mut infos = state.clusters.all();
-    let counts: BTreeMap<String, usize> = state.store.clusters().into_iter().collect();
-    for cluster in counts.keys().filter(|c| !c.is_empty()) {
-        infos.entry(cluster.clone()).or_default();
-    }
-    let mut out: BTreeMap<String, Value> = infos
-        .iter()
-        .map(|(name, info)| {
-            let events = counts.get(name).copied().unwrap_or(0);
-            (name.clone(), describe(state, name, info, events))
-        })
-        .collect();
-    let own = &state.security.cluster;
-    let events = counts.get("").copied().unwrap_or(0);
-    out.insert(
-        own.clone(),
-        describe(state, own, &ClusterState::default(), events),
-    );
-    out
 }
 
 /// `GET /kevents/v1/clusters`: every cluster with events or a collector, and the hub's own;

@@ -3,6 +3,7 @@
 //! root. Collectors write through `POST /kevents/v1/clusters/{name}/ingest`.
 
 mod ingest;
+mod known;
 mod lost;
 mod naming;
 mod registry;

@@ -6,7 +6,7 @@
 //! write; a look every few seconds catches what changes without one (the hub's own event count,
 //! a quiet collector's falling rate).
 
-use super::ingest::known_clusters;
+use super::known::known_clusters;
 use crate::error::Reply;
 use crate::respond::line_watch;
 use crate::state::AppState;
