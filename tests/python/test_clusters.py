@@ -4,6 +4,7 @@ Kubernetes API (kubectl, Python client), the root view across clusters, and auth
 import json
 import os
 import subprocess
+import urllib.request
 from pathlib import Path
 
 from kubernetes import client as k8s
@@ -25,6 +26,24 @@ def ingest(hub, cluster, events, cursor=None, lag=None):
     if lag is not None:
         body["lagSeconds"] = lag
     return hub.request("POST", f"/kevents/v1/clusters/{cluster}/ingest", body)
+
+
+def test_a_watch_of_the_cluster_list_starts_with_every_cluster_then_follows_collectors(hub):
+    assert ingest(hub, "prod", [source_event("web.1", 10)], cursor="10")[0] == 200
+    with urllib.request.urlopen(f"{hub.url}/kevents/v1/clusters?watch=true&timeoutSeconds=10", timeout=20) as stream:
+        start = [json.loads(stream.readline()) for _ in range(2)]
+        assert [(c["type"], c["object"]["name"], c["object"]["own"]) for c in start] == [
+            ("ADDED", "default", True), ("ADDED", "prod", False)]
+        assert start[1]["object"]["cursor"] == "10" and start[1]["object"]["events"] == 1
+        assert ingest(hub, "prod", [source_event("web.2", 11)], cursor="11", lag=0.5)[0] == 200
+        # Only what changed is sent (the hub's own cluster did not), until the cursor shows.
+        changes = []
+        while not changes or changes[-1]["object"]["cursor"] != "11":
+            line = stream.readline()
+            assert line, changes
+            changes.append(json.loads(line))
+        assert {(c["type"], c["object"]["name"]) for c in changes} == {("MODIFIED", "prod")}
+        assert (changes[-1]["object"]["events"], changes[-1]["object"]["lagSeconds"]) == (2, 0.5)
 
 
 def test_wide_output_has_no_cluster_column_without_collected_clusters(hub):

@@ -51,8 +51,9 @@ def test_clusters_api_with_kubectl_root_view_and_kubeconfig(make_hub, tmp_path):
         counts = {c["name"]: c["events"] for c in listed["items"]}
         assert counts["a"] == 3 and counts["b"] == 3
         table = subprocess.run([BIN, "clusters"], env=env, check=True, capture_output=True, text=True).stdout
-        assert table.splitlines()[0].split() == ["NAME", "EVENTS", "LAG", "RATE/MIN", "LAST", "CONTACT"]
-        assert any(line.split()[:2] == ["a", "3"] for line in table.splitlines())
+        assert table.splitlines()[0].split() == ["NAME", "EVENTS", "LAG", "RATE/MIN", "LOST", "LAST", "CONTACT"]
+        row = next(line.split() for line in table.splitlines() if line.split()[0] == "a")
+        assert row[1] == "3" and row[4] == "-", table  # nothing lost
 
         # kevents kubeconfig: kubectl --context switches between clusters.
         generated = tmp_path / "hub.kubeconfig"

@@ -24,6 +24,25 @@ POLICY = """rules:
   verbs: [get, list, watch]
   namespaces: [payments]
 """
+# Beside the built-in pack: one alert per namespace for a probe reason, one that resolves two
+# seconds after its event, and one that stays pending for an hour.
+RULES = """rules:
+- name: UiProbeFailing
+  match: {reason: UiProbeFailing}
+  groupBy: [namespace, reason]
+  resolveAfter: 10m
+  labels: {severity: critical}
+  annotations: {summary: "{{ objects }}: {{ message }}"}
+- name: UiBlip
+  match: {reason: UiBlip}
+  groupBy: [namespace]
+  resolveAfter: 2s
+  labels: {severity: warning}
+- name: UiSlowBurn
+  match: {reason: UiSlowBurn}
+  for: 1h
+  labels: {severity: info}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +53,8 @@ def ui_hub(tmp_path_factory):
     tokens.write_text(f'{ADMIN},admin,u1,"ops"\n{READER},reader,u2\n')
     policy = tmp / "policy.yaml"
     policy.write_text(POLICY)
+    rules = tmp / "rules.yaml"
+    rules.write_text(RULES)
     # `simulate` writes without a token: fill the store first, then serve it with the policy.
     filling = Hub(tmp / "data").start()
     try:
@@ -41,7 +62,8 @@ def ui_hub(tmp_path_factory):
                         "--duration", "60s"], check=True, capture_output=True, timeout=120)
     finally:
         filling.stop()
-    hub = Hub(tmp / "data", ["--token-auth-file", str(tokens), "--authorization-policy-file", str(policy)])
+    hub = Hub(tmp / "data", ["--token-auth-file", str(tokens), "--authorization-policy-file", str(policy),
+                             "--rules", str(rules)])
     hub.start()
     try:
         yield hub
@@ -242,3 +264,100 @@ def test_the_keyboard_filters_moves_and_opens(ui_hub, page):
     page.wait_for_function("() => location.hash.startsWith('#/object')")
     page.wait_for_selector("main[data-ready='1']")
     assert name in page.locator(".object h2").inner_text()
+
+
+def probe(hub, namespace, pod, reason="UiProbeFailing", message="readiness probe failed"):
+    write(hub, core_event(f"{pod}.{reason.lower()}", namespace, reason=reason, type="Warning", message=message,
+                          involvedObject={"kind": "Pod", "namespace": namespace, "name": pod,
+                                          "uid": f"uid-{pod}", "apiVersion": "v1"}), namespace)
+
+
+def alert_rows(page, state):
+    return page.locator(f".alert-group[data-state='{state}'] tr.alert-row")
+
+
+def test_the_alerts_view_lists_a_firing_alert_and_opens_the_events_behind_it(ui_hub, page):
+    probe(ui_hub, "payments", "ledger-0", message="<script>window.__owned = 3</script>probe failed")
+    probe(ui_hub, "checkout", "cart-0")
+    probe(ui_hub, "checkout", "cart-9", reason="UiSlowBurn")
+    sign_in(page, ui_hub.url, ADMIN, "#/alerts?rule=Ui")
+    firing = alert_rows(page, "firing")
+    firing.filter(has_text="payments").wait_for(timeout=10_000)
+    firing.filter(has_text="checkout").wait_for(timeout=10_000)
+    assert set(firing.locator(".c-rule").all_inner_texts()) == {"UiProbeFailing"}
+    alert_rows(page, "pending").filter(has_text="UiSlowBurn").wait_for(timeout=10_000)
+    # The built-in pack's alerts of the simulated events are listed too, without the filter.
+    page.select_option("#f-state", "firing")
+    page.fill("#f-rule", "")
+    page.wait_for_function("() => !location.hash.includes('rule=') && location.hash.includes('state=firing')")
+    page.wait_for_function("() => document.querySelectorAll('.alert-group tr.alert-row').length > 2")
+    assert page.locator(".alert-group[data-state='pending']").count() == 0
+    # The URL holds the filters; a row opens its alert and the events that caused it.
+    open_view(page, ui_hub.url, "#/alerts?rule=UiProbe&ns=payments")
+    alert_rows(page, "firing").first.click()
+    page.wait_for_function("() => location.hash.includes('sel=')")
+    detail = page.locator(".alert-detail")
+    detail.wait_for()
+    assert "<script>window.__owned = 3</script>probe failed" in detail.locator(".annotation").inner_text()
+    assert page.evaluate("window.__owned") is None
+    events = detail.locator(".alert-events tbody tr")
+    assert events.count() == 1
+    assert events.first.locator("a.object-link").inner_text() == "Pod/ledger-0"
+    assert events.first.locator("a.events-link").inner_text() == "ledger-0.uiprobefailing"
+    # Its event opens in the Events view, its object in the Object view.
+    other = page.context.new_page()
+    sign_in(other, ui_hub.url, ADMIN, events.first.locator("a.events-link").get_attribute("href"))
+    assert rows(other).count() == 1 and rows(other).first.locator(".c-reason").inner_text() == "UiProbeFailing"
+    other.close()
+    events.first.locator("a.object-link").click()
+    page.wait_for_function("() => location.hash.startsWith('#/object')")
+    page.wait_for_selector("main[data-ready='1']")
+    assert "ledger-0" in page.locator(".object h2").inner_text()
+
+
+def test_a_resolved_alert_moves_under_resolved_live(ui_hub, page):
+    sign_in(page, ui_hub.url, ADMIN, "#/alerts?rule=UiBlip")
+    page.wait_for_selector("#live:not([hidden])")
+    probe(ui_hub, "checkout", "blip-0", reason="UiBlip")
+    alert_rows(page, "firing").first.wait_for(timeout=10_000)
+    alert_rows(page, "resolved").first.wait_for(timeout=15_000)
+    assert alert_rows(page, "firing").count() == 0
+    assert "resolved" in alert_rows(page, "resolved").first.locator(".c-time").inner_text()
+    # Keyboard: j selects the first row, Enter opens it, Esc closes it.
+    page.keyboard.press("j")
+    page.keyboard.press("Enter")
+    page.locator(".alert-detail").wait_for()
+    assert "blip-0" in page.locator(".alert-events").inner_text()
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => !location.hash.includes('sel=')")
+
+
+def test_a_reader_allowed_one_namespace_sees_only_its_alerts(ui_hub, page):
+    probe(ui_hub, "payments", "ledger-1")
+    probe(ui_hub, "checkout", "cart-1")
+    sign_in(page, ui_hub.url, READER, "#/alerts?ns=payments")
+    alert_rows(page, "firing").filter(has_text="UiProbeFailing").first.wait_for(timeout=10_000)
+    namespaces = set(page.locator(".alert-group tr.alert-row .c-ns").all_inner_texts())
+    assert namespaces == {"payments"}
+    open_view(page, ui_hub.url, "#/alerts")
+    assert "forbidden" in page.locator("#error").inner_text()
+    assert page.locator(".alert-group tr.alert-row").count() == 0
+
+
+def test_a_collecting_cluster_appears_in_the_clusters_view_live(ui_hub, page):
+    sign_in(page, ui_hub.url, ADMIN, "#/clusters")
+    page.wait_for_selector("#live:not([hidden])")
+    assert page.locator(".clusters tbody tr", has_text="ui-edge").count() == 0
+    # What a collector posts: a source event with its resourceVersion, the cursor, the lag.
+    source = core_event("edge-0.1", reason="BackOff", type="Warning", message="Back-off restarting")
+    source["metadata"].update({"uid": "uid-edge-0", "resourceVersion": "7"})
+    status, answer, _ = ui_hub.request("POST", "/kevents/v1/clusters/ui-edge/ingest",
+                                       {"events": [source], "cursor": "7", "lagSeconds": 1.5},
+                                       headers={"Authorization": f"Bearer {ADMIN}"})
+    assert status == 200 and answer["applied"] == 1, answer
+    posted = time.monotonic()
+    row = page.locator(".clusters tbody tr", has_text="ui-edge")
+    row.wait_for(timeout=2000)
+    assert time.monotonic() - posted < 2.0
+    cells = row.locator("td").all_inner_texts()
+    assert cells[1:4] == ["1", "1", "1.5s"] and cells[5:] == ["7", "collecting"], cells

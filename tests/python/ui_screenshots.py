@@ -1,7 +1,9 @@
 """Takes the screenshots of docs/ui.md: a hub filled by `kevents simulate` plus a week of
 history and one crash-looping rollout, each view in Chromium (headless, the system browser).
 
-    .venv/bin/python tests/python/ui_screenshots.py docs/ui
+    .venv/bin/python tests/python/ui_screenshots.py docs/ui [NAME...]
+
+With names (e.g. `alerts`), only those screenshots are taken.
 """
 
 import random
@@ -71,7 +73,7 @@ def rollout(hub, now):
     return ns, pod
 
 
-def main(out):
+def main(out, only=()):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     hub = Hub(Path(tempfile.mkdtemp()) / "data").start()
@@ -87,13 +89,21 @@ def main(out):
                  ("object", f"#/object?kind=Pod&ns={ns}&name={pod}", (1280, 800), "light"),
                  ("patterns", "#/patterns", (1280, 600), "dark"),
                  ("clusters", "#/clusters", (1280, 500), "light"),
-                 ("alerts", "#/alerts", (1280, 500), "light"),
+                 ("alerts", "#/alerts", (1280, 800), "light"),
                  ("events-phone", "#/events?range=24h", (390, 760), "light")]
         for name, view, size, scheme in views:
+            if only and name not in only:
+                continue
             with browser_context(viewport=size, color_scheme=scheme) as context:
                 page = context.new_page()
                 sign_in(page, hub.url, None, "#/events")
                 open_view(page, hub.url, view)
+                if name == "alerts":
+                    # An alert opened, with the events that caused it.
+                    firing = page.locator(".alert-group[data-state='firing'] tr.alert-row")
+                    crashing = firing.filter(has_text="CrashLoopBackOff")
+                    (crashing if crashing.count() else firing).first.click()
+                    page.locator(".alert-detail").wait_for()
                 page.wait_for_timeout(300)
                 page.screenshot(path=str(out / f"{name}.png"))
                 print(out / f"{name}.png")
@@ -102,4 +112,4 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "docs/ui")
+    main(sys.argv[1] if len(sys.argv) > 1 else "docs/ui", sys.argv[2:])

@@ -45,11 +45,14 @@ impl Alert {
     }
 }
 
-fn rfc3339<S: Serializer>(at: &Micros, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn rfc3339<S: Serializer>(at: &Micros, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&at.to_micro_time_string())
 }
 
-fn rfc3339_option<S: Serializer>(at: &Option<Micros>, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn rfc3339_option<S: Serializer>(
+    at: &Option<Micros>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     match at {
         Some(at) => rfc3339(at, serializer),
         None => serializer.serialize_none(),

@@ -134,7 +134,7 @@ fn verbs_of(resource: &ReferencedKind) -> &'static [&'static str] {
         "eventseries" => &["get", "list", "watch"],
         "eventpatterns" => &["get", "list"],
         "anomalies" => &["get", "list", "watch"],
-        "triggerruns" => &["get", "list", "watch"],
+        "triggerruns" | "alerts" => &["get", "list", "watch"],
         "triggers" => &["get", "list", "watch", "patch"],
         _ => &[],
     }

@@ -70,6 +70,7 @@ pub(crate) const REFERENCED_KINDS: &[ReferencedKind] = &[
         true,
         &["trr"],
     ),
+    kind("kevents.io", "v1", "alerts", "alert", "Alert", true, &[]),
     kind(
         "kevents.io",
         "v1",

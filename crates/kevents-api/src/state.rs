@@ -53,6 +53,8 @@ pub struct AppState {
     pub trigger_runs: Arc<ServedObjects>,
     /// `triggers`: the loaded triggers and their kill switches, kept by the trigger engine.
     pub triggers: Arc<ServedObjects>,
+    /// `alerts`: the rule engine's pending, firing and recently resolved alerts (read-only).
+    pub alerts: Arc<ServedObjects>,
 }
 
 impl AppState {
@@ -71,7 +73,14 @@ impl AppState {
             admission: Default::default(),
             trigger_runs: Default::default(),
             triggers: Default::default(),
+            alerts: Default::default(),
         }
+    }
+
+    /// Waits until the series (and the anomalies found in them) reflect every change the
+    /// store has committed; a `503` with Retry-After while they are rebuilt after a start.
+    pub(crate) async fn series_caught_up(&self) -> Result<(), crate::error::ApiError> {
+        self.series.caught_up(self.store.resource_version()).await
     }
 }
 

@@ -4,13 +4,14 @@
 //! etcd's JSON gateway, with the same number of concurrent clients.
 
 use crate::latencies::Latencies;
+use crate::loopback::{self, Exchange as _};
 use anyhow::{bail, Context};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use bytes::Bytes;
+use kevents_http::hub::HubClient;
 use kevents_model::wire::EventView;
 use kevents_model::{ApiGroup, EventRecord};
-use kevents_simulate::HubClient;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -69,9 +70,9 @@ async fn start(binary: &Path, dir: &Path) -> anyhow::Result<Etcd> {
     };
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if let Ok(mut http) = HubClient::connect(etcd.address, "127.0.0.1").await {
+        if let Ok(http) = loopback::client(etcd.address) {
             if let Ok((200, _)) = http
-                .request("GET", "/health", "application/json", "*/*", Bytes::new())
+                .exchange("GET", "/health", "application/json", "*/*", Bytes::new())
                 .await
             {
                 return Ok(etcd);
@@ -82,9 +83,9 @@ async fn start(binary: &Path, dir: &Path) -> anyhow::Result<Etcd> {
     bail!("etcd did not become healthy")
 }
 
-async fn call(http: &mut HubClient, path: &str, body: Value) -> anyhow::Result<Value> {
+async fn call(http: &HubClient, path: &str, body: Value) -> anyhow::Result<Value> {
     let (status, bytes) = http
-        .request(
+        .exchange(
             "POST",
             path,
             "application/json",
@@ -120,9 +121,9 @@ pub async fn ingest(
 ) -> anyhow::Result<EtcdResults> {
     std::fs::create_dir_all(dir)?;
     let etcd = start(binary, dir).await?;
-    let mut http = HubClient::connect(etcd.address, "127.0.0.1").await?;
+    let http = loopback::client(etcd.address)?;
     // The apiserver attaches events to leases it reuses for a minute; one lease stands for that.
-    let lease = call(&mut http, "/v3/lease/grant", json!({"TTL": 3600})).await?;
+    let lease = call(&http, "/v3/lease/grant", json!({"TTL": 3600})).await?;
     let lease_id = lease["ID"]
         .as_str()
         .context("lease grant without an ID")?
@@ -148,11 +149,11 @@ pub async fn ingest(
         let requests = requests.clone();
         let address = etcd.address;
         tasks.push(tokio::spawn(async move {
-            let mut http = HubClient::connect(address, "127.0.0.1").await?;
+            let http = loopback::client(address)?;
             let mut latencies = Vec::new();
             for request in requests.iter().skip(worker).step_by(concurrency) {
                 let t = Instant::now();
-                let answer = call(&mut http, "/v3/kv/txn", request.clone()).await?;
+                let answer = call(&http, "/v3/kv/txn", request.clone()).await?;
                 anyhow::ensure!(answer["succeeded"] == true, "key already existed: {answer}");
                 latencies.push(t.elapsed());
             }

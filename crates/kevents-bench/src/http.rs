@@ -1,11 +1,11 @@
 //! Ingest and queries through the HTTP API of an in-process hub on loopback.
 
 use crate::latencies::Latencies;
+use crate::loopback::{self, Exchange as _};
 use bytes::Bytes;
 use kevents_api::{router, AppState};
 use kevents_model::wire::EventView;
 use kevents_model::{ApiGroup, EventRecord};
-use kevents_simulate::HubClient;
 use kevents_store::{Store, StoreConfig};
 use std::path::Path;
 use std::sync::Arc;
@@ -73,13 +73,13 @@ pub async fn run(
         ),
     ];
     let mut results = Vec::new();
-    let mut client = HubClient::connect(address, "127.0.0.1").await?;
+    let client = loopback::client(address)?;
     for (name, path, accept) in kinds {
         let mut latencies = Vec::with_capacity(queries);
         for _ in 0..queries {
             let t = Instant::now();
             let (status, _) = client
-                .request("GET", &path, "application/json", accept, Bytes::new())
+                .exchange("GET", &path, "application/json", accept, Bytes::new())
                 .await?;
             latencies.push(t.elapsed());
             anyhow::ensure!(status == 200, "{name} answered {status}");
@@ -139,10 +139,10 @@ pub(crate) async fn post_all(
     for worker in 0..concurrency {
         let bodies = bodies.clone();
         tasks.push(tokio::spawn(async move {
-            let mut client = HubClient::connect(address, "127.0.0.1").await?;
+            let client = loopback::client(address)?;
             for (path, body) in bodies.iter().skip(worker).step_by(concurrency) {
                 let (status, body) = client
-                    .request(
+                    .exchange(
                         "POST",
                         path,
                         "application/json",
@@ -238,12 +238,12 @@ pub async fn collector_ingest(
     let mut tasks = Vec::new();
     for (cluster, requests) in requests.into_iter().enumerate() {
         tasks.push(tokio::spawn(async move {
-            let mut client = HubClient::connect(address, "127.0.0.1").await?;
+            let client = loopback::client(address)?;
             let path = format!("/kevents/v1/clusters/bench-{cluster}/ingest");
             let mut applied = 0u64;
             for body in requests {
                 let (status, answer) = client
-                    .request("POST", &path, "application/json", "application/json", body)
+                    .exchange("POST", &path, "application/json", "application/json", body)
                     .await?;
                 anyhow::ensure!(
                     status == 200,

@@ -5,6 +5,7 @@
 mod etcd;
 mod http;
 mod latencies;
+mod loopback;
 mod process;
 mod sqlite;
 mod whole_hub;
@@ -56,8 +57,9 @@ struct Args {
     /// The `kevents` binary for `--whole-hub` (by default the one beside this benchmark).
     #[arg(long)]
     kevents: Option<std::path::PathBuf>,
-    /// Connections `kevents simulate` feeds the whole hub over.
-    #[arg(long, default_value_t = 16)]
+    /// Connections `kevents simulate` feeds the whole hub over (as many as the creates use: the
+    /// hub commits concurrent writes together).
+    #[arg(long, default_value_t = 64)]
     feed_connections: usize,
     /// Creates sent to the whole hub once it is fed, and to etcd, for the creates/s anchor.
     #[arg(long, default_value_t = 50_000)]

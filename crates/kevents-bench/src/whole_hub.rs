@@ -6,11 +6,11 @@
 //! and a restart: until `/readyz` answers 200, and until the hub says (`kevents_rebuilding`)
 //! its series and alert groups are rebuilt from the store.
 
+use crate::loopback::{self, Exchange as _};
 use crate::process::{cpu_seconds, dir_bytes, rss_bytes, write_bytes};
 use anyhow::{bail, Context};
 use bytes::Bytes;
 use kevents_model::{EventRecord, Micros};
-use kevents_simulate::HubClient;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -92,9 +92,9 @@ impl Hub {
     }
 
     async fn get(&self, path: &str) -> anyhow::Result<(u16, Bytes)> {
-        let mut client = HubClient::connect(self.address, "127.0.0.1").await?;
+        let client = loopback::client(self.address)?;
         client
-            .request("GET", path, "application/json", "*/*", Bytes::new())
+            .exchange("GET", path, "application/json", "*/*", Bytes::new())
             .await
     }
 
@@ -109,13 +109,16 @@ impl Hub {
             .collect())
     }
 
-    /// Waits until every part of the hub's rebuild (`kevents_rebuilding`) reports 0.
-    async fn caught_up(&self) -> anyhow::Result<()> {
+    /// Waits until every part of the hub's rebuild (`kevents_rebuilding`) reports 0; returns
+    /// the largest resident memory seen meanwhile.
+    async fn caught_up(&self) -> anyhow::Result<u64> {
+        let mut peak = 0;
         loop {
+            peak = peak.max(rss_bytes(self.pid()));
             let parts = self.metric("kevents_rebuilding").await?;
             anyhow::ensure!(!parts.is_empty(), "the hub exports no kevents_rebuilding");
             if parts.iter().all(|&v| v == 0.0) {
-                return Ok(());
+                return Ok(peak.max(rss_bytes(self.pid())));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -182,15 +185,24 @@ async fn in_memory(hub: &Hub) -> anyhow::Result<String> {
         "kevents_watch_history_changes",
         "kevents_watch_history_bytes",
         "kevents_block_cache_bytes",
+        "kevents_series_bytes",
+        "kevents_patterns",
+        "kevents_pattern_bytes",
+        "kevents_alert_group_bytes",
     ] {
         values.push(hub.metric(name).await?.first().copied().unwrap_or(0.0));
     }
     Ok(format!(
-        "head {:.0} events; watch history {:.0} changes, {}; block cache {}",
+        "head {:.0} events; watch history {:.0} changes, {}; block cache {}; series text {}; \
+         {:.0} patterns, {}; alert groups {}",
         values[0],
         values[1],
         mib(values[2] as u64),
-        mib(values[3] as u64)
+        mib(values[3] as u64),
+        mib(values[4] as u64),
+        values[5],
+        mib(values[6] as u64),
+        mib(values[7] as u64)
     ))
 }
 
@@ -255,7 +267,7 @@ pub async fn run(options: &Options, scratch: &Path) -> anyhow::Result<()> {
 
     let (hub, ready) = Hub::start(&options.kevents, &data, address).await?;
     let restarted = Instant::now();
-    hub.caught_up().await?;
+    let rss_catching_up = hub.caught_up().await?;
     let caught_up = ready + restarted.elapsed();
     let rss_restarted = rss_bytes(hub.pid());
     let held_restarted = in_memory(&hub).await?;
@@ -306,7 +318,8 @@ pub async fn run(options: &Options, scratch: &Path) -> anyhow::Result<()> {
         mib(rss_idle)
     );
     println!(
-        "| RSS after a restart, caught up | {} ({held_restarted}) |",
+        "| RSS after a restart: largest while catching up; caught up | {}; {} ({held_restarted}) |",
+        mib(rss_catching_up),
         mib(rss_restarted)
     );
     println!(

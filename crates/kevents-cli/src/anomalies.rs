@@ -36,12 +36,12 @@ fn text<'a>(anomaly: &'a Value, path: &[&str]) -> &'a str {
 
 /// Runs `kevents anomalies`.
 pub async fn run(args: AnomaliesArgs) -> Result<()> {
-    let mut context = args.hub.connect().await?;
+    let context = args.hub.connect().await?;
     let path = match &args.namespace {
         Some(namespace) => format!("/apis/kevents.io/v1/namespaces/{namespace}/anomalies"),
         None => "/apis/kevents.io/v1/anomalies".to_string(),
     };
-    let list = context.hub.get_json(&path).await?;
+    let list = context.hub.get::<serde_json::Value>(&path).await?;
     let since = Micros(context.now.0 - args.since);
     let mut items: Vec<&Value> = list
         .get("items")

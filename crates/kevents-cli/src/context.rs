@@ -1,24 +1,21 @@
 //! What every hub-talking command shares: where the hub is, what "now" is, how to print.
 
 use crate::error::{CliError, Result};
-use crate::hub::Hub;
+use crate::hub::HubFlags;
 use crate::render::Style;
 use clap::Args;
+use kevents_http::hub::{HubClient, HubOptions};
 use kevents_model::Micros;
 use std::path::PathBuf;
 
 /// Flags every command that talks to a hub takes.
 #[derive(Args, Debug, Clone)]
 pub struct HubArgs {
-    /// The hub's URL.
-    #[arg(
-        long,
-        env = "KEVENTS_SERVER",
-        default_value = "http://127.0.0.1:8080",
-        global = true
-    )]
-    pub server: String,
-    /// Use the server of this kubeconfig's current context instead of --server.
+    /// Where the hub is and how to authenticate.
+    #[command(flatten)]
+    pub hub: HubFlags,
+    /// Reach the hub as the current context of this kubeconfig says (its server, CA, token or
+    /// client certificate) instead of --server; flags given as well win.
     #[arg(long, global = true, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// Compute ages against this instant (RFC 3339) instead of the clock: reproducible output.
@@ -29,7 +26,7 @@ pub struct HubArgs {
 /// A connected command context.
 pub struct Context {
     /// The hub client.
-    pub hub: Hub,
+    pub hub: HubClient,
     /// The instant ages and `--since` are measured from.
     pub now: Micros,
     /// Colour and width of stdout.
@@ -37,14 +34,27 @@ pub struct Context {
 }
 
 impl HubArgs {
-    /// Resolves the hub (from `--kubeconfig` when given) and the clock.
-    pub async fn connect(&self) -> Result<Context> {
-        let server = match &self.kubeconfig {
-            Some(path) => crate::kubeconfig::current_server(path)?,
-            None => self.server.clone(),
+    /// The client options: the flags, over the kubeconfig's current context when one is given.
+    pub fn options(&self) -> Result<HubOptions> {
+        let flags = self.hub.options();
+        let Some(path) = &self.kubeconfig else {
+            return Ok(flags);
         };
+        let from_file = crate::kubeconfig::read::current_hub(path)?;
+        Ok(HubOptions {
+            url: self.hub.server.clone().unwrap_or(from_file.url),
+            token: flags.token.or(from_file.token),
+            token_file: flags.token_file.or(from_file.token_file),
+            ca_file: flags.ca_file.or(from_file.ca_file),
+            client_certificate: flags.client_certificate.or(from_file.client_certificate),
+            client_key: flags.client_key.or(from_file.client_key),
+        })
+    }
+
+    /// Makes the hub client (from `--kubeconfig` when given) and reads the clock.
+    pub async fn connect(&self) -> Result<Context> {
         Ok(Context {
-            hub: Hub::new(&server).await?,
+            hub: HubClient::new(&self.options()?)?,
             now: self.now.unwrap_or_else(Micros::now),
             style: Style::stdout(),
         })

@@ -123,14 +123,9 @@ fn counts_path(args: &CountArgs, now: Micros) -> Result<String> {
 
 /// Runs `kevents count`.
 pub async fn run(args: CountArgs) -> Result<()> {
-    let mut context = args.hub.connect().await?;
+    let context = args.hub.connect().await?;
     let path = counts_path(&args, context.now)?;
-    let (status, body) = context.hub.send("GET", &path, None).await?;
-    if status != 200 {
-        return Err(crate::hub::api_error(status, &body));
-    }
-    let answer: Value =
-        serde_json::from_slice(&body).map_err(|e| CliError::Protocol(format!("{path}: {e}")))?;
+    let answer: Value = context.hub.get(&path).await?;
     if args.output == CountOutput::Json {
         let text = serde_json::to_string_pretty(&answer).expect("a JSON value prints");
         return print_lines(&context.style, &[text]);

@@ -26,7 +26,7 @@ pub struct DescribeArgs {
 /// Runs `kevents describe`.
 pub async fn run(args: DescribeArgs) -> Result<()> {
     let object = ObjectName::parse(&args.object)?;
-    let mut context = args.hub.connect().await?;
+    let context = args.hub.connect().await?;
     let filter = FilterArgs {
         namespace: args.namespace.clone(),
         since: args.since,
@@ -35,7 +35,7 @@ pub async fn run(args: DescribeArgs) -> Result<()> {
         ..FilterArgs::default()
     }
     .resolve(context.now)?;
-    let (mut records, _) = crate::list::collect(&mut context.hub, &filter).await?;
+    let (mut records, _) = crate::list::collect(&context.hub, &filter).await?;
     records.sort_by_key(|r| (first_seen(r), last_seen(r), r.name.clone()));
     let lines = render(
         &object,

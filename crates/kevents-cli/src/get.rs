@@ -44,9 +44,9 @@ pub struct GetArgs {
 
 /// Runs `kevents get`.
 pub async fn run(args: GetArgs) -> Result<()> {
-    let mut context = args.hub.connect().await?;
+    let context = args.hub.connect().await?;
     let filter = args.filter.resolve(context.now)?;
-    let (records, _) = crate::list::collect(&mut context.hub, &filter).await?;
+    let (records, _) = crate::list::collect(&context.hub, &filter).await?;
     let show_namespace = filter.namespace.is_none();
     match args.output {
         GetFormat::Table | GetFormat::Wide => {

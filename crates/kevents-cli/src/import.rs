@@ -3,9 +3,11 @@
 
 use crate::context::HubArgs;
 use crate::error::{CliError, Result};
-use crate::hub::{api_error, encode_query, Hub};
+use crate::hub::{api_error, encode_query};
 use crate::list::decode;
 use clap::Args;
+use kevents_http::hub::{HubClient, HubRequest};
+use kevents_http::Method;
 use kevents_model::EventRecord;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
@@ -55,7 +57,6 @@ const REASONS_SHOWN: usize = 20;
 /// Runs `kevents import`.
 pub async fn run(args: ImportArgs) -> Result<()> {
     let context = args.hub.connect().await?;
-    let url = context.hub.url().to_string();
     let reader: Box<dyn Read> = if args.file.as_os_str() == "-" {
         Box::new(std::io::stdin())
     } else {
@@ -70,13 +71,13 @@ pub async fn run(args: ImportArgs) -> Result<()> {
     for _ in 0..args.concurrency {
         let (sender, mut receiver) = mpsc::channel::<Item>(64);
         senders.push(sender);
-        let mut hub = Hub::new(&url).await?;
+        let hub = context.hub.clone();
         let progress = progress.clone();
         workers.push(tokio::spawn(async move {
             let mut tally = Tally::default();
             while let Some(item) = receiver.recv().await {
                 let outcome = match item.value {
-                    Ok(value) => import_one(&mut hub, "", value).await?,
+                    Ok(value) => import_one(&hub, "", value).await?,
                     Err(why) => Outcome::Rejected(why),
                 };
                 match outcome {
@@ -200,7 +201,7 @@ fn items_of(document: Value) -> Result<Vec<Value>> {
 
 /// Creates one event under `prefix` (`""`, or `/clusters/<name>` for a collected cluster); on a
 /// name conflict compares with the stored one.
-pub async fn import_one(hub: &mut Hub, prefix: &str, mut value: Value) -> Result<Outcome> {
+pub async fn import_one(hub: &HubClient, prefix: &str, mut value: Value) -> Result<Outcome> {
     let Some(object) = value.as_object_mut() else {
         return Ok(Outcome::Rejected("not a JSON object".into()));
     };
@@ -254,12 +255,14 @@ pub async fn import_one(hub: &mut Hub, prefix: &str, mut value: Value) -> Result
         "{prefix}{base}/namespaces/{}/events",
         encode_query(&namespace)
     );
-    let (status, answer) = hub.send("POST", &collection, Some(body)).await?;
-    match status {
+    let answer = hub
+        .send(HubRequest::json(Method::POST, &collection, body))
+        .await?;
+    match answer.status {
         200..=299 => Ok(Outcome::Imported),
         409 if !name.is_empty() => {
             let existing = hub
-                .get_json(&format!("{collection}/{}", encode_query(&name)))
+                .get::<Value>(&format!("{collection}/{}", encode_query(&name)))
                 .await?;
             let same_uid = uid.as_deref().is_some_and(|u| {
                 existing.pointer("/metadata/uid").and_then(Value::as_str) == Some(u)
@@ -274,7 +277,7 @@ pub async fn import_one(hub: &mut Hub, prefix: &str, mut value: Value) -> Result
         }
         _ => Ok(Outcome::Rejected(format!(
             "{label}: {}",
-            api_error(status, &answer)
+            api_error(answer.status, &answer.body)
         ))),
     }
 }

@@ -1,8 +1,12 @@
-//! `kevents-cli`: the human commands of `kevents` — get, describe, timeline, top, tail, export,
-//! import, completion and version — talking to a hub over its Kubernetes Events API.
+//! `kevents-cli`: the commands of `kevents` that talk to a hub — get, describe, timeline, top,
+//! count, tail, export, import, anomalies, clusters, kubeconfig, archive list|restore, version —
+//! through one hub client and one set of hub flags (`hub`), plus completion.
 #![warn(missing_docs)]
 
 pub mod anomalies;
+#[cfg(feature = "archive")]
+pub mod archive;
+pub mod clusters;
 pub mod completion;
 pub mod context;
 pub mod count;
@@ -13,7 +17,7 @@ pub mod filter;
 pub mod get;
 pub mod hub;
 pub mod import;
-mod kubeconfig;
+pub mod kubeconfig;
 pub mod list;
 pub mod render;
 pub mod spread;
@@ -87,6 +91,22 @@ pub enum Command {
   kevents anomalies --since 7d --kind RateSpike
   kevents anomalies -n prod -o json")]
     Anomalies(anomalies::AnomaliesArgs),
+    /// List the clusters a hub collects, with lag, event rate, events lost in gaps and last
+    /// contact.
+    #[command(after_help = "Examples:
+  kevents clusters
+  kevents clusters --server https://hub:8443 --certificate-authority ca.crt --token-file token -o json")]
+    Clusters(clusters::ClustersArgs),
+    /// Print a kubeconfig with one context per cluster of a hub.
+    #[command(after_help = "Examples:
+  kevents kubeconfig --server http://hub:8080 > hub.kubeconfig
+  KUBECONFIG=hub.kubeconfig kubectl --context kevents-prod get events -A
+  kevents kubeconfig --server http://hub:8080 --clusters prod,staging --prefix ''")]
+    Kubeconfig(kubeconfig::KubeconfigArgs),
+    /// List an event archive (an `archive` sink's Parquet objects) or restore a range of it.
+    #[cfg(feature = "archive")]
+    #[command(skip)]
+    Archive(archive::ArchiveCommand),
     /// Print a shell completion script.
     #[command(after_help = "Examples:
   kevents completion bash > /etc/bash_completion.d/kevents
@@ -117,6 +137,10 @@ pub fn run(command: Command, cli: clap::Command) -> Result<(), CliError> {
                 Command::Import(args) => import::run(args).await,
                 Command::Version(args) => version::run(args).await,
                 Command::Anomalies(args) => anomalies::run(args).await,
+                Command::Clusters(args) => clusters::run(args).await,
+                Command::Kubeconfig(args) => kubeconfig::run(args).await,
+                #[cfg(feature = "archive")]
+                Command::Archive(command) => archive::run(command).await,
                 Command::Completion(_) => Ok(()),
             }
         }),

@@ -3,7 +3,8 @@
 
 use crate::error::{CliError, Result};
 use crate::filter::{last_seen, Filter};
-use crate::hub::{encode_query, Hub};
+use crate::hub::encode_query;
+use kevents_http::hub::HubClient;
 use kevents_model::wire::decode_event;
 use kevents_model::{ApiGroup, EventRecord, Micros};
 use serde::Deserialize;
@@ -50,7 +51,7 @@ impl Lister {
     }
 
     /// The next page, or `None` after the last.
-    pub async fn next_page(&mut self, hub: &mut Hub) -> Result<Option<Page>> {
+    pub async fn next_page(&mut self, hub: &HubClient) -> Result<Option<Page>> {
         if self.done {
             return Ok(None);
         }
@@ -58,12 +59,7 @@ impl Lister {
             Some(token) => format!("{}&continue={}", self.path, encode_query(token)),
             None => self.path.clone(),
         };
-        let (status, body) = hub.send("GET", &path, None).await?;
-        if !(200..300).contains(&status) {
-            return Err(crate::hub::api_error(status, &body));
-        }
-        let page: Page = serde_json::from_slice(&body)
-            .map_err(|e| CliError::Protocol(format!("list answer: {e}")))?;
+        let page: Page = hub.get(&path).await?;
         if page.metadata.continue_token.is_empty() {
             self.done = true;
         } else {
@@ -106,7 +102,7 @@ pub fn decode_raw(raw: &RawValue) -> Result<EventRecord> {
 }
 
 /// Every event matching `filter`, oldest last-seen first; also returns the list's resourceVersion.
-pub async fn collect(hub: &mut Hub, filter: &Filter) -> Result<(Vec<EventRecord>, String)> {
+pub async fn collect(hub: &HubClient, filter: &Filter) -> Result<(Vec<EventRecord>, String)> {
     let mut lister = Lister::new(filter);
     let mut records = Vec::new();
     let mut resource_version = String::new();

@@ -133,6 +133,15 @@ pub fn one_line(text: &str) -> String {
         .join(" ")
 }
 
+/// Output format of `kevents clusters` and `kevents doctor`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Output {
+    /// A table.
+    Table,
+    /// JSON.
+    Json,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,10 +5,10 @@ use crate::context::HubArgs;
 use crate::error::{CliError, Result};
 use crate::filter::{last_seen, Filter, FilterArgs};
 use crate::get::object_label;
-use crate::hub::Hub;
 use crate::list::decode;
 use crate::render::{clock, one_line, Style};
 use clap::Args;
+use kevents_http::hub::HubClient;
 use kevents_model::EventRecord;
 use serde_json::Value;
 use std::io::Write;
@@ -36,10 +36,10 @@ enum Step {
 
 /// Runs `kevents tail` until Ctrl-C (exit 0).
 pub async fn run(args: TailArgs) -> Result<()> {
-    let mut context = args.hub.connect().await?;
+    let context = args.hub.connect().await?;
     let filter = args.filter.resolve(context.now)?;
     let style = context.style;
-    let (records, mut resource_version) = crate::list::collect(&mut context.hub, &filter).await?;
+    let (records, mut resource_version) = crate::list::collect(&context.hub, &filter).await?;
     let backlog = if filter.from.is_some() {
         records.len()
     } else {
@@ -48,7 +48,7 @@ pub async fn run(args: TailArgs) -> Result<()> {
     for record in &records[records.len().saturating_sub(backlog)..] {
         print_event(&style, record)?;
     }
-    let follow = follow(&mut context.hub, &filter, &style, &mut resource_version);
+    let follow = follow(&context.hub, &filter, &style, &mut resource_version);
     tokio::select! {
         result = follow => result,
         _ = tokio::signal::ctrl_c() => Ok(()),
@@ -56,7 +56,7 @@ pub async fn run(args: TailArgs) -> Result<()> {
 }
 
 async fn follow(
-    hub: &mut Hub,
+    hub: &HubClient,
     filter: &Filter,
     style: &Style,
     resource_version: &mut String,
@@ -98,7 +98,7 @@ async fn follow(
 
 /// Lists again after the watch history moved past us; prints what changed since our version.
 async fn relist(
-    hub: &mut Hub,
+    hub: &HubClient,
     filter: &Filter,
     style: &Style,
     resource_version: &mut String,
@@ -123,7 +123,7 @@ async fn relist(
 
 /// Follows one watch connection until it ends.
 async fn watch(
-    hub: &mut Hub,
+    hub: &HubClient,
     filter: &Filter,
     style: &Style,
     resource_version: &mut String,

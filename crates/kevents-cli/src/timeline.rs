@@ -117,9 +117,9 @@ pub fn sparkline(values: &[f64]) -> String {
 
 /// Runs `kevents timeline`.
 pub async fn run(args: TimelineArgs) -> Result<()> {
-    let mut context = args.hub.connect().await?;
+    let context = args.hub.connect().await?;
     let filter = args.filter.resolve(context.now)?;
-    let (records, _) = crate::list::collect(&mut context.hub, &filter).await?;
+    let (records, _) = crate::list::collect(&context.hub, &filter).await?;
     let to = filter.to.unwrap_or(context.now);
     let from = filter
         .from

@@ -55,7 +55,7 @@ pub struct Ranked {
 
 /// Runs `kevents top`.
 pub async fn run(args: TopArgs) -> Result<()> {
-    let mut context = args.hub.connect().await?;
+    let context = args.hub.connect().await?;
     let now = context.now;
     let (start, end) = match (args.filter.since, args.filter.from, args.filter.to) {
         (Some(since), _, to) => (Micros(to.unwrap_or(now).0 - since), to.unwrap_or(now)),
@@ -71,7 +71,7 @@ pub async fn run(args: TopArgs) -> Result<()> {
         ..args.filter.clone()
     }
     .resolve(now)?;
-    let (records, _) = crate::list::collect(&mut context.hub, &fetch).await?;
+    let (records, _) = crate::list::collect(&context.hub, &fetch).await?;
     let ranked = rank(&records, args.key, (previous_start, start, end));
     let total: f64 = ranked.iter().map(|r| r.count).sum();
     let total_before: f64 = ranked.iter().map(|r| r.previous).sum();

@@ -21,8 +21,8 @@ pub async fn run(args: VersionArgs) -> Result<()> {
     if args.client {
         return Ok(());
     }
-    let mut context = args.hub.connect().await?;
-    let version = context.hub.get_json("/version").await?;
+    let context = args.hub.connect().await?;
+    let version = context.hub.get::<serde_json::Value>("/version").await?;
     let git_version = version
         .get("gitVersion")
         .and_then(Value::as_str)

@@ -6,12 +6,13 @@
 use crate::backoff::Backoff;
 use crate::batch::{Accepted, Batch, Batcher, Observation};
 use crate::gap::{last_update, ListTracker};
-use crate::hub::{HubClient, IngestAnswer};
+use crate::ingest::{ingest, IngestAnswer};
 use crate::metrics::ClusterMetrics;
 use crate::sources::Source;
 use crate::{CollectError, Settings};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Event;
+use kevents_http::hub::HubClient;
 use kevents_model::Micros;
 use kube::api::{Api, ApiResource, DynamicObject, TypeMeta};
 use kube::runtime::{watcher, WatchStreamExt};
@@ -308,7 +309,7 @@ impl Pipeline {
         let batch = self.batcher.take();
         loop {
             let lag = batch.oldest.map_or(0.0, |t| t.elapsed().as_secs_f64());
-            match self.hub.ingest(&self.cluster, batch.body(lag)).await {
+            match ingest(&self.hub, &self.cluster, batch.body(lag)).await {
                 Ok(answer) => {
                     self.acknowledged(&batch, &answer);
                     return true;

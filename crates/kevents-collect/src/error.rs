@@ -1,6 +1,6 @@
 //! Why collection stops.
 
-use crate::HubError;
+use kevents_http::hub::HubError;
 
 /// Why collection stopped.
 #[derive(Debug, thiserror::Error)]

@@ -15,8 +15,7 @@ pub mod batch;
 mod collector;
 mod error;
 pub mod gap;
-pub mod hub;
-pub mod hubconfig;
+pub mod ingest;
 pub mod metrics;
 mod refusal;
 mod settings;
@@ -24,11 +23,11 @@ pub mod sources;
 
 pub use batch::BatchLimits;
 pub use error::CollectError;
-pub use hub::{HubClient, HubError, HubOptions};
 pub use metrics::CollectorMetrics;
 pub use settings::Settings;
 pub use sources::{Selection, Source, SourceError, SourceOptions};
 
+use kevents_http::hub::{HubClient, HubOptions};
 use std::future::Future;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -55,7 +54,7 @@ pub async fn run(
     if config.sources.is_empty() {
         return Err(CollectError::NoSources);
     }
-    let hub = HubClient::new(&config.hub).await?;
+    let hub = HubClient::new(&config.hub)?;
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
     for source in config.sources {

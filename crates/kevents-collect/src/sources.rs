@@ -4,6 +4,7 @@
 //! Connection details (server, CA, token, token file, client certificate, exec plugins) are
 //! kube-rs's: a context here becomes exactly the `kube::Config` that kubectl-alike tools use.
 
+use kevents_model::validate_cluster_name;
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -98,31 +99,6 @@ pub enum SourceError {
     /// In-cluster configuration is not available.
     #[error("in-cluster configuration: {0}")]
     InCluster(#[source] kube::config::InClusterError),
-}
-
-/// Checks that `name` is a DNS-1123 label, as cluster names on the hub must be.
-pub fn validate_cluster_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("it is empty".into());
-    }
-    if name.len() > 63 {
-        return Err(format!(
-            "it has {} characters, at most 63 are allowed",
-            name.len()
-        ));
-    }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-    {
-        return Err(format!(
-            "{bad:?} is not allowed: a DNS-1123 label has lowercase letters, digits and '-'"
-        ));
-    }
-    if name.starts_with('-') || name.ends_with('-') {
-        return Err("it must start and end with a letter or digit".into());
-    }
-    Ok(())
 }
 
 /// Picks the contexts of `kubeconfig` that `selection` names and gives each its cluster name:

@@ -1,10 +1,12 @@
-//! The outgoing HTTP/1.1 client of alert delivery and the HTTP event sinks: `http://` and
-//! `https://` (rustls, system roots plus an optional CA file), one connection per request, every
-//! request bounded by a timeout from connecting to reading the whole response; and the HMAC
-//! signature both kinds of webhook carry.
+//! Outgoing HTTP/1.1: the client of alert delivery and the HTTP event sinks (`http://` and
+//! `https://`: rustls, system roots plus an optional CA file, one connection per request, every
+//! request bounded by a timeout from connecting to reading the whole response), the HMAC
+//! signature both kinds of webhook carry, and the client of a kevents hub ([`hub`]: token, CA,
+//! client certificate, keep-alive, `Status` errors, watch streams).
 #![warn(missing_docs)]
 
 mod endpoint;
+pub mod hub;
 mod signature;
 pub mod tls;
 

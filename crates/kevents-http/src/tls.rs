@@ -60,12 +60,18 @@ pub fn system_roots_and(ca_file: Option<&Path>) -> Result<RootCertStore, CaFileE
 /// A client configuration verifying servers against `roots`: rustls with the `ring` provider,
 /// TLS 1.2 and 1.3, no client certificate.
 pub fn client_config(roots: RootCertStore) -> rustls::ClientConfig {
+    client_builder(roots).with_no_client_auth()
+}
+
+/// [`client_config`] before its client certificate is chosen.
+pub fn client_builder(
+    roots: RootCertStore,
+) -> rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("the ring provider supports the default protocol versions")
         .with_root_certificates(roots)
-        .with_no_client_auth()
 }
 
 /// The system store, read once per process: reading and parsing it takes milliseconds and every

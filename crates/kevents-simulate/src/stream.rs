@@ -6,6 +6,7 @@ use crate::workload::Workload;
 use kevents_model::{EventRecord, Micros};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use std::collections::VecDeque;
 
 /// What a recorder does next.
 #[derive(Debug, Clone)]
@@ -23,7 +24,8 @@ const OPEN_SERIES: usize = 2_000;
 pub struct Simulator {
     workload: Workload,
     rng: StdRng,
-    open: Vec<EventRecord>,
+    /// Oldest first.
+    open: VecDeque<EventRecord>,
     next_index: u64,
     repeat_ratio: f64,
 }
@@ -35,7 +37,7 @@ impl Simulator {
         Simulator {
             workload: Workload::new(seed, start),
             rng: StdRng::seed_from_u64(seed ^ 0x5eed),
-            open: Vec::new(),
+            open: VecDeque::new(),
             next_index: 0,
             repeat_ratio: repeat_ratio.clamp(0.0, 1.0),
         }
@@ -62,9 +64,9 @@ impl Simulator {
         let repeats = event.event_type == "Warning";
         if repeats {
             if self.open.len() >= OPEN_SERIES {
-                self.open.remove(0);
+                self.open.pop_front();
             }
-            self.open.push(event.clone());
+            self.open.push_back(event.clone());
         }
         Operation::Create(event)
     }

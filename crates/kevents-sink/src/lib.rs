@@ -25,48 +25,24 @@ pub use metrics::SinkMetrics;
 use config::{PolicyName, SinkConfig, SinksFile, StartAt};
 use delivery::Sink;
 use files::{CursorFile, RotatingFile};
+use kevents_model::EntriesFile;
 use kevents_store::Store;
 use policy::{Policy, PolicyState};
 use progress::{Backoff, Batch, BatchLimits, Progress};
 use route::Route;
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use worker::{DeadLetter, Worker};
 
 /// A sinks file that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum SinkError {
-    /// The file could not be read.
-    #[error("{file}: {source}")]
-    Read {
-        /// The file.
-        file: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The YAML does not fit the format (unknown keys, wrong types).
-    #[error("{file}: {message}")]
-    Parse {
-        /// The file.
-        file: String,
-        /// What is wrong, with the line.
-        message: String,
-    },
-    /// A sink's settings are wrong.
-    #[error("{file}: sinks[{index}] ({name}): {message}")]
-    Invalid {
-        /// The file.
-        file: String,
-        /// Position of the sink in the list.
-        index: usize,
-        /// Its name.
-        name: String,
-        /// What is wrong.
-        message: String,
-    },
-}
+pub type SinkError = kevents_model::EntriesFileError;
+
+/// The sinks file: a list `sinks` of named entries.
+const SINKS_FILE: EntriesFile = EntriesFile {
+    list: "sinks",
+    entry: "sink",
+};
 
 /// A sink ready to run: its destination and its delivery settings.
 pub struct SinkSpec {
@@ -191,40 +167,18 @@ fn compile(mut config: SinkConfig) -> Result<SinkSpec, String> {
 /// Parses and checks a sinks file's text; `file` names it in errors. Every template, URL,
 /// duration and match rule is checked here.
 pub fn parse(file: &str, text: &str) -> Result<Vec<SinkSpec>, SinkError> {
-    let parsed: SinksFile = serde_saphyr::from_str(text).map_err(|e| SinkError::Parse {
-        file: file.to_string(),
-        message: e
-            .to_string()
-            .lines()
-            .next()
-            .unwrap_or("invalid YAML")
-            .to_string(),
-    })?;
-    let mut names = HashSet::new();
-    let mut specs = Vec::new();
-    for (index, config) in parsed.sinks.into_iter().enumerate() {
-        let name = config.name.clone();
-        let invalid = |message: String| SinkError::Invalid {
-            file: file.to_string(),
-            index,
-            name: name.clone(),
-            message,
-        };
-        if !names.insert(name.clone()) {
-            return Err(invalid("duplicate sink name".into()));
-        }
-        specs.push(compile(config).map_err(invalid)?);
-    }
-    Ok(specs)
+    SINKS_FILE.parse(
+        file,
+        text,
+        |parsed: SinksFile| parsed.sinks,
+        |config| config.name.clone(),
+        compile,
+    )
 }
 
 /// Reads and checks a sinks file.
 pub fn load(path: &Path) -> Result<Vec<SinkSpec>, SinkError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| SinkError::Read {
-        file: file.clone(),
-        source,
-    })?;
+    let (file, text) = SINKS_FILE.read(path)?;
     parse(&file, &text)
 }
 

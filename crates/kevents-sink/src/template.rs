@@ -2,6 +2,7 @@
 //! loaded so a typo never surfaces at send time.
 
 use crate::delivery::Delivery;
+use kevents_model::{Template, TemplateError};
 
 /// Fields a template may use.
 pub const FIELDS: &[&str] = &[
@@ -20,78 +21,42 @@ pub const FIELDS: &[&str] = &[
     "emission",
 ];
 
-/// A parsed template.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Template {
-    parts: Vec<Part>,
+/// Parses a sink template; unknown fields and unclosed braces are errors.
+pub fn parse(text: &str) -> Result<Template, TemplateError> {
+    Template::parse(text, FIELDS)
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Part {
-    Text(String),
-    Field(&'static str),
+/// Fills `template` from a delivery.
+pub fn render(template: &Template, delivery: &Delivery) -> String {
+    template.render_with(|field| field_value(field, delivery))
 }
 
-impl Template {
-    /// Parses `text`; unknown fields and unclosed braces are errors.
-    pub fn parse(text: &str) -> Result<Template, String> {
-        let mut parts = Vec::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("{{") {
-            parts.push(Part::Text(rest[..start].to_string()));
-            let after = &rest[start + 2..];
-            let end = after
-                .find("}}")
-                .ok_or_else(|| format!("unclosed `{{{{` in {text:?}"))?;
-            let name = after[..end].trim();
-            let field = FIELDS.iter().find(|f| **f == name).ok_or_else(|| {
-                format!(
-                    "unknown template field {name:?}; known: {}",
-                    FIELDS.join(", ")
-                )
-            })?;
-            parts.push(Part::Field(field));
-            rest = &after[end + 2..];
-        }
-        parts.push(Part::Text(rest.to_string()));
-        Ok(Template { parts })
-    }
-
-    /// Fills the template from a delivery.
-    pub fn render(&self, delivery: &Delivery) -> String {
-        let record = &delivery.event.record;
-        let mut out = String::new();
-        for part in &self.parts {
-            match part {
-                Part::Text(text) => out.push_str(text),
-                Part::Field(field) => out.push_str(&match *field {
-                    "cluster" => delivery.cluster.clone(),
-                    "namespace" => record.namespace.clone(),
-                    "name" => record.involved_object.name.clone(),
-                    "kind" => record.involved_object.kind.clone(),
-                    "object" => format!(
-                        "{}/{}",
-                        record.involved_object.kind.to_lowercase(),
-                        record.involved_object.name
-                    ),
-                    "type" => record.event_type.clone(),
-                    "reason" => record.reason.clone(),
-                    "message" => record.message.clone(),
-                    "count" => record.occurrences().to_string(),
-                    "source" => record.source_name().to_string(),
-                    "first_seen" => record
-                        .first_seen()
-                        .map(|t| t.to_time_string())
-                        .unwrap_or_default(),
-                    "last_seen" => record
-                        .last_seen()
-                        .map(|t| t.to_time_string())
-                        .unwrap_or_default(),
-                    _ => delivery.emission.as_str().to_string(),
-                }),
-            }
-        }
-        out
+fn field_value(field: &str, delivery: &Delivery) -> String {
+    let record = &delivery.event.record;
+    match field {
+        "cluster" => delivery.cluster.clone(),
+        "namespace" => record.namespace.clone(),
+        "name" => record.involved_object.name.clone(),
+        "kind" => record.involved_object.kind.clone(),
+        "object" => format!(
+            "{}/{}",
+            record.involved_object.kind.to_lowercase(),
+            record.involved_object.name
+        ),
+        "type" => record.event_type.clone(),
+        "reason" => record.reason.clone(),
+        "message" => record.message.clone(),
+        "count" => record.occurrences().to_string(),
+        "source" => record.source_name().to_string(),
+        "first_seen" => record
+            .first_seen()
+            .map(|t| t.to_time_string())
+            .unwrap_or_default(),
+        "last_seen" => record
+            .last_seen()
+            .map(|t| t.to_time_string())
+            .unwrap_or_default(),
+        _ => delivery.emission.as_str().to_string(),
     }
 }
 
@@ -103,15 +68,14 @@ mod tests {
     #[test]
     fn template_renders_fields_and_rejects_unknown_ones_at_parse() {
         let template =
-            Template::parse("{{ type }} {{reason}} {{ object }} x{{count}} in {{cluster}}")
-                .unwrap();
+            parse("{{ type }} {{reason}} {{ object }} x{{count}} in {{cluster}}").unwrap();
         let d = delivery(7, 3);
         assert_eq!(
-            template.render(&d),
+            render(&template, &d),
             "Warning BackOff pod/web-0 x3 in prod-eu"
         );
-        let err = Template::parse("{{ nope }}").unwrap_err();
+        let err = parse("{{ nope }}").unwrap_err().to_string();
         assert!(err.contains("unknown template field"), "{err}");
-        assert!(Template::parse("{{ reason ").is_err());
+        assert!(parse("{{ reason ").is_err());
     }
 }

@@ -3,9 +3,10 @@
 
 use crate::config::{ActionConfig, AlertEdge, TriggerConfig};
 use crate::safety::Limits;
-use crate::template::{DocumentTemplate, Template};
+use crate::template::{parse_action, parse_key, DocumentTemplate};
 use kevents_alert::rules::glob_match;
 use kevents_http::{Client, Endpoint};
+use kevents_model::Template;
 use kevents_sink::progress::Backoff;
 use kevents_sink::route::Route;
 use kevents_sink::sinks::duration;
@@ -165,7 +166,7 @@ fn action(config: ActionConfig) -> Result<Action, String> {
         return Ok(Action::Slack {
             client: client("action.slack", &c.url, &c.ca_file)?,
             url: c.url,
-            text: Template::parse(text, true).map_err(|e| format!("action.slack.text: {e}"))?,
+            text: parse_action(text).map_err(|e| format!("action.slack.text: {e}"))?,
             timeout: duration(&c.timeout, Duration::from_secs(10))
                 .map_err(|e| format!("action.slack.timeout: {e}"))?,
         });
@@ -251,7 +252,7 @@ pub fn compile(config: TriggerConfig) -> Result<TriggerSpec, String> {
         name: config.name,
         when,
         action: action(config.action)?,
-        dedupe_key: Template::parse(dedupe, false).map_err(|e| format!("safety.dedupeKey: {e}"))?,
+        dedupe_key: parse_key(dedupe).map_err(|e| format!("safety.dedupeKey: {e}"))?,
         limits: Limits {
             cooldown: micros(
                 duration(&safety.cooldown, Duration::from_secs(600))

@@ -4,12 +4,12 @@
 //! either in the journal already (the cooldown suppresses them again) or made anew with the
 //! same idempotency key.
 
-use crate::compile::{TriggerSet, When};
+use crate::compile::{TriggerSet, TriggerSpec, When};
 use crate::control::Control;
 use crate::fire::{Firing, Source};
 use crate::ledger::Ledger;
 use crate::safety::{Decision, SafetyState};
-use crate::template::{alert_values, event_values};
+use crate::template::{alert_values, event_values, Values};
 use kevents_alert::rules::occurrences_added;
 use kevents_sink::delivery::event_cluster;
 use kevents_sink::files::CursorFile;
@@ -128,33 +128,10 @@ impl Engine {
             }
             let values = event_values(record, &cluster);
             let dedupe_key = spec.dedupe_key.render(&values);
-            let paused = self.control.is_paused(&spec.name);
-            let state = self.states.entry(spec.name.clone()).or_default();
+            let source = Source::Event(&change.object);
             let at = change.committed_at.0;
-            match state.decide(&spec.limits, &dedupe_key, at, occurrences, paused) {
-                Decision::Wait => {}
-                Decision::Suppress(reason, run) => {
-                    if let Some(run) = run {
-                        self.ledger.suppress(&run, reason);
-                    }
-                    self.control.count(&spec.name, false);
-                }
-                Decision::Fire { window_start } => {
-                    let run = Firing {
-                        spec,
-                        source: Source::Event(&change.object),
-                        hub_cluster: &self.hub_cluster,
-                        dedupe_key: &dedupe_key,
-                        window_start,
-                        values,
-                    }
-                    .run();
-                    let name = run.metadata.name.clone();
-                    state.fired(&dedupe_key, window_start, &name);
-                    self.record(run).await?;
-                    self.control.count(&spec.name, true);
-                }
-            }
+            self.settle(spec, source, values, dedupe_key, at, occurrences)
+                .await?;
         }
         Ok(())
     }
@@ -176,31 +153,49 @@ impl Engine {
                 if self.ledger.get(&key).is_some() {
                     continue;
                 }
-                let paused = self.control.is_paused(&spec.name);
-                let state = self.states.entry(spec.name.clone()).or_default();
-                match state.decide(&spec.limits, &dedupe_key, at, 1, paused) {
-                    Decision::Wait => {}
-                    Decision::Suppress(reason, run) => {
-                        if let Some(run) = run {
-                            self.ledger.suppress(&run, reason);
-                        }
-                        self.control.count(&spec.name, false);
-                    }
-                    Decision::Fire { window_start } => {
-                        let run = Firing {
-                            spec,
-                            source: Source::Alert(alert),
-                            hub_cluster: &self.hub_cluster,
-                            dedupe_key: &dedupe_key,
-                            window_start,
-                            values,
-                        }
-                        .run();
-                        state.fired(&dedupe_key, window_start, &run.metadata.name);
-                        self.record(run).await?;
-                        self.control.count(&spec.name, true);
-                    }
+                self.settle(spec, Source::Alert(alert), values, dedupe_key, at, 1)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks the trigger's safety state whether `source` (`occurrences` at `at`, its dedupe key
+    /// rendered from `values`) fires it, and
+    /// records the firing or the suppression; `Err` when shutting down before a firing could
+    /// be recorded.
+    async fn settle(
+        &mut self,
+        spec: &TriggerSpec,
+        source: Source<'_>,
+        values: Values,
+        dedupe_key: String,
+        at: i64,
+        occurrences: u64,
+    ) -> Result<(), ()> {
+        let paused = self.control.is_paused(&spec.name);
+        let state = self.states.entry(spec.name.clone()).or_default();
+        match state.decide(&spec.limits, &dedupe_key, at, occurrences, paused) {
+            Decision::Wait => {}
+            Decision::Suppress(reason, run) => {
+                if let Some(run) = run {
+                    self.ledger.suppress(&run, reason);
                 }
+                self.control.count(&spec.name, false);
+            }
+            Decision::Fire { window_start } => {
+                let run = Firing {
+                    spec,
+                    source,
+                    hub_cluster: &self.hub_cluster,
+                    dedupe_key: &dedupe_key,
+                    window_start,
+                    values,
+                }
+                .run();
+                state.fired(&dedupe_key, window_start, &run.metadata.name);
+                self.record(run).await?;
+                self.control.count(&spec.name, true);
             }
         }
         Ok(())

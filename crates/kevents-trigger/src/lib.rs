@@ -24,80 +24,35 @@ pub mod template;
 
 use compile::TriggerSpec;
 use config::TriggersFile;
-use std::collections::{HashMap, HashSet};
+use kevents_model::EntriesFile;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// A triggers file that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum TriggerError {
-    /// The file could not be read.
-    #[error("{file}: {source}")]
-    Read {
-        /// The file.
-        file: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The YAML does not fit the format (unknown keys, wrong types).
-    #[error("{file}: {message}")]
-    Parse {
-        /// The file.
-        file: String,
-        /// What is wrong, with the line.
-        message: String,
-    },
-    /// A trigger's settings are wrong.
-    #[error("{file}: triggers[{index}] ({name}): {message}")]
-    Invalid {
-        /// The file.
-        file: String,
-        /// Position of the trigger in the list.
-        index: usize,
-        /// Its name.
-        name: String,
-        /// What is wrong.
-        message: String,
-    },
-}
+pub type TriggerError = kevents_model::EntriesFileError;
+
+/// The triggers file: a list `triggers` of named entries.
+const TRIGGERS_FILE: EntriesFile = EntriesFile {
+    list: "triggers",
+    entry: "trigger",
+};
 
 /// Parses and checks a triggers file's text; `file` names it in errors.
 pub fn parse(file: &str, text: &str) -> Result<Vec<TriggerSpec>, TriggerError> {
-    let parsed: TriggersFile = serde_saphyr::from_str(text).map_err(|e| TriggerError::Parse {
-        file: file.to_string(),
-        message: e
-            .to_string()
-            .lines()
-            .next()
-            .unwrap_or("invalid YAML")
-            .to_string(),
-    })?;
-    let mut names = HashSet::new();
-    let mut specs = Vec::new();
-    for (index, config) in parsed.triggers.into_iter().enumerate() {
-        let name = config.name.clone();
-        let invalid = |message: String| TriggerError::Invalid {
-            file: file.to_string(),
-            index,
-            name: name.clone(),
-            message,
-        };
-        if !names.insert(name.clone()) {
-            return Err(invalid("duplicate trigger name".into()));
-        }
-        specs.push(compile::compile(config).map_err(invalid)?);
-    }
-    Ok(specs)
+    TRIGGERS_FILE.parse(
+        file,
+        text,
+        |parsed: TriggersFile| parsed.triggers,
+        |config| config.name.clone(),
+        compile::compile,
+    )
 }
 
 /// Reads and checks a triggers file.
 pub fn load(path: &Path) -> Result<Vec<TriggerSpec>, TriggerError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| TriggerError::Read {
-        file: file.clone(),
-        source,
-    })?;
+    let (file, text) = TRIGGERS_FILE.read(path)?;
     parse(&file, &text)
 }
 

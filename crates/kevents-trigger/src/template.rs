@@ -1,12 +1,13 @@
 //! `{{ field }}` templates of dedupe keys, object templates and messages, checked when the
 //! triggers file is loaded so an unknown field never surfaces at firing time.
 
-use kevents_model::EventRecord;
+use kevents_model::{EventRecord, Template};
 use std::collections::BTreeMap;
 
-/// Fields of the event (or alert) that fired; `alert` and `fingerprint` (the alert's labels)
-/// are empty for events.
-pub const EVENT_FIELDS: &[&str] = &[
+/// Every field a template may use: first the fields of the event (or alert) that fired
+/// ([`EVENT_FIELDS`]; `alert` and `fingerprint`, the alert's labels, are empty for events), then
+/// those only actions may use: the trigger's name, the idempotency key and the run's name.
+pub const ACTION_FIELDS: &[&str] = &[
     "cluster",
     "namespace",
     "name",
@@ -20,70 +21,25 @@ pub const EVENT_FIELDS: &[&str] = &[
     "uid",
     "alert",
     "fingerprint",
+    "trigger",
+    "key",
+    "run",
 ];
 
-/// Fields only actions may use: the trigger's name, the idempotency key and the run's name.
-pub const FIRING_FIELDS: &[&str] = &["trigger", "key", "run"];
-
-/// A parsed template.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Template {
-    parts: Vec<Part>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Part {
-    Text(String),
-    Field(&'static str),
-}
+/// The fields of the event (or alert) that fired: what a dedupe key may use.
+pub const EVENT_FIELDS: &[&str] = ACTION_FIELDS.split_at(13).0;
 
 /// The values a template is filled from.
 pub type Values = BTreeMap<&'static str, String>;
 
-impl Template {
-    /// Parses `text`, allowing the event fields and, with `firing`, the firing fields.
-    pub fn parse(text: &str, firing: bool) -> Result<Template, String> {
-        let mut parts = Vec::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("{{") {
-            parts.push(Part::Text(rest[..start].to_string()));
-            let after = &rest[start + 2..];
-            let end = after
-                .find("}}")
-                .ok_or_else(|| format!("unclosed `{{{{` in {text:?}"))?;
-            let name = after[..end].trim();
-            let known = EVENT_FIELDS
-                .iter()
-                .chain(if firing { FIRING_FIELDS } else { &[] })
-                .find(|f| **f == name);
-            let field = known.ok_or_else(|| {
-                let mut fields = EVENT_FIELDS.to_vec();
-                if firing {
-                    fields.extend(FIRING_FIELDS);
-                }
-                format!(
-                    "unknown template field {name:?}; known: {}",
-                    fields.join(", ")
-                )
-            })?;
-            parts.push(Part::Field(field));
-            rest = &after[end + 2..];
-        }
-        parts.push(Part::Text(rest.to_string()));
-        Ok(Template { parts })
-    }
+/// Parses an action's template (a message, an object's string); any field may be used.
+pub fn parse_action(text: &str) -> Result<Template, String> {
+    Template::parse(text, ACTION_FIELDS).map_err(|e| e.to_string())
+}
 
-    /// Fills the template; a field without a value is empty.
-    pub fn render(&self, values: &Values) -> String {
-        let mut out = String::new();
-        for part in &self.parts {
-            match part {
-                Part::Text(text) => out.push_str(text),
-                Part::Field(field) => out.push_str(values.get(field).map_or("", String::as_str)),
-            }
-        }
-        out
-    }
+/// Parses a dedupe key's template; only the event fields may be used.
+pub fn parse_key(text: &str) -> Result<Template, String> {
+    Template::parse(text, EVENT_FIELDS).map_err(|e| e.to_string())
 }
 
 /// The event fields of `record`, collected from `cluster`.
@@ -153,9 +109,9 @@ impl DocumentTemplate {
     pub fn parse(value: &serde_json::Value, path: &str) -> Result<DocumentTemplate, String> {
         use serde_json::Value;
         Ok(match value {
-            Value::String(text) => DocumentTemplate::Text(
-                Template::parse(text, true).map_err(|e| format!("{path}: {e}"))?,
-            ),
+            Value::String(text) => {
+                DocumentTemplate::Text(parse_action(text).map_err(|e| format!("{path}: {e}"))?)
+            }
             Value::Array(items) => DocumentTemplate::List(
                 items
                     .iter()
@@ -203,16 +159,17 @@ mod tests {
 
     #[test]
     fn dedupe_keys_may_not_use_firing_fields_but_actions_may() {
-        assert!(Template::parse("{{ cluster }}/{{ key }}", false)
+        assert!(parse_key("{{ cluster }}/{{ key }}")
             .unwrap_err()
             .contains("unknown template field \"key\""));
-        let t = Template::parse("{{ trigger }}-{{ reason }}", true).unwrap();
+        let t = parse_action("{{ trigger }}-{{ reason }}").unwrap();
         let values = Values::from([
             ("trigger", "t".to_string()),
             ("reason", "BackOff".to_string()),
         ]);
         assert_eq!(t.render(&values), "t-BackOff");
-        assert!(Template::parse("{{ reason", false).is_err());
+        assert!(parse_key("{{ reason").is_err());
+        assert_eq!(EVENT_FIELDS.last(), Some(&"fingerprint"));
     }
 
     #[test]

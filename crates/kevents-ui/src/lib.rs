@@ -63,6 +63,7 @@ const ASSETS: &[Asset] = assets![
     ("js/patterns.js", JS),
     ("js/clusters.js", JS),
     ("js/alerts.js", JS),
+    ("js/alert_detail.js", JS),
     ("js/bars.js", JS),
 ];
 

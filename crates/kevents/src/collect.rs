@@ -9,7 +9,9 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use clap::Args;
-use kevents_collect::{BatchLimits, CollectConfig, CollectorMetrics, HubOptions, Settings};
+use kevents_cli::hub::HubFlags;
+use kevents_collect::{BatchLimits, CollectConfig, CollectorMetrics, Settings};
+use kevents_http::hub::HubOptions;
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::registry::Registry;
 use std::net::SocketAddr;
@@ -20,29 +22,24 @@ use std::time::Duration;
 /// Flags of `kevents collect`.
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:
-  kevents collect --to http://hub:8080                         # the current context
-  kevents collect --context prod --context staging --to http://hub:8080
-  kevents collect --all-contexts --cluster-name Prod_EU=prod-eu --to https://hub:8443 --to-ca ca.crt --to-token-file token
-  kevents collect --in-cluster --cluster-name prod --to http://kevents.monitoring:8080")]
+  kevents collect --server http://hub:8080                     # the current context
+  kevents collect --context prod --context staging --server http://hub:8080
+  kevents collect --all-contexts --cluster-name Prod_EU=prod-eu --server https://hub:8443 \\
+      --certificate-authority ca.crt --token-file token
+  kevents collect --in-cluster --cluster-name prod --server http://kevents.monitoring:8080")]
 pub struct CollectArgs {
-    /// The hub to write into (`http://host:port` or `https://host:port`).
-    #[arg(long, env = "KEVENTS_COLLECT_TO")]
-    to: String,
-    /// Bearer token for the hub.
-    #[arg(long, env = "KEVENTS_COLLECT_TO_TOKEN", hide_env_values = true)]
-    to_token: Option<String>,
-    /// File holding the bearer token for the hub (re-read when it changes).
-    #[arg(long, env = "KEVENTS_COLLECT_TO_TOKEN_FILE")]
-    to_token_file: Option<PathBuf>,
-    /// CA certificate (PEM) that signed the hub's serving certificate.
-    #[arg(long, env = "KEVENTS_COLLECT_TO_CA")]
-    to_ca: Option<PathBuf>,
-    /// Client certificate (PEM) for a hub with client-certificate authentication.
-    #[arg(long, requires = "to_client_key")]
-    to_client_certificate: Option<PathBuf>,
-    /// Key (PEM) of --to-client-certificate.
-    #[arg(long, requires = "to_client_certificate")]
-    to_client_key: Option<PathBuf>,
+    /// The hub to write into and how to authenticate (the `--to…` names of earlier releases
+    /// still work).
+    #[command(flatten)]
+    hub: HubFlags,
+    /// The hub to write into: the same as --server.
+    #[arg(
+        long,
+        env = "KEVENTS_COLLECT_TO",
+        hide = true,
+        conflicts_with = "server"
+    )]
+    to: Option<String>,
     #[command(flatten)]
     sources: crate::contexts::ContextFlags,
     /// Collect from the cluster this pod runs in (its service account); needs --cluster-name.
@@ -86,7 +83,30 @@ pub fn run(args: CollectArgs) -> anyhow::Result<()> {
     runtime.block_on(collect(args))
 }
 
+/// The hub options: the shared hub flags, with `--to` and the `KEVENTS_COLLECT_TO_*`
+/// variables of earlier releases where the flags leave a value unset.
+fn hub_options(args: &CollectArgs) -> anyhow::Result<HubOptions> {
+    let variable = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let mut options = args.hub.options();
+    options.url = match (&args.to, &args.hub.server, variable("KEVENTS_SERVER")) {
+        (Some(to), _, _) => to.clone(),
+        (None, Some(_), _) | (None, None, Some(_)) => options.url,
+        (None, None, None) => anyhow::bail!("name the hub to write into with --server"),
+    };
+    options.token = options
+        .token
+        .or_else(|| variable("KEVENTS_COLLECT_TO_TOKEN").map(|v| v.to_string_lossy().into_owned()));
+    options.token_file = options
+        .token_file
+        .or_else(|| variable("KEVENTS_COLLECT_TO_TOKEN_FILE").map(PathBuf::from));
+    options.ca_file = options
+        .ca_file
+        .or_else(|| variable("KEVENTS_COLLECT_TO_CA").map(PathBuf::from));
+    Ok(options)
+}
+
 async fn collect(args: CollectArgs) -> anyhow::Result<()> {
+    let hub = hub_options(&args)?;
     let sources = kevents_collect::sources::load(&args.sources.options(args.in_cluster)).await?;
     for source in &sources {
         tracing::info!(cluster = %source.name, context = ?source.context, server = %source.config.cluster_url, "source");
@@ -104,14 +124,7 @@ async fn collect(args: CollectArgs) -> anyhow::Result<()> {
     };
     let config = CollectConfig {
         sources,
-        hub: HubOptions {
-            url: args.to,
-            token: args.to_token,
-            token_file: args.to_token_file,
-            ca_file: args.to_ca,
-            client_certificate: args.to_client_certificate,
-            client_key: args.to_client_key,
-        },
+        hub,
         settings: Settings {
             limits,
             linger: args.batch_wait,

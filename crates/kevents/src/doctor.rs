@@ -3,8 +3,9 @@
 //! writes, store), and prints every finding; exits 0 when all are ok, 1 with warnings, 2 with
 //! problems.
 
-use crate::clusters::{HubFlags, Output};
 use clap::Args;
+use kevents_cli::hub::HubFlags;
+use kevents_cli::render::Output;
 use kevents_doctor::{probe_source, render_table, source_findings, Finding, Report, Status};
 use std::io::Write;
 
@@ -35,7 +36,7 @@ pub struct DoctorArgs {
 
 /// Runs the checks and prints the report; returns the exit code.
 pub fn run(args: DoctorArgs) -> anyhow::Result<i32> {
-    let report = crate::clusters::runtime()?.block_on(examine(&args));
+    let report = kevents_cli::context::runtime()?.block_on(examine(&args));
     let mut out = std::io::stdout().lock();
     match args.output {
         Output::Json => {
@@ -86,11 +87,11 @@ async fn hub_checks(hub: &HubFlags, sources: &[(String, String)]) -> Vec<Finding
         )
         .action("start the hub (`kevents serve`) or name it with --server; --no-hub skips it")]
     };
-    let client = match hub.client().await {
+    let client = match hub.client() {
         Ok(client) => client,
         Err(e) => return unreachable(e.to_string()),
     };
-    let report: Report = match client.get_json("/doctor").await {
+    let report: Report = match client.get("/doctor").await {
         Ok(report) => report,
         Err(e) => return unreachable(e.to_string()),
     };

@@ -2,9 +2,8 @@
 //! own listener exactly like a separate `kevents collect` would.
 
 use clap::Args;
-use kevents_collect::{
-    CollectConfig, CollectorMetrics, HubOptions, Selection, Settings, SourceOptions,
-};
+use kevents_collect::{CollectConfig, CollectorMetrics, Selection, Settings, SourceOptions};
+use kevents_http::hub::HubOptions;
 use prometheus_client::registry::Registry;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -65,7 +64,7 @@ pub async fn start(
     if secured {
         anyhow::bail!(
             "--collect-context needs a hub serving plain HTTP without authentication; with TLS or \
-             authentication, run `kevents collect --to … --to-ca … --to-token-file …` instead"
+             authentication, run `kevents collect --server … --certificate-authority … --token-file …` instead"
         );
     }
     let sources = kevents_collect::sources::load(&args.source_options()).await?;
@@ -81,11 +80,7 @@ pub async fn start(
         sources,
         hub: HubOptions {
             url: format!("http://{host}"),
-            token: None,
-            token_file: None,
-            ca_file: None,
-            client_certificate: None,
-            client_key: None,
+            ..HubOptions::default()
         },
         settings: Settings::default(),
         metrics: CollectorMetrics::new(registry),

@@ -1,9 +1,9 @@
 //! `kevents`: keep, query, alert on and ship Kubernetes Events.
 
-mod alerting;
+mod alert_list;
 mod archive;
+mod catchup;
 mod certs;
-mod clusters;
 mod collect;
 mod contexts;
 mod correlation;
@@ -61,13 +61,9 @@ enum Command {
     Triggers(triggers::TriggersArgs),
     /// Watch the Events of Kubernetes clusters and write them into a hub, exactly once.
     Collect(collect::CollectArgs),
-    /// List the clusters a hub collects, with lag, event rate and last contact.
-    Clusters(clusters::ClustersArgs),
     /// Find out why events are missing or late: checks of source clusters, collectors, sinks and
     /// the hub, each ok, warning or problem, with the evidence and what to do.
     Doctor(doctor::DoctorArgs),
-    /// Print a kubeconfig with one context per cluster of a hub.
-    Kubeconfig(clusters::KubeconfigArgs),
     /// List an event archive (an `archive` sink's Parquet objects) or restore a range of it.
     Archive(archive::ArchiveArgs),
     #[command(flatten)]
@@ -87,9 +83,7 @@ fn main() -> anyhow::Result<()> {
         Command::Sinks(args) => sinks::run(args),
         Command::Triggers(args) => triggers::run(args),
         Command::Collect(args) => collect::run(args),
-        Command::Clusters(args) => clusters::run_clusters(args),
-        Command::Kubeconfig(args) => clusters::run_kubeconfig(args),
         Command::Doctor(args) => std::process::exit(doctor::run(args)?),
-        Command::Archive(args) => archive::run(args),
+        Command::Archive(args) => archive::run(args, <Cli as clap::CommandFactory>::command()),
     }
 }

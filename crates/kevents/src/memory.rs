@@ -42,7 +42,7 @@ pub struct MemoryArgs {
     #[arg(long, env = "KEVENTS_ALERT_MAX_GROUPS", default_value_t = kevents_alert::rules::DEFAULT_MAX_GROUPS)]
     pub alert_max_groups: usize,
     /// Most memory the rule engine's alert groups may take (windows, labels, latest events,
-    /// listed objects); past it no group opens and none takes a larger latest event (counted
+    /// listed objects, event references, the resolved alerts kept for listing); past it no group opens and none takes a larger latest event (counted
     /// in `kevents_alert_group_overflow_total`). Bytes, or with a unit.
     #[arg(long, env = "KEVENTS_ALERT_MAX_BYTES", default_value = "32MiB", value_parser = parse_size)]
     pub alert_max_bytes: u64,

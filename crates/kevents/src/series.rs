@@ -1,5 +1,5 @@
 //! Keeps the hub's series (`kubectl get eventseries`) current: rebuilt from the store in the
-//! background after a start (the hub serves meanwhile), fed every committed change, and
+//! background after a start (`crate::catchup`; the hub serves meanwhile), fed every committed change, and
 //! expired once a minute; the anomalies found in them are evaluated every 15 seconds once the
 //! rebuild is done, and each one opened is written as an `EventAnomaly` event.
 
@@ -25,15 +25,15 @@ impl Observer for SeriesFeed {
 }
 
 /// The series of `store`'s events (with their metrics in `registry`), the observer that keeps
-/// them current (it must follow the store's changes after `from`), and the task that rebuilds
-/// them from the stored events (holding `rebuilding` until done) and then expires them.
+/// them current (it must follow the store's changes after `from`), and the task that expires
+/// them once `rebuilt` says their rebuild from the store (`crate::catchup`) is done.
 pub fn start(
     store: &Store,
     from: u64,
     config: SeriesConfig,
     key_resources: KeyResourceCheck,
     registry: &mut prometheus_client::registry::Registry,
-    rebuilding: crate::metrics::RebuildGuard,
+    rebuilt: tokio::sync::oneshot::Receiver<()>,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> (
     Arc<SeriesState>,
@@ -53,23 +53,10 @@ pub fn start(
                 state.anomalies.clone(),
                 shutdown.clone(),
             ));
-            let (rebuilt, stopping) = (state.clone(), shutdown.clone());
-            let started = std::time::Instant::now();
-            let read = tokio::task::spawn_blocking(move || {
-                rebuilt.finish_rebuild(&store, SeriesState::REBUILD_PAGE, |_| !*stopping.borrow())
-            })
-            .await
-            .unwrap_or(0);
-            drop(rebuilding);
+            let _ = rebuilt.await;
             if *shutdown.borrow() {
                 return;
             }
-            tracing::info!(
-                events = read,
-                series = state.len(),
-                millis = started.elapsed().as_millis() as u64,
-                "series rebuilt from the store"
-            );
             expire_periodically(state, shutdown).await;
             let _ = recorder.await;
         })

@@ -3,9 +3,11 @@
 
 use anyhow::Context;
 use clap::Args;
+use kevents_cli::hub::HubFlags;
+use kevents_http::hub::{HubClient, HubOptions};
 use kevents_model::wire::EventView;
 use kevents_model::{parse_go_duration, ApiGroup, Micros};
-use kevents_simulate::{labelled_stream, resolve, HubClient, Operation, Simulator};
+use kevents_simulate::{labelled_stream, Operation, Simulator};
 use std::io::Write;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -13,9 +15,13 @@ use tokio::sync::mpsc;
 /// Flags of `kevents simulate`.
 #[derive(Args, Debug)]
 pub struct SimulateArgs {
-    /// Hub to write into (`http://host:port`); without it, events are printed as NDJSON.
-    #[arg(long)]
+    /// Hub to write into (`http://` or `https://`; the same as --server); without either,
+    /// events are printed as NDJSON.
+    #[arg(long, conflicts_with = "server")]
     to: Option<String>,
+    /// The hub and how to authenticate; naming one with --server also writes into it.
+    #[command(flatten)]
+    hub: HubFlags,
     /// Operations to produce (creates plus repeats).
     #[arg(long, default_value_t = 1000)]
     events: u64,
@@ -47,6 +53,17 @@ pub struct SimulateArgs {
     labels: Option<std::path::PathBuf>,
 }
 
+impl SimulateArgs {
+    /// The hub to write into, when `--to` or `--server` names one.
+    fn target(&self) -> Option<HubOptions> {
+        let url = self.to.clone().or_else(|| self.hub.server.clone())?;
+        Some(HubOptions {
+            url,
+            ..self.hub.options()
+        })
+    }
+}
+
 /// Runs the simulation.
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let limit = Duration::from_micros(
@@ -58,7 +75,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         return labelled(&args, days);
     }
     let mut simulator = Simulator::new(args.seed, args.repeat_ratio, Micros::now());
-    let Some(url) = args.to.clone() else {
+    let Some(target) = args.target() else {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         for _ in 0..args.events {
@@ -74,7 +91,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(send(args, url, simulator, limit))
+    runtime.block_on(send(args, target, simulator, limit))
 }
 
 /// `--days`: the labelled stream, printed or written into a hub (one create per event).
@@ -99,7 +116,7 @@ fn labelled(args: &SimulateArgs, days: i64) -> anyhow::Result<()> {
         .iter()
         .enumerate()
         .map(|(i, e)| e.to_record(i));
-    let Some(url) = args.to.clone() else {
+    let Some(target) = args.target() else {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         for record in records {
@@ -113,11 +130,10 @@ fn labelled(args: &SimulateArgs, days: i64) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let (address, host) = resolve(&url).await?;
-        let mut client = HubClient::connect(address, &host).await?;
+        let client = HubClient::new(&target)?;
         let mut failed = 0u64;
         for record in records {
-            if client.create(&record).await? != 201 {
+            if kevents_simulate::create(&client, &record).await? != 201 {
                 failed += 1;
             }
         }
@@ -140,28 +156,29 @@ struct Tally {
 
 async fn send(
     args: SimulateArgs,
-    url: String,
+    target: HubOptions,
     mut simulator: Simulator,
     limit: Duration,
 ) -> anyhow::Result<()> {
-    let (address, host) = resolve(&url).await?;
+    let hub = HubClient::new(&target)?;
+    let url = target.url;
     let workers = args.concurrency.max(1);
     let mut senders = Vec::new();
     let mut handles = Vec::new();
     for _ in 0..workers {
         let (sender, mut receiver) = mpsc::channel::<Operation>(256);
-        let mut client = HubClient::connect(address, &host).await?;
+        let client = hub.clone();
         senders.push(sender);
         handles.push(tokio::spawn(async move {
             let mut tally = Tally::default();
             while let Some(operation) = receiver.recv().await {
                 let (status, ok, repeat) = match &operation {
                     Operation::Create(event) => {
-                        let status = client.create(event).await?;
+                        let status = kevents_simulate::create(&client, event).await?;
                         (status, status == 201, false)
                     }
                     Operation::Repeat(event) => {
-                        let status = client.repeat(event).await?;
+                        let status = kevents_simulate::repeat(&client, event).await?;
                         (status, status == 200 || status == 201, true)
                     }
                 };

@@ -2,10 +2,10 @@
 //! file (every match, template, URL and duration is checked at load), gives the triggers the
 //! collectors' credentials, and starts them beside the API.
 
-use crate::clusters::HubFlags;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use kevents_api::AppState;
+use kevents_cli::hub::HubFlags;
 use kevents_trigger::actions::kubernetes::Clusters;
 use kevents_trigger::HubContext;
 use std::path::{Path, PathBuf};
@@ -56,11 +56,11 @@ pub fn run(args: TriggersArgs) -> anyhow::Result<()> {
         TriggersCommand::Pause { name, hub } => (name, hub, true),
         TriggersCommand::Resume { name, hub } => (name, hub, false),
     };
-    crate::clusters::runtime()?.block_on(async {
-        let client = hub.client().await?;
+    kevents_cli::context::runtime()?.block_on(async {
+        let client = hub.client()?;
         let patch = serde_json::json!({"spec": {"paused": paused}});
         client
-            .patch(&format!("/apis/kevents.io/v1/triggers/{name}"), &patch)
+            .patch::<serde_json::Value>(&format!("/apis/kevents.io/v1/triggers/{name}"), &patch)
             .await
             .with_context(|| format!("switching trigger {name}"))?;
         println!(

@@ -7,6 +7,7 @@
 //! held long enough). [`RuleEngine::evaluate_if_due`] evaluates only then.
 
 use super::group::{Group, Latest};
+use super::listing::{resolved_entry, ListedAlert, Resolved};
 use super::rule::{Condition, Rule};
 use crate::occurrences::occurrences_added;
 use crate::Alert;
@@ -41,13 +42,15 @@ pub(super) struct State {
     restored_starts: HashMap<String, Micros>,
     /// While the engine is rebuilt from the store: the changes followed meanwhile.
     pub(super) rebuilding: Option<Vec<Change>>,
+    /// Recently resolved alerts, for the list.
+    pub(super) resolved: Resolved,
 }
 
 /// Evaluates rules over the events it observes.
 pub struct RuleEngine {
     pub(super) rules: Mutex<Vec<Rule>>,
     pub(super) state: Mutex<State>,
-    cluster: String,
+    pub(super) cluster: String,
     key_resources: Option<std::sync::Arc<crate::KeyResources>>,
     max_groups: usize,
     max_bytes: usize,
@@ -108,7 +111,8 @@ impl RuleEngine {
         );
         registry.register(
             "kevents_alert_group_bytes",
-            "Bytes held by the rule engine's alert groups (bounded by --alert-max-bytes)",
+            "Bytes held by the rule engine's alert groups and the resolved alerts it lists (bounded by \
+             --alert-max-bytes)",
             self.bytes_held.clone(),
         );
         registry.register(
@@ -139,14 +143,15 @@ impl RuleEngine {
 
     /// Accounts for a committed change observed at `now`.
     pub fn observe_at(&self, change: &Change, now: Micros) {
-        let added = occurrences_added(change);
-        if added == 0 {
-            return;
-        }
         let rules = self.rules.lock();
         let mut state = self.state.lock();
         if let Some(buffered) = state.rebuilding.as_mut() {
+            // Every change: the first after the rebuild's version carries the state then.
             buffered.push(change.clone());
+            return;
+        }
+        let added = occurrences_added(change);
+        if added == 0 {
             return;
         }
         self.record(&rules, &mut state, &change.object.record, now, added);
@@ -234,6 +239,7 @@ impl RuleEngine {
         let mut state = self.state.lock();
         let state = &mut *state;
         let mut alerts = Vec::new();
+        let mut resolved_now = Vec::new();
         let known: std::collections::HashSet<&str> =
             rules.iter().map(|r| r.name.as_str()).collect();
         // Alerts of rules that were removed resolve now.
@@ -242,7 +248,9 @@ impl RuleEngine {
                 return true;
             }
             for group in groups.values().filter(|g| g.firing_since.is_some()) {
-                alerts.push(resolved(name, group, now));
+                let alert = resolved(name, group, now);
+                resolved_now.push(resolved_entry(None, group, alert.clone(), now));
+                alerts.push(alert);
             }
             false
         });
@@ -253,7 +261,14 @@ impl RuleEngine {
                 continue;
             };
             groups.retain(|_, group| {
-                let keep = self.evaluate_group(rule, group, now, &restored, &mut alerts);
+                let keep = self.evaluate_group(
+                    rule,
+                    group,
+                    now,
+                    &restored,
+                    &mut alerts,
+                    &mut resolved_now,
+                );
                 if keep {
                     if let Some(due) = group.next_change(rule, now) {
                         next_due = Some(next_due.map_or(due, |d| d.min(due)));
@@ -264,12 +279,19 @@ impl RuleEngine {
         }
         state.groups.retain(|_, groups| !groups.is_empty());
         state.held = state.groups.values().map(HashMap::len).sum();
-        state.held_bytes = state
+        let groups_bytes: usize = state
             .groups
             .values()
             .flat_map(HashMap::values)
             .map(Group::bytes)
             .sum();
+        // Resolved alerts take at most a quarter of the bound, and only what groups leave.
+        let room = (self.max_bytes / 4).min(self.max_bytes.saturating_sub(groups_bytes));
+        state.resolved.add(resolved_now, now, room);
+        state.held_bytes = groups_bytes + state.resolved.bytes();
+        if let Some(expiry) = state.resolved.next_expiry() {
+            next_due = Some(next_due.map_or(expiry, |d| d.min(expiry)));
+        }
         self.groups_held.set(state.held as i64);
         self.bytes_held.set(state.held_bytes as i64);
         state.changed = false;
@@ -285,6 +307,7 @@ impl RuleEngine {
         now: Micros,
         restored: &HashMap<String, Micros>,
         alerts: &mut Vec<Alert>,
+        resolved_now: &mut Vec<ListedAlert>,
     ) -> bool {
         let horizon = rule.condition.window();
         while group
@@ -328,6 +351,7 @@ impl RuleEngine {
         if let Some(since) = group.firing_since {
             let mut alert = firing(rule, group, since, &self.cluster);
             alert.ends_at = Some(now);
+            resolved_now.push(resolved_entry(Some(rule), group, alert.clone(), now));
             alerts.push(alert);
         }
         group.pending_since = None;
@@ -338,8 +362,10 @@ impl RuleEngine {
 }
 
 impl crate::Observer for RuleEngine {
+    /// Counts a change at its commit, as a rebuild from the store counts it: the groups, and
+    /// the events behind each alert, come back the same after a restart.
     fn observe(&self, change: &Change) {
-        self.observe_at(change, Micros::now());
+        self.observe_at(change, change.committed_at);
     }
 }
 
@@ -364,7 +390,7 @@ fn alert_labels(
     labels
 }
 
-fn firing(rule: &Rule, group: &Group, since: Micros, cluster: &str) -> Alert {
+pub(super) fn firing(rule: &Rule, group: &Group, since: Micros, cluster: &str) -> Alert {
     let latest: &Latest = &group.latest;
     let values: BTreeMap<&'static str, String> = BTreeMap::from([
         ("object", latest.object()),

@@ -1,8 +1,13 @@
 //! What the engine keeps per rule and group: a window of occurrences (coalesced per second, so
 //! it is bounded by the window's length, not by the event rate), the latest event, a short list
-//! of the objects involved, and the alert's state machine. Each group counts the bytes it holds,
+//! of the objects involved, references to the latest events, and the alert's state machine. Each group counts the bytes it holds,
 //! so that the engine can bound them all.
+//!
+//! Occurrences may be recorded in any time order (a rebuild from the store counts them in key
+//! order) and give the same group: the window stays ordered by second, the latest event is the
+//! one seen last, the listed objects are those seen most recently.
 
+use super::refs::EventRefs;
 use super::rule::Rule;
 use kevents_model::{EventRecord, Micros};
 use std::collections::{BTreeMap, VecDeque};
@@ -13,6 +18,8 @@ pub(super) const OBJECTS_LISTED: usize = 10;
 const SECOND: i64 = 1_000_000;
 /// What a `String` takes besides its text.
 const STRING_BYTES: usize = std::mem::size_of::<String>();
+/// What a listed object takes besides its text (its string and when it was seen).
+const OBJECT_BYTES: usize = STRING_BYTES + std::mem::size_of::<Micros>();
 /// What a label's map entry takes besides its text (two strings and the node's share).
 const MAP_ENTRY_BYTES: usize = 2 * STRING_BYTES + 16;
 
@@ -90,10 +97,13 @@ pub(super) struct Group {
     pub(super) last_seen: Micros,
     pub(super) total: u64,
     pub(super) latest: Latest,
-    /// The most recent distinct objects, newest first, at most [`OBJECTS_LISTED`].
-    pub(super) objects: VecDeque<String>,
+    /// The most recent distinct objects with when each was last seen, newest first, at most
+    /// [`OBJECTS_LISTED`].
+    pub(super) objects: VecDeque<(Micros, String)>,
     /// True once more objects were seen than are listed.
     pub(super) more_objects: bool,
+    /// The latest distinct events that counted, for the alert list.
+    pub(super) events: EventRefs,
     pub(super) pending_since: Option<Micros>,
     pub(super) firing_since: Option<Micros>,
 }
@@ -109,35 +119,54 @@ impl Group {
             latest: Latest::default(),
             objects: VecDeque::new(),
             more_objects: false,
+            events: EventRefs::default(),
             pending_since: None,
             firing_since: None,
         }
     }
 
-    /// Heap and inline bytes the group holds: labels, window, latest event, listed objects.
+    /// Heap and inline bytes the group holds: labels, window, latest event, listed objects,
+    /// event references.
     pub(super) fn bytes(&self) -> usize {
         let labels: usize = self
             .labels
             .iter()
             .map(|(k, v)| k.len() + v.len() + MAP_ENTRY_BYTES)
             .sum();
-        let objects: usize = self.objects.iter().map(|o| o.len() + STRING_BYTES).sum();
+        let objects: usize = self
+            .objects
+            .iter()
+            .map(|(_, o)| o.len() + OBJECT_BYTES)
+            .sum();
         std::mem::size_of::<Group>()
             + labels
             + self.window.capacity() * std::mem::size_of::<(Micros, u64)>()
             + self.latest.bytes()
             + objects
+            + self.events.bytes()
     }
 
-    /// Bytes `event` would add to a new group (latest event and listed object).
+    /// Bytes `event` would add to a new group (latest event, listed object, reference).
     pub(super) fn event_bytes(event: &EventRecord) -> usize {
         let object = event.involved_object.kind.len() + 1 + event.involved_object.name.len();
-        Latest::bytes_of(event) + object + STRING_BYTES
+        let involved = &event.involved_object;
+        let reference = std::mem::size_of::<super::refs::EventRef>()
+            + event.cluster.len()
+            + event.namespace.len()
+            + event.name.len()
+            + event.uid.len()
+            + event.reason.len()
+            + event.event_type.len()
+            + involved.kind.len()
+            + involved.namespace.len()
+            + involved.name.len()
+            + involved.uid.len();
+        Latest::bytes_of(event) + object + OBJECT_BYTES + reference
     }
 
-    /// Accounts for `added` occurrences of `event` at `at`. The occurrences always count; the
-    /// event's text (latest event, object listed) is kept only within `room` more bytes.
-    /// Returns false when some of it was not kept for lack of room.
+    /// Accounts for `added` occurrences of `event` at `at`. The occurrences
+    /// always count; the event's text (latest event, object listed, reference) is kept only
+    /// within `room` more bytes. Returns false when some of it was not kept for lack of room.
     pub(super) fn record(
         &mut self,
         rule: &Rule,
@@ -150,12 +179,7 @@ impl Group {
         let mut kept = true;
         // Only windowed conditions need the occurrences over time.
         if rule.condition.window() > 0 {
-            match self.window.back_mut() {
-                Some(back) if back.0 .0.div_euclid(SECOND) == at.0.div_euclid(SECOND) => {
-                    back.1 += added
-                }
-                _ => self.window.push_back((at, added)),
-            }
+            self.count_in_window(at, added);
         }
         self.total += added;
         self.first_seen = self.first_seen.min(at);
@@ -170,25 +194,58 @@ impl Group {
             }
         }
         let object = object_text(&event.involved_object.kind, &event.involved_object.name);
-        if let Some(at) = self.objects.iter().position(|o| *o == object) {
-            self.objects.remove(at);
-            self.objects.push_front(object);
-        } else if object.len() + STRING_BYTES <= room {
-            self.objects.push_front(object);
-            if self.objects.len() > OBJECTS_LISTED {
-                self.objects.pop_back();
-                self.more_objects = true;
+        let listed = match self.objects.iter().position(|(_, o)| *o == object) {
+            Some(i) => self.objects.remove(i).map(|(seen, o)| (seen.max(at), o)),
+            None if object.len() + OBJECT_BYTES <= room => {
+                room -= object.len() + OBJECT_BYTES;
+                Some((at, object))
             }
-        } else {
-            self.more_objects = true;
-            kept = false;
+            None => {
+                kept = false;
+                None
+            }
+        };
+        match listed {
+            Some((seen, object)) => {
+                // Newest first; an object seen at the same time as a listed one goes first.
+                let i = self.objects.partition_point(|(s, _)| *s > seen);
+                self.objects.insert(i, (seen, object));
+                if self.objects.len() > OBJECTS_LISTED {
+                    self.objects.pop_back();
+                    self.more_objects = true;
+                }
+            }
+            None => self.more_objects = true,
         }
-        kept
+        self.events.record(event, at, room) && kept
+    }
+
+    /// Adds `added` occurrences at `at` to the window, in order of their second.
+    fn count_in_window(&mut self, at: Micros, added: u64) {
+        let second = at.0.div_euclid(SECOND);
+        let of = |entry: &(Micros, u64)| entry.0 .0.div_euclid(SECOND);
+        match self.window.back_mut() {
+            Some(back) if of(back) == second => {
+                back.0 = back.0.min(at);
+                back.1 += added;
+            }
+            Some(back) if of(back) > second => {
+                let i = self.window.partition_point(|e| of(e) < second);
+                match self.window.get_mut(i).filter(|e| of(e) == second) {
+                    Some(entry) => {
+                        entry.0 = entry.0.min(at);
+                        entry.1 += added;
+                    }
+                    None => self.window.insert(i, (at, added)),
+                }
+            }
+            _ => self.window.push_back((at, added)),
+        }
     }
 
     /// The listed objects, e.g. `Pod/a, Pod/b and others`.
     pub(super) fn objects_text(&self) -> String {
-        let listed = Vec::from_iter(self.objects.iter().map(String::as_str)).join(", ");
+        let listed = Vec::from_iter(self.objects.iter().map(|(_, o)| o.as_str())).join(", ");
         if self.more_objects {
             format!("{listed} and others")
         } else {

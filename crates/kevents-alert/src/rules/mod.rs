@@ -5,7 +5,10 @@ mod engine;
 mod export;
 mod format;
 mod group;
+mod list;
+mod listing;
 mod rebuild;
+mod refs;
 mod rule;
 mod template;
 
@@ -13,6 +16,9 @@ pub use crate::occurrences::occurrences_added;
 pub use engine::{RuleEngine, DEFAULT_MAX_GROUPS};
 pub use export::{prometheus_rule_object, prometheus_rules, promql};
 pub use format::RuleError;
+pub use listing::{AlertState, ListedAlert, RESOLVED_KEPT, RESOLVED_MAX_AGE};
+pub use rebuild::Rebuild;
+pub use refs::{EventRef, ObjectRef, EVENTS_KEPT};
 pub use rule::{glob_match, load_rules, Condition, Rule};
 
 use std::path::{Path, PathBuf};
@@ -90,3 +96,6 @@ fn io_error(path: &Path, error: std::io::Error) -> RuleError {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod rebuild_tests;

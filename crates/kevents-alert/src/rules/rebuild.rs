@@ -1,19 +1,28 @@
 //! Rebuilding the engine's groups from the stored events after a start, instead of keeping
 //! them in a file: a rule only looks back a bounded time (its window, its quiet time, its
-//! `lasting`), so only events last seen within that horizon are read, as of the version the
-//! change feed is followed from. Changes the feed delivers meanwhile are held and counted after.
+//! `lasting`), so only events last seen within that horizon count. The store is read once, a
+//! page at a time ([`Store::read_pages`], shared with the other rebuilds of the hub); a page
+//! counts the events whose last write is at or before `from` (the version the change feed is
+//! followed after), and the changes the feed delivers meanwhile are held and counted after.
 //!
-//! Only events some rule counts are held for the replay (the others would cost memory in
-//! proportion to everything stored within the horizon).
+//! Pages are read at different versions while writes go on. The first held change of a key
+//! carries the key's state at `from` as its `previous`: if the page that covered the key was
+//! read before that change, the page saw (and kept) that state; otherwise the page saw a later
+//! version or nothing, and the state at `from` is kept from the change instead.
+//!
+//! Nothing read is held: a group gives the same answer whatever the order its occurrences are
+//! counted in (see `group.rs`), so each page is counted as it comes, in key order, and memory
+//! stays that of the groups whatever the store holds.
 //!
 //! A rebuilt event's occurrences count at its last write, except the first, placed where the
-//! event says its repeats began; an event deleted while the rebuild runs is not counted.
+//! event says its repeats began.
 
-use super::engine::RuleEngine;
+use super::engine::{RuleEngine, State};
 use super::rule::{Condition, Rule};
 use crate::occurrences::occurrences_added;
 use kevents_model::{EventKey, Micros};
-use kevents_store::{ListQuery, Store, StoredEvent, TimeWindow};
+use kevents_store::{ReadPages, Store, StoredEvent};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Events read per page (the store's read lock is held for one page).
@@ -31,81 +40,115 @@ fn horizon(rule: &Rule) -> i64 {
     looks_back.max(rule.resolve_after) + rule.hold
 }
 
+/// A rebuild in progress: which stored events it counts.
+pub struct Rebuild {
+    /// The version the change feed is followed after.
+    from: u64,
+    /// Events last seen before this are past every rule's horizon.
+    seen_from: Micros,
+    /// Stored events counted so far.
+    counted: usize,
+}
+
+impl Rebuild {
+    /// Stored events counted (as of `from`, within the horizon, matched by some rule).
+    pub fn counted(&self) -> usize {
+        self.counted
+    }
+}
+
 impl RuleEngine {
     /// Starts holding the followed changes: call before the feed is followed, then
-    /// [`RuleEngine::finish_rebuild`]. The engine does not evaluate until then.
+    /// [`RuleEngine::finish_rebuild`] (or [`RuleEngine::rebuild_from`], a page at a time). The
+    /// engine does not evaluate until then.
     pub fn begin_rebuild(&self) {
         self.state.lock().rebuilding = Some(Vec::new());
     }
 
-    /// Counts the events stored as of version `from` (the version the feed is followed after)
-    /// and last seen within the rules' horizon before `now`, then the changes held meanwhile,
-    /// and returns to counting the feed directly. `keep_going` is asked between pages (false:
-    /// the hub is stopping). Returns the events read.
-    pub fn finish_rebuild(
-        &self,
-        store: &Store,
-        from: u64,
-        now: Micros,
-        keep_going: impl Fn() -> bool,
-    ) -> usize {
+    /// A rebuild of the events stored as of version `from` (the version the feed is followed
+    /// after) and last seen within the rules' horizon before `now`: hand it every page of a
+    /// full read ([`RuleEngine::rebuild_page`]), then end it ([`RuleEngine::end_rebuild`]).
+    pub fn rebuild_from(&self, from: u64, now: Micros) -> Rebuild {
         let longest = self.rules.lock().iter().map(horizon).max().unwrap_or(0);
-        let seen = TimeWindow {
-            from: Some(Micros(now.0 - longest - CLOCK_SLACK)),
-            to: None,
-        };
-        let mut occurrences: Vec<(Micros, u64, Arc<StoredEvent>)> = Vec::new();
-        let mut after: Option<EventKey> = None;
-        let mut read = 0;
-        let mut at = Some(from);
-        loop {
-            let query = ListQuery {
-                limit: Some(PAGE),
-                start_after: after.as_ref(),
-                at,
-                seen: Some(seen),
-                ..Default::default()
-            };
-            let page = match store.list(query, |_| true) {
-                Ok(page) => page,
-                Err(_) => {
-                    tracing::warn!(
-                        from,
-                        "the rule engine's rebuild fell behind the retained history; events \
-                         changed meanwhile may count twice"
-                    );
-                    at = None;
-                    continue;
-                }
-            };
-            read += page.items.len();
-            let rules = self.rules.lock();
-            for event in page.items {
-                // Only what some rule counts is held until the replay.
-                if event.record.resource_version <= from
-                    && self.counted_by_any(&rules, &event.record)
-                {
-                    place(&mut occurrences, event);
-                }
-            }
-            drop(rules);
-            if !keep_going() {
-                self.state.lock().rebuilding = None;
-                return read;
-            }
-            match page.continue_after {
-                Some(last) => after = Some(last),
-                None => break,
-            }
+        Rebuild {
+            from,
+            seen_from: Micros(now.0 - longest - CLOCK_SLACK),
+            counted: 0,
         }
-        occurrences.sort_by_key(|(at, _, _)| *at);
+    }
+
+    /// Counts the events of one page of the read that are as of the rebuild's version.
+    pub fn rebuild_page(&self, rebuild: &mut Rebuild, events: &[Arc<StoredEvent>]) {
         let rules = self.rules.lock();
         let mut state = self.state.lock();
-        for (at, added, event) in &occurrences {
-            self.record(&rules, &mut state, &event.record, *at, *added);
+        for event in events {
+            if event.record.resource_version <= rebuild.from {
+                self.count_stored(rebuild, &rules, &mut state, event);
+            }
         }
+    }
+
+    /// Counts a stored event's occurrences if it was last seen within the horizon: the first
+    /// where its repeats began (as far before its last write as the event's own timestamps
+    /// say), the others at its last write.
+    fn count_stored(
+        &self,
+        rebuild: &mut Rebuild,
+        rules: &[Rule],
+        state: &mut State,
+        event: &StoredEvent,
+    ) {
+        let record = &event.record;
+        if record.seen_at() < rebuild.seen_from || !self.counted_by_any(rules, record) {
+            return;
+        }
+        rebuild.counted += 1;
+        let total = record.occurrences().max(1) as u64;
+        let began = record
+            .first_timestamp
+            .or(record.event_time)
+            .or(record.creation_timestamp);
+        let span = began.map_or(0, |began| (record.seen_at().0 - began.0).max(0));
+        let last = event.updated_at;
+        if total > 1 && span > 0 {
+            self.record(rules, state, record, Micros(last.0 - span), 1);
+            self.record(rules, state, record, last, total - 1);
+        } else {
+            self.record(rules, state, record, last, total);
+        }
+    }
+
+    /// Ends a rebuild that stopped early (the hub is stopping): the feed counts directly.
+    pub fn abandon_rebuild(&self) {
+        self.state.lock().rebuilding = None;
+    }
+
+    /// Ends `rebuild` once every page of the read went through [`RuleEngine::rebuild_page`]
+    /// (`pages`: when each was read): counts the changes held meanwhile and returns to
+    /// counting the feed directly.
+    pub fn end_rebuild(&self, mut rebuild: Rebuild, pages: &ReadPages) {
+        let rules = self.rules.lock();
+        let mut state = self.state.lock();
         let held = state.rebuilding.take().unwrap_or_default();
-        for change in held.iter().filter(|c| c.resource_version > from) {
+        let held: Vec<_> = held
+            .into_iter()
+            .filter(|c| c.resource_version > rebuild.from)
+            .collect();
+        // Keys changed meanwhile whose page came after the change: their state at `from`.
+        let mut first_seen: HashSet<EventKey> = HashSet::new();
+        for change in &held {
+            let key = change.object.record.key();
+            if first_seen.contains(&key) {
+                continue;
+            }
+            if let Some(previous) = &change.previous {
+                if !pages.read_before(&key, change.resource_version) {
+                    self.count_stored(&mut rebuild, &rules, &mut state, previous);
+                }
+            }
+            first_seen.insert(key);
+        }
+        for change in &held {
             let added = occurrences_added(change);
             if added > 0 {
                 self.record(
@@ -117,25 +160,29 @@ impl RuleEngine {
                 );
             }
         }
-        read
     }
-}
 
-/// Places a stored event's occurrences in time: the first where its repeats began (as far
-/// before its last write as the event's own timestamps say), the others at its last write.
-fn place(occurrences: &mut Vec<(Micros, u64, Arc<StoredEvent>)>, event: Arc<StoredEvent>) {
-    let record = &event.record;
-    let total = record.occurrences().max(1) as u64;
-    let began = record
-        .first_timestamp
-        .or(record.event_time)
-        .or(record.creation_timestamp);
-    let span = began.map_or(0, |began| (record.seen_at().0 - began.0).max(0));
-    let last = event.updated_at;
-    if total > 1 && span > 0 {
-        occurrences.push((Micros(last.0 - span), 1, event.clone()));
-        occurrences.push((last, total - 1, event));
-    } else {
-        occurrences.push((last, total, event));
+    /// Rebuilds from `store` alone, a page at a time: [`RuleEngine::rebuild_from`] as of
+    /// version `from` and `now`, every page, then [`RuleEngine::end_rebuild`]. `keep_going`
+    /// is asked between pages (false: the hub is stopping). Returns the events read.
+    pub fn finish_rebuild(
+        &self,
+        store: &Store,
+        from: u64,
+        now: Micros,
+        keep_going: impl Fn() -> bool,
+    ) -> usize {
+        let mut rebuild = self.rebuild_from(from, now);
+        let mut read = 0;
+        let pages = store.read_pages(PAGE, |page| {
+            read += page.items.len();
+            self.rebuild_page(&mut rebuild, &page.items);
+            keep_going()
+        });
+        match pages {
+            Some(pages) => self.end_rebuild(rebuild, &pages),
+            None => self.abandon_rebuild(),
+        }
+        read
     }
 }

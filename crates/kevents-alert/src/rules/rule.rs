@@ -1,8 +1,8 @@
 //! A rule ready to evaluate: compiled matchers, durations and templates.
 
 use super::format::{duration, RuleError, RuleFile, RuleSpec};
-use super::template::Template;
-use kevents_model::{EventMatcher, MatchField, MatchSpec};
+use super::template;
+use kevents_model::{EventMatcher, MatchField, MatchSpec, Template};
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
 
@@ -178,8 +178,13 @@ fn compile(file: &str, index: usize, spec: RuleSpec) -> Result<Rule, RuleError> 
     };
     let mut annotations = BTreeMap::new();
     for (key, text) in spec.annotations {
-        let template = Template::parse(&text.value)
-            .map_err(|e| at(text.referenced.line(), &format!("annotations.{key}"), e))?;
+        let template = template::parse(&text.value).map_err(|e| {
+            at(
+                text.referenced.line(),
+                &format!("annotations.{key}"),
+                e.to_string(),
+            )
+        })?;
         annotations.insert(key, template);
     }
     Ok(Rule {

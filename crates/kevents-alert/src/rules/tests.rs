@@ -23,7 +23,7 @@ fn event(reason: &str, kind: &str, name: &str, count: i32) -> EventRecord {
     e
 }
 
-fn added(e: EventRecord) -> Change {
+pub(super) fn added(e: EventRecord) -> Change {
     Change {
         resource_version: 1,
         change_type: ChangeType::Added,

@@ -11,26 +11,15 @@ mod state;
 pub use record::record_anomalies;
 pub use state::{AnomalyState, KeyResourceCheck};
 
+use crate::served::collection_routes;
 use crate::state::AppState;
 use axum::routing::get;
 use axum::Router;
 
 /// Adds the `anomalies` routes.
 pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
-    let base = "/apis/kevents.io/v1";
-    router
-        .route(&format!("{base}/anomalies"), get(handlers::all))
-        .route(&format!("{base}/watch/anomalies"), get(handlers::watch_all))
-        .route(
-            &format!("{base}/namespaces/{{namespace}}/anomalies"),
-            get(handlers::namespaced),
-        )
-        .route(
-            &format!("{base}/watch/namespaces/{{namespace}}/anomalies"),
-            get(handlers::watch_namespaced),
-        )
-        .route(
-            &format!("{base}/namespaces/{{namespace}}/anomalies/{{name}}"),
-            get(handlers::one),
-        )
+    collection_routes(router, "anomalies", true, handlers::read).route(
+        "/apis/kevents.io/v1/namespaces/{namespace}/anomalies/{name}",
+        get(handlers::one),
+    )
 }

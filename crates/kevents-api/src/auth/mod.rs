@@ -33,10 +33,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
 /// A collector's ingest creates events in its cluster; reading the cluster list is `list`/`get`
-/// of `clusters` in the `kevents.io` group.
-fn cluster_attributes(method: &str, rest: &str, own: &str) -> Option<Attributes> {
+/// (`watch` with `watch=true`) of `clusters` in the `kevents.io` group.
+fn cluster_attributes(method: &str, rest: &str, query: &str, own: &str) -> Option<Attributes> {
     let segments: Vec<&str> = rest.split('/').skip(1).collect();
     let (verb, group, resource, name, cluster) = match (method, segments.as_slice()) {
+        ("GET", []) if watch_query(query) => ("watch", "kevents.io", "clusters", None, own),
         ("GET", []) => ("list", "kevents.io", "clusters", None, own),
         ("GET", [name]) => ("get", "kevents.io", "clusters", Some(*name), own),
         ("POST", [name, "ingest"]) => ("create", "", "events", None, *name),
@@ -52,6 +53,12 @@ fn cluster_attributes(method: &str, rest: &str, own: &str) -> Option<Attributes>
     })
 }
 
+fn watch_query(query: &str) -> bool {
+    query
+        .split('&')
+        .any(|p| p == "watch=true" || p == "watch=1")
+}
+
 /// The resource request a path and method make, or `None` for non-resource paths.
 pub fn attributes(method: &str, path: &str, query: &str, cluster: &str) -> Option<Attributes> {
     if let Some(rest) = path.strip_prefix("/clusters/") {
@@ -59,7 +66,7 @@ pub fn attributes(method: &str, path: &str, query: &str, cluster: &str) -> Optio
         return attributes(method, &format!("/{rest}"), query, scoped);
     }
     if let Some(rest) = path.strip_prefix("/kevents/v1/clusters") {
-        return cluster_attributes(method, rest, cluster);
+        return cluster_attributes(method, rest, query, cluster);
     }
     let (group, rest) = if let Some(rest) = path.strip_prefix("/api/v1/") {
         ("", rest)
@@ -88,10 +95,7 @@ pub fn attributes(method: &str, path: &str, query: &str, cluster: &str) -> Optio
         ("kevents.io", "eventcounts") => ("", "events"),
         other => other,
     };
-    let watch = watch_path
-        || query
-            .split('&')
-            .any(|p| p == "watch=true" || p == "watch=1");
+    let watch = watch_path || watch_query(query);
     let verb = match (method, name.is_some(), watch) {
         ("GET", _, true) => "watch",
         ("GET", true, false) => "get",

@@ -77,6 +77,11 @@ fn cluster_paths_are_checked_in_their_cluster() {
         (a.verb.as_str(), a.group.as_str(), a.cluster.as_str()),
         ("list", "kevents.io", "own")
     );
+    let a = attributes("GET", "/kevents/v1/clusters", "watch=1", "own").unwrap();
+    assert_eq!(
+        (a.verb.as_str(), a.resource.as_str(), a.cluster.as_str()),
+        ("watch", "clusters", "own")
+    );
     assert!(attributes("GET", "/clusters/prod/api", "", "own").is_none());
     assert!(attributes("DELETE", "/kevents/v1/clusters/prod/ingest", "", "own").is_none());
 }

@@ -1,15 +1,16 @@
 //! `POST /kevents/v1/clusters/{name}/ingest`: a collector's batch of source events, applied
 //! idempotently (a source object's version is applied once, replays are skipped), then its cursor
-//! stored; and `GET /kevents/v1/clusters[/{name}]`.
+//! stored; and `GET /kevents/v1/clusters[/{name}]` (the list also watched: `watch.rs`).
 
+use super::known::known_clusters;
 use super::naming::{check_name, settle_cluster};
-use super::registry::ClusterState;
 use crate::body::read_body;
 use crate::error::ApiError;
 use crate::error::Reply;
+use crate::query::parse_query;
 use crate::respond::json_response;
 use crate::state::AppState;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::StatusCode;
 use kevents_model::validation::validate_create;
 use kevents_model::wire::decode_event_text;
@@ -214,47 +215,21 @@ fn newer(record: &EventRecord, held: &str) -> bool {
     }
 }
 
-fn describe(state: &AppState, name: &str, info: &ClusterState, events: usize) -> Value {
-    let now = Micros::now();
-    json!({
-        "name": name,
-        "cursor": info.cursor,
-        "events": events,
-        "lastContact": info.last_contact.map(Micros::to_time_string),
-        "lagSeconds": info.lag_seconds,
-        "ratePerMinute": info.rate_per_minute(now),
-        "relists": info.relists,
-        "lostEvents": info.lost_events,
-        "gaps": info.gaps,
-        "clockAheadSeconds": info.clock_ahead_seconds,
-        "own": name == state.security.cluster,
-    })
-}
-
-fn known_clusters(state: &AppState) -> BTreeMap<String, Value> {
-    let mut infos = state.clusters.all();
-    let counts: BTreeMap<String, usize> = state.store.clusters().into_iter().collect();
-    for cluster in counts.keys().filter(|c| !c.is_empty()) {
-        infos.entry(cluster.clone()).or_default();
+/// `GET /kevents/v1/clusters`: every cluster with events or a collector, and the hub's own;
+/// with `watch=true`, their changes as they happen.
+pub(super) async fn list_clusters(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Reply {
+    let query = parse_query(query.as_deref())?;
+    if matches!(query.get("watch").map(String::as_str), Some("true" | "1")) {
+        let timeout = query
+            .get("timeoutSeconds")
+            .and_then(|t| t.parse::<u64>().ok())
+            .filter(|t| *t > 0)
+            .map(std::time::Duration::from_secs);
+        return super::watch::watch_clusters(state, timeout);
     }
-    let mut out: BTreeMap<String, Value> = infos
-        .iter()
-        .map(|(name, info)| {
-            let events = counts.get(name).copied().unwrap_or(0);
-            (name.clone(), describe(state, name, info, events))
-        })
-        .collect();
-    let own = &state.security.cluster;
-    let events = counts.get("").copied().unwrap_or(0);
-    out.insert(
-        own.clone(),
-        describe(state, own, &ClusterState::default(), events),
-    );
-    out
-}
-
-/// `GET /kevents/v1/clusters`: every cluster with events or a collector, and the hub's own.
-pub(super) async fn list_clusters(State(state): State<AppState>) -> Reply {
     let items: Vec<Value> = known_clusters(&state).into_values().collect();
     json_response(
         StatusCode::OK,

@@ -3,9 +3,11 @@
 //! root. Collectors write through `POST /kevents/v1/clusters/{name}/ingest`.
 
 mod ingest;
+mod known;
 mod lost;
 mod naming;
 mod registry;
+mod watch;
 
 pub use naming::CLUSTER_LABEL;
 pub(crate) use naming::{check_name, settle_cluster};

@@ -33,6 +33,8 @@ pub struct ClusterRegistry {
     lost: Family<Vec<(&'static str, String)>, Counter>,
     gaps: Family<Vec<(&'static str, String)>, Counter>,
     relists: Family<Vec<(&'static str, String)>, Counter>,
+    /// Counts the registry's changes; watches of the cluster list wait on it.
+    changed: tokio::sync::watch::Sender<u64>,
 }
 
 /// A span of a cluster's history its source forgot before the collector saw it.
@@ -145,6 +147,7 @@ impl ClusterRegistry {
             lost: Family::default(),
             gaps: Family::default(),
             relists: Family::default(),
+            changed: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -177,6 +180,15 @@ impl ClusterRegistry {
         );
     }
 
+    /// Wakes when the registry changes (a collector wrote, listed, or moved its cursor).
+    pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    fn signal_change(&self) {
+        self.changed.send_modify(|changes| *changes += 1);
+    }
+
     /// Records what a collector's list found: a relist, and the gap before it if any.
     pub fn record_list(&self, cluster: &str, relist: bool, gap: Option<(Micros, Micros, u64)>) {
         let mut clusters = self.clusters.lock();
@@ -199,6 +211,8 @@ impl ClusterRegistry {
             self.lost.get_or_create(&label(cluster)).inc_by(lost_events);
             self.gaps.get_or_create(&label(cluster)).inc();
         }
+        drop(clusters);
+        self.signal_change();
     }
 
     /// Records how far ahead of the hub's clock a batch's newest source time was.
@@ -260,6 +274,8 @@ impl ClusterRegistry {
                 self.ingested.get_or_create(&labels).inc_by(n);
             }
         }
+        drop(clusters);
+        self.signal_change();
     }
 
     /// Stores a cursor durably (write, fsync, rename) before returning. Concurrent calls share
@@ -270,6 +286,7 @@ impl ClusterRegistry {
             clusters.entry(cluster.to_string()).or_default().cursor = cursor.to_string();
             self.changes.fetch_add(1, Ordering::SeqCst) + 1
         };
+        self.signal_change();
         self.persist(change)
     }
 
@@ -373,6 +390,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("clusters.json"), b"{not json").unwrap();
         assert!(ClusterRegistry::open(dir.path()).is_err());
+    }
+
+    #[test]
+    fn collector_writes_and_cursors_wake_the_cluster_watches() {
+        let registry = ClusterRegistry::in_memory();
+        let mut changes = registry.subscribe();
+        assert!(!changes.has_changed().unwrap());
+        registry.touch("prod", 1, 0, 0, None);
+        assert!(changes.has_changed().unwrap());
+        changes.borrow_and_update();
+        registry.set_cursor("prod", "5").unwrap();
+        assert!(changes.has_changed().unwrap());
+        changes.borrow_and_update();
+        registry.record_list("prod", true, None);
+        assert!(changes.has_changed().unwrap());
     }
 
     #[test]

@@ -1,60 +1,61 @@
-//! HTTP handlers of `eventseries` (get, list, watch) and `eventpatterns` (get, list).
+//! HTTP handlers of `eventseries` (get, list, watch) and `eventpatterns` (get, list). They
+//! read once the series state has caught up with the store (a `503` while it is rebuilt).
 
-use super::encode::{
-    series_cells, series_columns, series_id_of, series_name, series_object, API_VERSION,
-};
-use super::feed::SeriesChange;
+use super::encode::{series_cells, series_columns, series_id_of, series_name, series_object};
+use super::feed::{FeedReceiver, SeriesChange};
 use super::select::{series_subject, Selector};
 use crate::clusters::ClusterScope;
 use crate::error::ApiError;
 use crate::error::Reply;
 use crate::negotiate::{representation, Representation};
-use crate::query::parse_query;
-use crate::respond::json_response;
-pub(super) use crate::respond::{respond, row, table};
+use crate::served::view::{list_reply, not_found, one_reply, Feed, ReadOptions, View, Watch};
+use crate::served::Collection;
 use crate::state::AppState;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use base64::Engine;
 use kevents_correlate::Series;
 use kevents_model::Micros;
 use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::Arc;
 
-/// The query parameters a series read understands.
-pub(crate) struct ReadOptions {
-    query: HashMap<String, String>,
-    pub(crate) watch: bool,
+/// Series as `EventSeries` objects; the Table has a `Cluster` column when the hub holds
+/// collected clusters.
+pub(super) struct SeriesView {
+    own_cluster: String,
+    cluster_column: Option<String>,
 }
 
-impl ReadOptions {
-    pub(crate) fn parse(raw: Option<String>, watch_path: bool) -> Result<ReadOptions, ApiError> {
-        let query = parse_query(raw.as_deref())?;
-        let watch =
-            watch_path || matches!(query.get("watch").map(String::as_str), Some("true" | "1"));
-        Ok(ReadOptions { query, watch })
+impl SeriesView {
+    pub(super) fn new(state: &AppState) -> SeriesView {
+        SeriesView {
+            own_cluster: state.security.cluster.clone(),
+            cluster_column: crate::clusters::cluster_column(state),
+        }
+    }
+}
+
+impl View for SeriesView {
+    type Item = Series;
+
+    fn columns(&self) -> Value {
+        series_columns(self.cluster_column.is_some())
     }
 
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.query
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+    fn object(&self, series: &Series, now: Micros) -> Value {
+        series_object(series, &self.own_cluster, now)
     }
 
-    pub(crate) fn number(&self, name: &str) -> Result<Option<u64>, ApiError> {
-        self.get(name)
-            .map(|v| {
-                v.parse::<u64>()
-                    .map_err(|_| ApiError::bad_request(format!("{name}: invalid value {v:?}")))
-            })
-            .transpose()
+    fn cells(&self, series: &Series, _: &Value, now: Micros) -> Value {
+        series_cells(series, self.cluster_column.as_deref(), now)
     }
+}
 
-    pub(crate) fn with_objects(&self) -> bool {
-        self.get("includeObject") == Some("Object")
+impl Feed for FeedReceiver {
+    type Change = SeriesChange;
+
+    async fn next(&mut self) -> Option<Arc<SeriesChange>> {
+        self.recv().await.ok()
     }
 }
 
@@ -96,67 +97,9 @@ impl SeriesRequest {
     }
 }
 
-pub(super) async fn all_series(
-    state: State<AppState>,
-    scope: ClusterScope,
-    query: RawQuery,
-    headers: HeaderMap,
-) -> Reply {
-    state
-        .series
-        .caught_up(state.store.resource_version())
-        .await?;
-    list_series(state.0, scope.0, None, query.0, headers, false)
-}
-
-pub(super) async fn watch_all_series(
-    state: State<AppState>,
-    scope: ClusterScope,
-    query: RawQuery,
-    headers: HeaderMap,
-) -> Reply {
-    state
-        .series
-        .caught_up(state.store.resource_version())
-        .await?;
-    list_series(state.0, scope.0, None, query.0, headers, true)
-}
-
-pub(super) async fn namespaced_series(
-    state: State<AppState>,
-    scope: ClusterScope,
-    Path(namespace): Path<String>,
-    query: RawQuery,
-    headers: HeaderMap,
-) -> Reply {
-    state
-        .series
-        .caught_up(state.store.resource_version())
-        .await?;
-    list_series(state.0, scope.0, Some(namespace), query.0, headers, false)
-}
-
-pub(super) async fn watch_namespaced_series(
-    state: State<AppState>,
-    scope: ClusterScope,
-    Path(namespace): Path<String>,
-    query: RawQuery,
-    headers: HeaderMap,
-) -> Reply {
-    state
-        .series
-        .caught_up(state.store.resource_version())
-        .await?;
-    list_series(state.0, scope.0, Some(namespace), query.0, headers, true)
-}
-
-pub(crate) fn not_found(resource: &str, name: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "NotFound",
-        format!("{resource}.kevents.io {name:?} not found"),
-    )
-    .with_details(json!({"name": name, "group": "kevents.io", "kind": resource}))
+pub(super) async fn read_series(state: AppState, at: Collection) -> Reply {
+    state.series_caught_up().await?;
+    list_series(state, at)
 }
 
 pub(super) async fn one_series(
@@ -166,50 +109,27 @@ pub(super) async fn one_series(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Reply {
-    state
-        .series
-        .caught_up(state.store.resource_version())
-        .await?;
+    state.series_caught_up().await?;
     let representation = representation(&headers)?;
     let options = ReadOptions::parse(query, false)?;
     let request = SeriesRequest::new(&state, cluster, Some(namespace), &options)?;
-    let now = Micros::now();
     let tracker = state.series.tracker.read();
     let series = series_id_of(&name)
         .and_then(|id| tracker.get(&id))
         .filter(|s| series_name(s) == name && request.matches(s, &name))
         .ok_or_else(|| not_found("eventseries", &name))?;
-    let object = series_object(series, &state.security.cluster, now);
-    let own = cluster_column(&state);
-    let table = || {
-        table(
-            series_columns(own.is_some()),
-            vec![row(
-                series_cells(series, own.as_deref(), now),
-                &object,
-                options.with_objects(),
-            )],
-            json!({"resourceVersion": series.version.to_string()}),
-        )
-    };
-    respond(representation, object.clone(), table)
+    one_reply(
+        &SeriesView::new(&state),
+        series,
+        representation,
+        options.with_objects(),
+    )
 }
 
-fn cluster_column(state: &AppState) -> Option<String> {
-    crate::clusters::cluster_column(state)
-}
-
-fn list_series(
-    state: AppState,
-    cluster: Option<String>,
-    namespace: Option<String>,
-    query: Option<String>,
-    headers: HeaderMap,
-    watch_path: bool,
-) -> Reply {
-    let representation = representation(&headers)?;
-    let options = ReadOptions::parse(query, watch_path)?;
-    let request = SeriesRequest::new(&state, cluster, namespace, &options)?;
+fn list_series(state: AppState, at: Collection) -> Reply {
+    let representation = representation(&at.headers)?;
+    let options = ReadOptions::parse(at.query, at.watch_path)?;
+    let request = SeriesRequest::new(&state, at.cluster, at.namespace, &options)?;
     if options.watch {
         return watch_series(state, request, options, representation);
     }
@@ -218,8 +138,6 @@ fn list_series(
         .filter(|l| *l > 0)
         .map(|l| l as usize);
     let after = options.get("continue").map(decode_continue).transpose()?;
-    let now = Micros::now();
-    let own = cluster_column(&state);
     let tracker = state.series.tracker.read();
     let mut matching: Vec<((String, String), &Series)> = tracker
         .iter()
@@ -235,38 +153,15 @@ fn list_series(
             metadata["continue"] = json!(encode_continue(ns, name));
         }
     }
-    let objects: Vec<Value> = matching
-        .iter()
-        .map(|(_, s)| series_object(s, &state.security.cluster, now))
-        .collect();
-    let rows = || {
-        matching
-            .iter()
-            .zip(&objects)
-            .map(|((_, s), object)| {
-                row(
-                    series_cells(s, own.as_deref(), now),
-                    object,
-                    options.with_objects(),
-                )
-            })
-            .collect()
-    };
-    match representation {
-        Representation::Table => json_response(
-            StatusCode::OK,
-            &table(series_columns(own.is_some()), rows(), metadata),
-        ),
-        _ => respond(
-            representation,
-            list("EventSeriesList", metadata, objects),
-            || Value::Null,
-        ),
-    }
-}
-
-pub(crate) fn list(kind: &str, metadata: Value, items: Vec<Value>) -> Value {
-    json!({"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "items": items})
+    let items: Vec<&Series> = matching.iter().map(|(_, s)| *s).collect();
+    list_reply(
+        &SeriesView::new(&state),
+        "EventSeriesList",
+        &items,
+        metadata,
+        representation,
+        options.with_objects(),
+    )
 }
 
 fn encode_continue(namespace: &str, name: &str) -> String {
@@ -291,39 +186,9 @@ fn watch_series(
     options: ReadOptions,
     representation: Representation,
 ) -> Reply {
-    let mut live = state.series.feed.subscribe();
-    let own = cluster_column(&state);
+    let feed = state.series.feed.subscribe();
     let from = options.number("resourceVersion")?.unwrap_or(0);
     let send_initial = options.get("sendInitialEvents") == Some("true");
-    let table_rows = representation == Representation::Table;
-    let with_objects = options.with_objects();
-    let line = move |kind: &str, series: &Series, columns: &mut bool| -> Bytes {
-        let now = Micros::now();
-        let object = series_object(series, &state.security.cluster, now);
-        let object = if table_rows {
-            let columns_value = if *columns {
-                Value::Null
-            } else {
-                series_columns(own.is_some())
-            };
-            *columns = true;
-            table(
-                columns_value,
-                vec![row(
-                    series_cells(series, own.as_deref(), now),
-                    &object,
-                    with_objects,
-                )],
-                json!({"resourceVersion": series.version.to_string()}),
-            )
-        } else {
-            object
-        };
-        let mut bytes = serde_json::to_vec(&json!({"type": kind, "object": object}))
-            .expect("JSON values serialize");
-        bytes.push(b'\n');
-        Bytes::from(bytes)
-    };
     let (initial, mut sent_version) = {
         let tracker = state.series.tracker.read();
         let initial: Vec<(&'static str, Series)> = tracker
@@ -343,40 +208,22 @@ fn watch_series(
             .collect();
         (initial, tracker.version())
     };
-    let timeout = options
-        .number("timeoutSeconds")?
-        .filter(|t| *t > 0)
-        .map(Duration::from_secs);
-    let shutdown = state.shutdown.clone();
-    Ok(crate::respond::line_watch(
-        shutdown,
-        timeout,
-        move |sender| async move {
-            let mut columns = false;
-            for (kind, series) in &initial {
-                if sender.send(line(kind, series, &mut columns)).await.is_err() {
-                    return;
-                }
-            }
-            loop {
-                let change: std::sync::Arc<SeriesChange> = match live.recv().await {
-                    Ok(change) => change,
-                    // Too slow to keep up: end the stream; the client relists.
-                    Err(_) => return,
-                };
-                if change.version <= sent_version && change.kind != "DELETED" {
-                    continue;
-                }
-                sent_version = sent_version.max(change.version);
-                if request.matches(&change.series, &series_name(&change.series))
-                    && sender
-                        .send(line(change.kind, &change.series, &mut columns))
-                        .await
-                        .is_err()
-                {
-                    return;
-                }
-            }
-        },
-    ))
+    let watch = Watch {
+        view: SeriesView::new(&state),
+        representation,
+        with_objects: options.with_objects(),
+        timeout: options.timeout()?,
+        initial,
+        feed,
+        item: |change: &SeriesChange| &change.series,
+    };
+    watch.stream(&state, move |change| {
+        if change.version <= sent_version && change.kind != "DELETED" {
+            return None;
+        }
+        sent_version = sent_version.max(change.version);
+        request
+            .matches(&change.series, &series_name(&change.series))
+            .then_some(change.kind)
+    })
 }

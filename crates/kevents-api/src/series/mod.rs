@@ -5,7 +5,7 @@
 
 pub(crate) mod encode;
 mod feed;
-pub(crate) mod handlers;
+mod handlers;
 mod metrics;
 mod patterns;
 mod rebuild;
@@ -14,6 +14,7 @@ mod state;
 
 pub use state::SeriesState;
 
+use crate::served::collection_routes;
 use crate::state::AppState;
 use axum::routing::get;
 use axum::Router;
@@ -21,20 +22,7 @@ use axum::Router;
 /// Adds the `kevents.io/v1` routes.
 pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
     let base = "/apis/kevents.io/v1";
-    router
-        .route(&format!("{base}/eventseries"), get(handlers::all_series))
-        .route(
-            &format!("{base}/watch/eventseries"),
-            get(handlers::watch_all_series),
-        )
-        .route(
-            &format!("{base}/namespaces/{{namespace}}/eventseries"),
-            get(handlers::namespaced_series),
-        )
-        .route(
-            &format!("{base}/watch/namespaces/{{namespace}}/eventseries"),
-            get(handlers::watch_namespaced_series),
-        )
+    collection_routes(router, "eventseries", true, handlers::read_series)
         .route(
             &format!("{base}/namespaces/{{namespace}}/eventseries/{{name}}"),
             get(handlers::one_series),

@@ -1,18 +1,40 @@
 //! `eventpatterns`: series merged across objects by cluster, reason and template.
 
 use super::encode::{pattern_cells, pattern_columns, pattern_id_of, pattern_name, pattern_object};
-use super::handlers::{list, not_found, respond, row, table, ReadOptions};
 use super::select::{pattern_subject, Selector};
 use crate::clusters::ClusterScope;
 use crate::error::ApiError;
 use crate::error::Reply;
-use crate::negotiate::{representation, Representation};
-use crate::respond::json_response;
+use crate::negotiate::representation;
+use crate::served::view::{list_reply, not_found, one_reply, ReadOptions, View};
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
+use kevents_correlate::Pattern;
 use kevents_model::Micros;
 use serde_json::{json, Value};
+
+/// Patterns as `EventPattern` objects, at the series state's version.
+struct Patterns {
+    own_cluster: String,
+    version: u64,
+}
+
+impl View for Patterns {
+    type Item = Pattern;
+
+    fn columns(&self) -> Value {
+        pattern_columns()
+    }
+
+    fn object(&self, pattern: &Pattern, _: Micros) -> Value {
+        pattern_object(pattern, &self.own_cluster, self.version)
+    }
+
+    fn cells(&self, pattern: &Pattern, _: &Value, now: Micros) -> Value {
+        pattern_cells(pattern, &self.own_cluster, now)
+    }
+}
 
 pub(super) async fn all_patterns(
     State(state): State<AppState>,
@@ -20,10 +42,7 @@ pub(super) async fn all_patterns(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Reply {
-    state
-        .series
-        .caught_up(state.store.resource_version())
-        .await?;
+    state.series_caught_up().await?;
     let representation = representation(&headers)?;
     let options = ReadOptions::parse(query, false)?;
     if options.watch {
@@ -34,7 +53,6 @@ pub(super) async fn all_patterns(
         options.get("labelSelector"),
         &state.security.cluster,
     )?;
-    let now = Micros::now();
     let tracker = state.series.tracker.read();
     let version = tracker.version();
     let patterns = tracker.patterns(|s| {
@@ -42,31 +60,22 @@ pub(super) async fn all_patterns(
             .as_ref()
             .is_none_or(|c| s.key().cluster == c.as_str())
     });
-    let patterns: Vec<_> = patterns
-        .into_iter()
+    let patterns: Vec<&Pattern> = patterns
+        .iter()
         .filter(|p| selector.matches(&pattern_subject(p, &pattern_name(p))))
         .collect();
-    let own = &state.security.cluster;
-    let objects: Vec<Value> = patterns
-        .iter()
-        .map(|p| pattern_object(p, own, version))
-        .collect();
-    let metadata = json!({"resourceVersion": version.to_string()});
-    match representation {
-        Representation::Table => {
-            let rows = patterns
-                .iter()
-                .zip(&objects)
-                .map(|(p, o)| row(pattern_cells(p, own, now), o, options.with_objects()))
-                .collect();
-            json_response(StatusCode::OK, &table(pattern_columns(), rows, metadata))
-        }
-        _ => respond(
-            representation,
-            list("EventPatternList", metadata, objects),
-            || Value::Null,
-        ),
-    }
+    let view = Patterns {
+        own_cluster: state.security.cluster.clone(),
+        version,
+    };
+    list_reply(
+        &view,
+        "EventPatternList",
+        &patterns,
+        json!({"resourceVersion": version.to_string()}),
+        representation,
+        options.with_objects(),
+    )
 }
 
 pub(super) async fn one_pattern(
@@ -75,13 +84,9 @@ pub(super) async fn one_pattern(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Reply {
-    state
-        .series
-        .caught_up(state.store.resource_version())
-        .await?;
+    state.series_caught_up().await?;
     let representation = representation(&headers)?;
     let id = pattern_id_of(&name).ok_or_else(|| not_found("eventpatterns", &name))?;
-    let now = Micros::now();
     let tracker = state.series.tracker.read();
     let version = tracker.version();
     let pattern = tracker
@@ -93,14 +98,9 @@ pub(super) async fn one_pattern(
         .into_iter()
         .find(|p| p.id == id)
         .ok_or_else(|| not_found("eventpatterns", &name))?;
-    let own = &state.security.cluster;
-    let object = pattern_object(&pattern, own, version);
-    let table = || {
-        table(
-            pattern_columns(),
-            vec![row(pattern_cells(&pattern, own, now), &object, false)],
-            json!({"resourceVersion": version.to_string()}),
-        )
+    let view = Patterns {
+        own_cluster: state.security.cluster.clone(),
+        version,
     };
-    respond(representation, object.clone(), table)
+    one_reply(&view, &pattern, representation, false)
 }

@@ -14,29 +14,13 @@
 
 use super::state::{Pending, SeriesState};
 use kevents_model::EventKey;
-use kevents_store::{ListQuery, Store};
+use kevents_store::{ReadPages, Store, StoredEvent};
 use std::collections::HashSet;
+use std::sync::Arc;
 
 impl SeriesState {
     /// Events a rebuild reads per page (the store's read lock is held for one page).
     pub const REBUILD_PAGE: usize = 5_000;
-}
-
-/// The pages a rebuild read: each page's last key (`None`: to the end) and the store's version
-/// when it was read. Page `i` covers the keys after page `i - 1`'s last key up to its own.
-struct Pages(Vec<(Option<EventKey>, u64)>);
-
-impl Pages {
-    /// True when the page that covered `key` was read before version `rv` was committed.
-    fn read_before(&self, key: &EventKey, rv: u64) -> bool {
-        let at = self
-            .0
-            .partition_point(|(last, _)| last.as_ref().is_some_and(|last| last < key));
-        self.0
-            .get(at)
-            .or(self.0.last())
-            .is_some_and(|(_, read_at)| *read_at < rv)
-    }
 }
 
 /// Ends a rebuild that stops early (shutdown, or a panic): the feed is applied directly from
@@ -48,10 +32,44 @@ struct EndRebuild<'a> {
 
 impl Drop for EndRebuild<'_> {
     fn drop(&mut self) {
-        if self.done {
-            return;
+        if !self.done {
+            self.state.abandon_rebuild();
         }
-        if let Some(pending) = self.state.rebuilding.lock().take() {
+    }
+}
+
+impl SeriesState {
+    /// Starts buffering the feed: call before the feed is followed from version `from`, then
+    /// hand every page of a full read of the store ([`Store::read_pages`]) to
+    /// [`SeriesState::rebuild_page`] and end with [`SeriesState::end_rebuild`] (or
+    /// [`SeriesState::finish_rebuild`], which does both). Reads of the series answer from what
+    /// is counted so far until it ends.
+    pub fn begin_rebuild(&self, from: u64) {
+        *self.rebuilding.lock() = Some(Pending {
+            from,
+            changes: Vec::new(),
+        });
+        self.applied.send_replace(None);
+    }
+
+    /// Counts the events of one page of the rebuild's read that are as of the version given
+    /// to [`SeriesState::begin_rebuild`] (later versions are the feed's).
+    pub fn rebuild_page(&self, events: &[Arc<StoredEvent>]) {
+        let Some(from) = self.rebuilding.lock().as_ref().map(|p| p.from) else {
+            return;
+        };
+        // Series watchers opened meanwhile see the series appear (and evictions).
+        for event in events {
+            if event.record.resource_version <= from {
+                self.observe_record(&event.record, None);
+            }
+        }
+    }
+
+    /// Ends a rebuild that stopped early: the feed is applied directly from now on (the
+    /// changes buffered so far are dropped; series count only changes from now on).
+    pub fn abandon_rebuild(&self) {
+        if let Some(pending) = self.rebuilding.lock().take() {
             if std::thread::panicking() {
                 tracing::error!(
                     dropped_changes = pending.changes.len(),
@@ -59,19 +77,6 @@ impl Drop for EndRebuild<'_> {
                 );
             }
         }
-    }
-}
-
-impl SeriesState {
-    /// Starts buffering the feed: call before the feed is followed from version `from`, then
-    /// [`SeriesState::finish_rebuild`] (typically on a blocking thread). Reads of the series
-    /// answer from what is counted so far until it finishes.
-    pub fn begin_rebuild(&self, from: u64) {
-        *self.rebuilding.lock() = Some(Pending {
-            from,
-            changes: Vec::new(),
-        });
-        self.applied.send_replace(None);
     }
 
     /// Counts every stored event as of the version given to [`SeriesState::begin_rebuild`],
@@ -85,58 +90,43 @@ impl SeriesState {
         page: usize,
         mut between_pages: impl FnMut(usize) -> bool,
     ) -> usize {
-        let Some(from) = self.rebuilding.lock().as_ref().map(|p| p.from) else {
-            return 0;
-        };
         let mut ending = EndRebuild {
             state: self,
             done: false,
         };
-        let mut pages = Pages(Vec::new());
-        let mut after: Option<EventKey> = None;
         let mut read = 0;
-        loop {
-            let listed = store
-                .list(
-                    ListQuery {
-                        limit: Some(page.max(1)),
-                        start_after: after.as_ref(),
-                        ..Default::default()
-                    },
-                    |_| true,
-                )
-                .expect("a list at the current version is always retained");
+        let pages = store.read_pages(page, |listed| {
             read += listed.items.len();
-            // Series watchers opened meanwhile see the series appear (and evictions).
-            for event in &listed.items {
-                if event.record.resource_version <= from {
-                    self.observe_record(&event.record, None);
-                }
-            }
-            pages
-                .0
-                .push((listed.continue_after.clone(), listed.resource_version));
-            if !between_pages(read) {
-                return read;
-            }
-            match listed.continue_after {
-                Some(last) => after = Some(last),
-                None => break,
-            }
+            self.rebuild_page(&listed.items);
+            between_pages(read)
+        });
+        if let Some(pages) = pages {
+            self.end_rebuild(&pages);
+            ending.done = true;
         }
-        // Replay what the feed delivered, until no change is left buffered.
+        read
+    }
+
+    /// Ends the rebuild once every page of the read went through
+    /// [`SeriesState::rebuild_page`] (`pages`: when each was read): counts what the feed
+    /// delivered meanwhile, until no change is left buffered, then follows the feed directly.
+    pub fn end_rebuild(&self, pages: &ReadPages) {
+        let Some(from) = self.rebuilding.lock().as_ref().map(|p| p.from) else {
+            return;
+        };
         let mut replayed: HashSet<EventKey> = HashSet::new();
         let mut last = from;
         loop {
             let changes = {
                 let mut rebuilding = self.rebuilding.lock();
-                let pending = rebuilding.as_mut().expect("only this rebuild ends it");
+                let Some(pending) = rebuilding.as_mut() else {
+                    return;
+                };
                 if pending.changes.is_empty() {
                     // Under the lock, so the feed's next change sees the version counted.
                     self.applied.send_replace(Some(last));
                     *rebuilding = None;
-                    ending.done = true;
-                    break;
+                    return;
                 }
                 std::mem::take(&mut pending.changes)
             };
@@ -153,7 +143,6 @@ impl SeriesState {
                 last = change.resource_version;
             }
         }
-        read
     }
 }
 

@@ -1,21 +1,21 @@
 //! HTTP handlers of the served resources: list, get, watch (JSON, YAML or Table) and patch.
 
+use super::collection::Collection;
 use super::objects::{ServedChange, ServedObjects};
 use super::resources::{Column, Resource};
+use super::view::{list_reply, not_found, one_reply, ReadOptions, View, Watch};
 use crate::error::{ApiError, Reply};
 use crate::negotiate::{representation, Representation};
-use crate::query::parse_query;
-use crate::respond::{json_response, line_watch, respond, row, table};
+use crate::respond::json_response;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use kevents_model::{human_duration, LabelSelector, Micros};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
 
 /// Which of the hub's served object sets a route reads.
 pub(super) type Pick = fn(&AppState) -> Arc<ServedObjects>;
@@ -23,13 +23,17 @@ pub(super) type Pick = fn(&AppState) -> Arc<ServedObjects>;
 struct Request {
     namespace: Option<String>,
     labels: Option<LabelSelector>,
-    query: HashMap<String, String>,
+    options: ReadOptions,
 }
 
 impl Request {
-    fn parse(namespace: Option<String>, raw: Option<String>) -> Result<Request, ApiError> {
-        let query = parse_query(raw.as_deref())?;
-        let labels = match query.get("labelSelector").filter(|s| !s.is_empty()) {
+    fn parse(
+        namespace: Option<String>,
+        raw: Option<String>,
+        watch_path: bool,
+    ) -> Result<Request, ApiError> {
+        let options = ReadOptions::parse(raw, watch_path)?;
+        let labels = match options.get("labelSelector") {
             Some(text) => Some(
                 LabelSelector::parse(text)
                     .map_err(|e| ApiError::bad_request(format!("labelSelector: {e}")))?,
@@ -39,19 +43,8 @@ impl Request {
         Ok(Request {
             namespace,
             labels,
-            query,
+            options,
         })
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.query
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    }
-
-    fn watch(&self) -> bool {
-        matches!(self.get("watch"), Some("true" | "1"))
     }
 
     fn matches(&self, object: &Value) -> bool {
@@ -61,26 +54,35 @@ impl Request {
         self.namespace.as_ref().is_none_or(|ns| ns == namespace)
             && self.labels.as_ref().is_none_or(|s| s.matches(&labels))
     }
-
-    fn with_objects(&self) -> bool {
-        self.get("includeObject") == Some("Object")
-    }
 }
 
-fn columns(resource: &Resource) -> Value {
-    let columns: Vec<Value> = resource
-        .columns
-        .iter()
-        .map(|c| {
-            let (kind, format) = match c.format {
-                "integer" => ("integer", ""),
-                _ if c.name == "Name" => ("string", "name"),
-                _ => ("string", ""),
-            };
-            json!({"name": c.name, "type": kind, "format": format, "description": c.description, "priority": 0})
-        })
-        .collect();
-    Value::Array(columns)
+/// Served objects show as they are kept; their Table cells are found by path.
+impl View for &'static Resource {
+    type Item = Value;
+
+    fn columns(&self) -> Value {
+        let columns: Vec<Value> = self
+            .columns
+            .iter()
+            .map(|c| {
+                let (kind, format) = match c.format {
+                    "integer" => ("integer", ""),
+                    _ if c.name == "Name" => ("string", "name"),
+                    _ => ("string", ""),
+                };
+                json!({"name": c.name, "type": kind, "format": format, "description": c.description, "priority": 0})
+            })
+            .collect();
+        Value::Array(columns)
+    }
+
+    fn object(&self, item: &Value, _: Micros) -> Value {
+        item.clone()
+    }
+
+    fn cells(&self, _: &Value, object: &Value, now: Micros) -> Value {
+        Value::Array(self.columns.iter().map(|c| cell(c, object, now)).collect())
+    }
 }
 
 fn cell(column: &Column, object: &Value, now: Micros) -> Value {
@@ -99,29 +101,16 @@ fn cell(column: &Column, object: &Value, now: Micros) -> Value {
     }
 }
 
-fn table_row(resource: &Resource, object: &Value, with_object: bool) -> Value {
-    let now = Micros::now();
-    let cells: Vec<Value> = resource
-        .columns
-        .iter()
-        .map(|c| cell(c, object, now))
-        .collect();
-    row(Value::Array(cells), object, with_object)
-}
-
 pub(super) async fn list(
     pick: Pick,
     resource: &'static Resource,
-    State(state): State<AppState>,
-    namespace: Option<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    watch_path: bool,
+    state: AppState,
+    at: Collection,
 ) -> Reply {
-    let representation = representation(&headers)?;
-    let request = Request::parse(namespace, query)?;
+    let representation = representation(&at.headers)?;
+    let request = Request::parse(at.namespace, at.query, at.watch_path)?;
     let objects = pick(&state);
-    if watch_path || request.watch() {
+    if request.options.watch {
         return watch(state, objects, resource, request, representation);
     }
     let (items, version) = {
@@ -134,50 +123,15 @@ pub(super) async fn list(
             .collect();
         (items, inner.version)
     };
-    let metadata = json!({"resourceVersion": version.to_string()});
-    match representation {
-        Representation::Table => {
-            let rows = items
-                .iter()
-                .map(|o| table_row(resource, o, request.with_objects()))
-                .collect();
-            json_response(StatusCode::OK, &table(columns(resource), rows, metadata))
-        }
-        _ => {
-            let list = json!({"apiVersion": "kevents.io/v1", "kind": format!("{}List", resource.kind), "metadata": metadata, "items": items});
-            respond(representation, list, || Value::Null)
-        }
-    }
-}
-
-pub(super) async fn namespaced(
-    pick: Pick,
-    resource: &'static Resource,
-    state: State<AppState>,
-    Path(namespace): Path<String>,
-    query: RawQuery,
-    headers: HeaderMap,
-    watch_path: bool,
-) -> Reply {
-    list(
-        pick,
-        resource,
-        state,
-        Some(namespace),
-        query,
-        headers,
-        watch_path,
+    let items: Vec<&Value> = items.iter().collect();
+    list_reply(
+        &resource,
+        &format!("{}List", resource.kind),
+        &items,
+        json!({"resourceVersion": version.to_string()}),
+        representation,
+        request.options.with_objects(),
     )
-    .await
-}
-
-fn not_found(resource: &Resource, name: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "NotFound",
-        format!("{}.kevents.io {name:?} not found", resource.plural),
-    )
-    .with_details(json!({"name": name, "group": "kevents.io", "kind": resource.plural}))
 }
 
 pub(super) async fn one(
@@ -189,19 +143,16 @@ pub(super) async fn one(
     headers: HeaderMap,
 ) -> Reply {
     let representation = representation(&headers)?;
-    let request = Request::parse(None, query)?;
+    let request = Request::parse(None, query, false)?;
     let object = pick(&state)
         .get(&namespace, &name)
-        .ok_or_else(|| not_found(resource, &name))?;
-    let table = || {
-        let version = object["metadata"]["resourceVersion"].clone();
-        table(
-            columns(resource),
-            vec![table_row(resource, &object, request.with_objects())],
-            json!({ "resourceVersion": version }),
-        )
-    };
-    respond(representation, object.clone(), table)
+        .ok_or_else(|| not_found(resource.plural, &name))?;
+    one_reply(
+        &resource,
+        &object,
+        representation,
+        request.options.with_objects(),
+    )
 }
 
 /// A merge patch of a cluster-scoped object, applied by the object's owner.
@@ -214,7 +165,7 @@ pub(super) async fn patch(
 ) -> Reply {
     let objects = pick(&state);
     if objects.get("", &name).is_none() {
-        return Err(not_found(resource, &name));
+        return Err(not_found(resource.plural, &name));
     }
     let patch: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("the patch is not JSON: {e}")))?;
@@ -225,7 +176,7 @@ pub(super) async fn patch(
     })?;
     let object = objects
         .get("", &name)
-        .ok_or_else(|| not_found(resource, &name))?;
+        .ok_or_else(|| not_found(resource.plural, &name))?;
     json_response(StatusCode::OK, &object)
 }
 
@@ -238,19 +189,16 @@ fn watch(
     request: Request,
     representation: Representation,
 ) -> Reply {
-    let mut live = objects.feed.subscribe();
-    let from: u64 = request
-        .get("resourceVersion")
-        .map(|v| {
-            v.parse()
-                .map_err(|_| ApiError::bad_request(format!("resourceVersion: invalid value {v:?}")))
-        })
-        .transpose()?
-        .unwrap_or(0);
-    let timeout: Option<u64> = request.get("timeoutSeconds").and_then(|t| t.parse().ok());
+    let feed = objects.feed.subscribe();
+    let from = request.options.number("resourceVersion")?.unwrap_or(0);
+    let timeout: Option<u64> = request
+        .options
+        .get("timeoutSeconds")
+        .and_then(|t| t.parse().ok());
+    let initial_kind = if from == 0 { "ADDED" } else { "MODIFIED" };
     let (initial, mut sent_version) = {
         let inner = objects.inner.read();
-        let initial: Vec<Value> = inner
+        let initial: Vec<(&'static str, Value)> = inner
             .objects
             .values()
             .filter(|o| request.matches(o))
@@ -261,64 +209,24 @@ fn watch(
                         .and_then(|v| v.parse::<u64>().ok())
                         .is_some_and(|v| v > from)
             })
-            .cloned()
+            .map(|o| (initial_kind, o.clone()))
             .collect();
         (initial, inner.version)
     };
-    let initial_kind = if from == 0 { "ADDED" } else { "MODIFIED" };
-    let table_rows = representation == Representation::Table;
-    let with_objects = request.with_objects();
-    let line = move |kind: &str, object: &Value, first: &mut bool| -> Bytes {
-        let object = if table_rows {
-            let columns = if *first {
-                columns(resource)
-            } else {
-                Value::Null
-            };
-            *first = false;
-            table(
-                columns,
-                vec![table_row(resource, object, with_objects)],
-                json!({"resourceVersion": object["metadata"]["resourceVersion"]}),
-            )
-        } else {
-            object.clone()
-        };
-        let mut bytes = serde_json::to_vec(&json!({"type": kind, "object": object}))
-            .expect("JSON values serialize");
-        bytes.push(b'\n');
-        Bytes::from(bytes)
+    let watch = Watch {
+        view: resource,
+        representation,
+        with_objects: request.options.with_objects(),
+        timeout: timeout.filter(|t| *t > 0).map(Duration::from_secs),
+        initial,
+        feed,
+        item: |change: &ServedChange| &change.object,
     };
-    let timeout = timeout.filter(|t| *t > 0).map(Duration::from_secs);
-    let shutdown = state.shutdown.clone();
-    Ok(line_watch(shutdown, timeout, move |sender| async move {
-        let mut first = true;
-        for object in &initial {
-            if sender
-                .send(line(initial_kind, object, &mut first))
-                .await
-                .is_err()
-            {
-                return;
-            }
+    watch.stream(&state, move |change| {
+        if change.version <= sent_version {
+            return None;
         }
-        loop {
-            let change: Arc<ServedChange> = match live.recv().await {
-                Ok(change) => change,
-                Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return,
-            };
-            if change.version <= sent_version {
-                continue;
-            }
-            sent_version = change.version;
-            if request.matches(&change.object)
-                && sender
-                    .send(line(change.kind, &change.object, &mut first))
-                    .await
-                    .is_err()
-            {
-                return;
-            }
-        }
-    }))
+        sent_version = change.version;
+        request.matches(&change.object).then_some(change.kind)
+    })
 }

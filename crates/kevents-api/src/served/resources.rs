@@ -75,6 +75,57 @@ pub(super) const TRIGGER_RUNS: Resource = Resource {
     ],
 };
 
+/// The rule engine's alerts: pending, firing, recently resolved.
+pub(super) const ALERTS: Resource = Resource {
+    plural: "alerts",
+    kind: "Alert",
+    columns: &[
+        column(
+            "Name",
+            "string",
+            "Name of the alert.",
+            &["metadata", "name"],
+        ),
+        column("Rule", "string", "The rule (alertname).", &["spec", "rule"]),
+        column(
+            "Severity",
+            "string",
+            "The severity label.",
+            &["spec", "severity"],
+        ),
+        column(
+            "State",
+            "string",
+            "pending, firing or resolved.",
+            &["status", "state"],
+        ),
+        column(
+            "Value",
+            "string",
+            "The condition's current value.",
+            &["status", "value"],
+        ),
+        column(
+            "Count",
+            "integer",
+            "Occurrences counted.",
+            &["status", "count"],
+        ),
+        column(
+            "Active",
+            "age",
+            "Since the condition began to hold.",
+            &["status", "activeSince"],
+        ),
+        column(
+            "Summary",
+            "string",
+            "The summary annotation.",
+            &["spec", "annotations", "summary"],
+        ),
+    ],
+};
+
 /// Loaded triggers.
 pub(super) const TRIGGERS: Resource = Resource {
     plural: "triggers",

@@ -6,8 +6,8 @@ use anyhow::Context;
 use clap::Parser;
 use kevents_api::{router, Admission, AdmissionConfig, AppState};
 use kevents_correlate::fold::FoldConfig;
+use kevents_http::hub::{HubClient, HubOptions};
 use kevents_model::{EventRecord, Micros, ObjectRef};
-use kevents_simulate::HubClient;
 use kevents_store::{ListQuery, Store, StoreConfig};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -109,13 +109,16 @@ async fn run(args: &Args, fold: bool) -> anyhow::Result<Outcome> {
     let disk_before = store.stats().disk_bytes;
     let watcher = tokio::spawn(watch_bytes(address, shutdown.clone()));
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut client = HubClient::connect(address, "hub").await?;
+    let client = HubClient::new(&HubOptions {
+        url: format!("http://{address}"),
+        ..HubOptions::default()
+    })?;
     let total = args.rate * args.seconds;
     let started = Instant::now();
     for i in 0..total {
         let due = started + Duration::from_secs_f64(i as f64 / args.rate as f64);
         tokio::time::sleep_until(due.into()).await;
-        let status = client.create(&storm_event(i)).await?;
+        let status = kevents_simulate::create(&client, &storm_event(i)).await?;
         anyhow::ensure!(status == 201, "create answered {status}");
     }
     let elapsed = started.elapsed();

@@ -99,7 +99,7 @@ fn open_sink(format: ExportFormat, output: &PathBuf) -> Result<Box<dyn Sink>> {
 
 /// Runs `kevents export`.
 pub async fn run(args: ExportArgs) -> Result<()> {
-    let mut context = args.hub.connect().await?;
+    let context = args.hub.connect().await?;
     let filter = args.filter.resolve(context.now)?;
     let format = format_of(&args);
     let mut sink = open_sink(format, &args.output)?;
@@ -108,7 +108,7 @@ pub async fn run(args: ExportArgs) -> Result<()> {
     let mut lister = Lister::new(&filter);
     let mut exported = 0u64;
     let write_error = |e| CliError::io(format!("writing {}", args.output.display()), e);
-    while let Some(page) = lister.next_page(&mut context.hub).await? {
+    while let Some(page) = lister.next_page(&context.hub).await? {
         for raw in &page.items {
             let record = if decode { Some(decode_raw(raw)?) } else { None };
             if record.as_ref().is_some_and(|r| !filter.matches(r)) {

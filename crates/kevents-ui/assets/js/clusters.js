@@ -1,12 +1,16 @@
 // The Clusters view: the hub's own events and every collected cluster, with the collector's
-// lag, last contact and event rate, refreshed every few seconds.
+// lag, last contact and event rate, following the hub's watch of its cluster list.
 
 import {h, fill, notice} from './dom.js';
 import {link} from './params.js';
-import {get} from './api.js';
+import {get, watch} from './api.js';
 import {ago} from './time.js';
 
-const REFRESH_MS = 5000;
+const PATH = '/kevents/v1/clusters';
+/** Ages ("12s ago") and stale marks are redrawn this often between changes. */
+const REDRAW_MS = 5000;
+/** After a failed list or watch, the view tries again this much later. */
+const RETRY_MS = 2000;
 /** A collector silent for this long is marked stale. */
 const STALE_MS = 120000;
 
@@ -16,22 +20,39 @@ export function mount(container, _params, ctx) {
   const body = h('div');
   fill(container, h('section', {class: 'view scroll clusters'}, status, body));
 
-  async function load() {
-    try {
-      const list = await get('/kevents/v1/clusters', {}, abort.signal);
-      render(list.items || []);
-      ctx.clearError();
-    } catch (e) {
-      if (e.name === 'AbortError') return;
-      ctx.showError(e);
-      fill(body, notice(`Clusters could not be read: ${e.message}`, 'bad'));
+  let clusters = new Map();
+
+  // List, then follow the watch; when it ends (timeout, hub restarted) or fails, list again.
+  async function run() {
+    const signal = abort.signal;
+    while (!signal.aborted) {
+      try {
+        const list = await get(PATH, {}, signal);
+        clusters = new Map((list.items || []).map((c) => [c.name, c]));
+        render();
+        ctx.clearError();
+        container.dataset.ready = '1';
+        ctx.setLive(true);
+        await watch(PATH, {}, (change) => {
+          if (change.type === 'DELETED') clusters.delete(change.object.name);
+          else clusters.set(change.object.name, change.object);
+          render();
+        }, signal);
+      } catch (e) {
+        if (signal.aborted || e.name === 'AbortError') return;
+        ctx.setLive(false);
+        ctx.showError(e);
+        fill(body, notice(`Clusters could not be read: ${e.message}`, 'bad'));
+        container.dataset.ready = '1';
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+      }
     }
-    container.dataset.ready = '1';
   }
 
-  function render(items) {
+  function render() {
     const now = Date.now();
-    status.textContent = `${items.length} cluster${items.length === 1 ? '' : 's'}; refreshed every ${REFRESH_MS / 1000}s`;
+    const items = [...clusters.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    status.textContent = `${items.length} cluster${items.length === 1 ? '' : 's'}`;
     fill(body, h('table', {},
       h('thead', {}, h('tr', {}, ['Cluster', 'Events', 'Events/min', 'Lag', 'Last contact', 'Cursor', 'State']
         .map((t) => h('th', {text: t})))),
@@ -50,7 +71,7 @@ export function mount(container, _params, ctx) {
       }))));
   }
 
-  load();
-  const timer = setInterval(load, REFRESH_MS);
+  run();
+  const timer = setInterval(render, REDRAW_MS);
   return {destroy() { abort.abort(); clearInterval(timer); }};
 }

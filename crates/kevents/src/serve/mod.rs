@@ -129,6 +129,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     alerting_metrics.register(&mut registry);
     let alerts_published = tokio::sync::broadcast::channel(64).0;
     let alerts_for_triggers = alerts_published.subscribe();
+    // Taken before the alerting loop starts: the first evaluation after the rebuild may come
+    // at once, and the served alerts only change when an evaluation reaches them.
+    let alerts_for_list = alerts_published.subscribe();
     let alerting = tokio::spawn(run_alerting(
         AlertingConfig {
             sources,
@@ -145,13 +148,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ));
     let from = store.resource_version();
     let rebuilds = crate::metrics::Rebuilds::new(&mut registry);
-    let rules_rebuilt = crate::alerting::rebuild(
-        &engine,
-        &store,
-        from,
-        rebuilds.begin("alert_groups"),
-        shutdown.clone(),
-    );
+    let (series_done, series_rebuilt) = tokio::sync::oneshot::channel();
     let (series, series_feed, series_expiry) = crate::series::start(
         &store,
         from,
@@ -169,9 +166,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             Box::new(move |event| key_resources.contains(event))
         },
         &mut registry,
-        rebuilds.begin("series"),
+        series_rebuilt,
         shutdown.clone(),
     );
+    let rebuilt = crate::catchup::start(
+        crate::catchup::CatchUp {
+            store: store.clone(),
+            from,
+            series: series.clone(),
+            series_rebuilding: rebuilds.begin("series"),
+            engine: engine.clone(),
+            alerts_rebuilding: rebuilds.begin("alert_groups"),
+            series_done,
+        },
+        shutdown.clone(),
+    );
+    let listed_engine = engine.clone();
     let following = tokio::spawn(kevents_alert::follow_store(
         store.clone(),
         vec![event_metrics, engine, key_resources, series_feed],
@@ -197,8 +207,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         admission,
         trigger_runs: Default::default(),
         triggers: Default::default(),
+        alerts: Default::default(),
     };
     let folding = tokio::spawn(kevents_api::run_folding(state.clone()));
+    let alert_list = crate::alert_list::start(
+        listed_engine,
+        state.alerts.clone(),
+        alerts_for_list,
+        shutdown.clone(),
+    );
     let expiry = tokio::spawn(crate::periodic::expire_events(
         store.clone(),
         shutdown.clone(),
@@ -269,10 +286,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = following.await;
     let _ = series_expiry.await;
     let _ = alerting.await;
-    let _ = rules_rebuilt.await;
+    let _ = rebuilt.await;
     let _ = sinks.await;
     let _ = triggers.await;
     let _ = folding.await;
+    let _ = alert_list.await;
     if let Some(collecting) = collecting {
         let _ = collecting.await;
     }

@@ -2,7 +2,7 @@
 
 use super::sink::{Slack, DEFAULT_SLACK_TEXT};
 use crate::sinks::common::{duration, http_client};
-use crate::template::Template;
+use crate::template;
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -42,7 +42,7 @@ impl SlackConfig {
         Ok(Slack {
             client: http_client("slack", &self.url, "", &self.ca_file)
                 .map_err(SlackConfigError::Client)?,
-            text: Template::parse(text).map_err(SlackConfigError::Text)?,
+            text: template::parse(text).map_err(|e| SlackConfigError::Text(e.to_string()))?,
             timeout: duration(&self.timeout, Duration::from_secs(10))
                 .map_err(SlackConfigError::Timeout)?,
         })

@@ -1,9 +1,10 @@
 //! The Slack-compatible incoming webhook (`POST {"text": "<one line per event>"}`).
 
 use crate::delivery::{all, request_verdict, BoxFuture, Delivery, Encoded, Sink, Verdict};
-use crate::template::Template;
+use crate::template;
 use bytes::Bytes;
 use kevents_http::{Client, Request};
+use kevents_model::Template;
 use std::time::Duration;
 
 /// A Slack-compatible incoming webhook: one message per batch, one line per event.
@@ -22,7 +23,7 @@ pub const DEFAULT_SLACK_TEXT: &str =
 
 impl Sink for Slack {
     fn encode(&self, delivery: Delivery) -> Result<Encoded, (Delivery, String)> {
-        let payload = Bytes::from(self.text.render(&delivery));
+        let payload = Bytes::from(template::render(&self.text, &delivery));
         Ok(Encoded {
             delivery,
             payload,

@@ -7,7 +7,7 @@ use serde::Serialize;
 pub const ALL_CONTEXT: &str = "kevents-all";
 
 /// What goes into the kubeconfig.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct HubKubeconfig {
     /// The hub's URL (`http(s)://host:port`).
     pub server: String,
@@ -19,6 +19,12 @@ pub struct HubKubeconfig {
     pub certificate_authority: Option<String>,
     /// Bearer token for the hub.
     pub token: Option<String>,
+    /// File holding the bearer token.
+    pub token_file: Option<String>,
+    /// Client certificate for a hub with client-certificate authentication.
+    pub client_certificate: Option<String>,
+    /// The client certificate's key.
+    pub client_key: Option<String>,
 }
 
 /// Why no kubeconfig could be written.
@@ -70,9 +76,16 @@ struct UserEntry {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "kebab-case")]
 struct UserSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     token: Option<String>,
+    #[serde(rename = "tokenFile", skip_serializing_if = "Option::is_none")]
+    token_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_certificate: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_key: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -119,6 +132,9 @@ pub fn render(spec: &HubKubeconfig) -> Result<String, HubConfigError> {
             value: UserEntry {
                 user: UserSpec {
                     token: spec.token.clone(),
+                    token_file: spec.token_file.clone(),
+                    client_certificate: spec.client_certificate.clone(),
+                    client_key: spec.client_key.clone(),
                 },
             },
         }],
@@ -165,6 +181,7 @@ mod tests {
             prefix: "kevents-".into(),
             certificate_authority: None,
             token: Some("t0ken".into()),
+            ..HubKubeconfig::default()
         })
         .expect("renders");
         assert_eq!(server_of(&yaml, "kevents-all").await, "http://hub:8080/");
@@ -189,7 +206,7 @@ mod tests {
             clusters: vec!["all".into()],
             prefix: "kevents-".into(),
             certificate_authority: None,
-            token: None,
+            ..HubKubeconfig::default()
         })
         .expect_err("collides");
         assert!(error.to_string().contains("--prefix"), "{error}");
@@ -202,7 +219,7 @@ mod tests {
             clusters: vec!["a".into()],
             prefix: String::new(),
             certificate_authority: Some("/etc/kevents/ca.crt".into()),
-            token: None,
+            ..HubKubeconfig::default()
         })
         .expect("renders");
         let kubeconfig = Kubeconfig::from_yaml(&yaml).expect("parses");
@@ -215,5 +232,28 @@ mod tests {
         }
         assert!(!yaml.contains("token"), "{yaml}");
         assert_eq!(kubeconfig.contexts[1].name, "a");
+    }
+
+    #[test]
+    fn token_file_and_client_certificate_go_to_the_user() {
+        let yaml = render(&HubKubeconfig {
+            server: "https://hub:8443".into(),
+            clusters: vec!["a".into()],
+            prefix: "kevents-".into(),
+            token_file: Some("/etc/kevents/token".into()),
+            client_certificate: Some("/etc/kevents/client.crt".into()),
+            client_key: Some("/etc/kevents/client.key".into()),
+            ..HubKubeconfig::default()
+        })
+        .expect("renders");
+        let kubeconfig = Kubeconfig::from_yaml(&yaml).expect("parses");
+        let user = kubeconfig.auth_infos[0].auth_info.as_ref().expect("user");
+        assert_eq!(user.token_file.as_deref(), Some("/etc/kevents/token"));
+        assert_eq!(
+            user.client_certificate.as_deref(),
+            Some("/etc/kevents/client.crt")
+        );
+        assert_eq!(user.client_key.as_deref(), Some("/etc/kevents/client.key"));
+        assert!(user.token.is_none());
     }
 }
