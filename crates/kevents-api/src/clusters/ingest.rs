@@ -141,6 +141,9 @@ pub(super) async fn ingest(
     state
         .clusters
         .touch(&cluster, applied, skipped, invalid, batch.lag_seconds);
+    if let Some(version) = collector_version(&parts.headers) {
+        state.clusters.record_collector_version(&cluster, version);
+    }
     if let Some(newest) = newest_source_time {
         let ahead = (newest.0 - received.0) as f64 / 1e6;
         state.clusters.record_clock(&cluster, ahead);
@@ -213,6 +216,19 @@ fn newer(record: &EventRecord, held: &str) -> bool {
     }
 }
 
+/// The version `kevents collect` names in its `User-Agent` (`kevents/0.1.0`, as every kevents
+/// client); none for other clients.
+fn collector_version(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let agent = headers.get(axum::http::header::USER_AGENT)?.to_str().ok()?;
+    let version = agent.strip_prefix("kevents/")?;
+    let plausible = !version.is_empty()
+        && version.len() <= 64
+        && version
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-+".contains(&b));
+    plausible.then_some(version)
+}
+
 /// `GET /kevents/v1/clusters`: every cluster with events or a collector, and the hub's own;
 /// with `watch=true`, their changes as they happen.
 pub(super) async fn list_clusters(
@@ -259,6 +275,28 @@ mod tests {
             source_resource_version: rv.into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn the_collector_version_is_read_from_its_user_agent_only() {
+        let agent = |value: &str| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(axum::http::header::USER_AGENT, value.parse().unwrap());
+            headers
+        };
+        assert_eq!(collector_version(&agent("kevents/0.2.1")), Some("0.2.1"));
+        assert_eq!(
+            collector_version(&agent("kevents/0.2.0-rc.1+g1")),
+            Some("0.2.0-rc.1+g1")
+        );
+        assert_eq!(
+            collector_version(&agent("curl/8.5.0")),
+            None,
+            "another client"
+        );
+        assert_eq!(collector_version(&agent("kevents/<b>")), None);
+        assert_eq!(collector_version(&agent("kevents/")), None);
+        assert_eq!(collector_version(&axum::http::HeaderMap::new()), None);
     }
 
     #[test]

@@ -20,6 +20,7 @@ fn describe(state: &AppState, name: &str, info: &ClusterState, events: usize) ->
         "lostEvents": info.lost_events,
         "gaps": info.gaps,
         "clockAheadSeconds": info.clock_ahead_seconds,
+        "collectorVersion": info.collector_version,
         "own": name == state.security.cluster,
     })
 }
