@@ -30,6 +30,14 @@ def event_body(name, message="created", count=1):
     )
 
 
+def write_source_events(sources, per_cluster):
+    """Creates `per_cluster` events `<cluster>-ev-<i>` ("from <cluster>") in each source {name: hub}."""
+    for name, source in sources.items():
+        api = core_api(source.url)
+        for i in range(per_cluster):
+            api.create_namespaced_event("default", event_body(f"{name}-ev-{i}", message=f"from {name}"))
+
+
 def write_kubeconfig(path, sources):
     """A kubeconfig (JSON is YAML) with one context per source: {context: {server, user, cluster}}."""
     config = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}

@@ -219,3 +219,61 @@ def test_a_reader_sees_only_the_alerts_of_the_namespaces_the_policy_allows(alert
     table = kubectl(alerts_hub, READER, "get", "alerts.kevents.io", "-n", "payments")
     assert "PodFailing" in table and "SlowBurn" in table and "Blip" not in table, table
 
+
+
+def events_behind(hub):
+    """Each listed alert's event references, by (rule, cluster, namespace)."""
+    status, listed, _ = hub.request("GET", "/apis/kevents.io/v1/alerts")
+    assert status == 200, listed
+    return {(a["spec"]["rule"], a["metadata"]["labels"].get("cluster", ""), a["metadata"]["namespace"]):
+            a["status"]["events"] for a in listed["items"]}
+
+
+def test_the_events_behind_alerts_come_back_the_same_after_a_restart(tmp_path):
+    """The rule engine keeps no file of its groups: a start rebuilds them from the stored
+    events, and each alert names the same latest events, in the same order, with the same
+    counts and times."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n- name: Failing\n  match: {reason: Failing}\n  groupBy: [cluster, namespace]\n"
+                     "  resolveAfter: 10m\n")
+    hub = Hub(tmp_path / "data", ["--builtin-rules=false", "--rules", str(rules)])
+    hub.start()
+    try:
+        def failing(name, namespace="payments"):
+            pod = name.split(".")[0]
+            return core_event(name, namespace, reason="Failing", type="Warning", message=f"Failing {pod}",
+                              involvedObject={"kind": "Pod", "namespace": namespace, "name": pod,
+                                              "uid": f"uid-{pod}", "apiVersion": "v1"})
+        # More distinct events than a group keeps references to.
+        for i in range(12):
+            status, answer, _ = hub.request("POST", "/api/v1/namespaces/payments/events", failing(f"api-{i}.1"))
+            assert status == 201, answer
+        # A repeat of an early event moves it to the front with its count.
+        path = "/api/v1/namespaces/payments/events/api-3.1"
+        status, repeated, _ = hub.request("GET", path)
+        repeated.update(count=4, lastTimestamp=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        assert hub.request("PUT", path, repeated)[0] == 200
+        # A collector's batch: one commit for all of its events.
+        batch = [failing(f"edge-{i}.1", "shop") for i in range(3)]
+        for i, event in enumerate(batch):
+            event["metadata"].update(uid=f"uid-edge-event-{i}", resourceVersion=str(100 + i))
+        status, answer, _ = hub.request("POST", "/kevents/v1/clusters/edge/ingest", {"events": batch})
+        assert status == 200 and answer["applied"] == 3, answer
+        deadline = time.time() + 30
+        while True:
+            before = events_behind(hub)
+            payments = before.get(("Failing", "default", "payments"), [])
+            if len(payments) == 10 and payments[0]["name"] == "api-3.1" and ("Failing", "edge", "shop") in before:
+                break
+            assert time.time() < deadline, before
+            time.sleep(0.2)
+        assert payments[0]["count"] == 4
+        assert [e["name"] for e in before[("Failing", "edge", "shop")]] == ["edge-2.1", "edge-1.1", "edge-0.1"]
+        hub.stop()
+        hub.start()
+        deadline = time.time() + 30
+        while (after := events_behind(hub)) != before and time.time() < deadline:
+            time.sleep(0.2)
+        assert after == before
+    finally:
+        hub.stop()

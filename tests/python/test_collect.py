@@ -8,7 +8,8 @@ import os
 import subprocess
 import time
 
-from collecting import Collector, core_api, event_body, snapshot, wait_converged, wait_for, write_kubeconfig
+from collecting import (Collector, core_api, event_body, snapshot, wait_converged, wait_for, write_kubeconfig,
+                        write_source_events)
 from conftest import BIN
 
 
@@ -21,10 +22,7 @@ def sources_and_hub(make_hub, tmp_path, names=("a", "b")):
 
 def test_clusters_api_with_kubectl_root_view_and_kubeconfig(make_hub, tmp_path):
     sources, hub, kubeconfig = sources_and_hub(make_hub, tmp_path)
-    for name, source in sources.items():
-        api = core_api(source.url)
-        for i in range(3):
-            api.create_namespaced_event("default", event_body(f"{name}-ev-{i}", message=f"from {name}"))
+    write_source_events(sources, 3)
     collector = Collector(tmp_path, kubeconfig, hub.url, ["--context", "a", "--context", "b"]).start()
     try:
         wait_converged(hub, {n: s.url for n, s in sources.items()})
@@ -50,6 +48,13 @@ def test_clusters_api_with_kubectl_root_view_and_kubeconfig(make_hub, tmp_path):
                                            capture_output=True, text=True).stdout)
         counts = {c["name"]: c["events"] for c in listed["items"]}
         assert counts["a"] == 3 and counts["b"] == 3
+        version = subprocess.run([BIN, "version", "--client"], check=True, capture_output=True,
+                                 text=True).stdout.split()[1]
+        assert {c["name"]: c["collectorVersion"] for c in listed["items"] if c["name"] in ("a", "b")} == \
+            {"a": version, "b": version}, "each collector names its version"
+        _, report, _ = hub.request("GET", "/doctor")
+        paired = [f for f in report["findings"] if f["check"] == "collector-version"]
+        assert sorted((f["subject"], f["status"]) for f in paired) == [("a", "ok"), ("b", "ok")], paired
         table = subprocess.run([BIN, "clusters"], env=env, check=True, capture_output=True, text=True).stdout
         assert table.splitlines()[0].split() == ["NAME", "EVENTS", "LAG", "RATE/MIN", "LOST", "LAST", "CONTACT"]
         row = next(line.split() for line in table.splitlines() if line.split()[0] == "a")

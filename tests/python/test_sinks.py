@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from collecting import Collector, core_api, event_body, wait_for, write_kubeconfig
+from collecting import Collector, wait_for, write_kubeconfig, write_source_events
 from conftest import BIN, core_event, free_port
 from sink_fakes import FakeElasticsearch, FakeLoki, NatsClient, SyslogReceiver, WebhookReceiver
 
@@ -377,10 +377,7 @@ sinks:
 """)
         hub = make_hub(["--cluster-name", "hub", "--sinks", path]).start()
         post_events(hub, 2, prefix="own")
-        for name, source in sources.items():
-            api = core_api(source.url)
-            for i in range(3):
-                api.create_namespaced_event("default", event_body(f"{name}-ev-{i}", message=f"from {name}"))
+        write_source_events(sources, 3)
         collector = Collector(tmp_path, kubeconfig, hub.url, ["--context", "prod-eu", "--context", "prod-us"]).start()
         try:
             wait_for(lambda: len(hub.request("GET", "/api/v1/events")[1]["items"]) == 8, message="8 events on the hub")

@@ -154,7 +154,8 @@ impl EventMetrics {
         metrics
     }
 
-    fn labels(&self, event: &EventRecord) -> Labels {
+    /// The labels of `event` for `series` series (each fold is counted once per series).
+    fn labels(&self, event: &EventRecord, series: u64) -> Labels {
         let exact: Labels = self
             .config
             .labels
@@ -172,11 +173,14 @@ impl EventMetrics {
             })
             .collect();
         let mut seen = self.seen.lock();
-        if seen.contains(&exact) || seen.len() < self.config.max_series {
+        if seen.contains(&exact) {
+            return exact;
+        }
+        if seen.len() < self.config.max_series {
             seen.insert(exact.clone());
             return exact;
         }
-        self.folded.inc();
+        self.folded.inc_by(series);
         let folded: Labels = exact
             .into_iter()
             .zip(&self.config.labels)
@@ -197,15 +201,18 @@ impl crate::Observer for EventMetrics {
     /// Accounts for one committed change.
     fn observe(&self, change: &Change) {
         let event = &change.object.record;
-        if change.change_type == ChangeType::Added {
-            self.unique.get_or_create(&self.labels(event)).inc();
-        }
+        let added = change.change_type == ChangeType::Added;
         let occurred = crate::occurrences::occurrences_added(change);
+        if !added && occurred == 0 {
+            return;
+        }
+        // Worked out once for both series: each call allocates every label value.
+        let labels = self.labels(event, u64::from(added) + u64::from(occurred > 0));
+        if added {
+            self.unique.get_or_create(&labels).inc();
+        }
         if occurred > 0 {
-            self.occurrences
-                .get_or_create(&self.labels(event))
-                .0
-                .inc_by(occurred);
+            self.occurrences.get_or_create(&labels).0.inc_by(occurred);
         }
     }
 }

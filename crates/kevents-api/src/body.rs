@@ -7,7 +7,9 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
 use bytes::Bytes;
-use kevents_model::wire::{decode_event, unrecognized, DecodeError, DecodedEvent};
+use kevents_model::wire::{
+    decode_core_text, decode_event, unrecognized, DecodeError, DecodedEvent,
+};
 use kevents_model::ApiGroup;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -99,6 +101,15 @@ pub(crate) fn decode_body(
             ApiError::bad_request(unrecognized(&format!("error converting YAML to JSON: {e}")))
         })?;
         return decode_value(value, group, validation);
+    }
+    // Most bodies are core/v1 JSON with only known fields: decoded straight into their type,
+    // without the JSON tree in between. Anything else takes the tree, which answers the same.
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        let unknown_fields_matter = validation != FieldValidation::Ignore;
+        let direct = decode_core_text(group, text, unknown_fields_matter);
+        if let Some(decoded) = direct {
+            return Ok((decoded, Vec::new()));
+        }
     }
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         let summary: String = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]).into_owned();

@@ -16,7 +16,7 @@ use crate::error::Reply;
 use crate::negotiate::{representation, Representation};
 use crate::query::{parse_query, seen_window};
 use crate::respond::{json_response, yaml_response};
-use crate::state::AppState;
+use crate::state::SharedState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
@@ -28,7 +28,7 @@ use serde_json::json;
 /// Values returned when the request sets no `limit`; the rest are summed in `more`.
 const DEFAULT_LIMIT: usize = 1000;
 
-pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
+pub(crate) fn routes(router: Router<SharedState>) -> Router<SharedState> {
     let base = "/apis/kevents.io/v1";
     router
         .route(&format!("{base}/eventcounts"), get(all_namespaces))
@@ -39,7 +39,7 @@ pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
 }
 
 async fn all_namespaces(
-    state: State<AppState>,
+    state: State<SharedState>,
     cluster: ClusterScope,
     query: RawQuery,
     headers: HeaderMap,
@@ -48,7 +48,7 @@ async fn all_namespaces(
 }
 
 async fn namespaced(
-    state: State<AppState>,
+    state: State<SharedState>,
     cluster: ClusterScope,
     Path(namespace): Path<String>,
     query: RawQuery,
@@ -70,7 +70,7 @@ fn grouping(by: &str) -> Option<EventField> {
 }
 
 async fn count(
-    state: AppState,
+    state: SharedState,
     cluster: Option<String>,
     namespace: Option<String>,
     raw: Option<String>,

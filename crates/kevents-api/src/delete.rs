@@ -6,7 +6,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::filter::Filter;
 use crate::query::{parse_query, parse_resource_version, ListOptions};
 use crate::respond::json_response;
-use crate::state::{AppState, Target};
+use crate::state::{SharedState, Target};
 use axum::extract::Request;
 use axum::http::StatusCode;
 use kevents_model::wire::EventView;
@@ -39,7 +39,7 @@ fn parse_delete_options(bytes: &[u8]) -> ApiResult<(Option<u64>, Option<String>,
 
 /// `DELETE …/namespaces/{ns}/events/{name}`: 200 with a Success Status.
 pub async fn delete(
-    state: AppState,
+    state: SharedState,
     target: Target,
     query: Option<String>,
     request: Request,
@@ -85,7 +85,7 @@ pub async fn delete(
 
 /// `DELETE …/namespaces/{ns}/events` with selectors: returns the deleted events as a list.
 pub async fn delete_collection(
-    state: AppState,
+    state: SharedState,
     target: Target,
     query: Option<String>,
     request: Request,

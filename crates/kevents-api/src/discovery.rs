@@ -5,7 +5,7 @@ use crate::error::Reply;
 use crate::kinds::{kind, ReferencedKind, REFERENCED_KINDS};
 use crate::openapi;
 use crate::respond::json_response;
-use crate::state::AppState;
+use crate::state::SharedState;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -310,7 +310,7 @@ pub async fn healthy() -> &'static str {
 
 /// `/readyz`: ready while the store accepts writes (its writer runs and the disk takes writes)
 /// and the server is not shutting down; the body says why not.
-pub async fn ready(State(state): State<AppState>) -> (StatusCode, String) {
+pub async fn ready(State(state): State<SharedState>) -> (StatusCode, String) {
     if *state.shutdown.borrow() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down".into());
     }

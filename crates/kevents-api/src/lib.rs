@@ -29,6 +29,7 @@ mod series;
 mod served;
 mod state;
 mod table;
+mod uid;
 mod watch;
 mod write;
 
@@ -44,8 +45,8 @@ pub use metrics::ApiMetrics;
 pub use panics::log_panics_briefly;
 pub use series::SeriesState;
 pub use served::{Patcher, ServedObjects};
-use state::Target;
 pub use state::{ApiConfig, AppState};
+use state::{SharedState, Target};
 
 /// Entry points for fuzzing the request parsers directly; not a stable API.
 #[doc(hidden)]
@@ -83,6 +84,7 @@ use kevents_model::ApiGroup;
 
 /// Builds the HTTP router.
 pub fn router(state: AppState) -> Router {
+    let state: SharedState = std::sync::Arc::new(state);
     let mut router = Router::new()
         .route("/version", get(discovery::version))
         .route("/api", get(discovery::core_versions))
@@ -149,15 +151,16 @@ pub fn router(state: AppState) -> Router {
             panics::catch,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state.metrics.clone(),
+            // One Arc per request rather than a clone of every metric's.
+            std::sync::Arc::new(state.metrics.clone()),
             metrics::track,
         ))
         .with_state(state)
 }
 
-fn all_namespaces(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
+fn all_namespaces(group: ApiGroup, watch_path: bool) -> MethodRouter<SharedState> {
     get(
-        move |State(state): State<AppState>,
+        move |State(state): State<SharedState>,
               ClusterScope(cluster): ClusterScope,
               RawQuery(query): RawQuery,
               headers: HeaderMap| {
@@ -173,7 +176,7 @@ fn all_namespaces(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
     .fallback(not_allowed())
 }
 
-fn collection(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
+fn collection(group: ApiGroup, watch_path: bool) -> MethodRouter<SharedState> {
     let target = move |cluster: Option<String>, namespace: String| Target {
         group,
         cluster,
@@ -181,7 +184,7 @@ fn collection(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
         name: None,
     };
     let list = get(
-        move |State(state): State<AppState>,
+        move |State(state): State<SharedState>,
               ClusterScope(cluster): ClusterScope,
               Path(namespace): Path<String>,
               RawQuery(query): RawQuery,
@@ -194,7 +197,7 @@ fn collection(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
         return list.fallback(not_allowed());
     }
     list.post(
-        move |State(state): State<AppState>,
+        move |State(state): State<SharedState>,
               ClusterScope(cluster): ClusterScope,
               Path(namespace): Path<String>,
               RawQuery(query): RawQuery,
@@ -203,7 +206,7 @@ fn collection(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
         },
     )
     .delete(
-        move |State(state): State<AppState>,
+        move |State(state): State<SharedState>,
               ClusterScope(cluster): ClusterScope,
               Path(namespace): Path<String>,
               RawQuery(query): RawQuery,
@@ -214,7 +217,7 @@ fn collection(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
     .fallback(not_allowed())
 }
 
-fn item(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
+fn item(group: ApiGroup, watch_path: bool) -> MethodRouter<SharedState> {
     let target = move |cluster: Option<String>, (namespace, name): (String, String)| Target {
         group,
         cluster,
@@ -222,7 +225,7 @@ fn item(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
         name: Some(name),
     };
     let read = get(
-        move |State(state): State<AppState>,
+        move |State(state): State<SharedState>,
               ClusterScope(cluster): ClusterScope,
               Path(path): Path<(String, String)>,
               RawQuery(query): RawQuery,
@@ -239,7 +242,7 @@ fn item(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
         return read.fallback(not_allowed());
     }
     read.put(
-        move |State(state): State<AppState>,
+        move |State(state): State<SharedState>,
               ClusterScope(cluster): ClusterScope,
               Path(path): Path<(String, String)>,
               RawQuery(query): RawQuery,
@@ -248,7 +251,7 @@ fn item(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
         },
     )
     .patch(
-        move |State(state): State<AppState>,
+        move |State(state): State<SharedState>,
               ClusterScope(cluster): ClusterScope,
               Path(path): Path<(String, String)>,
               RawQuery(query): RawQuery,
@@ -257,7 +260,7 @@ fn item(group: ApiGroup, watch_path: bool) -> MethodRouter<AppState> {
         },
     )
     .delete(
-        move |State(state): State<AppState>,
+        move |State(state): State<SharedState>,
               ClusterScope(cluster): ClusterScope,
               Path(path): Path<(String, String)>,
               RawQuery(query): RawQuery,

@@ -10,6 +10,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The API's metrics.
@@ -145,7 +146,11 @@ fn status_reason(status: u16) -> &'static str {
 }
 
 /// Middleware recording every request.
-pub async fn track(State(metrics): State<ApiMetrics>, request: Request, next: Next) -> Response {
+pub async fn track(
+    State(metrics): State<Arc<ApiMetrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let verb = verb(
         request.method(),
         request.uri().path(),

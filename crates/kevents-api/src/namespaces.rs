@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::error::{not_allowed, Reply};
 use crate::negotiate::{representation, Representation};
 use crate::respond::{json_response, respond, row, table, yaml_response};
-use crate::state::AppState;
+use crate::state::SharedState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
@@ -17,7 +17,7 @@ use kevents_model::EventField;
 use kevents_store::{CountQuery, ListQuery, Scope, TimeWindow};
 use serde_json::{json, Value};
 
-pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
+pub(crate) fn routes(router: Router<SharedState>) -> Router<SharedState> {
     router
         .route("/api/v1/namespaces", get(list).fallback(not_allowed()))
         .route(
@@ -27,7 +27,7 @@ pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
 }
 
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClusterScope(cluster): ClusterScope,
     headers: HeaderMap,
 ) -> Reply {
@@ -66,7 +66,7 @@ async fn list(
 }
 
 async fn one(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClusterScope(cluster): ClusterScope,
     Path(name): Path<String>,
     headers: HeaderMap,

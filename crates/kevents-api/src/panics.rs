@@ -3,7 +3,7 @@
 //! The panic is logged once, by the process's panic hook ([`log_panics_briefly`]).
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::SharedState;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -11,7 +11,7 @@ use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 
 /// Middleware running the rest of the stack under `catch_unwind`.
-pub async fn catch(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn catch(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     // Handlers share state only through locks and channels that stay consistent when a
     // holder unwinds (parking_lot does not poison; a dropped sender is a closed channel).
     match AssertUnwindSafe(next.run(request)).catch_unwind().await {
@@ -52,6 +52,7 @@ pub fn log_panics_briefly() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::AppState;
     use axum::body::Body;
     use axum::routing::get;
     use tower::ServiceExt;
@@ -62,7 +63,7 @@ mod tests {
         let store =
             kevents_store::Store::open(kevents_store::StoreConfig::new(dir.path())).unwrap();
         let (_tx, shutdown) = tokio::sync::watch::channel(false);
-        let state = AppState::new(store, shutdown);
+        let state = std::sync::Arc::new(AppState::new(store, shutdown));
         let app = axum::Router::new()
             .route(
                 "/boom",

@@ -6,7 +6,7 @@ use crate::filter::Filter;
 use crate::negotiate::representation;
 use crate::query::{parse_query, ContinueToken, ListOptions, VersionMatch};
 use crate::respond::{list_response, object_response};
-use crate::state::{AppState, Target};
+use crate::state::{SharedState, Target};
 use crate::watch;
 use axum::http::{HeaderMap, StatusCode};
 use kevents_model::{EventField, EventKey, EventRecord};
@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 
 /// `GET …/namespaces/{ns}/events/{name}`.
 pub async fn get_one(
-    state: AppState,
+    state: SharedState,
     target: Target,
     query: Option<String>,
     headers: HeaderMap,
@@ -49,7 +49,7 @@ pub async fn get_one(
 
 /// `GET …/events` (list), or a watch when `watch=true` or on a `/watch/` path.
 pub async fn list_or_watch(
-    state: AppState,
+    state: SharedState,
     target: Target,
     query: Option<String>,
     headers: HeaderMap,

@@ -30,7 +30,8 @@ impl Default for ApiConfig {
     }
 }
 
-/// What every handler can reach.
+/// What every handler can reach. The router holds it behind one [`SharedState`], so a request
+/// clones one `Arc` rather than each of these fields.
 #[derive(Clone)]
 pub struct AppState {
     /// The event store.
@@ -83,6 +84,9 @@ impl AppState {
         self.series.caught_up(self.store.resource_version()).await
     }
 }
+
+/// The router's state: every handler and middleware of a request shares one [`AppState`].
+pub(crate) type SharedState = Arc<AppState>;
 
 /// The target of a request: API group, cluster scope, namespace and name from the path.
 #[derive(Clone, Debug)]

@@ -6,7 +6,7 @@ use crate::error::Reply;
 use crate::filter::Filter;
 use crate::negotiate::Representation;
 use crate::query::IncludeObject;
-use crate::state::AppState;
+use crate::state::SharedState;
 use crate::table::{Row, Table};
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue};
@@ -358,7 +358,7 @@ pub(crate) async fn stopping(mut shutdown: tokio::sync::watch::Receiver<bool>) {
 
 /// Starts a watch response.
 pub fn start(
-    state: AppState,
+    state: SharedState,
     group: ApiGroup,
     filter: Filter,
     representation: Representation,

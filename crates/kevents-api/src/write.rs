@@ -13,7 +13,8 @@ use crate::negotiate::{body_format, patch_kind, representation, PatchKind, Repre
 use crate::patch;
 use crate::query::{parse_query, parse_resource_version, IncludeObject};
 use crate::respond::object_response;
-use crate::state::{AppState, Target};
+use crate::state::{AppState, SharedState, Target};
+use crate::uid::new_uid;
 use crate::Identity;
 use axum::extract::Request;
 use axum::http::StatusCode;
@@ -49,7 +50,7 @@ fn check_name(record: &EventRecord, name: &str) -> ApiResult<()> {
 
 /// Server-owned fields of a new event.
 fn stamp_new(record: &mut EventRecord) {
-    record.uid = uuid::Uuid::new_v4().to_string();
+    record.uid = new_uid();
     record.creation_timestamp = Some(Micros::now().truncate_to_seconds());
     record.resource_version = 0;
 }
@@ -113,7 +114,7 @@ async fn read_object(
 
 /// `POST …/namespaces/{ns}/events`.
 pub async fn create(
-    state: AppState,
+    state: SharedState,
     target: Target,
     query: Option<String>,
     request: Request,
@@ -163,8 +164,25 @@ pub async fn create(
         }
         Outcome::Store(record, key) => (*record, key),
     };
+    if !generate {
+        // One attempt: the record moves into the write.
+        let name = record.name.clone();
+        return match state.store.write(Mutation::Create(record)).await {
+            Ok(committed) => {
+                state.admission.stored(dedupe_key, &committed.object.record);
+                created_response(
+                    StatusCode::CREATED,
+                    &committed.object.record,
+                    target.group,
+                    representation,
+                    &warnings,
+                )
+            }
+            Err(e) => Err(ApiError::from_store(e, target.group, &name)),
+        };
+    }
     for attempt in 0..GENERATE_NAME_ATTEMPTS {
-        if generate && attempt > 0 {
+        if attempt > 0 {
             record.name = generated_name(&record.generate_name);
         }
         match state.store.write(Mutation::Create(record.clone())).await {
@@ -178,7 +196,7 @@ pub async fn create(
                     &warnings,
                 );
             }
-            Err(kevents_store::StoreError::AlreadyExists(_)) if generate => continue,
+            Err(kevents_store::StoreError::AlreadyExists(_)) => continue,
             Err(e) => return Err(ApiError::from_store(e, target.group, &record.name)),
         }
     }
@@ -313,7 +331,7 @@ fn lost_race(error: &ApiError) -> bool {
 
 /// `PUT …/namespaces/{ns}/events/{name}`: replaces the event, or creates it when missing.
 pub async fn update(
-    state: AppState,
+    state: SharedState,
     target: Target,
     query: Option<String>,
     request: Request,
@@ -378,7 +396,7 @@ pub(crate) fn patched_event(
 
 /// `PATCH …/namespaces/{ns}/events/{name}`.
 pub async fn patch(
-    state: AppState,
+    state: SharedState,
     target: Target,
     query: Option<String>,
     request: Request,

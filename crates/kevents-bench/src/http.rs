@@ -169,23 +169,7 @@ pub(crate) async fn post_all(
 /// against an axum route that only reads the body and answers `201` with it (no decoding, no
 /// store, no fsync). Returns requests per second.
 pub async fn transport_floor(events: &[EventRecord], concurrency: usize) -> anyhow::Result<f64> {
-    async fn echo(
-        body: Bytes,
-    ) -> (
-        axum::http::StatusCode,
-        [(&'static str, &'static str); 1],
-        Bytes,
-    ) {
-        (
-            axum::http::StatusCode::CREATED,
-            [("content-type", "application/json")],
-            body,
-        )
-    }
-    let app = axum::Router::new().route(
-        "/api/v1/namespaces/{namespace}/events",
-        axum::routing::post(echo),
-    );
+    let app = crate::echo::router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let server = tokio::spawn(async move { axum::serve(listener, app).await });

@@ -2,8 +2,11 @@
 //! (WAL, fsync on every commit, sensible indexes) storing the same events in the same run, and
 //! prints ratios. Every write is acknowledged only after it is durable, in both systems.
 
+mod create_cpu;
+mod echo;
 mod etcd;
 mod http;
+mod hub;
 mod latencies;
 mod loopback;
 mod process;
@@ -67,6 +70,18 @@ struct Args {
     /// Seconds of the whole hub's idle CPU sample.
     #[arg(long, default_value_t = 60)]
     idle_seconds: u64,
+    /// Measure the CPU time one create costs the real `kevents serve` (with defaults), against
+    /// the echo route's per request, each in its own process, in alternating rounds of
+    /// `--events` creates (20,000).
+    #[arg(long)]
+    create_cpu: bool,
+    /// Measured rounds of `--create-cpu` (after one warm-up round).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Serve the echo route and print its address (the anchor process of `--create-cpu` and
+    /// `--whole-hub`; exits when stdin closes).
+    #[arg(long, hide = true)]
+    echo_server: bool,
 }
 
 fn find_binary(name: &std::path::Path) -> Option<std::path::PathBuf> {
@@ -115,7 +130,8 @@ async fn store_ingest(
     Ok((rate, Latencies(all)))
 }
 
-async fn whole_hub(args: &Args, scratch: &std::path::Path) -> anyhow::Result<()> {
+/// The `kevents` binary: `--kevents`, or the one beside this benchmark.
+fn kevents_binary(args: &Args) -> anyhow::Result<std::path::PathBuf> {
     let kevents = match &args.kevents {
         Some(path) => path.clone(),
         None => std::env::current_exe()?.with_file_name("kevents"),
@@ -125,6 +141,11 @@ async fn whole_hub(args: &Args, scratch: &std::path::Path) -> anyhow::Result<()>
         "no kevents binary at {} (build it, or pass --kevents)",
         kevents.display()
     );
+    Ok(kevents)
+}
+
+async fn whole_hub(args: &Args, scratch: &std::path::Path) -> anyhow::Result<()> {
+    let kevents = kevents_binary(args)?;
     let etcd = find_binary(&args.etcd);
     if etcd.is_none() {
         println!(
@@ -151,12 +172,24 @@ fn row(name: &str, value: String, anchor: &str) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.echo_server {
+        return echo::serve().await;
+    }
     let scratch = match &args.dir {
         Some(dir) => tempfile::tempdir_in(dir)?,
         None => tempfile::tempdir()?,
     };
     if args.whole_hub {
         return whole_hub(&args, scratch.path()).await;
+    }
+    if args.create_cpu {
+        let options = create_cpu::Options {
+            kevents: kevents_binary(&args)?,
+            creates: args.events.unwrap_or(20_000),
+            rounds: args.rounds.max(1),
+            concurrency: args.concurrency,
+        };
+        return create_cpu::run(&options, scratch.path()).await;
     }
     let mut workload = kevents_simulate::Workload::new(42, kevents_model::Micros::now());
     let events: Vec<EventRecord> = (0..args.events.unwrap_or(50_000))

@@ -6,14 +6,14 @@
 //! and a restart: until `/readyz` answers 200, and until the hub says (`kevents_rebuilding`)
 //! its series and alert groups are rebuilt from the store.
 
-use crate::loopback::{self, Exchange as _};
+use crate::echo::EchoProcess;
+use crate::hub::{free_address, Hub};
 use crate::process::{cpu_seconds, dir_bytes, rss_bytes, write_bytes};
-use anyhow::{bail, Context};
-use bytes::Bytes;
+use anyhow::Context;
 use kevents_model::{EventRecord, Micros};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// What the scenario runs.
@@ -33,113 +33,6 @@ pub struct Options {
     pub concurrency: usize,
     /// Seconds of the idle CPU sample.
     pub idle_seconds: u64,
-}
-
-/// A `kevents serve` child process, killed if still running when dropped.
-struct Hub {
-    child: Child,
-    address: SocketAddr,
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Hub {
-    /// Starts the hub on `address` with its defaults and waits for `/readyz`; returns it and
-    /// the time from spawning to ready.
-    async fn start(
-        binary: &Path,
-        dir: &Path,
-        address: SocketAddr,
-    ) -> anyhow::Result<(Hub, Duration)> {
-        let log = std::fs::File::options()
-            .create(true)
-            .append(true)
-            .open(dir.with_extension("log"))?;
-        let started = Instant::now();
-        let child = Command::new(binary)
-            .args(["serve", "--listen", &address.to_string(), "--data-dir"])
-            .arg(dir)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        let mut hub = Hub { child, address };
-        let deadline = started + Duration::from_secs(600);
-        while Instant::now() < deadline {
-            if let Some(status) = hub.child.try_wait()? {
-                bail!(
-                    "the hub exited ({status}); its log: {}",
-                    dir.with_extension("log").display()
-                );
-            }
-            if let Ok((200, _)) = hub.get("/readyz").await {
-                return Ok((hub, started.elapsed()));
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        hub.child.kill()?;
-        bail!("the hub was not ready within 10 minutes")
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    async fn get(&self, path: &str) -> anyhow::Result<(u16, Bytes)> {
-        let client = loopback::client(self.address)?;
-        client
-            .exchange("GET", path, "application/json", "*/*", Bytes::new())
-            .await
-    }
-
-    /// A metric's values (one per label set), from `/metrics`.
-    async fn metric(&self, name: &str) -> anyhow::Result<Vec<f64>> {
-        let (status, body) = self.get("/metrics").await?;
-        anyhow::ensure!(status == 200, "/metrics answered {status}");
-        Ok(String::from_utf8_lossy(&body)
-            .lines()
-            .filter(|l| l.starts_with(&format!("{name} ")) || l.starts_with(&format!("{name}{{")))
-            .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
-            .collect())
-    }
-
-    /// Waits until every part of the hub's rebuild (`kevents_rebuilding`) reports 0; returns
-    /// the largest resident memory seen meanwhile.
-    async fn caught_up(&self) -> anyhow::Result<u64> {
-        let mut peak = 0;
-        loop {
-            peak = peak.max(rss_bytes(self.pid()));
-            let parts = self.metric("kevents_rebuilding").await?;
-            anyhow::ensure!(!parts.is_empty(), "the hub exports no kevents_rebuilding");
-            if parts.iter().all(|&v| v == 0.0) {
-                return Ok(peak.max(rss_bytes(self.pid())));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Stops the hub with SIGTERM (its graceful shutdown) and returns how long it took.
-    fn stop(mut self) -> anyhow::Result<Duration> {
-        let started = Instant::now();
-        let sent = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()?;
-        anyhow::ensure!(sent.success(), "kill -TERM failed");
-        let deadline = started + Duration::from_secs(300);
-        while Instant::now() < deadline {
-            if self.child.try_wait()?.is_some() {
-                return Ok(started.elapsed());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        bail!("the hub did not stop within 5 minutes of SIGTERM")
-    }
 }
 
 /// Feeds the hub with `kevents simulate` (30% of operations repeat an earlier event, the
@@ -214,10 +107,6 @@ fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
 
-fn free_address() -> anyhow::Result<SocketAddr> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
-}
-
 /// Runs the scenario in `scratch` and prints its table.
 pub async fn run(options: &Options, scratch: &Path) -> anyhow::Result<()> {
     let data = scratch.join("hub");
@@ -246,12 +135,13 @@ pub async fn run(options: &Options, scratch: &Path) -> anyhow::Result<()> {
     // Creates against the hub as it now stands, then the same events into etcd.
     let mut workload = kevents_simulate::Workload::new(7, Micros::now());
     let burst: Vec<EventRecord> = (0..options.burst).map(|i| workload.event(i)).collect();
-    let creates = crate::http::post_all(
-        address,
-        &crate::http::create_requests(&burst),
-        options.concurrency,
-    )
-    .await?;
+    let bodies = crate::http::create_requests(&burst);
+    let creates = crate::create_cpu::measure(pid, address, &bodies, options.concurrency).await?;
+    // The anchor: the echo route in a process of its own, the same requests and clients.
+    let echo = EchoProcess::start()?;
+    let floor =
+        crate::create_cpu::measure(echo.pid(), echo.address, &bodies, options.concurrency).await?;
+    drop(echo);
 
     // Idle: let the writes' aftermath settle, then sample CPU time with no request at all.
     tokio::time::sleep(Duration::from_secs(10)).await;
@@ -348,15 +238,22 @@ pub async fn run(options: &Options, scratch: &Path) -> anyhow::Result<()> {
         secs(caught_up)
     );
     println!(
-        "| creates/s, {} connections, to the hub holding {stored} events | {creates:.0} |",
-        options.concurrency
+        "| creates/s, {} connections, to the hub holding {stored} events | {:.0} |",
+        options.concurrency, creates.rate
+    );
+    println!(
+        "| CPU µs per create (the hub's user + system time over the burst) | {:.1} ({:.1}x the echo route's {:.1} µs per request, {:.0} requests/s) |",
+        creates.cpu_micros,
+        creates.cpu_micros / floor.cpu_micros,
+        floor.cpu_micros,
+        floor.rate
     );
     if let Some(etcd) = etcd {
         println!(
             "| etcd anchor, the same {} events stored like the apiserver | {:.0} creates/s; kevents {:.1}x |",
             options.burst,
             etcd.ingest_rate,
-            creates / etcd.ingest_rate
+            creates.rate / etcd.ingest_rate
         );
     }
     Ok(())

@@ -64,6 +64,7 @@ fn cluster_json(cluster: &ClusterStatus) -> serde_json::Value {
         "relists": cluster.relists,
         "lostEvents": cluster.lost_events,
         "gaps": gaps,
+        "collectorVersion": cluster.collector_version,
     })
 }
 

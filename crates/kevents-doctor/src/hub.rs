@@ -5,6 +5,7 @@ use crate::finding::{Finding, Status};
 use crate::pipeline::{
     cluster_findings, sink_findings, write_findings, ClusterFacts, SinkFacts, WriteFacts,
 };
+use crate::version::collector_version_finding;
 use kevents_model::{human_duration, Micros};
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +48,9 @@ pub struct HubFacts {
     pub sinks: Vec<SinkFacts>,
     /// Refused writes.
     pub writes: WriteFacts,
+    /// The hub's kevents version, which collectors should pair with.
+    #[serde(default)]
+    pub version: String,
 }
 
 /// Every hub and pipeline finding.
@@ -54,6 +58,7 @@ pub fn hub_findings(facts: &HubFacts) -> Vec<Finding> {
     let mut out = store_findings(&facts.store, facts.now);
     for cluster in &facts.clusters {
         out.extend(cluster_findings(cluster, facts.now));
+        out.extend(collector_version_finding(cluster, &facts.version));
     }
     for sink in &facts.sinks {
         out.extend(sink_findings(sink));

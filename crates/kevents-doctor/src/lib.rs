@@ -15,6 +15,7 @@ mod pipeline;
 mod probe;
 mod render;
 mod source;
+mod version;
 
 pub use apiserver_metrics::{parse_apiserver_metrics, ApiserverMetrics};
 pub use finding::{Finding, Report, Status};

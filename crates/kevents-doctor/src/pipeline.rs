@@ -45,6 +45,9 @@ pub struct ClusterFacts {
     /// Collected events the hub refused as invalid since it started.
     #[serde(default)]
     pub invalid_events: u64,
+    /// The kevents version its collector last said it runs (its `User-Agent`, `kevents/…`).
+    #[serde(default)]
+    pub collector_version: Option<String>,
 }
 
 /// A span the source forgot before the collector saw it.

@@ -16,12 +16,11 @@ use crate::fast_map::FastMap;
 use crate::frame::encode_frame_with;
 use crate::log::{Log, Written};
 use crate::log_sync::Syncer;
-use crate::request::Request;
 use crate::shared::Shared;
 use crate::{Committed, Mutation, StoreError};
 use kevents_model::{EventKey, Micros};
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// The state of the commit pipeline.
 pub(crate) struct Pipeline {
@@ -40,12 +39,9 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn start(
-        wake: mpsc::WeakSender<Request>,
-        shared: Arc<Shared>,
-    ) -> Result<Pipeline, StoreError> {
+    pub fn start(shared: Arc<Shared>) -> Result<Pipeline, StoreError> {
         Ok(Pipeline {
-            syncer: Syncer::start(wake, shared)?,
+            syncer: Syncer::start(shared)?,
             in_flight: None,
             open: Batch::new(0),
             overlay: Default::default(),
@@ -57,6 +53,11 @@ impl Pipeline {
     /// Mutations in the open batch (staged or refused).
     pub fn open_len(&self) -> usize {
         self.open.len()
+    }
+
+    /// True while a written batch's sync runs.
+    pub fn syncing(&self) -> bool {
+        self.in_flight.is_some()
     }
 }
 
@@ -125,6 +126,13 @@ impl Committer<'_> {
         if self.pipeline.in_flight.is_none() {
             self.write_open();
         }
+    }
+
+    /// Waits until the batch in flight is durable and finishes it, then writes the open batch
+    /// and starts its sync.
+    pub(crate) fn advance_after_sync(&mut self) {
+        self.finish_in_flight(true);
+        self.write_open();
     }
 
     /// Leaves nothing staged or unsynced: every write so far is durable and applied (or failed).

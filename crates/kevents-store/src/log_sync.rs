@@ -1,14 +1,13 @@
 //! The log's sync thread: it fsyncs the segments of written batches in order, so the writer
-//! can stage the next batch meanwhile, and wakes the writer when one is durable.
+//! can stage the next batch meanwhile; the writer waits for its results when it has nothing
+//! else to do.
 
-use crate::request::Request;
 use crate::shared::Shared;
 use crate::StoreError;
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 /// The sync thread: fsyncs written batches in order, so the writer can stage the next batch
-/// meanwhile, and wakes the writer when one is durable.
+/// meanwhile.
 pub(crate) struct Syncer {
     jobs: Option<std::sync::mpsc::Sender<std::fs::File>>,
     results: std::sync::mpsc::Receiver<std::io::Result<()>>,
@@ -16,10 +15,7 @@ pub(crate) struct Syncer {
 }
 
 impl Syncer {
-    pub fn start(
-        wake: mpsc::WeakSender<Request>,
-        shared: Arc<Shared>,
-    ) -> Result<Syncer, StoreError> {
+    pub fn start(shared: Arc<Shared>) -> Result<Syncer, StoreError> {
         let (jobs, todo) = std::sync::mpsc::channel::<std::fs::File>();
         let (done, results) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -29,11 +25,6 @@ impl Syncer {
                     let synced = sync(&shared, &file);
                     if done.send(synced).is_err() {
                         break;
-                    }
-                    // A full queue needs no wake-up: the writer is busy and checks the
-                    // result before it commits again.
-                    if let Some(writer) = wake.upgrade() {
-                        let _ = writer.try_send(Request::Synced);
                     }
                 }
             })

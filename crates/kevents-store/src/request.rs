@@ -1,5 +1,5 @@
-//! What the writer thread is asked to do: the one queue that callers, the sync thread and the
-//! checkpoint thread send to.
+//! What the writer thread is asked to do: the one queue that callers and the checkpoint thread
+//! send to.
 
 use crate::tiering::Sealed;
 use crate::{Committed, Mutation, StoreError};
@@ -17,8 +17,6 @@ pub(crate) enum Request {
     Checkpoint(CheckpointDone, bool),
     /// A checkpoint finished on its thread: install it, then answer these.
     Sealed(Box<Result<Sealed, StoreError>>, Vec<CheckpointDone>),
-    /// The sync thread finished a sync: the batch in flight may be answered.
-    Synced,
     Shutdown(oneshot::Sender<()>),
 }
 

@@ -89,7 +89,7 @@ impl Store {
             waiting: Vec::new(),
             reclaim: false,
             deferred: Vec::new(),
-            pipeline: Pipeline::start(requests.downgrade(), shared.clone())?,
+            pipeline: Pipeline::start(shared.clone())?,
             disk: DiskUsage::new(),
         };
         let handle = std::thread::Builder::new()

@@ -46,8 +46,21 @@ impl Writer {
         let mut shutdown = None;
         let mut checkpoint = None;
         while shutdown.is_none() {
-            let Some(first) = self.requests.blocking_recv() else {
-                break;
+            let first = match self.requests.try_recv() {
+                Ok(request) => request,
+                Err(mpsc::error::TryRecvError::Empty) if self.pipeline.syncing() => {
+                    // Nothing waits and a batch is being synced: sleep until it is durable
+                    // instead of waking for every write that arrives meanwhile (a thread
+                    // switch each); they are staged together once it is.
+                    self.committer().advance_after_sync();
+                    self.maintain(None);
+                    continue;
+                }
+                Err(mpsc::error::TryRecvError::Empty) => match self.requests.blocking_recv() {
+                    Some(request) => request,
+                    None => break,
+                },
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
             };
             let hold = self.head_at_limit();
             let mut next = Some(first);
@@ -57,8 +70,6 @@ impl Writer {
                         self.deferred.push((*mutation, reply));
                     }
                     Request::Mutate(mutation, reply) => batch.push((*mutation, reply)),
-                    // Handled below, with whatever else arrived.
-                    Request::Synced => {}
                     Request::Shutdown(reply) => {
                         shutdown = Some(reply);
                         break;

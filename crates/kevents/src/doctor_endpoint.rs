@@ -95,6 +95,7 @@ fn gather(state: &DoctorState) -> HubFacts {
             client_rate_limited: metrics.rejected_requests("TooManyRequests"),
             disk_full: metrics.rejected_writes("InsufficientStorage"),
         },
+        version: env!("CARGO_PKG_VERSION").into(),
     }
 }
 
@@ -118,6 +119,7 @@ fn cluster_facts(name: String, info: &ClusterState, events: u64, now: Micros) ->
             })
             .collect(),
         clock_ahead_seconds: info.clock_ahead_seconds,
+        collector_version: info.collector_version.clone(),
         invalid_events: info.invalid_events,
     }
 }

@@ -362,8 +362,10 @@ impl RuleEngine {
 }
 
 impl crate::Observer for RuleEngine {
+    /// Counts a change at its commit, as a rebuild from the store counts it: the groups, and
+    /// the events behind each alert, come back the same after a restart.
     fn observe(&self, change: &Change) {
-        self.observe_at(change, Micros::now());
+        self.observe_at(change, change.committed_at);
     }
 }
 

@@ -126,7 +126,7 @@ pub(super) async fn apply(
         let mut record = template;
         record.name = write.target.name.clone();
         record.generate_name.clear();
-        record.uid = uuid::Uuid::new_v4().to_string();
+        record.uid = crate::uid::new_uid();
         record.creation_timestamp = Some(Micros::now().truncate_to_seconds());
         record.resource_version = 0;
         record

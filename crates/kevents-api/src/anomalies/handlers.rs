@@ -8,7 +8,7 @@ use crate::error::{ApiError, Reply};
 use crate::negotiate::representation;
 use crate::served::view::{list_reply, not_found, one_reply, ReadOptions, View, Watch};
 use crate::served::Collection;
-use crate::state::AppState;
+use crate::state::{AppState, SharedState};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use kevents_anomaly::Anomaly;
@@ -61,7 +61,7 @@ fn view(state: &AppState) -> Anomalies {
 }
 
 pub(super) async fn one(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClusterScope(cluster): ClusterScope,
     Path((namespace, name)): Path<(String, String)>,
     headers: HeaderMap,
@@ -81,7 +81,7 @@ pub(super) async fn one(
     one_reply(&view(&state), anomaly, representation, false)
 }
 
-pub(super) async fn read(state: AppState, at: Collection) -> Reply {
+pub(super) async fn read(state: SharedState, at: Collection) -> Reply {
     state.series_caught_up().await?;
     let representation = representation(&at.headers)?;
     let options = ReadOptions::parse(at.query, at.watch_path)?;
@@ -118,7 +118,7 @@ pub(super) async fn read(state: AppState, at: Collection) -> Reply {
 /// A watch: the anomalies kept (`ADDED`, or those changed since a resourceVersion as
 /// `MODIFIED`), then each change as `MODIFIED` (`ADDED` for one not sent before).
 fn watch(
-    state: AppState,
+    state: SharedState,
     scope: Scope,
     options: &ReadOptions,
     representation: crate::negotiate::Representation,

@@ -12,12 +12,12 @@ pub use record::record_anomalies;
 pub use state::{AnomalyState, KeyResourceCheck};
 
 use crate::served::collection_routes;
-use crate::state::AppState;
+use crate::state::SharedState;
 use axum::routing::get;
 use axum::Router;
 
 /// Adds the `anomalies` routes.
-pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
+pub(crate) fn routes(router: Router<SharedState>) -> Router<SharedState> {
     collection_routes(router, "anomalies", true, handlers::read).route(
         "/apis/kevents.io/v1/namespaces/{namespace}/anomalies/{name}",
         get(handlers::one),

@@ -21,7 +21,7 @@ pub use subject::identity as certificate_identity;
 pub use tokens::TokenFile;
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::SharedState;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
@@ -171,7 +171,7 @@ fn bearer(request: &Request) -> Option<&str> {
 }
 
 /// The middleware: limits, authentication, authorization, watch slots, audit.
-pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<SharedState>, mut request: Request, next: Next) -> Response {
     let security = &state.security;
     let client = request
         .extensions()

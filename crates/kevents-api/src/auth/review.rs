@@ -4,7 +4,7 @@ use super::identity::{Attributes, Identity};
 use crate::error::ApiError;
 use crate::error::Reply;
 use crate::respond::json_response;
-use crate::state::AppState;
+use crate::state::SharedState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 /// `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews`.
 pub async fn self_subject_access_review(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     identity: Option<Extension<Identity>>,
     headers: HeaderMap,
     body: Bytes,

@@ -2,14 +2,14 @@
 //! idempotently (a source object's version is applied once, replays are skipped), then its cursor
 //! stored; and `GET /kevents/v1/clusters[/{name}]` (the list also watched: `watch.rs`).
 
+use super::known::known_clusters;
 use super::naming::{check_name, settle_cluster};
-use super::registry::ClusterState;
 use crate::body::read_body;
 use crate::error::ApiError;
 use crate::error::Reply;
 use crate::query::parse_query;
 use crate::respond::json_response;
-use crate::state::AppState;
+use crate::state::SharedState;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::StatusCode;
 use kevents_model::validation::validate_create;
@@ -49,7 +49,7 @@ const ATTEMPTS: usize = 5;
 
 /// `POST /kevents/v1/clusters/{cluster}/ingest`.
 pub(super) async fn ingest(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(cluster): Path<String>,
     request: Request,
 ) -> Reply {
@@ -141,6 +141,9 @@ pub(super) async fn ingest(
     state
         .clusters
         .touch(&cluster, applied, skipped, invalid, batch.lag_seconds);
+    if let Some(version) = collector_version(&parts.headers) {
+        state.clusters.record_collector_version(&cluster, version);
+    }
     if let Some(newest) = newest_source_time {
         let ahead = (newest.0 - received.0) as f64 / 1e6;
         state.clusters.record_clock(&cluster, ahead);
@@ -179,9 +182,7 @@ fn source_record(raw: &RawValue, cluster: &str) -> Result<EventRecord, String> {
     record.source_resource_version = decoded
         .resource_version
         .ok_or("metadata.resourceVersion: required for collected events")?;
-    record.uid = decoded
-        .uid
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    record.uid = decoded.uid.unwrap_or_else(crate::uid::new_uid);
     record.creation_timestamp = decoded
         .creation_timestamp
         .or_else(|| Some(Micros::now().truncate_to_seconds()));
@@ -215,50 +216,23 @@ fn newer(record: &EventRecord, held: &str) -> bool {
     }
 }
 
-fn describe(state: &AppState, name: &str, info: &ClusterState, events: usize) -> Value {
-    let now = Micros::now();
-    json!({
-        "name": name,
-        "cursor": info.cursor,
-        "events": events,
-        "lastContact": info.last_contact.map(Micros::to_time_string),
-        "lagSeconds": info.lag_seconds,
-        "ratePerMinute": info.rate_per_minute(now),
-        "relists": info.relists,
-        "lostEvents": info.lost_events,
-        "gaps": info.gaps,
-        "clockAheadSeconds": info.clock_ahead_seconds,
-        "own": name == state.security.cluster,
-    })
-}
-
-/// Every cluster with events or a collector, and the hub's own, by name.
-pub(super) fn known_clusters(state: &AppState) -> BTreeMap<String, Value> {
-    let mut infos = state.clusters.all();
-    let counts: BTreeMap<String, usize> = state.store.clusters().into_iter().collect();
-    for cluster in counts.keys().filter(|c| !c.is_empty()) {
-        infos.entry(cluster.clone()).or_default();
-    }
-    let mut out: BTreeMap<String, Value> = infos
-        .iter()
-        .map(|(name, info)| {
-            let events = counts.get(name).copied().unwrap_or(0);
-            (name.clone(), describe(state, name, info, events))
-        })
-        .collect();
-    let own = &state.security.cluster;
-    let events = counts.get("").copied().unwrap_or(0);
-    out.insert(
-        own.clone(),
-        describe(state, own, &ClusterState::default(), events),
-    );
-    out
+/// The version `kevents collect` names in its `User-Agent` (`kevents/0.1.0`, as every kevents
+/// client); none for other clients.
+fn collector_version(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let agent = headers.get(axum::http::header::USER_AGENT)?.to_str().ok()?;
+    let version = agent.strip_prefix("kevents/")?;
+    let plausible = !version.is_empty()
+        && version.len() <= 64
+        && version
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-+".contains(&b));
+    plausible.then_some(version)
 }
 
 /// `GET /kevents/v1/clusters`: every cluster with events or a collector, and the hub's own;
 /// with `watch=true`, their changes as they happen.
 pub(super) async fn list_clusters(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     RawQuery(query): RawQuery,
 ) -> Reply {
     let query = parse_query(query.as_deref())?;
@@ -279,7 +253,7 @@ pub(super) async fn list_clusters(
 
 /// `GET /kevents/v1/clusters/{cluster}`.
 pub(super) async fn get_cluster(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(cluster): Path<String>,
 ) -> Reply {
     match known_clusters(&state).remove(&cluster) {
@@ -301,6 +275,28 @@ mod tests {
             source_resource_version: rv.into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn the_collector_version_is_read_from_its_user_agent_only() {
+        let agent = |value: &str| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(axum::http::header::USER_AGENT, value.parse().unwrap());
+            headers
+        };
+        assert_eq!(collector_version(&agent("kevents/0.2.1")), Some("0.2.1"));
+        assert_eq!(
+            collector_version(&agent("kevents/0.2.0-rc.1+g1")),
+            Some("0.2.0-rc.1+g1")
+        );
+        assert_eq!(
+            collector_version(&agent("curl/8.5.0")),
+            None,
+            "another client"
+        );
+        assert_eq!(collector_version(&agent("kevents/<b>")), None);
+        assert_eq!(collector_version(&agent("kevents/")), None);
+        assert_eq!(collector_version(&axum::http::HeaderMap::new()), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! root. Collectors write through `POST /kevents/v1/clusters/{name}/ingest`.
 
 mod ingest;
+mod known;
 mod lost;
 mod naming;
 mod registry;
@@ -13,7 +14,7 @@ pub(crate) use naming::{check_name, settle_cluster};
 pub use registry::{ClusterRegistry, ClusterState, GapRecord};
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, SharedState};
 use crate::{Identity, Peer};
 use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
@@ -41,12 +42,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ClusterScope {
 }
 
 /// Adds the cluster routes to `router`; `scoped` serves the rewritten `/clusters/{name}/…` paths.
-pub(crate) fn routes(router: Router<AppState>, scoped: Router) -> Router<AppState> {
+pub(crate) fn routes(router: Router<SharedState>, scoped: Router) -> Router<SharedState> {
     router
         .route(
             "/clusters/{cluster}/{*rest}",
             any(
-                move |State(state): State<AppState>,
+                move |State(state): State<SharedState>,
                       Path((cluster, rest)): Path<(String, String)>,
                       request: Request| {
                     scoped_request(state, scoped.clone(), cluster, rest, request)
@@ -63,7 +64,7 @@ pub(crate) fn routes(router: Router<AppState>, scoped: Router) -> Router<AppStat
 
 /// Serves `/clusters/{cluster}/{rest}` as `/{rest}` within that cluster.
 async fn scoped_request(
-    state: AppState,
+    state: SharedState,
     scoped: Router,
     cluster: String,
     rest: String,

@@ -91,6 +91,9 @@ pub struct ClusterState {
     /// Collected events refused as invalid since the hub started.
     #[serde(skip)]
     pub invalid_events: u64,
+    /// The kevents version the collector last said it runs (its `User-Agent`).
+    #[serde(skip)]
+    pub collector_version: Option<String>,
     /// The contact the file holds.
     #[serde(skip)]
     contact_on_disk: Option<Micros>,
@@ -239,6 +242,15 @@ impl ClusterRegistry {
     /// A snapshot of every cluster.
     pub fn all(&self) -> BTreeMap<String, ClusterState> {
         self.clusters.lock().clone()
+    }
+
+    /// Records the kevents version a collector of `cluster` says it runs.
+    pub fn record_collector_version(&self, cluster: &str, version: &str) {
+        let mut clusters = self.clusters.lock();
+        clusters
+            .entry(cluster.to_string())
+            .or_default()
+            .collector_version = Some(version.to_string());
     }
 
     /// Records a collector's write: counts, lag, contact time.

@@ -6,10 +6,10 @@
 //! write; a look every few seconds catches what changes without one (the hub's own event count,
 //! a quiet collector's falling rate).
 
-use super::ingest::known_clusters;
+use super::known::known_clusters;
 use crate::error::Reply;
 use crate::respond::line_watch;
-use crate::state::AppState;
+use crate::state::SharedState;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -51,7 +51,7 @@ pub(super) fn changes(
 
 /// Streams the cluster list's changes until the client goes, `timeoutSeconds` passes or the hub
 /// stops.
-pub(super) fn watch_clusters(state: AppState, timeout: Option<Duration>) -> Reply {
+pub(super) fn watch_clusters(state: SharedState, timeout: Option<Duration>) -> Reply {
     let mut registry_changed = state.clusters.subscribe();
     let shutdown = state.shutdown.clone();
     Ok(line_watch(shutdown, timeout, move |sender| async move {

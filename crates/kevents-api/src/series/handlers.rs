@@ -10,7 +10,7 @@ use crate::error::Reply;
 use crate::negotiate::{representation, Representation};
 use crate::served::view::{list_reply, not_found, one_reply, Feed, ReadOptions, View, Watch};
 use crate::served::Collection;
-use crate::state::AppState;
+use crate::state::{AppState, SharedState};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use base64::Engine;
@@ -97,13 +97,13 @@ impl SeriesRequest {
     }
 }
 
-pub(super) async fn read_series(state: AppState, at: Collection) -> Reply {
+pub(super) async fn read_series(state: SharedState, at: Collection) -> Reply {
     state.series_caught_up().await?;
     list_series(state, at)
 }
 
 pub(super) async fn one_series(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClusterScope(cluster): ClusterScope,
     Path((namespace, name)): Path<(String, String)>,
     RawQuery(query): RawQuery,
@@ -126,7 +126,7 @@ pub(super) async fn one_series(
     )
 }
 
-fn list_series(state: AppState, at: Collection) -> Reply {
+fn list_series(state: SharedState, at: Collection) -> Reply {
     let representation = representation(&at.headers)?;
     let options = ReadOptions::parse(at.query, at.watch_path)?;
     let request = SeriesRequest::new(&state, at.cluster, at.namespace, &options)?;
@@ -181,7 +181,7 @@ fn decode_continue(token: &str) -> Result<(String, String), ApiError> {
 /// A watch of series: the current ones first (`ADDED`, unless resuming from a version, then
 /// those changed since as `MODIFIED`), then every change.
 fn watch_series(
-    state: AppState,
+    state: SharedState,
     request: SeriesRequest,
     options: ReadOptions,
     representation: Representation,

@@ -15,12 +15,12 @@ mod state;
 pub use state::SeriesState;
 
 use crate::served::collection_routes;
-use crate::state::AppState;
+use crate::state::SharedState;
 use axum::routing::get;
 use axum::Router;
 
 /// Adds the `kevents.io/v1` routes.
-pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
+pub(crate) fn routes(router: Router<SharedState>) -> Router<SharedState> {
     let base = "/apis/kevents.io/v1";
     collection_routes(router, "eventseries", true, handlers::read_series)
         .route(

@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::error::Reply;
 use crate::negotiate::representation;
 use crate::served::view::{list_reply, not_found, one_reply, ReadOptions, View};
-use crate::state::AppState;
+use crate::state::SharedState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use kevents_correlate::Pattern;
@@ -37,7 +37,7 @@ impl View for Patterns {
 }
 
 pub(super) async fn all_patterns(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClusterScope(cluster): ClusterScope,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -79,7 +79,7 @@ pub(super) async fn all_patterns(
 }
 
 pub(super) async fn one_pattern(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClusterScope(cluster): ClusterScope,
     Path(name): Path<String>,
     headers: HeaderMap,

@@ -3,7 +3,7 @@
 
 use crate::clusters::ClusterScope;
 use crate::error::{not_allowed, Reply};
-use crate::state::AppState;
+use crate::state::SharedState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, MethodRouter};
@@ -27,20 +27,20 @@ pub(crate) struct Collection {
 /// Adds the list and watch routes of `plural`, across namespaces and, when `namespaced`, in
 /// one; `read` answers them all, other methods a `405`.
 pub(crate) fn collection_routes<R, F>(
-    router: Router<AppState>,
+    router: Router<SharedState>,
     plural: &str,
     namespaced: bool,
     read: R,
-) -> Router<AppState>
+) -> Router<SharedState>
 where
-    R: Fn(AppState, Collection) -> F + Clone + Send + Sync + 'static,
+    R: Fn(SharedState, Collection) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Reply> + Send + 'static,
 {
     let base = "/apis/kevents.io/v1";
-    let across = |watch_path: bool| -> MethodRouter<AppState> {
+    let across = |watch_path: bool| -> MethodRouter<SharedState> {
         let read = read.clone();
         get(
-            move |State(state): State<AppState>,
+            move |State(state): State<SharedState>,
                   ClusterScope(cluster): ClusterScope,
                   RawQuery(query): RawQuery,
                   headers: HeaderMap| {
@@ -56,10 +56,10 @@ where
         )
         .fallback(not_allowed())
     };
-    let within = |watch_path: bool| -> MethodRouter<AppState> {
+    let within = |watch_path: bool| -> MethodRouter<SharedState> {
         let read = read.clone();
         get(
-            move |State(state): State<AppState>,
+            move |State(state): State<SharedState>,
                   ClusterScope(cluster): ClusterScope,
                   Path(namespace): Path<String>,
                   RawQuery(query): RawQuery,

@@ -7,7 +7,7 @@ use super::view::{list_reply, not_found, one_reply, ReadOptions, View, Watch};
 use crate::error::{ApiError, Reply};
 use crate::negotiate::{representation, Representation};
 use crate::respond::json_response;
-use crate::state::AppState;
+use crate::state::{AppState, SharedState};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -104,7 +104,7 @@ fn cell(column: &Column, object: &Value, now: Micros) -> Value {
 pub(super) async fn list(
     pick: Pick,
     resource: &'static Resource,
-    state: AppState,
+    state: SharedState,
     at: Collection,
 ) -> Reply {
     let representation = representation(&at.headers)?;
@@ -137,7 +137,7 @@ pub(super) async fn list(
 pub(super) async fn one(
     pick: Pick,
     resource: &'static Resource,
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path((namespace, name)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -159,7 +159,7 @@ pub(super) async fn one(
 pub(super) async fn patch(
     pick: Pick,
     resource: &'static Resource,
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(name): Path<String>,
     body: Bytes,
 ) -> Reply {
@@ -183,7 +183,7 @@ pub(super) async fn patch(
 /// A watch: the current objects first (`ADDED`, or when resuming from a version those changed
 /// since), then every change.
 fn watch(
-    state: AppState,
+    state: SharedState,
     objects: Arc<ServedObjects>,
     resource: &'static Resource,
     request: Request,

@@ -19,7 +19,7 @@ use resources::{Resource, ALERTS, TRIGGERS, TRIGGER_RUNS};
 
 use crate::clusters::ClusterScope;
 use crate::error::{not_allowed, ApiError};
-use crate::state::AppState;
+use crate::state::SharedState;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
@@ -28,7 +28,7 @@ use axum::routing::{get, MethodRouter};
 use axum::Router;
 
 /// Adds the routes of the served resources.
-pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
+pub(crate) fn routes(router: Router<SharedState>) -> Router<SharedState> {
     let base = "/apis/kevents.io/v1";
     let runs: handlers::Pick = |s| s.trigger_runs.clone();
     let triggers: handlers::Pick = |s| s.triggers.clone();
@@ -47,7 +47,7 @@ pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
         .route(
             &format!("{base}/triggers/{{name}}"),
             one_cluster_wide(triggers, &TRIGGERS).patch(
-                move |s: State<AppState>, p: Path<String>, body: axum::body::Bytes| {
+                move |s: State<SharedState>, p: Path<String>, body: axum::body::Bytes| {
                     handlers::patch(triggers, &TRIGGERS, s, p, body)
                 },
             ),
@@ -56,7 +56,7 @@ pub(crate) fn routes(router: Router<AppState>) -> Router<AppState> {
 
 /// The rule engine's alerts belong to the hub, not to one collected cluster: they are served
 /// at the root only (under `/clusters/{name}/` a grant for one cluster would show them all).
-fn alert_routes(base: &str) -> Router<AppState> {
+fn alert_routes(base: &str) -> Router<SharedState> {
     let alerts: handlers::Pick = |s| s.alerts.clone();
     collection_routes(Router::new(), "alerts", true, move |state, at| {
         handlers::list(alerts, &ALERTS, state, at)
@@ -84,18 +84,24 @@ async fn hub_only(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-fn one_in_namespace(pick: handlers::Pick, resource: &'static Resource) -> MethodRouter<AppState> {
+fn one_in_namespace(
+    pick: handlers::Pick,
+    resource: &'static Resource,
+) -> MethodRouter<SharedState> {
     get(
-        move |s: State<AppState>, p: Path<(String, String)>, q: RawQuery, h: HeaderMap| {
+        move |s: State<SharedState>, p: Path<(String, String)>, q: RawQuery, h: HeaderMap| {
             handlers::one(pick, resource, s, p, q, h)
         },
     )
     .fallback(not_allowed())
 }
 
-fn one_cluster_wide(pick: handlers::Pick, resource: &'static Resource) -> MethodRouter<AppState> {
+fn one_cluster_wide(
+    pick: handlers::Pick,
+    resource: &'static Resource,
+) -> MethodRouter<SharedState> {
     get(
-        move |s: State<AppState>, Path(name): Path<String>, q: RawQuery, h: HeaderMap| {
+        move |s: State<SharedState>, Path(name): Path<String>, q: RawQuery, h: HeaderMap| {
             handlers::one(pick, resource, s, Path((String::new(), name)), q, h)
         },
     )

@@ -37,6 +37,9 @@ pub struct ClusterStatus {
     /// The hub's own cluster (its `--cluster-name`), which no collector may write into.
     #[serde(default)]
     pub own: bool,
+    /// The kevents version its collector last named.
+    #[serde(default)]
+    pub collector_version: Option<String>,
 }
 
 /// A span the source forgot before its collector saw it.

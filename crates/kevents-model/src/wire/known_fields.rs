@@ -1,7 +1,10 @@
 //! The fields each Event schema knows, to report unknown ones for `fieldValidation`.
 
 use crate::ApiGroup;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::fmt;
 
 type FieldSet = &'static [(&'static str, Option<Nested>)];
 
@@ -89,6 +92,17 @@ fn top_level_fields(group: ApiGroup) -> FieldSet {
     }
 }
 
+/// The fields a nested object of `kind` knows; `None`: any (a string map, or free-form).
+fn nested_fields(kind: Nested) -> Option<FieldSet> {
+    match kind {
+        Nested::Metadata => Some(OBJECT_META_FIELDS),
+        Nested::ObjectRef => Some(OBJECT_REF_FIELDS),
+        Nested::Series => Some(SERIES_FIELDS),
+        Nested::Source => Some(SOURCE_FIELDS),
+        Nested::StringMap | Nested::Free => None,
+    }
+}
+
 fn collect_unknown(
     object: &Map<String, Value>,
     known: FieldSet,
@@ -104,12 +118,8 @@ fn collect_unknown(
         match known.iter().find(|(name, _)| name == key) {
             None => out.push(path),
             Some((_, Some(nested))) => {
-                let fields = match nested {
-                    Nested::Metadata => OBJECT_META_FIELDS,
-                    Nested::ObjectRef => OBJECT_REF_FIELDS,
-                    Nested::Series => SERIES_FIELDS,
-                    Nested::Source => SOURCE_FIELDS,
-                    Nested::StringMap | Nested::Free => continue,
+                let Some(fields) = nested_fields(*nested) else {
+                    continue;
                 };
                 if let Value::Object(inner) = value {
                     collect_unknown(inner, fields, &path, out);
@@ -125,4 +135,108 @@ pub(super) fn unknown_fields(group: ApiGroup, object: &Map<String, Value>) -> Ve
     let mut unknown = Vec::new();
     collect_unknown(object, top_level_fields(group), "", &mut unknown);
     unknown
+}
+
+/// True when the JSON `text` (an Event of `group`) holds a field that [`unknown_fields`] would
+/// list, or is not valid JSON. It reads the text without building its tree, so a body with
+/// none can be decoded straight into its type.
+pub(super) fn text_has_unknown_fields(group: ApiGroup, text: &str) -> bool {
+    let mut json = serde_json::Deserializer::from_str(text);
+    match Known(top_level_fields(group)).deserialize(&mut json) {
+        Ok(unknown) => unknown || json.end().is_err(),
+        Err(_) => true,
+    }
+}
+
+/// Reads a value against the fields an object in its place knows: true when an object in it
+/// names one that is not known (values other than objects know nothing and hold nothing).
+struct Known(FieldSet);
+
+impl<'de> DeserializeSeed<'de> for Known {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+/// A key, borrowed from the text unless it holds escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'de> Visitor<'de> for Known {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let mut unknown = false;
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            match self.0.iter().find(|(name, _)| *name == key) {
+                None => {
+                    unknown = true;
+                    map.next_value::<IgnoredAny>()?;
+                }
+                Some((_, Some(nested))) => match nested_fields(*nested) {
+                    Some(fields) => unknown |= map.next_value_seed(Known(fields))?,
+                    None => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                },
+                Some((_, None)) => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(unknown)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(false)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_unit<E>(self) -> Result<bool, E> {
+        Ok(false)
+    }
 }

@@ -93,14 +93,30 @@ pub fn decode_event(group: ApiGroup, mut value: Value) -> Result<DecodedEvent, D
 /// anything that path refuses (and every events.k8s.io event) takes [`decode_event`]'s, which
 /// gives the same record or the same error.
 pub fn decode_event_text(group: ApiGroup, text: &str) -> Result<DecodedEvent, DecodeError> {
-    if group == ApiGroup::Core {
-        if let Ok(event) = serde_json::from_str::<core::Event>(text) {
-            return Ok(from_core(event));
-        }
+    if let Some(decoded) = decode_core_text(group, text, false) {
+        return Ok(decoded);
     }
     let value: Value = serde_json::from_str(text)
         .map_err(|e| DecodeError::Malformed(unrecognized(&e.to_string())))?;
     decode_event(group, value)
+}
+
+/// The typed shortcut alone: a core/v1 event decoded from its text straight into k8s-openapi's
+/// type, which gives the record [`decode_event`] gives. `None` when the group is not core/v1,
+/// the type refuses the text or, when `unknown_fields_matter`, the text holds a field the schema
+/// does not know: [`decode_event`]'s path then answers, lists them, or gives the error.
+pub fn decode_core_text(
+    group: ApiGroup,
+    text: &str,
+    unknown_fields_matter: bool,
+) -> Option<DecodedEvent> {
+    let unknown = || known_fields::text_has_unknown_fields(group, text);
+    if group != ApiGroup::Core || (unknown_fields_matter && unknown()) {
+        return None;
+    }
+    serde_json::from_str::<core::Event>(text)
+        .ok()
+        .map(from_core)
 }
 
 /// The apiserver's message for a body that is not a JSON object at all.

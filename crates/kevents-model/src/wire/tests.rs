@@ -162,3 +162,45 @@ fn the_kubernetes_version_is_the_one_k8s_openapi_is_built_for() {
     // The workspace enables k8s-openapi's `v1_33`.
     assert_eq!(super::kubernetes_minor(), 33);
 }
+
+/// The text scan that lets a body skip the JSON tree must find an unknown field exactly when
+/// the tree's listing has one, at any depth the schema checks; the typed decode it allows then
+/// answers as the tree does.
+#[test]
+fn the_text_scan_finds_unknown_fields_where_the_tree_lists_them() {
+    let cases = [
+        r#"{"apiVersion": "v1", "kind": "Event", "metadata": {"name": "a", "labels": {"x": "y"}},
+            "involvedObject": {"kind": "Pod", "name": "p"}, "reason": "R", "count": 2}"#,
+        r#"{"metadata": {"name": "a"}, "involvedObject": {}, "extra": [1, {"b": 2}]}"#,
+        r#"{"metadata": {"name": "a", "nmae": "b"}, "involvedObject": {}}"#,
+        r#"{"metadata": {"name": "a"}, "involvedObject": {"kind": "Pod", "colour": "red"}}"#,
+        r#"{"metadata": {"name": "a"}, "involvedObject": {}, "source": {"component": "c", "x": 1}}"#,
+        r#"{"metadata": {"name": "a", "annotations": {"any": "thing"},
+            "managedFields": [{"free": {"form": true}}]}, "involvedObject": {}}"#,
+        r#"{"metadata": null, "involvedObject": null, "series": {"count": 1, "other": null}}"#,
+        r#"{"metadata": {"name": "a\u0062"}, "involvedObject": {}, "re\u0061son": "R"}"#,
+        r#"{"metadata": {"name": "a"}, "involvedObject": {}, "r\u00e9ason": "R"}"#,
+        r#"{"metadata": {"name": "a"}, "involvedObject": {"kind": 5}}"#,
+    ];
+    for text in cases {
+        let tree: Value = serde_json::from_str(text).unwrap();
+        let listed = known_fields::unknown_fields(ApiGroup::Core, tree.as_object().unwrap());
+        assert_eq!(
+            known_fields::text_has_unknown_fields(ApiGroup::Core, text),
+            !listed.is_empty(),
+            "{text}: {listed:?}"
+        );
+        let direct = decode_core_text(ApiGroup::Core, text, true);
+        if let Some(direct) = direct {
+            assert!(listed.is_empty(), "{text}");
+            let by_tree = decode_event(ApiGroup::Core, tree).unwrap();
+            assert_eq!(direct.record, by_tree.record, "{text}");
+        }
+    }
+    // Not JSON, or not one value: the scan sends it to the tree, which gives the error.
+    for text in [r#"{"metadata": "#, r#"{} {}"#, "[1, 2]"] {
+        let has = known_fields::text_has_unknown_fields(ApiGroup::Core, text);
+        assert_eq!(has, text != "[1, 2]", "{text}");
+        assert!(decode_core_text(ApiGroup::Core, text, true).is_none());
+    }
+}

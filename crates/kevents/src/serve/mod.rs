@@ -129,6 +129,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     alerting_metrics.register(&mut registry);
     let alerts_published = tokio::sync::broadcast::channel(64).0;
     let alerts_for_triggers = alerts_published.subscribe();
+    // Taken before the alerting loop starts: the first evaluation after the rebuild may come
+    // at once, and the served alerts only change when an evaluation reaches them.
+    let alerts_for_list = alerts_published.subscribe();
     let alerting = tokio::spawn(run_alerting(
         AlertingConfig {
             sources,
@@ -210,7 +213,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let alert_list = crate::alert_list::start(
         listed_engine,
         state.alerts.clone(),
-        alerts_published.subscribe(),
+        alerts_for_list,
         shutdown.clone(),
     );
     let expiry = tokio::spawn(crate::periodic::expire_events(
