@@ -3,7 +3,6 @@
 
 use bytes::Bytes;
 use kevents_http::{HttpError, Response};
-use kevents_model::EventRecord;
 use kevents_store::StoredEvent;
 use std::future::Future;
 use std::pin::Pin;
@@ -57,7 +56,7 @@ impl Delivery {
         emission: Emission,
         position: u64,
     ) -> Delivery {
-        let cluster = event_cluster(&event.record, hub_cluster).to_string();
+        let cluster = event.record.cluster_or(hub_cluster).to_string();
         let id = format!(
             "{cluster}/{}/{}",
             event.record.uid, event.record.resource_version
@@ -69,16 +68,6 @@ impl Delivery {
             emission,
             position,
         }
-    }
-}
-
-/// The cluster an event belongs to: the one it was collected from, or for the hub's own
-/// events (which carry none) the hub's `--cluster-name`.
-pub fn event_cluster<'a>(record: &'a EventRecord, hub_cluster: &'a str) -> &'a str {
-    if record.cluster.is_empty() {
-        hub_cluster
-    } else {
-        &record.cluster
     }
 }
 
@@ -149,7 +138,7 @@ pub fn request_verdict(sent: Result<Response, HttpError>) -> Verdict {
 pub(crate) mod tests {
     use super::*;
     use kevents_http::{Client, Endpoint};
-    use kevents_model::{Micros, Series};
+    use kevents_model::{EventRecord, Micros, Series};
 
     /// A client for `url` (with `suffix` appended to its path), trusting the system's roots.
     pub(crate) fn test_client(url: &str, suffix: &str) -> Client {

@@ -173,8 +173,10 @@ impl PolicyState {
         actions
     }
 
-    /// Sends everything held now (used when the sink stops).
-    pub fn drain(&mut self) -> Vec<Action> {
+    /// Sends everything held now. Only tests need it: a stopping sink sends nothing held, its
+    /// cursor stays before those events and the next start sends them.
+    #[cfg(test)]
+    pub(crate) fn drain(&mut self) -> Vec<Action> {
         let emission = match self.policy {
             Policy::SeriesFinal { .. } => Emission::Final,
             _ => Emission::Summary,

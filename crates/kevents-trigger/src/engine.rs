@@ -11,7 +11,6 @@ use crate::ledger::Ledger;
 use crate::safety::{Decision, SafetyState};
 use crate::template::{alert_values, event_values, Values};
 use kevents_alert::rules::occurrences_added;
-use kevents_sink::delivery::event_cluster;
 use kevents_sink::files::CursorFile;
 use kevents_store::{Change, ChangeType, EventStore, Store};
 use std::collections::HashMap;
@@ -122,7 +121,7 @@ impl Engine {
                 continue;
             };
             // The matcher takes the event's own cluster (the hub's for its own events).
-            let cluster = event_cluster(record, &self.hub_cluster).to_string();
+            let cluster = record.cluster_or(&self.hub_cluster).to_string();
             if !route.matches(record, &cluster) {
                 continue;
             }

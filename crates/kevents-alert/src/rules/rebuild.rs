@@ -21,12 +21,9 @@ use super::engine::{RuleEngine, State};
 use super::rule::{Condition, Rule};
 use crate::occurrences::occurrences_added;
 use kevents_model::{EventKey, Micros};
-use kevents_store::{ReadPages, Store, StoredEvent};
+use kevents_store::{ReadPages, StoredEvent};
 use std::collections::HashSet;
 use std::sync::Arc;
-
-/// Events read per page (the store's read lock is held for one page).
-const PAGE: usize = 5_000;
 
 /// Extra look-back for clients whose clocks run behind the hub's.
 const CLOCK_SLACK: i64 = 10 * 60 * 1_000_000;
@@ -59,8 +56,8 @@ impl Rebuild {
 
 impl RuleEngine {
     /// Starts holding the followed changes: call before the feed is followed, then
-    /// [`RuleEngine::finish_rebuild`] (or [`RuleEngine::rebuild_from`], a page at a time). The
-    /// engine does not evaluate until then.
+    /// [`RuleEngine::rebuild_from`], each page, and [`RuleEngine::end_rebuild`]. The engine
+    /// does not evaluate until then.
     pub fn begin_rebuild(&self) {
         self.state.lock().rebuilding = Some(Vec::new());
     }
@@ -160,29 +157,5 @@ impl RuleEngine {
                 );
             }
         }
-    }
-
-    /// Rebuilds from `store` alone, a page at a time: [`RuleEngine::rebuild_from`] as of
-    /// version `from` and `now`, every page, then [`RuleEngine::end_rebuild`]. `keep_going`
-    /// is asked between pages (false: the hub is stopping). Returns the events read.
-    pub fn finish_rebuild(
-        &self,
-        store: &Store,
-        from: u64,
-        now: Micros,
-        keep_going: impl Fn() -> bool,
-    ) -> usize {
-        let mut rebuild = self.rebuild_from(from, now);
-        let mut read = 0;
-        let pages = store.read_pages(PAGE, |page| {
-            read += page.items.len();
-            self.rebuild_page(&mut rebuild, &page.items);
-            keep_going()
-        });
-        match pages {
-            Some(pages) => self.end_rebuild(rebuild, &pages),
-            None => self.abandon_rebuild(),
-        }
-        read
     }
 }
