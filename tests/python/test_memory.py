@@ -17,6 +17,7 @@ MARGIN = 64 * MIB
 # allocator slack and buffers kept for reuse.
 RETURNED_WITHIN = 48 * MIB
 TTL_SECONDS = 20
+GIVE_BACK_WITHIN_SECONDS = 10
 
 
 def metric(hub, name):
@@ -72,10 +73,21 @@ def test_updates_of_a_large_event_keep_memory_within_the_history_bytes_and_expir
     time.sleep(TTL_SECONDS + 1)
     # History is trimmed at a commit: any write after the TTL drops the expired changes.
     assert hub.request("POST", CORE, core_event("small"))[0] == 201
-    time.sleep(1)
-    assert history_bytes(hub) < MIB
-    after = rss(hub)
-    print(f"after delete and expiry {mib(after)} ({mib(after - baseline)} above the baseline)")
+    trimmed = time.monotonic()
+    # The hub gives the memory back within a few of its one-second looks at what it holds,
+    # however busy the machine: its idle workers collect the pages other threads freed.
+    while True:
+        time.sleep(0.5)
+        held, after = history_bytes(hub), rss(hub)
+        if held < MIB and after - baseline < RETURNED_WITHIN:
+            break
+        if time.monotonic() - trimmed > GIVE_BACK_WITHIN_SECONDS:
+            break
+    print(
+        f"after delete and expiry {mib(after)} ({mib(after - baseline)} above the baseline),"
+        f" {time.monotonic() - trimmed:.1f} s after the trim"
+    )
+    assert held < MIB
     assert after - baseline < RETURNED_WITHIN, f"kept {mib(after - baseline)}"
 
 

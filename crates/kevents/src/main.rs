@@ -1,6 +1,7 @@
 //! `kevents`: keep, query, alert on and ship Kubernetes Events.
 
 mod alert_list;
+mod allocator;
 mod archive;
 mod catchup;
 mod certs;
@@ -26,11 +27,6 @@ mod triggers;
 mod ui;
 
 use clap::{Parser, Subcommand};
-
-/// mimalloc rather than the system allocator: it returns freed memory (measured in
-/// docs/benchmarks.md#allocator).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(

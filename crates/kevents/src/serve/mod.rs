@@ -36,6 +36,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     kevents_api::log_panics_briefly();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .on_thread_park(crate::allocator::on_worker_park)
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(serve(args))
@@ -220,6 +221,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store.clone(),
         shutdown.clone(),
     ));
+    let giving_back = tokio::spawn(crate::allocator::give_back_freed_memory(
+        store.clone(),
+        shutdown.clone(),
+    ));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -283,6 +288,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .context("serving HTTP")?;
     let _ = reloader.await;
     let _ = expiry.await;
+    let _ = giving_back.await;
     let _ = following.await;
     let _ = series_expiry.await;
     let _ = alerting.await;
