@@ -167,3 +167,32 @@ def test_a_storm_of_crash_looping_pods_is_a_handful_of_alerts(make_hub):
     firing = metric(hub, "kevents_alerts_firing")
     # CrashLoopBackOff per namespace and reason, HighWarningEventRate for the cluster.
     assert 1 <= firing <= 10, firing
+
+
+def test_a_restarted_hub_reports_its_firing_alerts_once_it_says_the_alert_groups_are_rebuilt(
+    make_hub, tmp_path
+):
+    """The moment `kevents_rebuilding{part="alert_groups"}` reads 0, the firing alerts are the
+    rebuilt ones, even with a long evaluation interval (they once read 0 until its next tick)."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    hub = make_hub(["--builtin-rules=false", "--rules", str(rules)]).start()
+    for round_no in range(3):
+        storm(hub, round_no)
+    deadline = time.time() + 20
+    while time.time() < deadline and metric(hub, "kevents_alerts_firing") != 33:
+        time.sleep(0.2)
+    assert metric(hub, "kevents_alerts_firing") == 33, "30 pods and 3 namespaces fire"
+    hub.stop()
+    hub.extra_args += ["--rule-evaluation-interval", "1h"]
+    hub.start()
+    deadline = time.time() + 20
+    while True:
+        _, text, _ = hub.request("GET", "/metrics")
+        samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and line[0] != "#")
+        if float(samples['kevents_rebuilding{part="alert_groups"}']) == 0:
+            break
+        assert float(samples["kevents_alerts_firing"]) == 0, "nothing fires before the rebuild"
+        assert time.time() < deadline, "the alert groups were never rebuilt"
+        time.sleep(0.05)
+    assert float(samples["kevents_alerts_firing"]) == 33, samples["kevents_alerts_firing"]

@@ -73,27 +73,10 @@ pub async fn run_alerting(
     loop {
         tokio::select! {
             _ = evaluate.tick() => {
-                let now = Micros::now();
-                key_resources.refresh(now);
-                let Some(alerts) = engine.evaluate_if_due(now) else {
-                    continue;
-                };
-                let firing: BTreeMap<String, i64> = alerts
-                    .iter()
-                    .filter(|a| !a.is_resolved())
-                    .map(|a| (a.fingerprint(), a.starts_at.0))
-                    .collect();
-                metrics.firing.set(firing.len() as i64);
-                if firing != saved {
-                    if let Err(e) = write_firing(&config.firing_path, &firing) {
-                        tracing::warn!(error = %e, path = %config.firing_path.display(), "could not save the firing alerts");
-                    }
-                    saved = firing;
-                }
-                if let Some(published) = &config.published {
-                    let _ = published.send(Arc::new(alerts.clone()));
-                }
-                dispatcher.update(alerts);
+                evaluate_and_publish(&config, &engine, &key_resources, &dispatcher, &metrics, &mut saved);
+            }
+            _ = engine.rebuilt() => {
+                evaluate_and_publish(&config, &engine, &key_resources, &dispatcher, &metrics, &mut saved);
             }
             _ = reload.tick() => {
                 let now = config.sources.stamp();
@@ -121,6 +104,39 @@ pub async fn run_alerting(
             }
         }
     }
+}
+
+/// One evaluation (when due): the gauge, the saved start times, the published alerts and
+/// delivery follow it; then the engine is told its answer is out ([`RuleEngine::settled`]).
+fn evaluate_and_publish(
+    config: &AlertingConfig,
+    engine: &RuleEngine,
+    key_resources: &crate::KeyResources,
+    dispatcher: &Dispatcher,
+    metrics: &AlertingMetrics,
+    saved: &mut BTreeMap<String, i64>,
+) {
+    let now = Micros::now();
+    key_resources.refresh(now);
+    if let Some(alerts) = engine.evaluate_if_due(now) {
+        let firing: BTreeMap<String, i64> = alerts
+            .iter()
+            .filter(|a| !a.is_resolved())
+            .map(|a| (a.fingerprint(), a.starts_at.0))
+            .collect();
+        metrics.firing.set(firing.len() as i64);
+        if firing != *saved {
+            if let Err(e) = write_firing(&config.firing_path, &firing) {
+                tracing::warn!(error = %e, path = %config.firing_path.display(), "could not save the firing alerts");
+            }
+            *saved = firing;
+        }
+        if let Some(published) = &config.published {
+            let _ = published.send(Arc::new(alerts.clone()));
+        }
+        dispatcher.update(alerts);
+    }
+    engine.settled();
 }
 
 /// Gives `engine` the start times of the alerts that were firing when the hub stopped, from

@@ -89,6 +89,8 @@ fn run(catch_up: CatchUp, shutdown: tokio::sync::watch::Receiver<bool>) {
         match (&pages, counting_alerts.join()) {
             (Some(pages), Ok(rebuild)) => {
                 let counted = rebuild.counted();
+                // The alert groups say they are rebuilding until their first evaluation is out.
+                engine.hold_until_evaluated(Box::new(alerts_rebuilding));
                 engine.end_rebuild(rebuild, pages);
                 tracing::info!(
                     events = read,
@@ -100,9 +102,11 @@ fn run(catch_up: CatchUp, shutdown: tokio::sync::watch::Receiver<bool>) {
                     "series and alert groups rebuilt from the store"
                 );
             }
-            _ => engine.abandon_rebuild(),
+            _ => {
+                engine.abandon_rebuild();
+                drop(alerts_rebuilding);
+            }
         }
-        drop(alerts_rebuilding);
     });
 }
 

@@ -35,7 +35,7 @@ pub(super) struct State {
     /// Bytes the groups hold ([`Group::bytes`]), over all rules.
     held_bytes: usize,
     /// Something was observed or the rules changed since the last evaluation.
-    changed: bool,
+    pub(super) changed: bool,
     /// When a group's answer may change without a new occurrence.
     next_due: Option<Micros>,
     /// Start times of the alerts firing before a restart, by fingerprint; used once.
@@ -44,6 +44,9 @@ pub(super) struct State {
     pub(super) rebuilding: Option<Vec<Change>>,
     /// Recently resolved alerts, for the list.
     pub(super) resolved: Resolved,
+    /// Held from the end of a rebuild until the first evaluation after it is published
+    /// ([`RuleEngine::hold_until_evaluated`]).
+    pub(super) until_evaluated: Option<Box<dyn Send>>,
 }
 
 /// Evaluates rules over the events it observes.
@@ -57,6 +60,8 @@ pub struct RuleEngine {
     groups_held: Gauge,
     bytes_held: Gauge,
     overflow: Counter,
+    /// Told when a rebuild ends, so the alerting loop evaluates at once.
+    pub(super) rebuilt: tokio::sync::Notify,
 }
 
 impl RuleEngine {
@@ -75,6 +80,7 @@ impl RuleEngine {
             groups_held: Gauge::default(),
             bytes_held: Gauge::default(),
             overflow: Counter::default(),
+            rebuilt: tokio::sync::Notify::new(),
         }
     }
 

@@ -120,6 +120,33 @@ impl RuleEngine {
         self.state.lock().rebuilding = None;
     }
 
+    /// Keeps `token` (say, what reports the alert groups as rebuilding) until the first
+    /// evaluation after the rebuild has been published ([`RuleEngine::settled`]): until then
+    /// the firing alerts are those from before the restart, not yet the rebuilt ones.
+    pub fn hold_until_evaluated(&self, token: Box<dyn Send>) {
+        self.state.lock().until_evaluated = Some(token);
+    }
+
+    /// Resolves once a rebuild has ended (at once if one ended since the last call): the
+    /// alerting loop evaluates then rather than at its next tick.
+    pub async fn rebuilt(&self) {
+        self.rebuilt.notified().await
+    }
+
+    /// Called by the alerting loop after each evaluation's alerts are published, or when
+    /// nothing was due: drops what [`RuleEngine::hold_until_evaluated`] kept, unless a rebuild
+    /// is still going on.
+    pub fn settled(&self) {
+        let token = {
+            let mut state = self.state.lock();
+            if state.rebuilding.is_some() {
+                return;
+            }
+            state.until_evaluated.take()
+        };
+        drop(token);
+    }
+
     /// Ends `rebuild` once every page of the read went through [`RuleEngine::rebuild_page`]
     /// (`pages`: when each was read): counts the changes held meanwhile and returns to
     /// counting the feed directly.
@@ -157,5 +184,11 @@ impl RuleEngine {
                 );
             }
         }
+        // Evaluated even if nothing was counted: the alerts restored from before the restart
+        // are answered for.
+        state.changed = true;
+        drop(state);
+        drop(rules);
+        self.rebuilt.notify_one();
     }
 }

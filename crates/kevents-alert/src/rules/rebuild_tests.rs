@@ -167,3 +167,50 @@ fn a_group_is_the_same_whatever_order_its_occurrences_come_in() {
     assert_eq!(engine(&shuffled), expected);
     assert_eq!(engine(&reversed), expected);
 }
+
+#[tokio::test]
+async fn the_alert_groups_say_they_are_rebuilding_until_the_first_evaluation_after_the_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    for i in 0..5 {
+        store.write(Mutation::Create(event(i, 3))).await.unwrap();
+    }
+    let engine = RuleEngine::new(load_rules("rules.yaml", RULES).unwrap(), "hub");
+    engine.begin_rebuild();
+    let rebuilding = std::sync::Arc::new(());
+    engine.hold_until_evaluated(Box::new(rebuilding.clone()));
+    engine.settled();
+    assert_eq!(
+        std::sync::Arc::strong_count(&rebuilding),
+        2,
+        "dropped mid-rebuild"
+    );
+
+    let from = store.resource_version();
+    let mut rebuild = engine.rebuild_from(from, Micros::now());
+    let store_read = store.clone();
+    let pages = store_read.read_pages(100, |page| {
+        engine.rebuild_page(&mut rebuild, &page.items);
+        true
+    });
+    engine.end_rebuild(rebuild, &pages.unwrap());
+    // The alerting loop is told at once, not at its next tick.
+    tokio::time::timeout(std::time::Duration::from_secs(5), engine.rebuilt())
+        .await
+        .expect("told that the rebuild ended");
+    assert_eq!(
+        std::sync::Arc::strong_count(&rebuilding),
+        2,
+        "dropped before evaluation"
+    );
+    let firing = engine
+        .evaluate_if_due(Micros::now())
+        .expect("due after a rebuild");
+    let crash_looping = (0..5).filter(|i| i % 3 == 0).count();
+    assert_eq!(
+        firing.iter().filter(|a| !a.is_resolved()).count(),
+        crash_looping
+    );
+    engine.settled();
+    assert_eq!(std::sync::Arc::strong_count(&rebuilding), 1);
+}
