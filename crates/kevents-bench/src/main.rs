@@ -176,7 +176,11 @@ async fn main() -> anyhow::Result<()> {
         return echo::serve().await;
     }
     let scratch = match &args.dir {
-        Some(dir) => tempfile::tempdir_in(dir)?,
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            tempfile::tempdir_in(dir)
+                .with_context(|| format!("a directory in {}", dir.display()))?
+        }
         None => tempfile::tempdir()?,
     };
     if args.whole_hub {
