@@ -162,7 +162,15 @@ async fn whole_hub(args: &Args, scratch: &std::path::Path) -> anyhow::Result<()>
         concurrency: args.concurrency,
         idle_seconds: args.idle_seconds,
     };
-    whole_hub::run(&options, scratch).await
+    let result = whole_hub::run(&options, scratch).await;
+    // The hub's log goes with the scratch directory; with `--dir` a copy stays beside it.
+    if let Some(dir) = &args.dir {
+        let kept = dir.join(format!("whole-hub-{}.log", std::process::id()));
+        if std::fs::copy(scratch.join("hub.log"), &kept).is_ok() {
+            println!("the hub's log: {}", kept.display());
+        }
+    }
+    result
 }
 
 fn row(name: &str, value: String, anchor: &str) {

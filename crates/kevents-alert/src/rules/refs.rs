@@ -74,23 +74,46 @@ impl EventRef {
     /// Bytes the reference holds, inline and on the heap.
     pub(super) fn bytes(&self) -> usize {
         let object = &self.involved_object;
-        std::mem::size_of::<EventRef>()
-            + self.cluster.len()
-            + self.namespace.len()
-            + self.name.len()
-            + self.uid.len()
-            + self.reason.len()
-            + self.event_type.len()
-            + object.kind.len()
-            + object.namespace.len()
-            + object.name.len()
-            + object.uid.len()
+        Self::bytes_of([
+            &self.cluster,
+            &self.namespace,
+            &self.name,
+            &self.uid,
+            &self.reason,
+            &self.event_type,
+            &object.kind,
+            &object.namespace,
+            &object.name,
+            &object.uid,
+        ])
     }
 
-    fn same_event(&self, other: &EventRef) -> bool {
-        self.cluster == other.cluster
-            && self.namespace == other.namespace
-            && self.name == other.name
+    /// Bytes a reference to `event` would hold, without making it.
+    fn bytes_for(event: &EventRecord) -> usize {
+        let object = &event.involved_object;
+        Self::bytes_of([
+            &event.cluster,
+            &event.namespace,
+            &event.name,
+            &event.uid,
+            &event.reason,
+            &event.event_type,
+            &object.kind,
+            &object.namespace,
+            &object.name,
+            &object.uid,
+        ])
+    }
+
+    fn bytes_of(texts: [&String; 10]) -> usize {
+        std::mem::size_of::<EventRef>() + texts.iter().map(|t| t.len()).sum::<usize>()
+    }
+
+    /// Whether this refers to `event` (the same key; the name differs most often).
+    fn is_of(&self, event: &EventRecord) -> bool {
+        self.name == event.name
+            && self.namespace == event.namespace
+            && self.cluster == event.cluster
     }
 }
 
@@ -105,28 +128,31 @@ impl EventRefs {
     /// keeps its latest time; the list stays newest first whatever order events are noted in,
     /// and a new one pushes out the oldest past the bound). Returns false when it did not fit.
     pub(super) fn record(&mut self, event: &EventRecord, at: Micros, room: usize) -> bool {
-        let mut new = EventRef::of(event, at);
+        // Nothing is copied unless the reference is kept: most events noted in a storm or a
+        // rebuild change nothing here.
+        let listed = self.refs.iter().position(|r| r.is_of(event));
+        if listed.is_some_and(|i| self.refs[i].last_seen > at) {
+            return true; // listed already, at a later time
+        }
+        // Newest first; a listed reference is not before this point (it is not later than `at`).
+        let index = self.refs.partition_point(|r| r.last_seen > at);
         let mut freed = 0;
-        if let Some(old) = (self.refs.iter().position(|r| r.same_event(&new)))
-            .and_then(|index| self.refs.remove(index))
-        {
-            freed = old.bytes();
-            if old.last_seen > at {
-                new = old;
+        match listed {
+            Some(i) => freed += self.refs[i].bytes(),
+            // An event older than every one kept is not kept (nor was it lost).
+            None if index >= EVENTS_KEPT => return true,
+            None if self.refs.len() >= EVENTS_KEPT => {
+                freed += self.refs.back().map_or(0, EventRef::bytes);
             }
+            None => {}
         }
-        // Newest first: an event older than every one kept is not kept (nor was it lost).
-        let index = self.refs.partition_point(|r| r.last_seen > new.last_seen);
-        if index >= EVENTS_KEPT {
-            return true;
+        if let Some(i) = listed {
+            self.refs.remove(i);
         }
-        if self.refs.len() >= EVENTS_KEPT {
-            freed += self.refs.back().map_or(0, EventRef::bytes);
-        }
-        if new.bytes() > room.saturating_add(freed) {
+        if EventRef::bytes_for(event) > room.saturating_add(freed) {
             return false;
         }
-        self.refs.insert(index, new);
+        self.refs.insert(index, EventRef::of(event, at));
         self.refs.truncate(EVENTS_KEPT);
         true
     }
@@ -187,5 +213,53 @@ mod tests {
         assert_eq!(refs.bytes(), 0);
         assert!(refs.record(&event("small", 1), Micros(0), 4096));
         assert_eq!(refs.bytes(), refs.to_vec()[0].bytes());
+    }
+
+    #[test]
+    fn whatever_order_events_are_noted_in_the_latest_distinct_ones_are_kept() {
+        // A model: every event's latest time, the EVENTS_KEPT latest of them, newest first.
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |bound: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % bound
+        };
+        for _ in 0..200 {
+            let mut refs = EventRefs::default();
+            let mut latest = std::collections::HashMap::new();
+            let mut used_times = std::collections::HashSet::new();
+            for _ in 0..60 {
+                let name = format!("e{}", next(25));
+                let at = loop {
+                    let at = next(1_000_000) as i64;
+                    if used_times.insert(at) {
+                        break at;
+                    }
+                };
+                let count = next(9) as i32 + 1;
+                assert!(refs.record(&event(&name, count), Micros(at), usize::MAX));
+                let entry = latest.entry(name).or_insert((at, count));
+                if at > entry.0 {
+                    *entry = (at, count);
+                }
+            }
+            let mut expected: Vec<(i64, String, i32)> = latest
+                .into_iter()
+                .map(|(name, (at, count))| (at, name, count))
+                .collect();
+            expected.sort_by_key(|e| std::cmp::Reverse(e.0));
+            expected.truncate(EVENTS_KEPT);
+            let kept: Vec<(i64, String, i32)> = refs
+                .to_vec()
+                .into_iter()
+                .map(|r| (r.last_seen.0, r.name, r.count))
+                .collect();
+            assert_eq!(kept, expected);
+            assert_eq!(
+                refs.bytes(),
+                refs.to_vec().iter().map(EventRef::bytes).sum::<usize>()
+            );
+        }
     }
 }
