@@ -8,7 +8,7 @@
 
 use crate::echo::EchoProcess;
 use crate::hub::{free_address, Hub};
-use crate::process::{cpu_seconds, dir_bytes, rss_bytes, write_bytes};
+use crate::process::{cpu_seconds, dir_bytes, peak_rss_bytes, rss_bytes, write_bytes};
 use anyhow::Context;
 use kevents_model::{EventRecord, Micros};
 use std::net::SocketAddr;
@@ -149,6 +149,7 @@ pub async fn run(options: &Options, scratch: &Path) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(options.idle_seconds)).await;
     let idle_cpu = (cpu_seconds(pid) - cpu_before) / idle_start.elapsed().as_secs_f64();
     let rss_idle = rss_bytes(pid);
+    let rss_peak = peak_rss_bytes(pid);
     let written = write_bytes(pid) - written_at_start;
     let held = stored + options.burst;
     let disk = dir_bytes(&data);
@@ -203,9 +204,10 @@ pub async fn run(options: &Options, scratch: &Path) -> anyhow::Result<()> {
         mib(rss_live)
     );
     println!(
-        "| RSS after {} s idle | {} |",
+        "| RSS after {} s idle; the largest before (`VmHWM`: feed, creates and idle) | {}; {} |",
         options.idle_seconds + 10,
-        mib(rss_idle)
+        mib(rss_idle),
+        mib(rss_peak)
     );
     println!(
         "| RSS after a restart: largest while catching up; caught up | {}; {} ({held_restarted}) |",
