@@ -88,6 +88,24 @@ impl Hub {
             .collect())
     }
 
+    /// Waits (at most `limit`) until no checkpoint is being written
+    /// (`kevents_store_checkpointing` 0).
+    pub async fn checkpoints_done(&self, limit: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let running = self.metric("kevents_store_checkpointing").await?;
+            anyhow::ensure!(
+                !running.is_empty(),
+                "the hub exports no kevents_store_checkpointing"
+            );
+            if running.iter().all(|&v| v == 0.0) {
+                return Ok(());
+            }
+            anyhow::ensure!(Instant::now() < deadline, "a checkpoint ran for {limit:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Waits until every part of the hub's rebuild (`kevents_rebuilding`) reports 0; returns
     /// the largest resident memory seen meanwhile.
     pub async fn caught_up(&self) -> anyhow::Result<u64> {

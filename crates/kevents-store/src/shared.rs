@@ -13,6 +13,9 @@ pub(crate) struct Shared {
     pub config: StoreConfig,
     pub disk_bytes: AtomicU64,
     pub retention_deleted: AtomicU64,
+    /// Checkpoints installed since the store opened, and whether one is being written.
+    pub checkpoints: AtomicU64,
+    pub checkpointing: std::sync::atomic::AtomicBool,
     pub corrupt_blocks: u64,
     /// The error of the last log append or sync that failed, until a batch commits again.
     pub write_failure: parking_lot::Mutex<Option<StoreError>>,

@@ -74,6 +74,8 @@ impl Store {
             config,
             disk_bytes: AtomicU64::new(disk_bytes),
             retention_deleted: AtomicU64::new(0),
+            checkpoints: AtomicU64::new(0),
+            checkpointing: Default::default(),
             corrupt_blocks: recovered.corrupt_blocks,
             write_failure: Default::default(),
             #[cfg(test)]
@@ -237,6 +239,8 @@ impl Store {
             history_bytes: head.history.bytes(),
             block_cache_bytes: head.cold.cache_bytes(),
             retention_deleted: self.shared.retention_deleted.load(Ordering::Relaxed),
+            checkpoints: self.shared.checkpoints.load(Ordering::Relaxed),
+            checkpointing: self.shared.checkpointing.load(Ordering::Relaxed),
             corrupt_blocks: self.shared.corrupt_blocks
                 + head.cold.damaged_blocks.load(Ordering::Relaxed),
         }

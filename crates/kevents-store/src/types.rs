@@ -221,6 +221,11 @@ pub struct StoreStats {
     pub block_cache_bytes: usize,
     /// Events deleted before their TTL because the store outgrew `retention_bytes`.
     pub retention_deleted: u64,
+    /// Checkpoints written and installed since the store opened (each moves events to the
+    /// cold tier and may merge cold files).
+    pub checkpoints: u64,
+    /// Whether a checkpoint is being written now (on its own thread).
+    pub checkpointing: bool,
     /// Damaged blocks found (and skipped) when the store opened; their events were lost.
     pub corrupt_blocks: u64,
 }

@@ -9,6 +9,7 @@ use crate::request::{CheckpointDone, Request};
 use crate::shared::Shared;
 use crate::StoreError;
 use kevents_model::Micros;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -167,8 +168,9 @@ impl Writer {
         self.reclaim = false;
         let done = std::mem::take(&mut self.waiting);
         let started = self.log.start_checkpoint(plan, done);
-        if started.is_err() {
-            self.shared.head.write().touched = None;
+        match started {
+            Ok(()) => self.shared.checkpointing.store(true, Ordering::Relaxed),
+            Err(_) => self.shared.head.write().touched = None,
         }
         started
     }
@@ -197,6 +199,8 @@ impl Writer {
             }
         };
         self.log.checkpoints().finished(hot_bytes);
+        self.shared.checkpointing.store(false, Ordering::Relaxed);
+        self.shared.checkpoints.fetch_add(1, Ordering::Relaxed);
         self.disk.files_changed = true;
         for done in done {
             let _ = done.send(answer.clone());

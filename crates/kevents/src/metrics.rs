@@ -26,6 +26,9 @@ pub struct StoreGauges {
     retention_deleted: Counter,
     retention_deleted_seen: Arc<AtomicU64>,
     corrupt_blocks: Gauge,
+    checkpoints: Counter,
+    checkpoints_seen: Arc<AtomicU64>,
+    checkpointing: Gauge,
 }
 
 impl StoreGauges {
@@ -77,6 +80,16 @@ impl StoreGauges {
             "Sealed blocks found damaged (checksum mismatch) when the store opened",
             gauges.corrupt_blocks.clone(),
         );
+        registry.register(
+            "kevents_store_checkpoints",
+            "Checkpoints written since the hub started (each moves events to the cold tier and may merge cold files)",
+            gauges.checkpoints.clone(),
+        );
+        registry.register(
+            "kevents_store_checkpointing",
+            "1 while a checkpoint is being written (on its own thread), else 0",
+            gauges.checkpointing.clone(),
+        );
         gauges
     }
 
@@ -92,6 +105,13 @@ impl StoreGauges {
         self.block_cache_bytes
             .set(clamp(stats.block_cache_bytes as u64));
         self.corrupt_blocks.set(clamp(stats.corrupt_blocks));
+        self.checkpointing.set(i64::from(stats.checkpointing));
+        let before = self
+            .checkpoints_seen
+            .fetch_max(stats.checkpoints, Ordering::Relaxed);
+        if stats.checkpoints > before {
+            self.checkpoints.inc_by(stats.checkpoints - before);
+        }
         let before = self
             .retention_deleted_seen
             .fetch_max(stats.retention_deleted, Ordering::Relaxed);
