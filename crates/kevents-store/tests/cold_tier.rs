@@ -66,8 +66,17 @@ async fn cold_events_survive_restarts_and_rewrites_replace_them_once() {
             .await
             .unwrap();
     }
+    assert_eq!(
+        (store.stats().checkpoints, store.stats().checkpointing),
+        (0, false)
+    );
     store.checkpoint().await.unwrap();
     assert!(cold_file(dir.path()).exists());
+    // Answered once installed: counted, and none running.
+    assert_eq!(
+        (store.stats().checkpoints, store.stats().checkpointing),
+        (1, false)
+    );
     let updated = store
         .write(Mutation::Update {
             record: record(5, "second"),
