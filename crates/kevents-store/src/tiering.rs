@@ -30,6 +30,8 @@ pub(crate) struct TierPolicy {
     pub block_events: usize,
     /// Merges stop where the new file would hold last-seen times further apart than this.
     pub file_span_micros: i64,
+    /// Files are merged for size only while the new file stays within this many events.
+    pub merge_max_events: u64,
 }
 
 impl TierPolicy {
@@ -40,6 +42,7 @@ impl TierPolicy {
             hot_events: config.hot_events,
             block_events: config.cold_block_events.max(1),
             file_span_micros: config.cold_file_span_micros,
+            merge_max_events: config.cold_merge_max_events,
         }
     }
 }
@@ -146,9 +149,10 @@ pub(crate) fn plan(
         }
     }
     // Newest files first: merge a file when it is mostly dead, or while it is no bigger than
-    // twice what the new file holds so far (file sizes then grow geometrically with age) --
-    // either only while the new file's last-seen times stay within the span. A file with no
-    // live rows is always dropped; `reclaim` rewrites whatever has dead rows.
+    // twice what the new file holds so far (file sizes then grow geometrically with age, up to
+    // `merge_max_events`) -- either only while the new file's last-seen times stay within the
+    // span. A file with no live rows is always dropped; `reclaim` rewrites whatever has dead
+    // rows.
     let mut merged = Vec::new();
     let mut kept = Vec::new();
     let mut accumulated = demoted.len() as u64;
@@ -158,7 +162,10 @@ pub(crate) fn plan(
         let widened = span.with(file.index.seen_bounds());
         let within = widened.fits(policy.file_span_micros);
         let mostly_dead = file.live * 2 <= file.rows && within;
-        let small = growing && file.live <= accumulated.saturating_mul(2) && within;
+        let small = growing
+            && file.live <= accumulated.saturating_mul(2)
+            && accumulated.saturating_add(file.live) <= policy.merge_max_events
+            && within;
         let reclaimed = reclaim && file.live < file.rows;
         if file.live == 0 || mostly_dead || small || reclaimed {
             accumulated += file.live;

@@ -247,3 +247,29 @@ async fn cold_files_are_merged_only_within_their_span() {
     assert!(!left.contains(&key(0).name));
     reopened.close().await;
 }
+
+/// Files grow by merging only up to `cold_merge_max_events`: past it a checkpoint leaves the
+/// older file as it is (a merge rewrites every row it takes while writes may wait for it).
+#[tokio::test]
+async fn cold_files_stop_growing_by_merges_at_the_merge_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.tiers.cold_merge_max_events = 120;
+    let store = Store::open(config.clone()).unwrap();
+    for round in 0..4 {
+        for i in round * 50..(round + 1) * 50 {
+            store
+                .write(Mutation::Create(record(i, "bounded")))
+                .await
+                .unwrap();
+        }
+        store.checkpoint().await.unwrap();
+    }
+    // 50, then 100 merged; 150 would pass the bound: a second file, which grows to 100.
+    assert_eq!(cold_files(dir.path()), 2);
+    assert_eq!(names(&store, None).len(), 200);
+    store.close().await;
+    let reopened = Store::open(config).unwrap();
+    assert_eq!(names(&reopened, None).len(), 200);
+    reopened.close().await;
+}
