@@ -23,11 +23,9 @@ pub struct StoreGauges {
     history: Gauge,
     history_bytes: Gauge,
     block_cache_bytes: Gauge,
-    retention_deleted: Counter,
-    retention_deleted_seen: Arc<AtomicU64>,
+    retention_deleted: TotalCounter,
     corrupt_blocks: Gauge,
-    checkpoints: Counter,
-    checkpoints_seen: Arc<AtomicU64>,
+    checkpoints: TotalCounter,
     checkpointing: Gauge,
 }
 
@@ -73,7 +71,7 @@ impl StoreGauges {
         registry.register(
             "kevents_store_retention_deleted_events",
             "Events deleted early because the store outgrew --retention-size",
-            gauges.retention_deleted.clone(),
+            gauges.retention_deleted.counter.clone(),
         );
         registry.register(
             "kevents_store_corrupt_blocks",
@@ -83,7 +81,7 @@ impl StoreGauges {
         registry.register(
             "kevents_store_checkpoints",
             "Checkpoints written since the hub started (each moves events to the cold tier and may merge cold files)",
-            gauges.checkpoints.clone(),
+            gauges.checkpoints.counter.clone(),
         );
         registry.register(
             "kevents_store_checkpointing",
@@ -106,18 +104,24 @@ impl StoreGauges {
             .set(clamp(stats.block_cache_bytes as u64));
         self.corrupt_blocks.set(clamp(stats.corrupt_blocks));
         self.checkpointing.set(i64::from(stats.checkpointing));
-        let before = self
-            .checkpoints_seen
-            .fetch_max(stats.checkpoints, Ordering::Relaxed);
-        if stats.checkpoints > before {
-            self.checkpoints.inc_by(stats.checkpoints - before);
-        }
-        let before = self
-            .retention_deleted_seen
-            .fetch_max(stats.retention_deleted, Ordering::Relaxed);
-        if stats.retention_deleted > before {
-            self.retention_deleted
-                .inc_by(stats.retention_deleted - before);
+        self.checkpoints.follow(stats.checkpoints);
+        self.retention_deleted.follow(stats.retention_deleted);
+    }
+}
+
+/// A counter exported from a total the store keeps: each scrape adds what the total grew by
+/// since the last one (scrapes may run concurrently).
+#[derive(Clone, Default)]
+struct TotalCounter {
+    counter: Counter,
+    seen: Arc<AtomicU64>,
+}
+
+impl TotalCounter {
+    fn follow(&self, total: u64) {
+        let before = self.seen.fetch_max(total, Ordering::Relaxed);
+        if total > before {
+            self.counter.inc_by(total - before);
         }
     }
 }
