@@ -168,10 +168,12 @@ impl Writer {
         self.reclaim = false;
         let done = std::mem::take(&mut self.waiting);
         let started = self.log.start_checkpoint(plan, done);
-        match started {
-            Ok(()) => self.shared.checkpointing.store(true, Ordering::Relaxed),
-            Err(_) => self.shared.head.write().touched = None,
+        if started.is_err() {
+            self.shared.head.write().touched = None;
         }
+        // What the checkpointer says, not the answer: a thread that could not start is none.
+        let running = self.log.checkpoints().running();
+        self.shared.checkpointing.store(running, Ordering::Relaxed);
         started
     }
 
@@ -199,7 +201,8 @@ impl Writer {
             }
         };
         self.log.checkpoints().finished(hot_bytes);
-        self.shared.checkpointing.store(false, Ordering::Relaxed);
+        let running = self.log.checkpoints().running();
+        self.shared.checkpointing.store(running, Ordering::Relaxed);
         self.shared.checkpoints.fetch_add(1, Ordering::Relaxed);
         self.disk.files_changed = true;
         for done in done {
